@@ -1,0 +1,204 @@
+/**
+ * Decoding to 8-bit RGB the way torchvision's PIL pipeline sees an image:
+ * `ImageOps.exif_transpose(img).convert('RGB')` — EXIF orientation applied, grayscale replicated to three
+ * channels, alpha dropped (not composited), CMYK converted with Pillow's naive formula, no ICC colour
+ * management, 16-bit samples truncated to their high byte.
+ */
+import { promises as fs } from 'node:fs';
+import sharp from 'sharp';
+import { ClassifierError } from './errors.js';
+import type { RgbImage } from './resize.js';
+
+/** Default decompression-bomb limit: 100 megapixels (a 10000×10000 image), before any pixel is allocated. */
+export const DEFAULT_MAX_PIXELS = 100_000_000;
+
+export interface DecodeOptions {
+  /** Refuse images with more pixels than this (width × height), checked from the header. */
+  maxPixels?: number;
+}
+
+export interface DecodedImage extends RgbImage {
+  /** Container format as detected from the bytes (jpeg, png, webp, gif, tiff, heif, svg…). */
+  format: string;
+  /** Size as stored, before EXIF orientation. */
+  storedWidth: number;
+  storedHeight: number;
+}
+
+sharp.cache(false);
+
+const SIGNATURES: Array<[string, (b: Uint8Array) => boolean]> = [
+  ['jpeg', (b) => b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff],
+  ['png', (b) => b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47],
+  ['gif', (b) => b[0] === 0x47 && b[1] === 0x49 && b[2] === 0x46 && b[3] === 0x38],
+  ['webp', (b) => ascii(b, 0, 4) === 'RIFF' && ascii(b, 8, 12) === 'WEBP'],
+  ['tiff', (b) => (b[0] === 0x49 && b[1] === 0x49 && b[2] === 0x2a) || (b[0] === 0x4d && b[1] === 0x4d && b[3] === 0x2a)],
+  ['heif', (b) => ascii(b, 4, 8) === 'ftyp'],
+  ['bmp', (b) => b[0] === 0x42 && b[1] === 0x4d],
+  ['ico', (b) => b[0] === 0 && b[1] === 0 && b[2] === 1 && b[3] === 0],
+  ['psd', (b) => ascii(b, 0, 4) === '8BPS'],
+  ['jxl', (b) => (b[0] === 0xff && b[1] === 0x0a) || ascii(b, 4, 8) === 'JXL '],
+  ['jp2', (b) => ascii(b, 4, 8) === 'jP  '],
+  ['pdf', (b) => ascii(b, 0, 5) === '%PDF-'],
+  ['zip', (b) => b[0] === 0x50 && b[1] === 0x4b && b[2] === 3 && b[3] === 4],
+];
+
+function ascii(b: Uint8Array, from: number, to: number): string {
+  if (b.length < to) return '';
+  return String.fromCharCode(...b.subarray(from, to));
+}
+
+function looksLikeSvg(b: Uint8Array): boolean {
+  const head = Buffer.from(b.subarray(0, 1024)).toString('utf8').trimStart().toLowerCase();
+  return head.startsWith('<svg') || (head.startsWith('<?xml') && head.includes('<svg')) || head.includes('<svg');
+}
+
+function looksLikeText(b: Uint8Array): boolean {
+  const n = Math.min(b.length, 512);
+  for (let i = 0; i < n; i++) {
+    const c = b[i]!;
+    if (c === 9 || c === 10 || c === 13) continue;
+    if (c < 32 || c === 127) return false;
+  }
+  return true;
+}
+
+/** A name for the format of these bytes, for error messages and records. */
+export function sniffFormat(b: Uint8Array): string {
+  for (const [name, test] of SIGNATURES) if (test(b)) return name;
+  if (looksLikeSvg(b)) return 'svg';
+  if (looksLikeText(b)) return 'text';
+  return 'unknown';
+}
+
+const SHARP_READABLE = new Set(['jpeg', 'png', 'gif', 'webp', 'tiff', 'heif', 'svg']);
+
+/** Reads a file into memory with errors that say what went wrong. */
+export async function readImageFile(file: string): Promise<Buffer> {
+  let stat;
+  try {
+    stat = await fs.stat(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      throw new ClassifierError('FILE_NOT_FOUND', `File not found: ${file}. Check the path and try again.`);
+    }
+    throw new ClassifierError('READ_FAILED', `Cannot read ${file}: ${(e as Error).message}.`, { cause: e });
+  }
+  if (!stat.isFile()) {
+    throw new ClassifierError('NOT_A_FILE', `${file} is not a regular file (a folder or device?). Pass an image file.`);
+  }
+  try {
+    return await fs.readFile(file);
+  } catch (e) {
+    throw new ClassifierError('READ_FAILED', `Cannot read ${file}: ${(e as Error).message}.`, { cause: e });
+  }
+}
+
+/** Pillow's `cmyk2rgb` (Convert.c): nk = 255-K; out = nk - C*nk/255, with Pillow's rounding MULDIV255. */
+function cmykToRgbPillow(src: Uint8Array, pixels: number): Uint8Array {
+  const out = new Uint8Array(pixels * 3);
+  for (let i = 0, j = 0, o = 0; i < pixels; i++, j += 4, o += 3) {
+    const nk = 255 - src[j + 3]!;
+    for (let c = 0; c < 3; c++) {
+      const t = src[j + c]! * nk + 128;
+      const v = nk - ((((t >> 8) + t) >> 8));
+      out[o + c] = v < 0 ? 0 : v > 255 ? 255 : v;
+    }
+  }
+  return out;
+}
+
+function decodeError(format: string, name: string, e: unknown): ClassifierError {
+  const msg = e instanceof Error ? e.message : String(e);
+  if (/pixel limit/i.test(msg)) {
+    return new ClassifierError('IMAGE_TOO_LARGE', `${name} is larger than the pixel limit; raise maxImagePixels if you trust this file.`, { cause: e });
+  }
+  if (/unsupported image format/i.test(msg)) {
+    return new ClassifierError('UNSUPPORTED_FORMAT', `${name} is not an image format this tool can read (detected: ${format}). Supported: JPEG, PNG, WebP, AVIF/HEIF, GIF, TIFF, SVG.`, { cause: e });
+  }
+  return new ClassifierError('DECODE_FAILED', `${name} could not be decoded as ${format.toUpperCase()} (${msg.split('\n')[0]}); the file may be truncated or corrupt.`, { cause: e });
+}
+
+/**
+ * Decodes image bytes to 8-bit interleaved RGB with EXIF orientation applied.
+ * `name` is used in error messages only.
+ */
+export async function decodeImage(bytes: Uint8Array, name = 'image', opts: DecodeOptions = {}): Promise<DecodedImage> {
+  const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
+  if (bytes.length === 0) {
+    throw new ClassifierError('EMPTY_FILE', `${name} is empty (0 bytes); it may still be being written or was truncated.`);
+  }
+  const format = sniffFormat(bytes);
+  if (!SHARP_READABLE.has(format)) {
+    const what = format === 'text' ? 'a text file' : format === 'unknown' ? 'not a recognised image format' : `${format.toUpperCase()}`;
+    throw new ClassifierError('UNSUPPORTED_FORMAT', `${name} is ${what}, which cannot be classified. Supported: JPEG, PNG, WebP, AVIF/HEIF, GIF, TIFF, SVG.`, { details: { format } });
+  }
+  const input = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // Header first: refuse decompression bombs before a pixel is allocated.
+  let meta: sharp.Metadata;
+  try {
+    meta = await sharp(input, { limitInputPixels: false, pages: 1 }).metadata();
+  } catch (e) {
+    throw decodeError(format, name, e);
+  }
+  const storedWidth = meta.width ?? 0;
+  const storedHeight = meta.height ?? 0;
+  if (!storedWidth || !storedHeight) {
+    throw new ClassifierError('DECODE_FAILED', `${name} has no readable image size; the file may be corrupt.`);
+  }
+  if (storedWidth * storedHeight > maxPixels) {
+    throw new ClassifierError(
+      'IMAGE_TOO_LARGE',
+      `${name} is ${storedWidth}×${storedHeight} (${((storedWidth * storedHeight) / 1e6).toFixed(1)} megapixels), over the limit of ${(maxPixels / 1e6).toFixed(1)} megapixels. Raise the pixel limit (--max-pixels / imageClassifier.maxImagePixels) if you trust this file.`,
+      { details: { width: storedWidth, height: storedHeight, maxPixels } },
+    );
+  }
+  const isCmyk = meta.space === 'cmyk';
+  try {
+    let pipeline = sharp(input, {
+      limitInputPixels: maxPixels,
+      pages: 1,
+      failOn: 'error',
+      ignoreIcc: true,
+      sequentialRead: true,
+    }).autoOrient();
+    if (isCmyk) {
+      // Keep the decoder's CMYK samples (libvips would otherwise convert through a CMYK profile);
+      // Pillow converts them with its naive formula below.
+      pipeline = pipeline.pipelineColourspace('cmyk').toColourspace('cmyk');
+    }
+    const { data, info } = await pipeline.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+    const rgb = rawToRgb(data, info.width * info.height, info.channels, isCmyk);
+    return { data: rgb, width: info.width, height: info.height, format: meta.format ?? format, storedWidth, storedHeight };
+  } catch (e) {
+    throw decodeError(format, name, e);
+  }
+}
+
+/** Raw libvips output (1–4 channels, or CMYK) → interleaved RGB, as Pillow's `convert('RGB')`. */
+export function rawToRgb(data: Uint8Array, pixels: number, channels: number, isCmyk: boolean): Uint8Array {
+  if (isCmyk && channels === 4) return cmykToRgbPillow(data, pixels);
+  if (channels === 3) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  return toRgb(data, pixels, channels);
+}
+
+/** Grayscale → replicated, gray+alpha → replicated without alpha, RGBA → RGB without compositing. */
+function toRgb(src: Uint8Array, pixels: number, channels: number): Uint8Array {
+  const out = new Uint8Array(pixels * 3);
+  if (channels === 1 || channels === 2) {
+    for (let i = 0, j = 0, o = 0; i < pixels; i++, j += channels, o += 3) {
+      const g = src[j]!;
+      out[o] = g;
+      out[o + 1] = g;
+      out[o + 2] = g;
+    }
+  } else {
+    for (let i = 0, j = 0, o = 0; i < pixels; i++, j += channels, o += 3) {
+      out[o] = src[j]!;
+      out[o + 1] = src[j + 1]!;
+      out[o + 2] = src[j + 2]!;
+    }
+  }
+  return out;
+}

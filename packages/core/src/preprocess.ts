@@ -1,0 +1,254 @@
+/**
+ * torchvision's ImageNet eval transform:
+ * `Resize(256)` → `CenterCrop(224)` → `ToTensor()` → `Normalize(mean, std)`, float32, NCHW (or NHWC).
+ *
+ * - `exact`: bit-for-bit the PIL path (Pillow's antialiased bilinear, computed only inside the crop).
+ * - `fast`: sharp/libvips does resize + crop in one pipeline (shrink-on-load on large JPEGs); within a few
+ *   uint8 levels of `exact`.
+ */
+import sharp from 'sharp';
+import { ClassifierError } from './errors.js';
+import { decodeImage, DEFAULT_MAX_PIXELS, rawToRgb, sniffFormat, type DecodedImage } from './decode.js';
+import { resizeBilinearPillow, type RgbImage } from './resize.js';
+
+export type PreprocessMode = 'exact' | 'fast';
+export type TensorLayout = 'NCHW' | 'NHWC';
+
+export interface PreprocessConfig {
+  /** `Resize(n)`: the short side becomes n, the long side `int(n * long / short)` (truncated, as torchvision). */
+  resizeShortSide: number;
+  /** `CenterCrop`: [height, width]. */
+  cropSize: [number, number];
+  mean: [number, number, number];
+  std: [number, number, number];
+  layout: TensorLayout;
+}
+
+export const IMAGENET_PREPROCESS: Readonly<PreprocessConfig> = Object.freeze({
+  resizeShortSide: 256,
+  cropSize: [224, 224] as [number, number],
+  mean: [0.485, 0.456, 0.406] as [number, number, number],
+  std: [0.229, 0.224, 0.225] as [number, number, number],
+  layout: 'NCHW' as TensorLayout,
+});
+
+export function resolvePreprocessConfig(over?: Partial<PreprocessConfig>): PreprocessConfig {
+  const c: PreprocessConfig = {
+    resizeShortSide: over?.resizeShortSide ?? IMAGENET_PREPROCESS.resizeShortSide,
+    cropSize: over?.cropSize ?? [...IMAGENET_PREPROCESS.cropSize],
+    mean: over?.mean ?? [...IMAGENET_PREPROCESS.mean],
+    std: over?.std ?? [...IMAGENET_PREPROCESS.std],
+    layout: over?.layout ?? IMAGENET_PREPROCESS.layout,
+  };
+  if (!(c.resizeShortSide >= 1) || !(c.cropSize[0] >= 1) || !(c.cropSize[1] >= 1)) {
+    throw new ClassifierError('INVALID_ARGUMENT', 'Preprocessing sizes must be positive integers.');
+  }
+  if (c.std.some((s) => !(s > 0))) throw new ClassifierError('INVALID_ARGUMENT', 'Normalization std values must be positive.');
+  return c;
+}
+
+/** A stable string identifying a preprocessing (for cache keys). */
+export function preprocessKey(mode: PreprocessMode, c: PreprocessConfig): string {
+  return `${mode};r${c.resizeShortSide};c${c.cropSize.join('x')};m${c.mean.join(',')};s${c.std.join(',')};${c.layout}`;
+}
+
+/** torchvision's `_compute_resized_output_size` for `Resize(int)`: returns [width, height]. */
+export function resizedSize(width: number, height: number, shortSide: number): [number, number] {
+  if (width <= height) {
+    return [shortSide, Math.trunc((shortSide * height) / width)];
+  }
+  return [Math.trunc((shortSide * width) / height), shortSide];
+}
+
+/** Python's round(): half to even. */
+function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/** torchvision's `center_crop` offsets (no padding needed when the image is at least the crop size). */
+export function centerCropBox(width: number, height: number, cropH: number, cropW: number): { left: number; top: number } {
+  return { top: roundHalfEven((height - cropH) / 2), left: roundHalfEven((width - cropW) / 2) };
+}
+
+/** Per-channel lookup: uint8 → float32((float32(v/255) − mean) / std), torch's float32 arithmetic. */
+function normalizationTables(c: PreprocessConfig): Float32Array[] {
+  const tables: Float32Array[] = [];
+  for (let ch = 0; ch < 3; ch++) {
+    const t = new Float32Array(256);
+    const m = Math.fround(c.mean[ch]!);
+    const s = Math.fround(c.std[ch]!);
+    for (let v = 0; v < 256; v++) {
+      const x = Math.fround(v / 255);
+      t[v] = Math.fround(Math.fround(x - m) / s);
+    }
+    tables.push(t);
+  }
+  return tables;
+}
+
+const tableCache = new WeakMap<PreprocessConfig, Float32Array[]>();
+
+/**
+ * Writes the normalized tensor of a `cropH×cropW` RGB image into `out` at `offset` (elements), in the
+ * config's layout. Returns `out`.
+ */
+export function normalizeInto(img: RgbImage, c: PreprocessConfig, out: Float32Array, offset = 0): Float32Array {
+  let tables = tableCache.get(c);
+  if (!tables) {
+    tables = normalizationTables(c);
+    tableCache.set(c, tables);
+  }
+  const [t0, t1, t2] = tables as [Float32Array, Float32Array, Float32Array];
+  const n = img.width * img.height;
+  const d = img.data;
+  if (c.layout === 'NCHW') {
+    const o1 = offset + n;
+    const o2 = offset + 2 * n;
+    for (let i = 0, j = 0; i < n; i++, j += 3) {
+      out[offset + i] = t0[d[j]!]!;
+      out[o1 + i] = t1[d[j + 1]!]!;
+      out[o2 + i] = t2[d[j + 2]!]!;
+    }
+  } else {
+    for (let i = 0, j = 0; i < n; i++, j += 3) {
+      out[offset + j] = t0[d[j]!]!;
+      out[offset + j + 1] = t1[d[j + 1]!]!;
+      out[offset + j + 2] = t2[d[j + 2]!]!;
+    }
+  }
+  return out;
+}
+
+/** The `exact` geometric part: Pillow resize restricted to the center crop. Returns cropH×cropW RGB. */
+export function resizeAndCropExact(img: RgbImage, c: PreprocessConfig): RgbImage {
+  const [outW, outH] = resizedSize(img.width, img.height, c.resizeShortSide);
+  const [cropH, cropW] = c.cropSize;
+  if (cropW > outW || cropH > outH) {
+    return padCrop(resizeBilinearPillow(img, { outWidth: outW, outHeight: outH }), cropH, cropW);
+  }
+  const { left, top } = centerCropBox(outW, outH, cropH, cropW);
+  return resizeBilinearPillow(img, { outWidth: outW, outHeight: outH, left, top, width: cropW, height: cropH });
+}
+
+/** torchvision pads with zeros when the crop is larger than the image (only with unusual configs). */
+function padCrop(img: RgbImage, cropH: number, cropW: number): RgbImage {
+  const padL = Math.trunc((cropW - img.width) / 2);
+  const padT = Math.trunc((cropH - img.height) / 2);
+  const padded: RgbImage = { data: new Uint8Array(cropW * cropH * 3), width: cropW, height: cropH };
+  for (let y = 0; y < cropH; y++) {
+    const sy = y - padT;
+    if (sy < 0 || sy >= img.height) continue;
+    for (let x = 0; x < cropW; x++) {
+      const sx = x - padL;
+      if (sx < 0 || sx >= img.width) continue;
+      const s = (sy * img.width + sx) * 3;
+      const d = (y * cropW + x) * 3;
+      padded.data[d] = img.data[s]!;
+      padded.data[d + 1] = img.data[s + 1]!;
+      padded.data[d + 2] = img.data[s + 2]!;
+    }
+  }
+  return padded;
+}
+
+export interface PreprocessOptions {
+  mode?: PreprocessMode;
+  config?: PreprocessConfig;
+  maxPixels?: number;
+  /** Write into this buffer (a batch tensor) at `offset` instead of allocating. */
+  out?: Float32Array;
+  offset?: number;
+}
+
+export interface PreprocessResult {
+  tensor: Float32Array;
+  offset: number;
+  /** Original size after EXIF orientation. */
+  width: number;
+  height: number;
+  format: string;
+}
+
+export function tensorElements(c: PreprocessConfig): number {
+  return 3 * c.cropSize[0] * c.cropSize[1];
+}
+
+/** Decodes and preprocesses image bytes into a normalized float32 tensor. */
+export async function preprocessImage(bytes: Uint8Array, name: string, opts: PreprocessOptions = {}): Promise<PreprocessResult> {
+  const c = opts.config ?? (IMAGENET_PREPROCESS as PreprocessConfig);
+  const mode = opts.mode ?? 'exact';
+  const out = opts.out ?? new Float32Array(tensorElements(c));
+  const offset = opts.offset ?? 0;
+  if (mode === 'exact') {
+    const img: DecodedImage = await decodeImage(bytes, name, { maxPixels: opts.maxPixels ?? DEFAULT_MAX_PIXELS });
+    const cropped = resizeAndCropExact(img, c);
+    normalizeInto(cropped, c, out, offset);
+    return { tensor: out, offset, width: img.width, height: img.height, format: img.format };
+  }
+  const r = await fastResizeCrop(bytes, name, c, opts.maxPixels ?? DEFAULT_MAX_PIXELS);
+  normalizeInto(r.image, c, out, offset);
+  return { tensor: out, offset, width: r.width, height: r.height, format: r.format };
+}
+
+/** The `fast` geometric part: one libvips pipeline (decode with shrink-on-load, linear resize, crop). */
+async function fastResizeCrop(
+  bytes: Uint8Array,
+  name: string,
+  c: PreprocessConfig,
+  maxPixels: number,
+): Promise<{ image: RgbImage; width: number; height: number; format: string }> {
+  // Validation, format sniffing and the pixel limit are shared with the exact path's header checks.
+  if (bytes.length === 0) {
+    throw new ClassifierError('EMPTY_FILE', `${name} is empty (0 bytes); it may still be being written or was truncated.`);
+  }
+  const format = sniffFormat(bytes);
+  const input = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let meta: sharp.Metadata;
+  try {
+    meta = await sharp(input, { limitInputPixels: false, pages: 1 }).metadata();
+  } catch {
+    // Let the exact decoder produce the precise error (unsupported format, corrupt file…).
+    await decodeImage(bytes, name, { maxPixels });
+    throw new ClassifierError('DECODE_FAILED', `${name} could not be decoded.`);
+  }
+  const sw = meta.width ?? 0;
+  const sh = meta.height ?? 0;
+  if (!sw || !sh || sw * sh > maxPixels || !['jpeg', 'png', 'gif', 'webp', 'tiff', 'heif', 'svg'].includes(meta.format ?? '')) {
+    await decodeImage(bytes, name, { maxPixels }); // throws the right error
+  }
+  const rotated = (meta.orientation ?? 1) >= 5;
+  const width = rotated ? sh : sw;
+  const height = rotated ? sw : sh;
+  const [outW, outH] = resizedSize(width, height, c.resizeShortSide);
+  const [cropH, cropW] = c.cropSize;
+  const { left, top } = centerCropBox(outW, outH, cropH, cropW);
+  const crop = cropW <= outW && cropH <= outH ? { left, top, width: cropW, height: cropH } : null;
+  try {
+    let p: sharp.Sharp;
+    if (meta.hasAlpha || meta.space === 'cmyk') {
+      // libvips would premultiply alpha / colour-manage CMYK while resizing; Pillow drops alpha and converts
+      // CMYK naively first. Decode to RGB the exact way, then resize that.
+      const rgb = await decodeImage(bytes, name, { maxPixels });
+      p = sharp(Buffer.from(rgb.data.buffer, rgb.data.byteOffset, rgb.data.byteLength), {
+        raw: { width: rgb.width, height: rgb.height, channels: 3 },
+      });
+    } else {
+      p = sharp(input, { limitInputPixels: maxPixels, pages: 1, failOn: 'error', ignoreIcc: true }).autoOrient();
+    }
+    // Shrink-on-load only for JPEG (integer DCT scaling, used by libvips from a 2× reduction on); libwebp's
+    // arbitrary-scale decode is much further from Pillow's filter.
+    p = p.resize(outW, outH, { fit: 'fill', kernel: 'linear', fastShrinkOnLoad: meta.format === 'jpeg' });
+    if (crop) p = p.extract(crop);
+    const { data, info } = await p.toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+    const rgb = rawToRgb(data, info.width * info.height, info.channels, false);
+    let image: RgbImage = { data: rgb, width: info.width, height: info.height };
+    if (image.width !== cropW || image.height !== cropH) image = padCrop(image, cropH, cropW);
+    return { image, width, height, format: meta.format ?? format };
+  } catch (e) {
+    if (e instanceof ClassifierError) throw e;
+    // Re-run the exact decoder for a precise error; if it succeeds, report the libvips failure.
+    await decodeImage(bytes, name, { maxPixels });
+    throw new ClassifierError('DECODE_FAILED', `${name} could not be resized: ${(e as Error).message}`, { cause: e });
+  }
+}
