@@ -1,0 +1,299 @@
+/**
+ * The classification engine shared by the CLI and the server: bounded-concurrency decoding that overlaps
+ * inference, dynamic batching (max batch size + max queue delay, like Triton's `max_queue_delay`), interactive
+ * requests ahead of bulk ones, and softmax/top-k with labels.
+ */
+import { ClassifierError, toClassifierError } from './errors.js';
+import { loadBackend, type InferenceBackend } from './inference-backend.js';
+import { checkLabelsFit, IMAGENET_LABELS, predict, type LabelSet, type Prediction } from './labels.js';
+import { readImageFile } from './decode.js';
+import {
+  preprocessImage,
+  preprocessKey,
+  resolvePreprocessConfig,
+  tensorElements,
+  type PreprocessConfig,
+  type PreprocessMode,
+} from './preprocess.js';
+import type { ModelInfo, SessionOptions } from './session.js';
+
+export interface ClassifierOptions {
+  /** Local path of the .onnx model (see `resolveModel` for URLs and the default model). */
+  modelPath: string;
+  /** Labels; default: ImageNet-1k when the model has 1000 outputs, else `class N`. */
+  labels?: LabelSet;
+  session?: SessionOptions;
+  preprocessMode?: PreprocessMode;
+  /** Overrides of the ImageNet preprocessing; the crop size and layout default to the model's input. */
+  preprocess?: Partial<PreprocessConfig>;
+  maxPixels?: number;
+  /** Largest batch sent to the model. Default 8. */
+  maxBatch?: number;
+  /** How long a partial batch waits for more images. Default 2 ms. */
+  maxDelayMs?: number;
+  /** Images decoded at once. Default 2. */
+  decodeConcurrency?: number;
+  /** Run inference in a worker thread (default true: onnxruntime-node blocks the calling thread). */
+  worker?: boolean;
+  workerScript?: string;
+}
+
+export type Priority = 'interactive' | 'bulk';
+
+export interface ClassifyOptions {
+  topK?: number;
+  /** Return the raw output row too. */
+  logits?: boolean;
+  /** Keep the preprocessed input tensor in the result (for --dump-tensor). */
+  keepTensor?: boolean;
+  priority?: Priority;
+  signal?: AbortSignal;
+}
+
+export interface ClassifyOutcome {
+  predictions: Prediction[];
+  logits?: Float32Array;
+  tensor?: Float32Array;
+  width: number;
+  height: number;
+  format: string;
+  timings: { preprocessMs: number; queueMs: number; inferenceMs: number; batchSize: number };
+}
+
+interface Job {
+  tensor: Float32Array;
+  enqueuedAt: number;
+  signal: AbortSignal | undefined;
+  resolve: (r: { row: Float32Array; inferenceMs: number; batchSize: number; queueMs: number }) => void;
+  reject: (e: Error) => void;
+}
+
+/** A counting semaphore with FIFO fairness, interactive waiters first. */
+class Semaphore {
+  private waiting: Array<{ go: () => void; interactive: boolean }> = [];
+  constructor(private free: number) {}
+  async acquire(interactive: boolean): Promise<() => void> {
+    if (this.free > 0) {
+      this.free--;
+    } else {
+      await new Promise<void>((go) => {
+        if (interactive) {
+          const i = this.waiting.findIndex((w) => !w.interactive);
+          this.waiting.splice(i < 0 ? this.waiting.length : i, 0, { go, interactive });
+        } else this.waiting.push({ go, interactive });
+      });
+    }
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.waiting.shift();
+      if (next) next.go();
+      else this.free++;
+    };
+  }
+}
+
+function cancelled(): ClassifierError {
+  return new ClassifierError('CANCELLED', 'The request was cancelled.');
+}
+
+export class Classifier {
+  readonly preprocessConfig: PreprocessConfig;
+  readonly mode: PreprocessMode;
+  readonly labels: LabelSet | undefined;
+  readonly maxBatch: number;
+  private readonly maxDelayMs: number;
+  private readonly decodeGate: Semaphore;
+  private readonly interactive: Job[] = [];
+  private readonly bulk: Job[] = [];
+  private inflight = 0;
+  private readonly maxInflight = 2;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+  /** Counters for status and benchmarks. */
+  readonly stats = { images: 0, batches: 0, inferenceMs: 0 };
+
+  private constructor(
+    private readonly backend: InferenceBackend,
+    private readonly opts: ClassifierOptions,
+  ) {
+    const info = backend.info;
+    this.mode = opts.preprocessMode ?? 'exact';
+    this.preprocessConfig = resolvePreprocessConfig({
+      cropSize: info.inputSize,
+      layout: info.layout,
+      ...opts.preprocess,
+    });
+    if (this.preprocessConfig.cropSize[0] !== info.inputSize[0] || this.preprocessConfig.cropSize[1] !== info.inputSize[1]) {
+      throw new ClassifierError('INVALID_ARGUMENT', `The crop size ${this.preprocessConfig.cropSize.join('×')} does not match the model's input ${info.inputSize.join('×')}.`);
+    }
+    if (opts.labels) {
+      checkLabelsFit(opts.labels, info.classes);
+      this.labels = opts.labels;
+    } else if (info.classes === 1000) {
+      this.labels = IMAGENET_LABELS;
+    } else if (info.classes === 1001) {
+      // TensorFlow-style models put "background" first.
+      this.labels = { source: 'imagenet-1k+background', labels: ['background', ...IMAGENET_LABELS.labels] };
+    }
+    this.maxBatch = Math.max(1, Math.min(opts.maxBatch ?? 8, info.maxBatch));
+    this.maxDelayMs = Math.max(0, opts.maxDelayMs ?? 2);
+    this.decodeGate = new Semaphore(Math.max(1, opts.decodeConcurrency ?? 2));
+  }
+
+  static async create(opts: ClassifierOptions): Promise<Classifier> {
+    const backend = await loadBackend(opts.modelPath, opts.session ?? {}, {
+      ...(opts.worker !== undefined ? { worker: opts.worker } : {}),
+      ...(opts.workerScript !== undefined ? { workerScript: opts.workerScript } : {}),
+    });
+    try {
+      return new Classifier(backend, opts);
+    } catch (e) {
+      await backend.release();
+      throw e;
+    }
+  }
+
+  get info(): ModelInfo {
+    return this.backend.info;
+  }
+
+  /** Identifies everything that determines a result besides the image bytes (for result caches). */
+  get resultKey(): string {
+    return `${this.info.sha256};${preprocessKey(this.mode, this.preprocessConfig)};labels=${this.labels?.source ?? 'none'}`;
+  }
+
+  /** Reads, decodes, preprocesses and classifies one file. */
+  async classifyFile(file: string, o: ClassifyOptions = {}): Promise<ClassifyOutcome> {
+    const release = await this.decodeGate.acquire(o.priority === 'interactive');
+    let bytes: Buffer;
+    try {
+      if (o.signal?.aborted) throw cancelled();
+      bytes = await readImageFile(file);
+    } catch (e) {
+      release();
+      throw e;
+    }
+    return this.classifyBytesHoldingGate(bytes, file, o, release);
+  }
+
+  /** Decodes, preprocesses and classifies image bytes; `name` appears in error messages. */
+  async classifyBytes(bytes: Uint8Array, name: string, o: ClassifyOptions = {}): Promise<ClassifyOutcome> {
+    const release = await this.decodeGate.acquire(o.priority === 'interactive');
+    return this.classifyBytesHoldingGate(bytes, name, o, release);
+  }
+
+  private async classifyBytesHoldingGate(bytes: Uint8Array, name: string, o: ClassifyOptions, release: () => void): Promise<ClassifyOutcome> {
+    let pre;
+    const t0 = performance.now();
+    try {
+      if (o.signal?.aborted) throw cancelled();
+      pre = await preprocessImage(bytes, name, {
+        mode: this.mode,
+        config: this.preprocessConfig,
+        ...(this.opts.maxPixels !== undefined ? { maxPixels: this.opts.maxPixels } : {}),
+      });
+    } finally {
+      release();
+    }
+    const preprocessMs = performance.now() - t0;
+    const tensor = o.keepTensor ? pre.tensor.slice() : undefined;
+    const r = await this.infer(pre.tensor, o.priority ?? 'bulk', o.signal);
+    const predictions = predict(r.row, this.labels, o.topK ?? 5, 0, r.row.length, this.info.outputIsProbabilities);
+    return {
+      predictions,
+      ...(o.logits ? { logits: r.row } : {}),
+      ...(tensor ? { tensor } : {}),
+      width: pre.width,
+      height: pre.height,
+      format: pre.format,
+      timings: { preprocessMs, queueMs: r.queueMs, inferenceMs: r.inferenceMs, batchSize: r.batchSize },
+    };
+  }
+
+  /** Queues one preprocessed image for batched inference; resolves with its output row. */
+  infer(
+    tensor: Float32Array,
+    priority: Priority = 'bulk',
+    signal?: AbortSignal,
+  ): Promise<{ row: Float32Array; inferenceMs: number; batchSize: number; queueMs: number }> {
+    if (this.closed) return Promise.reject(new ClassifierError('MODEL_NOT_READY', 'The classifier was closed.'));
+    if (signal?.aborted) return Promise.reject(cancelled());
+    return new Promise((resolve, reject) => {
+      const job: Job = { tensor, enqueuedAt: performance.now(), signal, resolve, reject };
+      (priority === 'interactive' ? this.interactive : this.bulk).push(job);
+      this.schedule();
+    });
+  }
+
+  /** Images waiting for inference. */
+  get queued(): number {
+    return this.interactive.length + this.bulk.length;
+  }
+
+  private schedule(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    while (this.inflight < this.maxInflight && this.queued > 0) {
+      const oldest = Math.min(this.interactive[0]?.enqueuedAt ?? Infinity, this.bulk[0]?.enqueuedAt ?? Infinity);
+      const waited = performance.now() - oldest;
+      if (this.queued < this.maxBatch && waited < this.maxDelayMs && this.interactive.length === 0) {
+        this.timer = setTimeout(() => this.schedule(), Math.max(0, this.maxDelayMs - waited));
+        return;
+      }
+      this.dispatch();
+    }
+  }
+
+  private dispatch(): void {
+    const jobs: Job[] = [];
+    while (jobs.length < this.maxBatch && this.queued > 0) {
+      const j = (this.interactive.length ? this.interactive : this.bulk).shift()!;
+      if (j.signal?.aborted) {
+        j.reject(cancelled());
+        continue;
+      }
+      jobs.push(j);
+    }
+    if (jobs.length === 0) return;
+    const per = tensorElements(this.preprocessConfig);
+    const batchDim = this.info.dynamicBatch ? jobs.length : this.info.maxBatch;
+    const input = new Float32Array(per * batchDim);
+    jobs.forEach((j, i) => input.set(j.tensor, i * per));
+    this.inflight++;
+    const started = performance.now();
+    this.backend
+      .run(input, batchDim)
+      .then(
+        (out) => {
+          const ms = performance.now() - started;
+          this.stats.batches++;
+          this.stats.images += jobs.length;
+          this.stats.inferenceMs += ms;
+          const classes = this.info.classes;
+          jobs.forEach((j, i) =>
+            j.resolve({ row: out.slice(i * classes, (i + 1) * classes), inferenceMs: ms, batchSize: jobs.length, queueMs: started - j.enqueuedAt }),
+          );
+        },
+        (e) => {
+          const err = toClassifierError(e, 'INFERENCE_FAILED');
+          for (const j of jobs) j.reject(err);
+        },
+      )
+      .finally(() => {
+        this.inflight--;
+        this.schedule();
+      });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    const err = new ClassifierError('MODEL_NOT_READY', 'The classifier was closed.');
+    for (const j of [...this.interactive.splice(0), ...this.bulk.splice(0)]) j.reject(err);
+    await this.backend.release();
+  }
+}

@@ -1,0 +1,290 @@
+/**
+ * ONNX Runtime session management: graph optimization level, execution providers with CPU fallback,
+ * intra-op threads, input/output introspection, and a cache of ORT-optimized models to cut cold start.
+ *
+ * `session.run` in onnxruntime-node keeps the JS thread busy for the whole inference (measured: no timer
+ * fires during a 300 ms run), so long-running processes host this class in a worker (`inference-worker.ts`).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ClassifierError } from './errors.js';
+import { inspectOnnx, type OnnxSummary } from './onnx-inspect.js';
+import type { TensorLayout } from './preprocess.js';
+
+// onnxruntime-node 1.30 starts a telemetry client on session creation that writes a device id under
+// ~/.cache/Microsoft/DeveloperTools and can upload over HTTPS. This product sends nothing anywhere.
+process.env.ORT_DISABLE_TELEMETRY = '1';
+
+type Ort = typeof import('onnxruntime-node');
+let ortModule: Ort | undefined;
+/** Loads onnxruntime-node lazily (after the telemetry switch above is set). */
+export function ort(): Ort {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  ortModule ??= require('onnxruntime-node') as Ort;
+  return ortModule;
+}
+
+export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
+
+export interface SessionOptions {
+  graphOptimizationLevel?: GraphOptimizationLevel;
+  /** Tried in order; 'cpu' is always appended as the fallback. */
+  executionProviders?: string[];
+  /** Intra-op threads; default: all available cores. */
+  intraOpNumThreads?: number;
+  /** Directory for ORT-optimized models; `false` disables the cache. */
+  optimizedModelCacheDir?: string | false;
+}
+
+export interface ProviderFallback {
+  provider: string;
+  reason: string;
+}
+
+export interface ModelInfo {
+  path: string;
+  sha256: string;
+  bytes: number;
+  name: string;
+  inputName: string;
+  inputShape: Array<number | string>;
+  inputType: string;
+  layout: TensorLayout;
+  /** [height, width] the model takes. */
+  inputSize: [number, number];
+  outputName: string;
+  outputShape: Array<number | string>;
+  classes: number;
+  /** True when the batch dimension is symbolic or -1. */
+  dynamicBatch: boolean;
+  /** Largest batch the model accepts (1 for a fixed batch of 1). */
+  maxBatch: number;
+  /** The graph ends in Softmax: outputs are already probabilities. */
+  outputIsProbabilities: boolean;
+  irVersion?: number;
+  producer?: string;
+  opsets: Array<{ domain: string; version: number }>;
+  nodeCount: number;
+  activeProvider: string;
+  requestedProviders: string[];
+  providerFallbacks: ProviderFallback[];
+  graphOptimizationLevel: GraphOptimizationLevel;
+  intraOpNumThreads: number;
+  ortVersion: string;
+  optimizedModelCache: 'hit' | 'miss' | 'off';
+  loadMs: number;
+}
+
+export function defaultThreads(): number {
+  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+}
+
+function dimsOf(meta: unknown): Array<number | string> {
+  const m = meta as { shape?: Array<number | string> };
+  return Array.isArray(m?.shape) ? m.shape : [];
+}
+
+function describeError(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split('\n')[0]!.slice(0, 300);
+}
+
+/** Machine identity for the optimized-model cache (ORT's `all` level emits CPU-specific layouts). */
+function machineKey(): string {
+  const cpu = os.cpus()[0]?.model ?? 'cpu';
+  return createHash('sha256').update(`${os.platform()}|${os.arch()}|${cpu}`).digest('hex').slice(0, 12);
+}
+
+export class ModelSession {
+  private constructor(
+    private readonly session: import('onnxruntime-node').InferenceSession,
+    readonly info: ModelInfo,
+  ) {}
+
+  /** Loads a model file. Errors are `MODEL_NOT_FOUND` / `MODEL_LOAD_FAILED` with an actionable sentence. */
+  static async load(modelPath: string, opts: SessionOptions = {}): Promise<ModelSession> {
+    const t0 = performance.now();
+    const file = path.resolve(modelPath);
+    let bytes: Buffer | undefined;
+    try {
+      bytes = await fs.readFile(file);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') {
+        throw new ClassifierError('MODEL_NOT_FOUND', `Model file not found: ${file}. Pass --model with an .onnx file or URL, or run 'image-classifier model download'.`);
+      }
+      throw new ClassifierError('MODEL_LOAD_FAILED', `Cannot read the model ${file}: ${describeError(e)}.`, { cause: e });
+    }
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    let summary: OnnxSummary;
+    try {
+      summary = inspectOnnx(bytes);
+    } catch (e) {
+      throw new ClassifierError('MODEL_LOAD_FAILED', `${file} is not a valid ONNX model (${describeError(e)}). Check that the download completed or pick another file.`, { cause: e });
+    }
+    const size = bytes.length;
+    bytes = undefined; // let the 100 MB go before ORT allocates its own copy
+
+    const level = opts.graphOptimizationLevel ?? 'all';
+    const threads = Math.max(1, Math.floor(opts.intraOpNumThreads ?? defaultThreads()));
+    const supported = new Set(ort().listSupportedBackends().map((b) => b.name.toLowerCase()));
+    const requested = (opts.executionProviders?.length ? opts.executionProviders : ['cpu']).map((p) => p.toLowerCase());
+    const chain = [...requested.filter((p) => p !== 'cpu'), 'cpu'];
+    const fallbacks: ProviderFallback[] = [];
+    const version = ort().env.versions?.node ?? 'unknown';
+
+    let cachePath: string | undefined;
+    let cacheState: ModelInfo['optimizedModelCache'] = 'off';
+    if (opts.optimizedModelCacheDir) {
+      const key = createHash('sha256')
+        .update(JSON.stringify({ sha256, version, level, machine: machineKey() }))
+        .digest('hex')
+        .slice(0, 24);
+      cachePath = path.join(opts.optimizedModelCacheDir, `${sha256.slice(0, 16)}-${key}.ort.onnx`);
+    }
+
+    let session: import('onnxruntime-node').InferenceSession | undefined;
+    let active = 'cpu';
+    for (const provider of chain) {
+      if (provider !== 'cpu' && !supported.has(provider)) {
+        fallbacks.push({ provider, reason: `not available in this build of onnxruntime-node (available: ${[...supported].join(', ')})` });
+        continue;
+      }
+      // The optimized-model cache only serves CPU sessions: other providers partition the graph themselves.
+      const useCache = cachePath !== undefined && provider === 'cpu' && level !== 'disabled';
+      const base = {
+        executionProviders: [provider],
+        intraOpNumThreads: threads,
+        interOpNumThreads: 1,
+        executionMode: 'sequential' as const,
+        enableCpuMemArena: true,
+        enableMemPattern: true,
+        logSeverityLevel: 3 as const,
+      };
+      try {
+        if (useCache && cachePath && (await exists(cachePath))) {
+          try {
+            session = await ort().InferenceSession.create(cachePath, { ...base, graphOptimizationLevel: 'disabled' });
+            cacheState = 'hit';
+          } catch {
+            await fs.rm(cachePath, { force: true }); // a torn or stale cache entry: rebuild it
+          }
+        }
+        if (!session && useCache && cachePath) {
+          await fs.mkdir(path.dirname(cachePath), { recursive: true });
+          const tmp = `${cachePath}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+          session = await ort().InferenceSession.create(file, { ...base, graphOptimizationLevel: level, optimizedModelFilePath: tmp });
+          cacheState = 'miss';
+          await fs.rename(tmp, cachePath).catch(() => fs.rm(tmp, { force: true }));
+        }
+        if (!session) {
+          session = await ort().InferenceSession.create(file, { ...base, graphOptimizationLevel: level });
+        }
+        active = provider;
+        break;
+      } catch (e) {
+        if (provider === 'cpu') {
+          throw new ClassifierError('MODEL_LOAD_FAILED', `ONNX Runtime could not load ${file}: ${describeError(e)}. The model may use operators this runtime (${version}) does not support.`, { cause: e });
+        }
+        fallbacks.push({ provider, reason: describeError(e) });
+      }
+    }
+    if (!session) throw new ClassifierError('MODEL_LOAD_FAILED', `No execution provider could load ${file}.`);
+
+    const inputName = session.inputNames[0]!;
+    const outputName = session.outputNames[0]!;
+    const inMeta = (session as unknown as { inputMetadata?: unknown[] }).inputMetadata?.[0];
+    const outMeta = (session as unknown as { outputMetadata?: unknown[] }).outputMetadata?.[0];
+    const inputShape = dimsOf(inMeta);
+    const outputShape = dimsOf(outMeta);
+    const inputType = String((inMeta as { type?: string })?.type ?? 'float32');
+    if (inputShape.length !== 4) {
+      await session.release();
+      throw new ClassifierError('MODEL_LOAD_FAILED', `${file} takes an input of shape [${inputShape.join(', ')}]; an image classifier needs [batch, 3, H, W] or [batch, H, W, 3].`);
+    }
+    if (inputType !== 'float32') {
+      await session.release();
+      throw new ClassifierError('MODEL_LOAD_FAILED', `${file} takes ${inputType} input; only float32 image tensors are supported.`);
+    }
+    const layout: TensorLayout = inputShape[1] === 3 ? 'NCHW' : inputShape[3] === 3 ? 'NHWC' : 'NCHW';
+    const hw = layout === 'NCHW' ? [inputShape[2], inputShape[3]] : [inputShape[1], inputShape[2]];
+    const inputSize: [number, number] = [typeof hw[0] === 'number' && hw[0] > 0 ? hw[0] : 224, typeof hw[1] === 'number' && hw[1] > 0 ? hw[1] : 224];
+    const b = inputShape[0];
+    const dynamicBatch = typeof b !== 'number' || b <= 0;
+    const last = outputShape[outputShape.length - 1];
+    const classes = typeof last === 'number' && last > 0 ? last : 1000;
+
+    const info: ModelInfo = {
+      path: file,
+      sha256,
+      bytes: size,
+      name: path.basename(file).replace(/\.onnx$/i, ''),
+      inputName,
+      inputShape,
+      inputType,
+      layout,
+      inputSize,
+      outputName,
+      outputShape,
+      classes,
+      dynamicBatch,
+      maxBatch: dynamicBatch ? 1024 : (b as number),
+      outputIsProbabilities: summary.lastOpType === 'Softmax',
+      ...(summary.irVersion !== undefined ? { irVersion: summary.irVersion } : {}),
+      ...(summary.producerName ? { producer: `${summary.producerName}${summary.producerVersion ? ' ' + summary.producerVersion : ''}` } : {}),
+      opsets: summary.opsets,
+      nodeCount: summary.nodeCount,
+      activeProvider: active,
+      requestedProviders: requested,
+      providerFallbacks: fallbacks,
+      graphOptimizationLevel: level,
+      intraOpNumThreads: threads,
+      ortVersion: version,
+      optimizedModelCache: cacheState,
+      loadMs: Math.round(performance.now() - t0),
+    };
+    return new ModelSession(session, info);
+  }
+
+  /**
+   * Runs a batch. `input` holds `batch` preprocessed images back to back in the model's layout.
+   * Returns the output rows back to back (`batch * classes` floats).
+   */
+  async run(input: Float32Array, batch: number): Promise<Float32Array> {
+    const { inputName, outputName, layout, inputSize, classes } = this.info;
+    const [h, w] = inputSize;
+    const dims = layout === 'NCHW' ? [batch, 3, h, w] : [batch, h, w, 3];
+    const expected = batch * 3 * h * w;
+    if (input.length < expected) {
+      throw new ClassifierError('INVALID_ARGUMENT', `Input tensor has ${input.length} values; a batch of ${batch} needs ${expected}.`);
+    }
+    const data = input.length === expected ? input : input.subarray(0, expected);
+    const tensor = new (ort().Tensor)('float32', data, dims);
+    let result;
+    try {
+      result = await this.session.run({ [inputName]: tensor });
+    } catch (e) {
+      throw new ClassifierError('INFERENCE_FAILED', `Inference failed: ${describeError(e)}.`, { cause: e });
+    }
+    const out = result[outputName]!;
+    const values = out.data as Float32Array;
+    if (values.length !== batch * classes) {
+      throw new ClassifierError('INFERENCE_FAILED', `The model returned ${values.length} values for a batch of ${batch}; expected ${batch * classes}.`);
+    }
+    return values;
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await fs.access(p);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * Expanding the command line's files and folders into image files, and naming tensor dumps.
+ */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+
+/** Extensions a folder walk picks up (explicitly named files are always attempted). */
+export const IMAGE_EXTENSIONS = new Set([
+  '.jpg', '.jpeg', '.jpe', '.jfif', '.png', '.webp', '.avif', '.heic', '.heif', '.gif', '.tif', '.tiff', '.svg',
+]);
+
+export function isImagePath(p: string): boolean {
+  return IMAGE_EXTENSIONS.has(path.extname(p).toLowerCase());
+}
+
+export interface InputEntry {
+  /** The path as the user will see it in the output (relative inputs stay relative). */
+  file: string;
+  /** True when it came from a folder walk. */
+  fromFolder: boolean;
+}
+
+/**
+ * Expands inputs in order: a file stays itself (missing ones too, so they get an error record), a folder is
+ * walked recursively (sorted, hidden entries and node_modules skipped, symlinked folders not followed).
+ */
+export async function expandInputs(inputs: string[]): Promise<{ entries: InputEntry[]; folders: number }> {
+  const entries: InputEntry[] = [];
+  let folders = 0;
+  for (const input of inputs) {
+    let st;
+    try {
+      st = await fs.stat(input);
+    } catch {
+      entries.push({ file: input, fromFolder: false });
+      continue;
+    }
+    if (st.isDirectory()) {
+      folders++;
+      await walk(input, entries);
+    } else {
+      entries.push({ file: input, fromFolder: false });
+    }
+  }
+  return { entries, folders };
+}
+
+async function walk(dir: string, out: InputEntry[]): Promise<void> {
+  let names;
+  try {
+    names = await fs.readdir(dir, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  names.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const d of names) {
+    if (d.name.startsWith('.') || d.name === 'node_modules') continue;
+    const p = path.join(dir, d.name);
+    if (d.isDirectory()) await walk(p, out);
+    else if ((d.isFile() || d.isSymbolicLink()) && isImagePath(d.name)) out.push({ file: p, fromFolder: true });
+  }
+}
+
+/** `skimage_coffee.png` → `skimage_coffee_png` (the reference tensors' naming). */
+export function tensorStem(file: string): string {
+  const base = path.basename(file);
+  const i = base.lastIndexOf('.');
+  return i < 0 ? base : `${base.slice(0, i)}_${base.slice(i + 1)}`;
+}
