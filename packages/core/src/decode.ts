@@ -12,6 +12,9 @@ import type { RgbImage } from './resize.js';
 /** Default decompression-bomb limit: 100 megapixels (a 10000×10000 image), before any pixel is allocated. */
 export const DEFAULT_MAX_PIXELS = 100_000_000;
 
+/** Images with a side shorter than this are refused: upscaled to 256 they carry no usable content. */
+export const MIN_SIDE = 8;
+
 export interface DecodeOptions {
   /** Refuse images with more pixels than this (width × height), checked from the header. */
   maxPixels?: number;
@@ -152,6 +155,13 @@ export async function decodeImage(bytes: Uint8Array, name = 'image', opts: Decod
       'IMAGE_TOO_LARGE',
       `${name} is ${storedWidth}×${storedHeight} (${((storedWidth * storedHeight) / 1e6).toFixed(1)} megapixels), over the limit of ${(maxPixels / 1e6).toFixed(1)} megapixels. Raise the pixel limit (--max-pixels / imageClassifier.maxImagePixels) if you trust this file.`,
       { details: { width: storedWidth, height: storedHeight, maxPixels } },
+    );
+  }
+  if (storedWidth < MIN_SIDE || storedHeight < MIN_SIDE) {
+    throw new ClassifierError(
+      'IMAGE_TOO_SMALL',
+      `${name} is only ${storedWidth}×${storedHeight} pixels; images smaller than ${MIN_SIDE}×${MIN_SIDE} carry too little content to classify.`,
+      { details: { width: storedWidth, height: storedHeight } },
     );
   }
   const isCmyk = meta.space === 'cmyk';

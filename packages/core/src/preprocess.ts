@@ -8,7 +8,7 @@
  */
 import sharp from 'sharp';
 import { ClassifierError } from './errors.js';
-import { decodeImage, DEFAULT_MAX_PIXELS, rawToRgb, sniffFormat, type DecodedImage } from './decode.js';
+import { decodeImage, DEFAULT_MAX_PIXELS, MIN_SIDE, rawToRgb, sniffFormat, type DecodedImage } from './decode.js';
 import { resizeBilinearPillow, type RgbImage } from './resize.js';
 
 export type PreprocessMode = 'exact' | 'fast';
@@ -214,7 +214,7 @@ async function fastResizeCrop(
   }
   const sw = meta.width ?? 0;
   const sh = meta.height ?? 0;
-  if (!sw || !sh || sw * sh > maxPixels || !['jpeg', 'png', 'gif', 'webp', 'tiff', 'heif', 'svg'].includes(meta.format ?? '')) {
+  if (sw < MIN_SIDE || sh < MIN_SIDE || sw * sh > maxPixels || !['jpeg', 'png', 'gif', 'webp', 'tiff', 'heif', 'svg'].includes(meta.format ?? '')) {
     await decodeImage(bytes, name, { maxPixels }); // throws the right error
   }
   const rotated = (meta.orientation ?? 1) >= 5;

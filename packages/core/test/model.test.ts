@@ -1,0 +1,125 @@
+import { strict as assert } from 'node:assert';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { Classifier, ClassifierError, ModelSession, preprocessImage } from '../src/index.js';
+import { FIXTURE_IMAGES, readF32, sharedDir, SKIP_NO_SHARED } from '../../../test-fixtures/fixtures.js';
+
+const shared = sharedDir();
+const stemOf = (f: string) => f.replace(/\.([^.]*)$/, '_$1');
+
+describe('ResNet50 (seed-0 torchvision export) logits against PyTorch', { skip: shared ? false : SKIP_NO_SHARED }, () => {
+  let session: ModelSession;
+  const cacheDir = mkdtempSync(path.join(tmpdir(), 'ic-opt-'));
+  before(async () => {
+    session = await ModelSession.load(path.join(shared!, 'models', 'resnet50-torchvision-seed0.onnx'), {
+      optimizedModelCacheDir: cacheDir,
+    });
+  });
+  after(async () => session?.release());
+
+  test('introspection reads names and shapes from the session', () => {
+    const i = session.info;
+    assert.equal(i.inputName, 'input');
+    assert.equal(i.outputName, 'logits');
+    assert.deepEqual(i.inputShape.slice(1), [3, 224, 224]);
+    assert.equal(i.layout, 'NCHW');
+    assert.equal(i.classes, 1000);
+    assert.equal(i.dynamicBatch, true);
+    assert.equal(i.activeProvider, 'cpu');
+    assert.equal(i.sha256, '6ab8f5fe22bdc5a1b682074f0bb6869a598fc27a75540cac40b981117370f2eb');
+    assert.ok(i.opsets.some((o) => o.domain === 'ai.onnx' && o.version === 17));
+    assert.equal(i.outputIsProbabilities, false);
+  });
+
+  const images = shared ? readdirSync(path.join(shared, 'images')).sort() : [];
+  test('exact preprocessing + ONNX Runtime: every image within 1e-3 of PyTorch, batched', async () => {
+    const per = 3 * 224 * 224;
+    const batch = new Float32Array(per * images.length);
+    for (const [i, f] of images.entries()) {
+      await preprocessImage(readFileSync(path.join(shared!, 'images', f)), f, { mode: 'exact', out: batch, offset: i * per });
+    }
+    const out = await session.run(batch, images.length);
+    for (const [i, f] of images.entries()) {
+      const ref = readF32(readFileSync(path.join(shared!, 'reference', `${stemOf(f)}.resnet50-seed0.logits.f32`)));
+      let max = 0;
+      for (let k = 0; k < 1000; k++) max = Math.max(max, Math.abs(out[i * 1000 + k]! - ref[k]!));
+      assert.ok(max <= 1e-3, `${f}: max |Δlogit| ${max}`);
+    }
+  });
+
+  test('the ORT-optimized model is cached and gives the same logits', async () => {
+    const again = await ModelSession.load(path.join(shared!, 'models', 'resnet50-torchvision-seed0.onnx'), { optimizedModelCacheDir: cacheDir });
+    try {
+      assert.equal(session.info.optimizedModelCache, 'miss');
+      assert.equal(again.info.optimizedModelCache, 'hit');
+      const x = new Float32Array(3 * 224 * 224).map((_, i) => Math.sin(i) * 2);
+      const a = await session.run(x.slice(), 1);
+      const b = await again.run(x.slice(), 1);
+      let max = 0;
+      for (let k = 0; k < 1000; k++) max = Math.max(max, Math.abs(a[k]! - b[k]!));
+      assert.ok(max < 1e-4, `max ${max}`);
+    } finally {
+      await again.release();
+    }
+  });
+});
+
+describe('MobileNetV2 int8 (real ImageNet weights) gives the manifest top-1', { skip: shared ? false : SKIP_NO_SHARED }, () => {
+  let classifier: Classifier;
+  before(async () => {
+    classifier = await Classifier.create({ modelPath: path.join(shared!, 'models', 'mobilenetv2-12-int8.onnx'), preprocessMode: 'exact' });
+  });
+  after(async () => classifier?.close());
+  const manifest = shared ? JSON.parse(readFileSync(path.join(shared, 'reference', 'manifest.json'), 'utf8')) : { images: {} };
+  for (const [file, entry] of Object.entries<{ mobilenetv2_int8_top5: number[]; mobilenetv2_int8_top5_prob: number[] }>(manifest.images)) {
+    test(`${file} → ${entry.mobilenetv2_int8_top5[0]}`, async () => {
+      const r = await classifier.classifyFile(path.join(shared!, 'images', file), { topK: 5 });
+      assert.equal(r.predictions[0]!.index, entry.mobilenetv2_int8_top5[0]);
+      assert.ok(Math.abs(r.predictions[0]!.probability - entry.mobilenetv2_int8_top5_prob[0]!) < 1e-3);
+      if (file.includes('chelsea')) assert.ok(r.predictions[0]!.index >= 281 && r.predictions[0]!.index <= 285, 'a cat class');
+      if (file.includes('coffee')) assert.equal(r.predictions[0]!.label, 'espresso');
+    });
+  }
+  test('concurrent requests are batched and each gets its own answer', async () => {
+    const cat = path.join(FIXTURE_IMAGES, 'skimage_chelsea_cat.jpg');
+    const coffee = path.join(FIXTURE_IMAGES, 'skimage_coffee.jpg');
+    const files = Array.from({ length: 20 }, (_, i) => (i % 2 ? coffee : cat));
+    const rs = await Promise.all(files.map((f) => classifier.classifyFile(f)));
+    rs.forEach((r, i) => assert.equal(r.predictions[0]!.index, i % 2 ? 967 : 285));
+    assert.ok(rs.some((r) => r.timings.batchSize > 1), 'some requests shared a batch');
+  });
+  test('an execution provider that is not available falls back to CPU and says why', async () => {
+    const s = await ModelSession.load(path.join(shared!, 'models', 'mobilenetv2-12-int8.onnx'), { executionProviders: ['cuda', 'cpu'] });
+    try {
+      assert.equal(s.info.activeProvider, 'cpu');
+      assert.equal(s.info.providerFallbacks[0]?.provider, 'cuda');
+      assert.ok(s.info.providerFallbacks[0]!.reason.length > 0);
+    } finally {
+      await s.release();
+    }
+  });
+  test('a labels file with the wrong count is refused', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ic-labels-'));
+    writeFileSync(path.join(dir, 'ten.txt'), Array.from({ length: 10 }, (_, i) => `c${i}`).join('\n'));
+    const { loadLabelsFile } = await import('../src/index.js');
+    const labels = await loadLabelsFile(path.join(dir, 'ten.txt'));
+    await assert.rejects(
+      Classifier.create({ modelPath: path.join(shared!, 'models', 'mobilenetv2-12-int8.onnx'), labels, worker: false }),
+      (e: ClassifierError) => e.code === 'LABELS_MISMATCH',
+    );
+  });
+});
+
+describe('model loading errors', () => {
+  test('a missing model file is MODEL_NOT_FOUND', async () => {
+    await assert.rejects(ModelSession.load('/nonexistent/model.onnx'), (e: ClassifierError) => e.code === 'MODEL_NOT_FOUND');
+  });
+  test('a file that is not ONNX is MODEL_LOAD_FAILED with a sentence', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ic-bad-'));
+    const f = path.join(dir, 'bad.onnx');
+    writeFileSync(f, 'version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 123\n');
+    await assert.rejects(ModelSession.load(f), (e: ClassifierError) => e.code === 'MODEL_LOAD_FAILED' && /not a valid ONNX model/.test(e.message));
+  });
+});

@@ -1,0 +1,145 @@
+import { strict as assert } from 'node:assert';
+import { readFileSync, readdirSync } from 'node:fs';
+import * as path from 'node:path';
+import { describe, test } from 'node:test';
+import sharp from 'sharp';
+import {
+  centerCropBox,
+  decodeImage,
+  IMAGENET_PREPROCESS,
+  precomputeCoefficients,
+  preprocessImage,
+  resizeBilinearPillow,
+  resizedSize,
+} from '../src/index.js';
+import { FIXTURE_IMAGES, readF32, sharedDir, SKIP_NO_SHARED } from '../../../test-fixtures/fixtures.js';
+
+const shared = sharedDir();
+
+function stemOf(file: string): string {
+  return file.replace(/\.([^.]*)$/, '_$1');
+}
+
+function diff(a: Float32Array, b: Float32Array): { max: number; mean: number } {
+  assert.equal(a.length, b.length);
+  let max = 0;
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i]! - b[i]!);
+    if (d > max) max = d;
+    sum += d;
+  }
+  return { max, mean: sum / a.length };
+}
+
+describe('torchvision parity against ../shared/reference', { skip: shared ? false : SKIP_NO_SHARED }, () => {
+  const images = shared ? readdirSync(path.join(shared, 'images')).sort() : [];
+  test('every reference image is covered', () => {
+    assert.ok(images.length >= 12, `expected the shared photos, found ${images.length}`);
+  });
+  for (const file of images) {
+    const ref = () => readF32(readFileSync(path.join(shared!, 'reference', `${stemOf(file)}.input.f32`)));
+    const bytes = () => readFileSync(path.join(shared!, 'images', file));
+    test(`exact: ${file} within 1e-6 of PyTorch's tensor`, async () => {
+      const r = await preprocessImage(bytes(), file, { mode: 'exact' });
+      const d = diff(r.tensor, ref());
+      assert.ok(d.max <= 1e-6, `max |Δ| ${d.max}`);
+    });
+    test(`fast: ${file} within max 0.06 / mean 0.006`, async () => {
+      const r = await preprocessImage(bytes(), file, { mode: 'fast' });
+      const d = diff(r.tensor, ref());
+      assert.ok(d.max <= 0.06, `max |Δ| ${d.max}`);
+      assert.ok(d.mean <= 0.006, `mean |Δ| ${d.mean}`);
+    });
+  }
+});
+
+describe('geometry', () => {
+  test("torchvision's Resize(256) truncates the long side", () => {
+    assert.deepEqual(resizedSize(451, 300, 256), [384, 256]);
+    assert.deepEqual(resizedSize(300, 451, 256), [256, 384]);
+    assert.deepEqual(resizedSize(500, 375, 256), [341, 256]);
+    assert.deepEqual(resizedSize(512, 512, 256), [256, 256]);
+  });
+  test("CenterCrop rounds half to even like Python's round()", () => {
+    assert.deepEqual(centerCropBox(341, 256, 224, 224), { left: 58, top: 16 }); // 58.5 → 58
+    assert.deepEqual(centerCropBox(343, 256, 224, 224), { left: 60, top: 16 }); // 59.5 → 60
+    assert.deepEqual(centerCropBox(384, 256, 224, 224), { left: 80, top: 16 });
+  });
+  test('Pillow coefficients sum to one in fixed point and stay in bounds', () => {
+    const c = precomputeCoefficients(451, 384);
+    for (let i = 0; i < 384; i++) {
+      let s = 0;
+      for (let k = 0; k < c.ksize; k++) s += c.weights[i * c.ksize + k]!;
+      assert.ok(Math.abs(s - (1 << 22)) <= c.ksize, `row ${i} sums to ${s}`);
+      assert.ok(c.min[i]! >= 0 && c.min[i]! + c.count[i]! <= 451);
+    }
+  });
+  test('windowed resize equals the crop of the full resize', () => {
+    const w = 97;
+    const h = 61;
+    const data = new Uint8Array(w * h * 3).map((_, i) => (i * 37 + (i >> 5)) & 0xff);
+    const full = resizeBilinearPillow({ data, width: w, height: h }, { outWidth: 50, outHeight: 31 });
+    const win = resizeBilinearPillow({ data, width: w, height: h }, { outWidth: 50, outHeight: 31, left: 7, top: 5, width: 20, height: 11 });
+    for (let y = 0; y < 11; y++) {
+      for (let x = 0; x < 20 * 3; x++) assert.equal(win.data[y * 60 + x], full.data[(y + 5) * 150 + 7 * 3 + x]);
+    }
+  });
+  test('upscaling a small image works (no antialias support shrink)', () => {
+    const data = new Uint8Array(8 * 8 * 3).fill(100);
+    const r = resizeBilinearPillow({ data, width: 8, height: 8 }, { outWidth: 256, outHeight: 256 });
+    assert.ok(r.data.every((v) => v === 100));
+  });
+});
+
+describe('decoding', () => {
+  const cat = () => readFileSync(path.join(FIXTURE_IMAGES, 'skimage_chelsea_cat.jpg'));
+  const formats: Array<[string, (s: sharp.Sharp) => sharp.Sharp]> = [
+    ['progressive JPEG', (s) => s.jpeg({ progressive: true })],
+    ['palette PNG', (s) => s.png({ palette: true, colours: 64 })],
+    ['16-bit PNG', (s) => s.toColourspace('rgb16').png()],
+    ['grayscale PNG', (s) => s.grayscale().png()],
+    ['PNG with alpha', (s) => s.ensureAlpha(0.5).png()],
+    ['WebP', (s) => s.webp()],
+    ['AVIF', (s) => s.avif({ effort: 0 })],
+    ['GIF', (s) => s.gif()],
+    ['TIFF', (s) => s.tiff()],
+  ];
+  for (const [name, enc] of formats) {
+    test(`${name} decodes to 451×300 RGB`, async () => {
+      const bytes = await enc(sharp(cat())).toBuffer();
+      const img = await decodeImage(bytes, name);
+      assert.equal(img.width, 451);
+      assert.equal(img.height, 300);
+      assert.equal(img.data.length, 451 * 300 * 3);
+    });
+  }
+  test('SVG rasterizes', async () => {
+    const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="64" height="48"><rect width="64" height="48" fill="#f00"/></svg>');
+    const img = await decodeImage(svg, 'red.svg');
+    assert.equal(img.format, 'svg');
+    assert.deepEqual([img.width, img.height], [64, 48]);
+    assert.deepEqual(Array.from(img.data.subarray(0, 3)), [255, 0, 0]);
+  });
+  test('multi-page TIFF uses the first page', async () => {
+    const red = await sharp({ create: { width: 20, height: 10, channels: 3, background: '#ff0000' } }).png().toBuffer();
+    const blue = await sharp({ create: { width: 20, height: 10, channels: 3, background: '#0000ff' } }).png().toBuffer();
+    const tiff = await sharp([red, blue], { join: { animated: true } }).tiff().toBuffer().catch(() => undefined);
+    if (!tiff) return; // joining pages needs sharp ≥ 0.34 features; the GIF path below covers first-frame too
+    const img = await decodeImage(tiff, 'pages.tiff');
+    const [r, g, b] = Array.from(img.data.subarray(0, 3)) as [number, number, number];
+    assert.ok(r > 240 && g < 15 && b < 15, `first page is red, got ${r},${g},${b}`);
+  });
+  test('EXIF orientation 6 is applied (portrait result)', async () => {
+    const bytes = await sharp(cat()).withMetadata({ orientation: 6 }).jpeg().toBuffer();
+    const img = await decodeImage(bytes, 'rotated.jpg');
+    assert.deepEqual([img.width, img.height, img.storedWidth, img.storedHeight], [300, 451, 451, 300]);
+  });
+  test('alpha is dropped, not composited (as PIL convert("RGB"))', async () => {
+    const raw = Buffer.alloc(8 * 8 * 4);
+    for (let i = 0; i < 64; i++) raw.set(i % 2 ? [40, 50, 60, 128] : [10, 20, 30, 0], i * 4);
+    const png = await sharp(raw, { raw: { width: 8, height: 8, channels: 4 } }).png().toBuffer();
+    const img = await decodeImage(png, 'alpha.png');
+    assert.deepEqual(Array.from(img.data.subarray(0, 6)), [10, 20, 30, 40, 50, 60]);
+  });
+});
