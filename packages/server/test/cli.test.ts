@@ -1,0 +1,177 @@
+import { strict as assert } from 'node:assert';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, statSync, cpSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { before, describe, test } from 'node:test';
+import { FIXTURE_IMAGES, readF32, REPO_ROOT, sharedDir, SKIP_NO_SHARED, writeBadInputs, type BadInputs } from '../../../test-fixtures/fixtures.js';
+
+const shared = sharedDir();
+const BIN = path.join(REPO_ROOT, 'packages', 'server', 'bin', 'image-classifier.js');
+const MODEL = shared ? path.join(shared, 'models', 'mobilenetv2-12-int8.onnx') : '';
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
+  const t0 = performance.now();
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { env: { ...process.env, IMAGE_CLASSIFIER_CACHE_DIR: cacheDir, ...env }, maxBuffer: 64 << 20 },
+      (err, stdout, stderr) => {
+        const code = err ? ((err as { code?: number }).code ?? 1) : 0;
+        resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr, ms: performance.now() - t0 });
+      },
+    );
+  });
+}
+const cacheDir = mkdtempSync(path.join(tmpdir(), 'ic-cli-cache-'));
+
+function jsonl(s: string): Array<Record<string, any>> {
+  return s
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+}
+
+describe('image-classifier classify', { skip: shared ? false : SKIP_NO_SHARED }, () => {
+  let bad: BadInputs;
+  let dir: string;
+  before(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'ic-cli-'));
+    bad = await writeBadInputs(path.join(dir, 'bad'));
+    mkdirSync(path.join(dir, 'photos', 'nested'), { recursive: true });
+    cpSync(path.join(FIXTURE_IMAGES, 'skimage_chelsea_cat.jpg'), path.join(dir, 'photos', 'cat.jpg'));
+    cpSync(path.join(FIXTURE_IMAGES, 'skimage_coffee.jpg'), path.join(dir, 'photos', 'nested', 'coffee.jpg'));
+    cpSync(path.join(FIXTURE_IMAGES, 'skimage_coffee.jpg'), path.join(dir, 'photos', 'nested', 'README.md')); // not walked
+  });
+
+  test('jsonl: one record per image, labels worded as synset.txt', async () => {
+    const r = await cli(['classify', '--model', MODEL, '--format', 'jsonl', path.join(dir, 'photos')]);
+    assert.equal(r.code, 0, r.stderr);
+    const recs = jsonl(r.stdout);
+    assert.deepEqual(recs.map((x) => path.basename(x.file)), ['cat.jpg', 'coffee.jpg']);
+    assert.equal(recs[0]!.predictions.length, 5);
+    assert.equal(recs[0]!.predictions[0].label, 'Egyptian cat');
+    assert.equal(recs[0]!.predictions[0].index, 285);
+    assert.ok(Math.abs(recs[0]!.predictions[0].probability - 0.7075) < 0.01);
+    assert.equal(recs[1]!.predictions[0].label, 'espresso');
+  });
+
+  test('every bad input is a clear error record and the good files are still classified', async () => {
+    const files = bad.files;
+    const args = [files.empty, files.truncatedJpeg, path.join(dir, 'photos', 'cat.jpg'), files.randomPng, files.text, files.tiny, files.bomb, files.missing, path.join(dir, 'photos', 'nested', 'coffee.jpg')];
+    const r = await cli(['classify', '--model', MODEL, '--format', 'jsonl', ...args]);
+    assert.equal(r.code, 1, 'exit 1 when some image failed');
+    const recs = jsonl(r.stdout);
+    assert.equal(recs.length, args.length);
+    const byFile = new Map(recs.map((x) => [x.file, x]));
+    for (const [k, f] of Object.entries(files)) {
+      const rec = byFile.get(f)!;
+      assert.ok(rec.error, `${k} should fail`);
+      assert.equal(rec.error.code, bad.expectedCodes[k as keyof typeof files], `${k}: ${rec.error.message}`);
+      assert.ok(rec.error.message.length > 20 && !/\n\s+at /.test(rec.error.message), `${k}: a sentence, not a stack`);
+    }
+    assert.match(byFile.get(files.text)!.error.message, /text file/);
+    assert.match(byFile.get(files.bomb)!.error.message, /50000×50000/);
+    assert.equal(byFile.get(path.join(dir, 'photos', 'cat.jpg'))!.predictions[0].index, 285);
+    assert.equal(byFile.get(path.join(dir, 'photos', 'nested', 'coffee.jpg'))!.predictions[0].index, 967);
+  });
+
+  test('the 50000×50000 PNG header is refused without allocating it', async () => {
+    const r = await cli(['classify', '--model', MODEL, '--format', 'jsonl', bad.files.bomb]);
+    assert.equal(jsonl(r.stdout)[0]!.error.code, 'IMAGE_TOO_LARGE');
+    // 7.5 GB of RGB would be needed; the whole process must finish quickly and small.
+    assert.ok(r.ms < 10_000, `took ${r.ms} ms`);
+  });
+
+  test('--max-pixels lowers the limit', async () => {
+    const r = await cli(['classify', '--model', MODEL, '--format', 'jsonl', '--max-pixels', '1000', path.join(FIXTURE_IMAGES, 'skimage_coffee.jpg')]);
+    assert.equal(r.code, 1);
+    assert.equal(jsonl(r.stdout)[0]!.error.code, 'IMAGE_TOO_LARGE');
+  });
+
+  test('--dump-tensor writes the reference naming and PyTorch-identical tensors; --logits adds the vector', async () => {
+    const out = path.join(dir, 'tensors');
+    const img = path.join(shared!, 'images', 'skimage_coffee.png');
+    const r = await cli(['classify', '--model', MODEL, '--format', 'jsonl', '--logits', '--top-k', '3', '--dump-tensor', out, img]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(readdirSync(out), ['skimage_coffee_png.f32']);
+    const mine = readF32(readFileSync(path.join(out, 'skimage_coffee_png.f32')));
+    const ref = readF32(readFileSync(path.join(shared!, 'reference', 'skimage_coffee_png.input.f32')));
+    let max = 0;
+    for (let i = 0; i < ref.length; i++) max = Math.max(max, Math.abs(mine[i]! - ref[i]!));
+    assert.ok(max <= 1e-6, `max ${max}`);
+    const rec = jsonl(r.stdout)[0]!;
+    assert.equal(rec.predictions.length, 3);
+    assert.equal(rec.logits.length, 1000);
+  });
+
+  test('csv and text formats', async () => {
+    const cat = path.join(FIXTURE_IMAGES, 'skimage_chelsea_cat.jpg');
+    const csv = await cli(['classify', '--model', MODEL, '--format', 'csv', '--top-k', '2', cat, bad.files.text]);
+    const lines = csv.stdout.trim().split('\n');
+    assert.equal(lines[0], 'file,rank,index,label,probability,error_code,error_message');
+    assert.match(lines[1]!, /,1,285,Egyptian cat,0\.7/);
+    assert.match(lines[2]!, /,2,28[12],"?(tabby, tabby cat|tiger cat)"?,/);
+    assert.match(lines[3]!, /notes\.txt,,,,,UNSUPPORTED_FORMAT,/);
+    const text = await cli(['classify', '--model', MODEL, '--format', 'text', '--preprocess', 'fast', cat]);
+    assert.match(text.stdout, /Egyptian cat/);
+    assert.match(text.stdout, /%/);
+  });
+
+  test('fast mode agrees with exact on the top-1', async () => {
+    const r = await cli(['classify', '--model', MODEL, '--format', 'jsonl', '--preprocess', 'fast', '--batch', '1', '--threads', '1', path.join(dir, 'photos')]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(jsonl(r.stdout).map((x) => x.predictions[0].index), [285, 967]);
+  });
+
+  test('model info reports names, shapes, opset, provider and sha256', async () => {
+    const r = await cli(['model', 'info', '--model', MODEL, '--format', 'jsonl']);
+    assert.equal(r.code, 0, r.stderr);
+    const info = JSON.parse(r.stdout);
+    assert.equal(info.inputName, 'input');
+    assert.equal(info.outputName, 'output');
+    assert.equal(info.classes, 1000);
+    assert.equal(info.activeProvider, 'cpu');
+    assert.equal(info.sha256, 'cc028fe6cae7bc11a4ff53cfc9b79c920e8be65ce33a904ec3e2a8f66d77f95f');
+    assert.ok(info.opsets.length > 0);
+    const text = await cli(['model', 'info', '--model', MODEL, '--format', 'text']);
+    assert.match(text.stdout, /sha256\s+cc028fe6/);
+  });
+});
+
+describe('privacy', { skip: shared ? false : SKIP_NO_SHARED }, () => {
+  test("onnxruntime's telemetry writes nothing into the home directory", async () => {
+    const home = mkdtempSync(path.join(tmpdir(), 'ic-home-'));
+    const r = await cli(['classify', '--model', MODEL, '--format', 'jsonl', path.join(FIXTURE_IMAGES, 'skimage_coffee.jpg')], {
+      HOME: home,
+      XDG_CACHE_HOME: '',
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(readdirSync(home), [], 'nothing written under $HOME (no ~/.cache/Microsoft/DeveloperTools)');
+  });
+});
+
+describe('usage errors exit 2', () => {
+  test('unknown options, bad values, no inputs, unloadable model', async () => {
+    assert.equal((await cli(['classify', '--bogus', 'x.jpg'])).code, 2);
+    assert.equal((await cli(['classify', '--preprocess', 'slow', 'x.jpg'])).code, 2);
+    assert.equal((await cli(['classify', '--top-k', '0', 'x.jpg'])).code, 2);
+    assert.equal((await cli(['classify'])).code, 2);
+    assert.equal((await cli(['frobnicate'])).code, 2);
+    const missing = await cli(['classify', '--model', '/nonexistent/m.onnx', path.join(FIXTURE_IMAGES, 'skimage_coffee.jpg')]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /MODEL_NOT_FOUND/);
+    const notOnnx = await cli(['classify', '--model', path.join(FIXTURE_IMAGES, 'skimage_coffee.jpg'), path.join(FIXTURE_IMAGES, 'skimage_coffee.jpg')]);
+    assert.equal(notOnnx.code, 2);
+    assert.match(notOnnx.stderr, /MODEL_LOAD_FAILED/);
+    assert.ok(statSync(cacheDir).isDirectory());
+  });
+});

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The full test run on a fresh machine: installs what the tests need (npm dependencies offline-safe; Debian's
+# Chromium and code-server for the VS Code end-to-end tests), builds, and runs every suite.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+bash .ci/install-e2e.sh
+if [ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ]; then
+  echo "[test-all] node_modules up to date"
+else
+  npm ci --no-audit --no-fund
+fi
+npm test
