@@ -15,7 +15,7 @@ import {
   type PreprocessConfig,
   type PreprocessMode,
 } from './preprocess.js';
-import type { ModelInfo, SessionOptions } from './session.js';
+import { defaultThreads, type ModelInfo, type SessionOptions } from './session.js';
 
 export interface ClassifierOptions {
   /** Local path of the .onnx model (see `resolveModel` for URLs and the default model). */
@@ -31,8 +31,14 @@ export interface ClassifierOptions {
   maxBatch?: number;
   /** How long a partial batch waits for more images. Default 2 ms. */
   maxDelayMs?: number;
-  /** Images decoded at once. Default 2. */
+  /** Images decoded at once. Default: the number of cores. */
   decodeConcurrency?: number;
+  /**
+   * Let decoding run while a batch is inferring. Default false: decoding and inference take turns, each with
+   * every core. ORT's intra-op threads synchronise at every operator, so one core taken by a decoder stalls
+   * them all; alternating phases measured faster than overlapping on 2 cores (BENCHMARKS.md).
+   */
+  overlapDecode?: boolean;
   /** Run inference in a worker thread (default true: onnxruntime-node blocks the calling thread). */
   worker?: boolean;
   workerScript?: string;
@@ -108,7 +114,11 @@ export class Classifier {
   private readonly interactive: Job[] = [];
   private readonly bulk: Job[] = [];
   private inflight = 0;
-  private readonly maxInflight = 2;
+  private readonly maxInflight: number;
+  private readonly overlap: boolean;
+  /** Decoders running, and decoders waiting for the inference phase to end. */
+  private decoding = 0;
+  private phaseWaiters: Array<() => void> = [];
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   /** Counters for status and benchmarks. */
@@ -139,11 +149,13 @@ export class Classifier {
     }
     this.maxBatch = Math.max(1, Math.min(opts.maxBatch ?? 8, info.maxBatch));
     this.maxDelayMs = Math.max(0, opts.maxDelayMs ?? 2);
-    this.decodeGate = new Semaphore(Math.max(1, opts.decodeConcurrency ?? 2));
+    this.decodeGate = new Semaphore(Math.max(1, opts.decodeConcurrency ?? defaultThreads()));
+    this.overlap = opts.overlapDecode ?? false;
+    this.maxInflight = this.overlap ? 2 : 1;
   }
 
   static async create(opts: ClassifierOptions): Promise<Classifier> {
-    const backend = await loadBackend(opts.modelPath, opts.session ?? {}, {
+    const backend = await loadBackend(opts.modelPath, { allowSpinning: false, ...opts.session }, {
       ...(opts.worker !== undefined ? { worker: opts.worker } : {}),
       ...(opts.workerScript !== undefined ? { workerScript: opts.workerScript } : {}),
     });
@@ -166,7 +178,7 @@ export class Classifier {
 
   /** Reads, decodes, preprocesses and classifies one file. */
   async classifyFile(file: string, o: ClassifyOptions = {}): Promise<ClassifyOutcome> {
-    const release = await this.decodeGate.acquire(o.priority === 'interactive');
+    const release = await this.acquireDecoder(o.priority === 'interactive');
     let bytes: Buffer;
     try {
       if (o.signal?.aborted) throw cancelled();
@@ -180,12 +192,28 @@ export class Classifier {
 
   /** Decodes, preprocesses and classifies image bytes; `name` appears in error messages. */
   async classifyBytes(bytes: Uint8Array, name: string, o: ClassifyOptions = {}): Promise<ClassifyOutcome> {
-    const release = await this.decodeGate.acquire(o.priority === 'interactive');
+    const release = await this.acquireDecoder(o.priority === 'interactive');
     return this.classifyBytesHoldingGate(bytes, name, o, release);
+  }
+
+  /** A decode slot; unless decoding overlaps inference, it opens only between batches. */
+  private async acquireDecoder(interactive: boolean): Promise<() => void> {
+    const releaseGate = await this.decodeGate.acquire(interactive);
+    this.decoding++;
+    while (!this.overlap && this.inflight > 0) await new Promise<void>((r) => this.phaseWaiters.push(r));
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.decoding--;
+      releaseGate();
+      this.schedule();
+    };
   }
 
   private async classifyBytesHoldingGate(bytes: Uint8Array, name: string, o: ClassifyOptions, release: () => void): Promise<ClassifyOutcome> {
     let pre;
+    let pending;
     const t0 = performance.now();
     try {
       if (o.signal?.aborted) throw cancelled();
@@ -194,12 +222,14 @@ export class Classifier {
         config: this.preprocessConfig,
         ...(this.opts.maxPixels !== undefined ? { maxPixels: this.opts.maxPixels } : {}),
       });
+      // Queue before giving the decode slot back, so the scheduler sees this image when it decides.
+      pending = this.infer(o.keepTensor ? pre.tensor.slice() : pre.tensor, o.priority ?? 'bulk', o.signal);
     } finally {
       release();
     }
     const preprocessMs = performance.now() - t0;
-    const tensor = o.keepTensor ? pre.tensor.slice() : undefined;
-    const r = await this.infer(pre.tensor, o.priority ?? 'bulk', o.signal);
+    const tensor = o.keepTensor ? pre.tensor : undefined;
+    const r = await pending;
     const predictions = predict(r.row, this.labels, o.topK ?? 5, 0, r.row.length, this.info.outputIsProbabilities);
     return {
       predictions,
@@ -237,12 +267,25 @@ export class Classifier {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
+    this.dispatchReady();
+    // Between batches, the decoders waiting for their phase go.
+    if (this.inflight === 0 && this.phaseWaiters.length) {
+      for (const w of this.phaseWaiters.splice(0)) w();
+    }
+  }
+
+  private dispatchReady(): void {
     while (this.inflight < this.maxInflight && this.queued > 0) {
-      const oldest = Math.min(this.interactive[0]?.enqueuedAt ?? Infinity, this.bulk[0]?.enqueuedAt ?? Infinity);
-      const waited = performance.now() - oldest;
-      if (this.queued < this.maxBatch && waited < this.maxDelayMs && this.interactive.length === 0) {
-        this.timer = setTimeout(() => this.schedule(), Math.max(0, this.maxDelayMs - waited));
-        return;
+      if (this.queued < this.maxBatch && this.interactive.length === 0) {
+        // A partial batch: images still being decoded will fill it (each finished decode schedules again);
+        // otherwise wait at most maxDelayMs for more requests.
+        if (!this.overlap && this.decoding > 0) return;
+        const oldest = Math.min(this.interactive[0]?.enqueuedAt ?? Infinity, this.bulk[0]?.enqueuedAt ?? Infinity);
+        const waited = performance.now() - oldest;
+        if (waited < this.maxDelayMs) {
+          this.timer = setTimeout(() => this.schedule(), Math.max(0, this.maxDelayMs - waited));
+          return;
+        }
       }
       this.dispatch();
     }

@@ -34,6 +34,11 @@ export interface SessionOptions {
   executionProviders?: string[];
   /** Intra-op threads; default: all available cores. */
   intraOpNumThreads?: number;
+  /**
+   * Let ORT's intra-op threads spin between runs (its default). Spinning wins a little latency on an idle
+   * machine but steals the cores that decoding needs in a pipeline; the engine turns it off.
+   */
+  allowSpinning?: boolean;
   /** Directory for ORT-optimized models; `false` disables the cache. */
   optimizedModelCacheDir?: string | false;
 }
@@ -161,6 +166,9 @@ export class ModelSession {
         enableCpuMemArena: true,
         enableMemPattern: true,
         logSeverityLevel: 3 as const,
+        ...(opts.allowSpinning === false
+          ? { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } }
+          : {}),
       };
       try {
         if (useCache && cachePath && (await exists(cachePath))) {
