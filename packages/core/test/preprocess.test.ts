@@ -92,6 +92,19 @@ describe('geometry', () => {
   });
 });
 
+describe('decompression bombs', () => {
+  test('a 50000×50000 PNG header is refused from the header, before pixels are allocated', async () => {
+    const { pngBombHeader } = await import('../../../test-fixtures/fixtures.js');
+    const before = process.memoryUsage().rss;
+    const t0 = performance.now();
+    for (const mode of ['exact', 'fast'] as const) {
+      await assert.rejects(preprocessImage(pngBombHeader(50000, 50000), 'bomb.png', { mode }), (e: Error & { code?: string }) => e.code === 'IMAGE_TOO_LARGE' && /50000×50000/.test(e.message));
+    }
+    assert.ok(performance.now() - t0 < 2000);
+    assert.ok(process.memoryUsage().rss - before < 100 << 20, 'no large allocation');
+  });
+});
+
 describe('decoding', () => {
   const cat = () => readFileSync(path.join(FIXTURE_IMAGES, 'skimage_chelsea_cat.jpg'));
   const formats: Array<[string, (s: sharp.Sharp) => sharp.Sharp]> = [

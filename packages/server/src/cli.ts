@@ -141,9 +141,12 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
   }
 }
 
-function progressReporter(io: Io, enabled: boolean): ((p: DownloadProgress) => void) | undefined {
+function progressReporter(io: Io, enabled: boolean, what?: () => string): ((p: DownloadProgress) => void) | undefined {
   if (!enabled) return undefined;
+  let first = true;
   return (p) => {
+    if (first && what) io.stderr.write(`Downloading ${what()}\n`);
+    first = false;
     io.stderr.write(`\r${renderProgressBar(p)}`);
     if (p.percent === 100) io.stderr.write('\n');
   };
@@ -158,14 +161,15 @@ async function buildClassifierOptions(values: Values, io: Io, showProgress: bool
   const batch = intOption(values.batch, '--batch', 1);
   const maxPixels = intOption(values['max-pixels'], '--max-pixels', 1);
   const cacheDir = values['cache-dir'] ?? defaultCacheDir();
-  const onProgress = progressReporter(io, showProgress);
+  let source = '';
+  const onProgress = progressReporter(io, showProgress, () => source);
   const model = await resolveModel({
     ...(values.model ? { model: values.model } : {}),
     ...(values['model-url'] ? { defaultModelUrl: values['model-url'] } : {}),
     cacheDir,
     ...(onProgress ? { onProgress } : {}),
     onDownloadStart: (url) => {
-      if (showProgress) io.stderr.write(`Using model ${url}\n`);
+      source = url;
     },
   });
   let labels: LabelSet | undefined;
@@ -318,7 +322,7 @@ async function modelInfoCommand(values: Values, io: Io): Promise<number> {
 async function modelDownloadCommand(values: Values, io: Io): Promise<number> {
   const cacheDir = values['cache-dir'] ?? defaultCacheDir();
   const url = values.url ?? resolveModelUrl(values['model-url'] ? { url: values['model-url'] } : {});
-  const onProgress = progressReporter(io, Boolean(io.stderr.isTTY) && !values['no-progress']);
+  const onProgress = progressReporter(io, Boolean(io.stderr.isTTY) && !values['no-progress'], () => url);
   try {
     const r = await downloadModel({
       url,

@@ -147,6 +147,39 @@ describe('image-classifier classify', { skip: shared ? false : SKIP_NO_SHARED },
   });
 });
 
+describe('models from a URL (a server on 127.0.0.1)', { skip: shared ? false : SKIP_NO_SHARED }, () => {
+  test('--model <url> downloads once into the cache, verified, then classifies; a wrong sha256 leaves nothing', async () => {
+    const { createServer } = await import('node:http');
+    const body = readFileSync(MODEL);
+    let hits = 0;
+    const server = createServer((req, res) => {
+      hits++;
+      res.writeHead(200, { 'content-length': body.length });
+      res.end(body);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    const own = mkdtempSync(path.join(tmpdir(), 'ic-url-cache-'));
+    try {
+      const url = `http://127.0.0.1:${port}/models/mobilenet.onnx`;
+      const cat = path.join(FIXTURE_IMAGES, 'skimage_chelsea_cat.jpg');
+      const r1 = await cli(['classify', '--model', url, '--format', 'jsonl', cat], { IMAGE_CLASSIFIER_CACHE_DIR: own });
+      assert.equal(r1.code, 0, r1.stderr);
+      assert.equal(jsonl(r1.stdout)[0]!.predictions[0].index, 285);
+      assert.ok(readdirSync(path.join(own, 'models')).includes('mobilenet.onnx'));
+      const r2 = await cli(['classify', '--model', url, '--format', 'jsonl', cat], { IMAGE_CLASSIFIER_CACHE_DIR: own });
+      assert.equal(r2.code, 0);
+      assert.equal(hits, 1, 'the cached, verified file is reused');
+      const bad = await cli(['model', 'download', '--url', `http://127.0.0.1:${port}/other.onnx`, '--sha256', '0'.repeat(64)], { IMAGE_CLASSIFIER_CACHE_DIR: own });
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /CHECKSUM_MISMATCH/);
+      assert.ok(!readdirSync(path.join(own, 'models')).some((f) => f.startsWith('other')), 'no file that passes for a model');
+    } finally {
+      server.close();
+    }
+  });
+});
+
 describe('privacy', { skip: shared ? false : SKIP_NO_SHARED }, () => {
   test("onnxruntime's telemetry writes nothing into the home directory", async () => {
     const home = mkdtempSync(path.join(tmpdir(), 'ic-home-'));
