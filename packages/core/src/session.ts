@@ -111,9 +111,9 @@ export class ModelSession {
   static async load(modelPath: string, opts: SessionOptions = {}): Promise<ModelSession> {
     const t0 = performance.now();
     const file = path.resolve(modelPath);
-    let bytes: Buffer | undefined;
+    let stat;
     try {
-      bytes = await fs.readFile(file);
+      stat = await fs.stat(file);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') {
@@ -121,15 +121,29 @@ export class ModelSession {
       }
       throw new ClassifierError('MODEL_LOAD_FAILED', `Cannot read the model ${file}: ${describeError(e)}.`, { cause: e });
     }
-    const sha256 = createHash('sha256').update(bytes).digest('hex');
-    let summary: OnnxSummary;
-    try {
-      summary = inspectOnnx(bytes);
-    } catch (e) {
-      throw new ClassifierError('MODEL_LOAD_FAILED', `${file} is not a valid ONNX model (${describeError(e)}). Check that the download completed or pick another file.`, { cause: e });
+    // With a cache dir, the model's sha256 and graph summary are remembered per (path, size, mtime, inode):
+    // a warm start reads nothing of the 100 MB file but what ONNX Runtime itself loads.
+    const identity = `${file}|${stat.size}|${stat.mtimeMs}|${stat.ino}`;
+    const indexFile = opts.optimizedModelCacheDir ? path.join(opts.optimizedModelCacheDir, 'model-index.json') : undefined;
+    let known = indexFile ? (await readModelIndex(indexFile))[identity] : undefined;
+    if (!known) {
+      let bytes: Buffer;
+      try {
+        bytes = await fs.readFile(file);
+      } catch (e) {
+        throw new ClassifierError('MODEL_LOAD_FAILED', `Cannot read the model ${file}: ${describeError(e)}.`, { cause: e });
+      }
+      let parsed: OnnxSummary;
+      try {
+        parsed = inspectOnnx(bytes);
+      } catch (e) {
+        throw new ClassifierError('MODEL_LOAD_FAILED', `${file} is not a valid ONNX model (${describeError(e)}). Check that the download completed or pick another file.`, { cause: e });
+      }
+      known = { sha256: createHash('sha256').update(bytes).digest('hex'), summary: parsed };
+      if (indexFile) await writeModelIndexEntry(indexFile, identity, known);
     }
-    const size = bytes.length;
-    bytes = undefined; // let the 100 MB go before ORT allocates its own copy
+    const { sha256, summary } = known;
+    const size = stat.size;
 
     const level = opts.graphOptimizationLevel ?? 'all';
     const threads = Math.max(1, Math.floor(opts.intraOpNumThreads ?? defaultThreads()));
@@ -285,6 +299,35 @@ export class ModelSession {
 
   async release(): Promise<void> {
     await this.session.release();
+  }
+}
+
+interface ModelIndexEntry {
+  sha256: string;
+  summary: OnnxSummary;
+}
+
+async function readModelIndex(file: string): Promise<Record<string, ModelIndexEntry>> {
+  try {
+    const v = JSON.parse(await fs.readFile(file, 'utf8'));
+    return v && typeof v === 'object' ? v : {};
+  } catch {
+    return {}; // missing or torn: recomputed
+  }
+}
+
+async function writeModelIndexEntry(file: string, key: string, entry: ModelIndexEntry): Promise<void> {
+  try {
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    const all = await readModelIndex(file);
+    all[key] = entry;
+    const keys = Object.keys(all);
+    for (const k of keys.slice(0, Math.max(0, keys.length - 64))) delete all[k];
+    const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    await fs.writeFile(tmp, JSON.stringify(all));
+    await fs.rename(tmp, file);
+  } catch {
+    // The index is an optimization only.
   }
 }
 
