@@ -66,7 +66,8 @@ else
   #    running on the machine's Node 20; code-server's postinstall refuses anything but Node 24 (it reads
   #    the node version from npm's user agent), so scripts run in step b) under the Node 24 just extracted.
   log "npm ci --ignore-scripts (e2e/)"
-  npm ci --ignore-scripts --no-audit --no-fund --loglevel=warn </dev/null
+  #    (--loglevel=error: npm on Node 20 prints an EBADENGINE warning per package that wants Node 22/24.)
+  npm ci --ignore-scripts --no-audit --no-fund --loglevel=error </dev/null
   [ "$("$N24/bin/node" --version)" = "$NODE24_VERSION" ] || { echo "install-e2e: Node 24 not at $N24" >&2; exit 1; }
 
   # b) Run the install scripts with Node 24 first on PATH (so npm itself runs on Node 24) and node-gyp pointed
@@ -95,6 +96,10 @@ else
 fi
 
 # ---- 3. Smoke checks -------------------------------------------------------------------------------
-cs_version="$(PATH="$N24/bin:$PATH" "$N24/bin/node" "$CS/out/node/entry.js" --version 2>/dev/null | head -1)"
+# code-server writes a default config.yaml and logs under XDG dirs even for --version: keep them out of $HOME.
+tmp_xdg="$(mktemp -d)"
+cs_version="$(PATH="$N24/bin:$PATH" XDG_CONFIG_HOME="$tmp_xdg/config" XDG_DATA_HOME="$tmp_xdg/data" \
+  "$N24/bin/node" "$CS/out/node/entry.js" --version 2>/dev/null | tail -1)"
+rm -rf "$tmp_xdg"
 chromium_version="$(/usr/bin/chromium --version 2>/dev/null | head -1)"
 log "ok: node $("$N24/bin/node" --version), code-server $cs_version, $chromium_version"
