@@ -78,7 +78,14 @@ else
   #    The prebuilt-binary downloads inside fail offline (getaddrinfo ENOTFOUND github.com) and node-gyp
   #    builds from source instead: expected, takes 2-3 minutes.
   log "npm rebuild code-server with Node 24 (native modules, 2-3 min)"
-  PATH="$N24/bin:$PATH" npm_config_nodedir="$N24" \
+  #    When this script runs under `npm run` (as .ci/run does), the outer npm exports npm_config_user_agent
+  #    ("npm/11 node/v20 ...") and friends; npm reads npm_config_* from the environment, so the inner npm would
+  #    report Node 20 and code-server's postinstall refuses. Drop every npm_* variable the outer npm set.
+  mapfile -t outer_npm_vars < <(env | sed -n 's/^\(npm_[A-Za-z0-9_]*\)=.*/\1/p')
+  unset_args=()
+  for v in "${outer_npm_vars[@]}"; do unset_args+=(-u "$v"); done
+  env "${unset_args[@]}" PATH="$N24/bin:$PATH" npm_config_nodedir="$N24" \
+    npm_config_fund=false npm_config_audit=false npm_config_update_notifier=false npm_config_yes=true \
     npm rebuild code-server --foreground-scripts --loglevel=warn </dev/null >"$E2E/node_modules/.e2e-rebuild.log" 2>&1 || {
       tail -60 "$E2E/node_modules/.e2e-rebuild.log" >&2
       echo "install-e2e: code-server's postinstall failed (full log: e2e/node_modules/.e2e-rebuild.log)" >&2
