@@ -1,3 +1,188 @@
-export async function serve(_args: string[]): Promise<void> {
-  throw new Error('serve: not implemented yet');
+/**
+ * `image-classifier serve [--stdio | --node-ipc | --pipe=<name> | --socket=<port>] [--worker=<path>]`
+ *
+ * Starts the JSON-RPC inference server (LSP framing) on the chosen transport; stdio by default. The transports are
+ * built here rather than by vscode-languageserver's argv parsing so that a malformed message gets a JSON-RPC error
+ * answer (parse error −32700 / invalid request −32600) instead of being dropped, and the server keeps serving.
+ */
+import * as net from 'node:net';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+import { format } from 'node:util';
+import {
+  createConnection,
+  IPCMessageReader,
+  IPCMessageWriter,
+  StreamMessageReader,
+  StreamMessageWriter,
+  type ContentTypeDecoder,
+  type Message,
+  type MessageReader,
+  type MessageWriter,
+} from 'vscode-languageserver/node';
+import { InferenceServer } from './server.js';
+
+/** Env var naming core's inference-worker.js, for bundled builds. */
+export const WORKER_ENV = 'IMAGE_CLASSIFIER_WORKER';
+
+const INVALID_MESSAGE = '$/imageClassifier/invalidMessage';
+
+interface InvalidMessageParams {
+  id: string | number | null;
+  code: number;
+  message: string;
+}
+
+export interface ServeArgs {
+  transport: 'stdio' | 'node-ipc' | 'pipe' | 'socket';
+  pipe?: string;
+  port?: number;
+  worker?: string;
+}
+
+const SERVE_USAGE = `Usage: image-classifier serve [--stdio | --node-ipc | --pipe=<name> | --socket=<port>] [--worker=<inference-worker.js>]
+Speaks JSON-RPC 2.0 with LSP framing (see packages/core/src/protocol.ts). Logs go to stderr.`;
+
+export function parseServeArgs(args: string[]): ServeArgs {
+  const out: ServeArgs = { transport: 'stdio' };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const [name, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const value = () => {
+      const v = inline ?? args[++i];
+      if (v === undefined || v === '') throw new Error(`${name} needs a value.\n${SERVE_USAGE}`);
+      return v;
+    };
+    switch (name) {
+      case '--stdio':
+        out.transport = 'stdio';
+        break;
+      case '--node-ipc':
+        out.transport = 'node-ipc';
+        break;
+      case '--pipe':
+        out.transport = 'pipe';
+        out.pipe = value();
+        break;
+      case '--socket': {
+        out.transport = 'socket';
+        const port = Number(value());
+        if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`--socket needs a port number.\n${SERVE_USAGE}`);
+        out.port = port;
+        break;
+      }
+      case '--worker':
+        out.worker = value();
+        break;
+      case '--clientProcessId':
+        if (inline === undefined) i++; // handled by vscode-languageserver from process.argv
+        break;
+      case '--help':
+      case '-h':
+        process.stderr.write(SERVE_USAGE + '\n');
+        process.exit(0);
+        break;
+      default:
+        throw new Error(`Unknown serve option '${a}'.\n${SERVE_USAGE}`);
+    }
+  }
+  return out;
+}
+
+function idOf(v: unknown): string | number | null {
+  const id = (v as { id?: unknown } | null)?.id;
+  return typeof id === 'string' || typeof id === 'number' ? id : null;
+}
+
+/** Why a parsed value is not a JSON-RPC 2.0 message we can dispatch, or undefined when it is one. */
+function invalidReason(v: unknown): string | undefined {
+  if (Array.isArray(v)) return 'batch messages are not supported';
+  if (!v || typeof v !== 'object') return 'a message must be a JSON object';
+  const m = v as Record<string, unknown>;
+  if (m.jsonrpc !== '2.0') return `"jsonrpc" must be "2.0"`;
+  if ('id' in m && m.id !== null && typeof m.id !== 'string' && typeof m.id !== 'number') return '"id" must be a string, a number or null';
+  if ('method' in m) {
+    if (typeof m.method !== 'string') return '"method" must be a string';
+    if ('params' in m && m.params !== null && typeof m.params !== 'object') return '"params" must be an object or an array';
+    return undefined;
+  }
+  if ('id' in m && ('result' in m || 'error' in m)) return undefined; // a response
+  return 'a message needs a "method" (request or notification) or a "result"/"error" (response)';
+}
+
+/** JSON decoding that turns garbage into a notification the server answers with a JSON-RPC error. */
+const tolerantJson: ContentTypeDecoder = {
+  name: 'application/json',
+  decode(buffer: Uint8Array, options: { charset: BufferEncoding | string }): Promise<Message> {
+    let value: unknown;
+    try {
+      value = JSON.parse(Buffer.from(buffer.buffer, buffer.byteOffset, buffer.byteLength).toString(options.charset as BufferEncoding));
+    } catch (e) {
+      return Promise.resolve(invalid(null, -32700, `Parse error: the message is not valid JSON (${(e as Error).message}).`));
+    }
+    const why = invalidReason(value);
+    if (why) return Promise.resolve(invalid(idOf(value), -32600, `Invalid Request: ${why}.`));
+    return Promise.resolve(value as Message);
+  },
+};
+
+function invalid(id: string | number | null, code: number, message: string): Message {
+  const params: InvalidMessageParams = { id, code, message };
+  return { jsonrpc: '2.0', method: INVALID_MESSAGE, params } as Message;
+}
+
+function transport(a: ServeArgs): [MessageReader, MessageWriter] {
+  const readerOptions = { charset: 'utf-8' as const, contentTypeDecoder: tolerantJson };
+  switch (a.transport) {
+    case 'node-ipc':
+      if (!process.send) throw new Error('--node-ipc needs the server to be started with an IPC channel (child_process.fork).');
+      return [new IPCMessageReader(process), new IPCMessageWriter(process)];
+    case 'pipe':
+    case 'socket': {
+      const socket = a.transport === 'pipe' ? net.createConnection(a.pipe!) : net.createConnection(a.port!, '127.0.0.1');
+      return [new StreamMessageReader(socket, readerOptions), new StreamMessageWriter(socket)];
+    }
+    default:
+      return [new StreamMessageReader(process.stdin, readerOptions), new StreamMessageWriter(process.stdout)];
+  }
+}
+
+/** Keeps stdout for the protocol: anything printed with console goes to stderr. */
+function protectStdout(): void {
+  const toStderr = (...args: unknown[]) => {
+    process.stderr.write(format(...args) + '\n');
+  };
+  console.log = toStderr;
+  console.info = toStderr;
+  console.debug = toStderr;
+  console.warn = toStderr;
+}
+
+export async function serve(args: string[]): Promise<void> {
+  const a = parseServeArgs(args);
+  if (a.transport === 'stdio') protectStdout();
+  const [reader, writer] = transport(a);
+  const connection = createConnection(reader, writer);
+  connection.onNotification(INVALID_MESSAGE, (p: InvalidMessageParams) => {
+    process.stderr.write(`[image-classifier] ${p.message}\n`);
+    void writer.write({ jsonrpc: '2.0', id: p.id, error: { code: p.code, message: p.message } } as Message).catch(() => undefined);
+  });
+  // The transport closing (the editor went away) ends the server, as vscode-languageserver does for streams.
+  reader.onClose(() => process.exit(0));
+  const workerScript = a.worker ?? process.env[WORKER_ENV];
+  const server = new InferenceServer(connection, workerScript ? { workerScript } : {});
+  if (process.env.IMAGE_CLASSIFIER_DEBUG_LOOP) debugEventLoop();
+  server.listen();
+}
+
+/** Diagnostics (env IMAGE_CLASSIFIER_DEBUG_LOOP=1): GC pauses over 2 ms as they happen, event-loop delay at exit. */
+function debugEventLoop(): void {
+  const h = monitorEventLoopDelay({ resolution: 1 });
+  h.enable();
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) if (e.duration > 2) process.stderr.write(`[image-classifier] gc ${e.duration.toFixed(1)} ms kind ${(e as unknown as { detail?: { kind?: number } }).detail?.kind}\n`);
+  }).observe({ entryTypes: ['gc'] });
+  process.on('exit', () => {
+    const ms = (ns: number) => (ns / 1e6).toFixed(1);
+    process.stderr.write(`[image-classifier] event-loop delay: p50 ${ms(h.percentile(50))} p99 ${ms(h.percentile(99))} max ${ms(h.max)} ms\n`);
+  });
 }

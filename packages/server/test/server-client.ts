@@ -1,0 +1,100 @@
+/**
+ * Test helper: starts the real server (`node packages/server/bin/image-classifier.js serve --stdio`) as a child
+ * process and talks to it with vscode-jsonrpc's real client connection.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as path from 'node:path';
+import {
+  createMessageConnection,
+  StreamMessageReader,
+  StreamMessageWriter,
+  type MessageConnection,
+  type ProgressToken,
+} from 'vscode-jsonrpc/node';
+import { StatusNotification, type ServerSettings, type StatusParams } from '@image-classifier/core/protocol';
+import { REPO_ROOT } from '../../../test-fixtures/fixtures.js';
+
+export const BIN = path.join(REPO_ROOT, 'packages', 'server', 'bin', 'image-classifier.js');
+
+export interface ServerHandle {
+  child: ChildProcess;
+  conn: MessageConnection;
+  statuses: StatusParams[];
+  stderr: () => string;
+  /** Resolves with the first status (already received or future) that matches. */
+  waitStatus(pred: (s: StatusParams) => boolean): Promise<StatusParams>;
+  /** Resolves with the `$/progress` values on a token as they come. */
+  progress(token: ProgressToken): unknown[];
+  initialize(settings: ServerSettings, extra?: Record<string, unknown>): Promise<unknown>;
+  /** shutdown + exit; resolves with the exit code. */
+  stop(): Promise<number | null>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export function startServer(env: NodeJS.ProcessEnv = {}, args: string[] = ['--stdio'], opts: { listen?: boolean } = {}): ServerHandle {
+  const child = spawn(process.execPath, [BIN, 'serve', ...args], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, ORT_DISABLE_TELEMETRY: '1', ...env },
+  });
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    err += d.toString();
+    if (process.env.IMAGE_CLASSIFIER_TEST_DEBUG) process.stderr.write(d);
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const conn = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
+  const statuses: StatusParams[] = [];
+  const waiters: Array<{ pred: (s: StatusParams) => boolean; resolve: (s: StatusParams) => void }> = [];
+  conn.onNotification(StatusNotification.type, (s) => {
+    statuses.push(s);
+    for (const w of [...waiters]) {
+      if (w.pred(s)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(s);
+      }
+    }
+  });
+  const progressByToken = new Map<ProgressToken, unknown[]>();
+  conn.onNotification('$/progress', (p: { token: ProgressToken; value: unknown }) => {
+    let list = progressByToken.get(p.token);
+    if (!list) progressByToken.set(p.token, (list = []));
+    list.push(p.value);
+  });
+  if (opts.listen !== false) conn.listen();
+  const handle: ServerHandle = {
+    child,
+    conn,
+    statuses,
+    stderr: () => err,
+    exited,
+    waitStatus(pred) {
+      const seen = statuses.find(pred);
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        waiters.push({ pred, resolve });
+        void exited.then(({ code, signal }) => reject(new Error(`server exited (${code ?? signal}) before the status came:\n${err}`)));
+      });
+    },
+    progress(token) {
+      let list = progressByToken.get(token);
+      if (!list) progressByToken.set(token, (list = []));
+      return list;
+    },
+    initialize(settings, extra = {}) {
+      return conn.sendRequest('initialize', { processId: process.pid, rootUri: null, capabilities: {}, initializationOptions: settings, ...extra });
+    },
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      try {
+        await conn.sendRequest('shutdown');
+        await conn.sendNotification('exit');
+      } catch {
+        child.kill('SIGKILL');
+      }
+      const r = await exited;
+      conn.dispose();
+      return r.code;
+    },
+  };
+  return handle;
+}

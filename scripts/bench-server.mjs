@@ -1,0 +1,356 @@
+#!/usr/bin/env node
+/**
+ * Inference-server figures, side by side in one run, on the seed-0 ResNet50 from ../shared:
+ *   - JSON-RPC round trip of a cached result, idle and while a folder runs (p50 / p99)
+ *   - one uncached image through the server vs raw decode + `session.run` at batch 1 in this process
+ *   - folder throughput through the server (classifyBatch) vs raw `session.run` at the same batch size
+ *   - time from process start to the first answer (optimized-model cache warm), uncached and cached
+ *   - the server's peak RSS, and its RSS over a long folder run (flat = bounded)
+ *
+ * `node scripts/bench-server.mjs [--quick]` alone, or `benchServer({ sharedDir, images, log })` from scripts/bench.mjs.
+ * Needs `npm run build` first.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { cpus, tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+const BIN = path.join(ROOT, 'packages/server/bin/image-classifier.js');
+
+function pct(xs, p) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+}
+const median = (xs) => pct(xs, 50);
+const r1 = (x) => Math.round(x * 10) / 10;
+const r2 = (x) => Math.round(x * 100) / 100;
+
+/** ImageNet-sized JPEGs (500×375) from the shared photos: crops, flips, scales. */
+export async function makeImages(sharedDir, dir, count) {
+  const sharp = require('sharp');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const photos = readdirSync(path.join(sharedDir, 'images')).filter((f) => f.startsWith('skimage_'));
+  const files = [];
+  for (let i = 0; i < count; i++) {
+    const src = path.join(sharedDir, 'images', photos[i % photos.length]);
+    const m = await sharp(src).metadata();
+    const scale = 0.7 + ((i * 7) % 13) / 43;
+    const cw = Math.max(64, Math.floor(m.width * scale));
+    const ch = Math.max(64, Math.floor(m.height * scale));
+    const left = (i * 13) % Math.max(1, m.width - cw + 1);
+    const top = (i * 29) % Math.max(1, m.height - ch + 1);
+    let p = sharp(src).extract({ left, top, width: cw, height: ch });
+    if (i % 2) p = p.flop();
+    if (i % 3 === 2) p = p.flip();
+    const file = path.join(dir, `s${String(i).padStart(4, '0')}.jpg`);
+    await p.resize(500, 375, { fit: 'fill' }).jpeg({ quality: 85 + (i % 11) }).toFile(file);
+    files.push(file);
+  }
+  return files;
+}
+
+function rssOf(pid) {
+  try {
+    const s = readFileSync(`/proc/${pid}/status`, 'utf8');
+    return { rss: Number(/VmRSS:\s+(\d+)/.exec(s)?.[1] ?? NaN) / 1024, hwm: Number(/VmHWM:\s+(\d+)/.exec(s)?.[1] ?? NaN) / 1024 };
+  } catch {
+    return { rss: NaN, hwm: NaN };
+  }
+}
+
+/** Starts `image-classifier serve --stdio` with a JSON-RPC client; `t0` is just before spawn. */
+function startServer(env = {}) {
+  const rpc = require('vscode-jsonrpc/node');
+  const t0 = performance.now();
+  const child = spawn(process.execPath, [BIN, 'serve', '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ORT_DISABLE_TELEMETRY: '1', ...env } });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise((r) => child.on('exit', r));
+  const conn = rpc.createMessageConnection(new rpc.StreamMessageReader(child.stdout), new rpc.StreamMessageWriter(child.stdin));
+  const statuses = [];
+  let onReady;
+  const ready = new Promise((r, j) => (onReady = { r, j }));
+  conn.onNotification('imageClassifier/status', (s) => {
+    statuses.push(s);
+    if (s.state === 'ready') onReady.r(performance.now() - t0);
+    if (s.state === 'error') onReady.j(new Error(s.message));
+  });
+  const progress = new Map();
+  conn.onNotification('$/progress', (p) => progress.get(p.token)?.(p.value));
+  conn.listen();
+  return {
+    t0,
+    child,
+    conn,
+    ready,
+    progress,
+    stderr: () => stderr,
+    async stop() {
+      try {
+        await conn.sendRequest('shutdown');
+        await conn.sendNotification('exit');
+      } catch {
+        child.kill('SIGKILL');
+      }
+      await exited;
+      conn.dispose();
+    },
+  };
+}
+
+const uri = (f) => pathToFileURL(f).href;
+
+export async function benchServer({ sharedDir, images, log = console.error, quick = false } = {}) {
+  sharedDir ??= process.env.IMAGE_CLASSIFIER_SHARED_DIR ?? path.resolve(ROOT, '..', 'shared');
+  const model = path.join(sharedDir, 'models', 'resnet50-torchvision-seed0.onnx');
+  if (!existsSync(model)) {
+    log(`!!! ${model} not found: the server benchmark needs ../shared (set IMAGE_CLASSIFIER_SHARED_DIR). Nothing measured.`);
+    return { skipped: true };
+  }
+  const core = require(path.join(ROOT, 'packages/core/dist/index.js'));
+  const work = mkdtempSync(path.join(tmpdir(), 'ic-bench-server-'));
+  const cacheDir = path.join(work, 'cache');
+  const files = images?.length ? images : await makeImages(sharedDir, path.join(work, 'images'), quick ? 48 : 200);
+  const roots = [...new Set(files.map((f) => path.dirname(f)))];
+  const batch = 8;
+  const settings = (extra = {}) => ({ model, cacheDir, roots, maxBatch: batch, preprocessing: 'fast', ...extra });
+  const out = { model: path.basename(model), images: files.length, batch, machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}` };
+  log(`server bench: ${files.length} images, batch ${batch}, ${out.machine}`);
+
+  // ---- raw baselines in this process (the session stays loaded: raw runs are repeated beside the server's) -------
+  let rawSession;
+  let rawRun;
+  let rawSingle;
+  {
+    const session = await core.ModelSession.load(model, { graphOptimizationLevel: 'all', optimizedModelCacheDir: path.join(cacheDir, 'optimized') });
+    const per = 3 * 224 * 224;
+    const bytes = files.slice(0, 16).map((f) => readFileSync(f));
+    const pre = { fast: [], exact: [] };
+    const tensors = [];
+    for (const mode of ['fast', 'exact']) {
+      for (let rep = 0; rep < 2; rep++) {
+        for (let i = 0; i < bytes.length; i++) {
+          const t = performance.now();
+          const r = await core.preprocessImage(bytes[i], files[i], { mode });
+          if (rep === 1) pre[mode].push(performance.now() - t);
+          if (mode === 'fast' && rep === 0) tensors.push(r.tensor);
+        }
+      }
+    }
+    const run = async (b, reps) => {
+      const input = new Float32Array(per * b);
+      for (let i = 0; i < b; i++) input.set(tensors[i % tensors.length], i * per);
+      for (let w = 0; w < 2; w++) await session.run(input, b);
+      const times = [];
+      for (let r = 0; r < reps; r++) {
+        const t = performance.now();
+        await session.run(input, b);
+        times.push(performance.now() - t);
+      }
+      return median(times);
+    };
+    const b1 = await run(1, quick ? 5 : 21);
+    const bN = await run(batch, quick ? 3 : 9);
+    rawSession = session;
+    rawRun = run;
+    /** One image the raw way: decode + preprocess (fast) + session.run at batch 1. */
+    rawSingle = async (i) => {
+      const t = performance.now();
+      const r = await core.preprocessImage(readFileSync(files[i]), files[i], { mode: 'fast' });
+      await session.run(r.tensor, 1);
+      return performance.now() - t;
+    };
+    out.raw = {
+      decodeFastMs: r2(median(pre.fast)),
+      decodeExactMs: r2(median(pre.exact)),
+      runBatch1Ms: r1(b1),
+      singleFastMs: r1(median(pre.fast) + b1),
+      singleExactMs: r1(median(pre.exact) + b1),
+      [`runBatch${batch}ImagesPerSec`]: r1((batch * 1000) / bN),
+      /** Decode then run, one after the other, at the same batch size: what a naive pipeline gets. */
+      decodeThenRunImagesPerSec: r1(1000 / (median(pre.fast) + bN / batch)),
+    };
+    log(`raw: session.run b1 ${r1(b1)} ms, b${batch} ${out.raw[`runBatch${batch}ImagesPerSec`]} img/s; decode fast ${out.raw.decodeFastMs} ms, exact ${out.raw.decodeExactMs} ms`);
+  }
+
+  // ---- warm the optimized-model cache, then time start → first answer -------------------------------------------
+  {
+    const warm = startServer();
+    await warm.conn.sendRequest('initialize', { processId: process.pid, rootUri: null, capabilities: {}, initializationOptions: settings() });
+    await warm.ready;
+    await warm.conn.sendRequest('imageClassifier/classify', { uri: uri(files[0]) });
+    await warm.stop();
+    const firstAnswer = async () => {
+      const s = startServer();
+      await s.conn.sendRequest('initialize', { processId: process.pid, rootUri: null, capabilities: {}, initializationOptions: settings() });
+      const r = await s.conn.sendRequest('imageClassifier/classify', { uri: uri(files[0]) });
+      const ms = performance.now() - s.t0;
+      const readyMs = await s.ready;
+      await s.stop();
+      return { ms, readyMs, cached: r.cached };
+    };
+    const cachedRuns = [];
+    for (let i = 0; i < (quick ? 1 : 3); i++) cachedRuns.push(await firstAnswer());
+    const c = cachedRuns.sort((a, b) => a.ms - b.ms)[Math.floor(cachedRuns.length / 2)];
+    // Uncached: a file no server has seen.
+    const s = startServer();
+    await s.conn.sendRequest('initialize', { processId: process.pid, rootUri: null, capabilities: {}, initializationOptions: settings() });
+    const r = await s.conn.sendRequest('imageClassifier/classify', { uri: uri(files[files.length - 1]), force: true });
+    const uncachedMs = performance.now() - s.t0;
+    await s.stop();
+    out.startToFirstAnswer = { cachedResultMs: Math.round(c.ms), uncachedMs: Math.round(uncachedMs), modelReadyMs: Math.round(c.readyMs), cached: c.cached && !r.cached };
+    log(`start → first answer: ${out.startToFirstAnswer.cachedResultMs} ms (cached result), ${out.startToFirstAnswer.uncachedMs} ms (uncached); model ready at ${out.startToFirstAnswer.modelReadyMs} ms`);
+  }
+
+  // ---- one server, fast mode: latency, throughput, RSS ------------------------------------------------------------
+  const s = startServer();
+  try {
+    await s.conn.sendRequest('initialize', { processId: process.pid, rootUri: null, capabilities: {}, initializationOptions: settings() });
+    await s.ready;
+    const pid = s.child.pid;
+    const classify = (f, extra = {}) => s.conn.sendRequest('imageClassifier/classify', { uri: uri(f), ...extra });
+
+    // Uncached single images, one at a time.
+    const single = [];
+    const rawSingles = [];
+    const n1 = quick ? 6 : 24;
+    for (let i = 0; i < n1; i++) {
+      rawSingles.push(await rawSingle(i)); // side by side: raw, then the server, image by image
+      const t = performance.now();
+      await classify(files[i], { force: true });
+      single.push(performance.now() - t);
+    }
+    single.splice(0, 2);
+    rawSingles.splice(0, 2);
+    out.singleUncached = { medianMs: r1(median(single)), p90Ms: r1(pct(single, 90)), rawDecodePlusRunB1Ms: r1(median(rawSingles)), ratio: r2(median(single) / median(rawSingles)) };
+    log(`single uncached: ${out.singleUncached.medianMs} ms median (raw decode + run b1 beside it: ${out.singleUncached.rawDecodePlusRunB1Ms} ms)`);
+
+    // Cached round trips, idle.
+    const hot = files[0];
+    await classify(hot);
+    const idle = [];
+    for (let i = 0; i < (quick ? 200 : 1000); i++) {
+      const t = performance.now();
+      const r = await classify(hot);
+      idle.push(performance.now() - t);
+      if (!r.cached) throw new Error('expected a cached answer');
+    }
+    out.cachedIdle = { p50Ms: r2(pct(idle, 50)), p99Ms: r2(pct(idle, 99)), n: idle.length };
+    log(`cached round trip, idle: p50 ${out.cachedIdle.p50Ms} ms, p99 ${out.cachedIdle.p99Ms} ms`);
+
+    // Folder throughput (uncached: force), with cached hovers measured while it runs and RSS sampled.
+    const folder = async (mode, probe) => {
+      const token = `wd-${mode}-${Math.random()}`;
+      let done = false;
+      const rss = [];
+      const sampler = setInterval(() => rss.push(rssOf(pid).rss), 250);
+      const t = performance.now();
+      const p = s.conn.sendRequest('imageClassifier/classifyBatch', { uris: files.map(uri), force: true, workDoneToken: token }).then((r) => {
+        done = true;
+        return r;
+      });
+      const during = [];
+      if (probe) {
+        while (!done) {
+          const t1 = performance.now();
+          await classify(hot);
+          during.push(performance.now() - t1);
+          await new Promise((r) => setTimeout(r, 5));
+        }
+      }
+      const r = await p;
+      const secs = (performance.now() - t) / 1000;
+      clearInterval(sampler);
+      const errors = r.items.filter((i) => i.error);
+      if (errors.length) throw new Error(`folder run: ${errors.length} errors, e.g. ${JSON.stringify(errors[0])}`);
+      return { imagesPerSec: r1(files.length / secs), during, rss };
+    };
+    await folder('warm', false);
+    // Alternate raw session.run at the same batch size with the server's folder runs; best of each (noise only
+    // ever slows a run down). Hovers are probed in a separate run so they do not tax the throughput figure.
+    const rawIps = [];
+    const plain = [];
+    for (let i = 0; i < (quick ? 1 : 3); i++) {
+      rawIps.push((batch * 1000) / (await rawRun(batch, quick ? 2 : 4)));
+      plain.push(await folder('fast', false));
+    }
+    const runs = [];
+    for (let i = 0; i < (quick ? 1 : 2); i++) runs.push(await folder('fast', true));
+    const best = plain.sort((a, b) => b.imagesPerSec - a.imagesPerSec)[0];
+    const during = runs.flatMap((r) => r.during);
+    const rawRun8 = r1(Math.max(...rawIps));
+    out.folderFast = {
+      imagesPerSec: best.imagesPerSec,
+      withHoverProbesImagesPerSec: Math.max(...runs.map((r) => r.imagesPerSec)),
+      rawSessionRunImagesPerSec: rawRun8,
+      ratioToRawRun: r2(best.imagesPerSec / rawRun8),
+      ratioToDecodeThenRun: r2(best.imagesPerSec / out.raw.decodeThenRunImagesPerSec),
+    };
+    out.cachedDuringFolder = { p50Ms: r2(pct(during, 50)), p99Ms: r2(pct(during, 99)), maxMs: r2(Math.max(...during)), n: during.length };
+    log(`folder (fast): ${best.imagesPerSec} img/s = ${out.folderFast.ratioToRawRun} × raw session.run b${batch} beside it (${rawRun8} img/s)`);
+    log(`cached round trip during the folder run: p50 ${out.cachedDuringFolder.p50Ms} ms, p99 ${out.cachedDuringFolder.p99Ms} ms (n=${during.length})`);
+
+    // Exact mode: reload through a configuration change, same measurements.
+    const t = performance.now();
+    await s.conn.sendNotification('workspace/didChangeConfiguration', { settings: { imageClassifier: settings({ preprocessing: 'exact' }) } });
+    await new Promise((resolve) => {
+      const iv = setInterval(async () => {
+        const info = await s.conn.sendRequest('imageClassifier/modelInfo', {});
+        if (info.state === 'ready' && info.preprocessing === 'exact') {
+          clearInterval(iv);
+          resolve();
+        }
+      }, 20);
+    });
+    out.reloadMs = Math.round(performance.now() - t);
+    await classify(hot);
+    const exact = await folder('exact', true);
+    out.folderExact = { imagesPerSec: exact.imagesPerSec, ratioToRawRun: r2(exact.imagesPerSec / rawRun8), note: 'with hover probes' };
+    out.cachedDuringExactFolder = { p50Ms: r2(pct(exact.during, 50)), p99Ms: r2(pct(exact.during, 99)), maxMs: r2(Math.max(...exact.during)), n: exact.during.length };
+    log(`folder (exact): ${exact.imagesPerSec} img/s; cached round trip during it: p50 ${out.cachedDuringExactFolder.p50Ms} ms, p99 ${out.cachedDuringExactFolder.p99Ms} ms`);
+
+    // A long run: 10,000 URIs (the folder repeated), cache hits after the first pass; RSS must stay flat.
+    const longUris = Array.from({ length: quick ? 2000 : 10000 }, (_, i) => uri(files[i % files.length]));
+    const rss = [];
+    const sampler = setInterval(() => rss.push(rssOf(pid).rss), 50);
+    const tl = performance.now();
+    const lr = await s.conn.sendRequest('imageClassifier/classifyBatch', { uris: longUris });
+    clearInterval(sampler);
+    out.longRun = {
+      uris: longUris.length,
+      seconds: r2((performance.now() - tl) / 1000),
+      cached: lr.items.filter((i) => i.cached).length,
+      rssStartMb: Math.round(rss[0] ?? rssOf(pid).rss),
+      rssMaxMb: Math.round(Math.max(...rss, rssOf(pid).rss)),
+      rssEndMb: Math.round(rssOf(pid).rss),
+    };
+    out.peakRssMb = Math.round(rssOf(pid).hwm);
+    out.rssDuringFolderMb = { min: Math.round(Math.min(...best.rss)), max: Math.round(Math.max(...best.rss)) };
+    log(`long run: ${longUris.length} URIs in ${out.longRun.seconds} s, RSS ${out.longRun.rssStartMb} → max ${out.longRun.rssMaxMb} MB; server peak RSS ${out.peakRssMb} MB`);
+  } finally {
+    await s.stop();
+    await rawSession.release();
+    rmSync(work, { recursive: true, force: true });
+  }
+  out.targets = {
+    cachedP99Le5ms: out.cachedIdle.p99Ms <= 5,
+    cachedDuringFolderP99Le5ms: out.cachedDuringFolder.p99Ms <= 5,
+    folderFastGe085xRaw: out.folderFast.ratioToRawRun >= 0.85,
+    firstAnswerLe1s: out.startToFirstAnswer.cachedResultMs <= 1000,
+  };
+  return out;
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  benchServer({ quick: process.argv.includes('--quick') })
+    .then((r) => console.log(JSON.stringify(r, null, 2)))
+    .catch((e) => {
+      console.error(e);
+      process.exit(1);
+    });
+}
