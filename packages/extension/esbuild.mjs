@@ -1,0 +1,195 @@
+#!/usr/bin/env node
+/**
+ * Builds the extension for packaging:
+ *   src/extension.ts                     → dist/extension.js            (the client; `vscode` external)
+ *   ../server/src/server-main.ts         → dist/server/server.js        (the JSON-RPC server)
+ *   ../core/src/inference-worker.ts      → dist/server/inference-worker.js
+ * onnxruntime-node and sharp stay external: their JS and one platform's native files are copied to
+ * dist/server/node_modules/, everything else (other platforms, install scripts, typings, maps) is left out.
+ *
+ *   node esbuild.mjs [--production] [--target=linux-x64] [--watch]
+ *
+ * --target is a VS Code platform target (linux-x64, linux-arm64, darwin-arm64, darwin-x64, win32-x64, …); the
+ * matching @img/sharp-<platform> packages must be installed for targets other than this machine's
+ * (`npm install --os=<os> --cpu=<cpu> --no-save @img/sharp-<os>-<cpu> @img/sharp-libvips-<os>-<cpu>`).
+ */
+import * as esbuild from 'esbuild';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, realpathSync, rmSync, statSync } from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const args = process.argv.slice(2);
+const production = args.includes('--production');
+const watch = args.includes('--watch');
+const target = (args.find((a) => a.startsWith('--target='))?.slice('--target='.length) ?? `${process.platform}-${process.arch}`).trim();
+const [targetOs, targetArch] = target.split('-');
+
+function fail(msg) {
+  console.error(`\nesbuild.mjs: ${msg}\n`);
+  process.exit(1);
+}
+
+// ---- Preconditions: the server's sources and core's build ------------------------------------------------
+const serverEntry = path.resolve(here, '../server/src/server-main.ts');
+const workerEntry = path.resolve(here, '../core/src/inference-worker.ts');
+const coreDist = path.resolve(here, '../core/dist');
+if (!existsSync(serverEntry)) {
+  fail(`The server's entry point ${path.relative(process.cwd(), serverEntry)} does not exist. The extension bundles the server: build it from the repository root with \`npm run build\` once packages/server is in place.`);
+}
+if (!existsSync(workerEntry)) fail(`${workerEntry} does not exist.`);
+for (const f of ['index.js', 'protocol.js', 'inference-worker.js']) {
+  if (!existsSync(path.join(coreDist, f))) {
+    fail(`packages/core is not built (${path.join('packages/core/dist', f)} is missing). Run \`npm run build\` at the repository root (turbo builds core and server before the extension).`);
+  }
+}
+
+/** The folder of package `name` as Node would find it from `from` (walks up through node_modules folders). */
+function pkgDir(name, from = here) {
+  for (let d = path.resolve(from); ; d = path.dirname(d)) {
+    const candidate = path.join(d, 'node_modules', name);
+    if (existsSync(path.join(candidate, 'package.json'))) return realpathSync(candidate);
+    if (path.dirname(d) === d) throw new Error(`${name} not found from ${from}`);
+  }
+}
+
+// ---- Bundles -------------------------------------------------------------------------------------------------
+const common = {
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  minify: production,
+  sourcemap: production ? false : 'linked',
+  legalComments: 'none',
+  logLevel: 'warning',
+  // vscode-languageclient's package.json exports "./node" under the "node" condition.
+  conditions: ['node'],
+  mainFields: ['module', 'main'],
+};
+
+const dist = path.join(here, 'dist');
+rmSync(dist, { recursive: true, force: true });
+
+const builds = [
+  {
+    ...common,
+    // client.js (vscode-languageclient) is required by extension.js on first need, not during activation.
+    entryPoints: { extension: path.join(here, 'src/extension.ts'), client: path.join(here, 'src/lsp.ts') },
+    outdir: dist,
+    external: ['vscode'],
+    // Lets activate() report the time from the bundle's first line to its own end.
+    banner: {
+      js:
+        'var __IMAGE_CLASSIFIER_LOAD_START__ = globalThis.performance ? performance.now() : undefined, __IMAGE_CLASSIFIER_LOAD_CPU__ = process.threadCpuUsage ? process.threadCpuUsage() : undefined;' +
+        // The editor builds each extension's `vscode` API object on its first require: timed on its own.
+        'require("vscode"); var __IMAGE_CLASSIFIER_VSCODE_API_MS__ = globalThis.performance ? performance.now() - __IMAGE_CLASSIFIER_LOAD_START__ : undefined;',
+    },
+    footer: {
+      js: 'var __IMAGE_CLASSIFIER_LOAD_END__ = globalThis.performance ? performance.now() : undefined, __IMAGE_CLASSIFIER_LOAD_CPU__ = __IMAGE_CLASSIFIER_LOAD_CPU__ && process.threadCpuUsage(__IMAGE_CLASSIFIER_LOAD_CPU__);',
+    },
+    metafile: true,
+  },
+  {
+    ...common,
+    entryPoints: { server: serverEntry, 'inference-worker': workerEntry },
+    outdir: path.join(dist, 'server'),
+    external: ['onnxruntime-node', 'sharp'],
+    metafile: true,
+  },
+];
+
+// ---- Native runtime files (one platform) ------------------------------------------------------------------------
+function copy(src, dest) {
+  mkdirSync(path.dirname(dest), { recursive: true });
+  copyFileSync(src, dest);
+}
+
+/** Copies the files of `srcDir` matched by `keep(rel)` into `destDir`. */
+function copyTree(srcDir, destDir, keep) {
+  let n = 0;
+  const walk = (rel) => {
+    for (const ent of readdirSync(path.join(srcDir, rel), { withFileTypes: true })) {
+      const r = rel ? `${rel}/${ent.name}` : ent.name;
+      if (ent.isDirectory()) walk(r);
+      else if (keep(r)) {
+        copy(path.join(srcDir, r), path.join(destDir, r));
+        n++;
+      }
+    }
+  };
+  walk('');
+  if (n === 0) fail(`nothing copied from ${srcDir}`);
+  return n;
+}
+
+const isLicense = (r) => /^(LICEN[CS]E|NOTICE|COPYING)(\.\w+)?$/i.test(r) || /^ThirdPartyNotices/i.test(r);
+
+function copyRuntime() {
+  const nm = path.join(dist, 'server', 'node_modules');
+  const sharpOs = targetOs === 'alpine' ? 'linuxmusl' : targetOs;
+  const ortDir = pkgDir('onnxruntime-node', path.resolve(here, '../core'));
+  const ortBin = `bin/napi-v6/${targetOs === 'alpine' ? 'linux' : targetOs}/${targetArch}/`;
+  if (!existsSync(path.join(ortDir, ortBin))) fail(`onnxruntime-node has no binaries for ${target} (${ortBin}).`);
+  copyTree(ortDir, path.join(nm, 'onnxruntime-node'), (r) => r === 'package.json' || isLicense(r) || /^dist\/[^/]+\.js$/.test(r) || r.startsWith(ortBin));
+
+  const commonDir = pkgDir('onnxruntime-common', ortDir);
+  copyTree(commonDir, path.join(nm, 'onnxruntime-common'), (r) => r === 'package.json' || isLicense(r) || /^dist\/cjs\/(.*\.js|package\.json)$/.test(r));
+
+  const sharpDir = pkgDir('sharp', path.resolve(here, '../core'));
+  copyTree(sharpDir, path.join(nm, 'sharp'), (r) => r === 'package.json' || isLicense(r) || /^dist\/[^/]+\.cjs$/.test(r));
+  for (const dep of ['@img/colour', 'detect-libc', 'semver']) {
+    const d = pkgDir(dep, sharpDir);
+    copyTree(d, path.join(nm, dep), (r) => r === 'package.json' || isLicense(r) || (/\.(c?js)$/.test(r) && !r.startsWith('bin/') && !r.startsWith('test')));
+  }
+  const sharpNative = `@img/sharp-${sharpOs}-${targetArch}`;
+  const libvips = `@img/sharp-libvips-${sharpOs}-${targetArch}`;
+  let nativeDir;
+  try {
+    nativeDir = pkgDir(sharpNative, sharpDir);
+  } catch {
+    fail(`${sharpNative} is not installed; for another target install it first: npm install --no-save --os=${targetOs} --cpu=${targetArch} ${sharpNative} ${libvips}`);
+  }
+  copyTree(nativeDir, path.join(nm, sharpNative), (r) => r === 'package.json' || isLicense(r) || r === 'index.cjs' || /^lib\/.*\.(node|dll)$/.test(r));
+  // Windows' sharp packages carry libvips themselves; the others link to the libvips package next to them.
+  if (sharpOs !== 'win32') {
+    let vipsDir;
+    try {
+      vipsDir = pkgDir(libvips, nativeDir);
+    } catch {
+      fail(`${libvips} is not installed (npm install --no-save --os=${targetOs} --cpu=${targetArch} ${libvips}).`);
+    }
+    copyTree(vipsDir, path.join(nm, libvips), (r) => r === 'package.json' || r === 'versions.json' || r === 'README.md' || isLicense(r) || r === 'lib/index.js' || /^lib\/[^/]+\.(so[.\d]*|dylib)$/.test(r));
+  }
+}
+
+function dirSize(d) {
+  let n = 0;
+  for (const ent of readdirSync(d, { withFileTypes: true })) {
+    const p = path.join(d, ent.name);
+    n += ent.isDirectory() ? dirSize(p) : statSync(p).size;
+  }
+  return n;
+}
+
+if (watch) {
+  const ctxs = await Promise.all(builds.map((b) => esbuild.context(b)));
+  copyRuntime();
+  await Promise.all(ctxs.map((c) => c.watch()));
+  console.log('esbuild.mjs: watching…');
+} else {
+  try {
+    await Promise.all(builds.map((b) => esbuild.build(b)));
+  } catch (e) {
+    fail(`bundling failed (see the errors above). ${e instanceof Error ? e.message.split('\n')[0] : ''}`);
+  }
+  copyRuntime();
+  const ext = statSync(path.join(dist, 'extension.js')).size + statSync(path.join(dist, 'client.js')).size;
+  const mb = (n) => `${(n / 1e6).toFixed(2)} MB`;
+  console.log(
+    `esbuild.mjs: ${target}${production ? ' (production)' : ''}: dist/extension.js ${(statSync(path.join(dist, 'extension.js')).size / 1024).toFixed(0)} KiB + client.js ${(statSync(path.join(dist, 'client.js')).size / 1024).toFixed(0)} KiB, dist/server/*.js ${mb(
+      statSync(path.join(dist, 'server', 'server.js')).size + statSync(path.join(dist, 'server', 'inference-worker.js')).size,
+    )}, native runtime ${mb(dirSize(path.join(dist, 'server', 'node_modules')))}`,
+  );
+  if (production && ext > 1024 * 1024) fail(`dist/extension.js + client.js are ${mb(ext)}: over the 1 MB budget.`);
+}

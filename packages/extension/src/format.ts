@@ -1,0 +1,146 @@
+/**
+ * Pure formatting helpers (no `vscode` import, unit-tested with node --test): percentages, the one-line label
+ * summary used by tooltips, the Explorer badge, display names, CSV/JSON export.
+ */
+import type { PredictionDto } from '@image-classifier/core/protocol';
+
+export function percent(p: number): string {
+  if (!Number.isFinite(p)) return '?';
+  if (p > 0 && p < 0.001) return '<0.1%';
+  return `${(p * 100).toFixed(1)}%`;
+}
+
+/** `tabby, tabby cat 92.2% · tiger cat 4.1% · Egyptian cat 2.0%` */
+export function labelLine(predictions: readonly PredictionDto[], n = 3): string {
+  return predictions
+    .slice(0, n)
+    .map((p) => `${p.label} ${percent(p.probability)}`)
+    .join(' · ');
+}
+
+/** The label's first synonym: `tabby, tabby cat` → `tabby`. */
+export function shortLabel(label: string): string {
+  return label.split(',')[0]!.trim() || label;
+}
+
+/**
+ * A badge of at most two characters for the Explorer: initials of the label's first synonym
+ * (`Egyptian cat` → `EC`, `espresso` → `Es`).
+ */
+export function badgeFor(label: string): string {
+  const words = shortLabel(label)
+    .split(/[\s\-_]+/)
+    .filter((w) => /[\p{L}\p{N}]/u.test(w));
+  if (words.length === 0) return '?';
+  const chars = (s: string) => Array.from(s.replace(/[^\p{L}\p{N}]/gu, ''));
+  if (words.length >= 2) {
+    const a = chars(words[0]!)[0] ?? '';
+    const b = chars(words[1]!)[0] ?? '';
+    return (a.toUpperCase() + b.toUpperCase()).slice(0, 2) || '?';
+  }
+  const c = chars(words[0]!);
+  return ((c[0] ?? '').toUpperCase() + (c[1] ?? '').toLowerCase()) || '?';
+}
+
+/** `resnet50-v1-12` → `ResNet50`, `mobilenetv2-12-int8` → `MobileNetV2`, others as they are. */
+export function modelDisplayName(name: string | undefined): string {
+  if (!name) return 'model';
+  const base = name.replace(/^.*[\\/]/, '').replace(/\.onnx$/i, '');
+  const known: Array<[RegExp, string]> = [
+    [/resnet-?50/i, 'ResNet50'],
+    [/resnet-?18/i, 'ResNet18'],
+    [/resnet-?101/i, 'ResNet101'],
+    [/mobilenet-?v2/i, 'MobileNetV2'],
+    [/mobilenet-?v3/i, 'MobileNetV3'],
+    [/efficientnet[-_]?(b\d|lite\d)?/i, 'EfficientNet'],
+    [/squeezenet/i, 'SqueezeNet'],
+    [/vgg-?16/i, 'VGG16'],
+  ];
+  for (const [re, display] of known) if (re.test(base)) return display;
+  return base;
+}
+
+export function providerDisplayName(provider: string | undefined): string {
+  if (!provider) return 'CPU';
+  const p = provider.toLowerCase().replace(/executionprovider$/, '');
+  const map: Record<string, string> = { cpu: 'CPU', cuda: 'CUDA', tensorrt: 'TensorRT', dml: 'DirectML', coreml: 'CoreML', webgpu: 'WebGPU' };
+  return map[p] ?? provider;
+}
+
+export interface ExportRow {
+  path: string;
+  predictions: readonly PredictionDto[];
+  model?: string;
+}
+
+function csvField(s: string): string {
+  return /[",\r\n]/.test(s) || /^\s|\s$/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** One row per image: path, then label/probability/index for each of the top-k. */
+export function toCsv(rows: readonly ExportRow[]): string {
+  const k = rows.reduce((m, r) => Math.max(m, r.predictions.length), 0);
+  const header = ['path', 'model'];
+  for (let i = 1; i <= k; i++) header.push(`label${i}`, `probability${i}`, `index${i}`);
+  const lines = [header.join(',')];
+  for (const r of rows) {
+    const f = [csvField(r.path), csvField(r.model ?? '')];
+    for (let i = 0; i < k; i++) {
+      const p = r.predictions[i];
+      f.push(p ? csvField(p.label) : '', p ? p.probability.toFixed(6) : '', p ? String(p.index) : '');
+    }
+    lines.push(f.join(','));
+  }
+  return lines.join('\n') + '\n';
+}
+
+export function toJson(rows: readonly ExportRow[]): string {
+  return (
+    JSON.stringify(
+      rows.map((r) => ({ path: r.path, model: r.model, predictions: r.predictions })),
+      null,
+      2,
+    ) + '\n'
+  );
+}
+
+export interface PathToken {
+  text: string;
+  start: number;
+  end: number;
+}
+
+/**
+ * The image path under `character` in a line of text, or undefined: a run of path characters ending in an image
+ * extension, optionally followed by `?query` / `#fragment` (dropped), as found in Markdown links, HTML `src`,
+ * CSS `url()`, JSON/YAML strings, import statements and Python literals. Percent-escapes are decoded.
+ */
+export function imagePathAt(line: string, character: number): PathToken | undefined {
+  // Quoted paths may contain spaces: try those first.
+  const quoted = /(["'`])([^"'`\n]*?\.(?:jpe?g|png|webp|gif|avif|tiff?|svg))(?:[?#][^"'`\n]*)?\1/gi;
+  for (let m; (m = quoted.exec(line)); ) {
+    const start = m.index + 1;
+    const end = start + m[2]!.length;
+    if (character >= m.index && character <= m.index + m[0].length) return token(m[2]!, start, end);
+  }
+  const bare = /[^\s"'`()<>[\]{},;=|*]+?\.(?:jpe?g|png|webp|gif|avif|tiff?|svg)(?=$|[\s"'`()<>[\]{},;=|*?#:])/gi;
+  for (let m; (m = bare.exec(line)); ) {
+    const start = m.index;
+    const end = start + m[0].length;
+    if (character >= start && character <= end) return token(m[0], start, end);
+  }
+  return undefined;
+}
+
+function token(raw: string, start: number, end: number): PathToken | undefined {
+  let text = raw.trim();
+  if (/^(https?|data|blob):/i.test(text)) return undefined;
+  text = text.replace(/^file:\/\//i, '');
+  try {
+    if (/%[0-9a-f]{2}/i.test(text)) text = decodeURIComponent(text);
+  } catch {
+    /* keep as is */
+  }
+  if (!text) return undefined;
+  return { text, start, end };
+}

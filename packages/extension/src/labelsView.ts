@@ -1,0 +1,134 @@
+/**
+ * The "Image Labels" view in the Explorer: classified images grouped by their top-1 label (groups by count,
+ * images by confidence), with a minimum-confidence filter.
+ */
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { percent, shortLabel } from './format';
+import { predictionsMarkdown } from './markdown';
+import type { ImageResult, ResultStore } from './results';
+import { minConfidence } from './settings';
+
+export type LabelNode = { kind: 'group'; label: string; items: ImageResult[] } | { kind: 'image'; result: ImageResult; group: string };
+
+export class LabelsViewProvider implements vscode.TreeDataProvider<LabelNode>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<LabelNode | undefined>();
+  readonly onDidChangeTreeData = this.changed.event;
+  private groups: Array<Extract<LabelNode, { kind: 'group' }>> = [];
+  private hidden = 0;
+  private dirty = true;
+  private refreshTimer: NodeJS.Timeout | undefined;
+  private readonly subs: vscode.Disposable[] = [];
+  view: vscode.TreeView<LabelNode> | undefined;
+
+  constructor(private readonly store: ResultStore) {
+    this.subs.push(store.onDidChange(() => this.scheduleRefresh()));
+    this.subs.push(
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('imageClassifier.minConfidence')) this.refresh();
+      }),
+    );
+  }
+
+  attach(view: vscode.TreeView<LabelNode>): void {
+    this.view = view;
+    this.updateDescription();
+  }
+
+  /** Coalesces bursts of partial results into one refresh per 100 ms. */
+  private scheduleRefresh(): void {
+    this.dirty = true;
+    if (this.refreshTimer) return;
+    this.refreshTimer = setTimeout(() => {
+      this.refreshTimer = undefined;
+      this.changed.fire(undefined);
+      this.updateDescription();
+    }, 100);
+  }
+
+  refresh(): void {
+    this.dirty = true;
+    this.changed.fire(undefined);
+    this.updateDescription();
+  }
+
+  private rebuild(): void {
+    if (!this.dirty) return;
+    this.dirty = false;
+    const min = minConfidence();
+    const byLabel = new Map<string, ImageResult[]>();
+    this.hidden = 0;
+    for (const r of this.store.all()) {
+      const top = r.predictions[0];
+      if (!top) continue;
+      if (top.probability < min) {
+        this.hidden++;
+        continue;
+      }
+      let list = byLabel.get(top.label);
+      if (!list) byLabel.set(top.label, (list = []));
+      list.push(r);
+    }
+    this.groups = [...byLabel.entries()]
+      .map(([label, items]) => ({
+        kind: 'group' as const,
+        label,
+        items: items.sort((a, b) => b.predictions[0]!.probability - a.predictions[0]!.probability || a.uri.path.localeCompare(b.uri.path)),
+      }))
+      .sort((a, b) => b.items.length - a.items.length || a.label.localeCompare(b.label));
+  }
+
+  private updateDescription(): void {
+    if (!this.view) return;
+    this.rebuild();
+    const min = minConfidence();
+    const shown = this.groups.reduce((n, g) => n + g.items.length, 0);
+    this.view.description = shown || this.hidden ? `${shown} image${shown === 1 ? '' : 's'}${min > 0 ? ` · ≥ ${percent(min)}` : ''}` : undefined;
+    this.view.message =
+      this.hidden > 0 ? `${this.hidden} image${this.hidden === 1 ? '' : 's'} below ${percent(min)} hidden (${shown} shown).` : undefined;
+  }
+
+  getChildren(node?: LabelNode): LabelNode[] {
+    this.rebuild();
+    if (!node) return this.groups;
+    if (node.kind === 'group') return node.items.map((result) => ({ kind: 'image', result, group: node.label }));
+    return [];
+  }
+
+  getParent(node: LabelNode): LabelNode | undefined {
+    if (node.kind === 'group') return undefined;
+    return this.groups.find((g) => g.label === node.group);
+  }
+
+  getTreeItem(node: LabelNode): vscode.TreeItem {
+    if (node.kind === 'group') {
+      const item = new vscode.TreeItem(shortLabel(node.label), vscode.TreeItemCollapsibleState.Expanded);
+      item.id = `group:${node.label}`;
+      item.description = `${node.items.length}`;
+      item.tooltip = `${node.label}: ${node.items.length} image${node.items.length === 1 ? '' : 's'}`;
+      item.iconPath = new vscode.ThemeIcon('tag');
+      item.contextValue = 'group';
+      return item;
+    }
+    const r = node.result;
+    const top = r.predictions[0]!;
+    const item = new vscode.TreeItem(r.uri, vscode.TreeItemCollapsibleState.None);
+    item.id = `image:${r.uri.toString()}`;
+    item.label = path.posix.basename(r.uri.path);
+    item.description = percent(top.probability);
+    item.tooltip = predictionsMarkdown(r.uri, r.predictions, { model: r.model, title: vscode.workspace.asRelativePath(r.uri, true) });
+    item.command = { command: 'vscode.open', title: 'Open Image', arguments: [r.uri] };
+    item.contextValue = 'image';
+    return item;
+  }
+
+  async resolveTreeItem(item: vscode.TreeItem): Promise<vscode.TreeItem> {
+    return item;
+  }
+
+  dispose(): void {
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    for (const s of this.subs) s.dispose();
+    this.changed.dispose();
+  }
+}

@@ -1,0 +1,299 @@
+/**
+ * The inference server's lifecycle: a vscode-languageclient LanguageClient that forks the bundled server
+ * (`dist/server/server.js`) with the editor's own Node over IPC, starts it on first need, pushes settings,
+ * restarts it when it crashes (a bounded number of times), and turns its status notifications into events.
+ *
+ * Bundled separately as dist/client.js and loaded on first need by ServerManager (server.ts), so that
+ * vscode-languageclient is not evaluated during activation.
+ */
+import * as path from 'node:path';
+import * as readline from 'node:readline';
+import * as vscode from 'vscode';
+import {
+  CloseAction,
+  DidChangeConfigurationNotification,
+  ErrorAction,
+  LanguageClient,
+  RevealOutputChannelOn,
+  State,
+  TransportKind,
+  WorkDoneProgress,
+  type CloseHandlerResult,
+  type ErrorHandler,
+  type ErrorHandlerResult,
+  type LanguageClientOptions,
+  type ServerOptions,
+  type WorkDoneProgressBegin,
+  type WorkDoneProgressEnd,
+  type WorkDoneProgressReport,
+} from 'vscode-languageclient/node';
+import {
+  ClassifyBatchRequest,
+  ClassifyRequest,
+  ClearCacheRequest,
+  ModelInfoRequest,
+  StatusNotification,
+  type ClassifyBatchResult,
+  type ClassifyResult,
+  type ClearCacheResult,
+  type ModelInfoResult,
+  type StatusParams,
+} from '@image-classifier/core/protocol';
+import { serverSettings } from './settings';
+
+/** At most this many automatic restarts within RESTART_WINDOW_MS; after that the user restarts by hand. */
+const MAX_RESTARTS = 5;
+const RESTART_WINDOW_MS = 3 * 60_000;
+
+import type { ServerPhase } from './server';
+
+import type { BatchCallbacks } from './server';
+
+let tokenCounter = 0;
+function newToken(kind: string): string {
+  return `imageClassifier/${kind}/${Date.now().toString(36)}-${(tokenCounter++).toString(36)}`;
+}
+
+export class LspServer implements vscode.Disposable {
+  private client: LanguageClient | undefined;
+  private starting: Promise<LanguageClient> | undefined;
+  private readonly restarts: number[] = [];
+  private readonly disposables: vscode.Disposable[] = [];
+  private lastStatus: StatusParams | undefined;
+  private _phase: ServerPhase = 'stopped';
+  /** How many times the server process was started (1 = first start); tests use it to see a restart. */
+  starts = 0;
+
+  readonly onStatus: vscode.Event<StatusParams>;
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    readonly output: vscode.LogOutputChannel,
+    private readonly statusEmitter: vscode.EventEmitter<StatusParams>,
+    private readonly phaseEmitter: vscode.EventEmitter<ServerPhase>,
+  ) {
+    this.onStatus = statusEmitter.event;
+  }
+
+  get phase(): ServerPhase {
+    return this._phase;
+  }
+  get status(): StatusParams | undefined {
+    return this.lastStatus;
+  }
+  get pid(): number | undefined {
+    return this.client?.serverProcess?.pid;
+  }
+  get started(): boolean {
+    return this.client !== undefined;
+  }
+
+  private setPhase(p: ServerPhase): void {
+    if (this._phase === p) return;
+    this._phase = p;
+    this.phaseEmitter.fire(p);
+  }
+
+  private serverModule(): string {
+    return this.context.asAbsolutePath(path.join('dist', 'server', 'server.js'));
+  }
+
+  private createClient(): LanguageClient {
+    const module = this.serverModule();
+    const env = { ...process.env, ORT_DISABLE_TELEMETRY: '1', ELECTRON_RUN_AS_NODE: '1' };
+    const serverOptions: ServerOptions = {
+      run: { module, transport: TransportKind.ipc, options: { env } },
+      debug: { module, transport: TransportKind.ipc, options: { env, execArgv: ['--nolazy', '--inspect=6019'] } },
+    };
+    const clientOptions: LanguageClientOptions = {
+      documentSelector: [],
+      outputChannel: this.output,
+      revealOutputChannelOn: RevealOutputChannelOn.Never,
+      // The server logs to stderr; only lines that report a failure are errors in the output channel.
+      stdioOptions: {
+        stdout: (input, out) => {
+          readline.createInterface({ input, crlfDelay: Infinity, terminal: false }).on('line', (l) => out.info(l));
+        },
+        stderr: (input, out) => {
+          readline
+            .createInterface({ input, crlfDelay: Infinity, terminal: false })
+            .on('line', (l) => (/\b(error|failed|fatal|crash(ed)?|exception)\b/i.test(l) ? out.error(l) : out.info(l)));
+        },
+      },
+      initializationOptions: () => serverSettings(this.context),
+      errorHandler: this.errorHandler(),
+      initializationFailedHandler: (error) => {
+        this.output.error(`The server failed to initialize: ${error instanceof Error ? error.message : String(error)}`);
+        return false;
+      },
+    };
+    const client = new LanguageClient('imageClassifier', 'Image Classifier', serverOptions, clientOptions);
+    client.onNotification(StatusNotification.type, (s) => {
+      this.lastStatus = s;
+      this.statusEmitter.fire(s);
+    });
+    client.onDidChangeState((e) => {
+      if (e.newState === State.Running) {
+        this.starts++;
+        this.output.info(`Server running (pid ${client.serverProcess?.pid ?? '?'}, start #${this.starts}).`);
+        this.setPhase('running');
+      } else if (e.newState === State.Starting) {
+        this.setPhase('starting');
+      } else if (e.newState === State.Stopped) {
+        this.setPhase(this._phase === 'failed' ? 'failed' : 'stopped');
+      }
+    });
+    return client;
+  }
+
+  private errorHandler(): ErrorHandler {
+    return {
+      error: (_error, _message, count): ErrorHandlerResult => {
+        // A broken pipe or garbled message: keep going unless it happens repeatedly, then let `closed` decide.
+        return { action: count !== undefined && count <= 3 ? ErrorAction.Continue : ErrorAction.Shutdown, handled: true };
+      },
+      closed: (): CloseHandlerResult => {
+        const now = Date.now();
+        while (this.restarts.length && now - this.restarts[0]! > RESTART_WINDOW_MS) this.restarts.shift();
+        if (this.restarts.length >= MAX_RESTARTS) {
+          this.setPhase('failed');
+          this.lastStatus = {
+            state: 'error',
+            error: { code: 'SERVER_CRASHED', message: 'The server keeps stopping.' },
+            message: 'The server keeps stopping.',
+          };
+          this.statusEmitter.fire(this.lastStatus);
+          void vscode.window
+            .showErrorMessage(
+              `The Image Classifier server stopped ${MAX_RESTARTS + 1} times in ${RESTART_WINDOW_MS / 60_000} minutes and will not be restarted automatically. ` +
+                'Look at the output for the reason (often a model that does not load, or memory), then run "Image Classifier: Restart Server".',
+              'Show Output',
+              'Restart Server',
+            )
+            .then((a) => {
+              if (a === 'Show Output') this.output.show(true);
+              if (a === 'Restart Server') void vscode.commands.executeCommand('imageClassifier.restartServer');
+            });
+          return { action: CloseAction.DoNotRestart, handled: true };
+        }
+        this.restarts.push(now);
+        this.output.warn('The server process stopped unexpectedly; restarting it.');
+        void vscode.window.setStatusBarMessage('$(sync~spin) Image Classifier: the server stopped unexpectedly and is being restarted…', 5000);
+        this.lastStatus = { state: 'loading', message: 'Restarting the server…' };
+        this.statusEmitter.fire(this.lastStatus);
+        return { action: CloseAction.Restart, handled: true };
+      },
+    };
+  }
+
+  /** Starts the server if it is not running; resolves once it answered `initialize`. */
+  async ensureStarted(): Promise<LanguageClient> {
+    if (this.client && this.client.state === State.Running) return this.client;
+    if (this.starting) return this.starting;
+    this.starting = (async () => {
+      const client = this.client ?? (this.client = this.createClient());
+      this.setPhase('starting');
+      this.lastStatus = { state: 'loading', message: 'Starting the server…' };
+      this.statusEmitter.fire(this.lastStatus);
+      try {
+        if (client.state !== State.Running) await client.start();
+        return client;
+      } catch (e) {
+        this.setPhase('failed');
+        const msg = e instanceof Error ? e.message : String(e);
+        this.output.error(`The server could not be started: ${msg}`);
+        this.lastStatus = { state: 'error', message: 'The server could not be started.', error: { code: 'SERVER_START_FAILED', message: msg } };
+        this.statusEmitter.fire(this.lastStatus);
+        // Drop the failed client so that the next attempt starts from scratch.
+        const failed = this.client;
+        this.client = undefined;
+        await failed?.dispose().catch(() => undefined);
+        throw Object.assign(new Error(`The Image Classifier server could not be started (${msg}).`), { code: 'SERVER_START_FAILED' });
+      } finally {
+        this.starting = undefined;
+      }
+    })();
+    return this.starting;
+  }
+
+  async restart(): Promise<void> {
+    this.restarts.length = 0;
+    const old = this.client;
+    this.client = undefined;
+    this.lastStatus = undefined;
+    if (old) {
+      const proc = old.serverProcess;
+      await old.stop(5000).catch(() => undefined);
+      await old.dispose().catch(() => undefined);
+      if (proc && proc.exitCode === null && proc.signalCode === null) proc.kill();
+    }
+    this.setPhase('stopped');
+    await this.ensureStarted();
+  }
+
+  /** Sends the current settings (`workspace/didChangeConfiguration`), if the server is running. */
+  async pushSettings(): Promise<void> {
+    const c = this.client;
+    if (!c || c.state !== State.Running) return;
+    await c.sendNotification(DidChangeConfigurationNotification.type, { settings: { imageClassifier: serverSettings(this.context) } });
+  }
+
+  async classify(uri: vscode.Uri, opts: { force?: boolean; topK?: number; token?: vscode.CancellationToken } = {}): Promise<ClassifyResult> {
+    const c = await this.ensureStarted();
+    const params = { uri: uri.toString(), topK: opts.topK, force: opts.force };
+    return opts.token ? c.sendRequest(ClassifyRequest.type, params, opts.token) : c.sendRequest(ClassifyRequest.type, params);
+  }
+
+  /**
+   * classifyBatch with work-done progress and partial results. On cancellation the server answers with what it
+   * finished (`cancelled: true`); if it answers with an error instead, the partial results already delivered stand.
+   */
+  async classifyBatch(
+    uris: vscode.Uri[],
+    opts: { force?: boolean; topK?: number; token?: vscode.CancellationToken } & BatchCallbacks = {},
+  ): Promise<ClassifyBatchResult> {
+    const c = await this.ensureStarted();
+    const workDoneToken = newToken('progress');
+    const partialResultToken = newToken('partial');
+    const subs: vscode.Disposable[] = [];
+    if (opts.onPartial) subs.push(c.onProgress(ClassifyBatchRequest.partialResult, partialResultToken, (items) => opts.onPartial!(items)));
+    if (opts.onProgress) {
+      subs.push(
+        c.onProgress(WorkDoneProgress.type, workDoneToken, (p: WorkDoneProgressBegin | WorkDoneProgressReport | WorkDoneProgressEnd) => {
+          if (p.kind === 'end') return;
+          opts.onProgress!({ percentage: p.percentage, message: p.message });
+        }),
+      );
+    }
+    try {
+      const params = { uris: uris.map((u) => u.toString()), topK: opts.topK, force: opts.force, workDoneToken, partialResultToken };
+      return await (opts.token ? c.sendRequest(ClassifyBatchRequest.type, params, opts.token) : c.sendRequest(ClassifyBatchRequest.type, params));
+    } finally {
+      for (const s of subs) s.dispose();
+    }
+  }
+
+  async modelInfo(): Promise<ModelInfoResult> {
+    const c = await this.ensureStarted();
+    return c.sendRequest(ModelInfoRequest.type, {});
+  }
+
+  async clearCache(): Promise<ClearCacheResult> {
+    const c = await this.ensureStarted();
+    return c.sendRequest(ClearCacheRequest.type, {});
+  }
+
+  async stop(): Promise<void> {
+    const c = this.client;
+    this.client = undefined;
+    if (!c) return;
+    const proc = c.serverProcess;
+    await c.stop(3000).catch(() => undefined);
+    if (proc && proc.exitCode === null && proc.signalCode === null) proc.kill();
+  }
+
+  dispose(): void {
+    void this.stop();
+    for (const d of this.disposables) d.dispose();
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * The user's `imageClassifier.*` settings → the server's `ServerSettings` (sent as initializationOptions and in
+ * `workspace/didChangeConfiguration` as `settings.imageClassifier`), plus what only the extension decides:
+ * the cache directory (the extension's global storage) and the roots (the workspace folders).
+ */
+import * as vscode from 'vscode';
+import type { PreprocessingMode, ServerSettings } from '@image-classifier/core/protocol';
+
+export const SECTION = 'imageClassifier';
+
+export type AutoClassify = 'off' | 'onHover' | 'visibleFiles';
+
+/** Settings that only the workspace's owner should control: in an untrusted workspace only user values count. */
+const RESTRICTED = new Set(['model', 'labels', 'executionProviders']);
+
+function read<T>(key: string, fallback: T): T {
+  const cfg = vscode.workspace.getConfiguration(SECTION);
+  if (!vscode.workspace.isTrusted && RESTRICTED.has(key)) {
+    const i = cfg.inspect<T>(key);
+    return (i?.globalValue ?? i?.defaultValue ?? fallback) as T;
+  }
+  return cfg.get<T>(key, fallback);
+}
+
+export function autoClassify(): AutoClassify {
+  const v = read<string>('autoClassify', 'onHover');
+  return v === 'off' || v === 'visibleFiles' ? v : 'onHover';
+}
+
+export function topK(): number {
+  const k = read<number>('topK', 5);
+  return Number.isInteger(k) && k >= 1 ? Math.min(k, 1000) : 5;
+}
+
+export function minConfidence(): number {
+  const v = read<number>('minConfidence', 0);
+  return Number.isFinite(v) ? Math.min(Math.max(v, 0), 1) : 0;
+}
+
+/** Resolves `~` and `${workspaceFolder}` in a path setting; URLs pass through. */
+export function expandPath(p: string): string {
+  let s = p.trim();
+  if (!s || /^https?:\/\//i.test(s)) return s;
+  const home = process.env.HOME ?? process.env.USERPROFILE;
+  if (home && (s === '~' || s.startsWith('~/'))) s = home + s.slice(1);
+  const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+  if (folder) s = s.replace(/\$\{workspaceFolder\}/g, folder);
+  return s;
+}
+
+export function serverSettings(context: vscode.ExtensionContext): ServerSettings {
+  const preprocessing = read<string>('preprocessing', 'exact');
+  const threads = read<number>('threads', 0);
+  const providers = read<unknown>('executionProviders', ['cpu']);
+  const maxImagePixels = read<number>('maxImagePixels', 100_000_000);
+  return {
+    model: expandPath(read<string>('model', '')),
+    labels: expandPath(read<string>('labels', '')),
+    topK: topK(),
+    preprocessing: (preprocessing === 'fast' ? 'fast' : 'exact') satisfies PreprocessingMode,
+    threads: Number.isInteger(threads) && threads > 0 ? threads : 0,
+    executionProviders: Array.isArray(providers) && providers.every((p) => typeof p === 'string') && providers.length ? (providers as string[]) : ['cpu'],
+    maxImagePixels: Number.isFinite(maxImagePixels) && maxImagePixels > 0 ? maxImagePixels : 100_000_000,
+    cacheDir: context.globalStorageUri.fsPath,
+    roots: (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath),
+  };
+}
+
+/** Settings whose change makes earlier results stale (a different model or preprocessing gives other labels). */
+export const RESULT_AFFECTING = ['model', 'labels', 'preprocessing', 'topK'].map((k) => `${SECTION}.${k}`);

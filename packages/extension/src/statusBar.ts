@@ -1,0 +1,61 @@
+/** The model's state in the status bar: loading / downloading n% / "ResNet50 · CPU" / error. */
+import * as vscode from 'vscode';
+import type { StatusParams } from '@image-classifier/core/protocol';
+import { modelDisplayName, providerDisplayName } from './format';
+import type { ServerManager } from './server';
+
+export class ModelStatusBar implements vscode.Disposable {
+  private readonly item: vscode.StatusBarItem;
+  private readonly subs: vscode.Disposable[] = [];
+
+  constructor(server: ServerManager) {
+    this.item = vscode.window.createStatusBarItem('imageClassifier.model', vscode.StatusBarAlignment.Right, 100);
+    this.item.name = 'Image Classifier Model';
+    this.subs.push(server.onStatus((s) => this.render(s)));
+    this.subs.push(
+      server.onPhase((p) => {
+        if (p === 'stopped' && !server.started) this.item.hide();
+      }),
+    );
+  }
+
+  render(s: StatusParams | undefined): void {
+    const item = this.item;
+    item.backgroundColor = undefined;
+    item.command = 'imageClassifier.showModelInfo';
+    if (!s) {
+      item.hide();
+      return;
+    }
+    switch (s.state) {
+      case 'loading':
+        item.text = `$(loading~spin) Image Classifier: ${s.model ? `loading ${modelDisplayName(s.model)}` : 'loading'}`;
+        item.tooltip = s.message ?? 'Loading the model…';
+        break;
+      case 'downloading': {
+        const pct = s.percent !== undefined ? ` ${Math.floor(s.percent)}%` : '';
+        item.text = `$(cloud-download) Downloading ${modelDisplayName(s.model)}${pct}`;
+        item.tooltip = s.message ?? 'Downloading the model into the extension storage…';
+        break;
+      }
+      case 'ready':
+        item.text = `$(symbol-misc) ${modelDisplayName(s.model)} · ${providerDisplayName(s.provider)}`;
+        item.tooltip = new vscode.MarkdownString(
+          `**Image Classifier** ready\n\n${s.message ? `${s.message}\n\n` : ''}Click for model details.`,
+        );
+        break;
+      case 'error':
+        item.text = '$(error) Image Classifier';
+        item.tooltip = `${s.error?.message ?? s.message ?? 'The model is not available.'} Click for details.`;
+        item.backgroundColor = new vscode.ThemeColor('statusBarItem.errorBackground');
+        item.command = 'imageClassifier.showOutput';
+        break;
+    }
+    item.show();
+  }
+
+  dispose(): void {
+    for (const s of this.subs) s.dispose();
+    this.item.dispose();
+  }
+}
