@@ -74,6 +74,29 @@ async function buildVsix() {
   return out;
 }
 
+/** Keeps the activation figures of this run for `npm run bench` (BENCHMARKS.md): bench-out/extension.json. */
+function recordActivation(lines, vsix) {
+  const line = lines.find((l) => /activation: activate\(\)/.test(l));
+  if (!line) return;
+  const num = (re) => Number(re.exec(line)?.[1] ?? NaN);
+  const size = (f) => (fs.existsSync(f) ? fs.statSync(f).size : null);
+  const dist = path.join(EXT_DIR, 'dist');
+  const record = {
+    date: new Date().toISOString(),
+    host: 'code-server (VS Code server + web workbench), extension host on Node ' + (/node v?([\d.]+)/i.exec(line)?.[1] ?? '24'),
+    activateMs: num(/activate\(\) ([\d.]+) ms;/),
+    bundleLoadMs: num(/loading the bundle ([\d.]+) ms/),
+    loadAndActivateWallMs: num(/total ([\d.]+) ms wall clock/),
+    loadAndActivateCpuMs: num(/main-thread CPU ([\d.]+) ms/),
+    extensionJsBytes: size(path.join(dist, 'extension.js')),
+    clientJsBytes: size(path.join(dist, 'client.js')),
+    serverJsBytes: size(path.join(dist, 'server', 'server.js')),
+    vsixBytes: size(vsix),
+  };
+  fs.mkdirSync(path.join(REPO, 'bench-out'), { recursive: true });
+  fs.writeFileSync(path.join(REPO, 'bench-out', 'extension.json'), JSON.stringify(record, null, 2));
+}
+
 /** The temp workspace: photos, a Markdown file and a text file, and 200 photo variants made with sharp. */
 async function makeWorkspaceDir() {
   const ws = await makeTempDir('ic-e2e-ws-');
@@ -420,6 +443,7 @@ describe('Image Classifier extension: in-host API tests (smoke-test driver)', { 
       assert.equal(r.exitCode, 0, `in-host tests failed\n${r.console.filter((l) => /INHOST|Error|assert/i.test(l)).slice(-40).join('\n')}`);
       assert.ok(lines.some((l) => /INHOST-OK/.test(l)), 'the in-host suite reported success');
       assert.deepEqual(r.offHostRequests, []);
+      recordActivation(lines, vsix);
     } finally {
       if (!KEEP) {
         await fsp.rm(ws, { recursive: true, force: true });

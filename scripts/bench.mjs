@@ -11,7 +11,7 @@
  * Writes bench-out/results.json and the figures section of BENCHMARKS.md.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -19,6 +19,16 @@ import { createRequire } from 'node:module';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
+
+// Measure under the same process conditions as the product (the extension and the CLI start the engine with glibc's
+// malloc tuned, packages/core/src/launch.ts): raw session.run, the CLI and the server alike.
+{
+  const launch = require(path.join(ROOT, 'packages/core/dist/launch.js'));
+  if (launch.mallocTuningMissing()) {
+    const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit', env: launch.engineProcessEnv(process.env) });
+    process.exit(r.status ?? 1);
+  }
+}
 const core = require(path.join(ROOT, 'packages/core/dist/index.js'));
 const sharp = require(path.join(ROOT, 'node_modules/sharp'));
 
@@ -202,6 +212,89 @@ async function benchResize(images) {
   return res;
 }
 
+/**
+ * The engine in this process on the same folder, alternating configurations so noise hits them alike:
+ * ready tensors through its batching (no decoding), decode and inference taking turns, decode overlapping inference.
+ */
+async function benchEngine(files) {
+  const c = await core.Classifier.create({ modelPath: RESNET, preprocessMode: 'fast', maxBatch: 8, session: { optimizedModelCacheDir: path.join(OUT, 'opt') } });
+  const phased = await core.Classifier.create({ modelPath: RESNET, preprocessMode: 'fast', maxBatch: 8, overlapDecode: false, session: { optimizedModelCacheDir: path.join(OUT, 'opt') } });
+  const session = await core.ModelSession.load(RESNET, { allowSpinning: false, optimizedModelCacheDir: path.join(OUT, 'opt') });
+  try {
+    const tensor = (await core.preprocessImage(readFileSync(files[0]), files[0], { mode: 'fast' })).tensor;
+    const tensors = files.map(() => tensor.slice());
+    const per = tensor.length;
+    const raw8 = new Float32Array(per * 8);
+    for (let i = 0; i < 8; i++) raw8.set(tensor, i * per);
+    const runs = {
+      raw: async () => {
+        for (let b = 0; b < files.length / 8; b++) await session.run(raw8, 8);
+      },
+      readyTensors: () => Promise.all(tensors.map((t) => c.infer(t))),
+      phased: () => Promise.all(files.map((f) => phased.classifyFile(f))),
+      overlapped: () => Promise.all(files.map((f) => c.classifyFile(f))),
+    };
+    const ips = Object.fromEntries(Object.keys(runs).map((k) => [k, []]));
+    for (const k in runs) await runs[k]();
+    for (let r = 0; r < (QUICK ? 1 : 4); r++) {
+      for (const k in runs) {
+        const t0 = performance.now();
+        await runs[k]();
+        ips[k].push((files.length * 1000) / (performance.now() - t0));
+      }
+    }
+    const out = {};
+    for (const k in ips) out[k] = { imagesPerSec: median(ips[k]), ratioToRaw: median(ips[k]) / median(ips.raw) };
+    for (const k in out) log(`engine ${k}: ${out[k].imagesPerSec.toFixed(1)} img/s (${out[k].ratioToRaw.toFixed(2)} × raw)`);
+    return out;
+  } finally {
+    await c.close();
+    await phased.close();
+    await session.release();
+  }
+}
+
+/** A cold session start (optimized model cached) in a fresh process, with glibc's malloc as is and as tuned. */
+function benchColdLoad() {
+  const launch = require(path.join(ROOT, 'packages/core/dist/launch.js'));
+  const script = `const core = require(${JSON.stringify(path.join(ROOT, 'packages/core/dist/index.js'))});
+    (async () => { const t = performance.now();
+      const b = await core.loadBackend(${JSON.stringify(RESNET)}, { allowSpinning: false, optimizedModelCacheDir: ${JSON.stringify(path.join(OUT, 'opt'))} }, {});
+      const load = performance.now() - t; const x = new Float32Array(150528); const t1 = performance.now(); await b.run(x, 1);
+      console.log(JSON.stringify({ load, firstRun: performance.now() - t1, rssMb: process.memoryUsage().rss / 1e6 })); await b.release(); })();`;
+  const plainEnv = { ...process.env, IMAGE_CLASSIFIER_MALLOC_TUNING: '0' };
+  delete plainEnv.GLIBC_TUNABLES;
+  const envs = { default: plainEnv, tuned: launch.engineProcessEnv(plainEnv, 'linux') };
+  envs.tuned.IMAGE_CLASSIFIER_MALLOC_TUNING = '1';
+  const res = { default: [], tuned: [] };
+  for (let r = 0; r < (QUICK ? 1 : 3); r++) {
+    for (const k of ['default', 'tuned']) {
+      const o = execFileSync(process.execPath, ['-e', script], { env: envs[k], encoding: 'utf8' });
+      res[k].push(JSON.parse(o.trim().split('\n').pop()));
+    }
+  }
+  const out = {};
+  for (const k in res) {
+    out[k] = { loadMs: median(res[k].map((x) => x.load)), firstRunMs: median(res[k].map((x) => x.firstRun)), rssMb: median(res[k].map((x) => x.rssMb)) };
+    log(`cold session load (${k} malloc): ${out[k].loadMs.toFixed(0)} ms, first run ${out[k].firstRunMs.toFixed(0)} ms, RSS ${out[k].rssMb.toFixed(0)} MB`);
+  }
+  out.tunables = launch.MALLOC_TUNABLES;
+  return out;
+}
+
+function extensionFigures() {
+  const f = path.join(OUT, 'extension.json');
+  const dist = path.join(ROOT, 'packages', 'extension', 'dist');
+  const size = (p) => (existsSync(p) ? statSync(p).size : null);
+  const rec = existsSync(f) ? JSON.parse(readFileSync(f, 'utf8')) : {};
+  return {
+    ...rec,
+    extensionJsBytes: size(path.join(dist, 'extension.js')) ?? rec.extensionJsBytes,
+    clientJsBytes: size(path.join(dist, 'client.js')) ?? rec.clientJsBytes,
+    serverJsBytes: size(path.join(dist, 'server', 'server.js')) ?? rec.serverJsBytes,
+  };
+}
+
 function fmt(n, d = 1) {
   return Number.isFinite(n) ? n.toFixed(d) : 'n/a';
 }
@@ -231,13 +324,70 @@ function markdown(r) {
     const v = r.resize[k];
     lines.push(`| ${label} | ${fmt(v.oursMs, 2)} ms | ${fmt(v.naiveMs, 2)} ms | ${fmt(v.naiveMs / v.oursMs)}× |`);
   }
-  if (r.server) {
+  if (r.engine) {
+    const e = r.engine;
     lines.push('');
-    lines.push('### Server');
+    lines.push('### Engine: does decoding overlap inference?');
     lines.push('');
-    lines.push('```json');
-    lines.push(JSON.stringify(r.server, null, 2));
-    lines.push('```');
+    lines.push(`The \`Classifier\` in one process on the same ${r.folder.count} photos (\`fast\`, batch 8), configurations alternated ${QUICK ? 1 : 4} times, medians:`);
+    lines.push('');
+    lines.push('| configuration | img/s | vs raw `session.run` b8 |');
+    lines.push('| --- | --- | --- |');
+    lines.push(`| raw \`session.run\`, batch 8, ready tensors | ${fmt(e.raw.imagesPerSec)} | 1.00 |`);
+    lines.push(`| engine, ready tensors (batching + worker thread, no decoding) | ${fmt(e.readyTensors.imagesPerSec)} | ${fmt(e.readyTensors.ratioToRaw, 2)} |`);
+    lines.push(`| engine, decoding and inference take turns | ${fmt(e.phased.imagesPerSec)} | ${fmt(e.phased.ratioToRaw, 2)} |`);
+    lines.push(`| engine, decoding overlaps inference (default) | ${fmt(e.overlapped.imagesPerSec)} | ${fmt(e.overlapped.ratioToRaw, 2)} |`);
+  }
+  if (r.coldLoad) {
+    const c = r.coldLoad;
+    lines.push('');
+    lines.push('### Cold start of a session (optimized model cached), fresh process');
+    lines.push('');
+    lines.push('| glibc malloc | session ready | first batch-1 run | RSS |');
+    lines.push('| --- | --- | --- | --- |');
+    lines.push(`| as is | ${fmt(c.default.loadMs, 0)} ms | ${fmt(c.default.firstRunMs, 0)} ms | ${fmt(c.default.rssMb, 0)} MB |`);
+    lines.push(`| tuned (\`GLIBC_TUNABLES=${c.tunables}\`, set by the extension and the CLI) | ${fmt(c.tuned.loadMs, 0)} ms | ${fmt(c.tuned.firstRunMs, 0)} ms | ${fmt(c.tuned.rssMb, 0)} MB |`);
+  }
+  if (r.server && !r.server.skipped) {
+    const v = r.server;
+    const t = v.targets;
+    const ok = (b) => (b ? '✅' : '❌');
+    lines.push('');
+    lines.push('### Inference server (JSON-RPC over stdio, started as the extension starts it)');
+    lines.push('');
+    lines.push(`${v.images} JPEG photos (500×375), batch ${v.batch}, \`fast\` unless said otherwise; raw figures measured in the bench process beside the server.`);
+    lines.push('');
+    lines.push('| measure | server | raw, side by side | target |');
+    lines.push('| --- | --- | --- | --- |');
+    lines.push(`| cached result round trip, idle (n=${v.cachedIdle.n}) | p50 ${fmt(v.cachedIdle.p50Ms, 2)} ms, p99 ${fmt(v.cachedIdle.p99Ms, 2)} ms | | p99 ≤ 5 ms ${ok(t.cachedP99Le5ms)} |`);
+    lines.push(`| cached result round trip while a folder runs (n=${v.cachedDuringFolder.n}) | p50 ${fmt(v.cachedDuringFolder.p50Ms, 2)} ms, p99 ${fmt(v.cachedDuringFolder.p99Ms, 2)} ms, max ${fmt(v.cachedDuringFolder.maxMs, 1)} ms | | p99 ≤ 5 ms ${ok(t.cachedDuringFolderP99Le5ms)} |`);
+    lines.push(`| … while an \`exact\` folder runs (n=${v.cachedDuringExactFolder.n}) | p50 ${fmt(v.cachedDuringExactFolder.p50Ms, 2)} ms, p99 ${fmt(v.cachedDuringExactFolder.p99Ms, 2)} ms | | |`);
+    lines.push(`| one uncached image (median) | ${fmt(v.singleUncached.medianMs)} ms | decode + \`session.run\` b1: ${fmt(v.singleUncached.rawDecodePlusRunB1Ms)} ms | (${fmt(v.singleUncached.ratio, 2)}×) |`);
+    lines.push(`| folder throughput, \`fast\` | ${fmt(v.folderFast.imagesPerSec)} img/s | \`session.run\` b${v.batch}: ${fmt(v.folderFast.rawSessionRunImagesPerSec)} img/s | ≥ 0.85× ${ok(t.folderFastGe085xRaw)} (${fmt(v.folderFast.ratioToRawRun, 2)}×) |`);
+    lines.push(`| folder throughput, \`exact\` (with hover probes) | ${fmt(v.folderExact.imagesPerSec)} img/s | | (${fmt(v.folderExact.ratioToRawRun, 2)}×) |`);
+    lines.push(`| process start → first answer, cached result | ${fmt(v.startToFirstAnswer.cachedResultMs, 0)} ms | | ≤ 1000 ms ${ok(t.firstAnswerLe1s)} |`);
+    lines.push(`| process start → first answer, uncached image | ${fmt(v.startToFirstAnswer.uncachedMs, 0)} ms (model ready at ${fmt(v.startToFirstAnswer.modelReadyMs, 0)} ms) | | ≤ 1000 ms ${ok(v.startToFirstAnswer.uncachedMs <= 1000)} |`);
+    lines.push(`| model reload on a configuration change | ${fmt(v.reloadMs, 0)} ms | | |`);
+    lines.push(`| peak RSS | ${fmt(v.peakRssMb, 0)} MB | | |`);
+    lines.push(`| RSS over a ${v.longRun.uris}-image run (${v.longRun.classified ?? v.longRun.uris - v.longRun.cached} classified, ${v.longRun.cached} from the cache) | ${fmt(v.longRun.rssStartMb, 0)} MB at the start, ${fmt(v.longRun.rssAfterFirstTenthMb, 0)} MB after the first tenth, max ${fmt(v.longRun.rssMaxMb, 0)}, end ${fmt(v.longRun.rssEndMb, 0)} MB (${fmt(v.longRun.seconds, 0)} s) | | flat ${ok(t.rssFlat)} |`);
+  }
+  if (r.extension && (r.extension.extensionJsBytes || r.extension.activateMs)) {
+    const x = r.extension;
+    const kib = (b) => (b ? `${(b / 1024).toFixed(0)} KiB` : 'n/a');
+    lines.push('');
+    lines.push('### Extension');
+    lines.push('');
+    lines.push('| measure | value | budget |');
+    lines.push('| --- | --- | --- |');
+    lines.push(`| own bundle: \`dist/extension.js\` + \`dist/client.js\` (vscode-languageclient, loaded on first need) | ${kib(x.extensionJsBytes)} + ${kib(x.clientJsBytes)} | ≤ 1 MB |`);
+    lines.push(`| server bundle \`dist/server/server.js\` (plus onnxruntime-node and sharp native files) | ${kib(x.serverJsBytes)} | |`);
+    if (x.vsixBytes) lines.push(`| linux-x64 VSIX | ${(x.vsixBytes / 1e6).toFixed(1)} MB | ≤ 70 MB |`);
+    if (x.activateMs) {
+      lines.push(`| activation: \`activate()\` | ${fmt(x.activateMs, 1)} ms | |`);
+      lines.push(`| activation: loading the bundle + \`activate()\`, main-thread CPU (wall clock ${fmt(x.loadAndActivateWallMs, 1)} ms) | ${fmt(x.loadAndActivateCpuMs, 1)} ms | ≤ 50 ms |`);
+      lines.push('');
+      lines.push(`Activation measured by the in-host end-to-end test (${x.date}, ${x.host}); \`npm test\` refreshes it.`);
+    }
   }
   return lines.join('\n');
 }
@@ -268,6 +418,13 @@ async function main() {
   result.cli = await benchCli(smallDir, bigDir, nSmall, nBig, cacheDir);
   log('— exact resize vs naive');
   result.resize = await benchResize(bigFiles);
+  log('— engine: ready tensors, phased, overlapped');
+  result.engine = await benchEngine(bigFiles);
+  if (process.platform === 'linux') {
+    log('— cold session load: malloc as is vs tuned');
+    result.coldLoad = benchColdLoad();
+  }
+  result.extension = extensionFigures();
   const serverBench = path.join(ROOT, 'scripts', 'bench-server.mjs');
   if (existsSync(serverBench) && !process.argv.includes('--no-server')) {
     log('— server');

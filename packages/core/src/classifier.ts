@@ -2,6 +2,10 @@
  * The classification engine shared by the CLI and the server: bounded-concurrency decoding that overlaps
  * inference, dynamic batching (max batch size + max queue delay, like Triton's `max_queue_delay`), interactive
  * requests ahead of bulk ones, and softmax/top-k with labels.
+ *
+ * Steady state allocates nothing large: per-image tensors and batch buffers come from pools and go back to them
+ * (the inference worker hands each batch buffer back with its output), so a long folder run does not churn the
+ * garbage collector with ~1 MB per image.
  */
 import { ClassifierError, toClassifierError } from './errors.js';
 import { loadBackend, type InferenceBackend } from './inference-backend.js';
@@ -34,9 +38,9 @@ export interface ClassifierOptions {
   /** Images decoded at once. Default: the number of cores. */
   decodeConcurrency?: number;
   /**
-   * Let decoding run while a batch is inferring. Default false: decoding and inference take turns, each with
-   * every core. ORT's intra-op threads synchronise at every operator, so one core taken by a decoder stalls
-   * them all; alternating phases measured faster than overlapping on 2 cores (BENCHMARKS.md).
+   * Let decoding run while a batch is inferring (default true). `false`: decoding and inference take turns, each
+   * with every core. Measured side by side by `npm run bench` (BENCHMARKS.md): overlapping is faster on 2 cores.
+   * Either way decoding stops running ahead once enough images are queued to fill the batches in flight.
    */
   overlapDecode?: boolean;
   /** Run inference in a worker thread (default true: onnxruntime-node blocks the calling thread). */
@@ -68,6 +72,8 @@ export interface ClassifyOutcome {
 
 interface Job {
   tensor: Float32Array;
+  /** The tensor came from the engine's pool and goes back to it once copied into a batch. */
+  pooled: boolean;
   enqueuedAt: number;
   signal: AbortSignal | undefined;
   resolve: (r: { row: Float32Array; inferenceMs: number; batchSize: number; queueMs: number }) => void;
@@ -119,6 +125,10 @@ export class Classifier {
   /** Decoders running, and decoders waiting for the inference phase to end. */
   private decoding = 0;
   private phaseWaiters: Array<() => void> = [];
+  /** Per-image tensors and batch buffers, reused. */
+  private readonly tensorPool: Float32Array[] = [];
+  private readonly batchPool: Float32Array[] = [];
+  private readonly tensorPoolMax: number;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   /** Counters for status and benchmarks. */
@@ -150,8 +160,9 @@ export class Classifier {
     this.maxBatch = Math.max(1, Math.min(opts.maxBatch ?? 8, info.maxBatch));
     this.maxDelayMs = Math.max(0, opts.maxDelayMs ?? 2);
     this.decodeGate = new Semaphore(Math.max(1, opts.decodeConcurrency ?? defaultThreads()));
-    this.overlap = opts.overlapDecode ?? false;
+    this.overlap = opts.overlapDecode ?? true;
     this.maxInflight = this.overlap ? 2 : 1;
+    this.tensorPoolMax = Math.max(1, opts.decodeConcurrency ?? defaultThreads()) + this.maxBatch * (this.maxInflight + 1);
   }
 
   static async create(opts: ClassifierOptions): Promise<Classifier> {
@@ -200,7 +211,12 @@ export class Classifier {
   private async acquireDecoder(interactive: boolean): Promise<() => void> {
     const releaseGate = await this.decodeGate.acquire(interactive);
     this.decoding++;
-    while (!this.overlap && this.inflight > 0) await new Promise<void>((r) => this.phaseWaiters.push(r));
+    // Phased: wait for the batch in flight to finish. Overlapped: wait while the queue already holds enough
+    // images for the next batches (decoding further ahead only takes cores from inference and holds memory).
+    // Interactive requests never wait here.
+    while (!interactive && (this.overlap ? this.queued >= this.maxBatch * this.maxInflight : this.inflight > 0)) {
+      await new Promise<void>((r) => this.phaseWaiters.push(r));
+    }
     let done = false;
     return () => {
       if (done) return;
@@ -217,13 +233,20 @@ export class Classifier {
     const t0 = performance.now();
     try {
       if (o.signal?.aborted) throw cancelled();
-      pre = await preprocessImage(bytes, name, {
-        mode: this.mode,
-        config: this.preprocessConfig,
-        ...(this.opts.maxPixels !== undefined ? { maxPixels: this.opts.maxPixels } : {}),
-      });
+      const out = this.tensorPool.pop() ?? new Float32Array(tensorElements(this.preprocessConfig));
+      try {
+        pre = await preprocessImage(bytes, name, {
+          mode: this.mode,
+          config: this.preprocessConfig,
+          out,
+          ...(this.opts.maxPixels !== undefined ? { maxPixels: this.opts.maxPixels } : {}),
+        });
+      } catch (e) {
+        this.recycleTensor(out);
+        throw e;
+      }
       // Queue before giving the decode slot back, so the scheduler sees this image when it decides.
-      pending = this.infer(o.keepTensor ? pre.tensor.slice() : pre.tensor, o.priority ?? 'bulk', o.signal);
+      pending = this.enqueue(o.keepTensor ? pre.tensor.slice() : pre.tensor, true, o.priority ?? 'bulk', o.signal);
     } finally {
       release();
     }
@@ -242,16 +265,32 @@ export class Classifier {
     };
   }
 
-  /** Queues one preprocessed image for batched inference; resolves with its output row. */
+  /** Queues one preprocessed image (the caller's tensor, left untouched) for batched inference; resolves with its output row. */
   infer(
     tensor: Float32Array,
     priority: Priority = 'bulk',
     signal?: AbortSignal,
   ): Promise<{ row: Float32Array; inferenceMs: number; batchSize: number; queueMs: number }> {
+    return this.enqueue(tensor, false, priority, signal);
+  }
+
+  private recycleTensor(t: Float32Array): void {
+    if (this.tensorPool.length < this.tensorPoolMax && t.length === tensorElements(this.preprocessConfig)) this.tensorPool.push(t);
+  }
+
+  private enqueue(
+    tensor: Float32Array,
+    pooled: boolean,
+    priority: Priority,
+    signal: AbortSignal | undefined,
+  ): Promise<{ row: Float32Array; inferenceMs: number; batchSize: number; queueMs: number }> {
     if (this.closed) return Promise.reject(new ClassifierError('MODEL_NOT_READY', 'The classifier was closed.'));
-    if (signal?.aborted) return Promise.reject(cancelled());
+    if (signal?.aborted) {
+      if (pooled) this.recycleTensor(tensor);
+      return Promise.reject(cancelled());
+    }
     return new Promise((resolve, reject) => {
-      const job: Job = { tensor, enqueuedAt: performance.now(), signal, resolve, reject };
+      const job: Job = { tensor, pooled, enqueuedAt: performance.now(), signal, resolve, reject };
       (priority === 'interactive' ? this.interactive : this.bulk).push(job);
       this.schedule();
     });
@@ -268,8 +307,9 @@ export class Classifier {
       this.timer = undefined;
     }
     this.dispatchReady();
-    // Between batches, the decoders waiting for their phase go.
-    if (this.inflight === 0 && this.phaseWaiters.length) {
+    // Decoders held back (phased: a batch is in flight; overlapped: the queue was full) go when that is over;
+    // each re-checks its condition.
+    if (this.phaseWaiters.length && (this.overlap ? this.queued < this.maxBatch * this.maxInflight : this.inflight === 0)) {
       for (const w of this.phaseWaiters.splice(0)) w();
     }
   }
@@ -296,6 +336,7 @@ export class Classifier {
     while (jobs.length < this.maxBatch && this.queued > 0) {
       const j = (this.interactive.length ? this.interactive : this.bulk).shift()!;
       if (j.signal?.aborted) {
+        if (j.pooled) this.recycleTensor(j.tensor);
         j.reject(cancelled());
         continue;
       }
@@ -304,12 +345,20 @@ export class Classifier {
     if (jobs.length === 0) return;
     const per = tensorElements(this.preprocessConfig);
     const batchDim = this.info.dynamicBatch ? jobs.length : this.info.maxBatch;
-    const input = new Float32Array(per * batchDim);
-    jobs.forEach((j, i) => input.set(j.tensor, i * per));
+    // A pooled buffer holds the largest batch; the session reads the first batchDim images of it.
+    const capacity = per * (this.info.dynamicBatch ? this.maxBatch : this.info.maxBatch);
+    let input = this.batchPool.pop();
+    if (!input || input.length !== capacity) input = new Float32Array(capacity);
+    jobs.forEach((j, i) => {
+      input.set(j.tensor, i * per);
+      if (j.pooled) this.recycleTensor(j.tensor);
+    });
     this.inflight++;
     const started = performance.now();
     this.backend
-      .run(input, batchDim)
+      .run(input, batchDim, (buf) => {
+        if (this.batchPool.length < this.maxInflight + 1 && buf.length === capacity) this.batchPool.push(buf);
+      })
       .then(
         (out) => {
           const ms = performance.now() - started;

@@ -5,7 +5,7 @@
  * management, 16-bit samples truncated to their high byte.
  */
 import { promises as fs } from 'node:fs';
-import sharp from 'sharp';
+import type sharpType from 'sharp';
 import { ClassifierError } from './errors.js';
 import type { RgbImage } from './resize.js';
 
@@ -28,7 +28,24 @@ export interface DecodedImage extends RgbImage {
   storedHeight: number;
 }
 
-sharp.cache(false);
+let sharpModule: typeof sharpType | undefined;
+
+/**
+ * sharp, loaded on first use (loading libvips takes ~90 ms: a server answers `initialize` and starts loading the
+ * model first). `preloadSharp()` loads it at a moment of the caller's choosing.
+ */
+export function sharp(...args: Parameters<typeof sharpType>): ReturnType<typeof sharpType> {
+  return preloadSharp()(...args);
+}
+
+export function preloadSharp(): typeof sharpType {
+  if (!sharpModule) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    sharpModule = require('sharp') as typeof sharpType;
+    sharpModule.cache(false);
+  }
+  return sharpModule;
+}
 
 const SIGNATURES: Array<[string, (b: Uint8Array) => boolean]> = [
   ['jpeg', (b) => b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff],
@@ -139,7 +156,7 @@ export async function decodeImage(bytes: Uint8Array, name = 'image', opts: Decod
   }
   const input = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   // Header first: refuse decompression bombs before a pixel is allocated.
-  let meta: sharp.Metadata;
+  let meta: sharpType.Metadata;
   try {
     meta = await sharp(input, { limitInputPixels: false, pages: 1 }).metadata();
   } catch (e) {

@@ -9,3 +9,4 @@ export * from './inference-backend.js';
 export * from './classifier.js';
 export * from './download.js';
 export * from './models.js';
+export * from './launch.js';

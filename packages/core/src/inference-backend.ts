@@ -9,7 +9,11 @@ import { ModelSession, type ModelInfo, type SessionOptions } from './session.js'
 
 export interface InferenceBackend {
   readonly info: ModelInfo;
-  run(input: Float32Array, batch: number): Promise<Float32Array>;
+  /**
+   * Runs the first `batch` images of `input` (which may hold more). `giveBack` receives `input` once the backend
+   * is done with it, so the caller can reuse the buffer (a worker transfers it out and back).
+   */
+  run(input: Float32Array, batch: number, giveBack?: (input: Float32Array) => void): Promise<Float32Array>;
   release(): Promise<void>;
 }
 
@@ -20,7 +24,7 @@ export type WorkerRequest =
 
 export type WorkerResponse =
   | { type: 'loaded'; id: number; info: ModelInfo }
-  | { type: 'result'; id: number; output: Float32Array; ms: number }
+  | { type: 'result'; id: number; output: Float32Array; input: Float32Array; ms: number }
   | { type: 'released'; id: number }
   | { type: 'error'; id: number; error: { code: ErrorCode; message: string } };
 
@@ -39,8 +43,13 @@ export class LocalBackend implements InferenceBackend {
   static async load(modelPath: string, options: SessionOptions): Promise<LocalBackend> {
     return new LocalBackend(await ModelSession.load(modelPath, options));
   }
-  run(input: Float32Array, batch: number): Promise<Float32Array> {
-    return this.session.run(input, batch);
+  async run(input: Float32Array, batch: number, giveBack?: (input: Float32Array) => void): Promise<Float32Array> {
+    try {
+      // ORT's output owns its memory; copy so the result stays valid however the session reuses buffers.
+      return (await this.session.run(input, batch)).slice();
+    } finally {
+      giveBack?.(input);
+    }
   }
   release(): Promise<void> {
     return this.session.release();
@@ -96,11 +105,12 @@ export class WorkerBackend implements InferenceBackend {
     });
   }
 
-  /** Note: `input` is transferred to the worker and unusable afterwards. */
-  async run(input: Float32Array, batch: number): Promise<Float32Array> {
+  /** Note: `input` is transferred to the worker and unusable afterwards; it comes back through `giveBack`. */
+  async run(input: Float32Array, batch: number, giveBack?: (input: Float32Array) => void): Promise<Float32Array> {
     const transferable = input.byteOffset === 0 && input.byteLength === input.buffer.byteLength;
     const r = await this.call({ type: 'run', id: 0, input, batch }, transferable ? [input.buffer as ArrayBuffer] : []);
     if (r.type !== 'result') throw new ClassifierError('INTERNAL', 'unexpected reply from the inference worker');
+    giveBack?.(r.input);
     return r.output;
   }
 

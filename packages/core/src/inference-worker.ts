@@ -31,7 +31,10 @@ port.on('message', async (msg: WorkerRequest) => {
         const out = await session.run(msg.input, msg.batch);
         // ORT's output may be a view on a larger buffer: copy when needed so it can be transferred.
         const owned = out.byteOffset === 0 && out.byteLength === out.buffer.byteLength ? out : out.slice();
-        reply({ type: 'result', id: msg.id, output: owned, ms: performance.now() - t0 }, [owned.buffer as ArrayBuffer]);
+        // The input goes back too, for the engine to reuse as its next batch buffer.
+        const transfer = [owned.buffer as ArrayBuffer];
+        if (msg.input.byteOffset === 0 && msg.input.byteLength === msg.input.buffer.byteLength) transfer.push(msg.input.buffer as ArrayBuffer);
+        reply({ type: 'result', id: msg.id, output: owned, input: msg.input, ms: performance.now() - t0 }, transfer);
         break;
       }
       case 'release': {

@@ -6,9 +6,9 @@
  * - `fast`: sharp/libvips does resize + crop in one pipeline (shrink-on-load on large JPEGs); within a few
  *   uint8 levels of `exact`.
  */
-import sharp from 'sharp';
+import type sharpType from 'sharp';
 import { ClassifierError } from './errors.js';
-import { decodeImage, DEFAULT_MAX_PIXELS, MIN_SIDE, rawToRgb, sniffFormat, type DecodedImage } from './decode.js';
+import { decodeImage, sharp, DEFAULT_MAX_PIXELS, MIN_SIDE, rawToRgb, sniffFormat, type DecodedImage } from './decode.js';
 import { resizeBilinearPillow, type RgbImage } from './resize.js';
 
 export type PreprocessMode = 'exact' | 'fast';
@@ -204,7 +204,7 @@ async function fastResizeCrop(
   }
   const format = sniffFormat(bytes);
   const input = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let meta: sharp.Metadata;
+  let meta: sharpType.Metadata;
   try {
     meta = await sharp(input, { limitInputPixels: false, pages: 1 }).metadata();
   } catch {
@@ -225,7 +225,7 @@ async function fastResizeCrop(
   const { left, top } = centerCropBox(outW, outH, cropH, cropW);
   const crop = cropW <= outW && cropH <= outH ? { left, top, width: cropW, height: cropH } : null;
   try {
-    let p: sharp.Sharp;
+    let p: sharpType.Sharp;
     if (meta.hasAlpha || meta.space === 'cmyk') {
       // libvips would premultiply alpha / colour-manage CMYK while resizing; Pillow drops alpha and converts
       // CMYK naively first. Decode to RGB the exact way, then resize that.

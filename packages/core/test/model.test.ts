@@ -90,6 +90,27 @@ describe('MobileNetV2 int8 (real ImageNet weights) gives the manifest top-1', { 
     rs.forEach((r, i) => assert.equal(r.predictions[0]!.index, i % 2 ? 967 : 285));
     assert.ok(rs.some((r) => r.timings.batchSize > 1), 'some requests shared a batch');
   });
+  test('reused tensor and batch buffers: concurrent rounds with failures mixed in give exactly the one-at-a-time answers', async () => {
+    const names = ['skimage_chelsea_cat.jpg', 'skimage_coffee.jpg', 'skimage_rocket.jpg', 'skimage_astronaut.png'];
+    const files = names.map((n) => path.join(shared!, 'images', n));
+    const alone = [];
+    for (const f of files) alone.push(await classifier.classifyFile(f, { logits: true }));
+    const bad = path.join(FIXTURE_IMAGES, '..', 'does-not-exist.jpg');
+    for (let round = 0; round < 3; round++) {
+      const order = Array.from({ length: 24 }, (_, i) => (i * 7 + round) % (files.length + 1));
+      const rs = await Promise.allSettled(order.map((k) => classifier.classifyFile(k < files.length ? files[k]! : bad, { logits: true })));
+      rs.forEach((r, i) => {
+        const k = order[i]!;
+        if (k === files.length) {
+          assert.equal(r.status, 'rejected');
+          return;
+        }
+        assert.equal(r.status, 'fulfilled');
+        const got = (r as PromiseFulfilledResult<Awaited<ReturnType<Classifier['classifyFile']>>>).value;
+        assert.deepEqual(Array.from(got.logits!), Array.from(alone[k]!.logits!), `${names[k]} in round ${round}`);
+      });
+    }
+  });
   test('an execution provider that is not available falls back to CPU and says why', async () => {
     const s = await ModelSession.load(path.join(shared!, 'models', 'mobilenetv2-12-int8.onnx'), { executionProviders: ['cuda', 'cpu'] });
     try {

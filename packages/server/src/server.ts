@@ -29,6 +29,7 @@ import {
   toClassifierError,
   type ClassifierOptions,
   type LabelSet,
+  preloadSharp,
 } from '@image-classifier/core';
 import {
   ClassifyBatchRequest,
@@ -250,6 +251,15 @@ export class InferenceServer {
       setImmediate(() => {
         this.applySettings(this.initSettings ?? {}, true);
         resolve();
+        // The inference worker loads the model on its own thread; meanwhile load the image decoder here, so the
+        // first request does not pay for it.
+        setTimeout(() => {
+          try {
+            preloadSharp();
+          } catch (e) {
+            this.log(`image decoder failed to load: ${(e as Error).message}`);
+          }
+        }, 0);
       }),
     );
     return {

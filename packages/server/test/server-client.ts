@@ -3,6 +3,7 @@
  * process and talks to it with vscode-jsonrpc's real client connection.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { engineProcessEnv } from '@image-classifier/core/launch';
 import * as path from 'node:path';
 import {
   createMessageConnection,
@@ -34,7 +35,8 @@ export interface ServerHandle {
 export function startServer(env: NodeJS.ProcessEnv = {}, args: string[] = ['--stdio'], opts: { listen?: boolean } = {}): ServerHandle {
   const child = spawn(process.execPath, [BIN, 'serve', ...args], {
     stdio: ['pipe', 'pipe', 'pipe'],
-    env: { ...process.env, ORT_DISABLE_TELEMETRY: '1', ...env },
+    // As the extension starts it (telemetry off, malloc tuned).
+    env: { ...engineProcessEnv(process.env), ...env },
   });
   let err = '';
   child.stderr!.on('data', (d: Buffer) => {

@@ -1,0 +1,32 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { test } from 'node:test';
+import { engineProcessEnv, MALLOC_TUNABLES, mallocTuningMissing, withMallocTunables } from '../src/launch.js';
+
+test('malloc tunables: added to an empty or unrelated GLIBC_TUNABLES; a user setting for the same tunable wins', () => {
+  assert.equal(withMallocTunables(undefined), MALLOC_TUNABLES);
+  assert.equal(withMallocTunables('glibc.pthread.rseq=0'), `glibc.pthread.rseq=0:${MALLOC_TUNABLES}`);
+  const mine = withMallocTunables('glibc.malloc.arena_max=4');
+  assert.match(mine, /^glibc\.malloc\.arena_max=4:/);
+  assert.equal(mine.match(/arena_max/g)?.length, 1);
+  assert.match(mine, /glibc\.malloc\.hugetlb=1/);
+});
+
+test('engine process env: telemetry off everywhere, tunables on Linux only, opt-out honoured', () => {
+  const linux = engineProcessEnv({ PATH: '/bin' }, 'linux');
+  assert.equal(linux.ORT_DISABLE_TELEMETRY, '1');
+  assert.equal(linux.GLIBC_TUNABLES, MALLOC_TUNABLES);
+  assert.equal(linux.PATH, '/bin');
+  const mac = engineProcessEnv({}, 'darwin');
+  assert.equal(mac.ORT_DISABLE_TELEMETRY, '1');
+  assert.equal(mac.GLIBC_TUNABLES, undefined);
+  assert.equal(engineProcessEnv({ IMAGE_CLASSIFIER_MALLOC_TUNING: '0' }, 'linux').GLIBC_TUNABLES, undefined);
+  assert.equal(mallocTuningMissing({}, 'linux'), true);
+  assert.equal(mallocTuningMissing({ GLIBC_TUNABLES: MALLOC_TUNABLES }, 'linux'), false);
+  assert.equal(mallocTuningMissing({}, 'win32'), false);
+});
+
+test('a process started with the engine env really runs with the tunables (glibc reads them at start)', { skip: process.platform !== 'linux' && 'Linux only' }, () => {
+  const out = execFileSync(process.execPath, ['-e', 'console.log(process.env.GLIBC_TUNABLES || "")'], { env: engineProcessEnv({ PATH: process.env.PATH }), encoding: 'utf8' });
+  assert.equal(out.trim(), MALLOC_TUNABLES);
+});
