@@ -143,18 +143,31 @@ function validTopK(v: unknown, fallback: number): number {
   return v;
 }
 
+function threadIds(): Set<number> {
+  try {
+    return new Set(readdirSync('/proc/self/task').map(Number).filter(Number.isInteger));
+  } catch {
+    return new Set();
+  }
+}
+
 /**
- * Linux: lowers the scheduling priority of every thread of this process but the main one (the inference worker and
- * ONNX Runtime's pool, libuv's pool where sharp decodes), so the JSON-RPC loop gets a core the moment a request
- * arrives even while inference keeps both cores busy. Elsewhere: nothing.
+ * The threads that exist when this module loads: the main thread and V8's platform workers, which run the garbage
+ * collector's parallel phases. The main thread waits for those, so they keep the main thread's priority.
+ */
+const STARTUP_THREADS = process.platform === 'linux' ? threadIds() : new Set<number>();
+
+/**
+ * Linux: lowers the scheduling priority of the threads started for the work (the inference worker and ONNX
+ * Runtime's pool, libuv's pool and libvips' threads where images decode), so the JSON-RPC loop, and the GC helpers
+ * it waits on, get a core the moment a request arrives even while inference keeps both cores busy. Elsewhere: nothing.
  */
 export function deprioritizeHelperThreads(nice: number): number {
   if (process.platform !== 'linux' || nice <= 0) return 0;
   let n = 0;
   try {
-    for (const t of readdirSync('/proc/self/task')) {
-      const tid = Number(t);
-      if (!Number.isInteger(tid) || tid === process.pid) continue;
+    for (const tid of threadIds()) {
+      if (tid === process.pid || STARTUP_THREADS.has(tid)) continue;
       try {
         if (os.getPriority(tid) < nice) os.setPriority(tid, nice);
         n++;
@@ -182,6 +195,7 @@ function rootsFromInitialize(p: InitializeParams): string[] | undefined {
 }
 
 export class InferenceServer {
+  private lastThreadTune = 0;
   private settings: ServerSettings = {};
   private initRoots: string[] | undefined;
   private roots = new Roots(undefined);
@@ -520,6 +534,11 @@ export class InferenceServer {
         priority: interactive ? 'interactive' : 'bulk',
         ...(signal ? { signal } : {}),
       });
+      // Decoder threads start on first use: lower theirs too (cheap, at most once a second).
+      if (performance.now() - this.lastThreadTune > 1000) {
+        this.lastThreadTune = performance.now();
+        deprioritizeHelperThreads(envNumber('IMAGE_CLASSIFIER_HELPER_NICE', 10));
+      }
       const predictions: PredictionDto[] = out.predictions.map((p) => ({ index: p.index, label: p.label, probability: p.probability }));
       if (!l.retired) this.cache?.put(this.cacheKey(l, hash), { p: predictions, w: out.width, h: out.height });
       return { predictions: predictions.slice(0, Math.min(topK, predictions.length)), cached: false, width: out.width, height: out.height };
