@@ -262,10 +262,10 @@ function benchColdLoad() {
       const b = await core.loadBackend(${JSON.stringify(RESNET)}, { allowSpinning: false, optimizedModelCacheDir: ${JSON.stringify(path.join(OUT, 'opt'))} }, {});
       const load = performance.now() - t; const x = new Float32Array(150528); const t1 = performance.now(); await b.run(x, 1);
       console.log(JSON.stringify({ load, firstRun: performance.now() - t1, rssMb: process.memoryUsage().rss / 1e6 })); await b.release(); })();`;
-  const plainEnv = { ...process.env, IMAGE_CLASSIFIER_MALLOC_TUNING: '0' };
-  delete plainEnv.GLIBC_TUNABLES;
-  const envs = { default: plainEnv, tuned: launch.engineProcessEnv(plainEnv, 'linux') };
-  envs.tuned.IMAGE_CLASSIFIER_MALLOC_TUNING = '1';
+  const base = { ...process.env };
+  delete base.GLIBC_TUNABLES;
+  delete base.IMAGE_CLASSIFIER_MALLOC_TUNING;
+  const envs = { default: { ...base, ORT_DISABLE_TELEMETRY: '1' }, tuned: launch.engineProcessEnv(base, 'linux') };
   const res = { default: [], tuned: [] };
   for (let r = 0; r < (QUICK ? 1 : 3); r++) {
     for (const k of ['default', 'tuned']) {
@@ -283,6 +283,12 @@ function benchColdLoad() {
 }
 
 function extensionFigures() {
+  // The shipped (production, minified) bundles: build them as `npm run package` does.
+  try {
+    execFileSync(process.execPath, ['esbuild.mjs', '--production', '--target=linux-x64'], { cwd: path.join(ROOT, 'packages', 'extension'), stdio: 'pipe' });
+  } catch (e) {
+    log(`extension production build failed: ${e.message}`);
+  }
   const f = path.join(OUT, 'extension.json');
   const dist = path.join(ROOT, 'packages', 'extension', 'dist');
   const size = (p) => (existsSync(p) ? statSync(p).size : null);
