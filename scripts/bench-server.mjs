@@ -16,6 +16,7 @@ import { createRequire } from 'node:module';
 import { cpus, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { makeJpegFolder } from './bench-images.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -28,31 +29,6 @@ function pct(xs, p) {
 const median = (xs) => pct(xs, 50);
 const r1 = (x) => Math.round(x * 10) / 10;
 const r2 = (x) => Math.round(x * 100) / 100;
-
-/** ImageNet-sized JPEGs (500×375) from the shared photos: crops, flips, scales. */
-export async function makeImages(sharedDir, dir, count) {
-  const sharp = require('sharp');
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  const photos = readdirSync(path.join(sharedDir, 'images')).filter((f) => f.startsWith('skimage_'));
-  const files = [];
-  for (let i = 0; i < count; i++) {
-    const src = path.join(sharedDir, 'images', photos[i % photos.length]);
-    const m = await sharp(src).metadata();
-    const scale = 0.7 + ((i * 7) % 13) / 43;
-    const cw = Math.max(64, Math.floor(m.width * scale));
-    const ch = Math.max(64, Math.floor(m.height * scale));
-    const left = (i * 13) % Math.max(1, m.width - cw + 1);
-    const top = (i * 29) % Math.max(1, m.height - ch + 1);
-    let p = sharp(src).extract({ left, top, width: cw, height: ch });
-    if (i % 2) p = p.flop();
-    if (i % 3 === 2) p = p.flip();
-    const file = path.join(dir, `s${String(i).padStart(4, '0')}.jpg`);
-    await p.resize(500, 375, { fit: 'fill' }).jpeg({ quality: 85 + (i % 11) }).toFile(file);
-    files.push(file);
-  }
-  return files;
-}
 
 function rssOf(pid) {
   try {
@@ -117,7 +93,7 @@ export async function benchServer({ sharedDir, images, log = console.error, quic
   const core = require(path.join(ROOT, 'packages/core/dist/index.js'));
   const work = mkdtempSync(path.join(tmpdir(), 'ic-bench-server-'));
   const cacheDir = path.join(work, 'cache');
-  const files = images?.length ? images : await makeImages(sharedDir, path.join(work, 'images'), quick ? 48 : 200);
+  const files = images?.length ? images : await makeJpegFolder(sharedDir, path.join(work, 'images'), quick ? 48 : 200);
   const roots = [...new Set(files.map((f) => path.dirname(f)))];
   const batch = 8;
   const settings = (extra = {}) => ({ model, cacheDir, roots, maxBatch: batch, preprocessing: 'fast', ...extra });

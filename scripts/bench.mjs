@@ -16,6 +16,7 @@ import { tmpdir, cpus } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createRequire } from 'node:module';
+import { makeJpegFolder } from './bench-images.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -42,26 +43,6 @@ const QUICK = process.argv.includes('--quick');
 const log = (...a) => console.error(...a);
 const OUT = path.join(ROOT, 'bench-out');
 mkdirSync(OUT, { recursive: true });
-
-/** ImageNet-sized JPEGs (500×375, quality 90) made from the shared photos by crops, flips and scales. */
-export async function makeJpegFolder(dir, count) {
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  const photos = readdirSync(path.join(SHARED, 'images')).filter((f) => f.startsWith('skimage_'));
-  for (let i = 0; i < count; i++) {
-    const src = path.join(SHARED, 'images', photos[i % photos.length]);
-    const m = await sharp(src).metadata();
-    const scale = 0.75 + ((i * 7) % 10) / 40;
-    const cw = Math.max(64, Math.floor(m.width * scale));
-    const ch = Math.max(64, Math.floor(m.height * scale));
-    const left = (i * 13) % Math.max(1, m.width - cw + 1);
-    const top = (i * 29) % Math.max(1, m.height - ch + 1);
-    let p = sharp(src).extract({ left, top, width: cw, height: ch });
-    if (i % 2) p = p.flop();
-    await p.resize(500, 375, { fit: 'fill' }).jpeg({ quality: 90 }).toFile(path.join(dir, `img${String(i).padStart(4, '0')}.jpg`));
-  }
-  return dir;
-}
 
 function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
@@ -405,7 +386,8 @@ async function main() {
   const work = path.join(tmpdir(), 'image-classifier-bench');
   const nSmall = QUICK ? 4 : 8;
   const nBig = QUICK ? 24 : 72;
-  const bigDir = await makeJpegFolder(path.join(work, 'big'), nBig);
+  const bigDir = path.join(work, 'big');
+  await makeJpegFolder(SHARED, bigDir, nBig);
   const smallDir = path.join(work, 'small');
   rmSync(smallDir, { recursive: true, force: true });
   mkdirSync(smallDir, { recursive: true });
