@@ -45,8 +45,7 @@ export class LocalBackend implements InferenceBackend {
   }
   async run(input: Float32Array, batch: number, giveBack?: (input: Float32Array) => void): Promise<Float32Array> {
     try {
-      // ORT's output owns its memory; copy so the result stays valid however the session reuses buffers.
-      return (await this.session.run(input, batch)).slice();
+      return await this.session.run(input, batch);
     } finally {
       giveBack?.(input);
     }

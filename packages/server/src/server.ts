@@ -485,10 +485,13 @@ export class InferenceServer {
   }
 
   private fromCache(l: Loaded, hash: string, topK: number): FileOutcome | undefined {
-    const v = this.cache?.get(this.cacheKey(l, hash));
-    if (!v || !Array.isArray(v.p)) return undefined;
-    const want = Math.min(topK, l.classifier.info.classes);
-    if (v.p.length < want) return undefined;
+    return this.cachedResult(l.key, hash, Math.min(topK, l.classifier.info.classes));
+  }
+
+  /** The cached result for content `hash` under a model's result key, if it holds at least `want` predictions. */
+  private cachedResult(modelKey: string, hash: string | undefined, want: number): FileOutcome | undefined {
+    const v = hash ? this.cache?.get(`${modelKey}:${hash}`) : undefined;
+    if (!v || !Array.isArray(v.p) || v.p.length < want) return undefined;
     return { predictions: v.p.slice(0, want), cached: true, width: v.w, height: v.h };
   }
 
@@ -565,17 +568,16 @@ export class InferenceServer {
     }
     if (this.state !== 'ready' && this.early && !p.force && this.cache) {
       // The model is still loading, but this file's result for the same model is in the cache.
-      const h = this.cache.hashFor(file.path, file.size, file.mtimeMs);
-      const v = h ? this.cache.get(`${this.early.key}:${h}`) : undefined;
-      if (v && Array.isArray(v.p) && v.p.length >= topK) {
+      const hit = this.cachedResult(this.early.key, this.cache.hashFor(file.path, file.size, file.mtimeMs), topK);
+      if (hit) {
         return {
           uri: p.uri,
-          predictions: v.p.slice(0, topK),
+          predictions: hit.predictions,
           model: this.early.name,
           cached: true,
           durationMs: Math.round((performance.now() - t0) * 1000) / 1000,
-          width: v.w,
-          height: v.h,
+          width: hit.width,
+          height: hit.height,
         };
       }
     }
