@@ -54,6 +54,8 @@ export interface ClassifyOptions {
   topK?: number;
   /** Return the raw output row too. */
   logits?: boolean;
+  /** Return the embedding (penultimate-layer features, `info.embedding`) too, when the model has one. */
+  embedding?: boolean;
   /** Keep the preprocessed input tensor in the result (for --dump-tensor). */
   keepTensor?: boolean;
   priority?: Priority;
@@ -63,6 +65,8 @@ export interface ClassifyOptions {
 export interface ClassifyOutcome {
   predictions: Prediction[];
   logits?: Float32Array;
+  /** The model's feature vector for this image (not normalized), with `embedding: true`. */
+  embedding?: Float32Array;
   tensor?: Float32Array;
   width: number;
   height: number;
@@ -76,8 +80,18 @@ interface Job {
   pooled: boolean;
   enqueuedAt: number;
   signal: AbortSignal | undefined;
-  resolve: (r: { row: Float32Array; inferenceMs: number; batchSize: number; queueMs: number }) => void;
+  resolve: (r: InferResult) => void;
   reject: (e: Error) => void;
+}
+
+export interface InferResult {
+  /** The image's output row (logits or probabilities). */
+  row: Float32Array;
+  /** Its embedding, when the model has one. */
+  embedding?: Float32Array;
+  inferenceMs: number;
+  batchSize: number;
+  queueMs: number;
 }
 
 /** A counting semaphore with FIFO fairness, interactive waiters first. */
@@ -257,6 +271,7 @@ export class Classifier {
     return {
       predictions,
       ...(o.logits ? { logits: r.row } : {}),
+      ...(o.embedding && r.embedding ? { embedding: r.embedding } : {}),
       ...(tensor ? { tensor } : {}),
       width: pre.width,
       height: pre.height,
@@ -270,7 +285,7 @@ export class Classifier {
     tensor: Float32Array,
     priority: Priority = 'bulk',
     signal?: AbortSignal,
-  ): Promise<{ row: Float32Array; inferenceMs: number; batchSize: number; queueMs: number }> {
+  ): Promise<InferResult> {
     return this.enqueue(tensor, false, priority, signal);
   }
 
@@ -283,7 +298,7 @@ export class Classifier {
     pooled: boolean,
     priority: Priority,
     signal: AbortSignal | undefined,
-  ): Promise<{ row: Float32Array; inferenceMs: number; batchSize: number; queueMs: number }> {
+  ): Promise<InferResult> {
     if (this.closed) return Promise.reject(new ClassifierError('MODEL_NOT_READY', 'The classifier was closed.'));
     if (signal?.aborted) {
       if (pooled) this.recycleTensor(tensor);
@@ -366,8 +381,16 @@ export class Classifier {
           this.stats.images += jobs.length;
           this.stats.inferenceMs += ms;
           const classes = this.info.classes;
+          const e = out.embeddings;
+          const dims = e ? this.info.embedding?.dims || e.length / batchDim : 0;
           jobs.forEach((j, i) =>
-            j.resolve({ row: out.slice(i * classes, (i + 1) * classes), inferenceMs: ms, batchSize: jobs.length, queueMs: started - j.enqueuedAt }),
+            j.resolve({
+              row: out.logits.slice(i * classes, (i + 1) * classes),
+              ...(e ? { embedding: e.slice(i * dims, (i + 1) * dims) } : {}),
+              inferenceMs: ms,
+              batchSize: jobs.length,
+              queueMs: started - j.enqueuedAt,
+            }),
           );
         },
         (e) => {

@@ -5,15 +5,16 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { ClassifierError, type ErrorCode } from './errors.js';
-import { ModelSession, type ModelInfo, type SessionOptions } from './session.js';
+import { ModelSession, type BatchOutput, type ModelInfo, type SessionOptions } from './session.js';
 
 export interface InferenceBackend {
   readonly info: ModelInfo;
   /**
    * Runs the first `batch` images of `input` (which may hold more). `giveBack` receives `input` once the backend
-   * is done with it, so the caller can reuse the buffer (a worker transfers it out and back).
+   * is done with it, so the caller can reuse the buffer (a worker transfers it out and back). The embeddings come
+   * along when the model has them (`info.embedding`).
    */
-  run(input: Float32Array, batch: number, giveBack?: (input: Float32Array) => void): Promise<Float32Array>;
+  run(input: Float32Array, batch: number, giveBack?: (input: Float32Array) => void): Promise<BatchOutput>;
   release(): Promise<void>;
 }
 
@@ -24,7 +25,7 @@ export type WorkerRequest =
 
 export type WorkerResponse =
   | { type: 'loaded'; id: number; info: ModelInfo }
-  | { type: 'result'; id: number; output: Float32Array; input: Float32Array; ms: number }
+  | { type: 'result'; id: number; output: BatchOutput; input: Float32Array; ms: number }
   | { type: 'released'; id: number }
   | { type: 'error'; id: number; error: { code: ErrorCode; message: string } };
 
@@ -43,9 +44,9 @@ export class LocalBackend implements InferenceBackend {
   static async load(modelPath: string, options: SessionOptions): Promise<LocalBackend> {
     return new LocalBackend(await ModelSession.load(modelPath, options));
   }
-  async run(input: Float32Array, batch: number, giveBack?: (input: Float32Array) => void): Promise<Float32Array> {
+  async run(input: Float32Array, batch: number, giveBack?: (input: Float32Array) => void): Promise<BatchOutput> {
     try {
-      return await this.session.run(input, batch);
+      return await this.session.runOutputs(input, batch);
     } finally {
       giveBack?.(input);
     }
@@ -105,7 +106,7 @@ export class WorkerBackend implements InferenceBackend {
   }
 
   /** Note: `input` is transferred to the worker and unusable afterwards; it comes back through `giveBack`. */
-  async run(input: Float32Array, batch: number, giveBack?: (input: Float32Array) => void): Promise<Float32Array> {
+  async run(input: Float32Array, batch: number, giveBack?: (input: Float32Array) => void): Promise<BatchOutput> {
     const transferable = input.byteOffset === 0 && input.byteLength === input.buffer.byteLength;
     const r = await this.call({ type: 'run', id: 0, input, batch }, transferable ? [input.buffer as ArrayBuffer] : []);
     if (r.type !== 'result') throw new ClassifierError('INTERNAL', 'unexpected reply from the inference worker');

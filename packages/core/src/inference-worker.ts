@@ -28,13 +28,15 @@ port.on('message', async (msg: WorkerRequest) => {
       case 'run': {
         if (!session) throw new Error('no model loaded');
         const t0 = performance.now();
-        const out = await session.run(msg.input, msg.batch);
-        // ORT's output may be a view on a larger buffer: copy when needed so it can be transferred.
-        const owned = out.byteOffset === 0 && out.byteLength === out.buffer.byteLength ? out : out.slice();
+        const out = await session.runOutputs(msg.input, msg.batch);
+        // ORT's outputs may be views on larger buffers: copy when needed so they can be transferred.
+        const own = (a: Float32Array) => (a.byteOffset === 0 && a.byteLength === a.buffer.byteLength ? a : a.slice());
+        const output = { logits: own(out.logits), ...(out.embeddings ? { embeddings: own(out.embeddings) } : {}) };
+        const transfer = [output.logits.buffer as ArrayBuffer];
+        if (output.embeddings && output.embeddings.buffer !== output.logits.buffer) transfer.push(output.embeddings.buffer as ArrayBuffer);
         // The input goes back too, for the engine to reuse as its next batch buffer.
-        const transfer = [owned.buffer as ArrayBuffer];
         if (msg.input.byteOffset === 0 && msg.input.byteLength === msg.input.buffer.byteLength) transfer.push(msg.input.buffer as ArrayBuffer);
-        reply({ type: 'result', id: msg.id, output: owned, input: msg.input, ms: performance.now() - t0 }, transfer);
+        reply({ type: 'result', id: msg.id, output, input: msg.input, ms: performance.now() - t0 }, transfer);
         break;
       }
       case 'release': {

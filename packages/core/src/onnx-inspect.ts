@@ -1,6 +1,8 @@
 /**
  * Minimal ONNX ModelProto reader for introspection (opsets, producer, graph inputs/outputs and node types)
- * without loading weights: initializers and other large fields are skipped by length.
+ * without loading weights: initializers and other large fields are skipped by length. Also finds the model's
+ * embedding (the feature vector its classifier layer reads) and adds it as a graph output, so one `session.run`
+ * yields both logits and embeddings.
  */
 
 export interface OnnxSummary {
@@ -16,6 +18,29 @@ export interface OnnxSummary {
   /** op type of the node that produces the first graph output. */
   lastOpType?: string;
   initializerCount: number;
+  /** Graph output names, in order. */
+  outputs?: string[];
+  /**
+   * The penultimate tensor: the float feature vector the final classifier layer (Gemm / MatMul, quantized or
+   * not) reads, e.g. ResNet50's 2048-d pooled features. Absent when the graph's tail is not recognised.
+   */
+  embedding?: EmbeddingTensor;
+}
+
+export interface EmbeddingTensor {
+  /** The tensor to fetch (for a quantized model: the DequantizeLinear output added by `withEmbeddingOutput`). */
+  name: string;
+  /** op type of the node that computes it. */
+  producer: string;
+  /** Quantized features: dequantize `input` with the classifier's own scale and zero point. */
+  dequantize?: { input: string; scale: string; zeroPoint: string };
+}
+
+export interface OnnxNode {
+  opType: string;
+  domain: string;
+  inputs: string[];
+  outputs: string[];
 }
 
 class Reader {
@@ -103,7 +128,8 @@ export function inspectOnnx(buf: Uint8Array): OnnxSummary {
   }
   if (out.irVersion === undefined || !graph) throw new Error('not an ONNX model (no ir_version or graph)');
   const g = new Reader(buf, graph[0], graph[1]);
-  const producers = new Map<string, string>();
+  const producers = new Map<string, OnnxNode>();
+  const initializers = new Set<string>();
   const outputs: string[] = [];
   while (g.pos < g.end) {
     const key = g.varint();
@@ -112,21 +138,31 @@ export function inspectOnnx(buf: Uint8Array): OnnxSummary {
     if (field === 1 && wire === 2) {
       const [s, e] = g.bytes();
       const n = new Reader(buf, s, e);
-      let opType = '';
-      const nodeOutputs: string[] = [];
+      const node: OnnxNode = { opType: '', domain: '', inputs: [], outputs: [] };
       while (n.pos < n.end) {
         const k = n.varint();
-        if (k >> 3 === 2 && (k & 7) === 2) nodeOutputs.push(n.string());
-        else if (k >> 3 === 4 && (k & 7) === 2) opType = n.string();
+        if (k >> 3 === 1 && (k & 7) === 2) node.inputs.push(n.string());
+        else if (k >> 3 === 2 && (k & 7) === 2) node.outputs.push(n.string());
+        else if (k >> 3 === 4 && (k & 7) === 2) node.opType = n.string();
+        else if (k >> 3 === 7 && (k & 7) === 2) node.domain = n.string();
         else n.skip(k & 7);
       }
       out.nodeCount++;
-      out.opTypes[opType] = (out.opTypes[opType] ?? 0) + 1;
-      for (const o of nodeOutputs) producers.set(o, opType);
+      out.opTypes[node.opType] = (out.opTypes[node.opType] ?? 0) + 1;
+      for (const o of node.outputs) producers.set(o, node);
     } else if (field === 2 && wire === 2) out.graphName = g.string();
     else if (field === 5 && wire === 2) {
       out.initializerCount++;
-      g.skip(wire);
+      const [s, e] = g.bytes();
+      const t = new Reader(buf, s, e);
+      while (t.pos < t.end) {
+        const k = t.varint();
+        if (k >> 3 === 8 && (k & 7) === 2) {
+          initializers.add(t.string());
+          break;
+        }
+        t.skip(k & 7);
+      }
     } else if (field === 12 && wire === 2) {
       const [s, e] = g.bytes();
       const v = new Reader(buf, s, e);
@@ -137,9 +173,202 @@ export function inspectOnnx(buf: Uint8Array): OnnxSummary {
       }
     } else g.skip(wire);
   }
+  out.outputs = outputs;
   if (outputs[0] !== undefined) {
-    const op = producers.get(outputs[0]);
-    if (op !== undefined) out.lastOpType = op;
+    const node = producers.get(outputs[0]);
+    if (node !== undefined) out.lastOpType = node.opType;
+    const embedding = findEmbedding(outputs[0], producers, initializers);
+    if (embedding) out.embedding = embedding;
   }
   return out;
+}
+
+/** Ops between the classifier layer and the graph output that do not change what the features are. */
+const PASS_THROUGH = new Set(['Identity', 'Cast', 'Softmax', 'LogSoftmax', 'DequantizeLinear', 'QuantizeLinear', 'Flatten', 'Reshape', 'Squeeze']);
+/** A classifier layer: features × weights (+ bias). */
+const CLASSIFIER_OPS = new Set(['Gemm', 'MatMul', 'QGemm', 'QLinearMatMul', 'MatMulInteger', 'MatMulIntegerToFloat', 'FusedMatMul', 'DynamicQuantizeMatMul']);
+/** Ops that only reshape a feature vector, walked back from the classifier's input. */
+const RESHAPES = new Set(['Flatten', 'Reshape', 'Squeeze', 'Identity']);
+/** Ops that produce quantized (integer) tensors. */
+function isQuantizedOp(op: string): boolean {
+  return op.startsWith('QLinear') || op === 'QuantizeLinear' || op === 'DynamicQuantizeLinear' || op.endsWith('Integer') || op === 'QGemm';
+}
+
+function findEmbedding(output: string, producers: Map<string, OnnxNode>, initializers: Set<string>): OnnxSummary['embedding'] {
+  let node = producers.get(output);
+  for (let hops = 0; node && hops < 8 && !CLASSIFIER_OPS.has(node.opType); hops++) {
+    // A bias Add after MatMul: follow the input that is not a weight.
+    const next =
+      node.opType === 'Add'
+        ? node.inputs.find((i) => !initializers.has(i))
+        : node.opType === 'QLinearAdd'
+          ? [node.inputs[0], node.inputs[3]].find((i) => i !== undefined && !initializers.has(i))
+          : PASS_THROUGH.has(node.opType)
+            ? node.inputs[0]
+            : undefined;
+    node = next === undefined ? undefined : producers.get(next);
+  }
+  if (!node || !CLASSIFIER_OPS.has(node.opType)) return undefined;
+  const classifier = node;
+  let feature = classifier.inputs[0];
+  if (feature === undefined || initializers.has(feature)) return undefined;
+  // `feature` is the tensor the classifier reads; reshapes keep its element type. Quantized classifiers read a
+  // QuantizeLinear of the float features: take those (what the float model has).
+  let candidate = feature;
+  for (let hops = 0; hops < 16; hops++) {
+    const p = producers.get(feature);
+    if (!p) return undefined; // a graph input
+    if ((p.opType === 'QuantizeLinear' || p.opType === 'DynamicQuantizeLinear') && p.inputs[0] !== undefined) {
+      feature = candidate = p.inputs[0];
+      continue;
+    }
+    if (RESHAPES.has(p.opType) && p.inputs[0] !== undefined) {
+      feature = p.inputs[0];
+      continue;
+    }
+    if (isQuantizedOp(p.opType)) {
+      // Quantized features with no float form in the graph: QLinearMatMul / QGemm read them with their scale and
+      // zero point (inputs 1 and 2), which is all a DequantizeLinear needs.
+      const [input, scale, zeroPoint] = classifier.inputs;
+      if ((classifier.opType === 'QLinearMatMul' || classifier.opType === 'QGemm') && input && scale && zeroPoint) {
+        return { name: `${input}__embedding`, producer: 'DequantizeLinear', dequantize: { input, scale, zeroPoint } };
+      }
+      return undefined;
+    }
+    return { name: candidate, producer: producers.get(candidate)?.opType ?? p.opType };
+  }
+  return undefined;
+}
+
+/** Protobuf varint bytes of `n`. */
+function varintBytes(n: number): number[] {
+  const out: number[] = [];
+  while (n >= 0x80) {
+    out.push((n % 0x80) | 0x80);
+    n = Math.floor(n / 0x80);
+  }
+  out.push(n);
+  return out;
+}
+
+function lengthDelimited(field: number, body: Uint8Array): Uint8Array {
+  const head = [...varintBytes(field * 8 + 2), ...varintBytes(body.length)];
+  const out = new Uint8Array(head.length + body.length);
+  out.set(head, 0);
+  out.set(body, head.length);
+  return out;
+}
+
+const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/**
+ * Returns a copy of the ModelProto `buf` whose graph also outputs the embedding tensor (float32), after the
+ * existing outputs. For quantized features a DequantizeLinear node is appended first (its inputs all exist
+ * earlier in the graph, so the node order stays topological). Repeated protobuf fields may be split, so the
+ * graph's own bytes are kept as they are and the new fields appended.
+ */
+export function withEmbeddingOutput(buf: Uint8Array, embedding: EmbeddingTensor): Uint8Array {
+  const fields: Uint8Array[] = [];
+  if (embedding.dequantize) {
+    const { input, scale, zeroPoint } = embedding.dequantize;
+    // NodeProto { input = 1 (×3); output = 2; name = 3; op_type = 4 }
+    const node = concat([
+      lengthDelimited(1, utf8(input)),
+      lengthDelimited(1, utf8(scale)),
+      lengthDelimited(1, utf8(zeroPoint)),
+      lengthDelimited(2, utf8(embedding.name)),
+      lengthDelimited(3, utf8(`${embedding.name}__node`)),
+      lengthDelimited(4, utf8('DequantizeLinear')),
+    ]);
+    fields.push(lengthDelimited(1, node));
+  }
+  // ValueInfoProto { name = 1; type = 2 { tensor_type = 1 { elem_type = 1: FLOAT } } }
+  const typeProto = lengthDelimited(1, Uint8Array.from([0x08, 0x01]));
+  fields.push(lengthDelimited(12, concat([lengthDelimited(1, utf8(embedding.name)), lengthDelimited(2, typeProto)])));
+  const extra = concat(fields);
+  const r = new Reader(buf, 0, buf.length);
+  const parts: Uint8Array[] = [];
+  let found = false;
+  while (r.pos < r.end) {
+    const start = r.pos;
+    const key = r.varint();
+    const field = Math.floor(key / 8);
+    const wire = key & 7;
+    if (field === 7 && wire === 2 && !found) {
+      const [s, e] = r.bytes();
+      const graph = new Uint8Array(e - s + extra.length);
+      graph.set(buf.subarray(s, e), 0);
+      graph.set(extra, e - s);
+      parts.push(lengthDelimited(7, graph));
+      found = true;
+    } else {
+      r.skip(wire);
+      parts.push(buf.subarray(start, r.pos));
+    }
+  }
+  if (!found) throw new Error('not an ONNX model (no graph)');
+  return concat(parts);
+}
+
+/**
+ * Reads a float32 initializer (a weight tensor) by name, e.g. the classifier layer's weights: curation compares
+ * embeddings with them. Undefined when absent or not float32.
+ */
+export function readInitializer(buf: Uint8Array, name: string): { dims: number[]; data: Float32Array } | undefined {
+  const r = new Reader(buf, 0, buf.length);
+  let graph: [number, number] | undefined;
+  while (r.pos < r.end) {
+    const key = r.varint();
+    if (key >> 3 === 7 && (key & 7) === 2) graph = r.bytes();
+    else r.skip(key & 7);
+  }
+  if (!graph) return undefined;
+  const g = new Reader(buf, graph[0], graph[1]);
+  while (g.pos < g.end) {
+    const key = g.varint();
+    if (key >> 3 !== 5 || (key & 7) !== 2) {
+      g.skip(key & 7);
+      continue;
+    }
+    const [s, e] = g.bytes();
+    const t = new Reader(buf, s, e);
+    const dims: number[] = [];
+    let type = 0;
+    let tname = '';
+    let raw: [number, number] | undefined;
+    let floats: [number, number] | undefined;
+    while (t.pos < t.end) {
+      const k = t.varint();
+      const f = k >> 3;
+      const w = k & 7;
+      if (f === 1 && w === 0) dims.push(t.varint());
+      else if (f === 1 && w === 2) {
+        const [a, b] = t.bytes();
+        const d = new Reader(buf, a, b);
+        while (d.pos < d.end) dims.push(d.varint());
+      } else if (f === 2 && w === 0) type = t.varint();
+      else if (f === 8 && w === 2) tname = t.string();
+      else if (f === 9 && w === 2) raw = t.bytes();
+      else if (f === 4 && w === 2) floats = t.bytes();
+      else t.skip(w);
+    }
+    if (tname !== name) continue;
+    if (type !== 1) return undefined;
+    const span = raw ?? floats;
+    if (!span) return undefined;
+    // Copy: the bytes may not be 4-byte aligned. ONNX stores raw data little-endian, as this machine reads it.
+    const data = new Float32Array(Uint8Array.from(buf.subarray(span[0], span[1])).buffer);
+    return { dims, data };
+  }
+  return undefined;
 }

@@ -10,7 +10,7 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ClassifierError } from './errors.js';
-import { inspectOnnx, type OnnxSummary } from './onnx-inspect.js';
+import { inspectOnnx, withEmbeddingOutput, type OnnxSummary } from './onnx-inspect.js';
 import type { TensorLayout } from './preprocess.js';
 
 // onnxruntime-node 1.30 starts a telemetry client on session creation that writes a device id under
@@ -41,6 +41,19 @@ export interface SessionOptions {
   allowSpinning?: boolean;
   /** Directory for ORT-optimized models; `false` disables the cache. */
   optimizedModelCacheDir?: string | false;
+  /**
+   * Also output the embedding (the feature vector the classifier layer reads, e.g. ResNet50's 2048-d pooled
+   * features) when the graph's tail is recognised (default true). It is computed on every run anyway; the graph
+   * only gets it as an extra output.
+   */
+  embeddings?: boolean;
+}
+
+/** One batch's outputs, rows back to back. */
+export interface BatchOutput {
+  logits: Float32Array;
+  /** `batch × info.embedding.dims` floats, when the model has an embedding output. */
+  embeddings?: Float32Array;
 }
 
 export interface ProviderFallback {
@@ -62,6 +75,8 @@ export interface ModelInfo {
   outputName: string;
   outputShape: Array<number | string>;
   classes: number;
+  /** The embedding output (penultimate layer), when found: tensor name, width, and the op that computes it. */
+  embedding?: { outputName: string; dims: number; producer: string };
   /** True when the batch dimension is symbolic or -1. */
   dynamicBatch: boolean;
   /** Largest batch the model accepts (1 for a fixed batch of 1). */
@@ -123,11 +138,11 @@ export class ModelSession {
     }
     // With a cache dir, the model's sha256 and graph summary are remembered per (path, size, mtime, inode):
     // a warm start reads nothing of the 100 MB file but what ONNX Runtime itself loads.
-    const identity = `${file}|${stat.size}|${stat.mtimeMs}|${stat.ino}`;
+    const identity = `v2|${file}|${stat.size}|${stat.mtimeMs}|${stat.ino}`;
     const indexFile = opts.optimizedModelCacheDir ? path.join(opts.optimizedModelCacheDir, 'model-index.json') : undefined;
     let known = indexFile ? (await readModelIndex(indexFile))[identity] : undefined;
+    let bytes: Buffer | undefined;
     if (!known) {
-      let bytes: Buffer;
       try {
         bytes = await fs.readFile(file);
       } catch (e) {
@@ -144,6 +159,11 @@ export class ModelSession {
     }
     const { sha256, summary } = known;
     const size = stat.size;
+    // The embedding becomes an extra graph output: the session is created from patched bytes (or from the
+    // optimized-model cache, which then holds the patched graph).
+    const embedding = opts.embeddings !== false ? summary.embedding : undefined;
+    const patch = embedding !== undefined && !(summary.outputs ?? []).includes(embedding.name);
+    const modelBytes = async (): Promise<Uint8Array> => withEmbeddingOutput((bytes ??= await fs.readFile(file)), embedding!);
 
     const level = opts.graphOptimizationLevel ?? 'all';
     const threads = Math.max(1, Math.floor(opts.intraOpNumThreads ?? defaultThreads()));
@@ -157,7 +177,7 @@ export class ModelSession {
     let cacheState: ModelInfo['optimizedModelCache'] = 'off';
     if (opts.optimizedModelCacheDir) {
       const key = createHash('sha256')
-        .update(JSON.stringify({ sha256, version, level, machine: machineKey() }))
+        .update(JSON.stringify({ sha256, version, level, machine: machineKey(), extraOutput: patch ? embedding?.name : undefined }))
         .digest('hex')
         .slice(0, 24);
       cachePath = path.join(opts.optimizedModelCacheDir, `${sha256.slice(0, 16)}-${key}.ort.onnx`);
@@ -165,6 +185,18 @@ export class ModelSession {
 
     let session: import('onnxruntime-node').InferenceSession | undefined;
     let active = 'cpu';
+    let patched = patch;
+    /** Creates from the patched bytes; a graph ORT refuses once patched loads as it is (no embedding). */
+    const create = async (o: import('onnxruntime-node').InferenceSession.SessionOptions) => {
+      if (patched) {
+        try {
+          return await ort().InferenceSession.create(await modelBytes(), o);
+        } catch {
+          patched = false;
+        }
+      }
+      return ort().InferenceSession.create(file, o);
+    };
     for (const provider of chain) {
       if (provider !== 'cpu' && !supported.has(provider)) {
         fallbacks.push({ provider, reason: `not available in this build of onnxruntime-node (available: ${[...supported].join(', ')})` });
@@ -196,13 +228,16 @@ export class ModelSession {
         if (!session && useCache && cachePath) {
           await fs.mkdir(path.dirname(cachePath), { recursive: true });
           const tmp = `${cachePath}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-          session = await ort().InferenceSession.create(file, { ...base, graphOptimizationLevel: level, optimizedModelFilePath: tmp });
+          try {
+            session = await create({ ...base, graphOptimizationLevel: level, optimizedModelFilePath: tmp });
+          } catch (e) {
+            await fs.rm(tmp, { force: true });
+            throw e;
+          }
           cacheState = 'miss';
           await fs.rename(tmp, cachePath).catch(() => fs.rm(tmp, { force: true }));
         }
-        if (!session) {
-          session = await ort().InferenceSession.create(file, { ...base, graphOptimizationLevel: level });
-        }
+        if (!session) session = await create({ ...base, graphOptimizationLevel: level });
         active = provider;
         break;
       } catch (e) {
@@ -236,6 +271,14 @@ export class ModelSession {
     const dynamicBatch = typeof b !== 'number' || b <= 0;
     const last = outputShape[outputShape.length - 1];
     const classes = typeof last === 'number' && last > 0 ? last : 1000;
+    let embeddingInfo: ModelInfo['embedding'];
+    const embIndex = embedding ? session.outputNames.indexOf(embedding.name) : -1;
+    if (embedding && embIndex > 0) {
+      const meta = (session as unknown as { outputMetadata?: unknown[] }).outputMetadata?.[embIndex];
+      const dims = dimsOf(meta).slice(1);
+      const width = dims.every((d) => typeof d === 'number' && d > 0) ? (dims as number[]).reduce((a, b) => a * b, 1) : 0;
+      embeddingInfo = { outputName: embedding.name, dims: width, producer: embedding.producer };
+    }
 
     const info: ModelInfo = {
       path: file,
@@ -250,6 +293,7 @@ export class ModelSession {
       outputName,
       outputShape,
       classes,
+      ...(embeddingInfo ? { embedding: embeddingInfo } : {}),
       dynamicBatch,
       maxBatch: dynamicBatch ? 1024 : (b as number),
       outputIsProbabilities: summary.lastOpType === 'Softmax',
@@ -274,7 +318,16 @@ export class ModelSession {
    * Returns the output rows back to back (`batch * classes` floats).
    */
   async run(input: Float32Array, batch: number): Promise<Float32Array> {
+    return (await this.runOutputs(input, batch, false)).logits;
+  }
+
+  /**
+   * Runs a batch and returns the logits and, when the model has one (`info.embedding`) and `embeddings` is not
+   * false, the embedding rows (`batch × dims` floats, as the graph computes them: not normalized).
+   */
+  async runOutputs(input: Float32Array, batch: number, embeddings = true): Promise<BatchOutput> {
     const { inputName, outputName, layout, inputSize, classes } = this.info;
+    const emb = embeddings ? this.info.embedding : undefined;
     const [h, w] = inputSize;
     const dims = layout === 'NCHW' ? [batch, 3, h, w] : [batch, h, w, 3];
     const expected = batch * 3 * h * w;
@@ -285,7 +338,7 @@ export class ModelSession {
     const tensor = new (ort().Tensor)('float32', data, dims);
     let result;
     try {
-      result = await this.session.run({ [inputName]: tensor });
+      result = await this.session.run({ [inputName]: tensor }, emb ? [outputName, emb.outputName] : [outputName]);
     } catch (e) {
       throw new ClassifierError('INFERENCE_FAILED', `Inference failed: ${describeError(e)}.`, { cause: e });
     }
@@ -294,7 +347,12 @@ export class ModelSession {
     if (values.length !== batch * classes) {
       throw new ClassifierError('INFERENCE_FAILED', `The model returned ${values.length} values for a batch of ${batch}; expected ${batch * classes}.`);
     }
-    return values;
+    if (!emb) return { logits: values };
+    const e = result[emb.outputName]!.data as Float32Array;
+    if (emb.dims > 0 && e.length !== batch * emb.dims) {
+      throw new ClassifierError('INFERENCE_FAILED', `The model returned ${e.length} embedding values for a batch of ${batch}; expected ${batch * emb.dims}.`);
+    }
+    return { logits: values, embeddings: e };
   }
 
   async release(): Promise<void> {
