@@ -106,3 +106,42 @@ export function readF32(buf: Buffer): Float32Array {
   copy.set(buf);
   return new Float32Array(copy.buffer);
 }
+
+// ---- a tiny ONNX model, written as protobuf bytes --------------------------------------------------------------
+
+function pbVarint(n: number): number[] {
+  const out: number[] = [];
+  while (n >= 0x80) {
+    out.push((n % 0x80) | 0x80);
+    n = Math.floor(n / 0x80);
+  }
+  out.push(n);
+  return out;
+}
+const pbBytes = (field: number, body: Buffer): Buffer => Buffer.concat([Buffer.from([...pbVarint(field * 8 + 2), ...pbVarint(body.length)]), body]);
+const pbStr = (field: number, s: string): Buffer => pbBytes(field, Buffer.from(s, 'utf8'));
+const pbInt = (field: number, n: number): Buffer => Buffer.from([...pbVarint(field * 8), ...pbVarint(n)]);
+
+/** ValueInfoProto of a float tensor; string dims are symbolic. */
+function pbTensorValue(name: string, dims: Array<number | string>): Buffer {
+  const shape = Buffer.concat(dims.map((d) => pbBytes(1, typeof d === 'number' ? pbInt(1, d) : pbStr(2, d))));
+  const tensorType = Buffer.concat([pbInt(1, 1), pbBytes(2, shape)]);
+  return Buffer.concat([pbStr(1, name), pbBytes(2, pbBytes(1, tensorType))]);
+}
+
+/**
+ * A valid ONNX model with no classifier layer: `input [batch,3,224,224]` → GlobalAveragePool → Flatten →
+ * `scores [batch,3]` (the mean of each colour channel as three "classes"). ONNX Runtime runs it; it has no
+ * embedding to offer.
+ */
+export function tinyPoolingModel(): Buffer {
+  const node = (op: string, input: string, output: string) => pbBytes(1, Buffer.concat([pbStr(1, input), pbStr(2, output), pbStr(3, `${op}_0`), pbStr(4, op)]));
+  const graph = Buffer.concat([
+    node('GlobalAveragePool', 'input', 'pooled'),
+    node('Flatten', 'pooled', 'scores'),
+    pbStr(2, 'tiny-pooling'),
+    pbBytes(11, pbTensorValue('input', ['batch', 3, 224, 224])),
+    pbBytes(12, pbTensorValue('scores', ['batch', 3])),
+  ]);
+  return Buffer.concat([pbInt(1, 8), pbStr(2, 'image-classifier-tests'), pbBytes(7, graph), pbBytes(8, Buffer.concat([pbStr(1, ''), pbInt(2, 13)]))]);
+}

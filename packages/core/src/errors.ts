@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'LABELS_INVALID'
   | 'INVALID_ARGUMENT'
   | 'INFERENCE_FAILED'
+  | 'NO_EMBEDDING'
   | 'QUEUE_FULL'
   | 'CANCELLED'
   | 'INTERNAL';

@@ -10,3 +10,4 @@ export * from './classifier.js';
 export * from './download.js';
 export * from './models.js';
 export * from './launch.js';
+export * from './float16.js';

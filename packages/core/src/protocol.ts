@@ -57,6 +57,12 @@ export interface ClassifyParams {
   topK?: number;
   /** Ignore the result cache. */
   force?: boolean;
+  /**
+   * Also return the image's embedding (the model's penultimate-layer features, `ModelInfoResult.embedding`).
+   * Fresh ones are the model's float32 values; cached ones were stored as float16 (relative error ≤ 2⁻¹¹).
+   * NO_EMBEDDING when the model has none.
+   */
+  embedding?: boolean;
 }
 
 export interface ClassifyResult {
@@ -68,6 +74,8 @@ export interface ClassifyResult {
   durationMs: number;
   width?: number;
   height?: number;
+  /** With `embedding: true`. */
+  embedding?: number[];
 }
 
 export namespace ClassifyRequest {
@@ -81,6 +89,8 @@ export interface ClassifyBatchParams {
   uris: string[];
   topK?: number;
   force?: boolean;
+  /** Also return each image's embedding (see `ClassifyParams.embedding`). */
+  embedding?: boolean;
   /** LSP work-done progress token (the client creates it). */
   workDoneToken?: string | number;
   /** LSP partial-result token: batches of `BatchItem` are sent through `$/progress` as they finish. */
@@ -92,6 +102,7 @@ export interface BatchItem {
   predictions?: PredictionDto[];
   error?: ErrorDto;
   cached?: boolean;
+  embedding?: number[];
 }
 
 export interface ClassifyBatchResult {
@@ -134,6 +145,8 @@ export interface ModelInfoResult {
   labels?: string;
   preprocessing?: PreprocessingMode;
   loadMs?: number;
+  /** The embedding output the model offers (its penultimate layer), when one was found. */
+  embedding?: { outputName: string; dims: number };
   error?: ErrorDto;
 }
 
@@ -193,6 +206,7 @@ export const RpcErrorCodes = {
   QUEUE_FULL: 1011,
   CHECKSUM_MISMATCH: 1012,
   LABELS_MISMATCH: 1013,
+  NO_EMBEDDING: 1014,
   INTERNAL: 1099,
 } as const;
 

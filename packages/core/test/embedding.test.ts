@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Classifier, inspectOnnx, ModelSession, preprocessImage, readInitializer, withEmbeddingOutput } from '../src/index.js';
+import { Classifier, decodeFloat16, encodeFloat16, inspectOnnx, ModelSession, preprocessImage, readInitializer, toFloat16Bits, withEmbeddingOutput } from '../src/index.js';
 import { sharedDir, SKIP_NO_SHARED } from '../../../test-fixtures/fixtures.js';
 
 const shared = sharedDir();
@@ -117,5 +117,24 @@ describe('embeddings: the penultimate layer as a second output', { skip: shared 
       const none = await classifier.classifyFile(image('skimage_coffee.jpg'));
       assert.equal(none.embedding, undefined);
     });
+  });
+});
+
+describe('float16 storage of embeddings', () => {
+  test('round trip within half precision; rounding, subnormals, infinities as numpy does', () => {
+    // numpy: np.float16(x).view(np.uint16)
+    const cases: Array<[number, number]> = [
+      [0, 0x0000], [-0, 0x8000], [1, 0x3c00], [-2, 0xc000], [65504, 0x7bff], [65520, 0x7c00], [1e-8, 0x0000],
+      [6.1035156e-5, 0x0400], [5.9604645e-8, 0x0001], [0.1, 0x2e66], [1 + 2 ** -11, 0x3c00], [1 + 3 * 2 ** -11, 0x3c02],
+      [Infinity, 0x7c00], [-Infinity, 0xfc00],
+    ];
+    for (const [x, bits] of cases) assert.equal(toFloat16Bits(x), bits, `${x}`);
+    assert.ok(Number.isNaN(decodeFloat16(encodeFloat16([NaN]))[0]));
+    const v = Float32Array.from({ length: 4096 }, (_, i) => Math.sin(i) * 10 ** ((i % 9) - 4));
+    const back = decodeFloat16(encodeFloat16(v));
+    for (let i = 0; i < v.length; i++) {
+      if (Math.abs(v[i]!) < 6.2e-5) assert.ok(Math.abs(back[i]! - v[i]!) <= 2 ** -25, `${v[i]}`);
+      else assert.ok(Math.abs(back[i]! - v[i]!) <= Math.abs(v[i]!) * 2 ** -11, `${v[i]} → ${back[i]}`);
+    }
   });
 });

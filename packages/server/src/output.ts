@@ -6,7 +6,7 @@ import type { Prediction } from '@image-classifier/core';
 export type OutputFormat = 'text' | 'jsonl' | 'csv';
 
 export type ResultRecord =
-  | { file: string; predictions: Prediction[]; logits?: number[] }
+  | { file: string; predictions: Prediction[]; logits?: number[]; embedding?: number[] }
   | { file: string; error: { code: string; message: string } };
 
 export function isError(r: ResultRecord): r is Extract<ResultRecord, { error: unknown }> {

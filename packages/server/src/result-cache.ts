@@ -115,14 +115,19 @@ export class ResultCache<V = unknown> {
   private constructor(
     readonly dir: string,
     private readonly log: (msg: string) => void,
+    fileName: string,
   ) {
-    this.file = path.join(dir, FILE_NAME);
+    this.file = path.join(dir, fileName);
     this.fd = -1;
   }
 
-  /** Opens (creating, repairing or rebuilding) the cache in `dir`. Never throws for a corrupt log. */
-  static open<V>(dir: string, log: (msg: string) => void = () => {}): ResultCache<V> {
-    const c = new ResultCache<V>(dir, log);
+  /**
+   * Opens (creating, repairing or rebuilding) the cache in `dir`. Never throws for a corrupt log. `fileName` names
+   * another log of the same format beside it (the server keeps embeddings apart from the results: they are 30×
+   * larger and only loaded when asked for).
+   */
+  static open<V>(dir: string, log: (msg: string) => void = () => {}, fileName = FILE_NAME): ResultCache<V> {
+    const c = new ResultCache<V>(dir, log, fileName);
     c.load();
     return c;
   }

@@ -20,6 +20,8 @@ import {
 import {
   Classifier,
   ClassifierError,
+  decodeFloat16,
+  encodeFloat16,
   DEFAULT_MODEL,
   defaultCacheDir,
   isUrl,
@@ -66,6 +68,17 @@ const MAX_CONCURRENT_BATCHES = 8;
 const PROGRESS_INTERVAL_MS = 200;
 const PARTIAL_INTERVAL_MS = 100;
 
+/** An embedding in the cache: its width and its float16 little-endian bytes, base64. */
+interface CachedEmbedding {
+  d: number;
+  f: string;
+}
+
+/** float32 → JSON numbers: 9 significant digits read back as the same float32. */
+function embeddingDto(e: Float32Array): number[] {
+  return Array.from(e, (v) => Number(v.toPrecision(9)));
+}
+
 interface CachedValue {
   /** Predictions, best first. */
   p: PredictionDto[];
@@ -85,6 +98,7 @@ interface Loaded {
 interface FileOutcome {
   predictions: PredictionDto[];
   cached: boolean;
+  embedding?: number[];
   width?: number;
   height?: number;
 }
@@ -200,6 +214,8 @@ export class InferenceServer {
   private initRoots: string[] | undefined;
   private roots = new Roots(undefined);
   private cache: ResultCache<CachedValue> | undefined;
+  /** Embeddings (float16, base64) beside the results, opened on the first request that wants one. */
+  private embeddingCache: ResultCache<CachedEmbedding> | undefined;
   private cacheDir: string | undefined;
 
   private state: ServerState = 'loading';
@@ -236,6 +252,8 @@ export class InferenceServer {
     c.onShutdown(async () => {
       this.cache?.close();
       this.cache = undefined;
+      this.embeddingCache?.close();
+      this.embeddingCache = undefined;
       const cur = this.current;
       this.current = undefined;
       this.state = 'error';
@@ -244,11 +262,18 @@ export class InferenceServer {
     });
     c.onExit(() => {
       this.cache?.close();
+      this.embeddingCache?.close();
     });
     c.onRequest(ClassifyRequest.type, (p, token) => this.wrap(() => this.classify(p, token)));
     c.onRequest(ClassifyBatchRequest.type, (p, token) => this.wrap(() => this.classifyBatch(p, token)));
     c.onRequest(ModelInfoRequest.type, () => this.modelInfo());
-    c.onRequest(ClearCacheRequest.type, () => this.wrap(async () => ({ removed: this.cache?.clear() ?? 0 })));
+    c.onRequest(ClearCacheRequest.type, () =>
+      this.wrap(async () => {
+        const removed = this.cache?.clear() ?? 0;
+        this.embeddings()?.clear();
+        return { removed };
+      }),
+    );
     c.listen();
   }
 
@@ -298,6 +323,8 @@ export class InferenceServer {
     const cacheDir = path.resolve(next.cacheDir ?? defaultCacheDir());
     if (cacheDir !== this.cacheDir) {
       this.cache?.close();
+      this.embeddingCache?.close();
+      this.embeddingCache = undefined;
       this.cacheDir = cacheDir;
       try {
         this.cache = ResultCache.open<CachedValue>(path.join(cacheDir, 'results'), this.log);
@@ -484,8 +511,37 @@ export class InferenceServer {
     return `${l.key}:${hash}`;
   }
 
-  private fromCache(l: Loaded, hash: string, topK: number): FileOutcome | undefined {
-    return this.cachedResult(l.key, hash, Math.min(topK, l.classifier.info.classes));
+  private fromCache(l: Loaded, hash: string, topK: number, wantEmbedding: boolean): FileOutcome | undefined {
+    const hit = this.cachedResult(l.key, hash, Math.min(topK, l.classifier.info.classes));
+    if (!hit || !wantEmbedding) return hit;
+    const e = this.embeddings()?.get(this.cacheKey(l, hash));
+    if (!e || typeof e.f !== 'string' || e.d !== l.classifier.info.embedding?.dims) return undefined;
+    const values = decodeFloat16(Buffer.from(e.f, 'base64'));
+    if (values.length !== e.d) return undefined;
+    return { ...hit, embedding: embeddingDto(values) };
+  }
+
+  /** The embedding log, opened (and read) on first use. */
+  private embeddings(): ResultCache<CachedEmbedding> | undefined {
+    if (!this.embeddingCache && this.cache && this.cacheDir) {
+      try {
+        this.embeddingCache = ResultCache.open<CachedEmbedding>(path.join(this.cacheDir, 'results'), this.log, 'embeddings-v1.log');
+        this.log(`embedding cache: ${this.embeddingCache.entries} embeddings (${this.embeddingCache.stats.loadMs} ms)`);
+      } catch (e) {
+        this.log(`embedding cache disabled: ${(e as Error).message}`);
+      }
+    }
+    return this.embeddingCache;
+  }
+
+  /** NO_EMBEDDING unless the model has an embedding output. */
+  private checkEmbedding(l: Loaded): void {
+    if (!l.classifier.info.embedding) {
+      throw new ClassifierError(
+        'NO_EMBEDDING',
+        `${l.classifier.info.name} has no recognisable feature layer before its classifier (a Gemm or MatMul reading pooled features), so it cannot return embeddings. Use a model such as ResNet50 or MobileNetV2.`,
+      );
+    }
   }
 
   /** The cached result for content `hash` under a model's result key, if it holds at least `want` predictions. */
@@ -506,10 +562,11 @@ export class InferenceServer {
     force: boolean,
     interactive: boolean,
     signal: AbortSignal | undefined,
+    wantEmbedding = false,
   ): Promise<FileOutcome> {
     if (!force && this.cache) {
       const h = this.cache.hashFor(file.path, file.size, file.mtimeMs);
-      const hit = h ? this.fromCache(l, h, topK) : undefined;
+      const hit = h ? this.fromCache(l, h, topK, wantEmbedding) : undefined;
       if (hit) return hit;
     }
     if (file.size > MAX_FILE_BYTES) {
@@ -528,12 +585,13 @@ export class InferenceServer {
       const hash = createHash('sha256').update(bytes).digest('hex').slice(0, 40);
       this.cache?.setHash(file.path, file.size, file.mtimeMs, hash);
       if (!force) {
-        const hit = this.fromCache(l, hash, topK);
+        const hit = this.fromCache(l, hash, topK, wantEmbedding);
         if (hit) return hit;
       }
       const keep = Math.min(Math.max(topK, STORED_TOP_K), l.classifier.info.classes);
       const out = await l.classifier.classifyBytes(bytes, file.path, {
         topK: keep,
+        embedding: wantEmbedding,
         priority: interactive ? 'interactive' : 'bulk',
         ...(signal ? { signal } : {}),
       });
@@ -544,7 +602,14 @@ export class InferenceServer {
       }
       const predictions: PredictionDto[] = out.predictions.map((p) => ({ index: p.index, label: p.label, probability: p.probability }));
       if (!l.retired) this.cache?.put(this.cacheKey(l, hash), { p: predictions, w: out.width, h: out.height });
-      return { predictions: predictions.slice(0, Math.min(topK, predictions.length)), cached: false, width: out.width, height: out.height };
+      if (out.embedding && !l.retired) this.embeddings()?.put(this.cacheKey(l, hash), { d: out.embedding.length, f: encodeFloat16(out.embedding).toString('base64') });
+      return {
+        predictions: predictions.slice(0, Math.min(topK, predictions.length)),
+        cached: false,
+        width: out.width,
+        height: out.height,
+        ...(out.embedding ? { embedding: embeddingDto(out.embedding) } : {}),
+      };
     } finally {
       release();
     }
@@ -566,7 +631,7 @@ export class InferenceServer {
     if (this.pendingSingles >= maxQueue) {
       throw new ClassifierError('QUEUE_FULL', `The server has ${this.pendingSingles} requests waiting (limit ${maxQueue}); try again shortly.`);
     }
-    if (this.state !== 'ready' && this.early && !p.force && this.cache) {
+    if (this.state !== 'ready' && this.early && !p.force && !p.embedding && this.cache) {
       // The model is still loading, but this file's result for the same model is in the cache.
       const hit = this.cachedResult(this.early.key, this.cache.hashFor(file.path, file.size, file.mtimeMs), topK);
       if (hit) {
@@ -588,7 +653,8 @@ export class InferenceServer {
     });
     const { signal, dispose } = this.signalFor(token);
     try {
-      const r = await this.classifyFile(loaded, file, topK, Boolean(p.force), true, signal);
+      if (p.embedding) this.checkEmbedding(loaded);
+      const r = await this.classifyFile(loaded, file, topK, Boolean(p.force), true, signal, Boolean(p.embedding));
       return {
         uri: p.uri,
         predictions: r.predictions,
@@ -596,6 +662,7 @@ export class InferenceServer {
         cached: r.cached,
         durationMs: Math.round((performance.now() - t0) * 1000) / 1000,
         ...(r.width !== undefined ? { width: r.width, height: r.height } : {}),
+        ...(r.embedding ? { embedding: r.embedding } : {}),
       };
     } finally {
       dispose();
@@ -632,6 +699,15 @@ export class InferenceServer {
       throw e;
     }
     const { loaded } = model;
+    if (p.embedding) {
+      try {
+        this.checkEmbedding(loaded);
+      } catch (e) {
+        model.release();
+        this.runningBatches--;
+        throw e;
+      }
+    }
     const workDone = this.workDone(p.workDoneToken);
     const partialToken = p.partialResultToken;
     const partial =
@@ -678,8 +754,8 @@ export class InferenceServer {
         const uri = uris[i];
         try {
           const file = this.roots.resolve(uri);
-          const r = await this.classifyFile(loaded, file, topK, Boolean(p.force), false, signal);
-          finish(i, { uri: String(uri), predictions: r.predictions, cached: r.cached });
+          const r = await this.classifyFile(loaded, file, topK, Boolean(p.force), false, signal, Boolean(p.embedding));
+          finish(i, { uri: String(uri), predictions: r.predictions, cached: r.cached, ...(r.embedding ? { embedding: r.embedding } : {}) });
         } catch (e) {
           if (isCancelled(e) && signal.aborted) break;
           finish(i, { uri: String(uri), error: errorDto(e) });
@@ -742,6 +818,7 @@ export class InferenceServer {
       ...(this.labelsSource ? { labels: this.labelsSource } : {}),
       preprocessing: c.mode,
       loadMs: i.loadMs,
+      ...(i.embedding ? { embedding: { outputName: i.embedding.outputName, dims: i.embedding.dims } } : {}),
     };
   }
 }

@@ -1,10 +1,10 @@
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, statSync, cpSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, statSync, cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { before, describe, test } from 'node:test';
-import { FIXTURE_IMAGES, readF32, REPO_ROOT, sharedDir, SKIP_NO_SHARED, writeBadInputs, type BadInputs } from '../../../test-fixtures/fixtures.js';
+import { FIXTURE_IMAGES, readF32, REPO_ROOT, sharedDir, SKIP_NO_SHARED, tinyPoolingModel, writeBadInputs, type BadInputs } from '../../../test-fixtures/fixtures.js';
 
 const shared = sharedDir();
 const BIN = path.join(REPO_ROOT, 'packages', 'server', 'bin', 'image-classifier.js');
@@ -111,6 +111,29 @@ describe('image-classifier classify', { skip: shared ? false : SKIP_NO_SHARED },
     const rec = jsonl(r.stdout)[0]!;
     assert.equal(rec.predictions.length, 3);
     assert.equal(rec.logits.length, 1000);
+  });
+
+  test('--embedding adds the 1280-d feature vector; refused in csv and for a model without one', async () => {
+    const cat = path.join(FIXTURE_IMAGES, 'skimage_chelsea_cat.jpg');
+    const coffee = path.join(FIXTURE_IMAGES, 'skimage_coffee.jpg');
+    const r = await cli(['classify', '--model', MODEL, '--embedding', cat, coffee, bad.files.text]);
+    assert.equal(r.code, 1, r.stderr); // the text file fails, the images do not
+    const [a, b, t] = jsonl(r.stdout);
+    assert.equal(a!.embedding.length, 1280);
+    assert.equal(b!.embedding.length, 1280);
+    assert.equal(t!.error.code, 'UNSUPPORTED_FORMAT');
+    assert.ok(a!.embedding.every((v: number) => Number.isFinite(v) && v >= 0), 'pooled ReLU6 features');
+    assert.notDeepEqual(a!.embedding, b!.embedding);
+    const csv = await cli(['classify', '--model', MODEL, '--embedding', '--format', 'csv', cat]);
+    assert.equal(csv.code, 2);
+    assert.match(csv.stderr, /--embedding .* --format jsonl/);
+    const tiny = path.join(dir, 'tiny-pooling.onnx');
+    writeFileSync(tiny, tinyPoolingModel());
+    const none = await cli(['classify', '--model', tiny, '--embedding', cat]);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /NO_EMBEDDING: tiny-pooling has no recognisable feature layer/);
+    const info = await cli(['model', 'info', '--model', MODEL, '--format', 'text']);
+    assert.match(info.stdout, /embedding\s+472_quantized__embedding \[1280\] \(DequantizeLinear/);
   });
 
   test('csv and text formats', async () => {

@@ -21,7 +21,7 @@ import {
   type BatchItem,
   type ClassifyResult,
 } from '@image-classifier/core/protocol';
-import { FIXTURE_IMAGES, sharedDir, SKIP_NO_SHARED, writeBadInputs, type BadInputs } from '../../../test-fixtures/fixtures.js';
+import { FIXTURE_IMAGES, sharedDir, SKIP_NO_SHARED, tinyPoolingModel, writeBadInputs, type BadInputs } from '../../../test-fixtures/fixtures.js';
 import { startServer, type ServerHandle } from './server-client.js';
 
 const shared = sharedDir();
@@ -390,6 +390,64 @@ describe('inference server: persistence, crashes, downloads, malformed messages'
       await init;
       assert.equal(second.cached, true);
       assert.deepEqual(second.predictions, first.predictions);
+    } finally {
+      await b.stop();
+    }
+  });
+
+  test('embeddings: fresh, then from the cache after a restart (float16), in batches; NO_EMBEDDING for a model without one', async () => {
+    const cacheDir = path.join(work, 'cache-embedding');
+    const dir = path.join(ws, 'emb');
+    mkdirSync(dir, { recursive: true });
+    const cat = path.join(dir, 'cat.jpg');
+    const coffee = path.join(dir, 'coffee.jpg');
+    cpSync(path.join(FIXTURE_IMAGES, 'skimage_chelsea_cat.jpg'), cat);
+    cpSync(path.join(FIXTURE_IMAGES, 'skimage_coffee.jpg'), coffee);
+    const a = startServer();
+    let fresh: ClassifyResult;
+    try {
+      await a.initialize({ model: MODEL, cacheDir, roots: [ws] });
+      await a.waitStatus((s) => s.state === 'ready');
+      const info = await a.conn.sendRequest(ModelInfoRequest.type, {});
+      assert.deepEqual(info.embedding, { outputName: '472_quantized__embedding', dims: 1280 });
+      const plain = await a.conn.sendRequest(ClassifyRequest.type, { uri: uri(cat) });
+      assert.equal(plain.embedding, undefined);
+      // The result is cached, its embedding is not yet: classified again, now with it.
+      fresh = await a.conn.sendRequest(ClassifyRequest.type, { uri: uri(cat), embedding: true });
+      assert.equal(fresh.cached, false);
+      assert.equal(fresh.embedding?.length, 1280);
+      assert.deepEqual(fresh.predictions, plain.predictions);
+      const batch = await a.conn.sendRequest(ClassifyBatchRequest.type, { uris: [uri(cat), uri(coffee)], embedding: true });
+      assert.equal(batch.items.length, 2);
+      assert.equal(batch.items[0]!.cached, true);
+      assert.equal(batch.items[1]!.embedding?.length, 1280);
+      assert.equal(batch.items[1]!.predictions?.[0]?.index, ESPRESSO);
+    } finally {
+      await a.stop();
+    }
+    const b = startServer();
+    try {
+      await b.initialize({ model: MODEL, cacheDir, roots: [ws] });
+      const again = await b.conn.sendRequest(ClassifyRequest.type, { uri: uri(cat), embedding: true });
+      assert.equal(again.cached, true);
+      assert.equal(again.embedding?.length, 1280);
+      let max = 0;
+      for (let i = 0; i < 1280; i++) max = Math.max(max, Math.abs(again.embedding![i]! - fresh.embedding![i]!) / Math.max(1e-3, Math.abs(fresh.embedding![i]!)));
+      assert.ok(max <= 2 ** -11 + 1e-6, `float16 storage: max relative error ${max}`);
+      // A model without an embedding: a clear error, and the server keeps serving.
+      const tiny = path.join(work, 'tiny-pooling.onnx');
+      writeFileSync(tiny, tinyPoolingModel());
+      await b.conn.sendNotification('workspace/didChangeConfiguration', { settings: { imageClassifier: { model: tiny, cacheDir, roots: [ws] } } });
+      await b.waitStatus((s) => s.state === 'ready' && s.model === 'tiny-pooling');
+      await assert.rejects(b.conn.sendRequest(ClassifyRequest.type, { uri: uri(cat), embedding: true }), (e: ResponseError<{ code: string }>) => {
+        assert.equal(e.code, RpcErrorCodes.NO_EMBEDDING);
+        assert.equal(e.data?.code, 'NO_EMBEDDING');
+        assert.match(e.message, /tiny-pooling has no recognisable feature layer/);
+        return true;
+      });
+      const scores = await b.conn.sendRequest(ClassifyRequest.type, { uri: uri(cat), topK: 3 });
+      assert.equal(scores.predictions.length, 3);
+      assert.equal(scores.predictions[0]!.label, `class ${scores.predictions[0]!.index}`);
     } finally {
       await b.stop();
     }
