@@ -228,13 +228,13 @@ export async function benchServer({ sharedDir, images, log = console.error, quic
     log(`cached round trip, idle: p50 ${out.cachedIdle.p50Ms} ms, p99 ${out.cachedIdle.p99Ms} ms`);
 
     // Folder throughput (uncached: force), with cached hovers measured while it runs and RSS sampled.
-    const folder = async (mode, probe) => {
+    const folder = async (mode, probe, extra = {}) => {
       const token = `wd-${mode}-${Math.random()}`;
       let done = false;
       const rss = [];
       const sampler = setInterval(() => rss.push(rssOf(pid).rss), 250);
       const t = performance.now();
-      const p = s.conn.sendRequest('imageClassifier/classifyBatch', { uris: files.map(uri), force: true, workDoneToken: token }).then((r) => {
+      const p = s.conn.sendRequest('imageClassifier/classifyBatch', { uris: files.map(uri), force: true, workDoneToken: token, ...extra }).then((r) => {
         done = true;
         return r;
       });
@@ -275,6 +275,10 @@ export async function benchServer({ sharedDir, images, log = console.error, quic
       ratioToRawRun: r2(best.imagesPerSec / rawRun8),
       ratioToDecodeThenRun: r2(best.imagesPerSec / out.raw.decodeThenRunImagesPerSec),
     };
+    // The same folder returning (and caching) each image's embedding: what dataset tools will ask for.
+    const emb = await folder('fast', false, { embedding: true });
+    out.folderFastWithEmbeddings = { imagesPerSec: emb.imagesPerSec, ratioToWithout: r2(emb.imagesPerSec / best.imagesPerSec) };
+    log(`folder (fast) returning embeddings: ${emb.imagesPerSec} img/s (${out.folderFastWithEmbeddings.ratioToWithout} × without)`);
     out.cachedDuringFolder = { p50Ms: r2(pct(during, 50)), p99Ms: r2(pct(during, 99)), maxMs: r2(Math.max(...during)), n: during.length };
     log(`folder (fast): ${best.imagesPerSec} img/s = ${out.folderFast.ratioToRawRun} × raw session.run b${batch} beside it (${rawRun8} img/s)`);
     log(`cached round trip during the folder run: p50 ${out.cachedDuringFolder.p50Ms} ms, p99 ${out.cachedDuringFolder.p99Ms} ms (n=${during.length})`);
@@ -328,6 +332,7 @@ export async function benchServer({ sharedDir, images, log = console.error, quic
     await rawSession.release();
     rmSync(work, { recursive: true, force: true });
   }
+  out.cacheAtScale = benchCacheAtScale(quick ? 5000 : 30000, log);
   out.targets = {
     cachedP99Le5ms: out.cachedIdle.p99Ms <= 5,
     cachedDuringFolderP99Le5ms: out.cachedDuringFolder.p99Ms <= 5,
@@ -338,6 +343,65 @@ export async function benchServer({ sharedDir, images, log = console.error, quic
     rssFlat: out.longRun.rssMaxMb - out.longRun.rssAfterFirstTenthMb < 64,
   };
   return out;
+}
+
+/**
+ * The on-disk result cache at dataset scale: `n` results (top-10 predictions each) and `n` 2048-d embeddings
+ * (float16, ResNet50's width) written through the server's own ResultCache, then reopened as a restarted server
+ * does: open time, heap held by the index, and random lookups (a pread and a checksum each).
+ */
+export function benchCacheAtScale(n, log = console.error) {
+  const { ResultCache } = require(path.join(ROOT, 'packages/server/dist/result-cache.js'));
+  const core = require(path.join(ROOT, 'packages/core/dist/index.js'));
+  const dir = mkdtempSync(path.join(tmpdir(), 'ic-bench-cache-'));
+  try {
+    const labels = core.IMAGENET_LABELS.labels;
+    const key = (i) => `6ab8f5fe22bdc5a1;fast;r256;c224x224:${(i * 2654435761 >>> 0).toString(16).padStart(8, '0')}${i}`;
+    const emb = new Float32Array(2048);
+    {
+      const w = ResultCache.open(dir);
+      const we = ResultCache.open(dir, () => {}, 'embeddings-v1.log');
+      for (let i = 0; i < n; i++) {
+        const p = Array.from({ length: 10 }, (_, k) => ({ index: (i + k * 97) % 1000, label: labels[(i + k * 97) % 1000], probability: 0.5 / (k + 1) }));
+        w.put(key(i), { p, w: 500, h: 375 });
+        w.setHash(`/data/set/img${i}.jpg`, 100000 + i, 1.7e12 + i, `h${i}`);
+        for (let d = 0; d < 2048; d++) emb[d] = Math.abs(Math.sin(i * 31 + d)) * 4;
+        we.put(key(i), { d: 2048, f: core.encodeFloat16(emb).toString('base64') });
+      }
+      w.close();
+      we.close();
+    }
+    const open = (file) => {
+      global.gc?.();
+      const heap0 = process.memoryUsage().heapUsed;
+      const c = file ? ResultCache.open(dir, () => {}, file) : ResultCache.open(dir);
+      global.gc?.();
+      return { c, heapMb: (process.memoryUsage().heapUsed - heap0) / 2 ** 20 };
+    };
+    const r = open();
+    const e = open('embeddings-v1.log');
+    const lookups = (c) => {
+      const times = [];
+      for (let j = 0; j < 2000; j++) {
+        const i = (j * 7919) % n;
+        const t = performance.now();
+        if (!c.get(key(i))) throw new Error(`cache lost ${key(i)}`);
+        times.push(performance.now() - t);
+      }
+      return { p50Us: r1(pct(times, 50) * 1000), p99Us: r1(pct(times, 99) * 1000) };
+    };
+    const out = {
+      entries: n,
+      results: { fileMb: r1(r.c.stats.bytes / 2 ** 20), openMs: Math.round(r.c.stats.loadMs), indexHeapMb: r1(r.heapMb), get: lookups(r.c) },
+      embeddings: { dims: 2048, fileMb: r1(e.c.stats.bytes / 2 ** 20), openMs: Math.round(e.c.stats.loadMs), indexHeapMb: r1(e.heapMb), get: lookups(e.c) },
+    };
+    r.c.close();
+    e.c.close();
+    log(`cache at scale (${n} images): results ${out.results.fileMb} MB open ${out.results.openMs} ms, get p99 ${out.results.get.p99Us} µs; embeddings ${out.embeddings.fileMb} MB open ${out.embeddings.openMs} ms, get p99 ${out.embeddings.get.p99Us} µs`);
+    return out;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

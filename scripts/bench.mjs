@@ -353,12 +353,23 @@ function markdown(r) {
     lines.push(`| … while an \`exact\` folder runs (n=${v.cachedDuringExactFolder.n}) | p50 ${fmt(v.cachedDuringExactFolder.p50Ms, 2)} ms, p99 ${fmt(v.cachedDuringExactFolder.p99Ms, 2)} ms | | |`);
     lines.push(`| one uncached image (median) | ${fmt(v.singleUncached.medianMs)} ms | decode + \`session.run\` b1: ${fmt(v.singleUncached.rawDecodePlusRunB1Ms)} ms | (${fmt(v.singleUncached.ratio, 2)}×) |`);
     lines.push(`| folder throughput, \`fast\` | ${fmt(v.folderFast.imagesPerSec)} img/s | \`session.run\` b${v.batch}: ${fmt(v.folderFast.rawSessionRunImagesPerSec)} img/s | ≥ 0.85× ${ok(t.folderFastGe085xRaw)} (${fmt(v.folderFast.ratioToRawRun, 2)}×) |`);
+    if (v.folderFastWithEmbeddings) lines.push(`| folder throughput, \`fast\`, returning and caching each embedding | ${fmt(v.folderFastWithEmbeddings.imagesPerSec)} img/s | | (${fmt(v.folderFastWithEmbeddings.ratioToWithout, 2)}× without) |`);
     lines.push(`| folder throughput, \`exact\` (with hover probes) | ${fmt(v.folderExact.imagesPerSec)} img/s | | (${fmt(v.folderExact.ratioToRawRun, 2)}×) |`);
     lines.push(`| process start → first answer, cached result | ${fmt(v.startToFirstAnswer.cachedResultMs, 0)} ms | | ≤ 1000 ms ${ok(t.firstAnswerLe1s)} |`);
     lines.push(`| process start → first answer, uncached image | ${fmt(v.startToFirstAnswer.uncachedMs, 0)} ms (model ready at ${fmt(v.startToFirstAnswer.modelReadyMs, 0)} ms) | | ≤ 1000 ms ${ok(v.startToFirstAnswer.uncachedMs <= 1000)} |`);
     lines.push(`| model reload on a configuration change | ${fmt(v.reloadMs, 0)} ms | | |`);
     lines.push(`| peak RSS | ${fmt(v.peakRssMb, 0)} MB | | |`);
     lines.push(`| RSS over a ${v.longRun.uris}-image run (${v.longRun.classified ?? v.longRun.uris - v.longRun.cached} classified, ${v.longRun.cached} from the cache) | ${fmt(v.longRun.rssStartMb, 0)} MB at the start, ${fmt(v.longRun.rssAfterFirstTenthMb, 0)} MB after the first tenth, max ${fmt(v.longRun.rssMaxMb, 0)}, end ${fmt(v.longRun.rssEndMb, 0)} MB (${fmt(v.longRun.seconds, 0)} s) | | flat ${ok(t.rssFlat)} |`);
+  }
+  if (r.server?.cacheAtScale) {
+    const c = r.server.cacheAtScale;
+    lines.push('');
+    lines.push(`### Result cache at dataset scale (${c.entries.toLocaleString('en-US')} images, reopened as a restarted server does)`);
+    lines.push('');
+    lines.push('| log | size on disk | open (read + verify + index) | index on the heap | lookup p50 / p99 |');
+    lines.push('| --- | --- | --- | --- | --- |');
+    lines.push(`| results (top-10 each) + file index, read at start | ${fmt(c.results.fileMb)} MB | ${fmt(c.results.openMs, 0)} ms | ${fmt(c.results.indexHeapMb)} MB | ${fmt(c.results.get.p50Us)} / ${fmt(c.results.get.p99Us)} µs |`);
+    lines.push(`| embeddings (${c.embeddings.dims}-d float16), read on first use | ${fmt(c.embeddings.fileMb)} MB | ${fmt(c.embeddings.openMs, 0)} ms | ${fmt(c.embeddings.indexHeapMb)} MB | ${fmt(c.embeddings.get.p50Us)} / ${fmt(c.embeddings.get.p99Us)} µs |`);
   }
   if (r.extension && (r.extension.extensionJsBytes || r.extension.activateMs)) {
     const x = r.extension;

@@ -296,28 +296,31 @@ export function withEmbeddingOutput(buf: Uint8Array, embedding: EmbeddingTensor)
   const typeProto = lengthDelimited(1, Uint8Array.from([0x08, 0x01]));
   fields.push(lengthDelimited(12, concat([lengthDelimited(1, utf8(embedding.name)), lengthDelimited(2, typeProto)])));
   const extra = concat(fields);
+  // One allocation and one copy of the (100 MB) model: the graph field's header is rewritten with its new length,
+  // the new fields go right after the graph's own bytes.
   const r = new Reader(buf, 0, buf.length);
-  const parts: Uint8Array[] = [];
-  let found = false;
   while (r.pos < r.end) {
     const start = r.pos;
     const key = r.varint();
-    const field = Math.floor(key / 8);
-    const wire = key & 7;
-    if (field === 7 && wire === 2 && !found) {
+    if (key >> 3 === 7 && (key & 7) === 2) {
       const [s, e] = r.bytes();
-      const graph = new Uint8Array(e - s + extra.length);
-      graph.set(buf.subarray(s, e), 0);
-      graph.set(extra, e - s);
-      parts.push(lengthDelimited(7, graph));
-      found = true;
-    } else {
-      r.skip(wire);
-      parts.push(buf.subarray(start, r.pos));
+      const head = Uint8Array.from([...varintBytes(7 * 8 + 2), ...varintBytes(e - s + extra.length)]);
+      const out = Buffer.allocUnsafe(start + head.length + (e - s) + extra.length + (buf.length - e));
+      let o = 0;
+      out.set(buf.subarray(0, start), o);
+      o += start;
+      out.set(head, o);
+      o += head.length;
+      out.set(buf.subarray(s, e), o);
+      o += e - s;
+      out.set(extra, o);
+      o += extra.length;
+      out.set(buf.subarray(e), o);
+      return out;
     }
+    r.skip(key & 7);
   }
-  if (!found) throw new Error('not an ONNX model (no graph)');
-  return concat(parts);
+  throw new Error('not an ONNX model (no graph)');
 }
 
 /**

@@ -111,7 +111,8 @@ describe('ResultCache', () => {
     assert.equal(readFileSync(a.file, 'utf8').split('\n').filter(Boolean).length, 1);
   });
 
-  test('tens of thousands of entries load quickly', () => {
+  // How fast (npm run bench: "result cache at scale" in BENCHMARKS.md); here: that nothing is lost at that size.
+  test('tens of thousands of entries survive a reopen', () => {
     const dir = tmp('ic-rc-');
     const a = ResultCache.open<ReturnType<typeof value>>(dir);
     for (let i = 0; i < 30000; i++) {
@@ -121,7 +122,6 @@ describe('ResultCache', () => {
     a.close();
     const b = ResultCache.open<ReturnType<typeof value>>(dir);
     assert.equal(b.entries, 30000);
-    assert.ok(b.stats.loadMs < 2000, `load took ${b.stats.loadMs} ms`);
     assert.deepEqual(b.get('m:29999'), value(29999 % 1000));
     assert.equal(b.hashFor('/data/img123.jpg', 1123, 1.7e12 + 123), 'h123');
     b.close();
