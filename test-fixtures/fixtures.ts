@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import sharp from 'sharp';
+import { lengthDelimited, varintBytes } from '../packages/core/src/onnx-inspect.js';
 
 export const REPO_ROOT = path.resolve(__dirname, '..');
 export const FIXTURE_IMAGES = path.join(__dirname, 'images');
@@ -109,18 +110,9 @@ export function readF32(buf: Buffer): Float32Array {
 
 // ---- a tiny ONNX model, written as protobuf bytes --------------------------------------------------------------
 
-function pbVarint(n: number): number[] {
-  const out: number[] = [];
-  while (n >= 0x80) {
-    out.push((n % 0x80) | 0x80);
-    n = Math.floor(n / 0x80);
-  }
-  out.push(n);
-  return out;
-}
-const pbBytes = (field: number, body: Buffer): Buffer => Buffer.concat([Buffer.from([...pbVarint(field * 8 + 2), ...pbVarint(body.length)]), body]);
+const pbBytes = (field: number, body: Buffer): Buffer => Buffer.from(lengthDelimited(field, body));
 const pbStr = (field: number, s: string): Buffer => pbBytes(field, Buffer.from(s, 'utf8'));
-const pbInt = (field: number, n: number): Buffer => Buffer.from([...pbVarint(field * 8), ...pbVarint(n)]);
+const pbInt = (field: number, n: number): Buffer => Buffer.from(varintBytes(field * 8).concat(varintBytes(n)));
 
 /** ValueInfoProto of a float tensor; string dims are symbolic. */
 function pbTensorValue(name: string, dims: Array<number | string>): Buffer {

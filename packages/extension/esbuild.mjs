@@ -4,6 +4,7 @@
  *   src/extension.ts                     → dist/extension.js            (the client; `vscode` external)
  *   ../server/src/server-main.ts         → dist/server/server.js        (the JSON-RPC server)
  *   ../core/src/inference-worker.ts      → dist/server/inference-worker.js
+ *   ../core/src/preprocess-worker.ts     → dist/server/preprocess-worker.js
  * onnxruntime-node and sharp stay external: their JS and one platform's native files are copied to
  * dist/server/node_modules/, everything else (other platforms, install scripts, typings, maps) is left out.
  *
@@ -33,12 +34,13 @@ function fail(msg) {
 // ---- Preconditions: the server's sources and core's build ------------------------------------------------
 const serverEntry = path.resolve(here, '../server/src/server-main.ts');
 const workerEntry = path.resolve(here, '../core/src/inference-worker.ts');
+const preprocessEntry = path.resolve(here, '../core/src/preprocess-worker.ts');
 const coreDist = path.resolve(here, '../core/dist');
 if (!existsSync(serverEntry)) {
   fail(`The server's entry point ${path.relative(process.cwd(), serverEntry)} does not exist. The extension bundles the server: build it from the repository root with \`npm run build\` once packages/server is in place.`);
 }
-if (!existsSync(workerEntry)) fail(`${workerEntry} does not exist.`);
-for (const f of ['index.js', 'protocol.js', 'inference-worker.js']) {
+for (const f of [workerEntry, preprocessEntry]) if (!existsSync(f)) fail(`${f} does not exist.`);
+for (const f of ['index.js', 'protocol.js', 'inference-worker.js', 'preprocess-worker.js']) {
   if (!existsSync(path.join(coreDist, f))) {
     fail(`packages/core is not built (${path.join('packages/core/dist', f)} is missing). Run \`npm run build\` at the repository root (turbo builds core and server before the extension).`);
   }
@@ -92,7 +94,7 @@ const builds = [
   },
   {
     ...common,
-    entryPoints: { server: serverEntry, 'inference-worker': workerEntry },
+    entryPoints: { server: serverEntry, 'inference-worker': workerEntry, 'preprocess-worker': preprocessEntry },
     outdir: path.join(dist, 'server'),
     external: ['onnxruntime-node', 'sharp'],
     metafile: true,
@@ -188,7 +190,7 @@ if (watch) {
   const mb = (n) => `${(n / 1e6).toFixed(2)} MB`;
   console.log(
     `esbuild.mjs: ${target}${production ? ' (production)' : ''}: dist/extension.js ${(statSync(path.join(dist, 'extension.js')).size / 1024).toFixed(0)} KiB + client.js ${(statSync(path.join(dist, 'client.js')).size / 1024).toFixed(0)} KiB, dist/server/*.js ${mb(
-      statSync(path.join(dist, 'server', 'server.js')).size + statSync(path.join(dist, 'server', 'inference-worker.js')).size,
+      statSync(path.join(dist, 'server', 'server.js')).size + statSync(path.join(dist, 'server', 'inference-worker.js')).size + statSync(path.join(dist, 'server', 'preprocess-worker.js')).size,
     )}, native runtime ${mb(dirSize(path.join(dist, 'server', 'node_modules')))}`,
   );
   if (production && ext > 1024 * 1024) fail(`dist/extension.js + client.js are ${mb(ext)}: over the 1 MB budget.`);

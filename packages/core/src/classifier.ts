@@ -11,6 +11,7 @@ import { ClassifierError, toClassifierError } from './errors.js';
 import { loadBackend, type InferenceBackend } from './inference-backend.js';
 import { checkLabelsFit, IMAGENET_LABELS, predict, type LabelSet, type Prediction } from './labels.js';
 import { readImageFile } from './decode.js';
+import { defaultPreprocessWorkerScript, PreprocessPool } from './preprocess-pool.js';
 import {
   preprocessImage,
   preprocessKey,
@@ -46,6 +47,12 @@ export interface ClassifierOptions {
   /** Run inference in a worker thread (default true: onnxruntime-node blocks the calling thread). */
   worker?: boolean;
   workerScript?: string;
+  /**
+   * Decode and preprocess in this many worker threads (default: `decodeConcurrency`, when `worker` is not false;
+   * 0: in this thread). Keeps the pixel buffers and their garbage-collection pauses off the calling thread.
+   */
+  preprocessWorkers?: number;
+  preprocessWorkerScript?: string;
 }
 
 export type Priority = 'interactive' | 'bulk';
@@ -143,6 +150,8 @@ export class Classifier {
   private readonly tensorPool: Float32Array[] = [];
   private readonly batchPool: Float32Array[] = [];
   private readonly tensorPoolMax: number;
+  /** Decoding and preprocessing threads (none: in this thread). */
+  private readonly pool: PreprocessPool | undefined;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   /** Counters for status and benchmarks. */
@@ -177,6 +186,11 @@ export class Classifier {
     this.overlap = opts.overlapDecode ?? true;
     this.maxInflight = this.overlap ? 2 : 1;
     this.tensorPoolMax = Math.max(1, opts.decodeConcurrency ?? defaultThreads()) + this.maxBatch * (this.maxInflight + 1);
+    const workers = opts.preprocessWorkers ?? (opts.worker === false ? 0 : Math.max(1, opts.decodeConcurrency ?? defaultThreads()));
+    if (workers > 0) {
+      this.pool = new PreprocessPool(workers, opts.preprocessWorkerScript ?? defaultPreprocessWorkerScript(opts.workerScript));
+      this.pool.preload();
+    }
   }
 
   static async create(opts: ClassifierOptions): Promise<Classifier> {
@@ -247,14 +261,17 @@ export class Classifier {
     const t0 = performance.now();
     try {
       if (o.signal?.aborted) throw cancelled();
-      const out = this.tensorPool.pop() ?? new Float32Array(tensorElements(this.preprocessConfig));
+      let out = this.tensorPool.pop() ?? new Float32Array(tensorElements(this.preprocessConfig));
+      const settings = {
+        mode: this.mode,
+        config: this.preprocessConfig,
+        ...(this.opts.maxPixels !== undefined ? { maxPixels: this.opts.maxPixels } : {}),
+      };
       try {
-        pre = await preprocessImage(bytes, name, {
-          mode: this.mode,
-          config: this.preprocessConfig,
-          out,
-          ...(this.opts.maxPixels !== undefined ? { maxPixels: this.opts.maxPixels } : {}),
-        });
+        // A worker transfers `out` away and hands it back (filled, or unused on failure).
+        pre = this.pool
+          ? await this.pool.run(bytes, name, settings, out, (back) => (out = back))
+          : await preprocessImage(bytes, name, { ...settings, out });
       } catch (e) {
         this.recycleTensor(out);
         throw e;
@@ -409,6 +426,6 @@ export class Classifier {
     if (this.timer) clearTimeout(this.timer);
     const err = new ClassifierError('MODEL_NOT_READY', 'The classifier was closed.');
     for (const j of [...this.interactive.splice(0), ...this.bulk.splice(0)]) j.reject(err);
-    await this.backend.release();
+    await Promise.all([this.backend.release(), this.pool?.close()]);
   }
 }

@@ -11,3 +11,4 @@ export * from './download.js';
 export * from './models.js';
 export * from './launch.js';
 export * from './float16.js';
+export * from './preprocess-pool.js';

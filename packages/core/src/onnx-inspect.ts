@@ -241,7 +241,7 @@ function findEmbedding(output: string, producers: Map<string, OnnxNode>, initial
 }
 
 /** Protobuf varint bytes of `n`. */
-function varintBytes(n: number): number[] {
+export function varintBytes(n: number): number[] {
   const out: number[] = [];
   while (n >= 0x80) {
     out.push((n % 0x80) | 0x80);
@@ -251,7 +251,8 @@ function varintBytes(n: number): number[] {
   return out;
 }
 
-function lengthDelimited(field: number, body: Uint8Array): Uint8Array {
+/** A protobuf length-delimited field (a string, bytes or an embedded message). */
+export function lengthDelimited(field: number, body: Uint8Array): Uint8Array {
   const head = [...varintBytes(field * 8 + 2), ...varintBytes(body.length)];
   const out = new Uint8Array(head.length + body.length);
   out.set(head, 0);

@@ -203,7 +203,8 @@ async function classifyCommand(values: Values, positionals: string[], io: Io): P
   const classifierOptions = await buildClassifierOptions(values, io, tty);
   let classifier: Classifier;
   try {
-    classifier = await Classifier.create(classifierOptions);
+    // One image: decode it in this thread (starting decoder threads would cost more than they save).
+    classifier = await Classifier.create({ ...classifierOptions, ...(entries.length <= 1 ? { preprocessWorkers: 0 } : {}) });
   } catch (e) {
     const err = toClassifierError(e, 'MODEL_LOAD_FAILED');
     io.stderr.write(`image-classifier: ${err.code}: ${err.message}\n`);

@@ -1,0 +1,74 @@
+import { strict as assert } from 'node:assert';
+import { readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { ClassifierError, IMAGENET_PREPROCESS, preprocessImage, PreprocessPool, tensorElements, type PreprocessConfig } from '../src/index.js';
+import { FIXTURE_IMAGES, writeBadInputs, type BadInputs } from '../../../test-fixtures/fixtures.js';
+
+const config = IMAGENET_PREPROCESS as PreprocessConfig;
+
+describe('PreprocessPool: decoding and preprocessing in worker threads', () => {
+  let pool: PreprocessPool;
+  let bad: BadInputs;
+  before(async () => {
+    pool = new PreprocessPool(2);
+    bad = await writeBadInputs(mkdtempSync(path.join(tmpdir(), 'ic-pool-')));
+  });
+  after(async () => pool?.close());
+
+  test('the same tensors as in this thread, bit for bit, in both modes; the output buffer comes back', async () => {
+    for (const mode of ['exact', 'fast'] as const) {
+      const files = ['skimage_chelsea_cat.jpg', 'skimage_coffee.jpg'].map((f) => path.join(FIXTURE_IMAGES, f));
+      const results = await Promise.all(
+        files.map(async (f) => {
+          const bytes = readFileSync(f);
+          const here = await preprocessImage(bytes, f, { mode, config });
+          const out = new Float32Array(tensorElements(config));
+          let back: Float32Array | undefined;
+          const there = await pool.run(bytes, f, { mode, config }, out, (b) => (back = b));
+          assert.equal(out.length, 0, 'transferred to the worker');
+          assert.equal(back, there.tensor);
+          assert.equal(bytes.length > 0, true, "the caller's bytes are left alone");
+          return { here, there };
+        }),
+      );
+      for (const { here, there } of results) {
+        assert.deepEqual([there.width, there.height, there.format], [here.width, here.height, here.format]);
+        assert.deepEqual(Buffer.from(there.tensor.buffer), Buffer.from(here.tensor.buffer), `${mode}: identical tensors`);
+      }
+    }
+  });
+
+  test('bad inputs: the decoder’s own error codes and details, and the buffer back for reuse', async () => {
+    for (const key of ['empty', 'truncatedJpeg', 'randomPng', 'text', 'tiny', 'bomb'] as const) {
+      const bytes = readFileSync(bad.files[key]);
+      let back: Float32Array | undefined;
+      await assert.rejects(
+        pool.run(bytes, bad.files[key], { mode: 'fast', config }, new Float32Array(tensorElements(config)), (b) => (back = b)),
+        (e: ClassifierError) => {
+          assert.ok(e instanceof ClassifierError);
+          assert.equal(e.code, bad.expectedCodes[key], key);
+          assert.ok(e.message.includes(path.basename(bad.files[key])), `${key}: names the file`);
+          if (key === 'bomb') assert.deepEqual(e.details, { width: 50000, height: 50000, maxPixels: 100_000_000 });
+          return true;
+        },
+      );
+      assert.equal(back?.length, tensorElements(config), `${key}: buffer returned`);
+    }
+  });
+
+  test('a decoder thread that dies fails only its own images; a fresh one takes its place', async () => {
+    const f = path.join(FIXTURE_IMAGES, 'skimage_chelsea_cat.jpg');
+    const bytes = readFileSync(f);
+    const slots = (pool as unknown as { slots: Array<{ worker: { terminate(): Promise<number> } }> }).slots;
+    const doomed = slots[0]!.worker;
+    const lost = pool.run(bytes, f, { mode: 'exact', config }, new Float32Array(tensorElements(config)), () => undefined);
+    await doomed.terminate();
+    await assert.rejects(lost, (e: ClassifierError) => e.code === 'INTERNAL' && /decoder thread stopped/.test(e.message));
+    assert.notEqual(slots[0]!.worker, doomed, 'replaced');
+    const rs = await Promise.all([0, 1, 2, 3].map(() => pool.run(bytes, f, { mode: 'exact', config }, new Float32Array(tensorElements(config)), () => undefined)));
+    for (const r of rs) assert.equal(r.width, 451);
+  });
+});
