@@ -259,9 +259,12 @@ export async function benchServer({ sharedDir, images, log = console.error, quic
     // ever slows a run down). Hovers are probed in a separate run so they do not tax the throughput figure.
     const rawIps = [];
     const plain = [];
+    const embRuns = [];
     for (let i = 0; i < (quick ? 1 : 3); i++) {
       rawIps.push((batch * 1000) / (await rawRun(batch, quick ? 2 : 4)));
       plain.push(await folder('fast', false));
+      // The same folder returning (and caching) each image's embedding: what dataset tools will ask for.
+      embRuns.push(await folder('fast', false, { embedding: true }));
     }
     const runs = [];
     for (let i = 0; i < (quick ? 1 : 2); i++) runs.push(await folder('fast', true));
@@ -275,8 +278,7 @@ export async function benchServer({ sharedDir, images, log = console.error, quic
       ratioToRawRun: r2(best.imagesPerSec / rawRun8),
       ratioToDecodeThenRun: r2(best.imagesPerSec / out.raw.decodeThenRunImagesPerSec),
     };
-    // The same folder returning (and caching) each image's embedding: what dataset tools will ask for.
-    const emb = await folder('fast', false, { embedding: true });
+    const emb = embRuns.sort((a, b) => b.imagesPerSec - a.imagesPerSec)[0];
     out.folderFastWithEmbeddings = { imagesPerSec: emb.imagesPerSec, ratioToWithout: r2(emb.imagesPerSec / best.imagesPerSec) };
     log(`folder (fast) returning embeddings: ${emb.imagesPerSec} img/s (${out.folderFastWithEmbeddings.ratioToWithout} × without)`);
     out.cachedDuringFolder = { p50Ms: r2(pct(during, 50)), p99Ms: r2(pct(during, 99)), maxMs: r2(Math.max(...during)), n: during.length };
