@@ -87,6 +87,8 @@ interface Job {
   pooled: boolean;
   enqueuedAt: number;
   signal: AbortSignal | undefined;
+  /** The caller wants this image's embedding (a batch fetches embeddings only when one of its jobs does). */
+  embedding: boolean;
   resolve: (r: InferResult) => void;
   reject: (e: Error) => void;
 }
@@ -94,7 +96,7 @@ interface Job {
 export interface InferResult {
   /** The image's output row (logits or probabilities). */
   row: Float32Array;
-  /** Its embedding, when the model has one. */
+  /** Its embedding, when asked for and the model has one. */
   embedding?: Float32Array;
   inferenceMs: number;
   batchSize: number;
@@ -150,8 +152,6 @@ export class Classifier {
   private readonly tensorPool: Float32Array[] = [];
   private readonly batchPool: Float32Array[] = [];
   private readonly tensorPoolMax: number;
-  /** Decoding and preprocessing threads (none: in this thread). */
-  private readonly pool: PreprocessPool | undefined;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   /** Counters for status and benchmarks. */
@@ -160,6 +160,8 @@ export class Classifier {
   private constructor(
     private readonly backend: InferenceBackend,
     private readonly opts: ClassifierOptions,
+    /** Decoding and preprocessing threads (none: in this thread). */
+    private readonly pool: PreprocessPool | undefined,
   ) {
     const info = backend.info;
     this.mode = opts.preprocessMode ?? 'exact';
@@ -186,22 +188,27 @@ export class Classifier {
     this.overlap = opts.overlapDecode ?? true;
     this.maxInflight = this.overlap ? 2 : 1;
     this.tensorPoolMax = Math.max(1, opts.decodeConcurrency ?? defaultThreads()) + this.maxBatch * (this.maxInflight + 1);
-    const workers = opts.preprocessWorkers ?? (opts.worker === false ? 0 : Math.max(1, opts.decodeConcurrency ?? defaultThreads()));
-    if (workers > 0) {
-      this.pool = new PreprocessPool(workers, opts.preprocessWorkerScript ?? defaultPreprocessWorkerScript(opts.workerScript));
-      this.pool.preload();
-    }
   }
 
   static async create(opts: ClassifierOptions): Promise<Classifier> {
-    const backend = await loadBackend(opts.modelPath, { allowSpinning: false, ...opts.session }, {
-      ...(opts.worker !== undefined ? { worker: opts.worker } : {}),
-      ...(opts.workerScript !== undefined ? { workerScript: opts.workerScript } : {}),
-    });
+    // The decoder threads start (and load the image library) while the model loads.
+    const workers = opts.preprocessWorkers ?? (opts.worker === false ? 0 : Math.max(1, opts.decodeConcurrency ?? defaultThreads()));
+    const pool = workers > 0 ? new PreprocessPool(workers, opts.preprocessWorkerScript ?? defaultPreprocessWorkerScript(opts.workerScript)) : undefined;
+    pool?.preload();
+    let backend: InferenceBackend;
     try {
-      return new Classifier(backend, opts);
+      backend = await loadBackend(opts.modelPath, { allowSpinning: false, ...opts.session }, {
+        ...(opts.worker !== undefined ? { worker: opts.worker } : {}),
+        ...(opts.workerScript !== undefined ? { workerScript: opts.workerScript } : {}),
+      });
     } catch (e) {
-      await backend.release();
+      await pool?.close();
+      throw e;
+    }
+    try {
+      return new Classifier(backend, opts, pool);
+    } catch (e) {
+      await Promise.all([backend.release(), pool?.close()]);
       throw e;
     }
   }
@@ -277,7 +284,7 @@ export class Classifier {
         throw e;
       }
       // Queue before giving the decode slot back, so the scheduler sees this image when it decides.
-      pending = this.enqueue(o.keepTensor ? pre.tensor.slice() : pre.tensor, true, o.priority ?? 'bulk', o.signal);
+      pending = this.enqueue(o.keepTensor ? pre.tensor.slice() : pre.tensor, true, o.priority ?? 'bulk', o.signal, Boolean(o.embedding));
     } finally {
       release();
     }
@@ -302,8 +309,9 @@ export class Classifier {
     tensor: Float32Array,
     priority: Priority = 'bulk',
     signal?: AbortSignal,
+    embedding = false,
   ): Promise<InferResult> {
-    return this.enqueue(tensor, false, priority, signal);
+    return this.enqueue(tensor, false, priority, signal, embedding);
   }
 
   private recycleTensor(t: Float32Array): void {
@@ -315,6 +323,7 @@ export class Classifier {
     pooled: boolean,
     priority: Priority,
     signal: AbortSignal | undefined,
+    embedding: boolean,
   ): Promise<InferResult> {
     if (this.closed) return Promise.reject(new ClassifierError('MODEL_NOT_READY', 'The classifier was closed.'));
     if (signal?.aborted) {
@@ -322,7 +331,7 @@ export class Classifier {
       return Promise.reject(cancelled());
     }
     return new Promise((resolve, reject) => {
-      const job: Job = { tensor, pooled, enqueuedAt: performance.now(), signal, resolve, reject };
+      const job: Job = { tensor, pooled, enqueuedAt: performance.now(), signal, embedding, resolve, reject };
       (priority === 'interactive' ? this.interactive : this.bulk).push(job);
       this.schedule();
     });
@@ -387,10 +396,16 @@ export class Classifier {
     });
     this.inflight++;
     const started = performance.now();
+    const wantEmbeddings = jobs.some((j) => j.embedding);
     this.backend
-      .run(input, batchDim, (buf) => {
-        if (this.batchPool.length < this.maxInflight + 1 && buf.length === capacity) this.batchPool.push(buf);
-      })
+      .run(
+        input,
+        batchDim,
+        (buf) => {
+          if (this.batchPool.length < this.maxInflight + 1 && buf.length === capacity) this.batchPool.push(buf);
+        },
+        wantEmbeddings,
+      )
       .then(
         (out) => {
           const ms = performance.now() - started;
@@ -403,7 +418,7 @@ export class Classifier {
           jobs.forEach((j, i) =>
             j.resolve({
               row: out.logits.slice(i * classes, (i + 1) * classes),
-              ...(e ? { embedding: e.slice(i * dims, (i + 1) * dims) } : {}),
+              ...(e && j.embedding ? { embedding: e.slice(i * dims, (i + 1) * dims) } : {}),
               inferenceMs: ms,
               batchSize: jobs.length,
               queueMs: started - j.enqueuedAt,

@@ -12,3 +12,4 @@ export * from './models.js';
 export * from './launch.js';
 export * from './float16.js';
 export * from './preprocess-pool.js';
+export * from './threads.js';

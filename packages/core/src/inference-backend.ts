@@ -1,26 +1,25 @@
 /**
  * Where inference runs: in this thread (`ModelSession` directly) or in a worker thread, behind one interface.
  */
-import { existsSync } from 'node:fs';
-import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { ClassifierError, type ErrorCode } from './errors.js';
+import { findWorkerScript, transferList } from './threads.js';
 import { ModelSession, type BatchOutput, type ModelInfo, type SessionOptions } from './session.js';
 
 export interface InferenceBackend {
   readonly info: ModelInfo;
   /**
    * Runs the first `batch` images of `input` (which may hold more). `giveBack` receives `input` once the backend
-   * is done with it, so the caller can reuse the buffer (a worker transfers it out and back). The embeddings come
-   * along when the model has them (`info.embedding`).
+   * is done with it, so the caller can reuse the buffer (a worker transfers it out and back). With `embeddings`,
+   * the embeddings come along when the model has them (`info.embedding`).
    */
-  run(input: Float32Array, batch: number, giveBack?: (input: Float32Array) => void): Promise<BatchOutput>;
+  run(input: Float32Array, batch: number, giveBack?: (input: Float32Array) => void, embeddings?: boolean): Promise<BatchOutput>;
   release(): Promise<void>;
 }
 
 export type WorkerRequest =
   | { type: 'load'; id: number; modelPath: string; options: SessionOptions }
-  | { type: 'run'; id: number; input: Float32Array; batch: number }
+  | { type: 'run'; id: number; input: Float32Array; batch: number; embeddings: boolean }
   | { type: 'release'; id: number };
 
 export type WorkerResponse =
@@ -29,11 +28,8 @@ export type WorkerResponse =
   | { type: 'released'; id: number }
   | { type: 'error'; id: number; error: { code: ErrorCode; message: string } };
 
-/** Finds the compiled worker script: next to this module (dist, bundles) or in ../dist (tests run from src). */
 export function defaultWorkerScript(): string {
-  const candidates = [path.join(__dirname, 'inference-worker.js'), path.join(__dirname, '..', 'dist', 'inference-worker.js')];
-  for (const c of candidates) if (existsSync(c)) return c;
-  throw new ClassifierError('INTERNAL', `inference-worker.js not found next to ${__dirname}; run the build first.`);
+  return findWorkerScript('inference-worker.js');
 }
 
 export class LocalBackend implements InferenceBackend {
@@ -44,9 +40,9 @@ export class LocalBackend implements InferenceBackend {
   static async load(modelPath: string, options: SessionOptions): Promise<LocalBackend> {
     return new LocalBackend(await ModelSession.load(modelPath, options));
   }
-  async run(input: Float32Array, batch: number, giveBack?: (input: Float32Array) => void): Promise<BatchOutput> {
+  async run(input: Float32Array, batch: number, giveBack?: (input: Float32Array) => void, embeddings = false): Promise<BatchOutput> {
     try {
-      return await this.session.runOutputs(input, batch);
+      return await this.session.runOutputs(input, batch, embeddings);
     } finally {
       giveBack?.(input);
     }
@@ -106,9 +102,8 @@ export class WorkerBackend implements InferenceBackend {
   }
 
   /** Note: `input` is transferred to the worker and unusable afterwards; it comes back through `giveBack`. */
-  async run(input: Float32Array, batch: number, giveBack?: (input: Float32Array) => void): Promise<BatchOutput> {
-    const transferable = input.byteOffset === 0 && input.byteLength === input.buffer.byteLength;
-    const r = await this.call({ type: 'run', id: 0, input, batch }, transferable ? [input.buffer as ArrayBuffer] : []);
+  async run(input: Float32Array, batch: number, giveBack?: (input: Float32Array) => void, embeddings = false): Promise<BatchOutput> {
+    const r = await this.call({ type: 'run', id: 0, input, batch, embeddings }, transferList(input));
     if (r.type !== 'result') throw new ClassifierError('INTERNAL', 'unexpected reply from the inference worker');
     giveBack?.(r.input);
     return r.output;

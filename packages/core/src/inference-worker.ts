@@ -5,6 +5,7 @@
 import { parentPort } from 'node:worker_threads';
 import { toClassifierError } from './errors.js';
 import { ModelSession } from './session.js';
+import { ownsBuffer, transferList } from './threads.js';
 import type { WorkerRequest, WorkerResponse } from './inference-backend.js';
 
 let session: ModelSession | undefined;
@@ -28,14 +29,12 @@ port.on('message', async (msg: WorkerRequest) => {
       case 'run': {
         if (!session) throw new Error('no model loaded');
         const t0 = performance.now();
-        const out = await session.runOutputs(msg.input, msg.batch);
+        const out = await session.runOutputs(msg.input, msg.batch, msg.embeddings);
         // ORT's outputs may be views on larger buffers: copy when needed so they can be transferred.
-        const own = (a: Float32Array) => (a.byteOffset === 0 && a.byteLength === a.buffer.byteLength ? a : a.slice());
+        const own = (a: Float32Array) => (ownsBuffer(a) ? a : a.slice());
         const output = { logits: own(out.logits), ...(out.embeddings ? { embeddings: own(out.embeddings) } : {}) };
-        const transfer = [output.logits.buffer as ArrayBuffer];
-        if (output.embeddings && output.embeddings.buffer !== output.logits.buffer) transfer.push(output.embeddings.buffer as ArrayBuffer);
         // The input goes back too, for the engine to reuse as its next batch buffer.
-        if (msg.input.byteOffset === 0 && msg.input.byteLength === msg.input.buffer.byteLength) transfer.push(msg.input.buffer as ArrayBuffer);
+        const transfer = [...transferList(output.logits), ...(output.embeddings ? transferList(output.embeddings) : []), ...transferList(msg.input)];
         reply({ type: 'result', id: msg.id, output, input: msg.input, ms: performance.now() - t0 }, transfer);
         break;
       }

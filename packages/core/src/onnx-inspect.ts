@@ -38,7 +38,6 @@ export interface EmbeddingTensor {
 
 export interface OnnxNode {
   opType: string;
-  domain: string;
   inputs: string[];
   outputs: string[];
 }
@@ -138,13 +137,12 @@ export function inspectOnnx(buf: Uint8Array): OnnxSummary {
     if (field === 1 && wire === 2) {
       const [s, e] = g.bytes();
       const n = new Reader(buf, s, e);
-      const node: OnnxNode = { opType: '', domain: '', inputs: [], outputs: [] };
+      const node: OnnxNode = { opType: '', inputs: [], outputs: [] };
       while (n.pos < n.end) {
         const k = n.varint();
         if (k >> 3 === 1 && (k & 7) === 2) node.inputs.push(n.string());
         else if (k >> 3 === 2 && (k & 7) === 2) node.outputs.push(n.string());
         else if (k >> 3 === 4 && (k & 7) === 2) node.opType = n.string();
-        else if (k >> 3 === 7 && (k & 7) === 2) node.domain = n.string();
         else n.skip(k & 7);
       }
       out.nodeCount++;
@@ -272,6 +270,21 @@ function concat(parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
+/** Where the ModelProto's graph field is: its key's offset and its body [s, e). */
+function graphField(buf: Uint8Array): { start: number; s: number; e: number } | undefined {
+  const r = new Reader(buf, 0, buf.length);
+  while (r.pos < r.end) {
+    const start = r.pos;
+    const key = r.varint();
+    if (key >> 3 === 7 && (key & 7) === 2) {
+      const [s, e] = r.bytes();
+      return { start, s, e };
+    }
+    r.skip(key & 7);
+  }
+  return undefined;
+}
+
 /**
  * Returns a copy of the ModelProto `buf` whose graph also outputs the embedding tensor (float32), after the
  * existing outputs. For quantized features a DequantizeLinear node is appended first (its inputs all exist
@@ -299,29 +312,17 @@ export function withEmbeddingOutput(buf: Uint8Array, embedding: EmbeddingTensor)
   const extra = concat(fields);
   // One allocation and one copy of the (100 MB) model: the graph field's header is rewritten with its new length,
   // the new fields go right after the graph's own bytes.
-  const r = new Reader(buf, 0, buf.length);
-  while (r.pos < r.end) {
-    const start = r.pos;
-    const key = r.varint();
-    if (key >> 3 === 7 && (key & 7) === 2) {
-      const [s, e] = r.bytes();
-      const head = Uint8Array.from([...varintBytes(7 * 8 + 2), ...varintBytes(e - s + extra.length)]);
-      const out = Buffer.allocUnsafe(start + head.length + (e - s) + extra.length + (buf.length - e));
-      let o = 0;
-      out.set(buf.subarray(0, start), o);
-      o += start;
-      out.set(head, o);
-      o += head.length;
-      out.set(buf.subarray(s, e), o);
-      o += e - s;
-      out.set(extra, o);
-      o += extra.length;
-      out.set(buf.subarray(e), o);
-      return out;
-    }
-    r.skip(key & 7);
+  const g = graphField(buf);
+  if (!g) throw new Error('not an ONNX model (no graph)');
+  const { start, s, e } = g;
+  const head = Uint8Array.from([...varintBytes(7 * 8 + 2), ...varintBytes(e - s + extra.length)]);
+  const out = Buffer.allocUnsafe(start + head.length + (e - s) + extra.length + (buf.length - e));
+  let o = 0;
+  for (const part of [buf.subarray(0, start), head, buf.subarray(s, e), extra, buf.subarray(e)]) {
+    out.set(part, o);
+    o += part.length;
   }
-  throw new Error('not an ONNX model (no graph)');
+  return out;
 }
 
 /**
@@ -329,15 +330,9 @@ export function withEmbeddingOutput(buf: Uint8Array, embedding: EmbeddingTensor)
  * embeddings with them. Undefined when absent or not float32.
  */
 export function readInitializer(buf: Uint8Array, name: string): { dims: number[]; data: Float32Array } | undefined {
-  const r = new Reader(buf, 0, buf.length);
-  let graph: [number, number] | undefined;
-  while (r.pos < r.end) {
-    const key = r.varint();
-    if (key >> 3 === 7 && (key & 7) === 2) graph = r.bytes();
-    else r.skip(key & 7);
-  }
+  const graph = graphField(buf);
   if (!graph) return undefined;
-  const g = new Reader(buf, graph[0], graph[1]);
+  const g = new Reader(buf, graph.s, graph.e);
   while (g.pos < g.end) {
     const key = g.varint();
     if (key >> 3 !== 5 || (key & 7) !== 2) {

@@ -3,10 +3,9 @@
  * caller's), its output tensor is transferred there and back, so the pool allocates nothing per image and the
  * main thread's garbage collector never sees the decoded pixels (pauses of 5–10 ms that delayed cached answers).
  */
-import { existsSync } from 'node:fs';
-import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { ClassifierError, type ErrorCode } from './errors.js';
+import { ownsBuffer, findWorkerScript, transferList } from './threads.js';
 import type { PreprocessConfig, PreprocessMode, PreprocessResult } from './preprocess.js';
 
 export interface PreprocessRequest {
@@ -24,15 +23,9 @@ export type PreprocessResponse =
   | { type: 'done'; id: number; out: Float32Array; width: number; height: number; format: string }
   | { type: 'error'; id: number; out: Float32Array; error: { code: ErrorCode; message: string; details?: Record<string, unknown> } };
 
-/** Finds the compiled worker script: next to this module (dist, bundles) or in ../dist (tests run from src). */
+/** `preprocess-worker.js`, preferably beside the inference worker a bundled build names. */
 export function defaultPreprocessWorkerScript(besides?: string): string {
-  const candidates = [
-    ...(besides ? [path.join(path.dirname(besides), 'preprocess-worker.js')] : []),
-    path.join(__dirname, 'preprocess-worker.js'),
-    path.join(__dirname, '..', 'dist', 'preprocess-worker.js'),
-  ];
-  for (const c of candidates) if (existsSync(c)) return c;
-  throw new ClassifierError('INTERNAL', `preprocess-worker.js not found next to ${__dirname}; run the build first.`);
+  return findWorkerScript('preprocess-worker.js', besides);
 }
 
 interface Pending {
@@ -112,13 +105,12 @@ export class PreprocessPool {
     for (const s of this.slots) if (s.busy < slot.busy) slot = s;
     const id = this.nextId++;
     // The bytes are copied (structured clone copies a view's whole buffer: give it one of exactly this size).
-    const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
+    const own = ownsBuffer(bytes) ? bytes : bytes.slice();
     return new Promise((resolve, reject) => {
       slot.pending.set(id, { resolve, reject, giveBack });
       if (slot.busy++ === 0) slot.worker.ref();
       const req: PreprocessRequest = { type: 'run', id, bytes: own, name, mode: opts.mode, config: opts.config, out, ...(opts.maxPixels !== undefined ? { maxPixels: opts.maxPixels } : {}) };
-      const transferable = out.byteOffset === 0 && out.byteLength === out.buffer.byteLength;
-      slot.worker.postMessage(req, transferable ? [out.buffer as ArrayBuffer] : []);
+      slot.worker.postMessage(req, transferList(out));
     });
   }
 

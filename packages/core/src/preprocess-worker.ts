@@ -6,6 +6,7 @@ import { parentPort } from 'node:worker_threads';
 import { toClassifierError } from './errors.js';
 import { preloadSharp } from './decode.js';
 import { preprocessImage } from './preprocess.js';
+import { transferList } from './threads.js';
 import type { PreprocessRequest, PreprocessResponse } from './preprocess-pool.js';
 
 const port = parentPort;
@@ -20,7 +21,7 @@ port.on('message', async (msg: PreprocessRequest | { type: 'preload' }) => {
     }
     return;
   }
-  const transfer = msg.out.byteOffset === 0 && msg.out.byteLength === msg.out.buffer.byteLength ? [msg.out.buffer as ArrayBuffer] : [];
+  const transfer = transferList(msg.out);
   try {
     const r = await preprocessImage(msg.bytes, msg.name, { mode: msg.mode, config: msg.config, out: msg.out, ...(msg.maxPixels !== undefined ? { maxPixels: msg.maxPixels } : {}) });
     const reply: PreprocessResponse = { type: 'done', id: msg.id, out: msg.out, width: r.width, height: r.height, format: r.format };

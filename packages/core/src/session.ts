@@ -56,6 +56,21 @@ export interface BatchOutput {
   embeddings?: Float32Array;
 }
 
+/** NO_EMBEDDING unless the model has an embedding output (`ModelInfo.embedding`). */
+export function requireEmbedding(info: Pick<ModelInfo, 'name' | 'embedding'>): void {
+  if (!info.embedding) {
+    throw new ClassifierError(
+      'NO_EMBEDDING',
+      `${info.name} has no recognisable feature layer before its classifier (a Gemm or MatMul reading pooled features), so it cannot return embeddings. Use a model such as ResNet50 or MobileNetV2.`,
+    );
+  }
+}
+
+/** float32 values as JSON numbers: 9 significant digits read back as the same float32, in about half the characters of a double. */
+export function embeddingToJson(e: ArrayLike<number>): number[] {
+  return Array.from(e, (v) => Number(v.toPrecision(9)));
+}
+
 export interface ProviderFallback {
   provider: string;
   reason: string;

@@ -15,9 +15,11 @@ import {
   Classifier,
   ClassifierError,
   defaultCacheDir,
+  embeddingToJson,
   downloadModel,
   loadLabelsFile,
   renderProgressBar,
+  requireEmbedding,
   resolveModel,
   resolveModelUrl,
   toClassifierError,
@@ -210,10 +212,15 @@ async function classifyCommand(values: Values, positionals: string[], io: Io): P
     io.stderr.write(`image-classifier: ${err.code}: ${err.message}\n`);
     return EXIT_USAGE;
   }
-  if (values.embedding && !classifier.info.embedding) {
-    await classifier.close();
-    io.stderr.write(`image-classifier: NO_EMBEDDING: ${classifier.info.name} has no recognisable feature layer before its classifier (a Gemm or MatMul reading pooled features), so --embedding cannot be served. Run without --embedding, or use a model such as ResNet50 or MobileNetV2.\n`);
-    return EXIT_USAGE;
+  if (values.embedding) {
+    try {
+      requireEmbedding(classifier.info);
+    } catch (e) {
+      await classifier.close();
+      const err = toClassifierError(e);
+      io.stderr.write(`image-classifier: ${err.code}: ${err.message}\n`);
+      return EXIT_USAGE;
+    }
   }
   const dumpDir = values['dump-tensor'];
   if (dumpDir) await fs.mkdir(dumpDir, { recursive: true });
@@ -287,8 +294,7 @@ async function classifyOne(
       file,
       predictions: r.predictions,
       ...(r.logits ? { logits: Array.from(r.logits) } : {}),
-      // 9 significant digits read back as the same float32, in about half the characters of a double.
-      ...(r.embedding ? { embedding: Array.from(r.embedding, (v) => Number(v.toPrecision(9))) } : {}),
+      ...(r.embedding ? { embedding: embeddingToJson(r.embedding) } : {}),
     };
   } catch (e) {
     const err = toClassifierError(e, 'INTERNAL');

@@ -4,7 +4,7 @@
  * (`classifyBatch`, bulk priority); results are kept in a persistent cache keyed by image content.
  */
 import { createHash } from 'node:crypto';
-import { promises as fsp, readdirSync, statSync } from 'node:fs';
+import { promises as fsp, readdirSync, rmSync, statSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
@@ -21,7 +21,9 @@ import {
   Classifier,
   ClassifierError,
   decodeFloat16,
+  embeddingToJson,
   encodeFloat16,
+  requireEmbedding,
   DEFAULT_MODEL,
   defaultCacheDir,
   isUrl,
@@ -31,7 +33,6 @@ import {
   toClassifierError,
   type ClassifierOptions,
   type LabelSet,
-  preloadSharp,
 } from '@image-classifier/core';
 import {
   ClassifyBatchRequest,
@@ -68,15 +69,13 @@ const MAX_CONCURRENT_BATCHES = 8;
 const PROGRESS_INTERVAL_MS = 200;
 const PARTIAL_INTERVAL_MS = 100;
 
+/** The embeddings' log beside the results' (same format). */
+const EMBEDDINGS_LOG = 'embeddings-v1.log';
+
 /** An embedding in the cache: its width and its float16 little-endian bytes, base64. */
 interface CachedEmbedding {
   d: number;
   f: string;
-}
-
-/** float32 → JSON numbers: 9 significant digits read back as the same float32. */
-function embeddingDto(e: Float32Array): number[] {
-  return Array.from(e, (v) => Number(v.toPrecision(9)));
 }
 
 interface CachedValue {
@@ -270,7 +269,9 @@ export class InferenceServer {
     c.onRequest(ClearCacheRequest.type, () =>
       this.wrap(async () => {
         const removed = this.cache?.clear() ?? 0;
-        this.embeddings()?.clear();
+        // Cleared if open; otherwise removed unread (it may be hundreds of MB).
+        if (this.embeddingCache) this.embeddingCache.clear();
+        else if (this.cacheDir) rmSync(path.join(this.cacheDir, 'results', EMBEDDINGS_LOG), { force: true });
         return { removed };
       }),
     );
@@ -288,17 +289,9 @@ export class InferenceServer {
     // meanwhile wait on `loading`, which then hands over to the real load.
     this.loading = new Promise<void>((resolve) =>
       setImmediate(() => {
+        // The engine's decoder threads load the image library while the model loads.
         this.applySettings(this.initSettings ?? {}, true);
         resolve();
-        // The inference worker loads the model on its own thread; meanwhile load the image decoder here, so the
-        // first request does not pay for it.
-        setTimeout(() => {
-          try {
-            preloadSharp();
-          } catch (e) {
-            this.log(`image decoder failed to load: ${(e as Error).message}`);
-          }
-        }, 0);
       }),
     );
     return {
@@ -518,14 +511,14 @@ export class InferenceServer {
     if (!e || typeof e.f !== 'string' || e.d !== l.classifier.info.embedding?.dims) return undefined;
     const values = decodeFloat16(Buffer.from(e.f, 'base64'));
     if (values.length !== e.d) return undefined;
-    return { ...hit, embedding: embeddingDto(values) };
+    return { ...hit, embedding: embeddingToJson(values) };
   }
 
   /** The embedding log, opened (and read) on first use. */
   private embeddings(): ResultCache<CachedEmbedding> | undefined {
     if (!this.embeddingCache && this.cache && this.cacheDir) {
       try {
-        this.embeddingCache = ResultCache.open<CachedEmbedding>(path.join(this.cacheDir, 'results'), this.log, 'embeddings-v1.log');
+        this.embeddingCache = ResultCache.open<CachedEmbedding>(path.join(this.cacheDir, 'results'), this.log, EMBEDDINGS_LOG);
         this.log(`embedding cache: ${this.embeddingCache.entries} embeddings (${this.embeddingCache.stats.loadMs} ms)`);
       } catch (e) {
         this.log(`embedding cache disabled: ${(e as Error).message}`);
@@ -534,15 +527,7 @@ export class InferenceServer {
     return this.embeddingCache;
   }
 
-  /** NO_EMBEDDING unless the model has an embedding output. */
-  private checkEmbedding(l: Loaded): void {
-    if (!l.classifier.info.embedding) {
-      throw new ClassifierError(
-        'NO_EMBEDDING',
-        `${l.classifier.info.name} has no recognisable feature layer before its classifier (a Gemm or MatMul reading pooled features), so it cannot return embeddings. Use a model such as ResNet50 or MobileNetV2.`,
-      );
-    }
-  }
+
 
   /** The cached result for content `hash` under a model's result key, if it holds at least `want` predictions. */
   private cachedResult(modelKey: string, hash: string | undefined, want: number): FileOutcome | undefined {
@@ -608,7 +593,7 @@ export class InferenceServer {
         cached: false,
         width: out.width,
         height: out.height,
-        ...(out.embedding ? { embedding: embeddingDto(out.embedding) } : {}),
+        ...(out.embedding ? { embedding: embeddingToJson(out.embedding) } : {}),
       };
     } finally {
       release();
@@ -653,7 +638,7 @@ export class InferenceServer {
     });
     const { signal, dispose } = this.signalFor(token);
     try {
-      if (p.embedding) this.checkEmbedding(loaded);
+      if (p.embedding) requireEmbedding(loaded.classifier.info);
       const r = await this.classifyFile(loaded, file, topK, Boolean(p.force), true, signal, Boolean(p.embedding));
       return {
         uri: p.uri,
@@ -701,7 +686,7 @@ export class InferenceServer {
     const { loaded } = model;
     if (p.embedding) {
       try {
-        this.checkEmbedding(loaded);
+        requireEmbedding(loaded.classifier.info);
       } catch (e) {
         model.release();
         this.runningBatches--;

@@ -3,7 +3,7 @@
  * (vscode-jsonrpc), the real MobileNetV2 int8 model from ../shared (real ImageNet weights).
  */
 import { strict as assert } from 'node:assert';
-import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -450,6 +450,20 @@ describe('inference server: persistence, crashes, downloads, malformed messages'
       assert.equal(scores.predictions[0]!.label, `class ${scores.predictions[0]!.index}`);
     } finally {
       await b.stop();
+    }
+    // clearCache removes the embeddings too, without reading them first when they were never opened.
+    const log = path.join(cacheDir, 'results', 'embeddings-v1.log');
+    assert.ok(existsSync(log));
+    const c = startServer();
+    try {
+      await c.initialize({ model: MODEL, cacheDir, roots: [ws] });
+      await c.conn.sendRequest(ClearCacheRequest.type, {});
+      assert.equal(existsSync(log), false);
+      const fresh2 = await c.conn.sendRequest(ClassifyRequest.type, { uri: uri(cat), embedding: true });
+      assert.equal(fresh2.cached, false);
+      assert.deepEqual(fresh2.embedding, fresh.embedding);
+    } finally {
+      await c.stop();
     }
   });
 
