@@ -43,8 +43,8 @@ function rssOf(pid) {
 function startServer(env = {}) {
   const rpc = require('vscode-jsonrpc/node');
   const t0 = performance.now();
-  // Started as the extension starts it: telemetry off, malloc tuned (packages/core/src/launch.ts).
-  const launch = require(path.join(ROOT, 'packages/core/dist/launch.js'));
+  // Started as the extension starts it: telemetry off, malloc tuned (packages/protocol/src/launch.ts).
+  const launch = require(path.join(ROOT, 'packages/protocol/dist/launch.js'));
   const child = spawn(process.execPath, [BIN, 'serve', '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...launch.engineProcessEnv(process.env), ...env } });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
@@ -143,7 +143,7 @@ export async function benchServer({ sharedDir, images, log = console.error, quic
     /** One image the raw way: decode + preprocess (fast) + session.run at batch 1. */
     rawSingle = async (i) => {
       const t = performance.now();
-      const r = await core.preprocessImage(readFileSync(files[i]), files[i], { mode: 'fast' });
+      const r = await core.preprocessImage(readFileSync(files[i]), files[i], { preprocessing: 'fast' });
       await session.run(r.tensor, 1);
       const ms = performance.now() - t;
       await settle();

@@ -22,9 +22,9 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 
 // Measure under the same process conditions as the product (the extension and the CLI start the engine with glibc's
-// malloc tuned, packages/core/src/launch.ts): raw session.run, the CLI and the server alike.
+// malloc tuned, packages/protocol/src/launch.ts): raw session.run, the CLI and the server alike.
 {
-  const launch = require(path.join(ROOT, 'packages/core/dist/launch.js'));
+  const launch = require(path.join(ROOT, 'packages/protocol/dist/launch.js'));
   if (launch.mallocTuningMissing()) {
     const r = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit', env: launch.engineProcessEnv(process.env) });
     process.exit(r.status ?? 1);
@@ -54,7 +54,7 @@ async function benchRawSession(images) {
   const per = 3 * 224 * 224;
   const tensors = [];
   for (const f of images.slice(0, 8)) {
-    tensors.push((await core.preprocessImage(readFileSync(f), f, { mode: 'exact' })).tensor);
+    tensors.push((await core.preprocessImage(readFileSync(f), f, { preprocessing: 'exact' })).tensor);
   }
   const result = {};
   for (const batch of [1, 8]) {
@@ -198,12 +198,12 @@ async function benchResize(images) {
  * ready tensors through its batching (no decoding), decode and inference taking turns, decode overlapping inference.
  */
 async function benchEngine(files) {
-  const c = await core.Classifier.create({ modelPath: RESNET, preprocessMode: 'fast', maxBatch: 8, session: { optimizedModelCacheDir: path.join(OUT, 'opt') } });
-  const phased = await core.Classifier.create({ modelPath: RESNET, preprocessMode: 'fast', maxBatch: 8, overlapDecode: false, session: { optimizedModelCacheDir: path.join(OUT, 'opt') } });
+  const c = await core.Classifier.create({ modelPath: RESNET, preprocessing: 'fast', maxBatch: 8, session: { optimizedModelCacheDir: path.join(OUT, 'opt') } });
+  const phased = await core.Classifier.create({ modelPath: RESNET, preprocessing: 'fast', maxBatch: 8, overlapDecode: false, session: { optimizedModelCacheDir: path.join(OUT, 'opt') } });
   // Raw: ONNX Runtime's defaults (spinning threads), as everywhere in these benchmarks.
   const session = await core.ModelSession.load(RESNET, { optimizedModelCacheDir: path.join(OUT, 'opt') });
   try {
-    const tensor = (await core.preprocessImage(readFileSync(files[0]), files[0], { mode: 'fast' })).tensor;
+    const tensor = (await core.preprocessImage(readFileSync(files[0]), files[0], { preprocessing: 'fast' })).tensor;
     const tensors = files.map(() => tensor.slice());
     const per = tensor.length;
     const raw8 = new Float32Array(per * 8);
@@ -239,7 +239,7 @@ async function benchEngine(files) {
 
 /** A cold session start (optimized model cached) in a fresh process, with glibc's malloc as is and as tuned. */
 function benchColdLoad() {
-  const launch = require(path.join(ROOT, 'packages/core/dist/launch.js'));
+  const launch = require(path.join(ROOT, 'packages/protocol/dist/launch.js'));
   const script = `const core = require(${JSON.stringify(path.join(ROOT, 'packages/core/dist/index.js'))});
     (async () => { const t = performance.now();
       const b = await core.loadBackend(${JSON.stringify(RESNET)}, { allowSpinning: false, optimizedModelCacheDir: ${JSON.stringify(path.join(OUT, 'opt'))} }, {});

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const files = [];
-for (const pkg of ['core', 'server', 'extension']) {
+for (const pkg of ['protocol', 'core', 'server', 'extension']) {
   const dir = path.join(ROOT, 'packages', pkg, 'test');
   if (!existsSync(dir)) continue;
   for (const f of readdirSync(dir).sort()) if (f.endsWith('.test.ts')) files.push(path.join('packages', pkg, 'test', f));

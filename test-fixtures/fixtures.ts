@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import sharp from 'sharp';
-import { lengthDelimited, varintBytes } from '../packages/core/src/onnx-inspect.js';
+import { lengthDelimited, varintBytes } from '../packages/core/src/model/onnx-inspect.js';
 
 export const REPO_ROOT = path.resolve(__dirname, '..');
 export const FIXTURE_IMAGES = path.join(__dirname, 'images');

@@ -33,14 +33,14 @@ function fail(msg) {
 
 // ---- Preconditions: the server's sources and core's build ------------------------------------------------
 const serverEntry = path.resolve(here, '../server/src/server-main.ts');
-const workerEntry = path.resolve(here, '../core/src/inference-worker.ts');
-const preprocessEntry = path.resolve(here, '../core/src/preprocess-worker.ts');
+const workerEntry = path.resolve(here, '../core/src/engine/inference-worker.ts');
+const preprocessEntry = path.resolve(here, '../core/src/image/preprocess-worker.ts');
 const coreDist = path.resolve(here, '../core/dist');
 if (!existsSync(serverEntry)) {
   fail(`The server's entry point ${path.relative(process.cwd(), serverEntry)} does not exist. The extension bundles the server: build it from the repository root with \`npm run build\` once packages/server is in place.`);
 }
 for (const f of [workerEntry, preprocessEntry]) if (!existsSync(f)) fail(`${f} does not exist.`);
-for (const f of ['index.js', 'protocol.js', 'inference-worker.js', 'preprocess-worker.js']) {
+for (const f of ['index.js', 'engine/inference-worker.js', 'image/preprocess-worker.js']) {
   if (!existsSync(path.join(coreDist, f))) {
     fail(`packages/core is not built (${path.join('packages/core/dist', f)} is missing). Run \`npm run build\` at the repository root (turbo builds core and server before the extension).`);
   }

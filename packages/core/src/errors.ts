@@ -1,31 +1,11 @@
 /**
  * Errors are values with a stable code and a sentence the user can act on.
  * The same codes travel through the CLI (error records, exit codes), the JSON-RPC server
- * (numeric codes in `protocol.ts`) and the extension (notifications).
+ * (numeric codes in @image-classifier/protocol) and the extension (notifications).
  */
-export type ErrorCode =
-  | 'FILE_NOT_FOUND'
-  | 'NOT_A_FILE'
-  | 'READ_FAILED'
-  | 'EMPTY_FILE'
-  | 'UNSUPPORTED_FORMAT'
-  | 'DECODE_FAILED'
-  | 'IMAGE_TOO_LARGE'
-  | 'IMAGE_TOO_SMALL'
-  | 'OUTSIDE_WORKSPACE'
-  | 'MODEL_NOT_FOUND'
-  | 'MODEL_LOAD_FAILED'
-  | 'MODEL_NOT_READY'
-  | 'MODEL_DOWNLOAD_FAILED'
-  | 'CHECKSUM_MISMATCH'
-  | 'LABELS_MISMATCH'
-  | 'LABELS_INVALID'
-  | 'INVALID_ARGUMENT'
-  | 'INFERENCE_FAILED'
-  | 'NO_EMBEDDING'
-  | 'QUEUE_FULL'
-  | 'CANCELLED'
-  | 'INTERNAL';
+import type { ErrorCode } from '@image-classifier/protocol/errors';
+
+export type { ErrorCode };
 
 export class ClassifierError extends Error {
   readonly code: ErrorCode;

@@ -6,15 +6,20 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { ClassifierError } from './errors.js';
 
+/** This package's root: the folder above `src` or `dist` (bundles have none). */
+const PACKAGE_ROOT = path.resolve(__dirname, '..');
+
 /**
- * The compiled worker script `fileName`: beside `besides` (a bundled build names one worker, the others sit next to
- * it), next to this module (dist, bundles) or in ../dist (tests run from src).
+ * The compiled worker script `distPath` (relative to core's dist, e.g. `engine/inference-worker.js`): beside
+ * `besides` (a bundled build names one worker, the others sit next to it), next to this module (bundles put every
+ * worker beside the server), or in core's dist (builds, and tests that run from src).
  */
-export function findWorkerScript(fileName: string, besides?: string): string {
+export function findWorkerScript(distPath: string, besides?: string): string {
+  const fileName = path.basename(distPath);
   const candidates = [
     ...(besides ? [path.join(path.dirname(besides), fileName)] : []),
     path.join(__dirname, fileName),
-    path.join(__dirname, '..', 'dist', fileName),
+    path.join(PACKAGE_ROOT, 'dist', distPath),
   ];
   for (const c of candidates) if (existsSync(c)) return c;
   throw new ClassifierError('INTERNAL', `${fileName} not found next to ${__dirname}; run the build first.`);

@@ -28,7 +28,7 @@ import {
   sha256File,
   type DownloadProgress,
   type RequestImpl,
-} from '../src/download.js';
+} from '../src/model/download.js';
 
 const repoRoot = path.resolve(__dirname, '../../..');
 const sharedDir = process.env['IMAGE_CLASSIFIER_SHARED_DIR'] || path.resolve(repoRoot, '../shared');

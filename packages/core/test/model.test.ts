@@ -38,7 +38,7 @@ describe('ResNet50 (seed-0 torchvision export) logits against PyTorch', { skip: 
     const per = 3 * 224 * 224;
     const batch = new Float32Array(per * images.length);
     for (const [i, f] of images.entries()) {
-      await preprocessImage(readFileSync(path.join(shared!, 'images', f)), f, { mode: 'exact', out: batch, offset: i * per });
+      await preprocessImage(readFileSync(path.join(shared!, 'images', f)), f, { preprocessing: 'exact', out: batch, offset: i * per });
     }
     const out = await session.run(batch, images.length);
     for (const [i, f] of images.entries()) {
@@ -69,7 +69,7 @@ describe('ResNet50 (seed-0 torchvision export) logits against PyTorch', { skip: 
 describe('MobileNetV2 int8 (real ImageNet weights) gives the manifest top-1', { skip: shared ? false : SKIP_NO_SHARED }, () => {
   let classifier: Classifier;
   before(async () => {
-    classifier = await Classifier.create({ modelPath: path.join(shared!, 'models', 'mobilenetv2-12-int8.onnx'), preprocessMode: 'exact' });
+    classifier = await Classifier.create({ modelPath: path.join(shared!, 'models', 'mobilenetv2-12-int8.onnx'), preprocessing: 'exact' });
   });
   after(async () => classifier?.close());
   const manifest = shared ? JSON.parse(readFileSync(path.join(shared, 'reference', 'manifest.json'), 'utf8')) : { images: {} };

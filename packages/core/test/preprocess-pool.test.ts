@@ -46,7 +46,7 @@ describe('PreprocessPool: decoding and preprocessing in worker threads', () => {
       const bytes = readFileSync(bad.files[key]);
       let back: Float32Array | undefined;
       await assert.rejects(
-        pool.run(bytes, bad.files[key], { mode: 'fast', config }, new Float32Array(tensorElements(config)), (b) => (back = b)),
+        pool.run(bytes, bad.files[key], { preprocessing: 'fast', config }, new Float32Array(tensorElements(config)), (b) => (back = b)),
         (e: ClassifierError) => {
           assert.ok(e instanceof ClassifierError);
           assert.equal(e.code, bad.expectedCodes[key], key);
@@ -64,11 +64,11 @@ describe('PreprocessPool: decoding and preprocessing in worker threads', () => {
     const bytes = readFileSync(f);
     const slots = (pool as unknown as { slots: Array<{ worker: { terminate(): Promise<number> } }> }).slots;
     const doomed = slots[0]!.worker;
-    const lost = pool.run(bytes, f, { mode: 'exact', config }, new Float32Array(tensorElements(config)), () => undefined);
+    const lost = pool.run(bytes, f, { preprocessing: 'exact', config }, new Float32Array(tensorElements(config)), () => undefined);
     await doomed.terminate();
     await assert.rejects(lost, (e: ClassifierError) => e.code === 'INTERNAL' && /decoder thread stopped/.test(e.message));
     assert.notEqual(slots[0]!.worker, doomed, 'replaced');
-    const rs = await Promise.all([0, 1, 2, 3].map(() => pool.run(bytes, f, { mode: 'exact', config }, new Float32Array(tensorElements(config)), () => undefined)));
+    const rs = await Promise.all([0, 1, 2, 3].map(() => pool.run(bytes, f, { preprocessing: 'exact', config }, new Float32Array(tensorElements(config)), () => undefined)));
     for (const r of rs) assert.equal(r.width, 451);
   });
 });

@@ -41,12 +41,12 @@ describe('torchvision parity against ../shared/reference', { skip: shared ? fals
     const ref = () => readF32(readFileSync(path.join(shared!, 'reference', `${stemOf(file)}.input.f32`)));
     const bytes = () => readFileSync(path.join(shared!, 'images', file));
     test(`exact: ${file} within 1e-6 of PyTorch's tensor`, async () => {
-      const r = await preprocessImage(bytes(), file, { mode: 'exact' });
+      const r = await preprocessImage(bytes(), file, { preprocessing: 'exact' });
       const d = diff(r.tensor, ref());
       assert.ok(d.max <= 1e-6, `max |Δ| ${d.max}`);
     });
     test(`fast: ${file} within max 0.06 / mean 0.006`, async () => {
-      const r = await preprocessImage(bytes(), file, { mode: 'fast' });
+      const r = await preprocessImage(bytes(), file, { preprocessing: 'fast' });
       const d = diff(r.tensor, ref());
       assert.ok(d.max <= 0.06, `max |Δ| ${d.max}`);
       assert.ok(d.mean <= 0.006, `mean |Δ| ${d.mean}`);

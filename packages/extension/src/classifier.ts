@@ -3,7 +3,7 @@
  * background queue (visible files, changed files). Every answer lands in the ResultStore.
  */
 import * as vscode from 'vscode';
-import type { BatchItem, ClassifyBatchResult, ClassifyResult } from '@image-classifier/core/protocol';
+import type { BatchItem, ClassifyBatchResult, ClassifyResult } from '@image-classifier/protocol';
 import type { ImageResult, ResultStore } from './results';
 import type { ServerManager } from './server';
 import { topK } from './settings';

@@ -1,7 +1,7 @@
 /** The extension's commands: classify image/folder/workspace, model management, export, view item actions. */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { ModelInfoResult, StatusParams } from '@image-classifier/core/protocol';
+import type { ModelInfoResult, StatusParams } from '@image-classifier/protocol';
 import type { Classifier } from './classifier';
 import { toUserError } from './errors';
 import { labelLine, modelDisplayName, percent, providerDisplayName, shortLabel, toCsv, toJson, type ExportRow } from './format';

@@ -2,6 +2,7 @@
  * Errors from the server (JSON-RPC ResponseError with `data.code`) or the connection → one sentence a user can
  * act on, and the actions to offer. Never a stack trace.
  */
+import { errorCodeForRpc, RPC_REQUEST_CANCELLED } from '@image-classifier/protocol/errors';
 
 export interface UserError {
   /** The engine's string code, e.g. FILE_NOT_FOUND, or CANCELLED / SERVER_STOPPED / INTERNAL. */
@@ -11,26 +12,8 @@ export interface UserError {
   actions: Array<{ title: string; command: string }>;
 }
 
-const CANCELLED_CODES = new Set([-32800, -32802]);
+const CANCELLED_CODES = new Set([RPC_REQUEST_CANCELLED, -32802 /* ServerCancelled */]);
 const CONNECTION_CODES = new Set([-32097 /* PendingResponseRejected */, -32096 /* ConnectionInactive */, -32099]);
-
-/** The server's JSON-RPC codes (protocol.ts RpcErrorCodes) for errors that come without `data.code`. Kept here as
- * plain numbers so that the activation bundle does not pull in vscode-jsonrpc through protocol.ts. */
-const byNumber = new Map<number, string>([
-  [1001, 'FILE_NOT_FOUND'],
-  [1002, 'UNSUPPORTED_FORMAT'],
-  [1003, 'IMAGE_TOO_LARGE'],
-  [1004, 'OUTSIDE_WORKSPACE'],
-  [1005, 'MODEL_NOT_READY'],
-  [1006, 'MODEL_LOAD_FAILED'],
-  [1007, 'MODEL_DOWNLOAD_FAILED'],
-  [1008, 'DECODE_FAILED'],
-  [1009, 'INVALID_ARGUMENT'],
-  [1010, 'INFERENCE_FAILED'],
-  [1011, 'QUEUE_FULL'],
-  [1012, 'CHECKSUM_MISMATCH'],
-  [1013, 'LABELS_MISMATCH'],
-]);
 
 function firstSentences(s: string): string {
   // Keep what a person reads: drop stack frames and anything after the first line break.
@@ -49,7 +32,7 @@ export function toUserError(e: unknown, what = 'The request'): UserError {
   if (isCancellation(e)) return { code: 'CANCELLED', message: `${what} was cancelled.`, actions: [] };
   const o = (e && typeof e === 'object' ? e : { message: String(e) }) as { code?: unknown; message?: string; data?: unknown };
   const data = o.data && typeof o.data === 'object' ? (o.data as { code?: unknown }) : undefined;
-  let code = typeof data?.code === 'string' ? data.code : typeof o.code === 'number' ? (byNumber.get(o.code) ?? '') : '';
+  let code = typeof data?.code === 'string' ? data.code : typeof o.code === 'number' ? (errorCodeForRpc(o.code) ?? '') : '';
   const raw = firstSentences(o.message ?? String(e));
   if (typeof o.code === 'number' && CONNECTION_CODES.has(o.code)) code = 'SERVER_STOPPED';
   switch (code) {

@@ -2,7 +2,7 @@
  * Pure formatting helpers (no `vscode` import, unit-tested with node --test): percentages, the one-line label
  * summary used by tooltips, the Explorer badge, display names, CSV/JSON export.
  */
-import type { PredictionDto } from '@image-classifier/core/protocol';
+import type { Prediction } from '@image-classifier/protocol';
 
 export function percent(p: number): string {
   if (!Number.isFinite(p)) return '?';
@@ -11,7 +11,7 @@ export function percent(p: number): string {
 }
 
 /** `tabby, tabby cat 92.2% · tiger cat 4.1% · Egyptian cat 2.0%` */
-export function labelLine(predictions: readonly PredictionDto[], n = 3): string {
+export function labelLine(predictions: readonly Prediction[], n = 3): string {
   return predictions
     .slice(0, n)
     .map((p) => `${p.label} ${percent(p.probability)}`)
@@ -69,7 +69,7 @@ export function providerDisplayName(provider: string | undefined): string {
 
 export interface ExportRow {
   path: string;
-  predictions: readonly PredictionDto[];
+  predictions: readonly Prediction[];
   model?: string;
 }
 

@@ -38,8 +38,8 @@ import {
   type ClearCacheResult,
   type ModelInfoResult,
   type StatusParams,
-} from '@image-classifier/core/protocol';
-import { engineProcessEnv } from '@image-classifier/core/launch';
+} from '@image-classifier/protocol';
+import { engineProcessEnv } from '@image-classifier/protocol/launch';
 import { serverSettings } from './settings';
 
 /** At most this many automatic restarts within RESTART_WINDOW_MS; after that the user restarts by hand. */

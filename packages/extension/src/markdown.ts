@@ -1,6 +1,6 @@
 /** The rich tooltip/hover body: a thumbnail and the top-k labels with confidences. */
 import * as vscode from 'vscode';
-import type { PredictionDto } from '@image-classifier/core/protocol';
+import type { Prediction } from '@image-classifier/protocol';
 import { modelDisplayName, percent } from './format';
 
 function escapeMd(s: string): string {
@@ -15,7 +15,7 @@ export function thumbnail(uri: vscode.Uri, height = 112): string {
 
 export function predictionsMarkdown(
   uri: vscode.Uri,
-  predictions: readonly PredictionDto[],
+  predictions: readonly Prediction[],
   opts: { model?: string; thumbnail?: boolean; thumbnailHeight?: number; durationMs?: number; cached?: boolean; title?: string } = {},
 ): vscode.MarkdownString {
   const md = new vscode.MarkdownString(undefined, true);

@@ -3,11 +3,11 @@
  * the file decorations, hovers and export all read from here; commands, hovers and the watcher write.
  */
 import * as vscode from 'vscode';
-import type { PredictionDto } from '@image-classifier/core/protocol';
+import type { Prediction } from '@image-classifier/protocol';
 
 export interface ImageResult {
   uri: vscode.Uri;
-  predictions: PredictionDto[];
+  predictions: Prediction[];
   model: string;
   /** When it was classified (Date.now()). */
   at: number;

@@ -4,7 +4,7 @@
  * the cache directory (the extension's global storage) and the roots (the workspace folders).
  */
 import * as vscode from 'vscode';
-import type { PreprocessingMode, ServerSettings } from '@image-classifier/core/protocol';
+import type { PreprocessingMode, ServerSettings } from '@image-classifier/protocol';
 
 export const SECTION = 'imageClassifier';
 

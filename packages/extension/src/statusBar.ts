@@ -1,6 +1,6 @@
 /** The model's state in the status bar: loading / downloading n% / "ResNet50 · CPU" / error. */
 import * as vscode from 'vscode';
-import type { StatusParams } from '@image-classifier/core/protocol';
+import type { StatusParams } from '@image-classifier/protocol';
 import { modelDisplayName, providerDisplayName } from './format';
 import type { ServerManager } from './server';
 

@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 'use strict';
 // `classify` and `model info` load ONNX Runtime sessions, whose cold start is dominated by page faults unless glibc's
-// malloc is tuned (see packages/core/src/launch.ts); the tunables only apply from process start, so on Linux the
+// malloc is tuned (see packages/protocol/src/launch.ts); the tunables only apply from process start, so on Linux the
 // command re-runs itself once with them (about 0.1 s, against ~0.7 s saved on ResNet50). `serve` is started by a
 // client that sets the environment itself (the extension does). IMAGE_CLASSIFIER_MALLOC_TUNING=0 turns this off.
 const args = process.argv.slice(2);
-const launch = require('@image-classifier/core/launch');
+const launch = require('@image-classifier/protocol/launch');
 const heavy = args[0] === 'classify' || (args[0] === 'model' && args[1] === 'info');
 if (heavy && launch.mallocTuningMissing()) {
   const { spawn } = require('node:child_process');

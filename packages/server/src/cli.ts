@@ -25,10 +25,9 @@ import {
   toClassifierError,
   type ClassifierOptions,
   type DownloadProgress,
-  type GraphOptimizationLevel,
   type LabelSet,
-  type PreprocessMode,
 } from '@image-classifier/core';
+import type { GraphOptimization, PreprocessingMode } from '@image-classifier/protocol';
 import { expandInputs, tensorStem } from './files.js';
 import { CSV_HEADER, formatRecord, isError, type OutputFormat, type ResultRecord } from './output.js';
 
@@ -158,9 +157,9 @@ function progressReporter(io: Io, enabled: boolean, what?: () => string): ((p: D
 }
 
 async function buildClassifierOptions(values: Values, io: Io, showProgress: boolean): Promise<ClassifierOptions> {
-  const preprocess = (values.preprocess ?? 'exact') as PreprocessMode;
+  const preprocess = (values.preprocess ?? 'exact') as PreprocessingMode;
   if (preprocess !== 'exact' && preprocess !== 'fast') throw new UsageError(`--preprocess must be 'exact' or 'fast' (got '${values.preprocess}').`);
-  const level = (values['graph-opt'] ?? 'all') as GraphOptimizationLevel;
+  const level = (values['graph-opt'] ?? 'all') as GraphOptimization;
   if (!['disabled', 'basic', 'extended', 'all'].includes(level)) throw new UsageError(`--graph-opt must be disabled, basic, extended or all.`);
   const threads = intOption(values.threads, '--threads', 1);
   const batch = intOption(values.batch, '--batch', 1);
@@ -182,7 +181,7 @@ async function buildClassifierOptions(values: Values, io: Io, showProgress: bool
   return {
     modelPath: model.path,
     ...(labels ? { labels } : {}),
-    preprocessMode: preprocess,
+    preprocessing: preprocess,
     session: {
       graphOptimizationLevel: level,
       ...(threads ? { intraOpNumThreads: threads } : {}),
@@ -312,7 +311,7 @@ async function modelInfoCommand(values: Values, io: Io): Promise<number> {
     io.stderr.write(`image-classifier: ${err.code}: ${err.message}\n`);
     return EXIT_USAGE;
   }
-  const info = { ...c.info, labels: c.labels?.source ?? null, preprocess: { mode: c.mode, ...c.preprocessConfig } };
+  const info = { ...c.info, labels: c.labels?.source ?? null, preprocess: { mode: c.preprocessing, ...c.preprocessConfig } };
   await c.close();
   const format = values.format ?? (io.stdout.isTTY ? 'text' : 'jsonl');
   if (format === 'text') {

@@ -48,11 +48,11 @@ import {
   type ClassifyResult,
   type ErrorDto,
   type ModelInfoResult,
-  type PredictionDto,
+  type Prediction,
   type ServerSettings,
   type ServerState,
   type StatusParams,
-} from '@image-classifier/core/protocol';
+} from '@image-classifier/protocol';
 import { Admission } from './admission.js';
 import { ResultCache } from './result-cache.js';
 import { Roots } from './roots.js';
@@ -80,7 +80,7 @@ interface CachedEmbedding {
 
 interface CachedValue {
   /** Predictions, best first. */
-  p: PredictionDto[];
+  p: Prediction[];
   w: number;
   h: number;
 }
@@ -95,7 +95,7 @@ interface Loaded {
 }
 
 interface FileOutcome {
-  predictions: PredictionDto[];
+  predictions: Prediction[];
   cached: boolean;
   embedding?: number[];
   width?: number;
@@ -403,7 +403,7 @@ export class InferenceServer {
       const opts: ClassifierOptions = {
         modelPath: model.path,
         ...(labels ? { labels } : {}),
-        preprocessMode: s.preprocessing === 'fast' ? 'fast' : 'exact',
+        preprocessing: s.preprocessing === 'fast' ? 'fast' : 'exact',
         session: {
           // The engine turns ORT's spin-waiting off; env IMAGE_CLASSIFIER_ORT_SPINNING=1 turns it back on (tuning).
           allowSpinning: envNumber('IMAGE_CLASSIFIER_ORT_SPINNING', 0) === 1,
@@ -585,7 +585,7 @@ export class InferenceServer {
         this.lastThreadTune = performance.now();
         deprioritizeHelperThreads(envNumber('IMAGE_CLASSIFIER_HELPER_NICE', 10));
       }
-      const predictions: PredictionDto[] = out.predictions.map((p) => ({ index: p.index, label: p.label, probability: p.probability }));
+      const predictions: Prediction[] = out.predictions.map((p) => ({ index: p.index, label: p.label, probability: p.probability }));
       if (!l.retired) this.cache?.put(this.cacheKey(l, hash), { p: predictions, w: out.width, h: out.height });
       if (out.embedding && !l.retired) this.embeddings()?.put(this.cacheKey(l, hash), { d: out.embedding.length, f: encodeFloat16(out.embedding).toString('base64') });
       return {
@@ -801,7 +801,7 @@ export class InferenceServer {
       intraOpNumThreads: i.intraOpNumThreads,
       ortVersion: i.ortVersion,
       ...(this.labelsSource ? { labels: this.labelsSource } : {}),
-      preprocessing: c.mode,
+      preprocessing: c.preprocessing,
       loadMs: i.loadMs,
       ...(i.embedding ? { embedding: { outputName: i.embedding.outputName, dims: i.embedding.dims } } : {}),
     };

@@ -3,7 +3,7 @@
  * process and talks to it with vscode-jsonrpc's real client connection.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { engineProcessEnv } from '@image-classifier/core/launch';
+import { engineProcessEnv } from '@image-classifier/protocol/launch';
 import * as path from 'node:path';
 import {
   createMessageConnection,
@@ -12,7 +12,7 @@ import {
   type MessageConnection,
   type ProgressToken,
 } from 'vscode-jsonrpc/node';
-import { StatusNotification, type ServerSettings, type StatusParams } from '@image-classifier/core/protocol';
+import { StatusNotification, type ServerSettings, type StatusParams } from '@image-classifier/protocol';
 import { REPO_ROOT } from '../../../test-fixtures/fixtures.js';
 
 export const BIN = path.join(REPO_ROOT, 'packages', 'server', 'bin', 'image-classifier.js');

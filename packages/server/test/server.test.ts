@@ -20,7 +20,7 @@ import {
   RpcErrorCodes,
   type BatchItem,
   type ClassifyResult,
-} from '@image-classifier/core/protocol';
+} from '@image-classifier/protocol';
 import { FIXTURE_IMAGES, sharedDir, SKIP_NO_SHARED, tinyPoolingModel, writeBadInputs, type BadInputs } from '../../../test-fixtures/fixtures.js';
 import { startServer, type ServerHandle } from './server-client.js';
 

@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { ClassifierError } from './errors.js';
+import { ClassifierError } from '../errors.js';
 import { defaultCacheDir, DEFAULT_MODEL, downloadModel, resolveModelUrl, type DownloadProgress } from './download.js';
 
 export interface ResolveModelOptions {

@@ -2,9 +2,9 @@
  * Where inference runs: in this thread (`ModelSession` directly) or in a worker thread, behind one interface.
  */
 import { Worker } from 'node:worker_threads';
-import { ClassifierError, type ErrorCode } from './errors.js';
-import { findWorkerScript, transferList } from './threads.js';
-import { ModelSession, type BatchOutput, type ModelInfo, type SessionOptions } from './session.js';
+import { ClassifierError, type ErrorCode } from '../errors.js';
+import { findWorkerScript, transferList } from '../threads.js';
+import { ModelSession, type BatchOutput, type ModelInfo, type SessionOptions } from '../model/session.js';
 
 export interface InferenceBackend {
   readonly info: ModelInfo;
@@ -29,7 +29,7 @@ export type WorkerResponse =
   | { type: 'error'; id: number; error: { code: ErrorCode; message: string } };
 
 export function defaultWorkerScript(): string {
-  return findWorkerScript('inference-worker.js');
+  return findWorkerScript('engine/inference-worker.js');
 }
 
 export class LocalBackend implements InferenceBackend {

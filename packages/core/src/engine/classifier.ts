@@ -7,20 +7,20 @@
  * (the inference worker hands each batch buffer back with its output), so a long folder run does not churn the
  * garbage collector with ~1 MB per image.
  */
-import { ClassifierError, toClassifierError } from './errors.js';
+import { ClassifierError, toClassifierError } from '../errors.js';
 import { loadBackend, type InferenceBackend } from './inference-backend.js';
-import { checkLabelsFit, IMAGENET_LABELS, predict, type LabelSet, type Prediction } from './labels.js';
-import { readImageFile } from './decode.js';
-import { defaultPreprocessWorkerScript, PreprocessPool } from './preprocess-pool.js';
+import { checkLabelsFit, IMAGENET_LABELS, predict, type LabelSet, type Prediction } from '../model/labels.js';
+import { readImageFile } from '../image/decode.js';
+import { defaultPreprocessWorkerScript, PreprocessPool } from '../image/preprocess-pool.js';
 import {
   preprocessImage,
   preprocessKey,
   resolvePreprocessConfig,
   tensorElements,
   type PreprocessConfig,
-  type PreprocessMode,
-} from './preprocess.js';
-import { defaultThreads, type ModelInfo, type SessionOptions } from './session.js';
+} from '../image/preprocess.js';
+import { defaultThreads, type ModelInfo, type SessionOptions } from '../model/session.js';
+import type { PreprocessingMode } from '@image-classifier/protocol/settings';
 
 export interface ClassifierOptions {
   /** Local path of the .onnx model (see `resolveModel` for URLs and the default model). */
@@ -28,7 +28,7 @@ export interface ClassifierOptions {
   /** Labels; default: ImageNet-1k when the model has 1000 outputs, else `class N`. */
   labels?: LabelSet;
   session?: SessionOptions;
-  preprocessMode?: PreprocessMode;
+  preprocessing?: PreprocessingMode;
   /** Overrides of the ImageNet preprocessing; the crop size and layout default to the model's input. */
   preprocess?: Partial<PreprocessConfig>;
   maxPixels?: number;
@@ -135,7 +135,7 @@ function cancelled(): ClassifierError {
 
 export class Classifier {
   readonly preprocessConfig: PreprocessConfig;
-  readonly mode: PreprocessMode;
+  readonly preprocessing: PreprocessingMode;
   readonly labels: LabelSet | undefined;
   readonly maxBatch: number;
   private readonly maxDelayMs: number;
@@ -164,7 +164,7 @@ export class Classifier {
     private readonly pool: PreprocessPool | undefined,
   ) {
     const info = backend.info;
-    this.mode = opts.preprocessMode ?? 'exact';
+    this.preprocessing = opts.preprocessing ?? 'exact';
     this.preprocessConfig = resolvePreprocessConfig({
       cropSize: info.inputSize,
       layout: info.layout,
@@ -219,7 +219,7 @@ export class Classifier {
 
   /** Identifies everything that determines a result besides the image bytes (for result caches). */
   get resultKey(): string {
-    return `${this.info.sha256};${preprocessKey(this.mode, this.preprocessConfig)};labels=${this.labels?.source ?? 'none'}`;
+    return `${this.info.sha256};${preprocessKey(this.preprocessing, this.preprocessConfig)};labels=${this.labels?.source ?? 'none'}`;
   }
 
   /** Reads, decodes, preprocesses and classifies one file. */
@@ -270,7 +270,7 @@ export class Classifier {
       if (o.signal?.aborted) throw cancelled();
       let out = this.tensorPool.pop() ?? new Float32Array(tensorElements(this.preprocessConfig));
       const settings = {
-        mode: this.mode,
+        preprocessing: this.preprocessing,
         config: this.preprocessConfig,
         ...(this.opts.maxPixels !== undefined ? { maxPixels: this.opts.maxPixels } : {}),
       };

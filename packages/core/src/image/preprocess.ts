@@ -7,11 +7,11 @@
  *   uint8 levels of `exact`.
  */
 import type sharpType from 'sharp';
-import { ClassifierError } from './errors.js';
+import { ClassifierError } from '../errors.js';
 import { decodeImage, sharp, DEFAULT_MAX_PIXELS, MIN_SIDE, rawToRgb, sniffFormat, type DecodedImage } from './decode.js';
 import { resizeBilinearPillow, type RgbImage } from './resize.js';
 
-export type PreprocessMode = 'exact' | 'fast';
+import type { PreprocessingMode } from '@image-classifier/protocol/settings';
 export type TensorLayout = 'NCHW' | 'NHWC';
 
 export interface PreprocessConfig {
@@ -48,7 +48,7 @@ export function resolvePreprocessConfig(over?: Partial<PreprocessConfig>): Prepr
 }
 
 /** A stable string identifying a preprocessing (for cache keys). */
-export function preprocessKey(mode: PreprocessMode, c: PreprocessConfig): string {
+export function preprocessKey(mode: PreprocessingMode, c: PreprocessConfig): string {
   return `${mode};r${c.resizeShortSide};c${c.cropSize.join('x')};m${c.mean.join(',')};s${c.std.join(',')};${c.layout}`;
 }
 
@@ -153,7 +153,7 @@ function padCrop(img: RgbImage, cropH: number, cropW: number): RgbImage {
 }
 
 export interface PreprocessOptions {
-  mode?: PreprocessMode;
+  preprocessing?: PreprocessingMode;
   config?: PreprocessConfig;
   maxPixels?: number;
   /** Write into this buffer (a batch tensor) at `offset` instead of allocating. */
@@ -177,7 +177,7 @@ export function tensorElements(c: PreprocessConfig): number {
 /** Decodes and preprocesses image bytes into a normalized float32 tensor. */
 export async function preprocessImage(bytes: Uint8Array, name: string, opts: PreprocessOptions = {}): Promise<PreprocessResult> {
   const c = opts.config ?? (IMAGENET_PREPROCESS as PreprocessConfig);
-  const mode = opts.mode ?? 'exact';
+  const mode = opts.preprocessing ?? 'exact';
   const out = opts.out ?? new Float32Array(tensorElements(c));
   const offset = opts.offset ?? 0;
   if (mode === 'exact') {

@@ -3,10 +3,10 @@
  * normalization) and its garbage stay off the main thread, which answers JSON-RPC requests meanwhile.
  */
 import { parentPort } from 'node:worker_threads';
-import { toClassifierError } from './errors.js';
+import { toClassifierError } from '../errors.js';
 import { preloadSharp } from './decode.js';
 import { preprocessImage } from './preprocess.js';
-import { transferList } from './threads.js';
+import { transferList } from '../threads.js';
 import type { PreprocessRequest, PreprocessResponse } from './preprocess-pool.js';
 
 const port = parentPort;
@@ -23,7 +23,7 @@ port.on('message', async (msg: PreprocessRequest | { type: 'preload' }) => {
   }
   const transfer = transferList(msg.out);
   try {
-    const r = await preprocessImage(msg.bytes, msg.name, { mode: msg.mode, config: msg.config, out: msg.out, ...(msg.maxPixels !== undefined ? { maxPixels: msg.maxPixels } : {}) });
+    const r = await preprocessImage(msg.bytes, msg.name, { preprocessing: msg.preprocessing, config: msg.config, out: msg.out, ...(msg.maxPixels !== undefined ? { maxPixels: msg.maxPixels } : {}) });
     const reply: PreprocessResponse = { type: 'done', id: msg.id, out: msg.out, width: r.width, height: r.height, format: r.format };
     port.postMessage(reply, transfer);
   } catch (e) {

@@ -3,9 +3,9 @@
  * the JSON-RPC loop and the decoders stay on the main thread and inference runs here.
  */
 import { parentPort } from 'node:worker_threads';
-import { toClassifierError } from './errors.js';
-import { ModelSession } from './session.js';
-import { ownsBuffer, transferList } from './threads.js';
+import { toClassifierError } from '../errors.js';
+import { ModelSession } from '../model/session.js';
+import { ownsBuffer, transferList } from '../threads.js';
 import type { WorkerRequest, WorkerResponse } from './inference-backend.js';
 
 let session: ModelSession | undefined;

@@ -16,7 +16,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ClassifierError } from './errors.js';
+import { ClassifierError } from '../errors.js';
 
 /** ResNet50 v1 (opset 12) from the ONNX Model Zoo (git-lfs), as listed in docs/environment.md. */
 export const DEFAULT_MODEL = {

@@ -6,7 +6,7 @@
  */
 import { promises as fs } from 'node:fs';
 import type sharpType from 'sharp';
-import { ClassifierError } from './errors.js';
+import { ClassifierError } from '../errors.js';
 import type { RgbImage } from './resize.js';
 
 /** Default decompression-bomb limit: 100 megapixels (a 10000×10000 image), before any pixel is allocated. */

@@ -2,14 +2,12 @@
  * Class labels, softmax and top-k.
  */
 import { promises as fs } from 'node:fs';
-import { ClassifierError } from './errors.js';
+import { ClassifierError } from '../errors.js';
 import imagenet from './imagenet-classes.json';
 
-export interface Prediction {
-  index: number;
-  label: string;
-  probability: number;
-}
+import type { Prediction } from '@image-classifier/protocol/methods';
+
+export type { Prediction };
 
 export interface LabelSet {
   /** Where the labels came from ('imagenet-1k' or a file path). */

@@ -4,16 +4,17 @@
  * main thread's garbage collector never sees the decoded pixels (pauses of 5–10 ms that delayed cached answers).
  */
 import { Worker } from 'node:worker_threads';
-import { ClassifierError, type ErrorCode } from './errors.js';
-import { ownsBuffer, findWorkerScript, transferList } from './threads.js';
-import type { PreprocessConfig, PreprocessMode, PreprocessResult } from './preprocess.js';
+import { ClassifierError, type ErrorCode } from '../errors.js';
+import { ownsBuffer, findWorkerScript, transferList } from '../threads.js';
+import type { PreprocessConfig, PreprocessResult } from './preprocess.js';
+import type { PreprocessingMode } from '@image-classifier/protocol/settings';
 
 export interface PreprocessRequest {
   type: 'run';
   id: number;
   bytes: Uint8Array;
   name: string;
-  mode: PreprocessMode;
+  preprocessing: PreprocessingMode;
   config: PreprocessConfig;
   maxPixels?: number;
   out: Float32Array;
@@ -25,7 +26,7 @@ export type PreprocessResponse =
 
 /** `preprocess-worker.js`, preferably beside the inference worker a bundled build names. */
 export function defaultPreprocessWorkerScript(besides?: string): string {
-  return findWorkerScript('preprocess-worker.js', besides);
+  return findWorkerScript('image/preprocess-worker.js', besides);
 }
 
 interface Pending {
@@ -96,7 +97,7 @@ export class PreprocessPool {
   run(
     bytes: Uint8Array,
     name: string,
-    opts: { mode: PreprocessMode; config: PreprocessConfig; maxPixels?: number },
+    opts: { preprocessing: PreprocessingMode; config: PreprocessConfig; maxPixels?: number },
     out: Float32Array,
     giveBack: (out: Float32Array) => void,
   ): Promise<PreprocessResult> {
@@ -109,7 +110,7 @@ export class PreprocessPool {
     return new Promise((resolve, reject) => {
       slot.pending.set(id, { resolve, reject, giveBack });
       if (slot.busy++ === 0) slot.worker.ref();
-      const req: PreprocessRequest = { type: 'run', id, bytes: own, name, mode: opts.mode, config: opts.config, out, ...(opts.maxPixels !== undefined ? { maxPixels: opts.maxPixels } : {}) };
+      const req: PreprocessRequest = { type: 'run', id, bytes: own, name, preprocessing: opts.preprocessing, config: opts.config, out, ...(opts.maxPixels !== undefined ? { maxPixels: opts.maxPixels } : {}) };
       slot.worker.postMessage(req, transferList(out));
     });
   }

@@ -1,0 +1,5 @@
+export * from './errors.js';
+export * from './formats.js';
+export * from './settings.js';
+export * from './methods.js';
+export * from './launch.js';

@@ -1,0 +1,148 @@
+/**
+ * The server's settings: their type, their defaults, and the one function that turns whatever arrived
+ * (`initializationOptions`, `settings.imageClassifier` in `workspace/didChangeConfiguration`, a wrong type, an old
+ * spelling) into valid settings, saying what it refused. The server never casts what the client sent.
+ */
+
+export type PreprocessingMode = 'exact' | 'fast';
+export const PREPROCESSING_MODES: readonly PreprocessingMode[] = ['exact', 'fast'];
+
+export type GraphOptimization = 'disabled' | 'basic' | 'extended' | 'all';
+export const GRAPH_OPTIMIZATIONS: readonly GraphOptimization[] = ['disabled', 'basic', 'extended', 'all'];
+
+/** Sent as `initializationOptions` and as `settings.imageClassifier` in `workspace/didChangeConfiguration`. */
+export interface ServerSettings {
+  /** Path or http(s) URL of an .onnx model; empty = the default ResNet50 (downloaded on first use). */
+  model?: string;
+  /** Expected sha256 of a URL model. */
+  modelSha256?: string;
+  /** Mirror of the default model's URL. */
+  defaultModelUrl?: string;
+  /** Labels file, one per line; empty = ImageNet-1k. */
+  labels?: string;
+  topK?: number;
+  preprocessing?: PreprocessingMode;
+  /** Intra-op threads; 0 or absent = all cores. */
+  threads?: number;
+  executionProviders?: string[];
+  graphOptimizationLevel?: GraphOptimization;
+  /** Models, optimized models and the result cache live here. */
+  cacheDir?: string;
+  /** Absolute filesystem paths the server may read images from. Files elsewhere are refused. */
+  roots?: string[];
+  maxImagePixels?: number;
+  /** Dynamic batching: largest batch and how long a partial batch waits (ms). */
+  maxBatch?: number;
+  maxDelayMs?: number;
+  /** Images accepted but not yet finished, beyond which requests are refused with QUEUE_FULL. */
+  maxQueue?: number;
+}
+
+/** Defaults of the settings that have one (the others are absent unless set). */
+export const SETTING_DEFAULTS = {
+  topK: 5,
+  preprocessing: 'exact' as PreprocessingMode,
+  threads: 0,
+  graphOptimizationLevel: 'all' as GraphOptimization,
+  maxImagePixels: 100_000_000,
+  maxBatch: 8,
+  maxDelayMs: 2,
+  maxQueue: 4096,
+} as const;
+
+/** Bounds of the numeric settings (inclusive). `threads` is further bounded by twice the cores. */
+export const SETTING_LIMITS = {
+  topK: [1, 1000],
+  threads: [0, 1024],
+  maxImagePixels: [1, 2_000_000_000],
+  maxBatch: [1, 256],
+  maxDelayMs: [0, 1000],
+  maxQueue: [1, 1_000_000],
+} as const;
+
+export interface NormalizedSettings {
+  /** Valid settings: each refused value replaced by its default (or left out where there is none). */
+  settings: ServerSettings;
+  /** One sentence per refused value, for the log. */
+  problems: string[];
+}
+
+const STRING_KEYS = ['model', 'modelSha256', 'defaultModelUrl', 'labels', 'cacheDir'] as const;
+
+function isAbsolutePath(p: string): boolean {
+  return p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p) || p.startsWith('\\\\') || /^file:\/\//i.test(p);
+}
+
+/**
+ * `value` (anything) → valid settings. Unknown keys are ignored; wrong types and out-of-range values are refused
+ * with a problem line each and replaced by the default. `cores` bounds `threads` to twice the cores.
+ */
+export function normalizeSettings(value: unknown, opts: { cores?: number } = {}): NormalizedSettings {
+  const problems: string[] = [];
+  const out: ServerSettings = {};
+  if (value === undefined || value === null) return { settings: out, problems };
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    return { settings: out, problems: [`settings must be an object (got ${describe(value)}); using the defaults.`] };
+  }
+  const v = value as Record<string, unknown>;
+  const refuse = (key: string, why: string, fallback?: unknown) =>
+    problems.push(`${key}: ${why} (got ${describe(v[key])}); ${fallback === undefined ? 'ignored' : `using ${JSON.stringify(fallback)}`}.`);
+
+  for (const key of STRING_KEYS) {
+    const x = v[key];
+    if (x === undefined || x === null) continue;
+    if (typeof x !== 'string' || x.includes('\0')) refuse(key, 'must be a string');
+    else out[key] = x;
+  }
+  const integer = (key: keyof typeof SETTING_LIMITS, max?: number) => {
+    const x = v[key];
+    if (x === undefined || x === null) return;
+    const [lo, hi0] = SETTING_LIMITS[key];
+    const hi = max !== undefined ? Math.min(hi0, max) : hi0;
+    const fallback = (SETTING_DEFAULTS as Record<string, unknown>)[key];
+    if (typeof x !== 'number' || !Number.isInteger(x)) refuse(key, 'must be an integer', fallback);
+    else if (x < lo || x > hi) refuse(key, `must be between ${lo} and ${hi}`, fallback);
+    else out[key] = x;
+  };
+  integer('topK');
+  integer('threads', opts.cores ? Math.max(1, opts.cores * 2) : undefined);
+  integer('maxImagePixels');
+  integer('maxBatch');
+  integer('maxDelayMs');
+  integer('maxQueue');
+
+  if (v.preprocessing !== undefined && v.preprocessing !== null) {
+    if (PREPROCESSING_MODES.includes(v.preprocessing as PreprocessingMode)) out.preprocessing = v.preprocessing as PreprocessingMode;
+    else refuse('preprocessing', `must be one of ${PREPROCESSING_MODES.join(', ')}`, SETTING_DEFAULTS.preprocessing);
+  }
+  if (v.graphOptimizationLevel !== undefined && v.graphOptimizationLevel !== null) {
+    if (GRAPH_OPTIMIZATIONS.includes(v.graphOptimizationLevel as GraphOptimization)) {
+      out.graphOptimizationLevel = v.graphOptimizationLevel as GraphOptimization;
+    } else refuse('graphOptimizationLevel', `must be one of ${GRAPH_OPTIMIZATIONS.join(', ')}`, SETTING_DEFAULTS.graphOptimizationLevel);
+  }
+  if (v.executionProviders !== undefined && v.executionProviders !== null) {
+    const x = v.executionProviders;
+    if (Array.isArray(x) && x.length <= 16 && x.every((p) => typeof p === 'string' && p.length > 0 && p.length < 64)) {
+      out.executionProviders = x as string[];
+    } else refuse('executionProviders', 'must be a list of provider names', ['cpu']);
+  }
+  if (v.roots !== undefined && v.roots !== null) {
+    const x = v.roots;
+    if (!Array.isArray(x)) refuse('roots', 'must be a list of absolute paths');
+    else {
+      const ok = x.filter((r): r is string => typeof r === 'string' && r.length > 0 && !r.includes('\0') && isAbsolutePath(r));
+      if (ok.length !== x.length) problems.push(`roots: ${x.length - ok.length} entries are not absolute paths and were ignored.`);
+      // All refused: fall back to the workspace folders from initialize rather than refusing every file.
+      if (ok.length > 0 || x.length === 0) out.roots = ok;
+    }
+  }
+  return { settings: out, problems };
+}
+
+function describe(x: unknown): string {
+  if (typeof x === 'string') return JSON.stringify(x.length > 40 ? `${x.slice(0, 40)}…` : x);
+  if (Array.isArray(x)) return 'a list';
+  if (x === null) return 'null';
+  if (typeof x === 'object') return 'an object';
+  return String(x);
+}
