@@ -113,12 +113,20 @@ async function makeWorkspaceDir() {
   const { default: sharp } = await import('sharp');
   const many = path.join(ws, 'many');
   await fsp.mkdir(many);
-  const sources = ['skimage_chelsea_cat.jpg', 'skimage_coffee.jpg', 'skimage_rocket.jpg', 'skimage_astronaut.png', 'skimage_camera_gray.png'];
+  const sources = [
+    'skimage_chelsea_cat.jpg',
+    'skimage_coffee.jpg',
+    'skimage_rocket.jpg',
+    'skimage_astronaut.png',
+    'skimage_camera_gray.png',
+  ];
   const jobs = [];
   for (let i = 0; i < 200; i++) {
     const src = path.join(IMAGES, sources[i % sources.length]);
     const width = 900 + (i % 7) * 80;
-    let img = sharp(src).resize({ width }).rotate((i % 4) * 90);
+    let img = sharp(src)
+      .resize({ width })
+      .rotate((i % 4) * 90);
     if (i % 3 === 0) img = img.flop();
     if (i % 5 === 1) img = img.modulate({ brightness: 0.8 + (i % 9) * 0.05, hue: (i * 17) % 360 });
     jobs.push(img.jpeg({ quality: 85 }).toFile(path.join(many, `variant-${String(i).padStart(3, '0')}.jpg`)));
@@ -164,7 +172,7 @@ async function explorerContextMenu(page, target, label) {
     try {
       await menu.waitFor({ state: 'hidden', timeout: 3000 });
       return;
-    } catch (e) {
+    } catch (_e) {
       if (attempt >= 2) throw new Error(`the context menu stayed open after clicking "${label}" 3 times`);
     }
   }
@@ -172,7 +180,11 @@ async function explorerContextMenu(page, target, label) {
 
 async function clearNotifications(page) {
   await runCommand(page, 'Notifications: Clear All Notifications');
-  await page.locator('.notifications-toasts .notification-list-item').first().waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => {});
+  await page
+    .locator('.notifications-toasts .notification-list-item')
+    .first()
+    .waitFor({ state: 'hidden', timeout: 10_000 })
+    .catch(() => {});
 }
 
 /** The "Image Labels" pane in the Explorer. */
@@ -191,7 +203,11 @@ async function ensureLabelsPaneExpanded(page) {
 
 /** Number in the view's description ("12 images"), or 0. */
 async function labelsCount(page) {
-  const d = await labelsPane(page).locator('.pane-header .description').first().innerText().catch(() => '');
+  const d = await labelsPane(page)
+    .locator('.pane-header .description')
+    .first()
+    .innerText()
+    .catch(() => '');
   const m = /(\d+) image/.exec(d);
   return m ? Number(m[1]) : 0;
 }
@@ -236,7 +252,7 @@ describe('Image Classifier extension in VS Code', { skip: missing.length > 0, ti
     page = await openWorkbench(browser, server.url, ws, { timeoutMs: 90_000 });
   });
 
-  after(async (t) => {
+  after(async (_t) => {
     if (page && failures.length) await screenshot(page, `extension-failure-${Date.now()}`).catch(() => {});
     if (browser) {
       const off = offHost();
@@ -322,7 +338,9 @@ describe('Image Classifier extension in VS Code', { skip: missing.length > 0, ti
     // The cat sits under the cat label, the coffee under espresso: each file row follows its group's row.
     const rows = await pane
       .locator('.monaco-list-row')
-      .evaluateAll((els) => els.map((r) => ({ name: (r.querySelector('.label-name')?.textContent ?? '').trim(), level: r.getAttribute('aria-level') })));
+      .evaluateAll((els) =>
+        els.map((r) => ({ name: (r.querySelector('.label-name')?.textContent ?? '').trim(), level: r.getAttribute('aria-level') })),
+      );
     const groupOf = (file) => {
       const i = rows.findIndex((r) => r.name === file);
       for (let j = i - 1; j >= 0; j--) if (rows[j].level === '1') return rows[j].name;
@@ -398,10 +416,10 @@ describe('Image Classifier extension in VS Code', { skip: missing.length > 0, ti
     const [pid] = serverPids(extensionsDir);
     assert.ok(pid, 'the server process is found');
     process.kill(pid, 'SIGKILL');
-    const newPid = await waitFor(
-      () => serverPids(extensionsDir).find((p) => p !== pid),
-      { timeoutMs: 30_000, what: 'a new server process' },
-    );
+    const newPid = await waitFor(() => serverPids(extensionsDir).find((p) => p !== pid), {
+      timeoutMs: 30_000,
+      what: 'a new server process',
+    });
     assert.notEqual(newPid, pid);
     await statusBarModel(page).waitFor({ state: 'visible', timeout: 60_000 });
     await explorerContextMenu(page, 'photos/skimage_chelsea_cat.jpg', 'Classify Image');
@@ -440,8 +458,18 @@ describe('Image Classifier extension: in-host API tests (smoke-test driver)', { 
       const lines = r.console.filter((l) => /INHOST/.test(l));
       console.log(lines.join('\n'));
       assert.equal(r.timedOut, false, `in-host tests timed out\n${r.console.slice(-30).join('\n')}`);
-      assert.equal(r.exitCode, 0, `in-host tests failed\n${r.console.filter((l) => /INHOST|Error|assert/i.test(l)).slice(-40).join('\n')}`);
-      assert.ok(lines.some((l) => /INHOST-OK/.test(l)), 'the in-host suite reported success');
+      assert.equal(
+        r.exitCode,
+        0,
+        `in-host tests failed\n${r.console
+          .filter((l) => /INHOST|Error|assert/i.test(l))
+          .slice(-40)
+          .join('\n')}`,
+      );
+      assert.ok(
+        lines.some((l) => /INHOST-OK/.test(l)),
+        'the in-host suite reported success',
+      );
       assert.deepEqual(r.offHostRequests, []);
       recordActivation(lines, vsix);
     } finally {

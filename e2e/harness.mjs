@@ -7,7 +7,7 @@
 // to the real home directory), and every process started here is killed by stop()/close() and, as a last
 // resort, when this Node process exits.
 
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -60,16 +60,28 @@ const tempDirs = new Set();
 
 function killGroupSync(pid, signal = 'SIGKILL') {
   for (const p of [...descendants(pid), pid]) {
-    try { process.kill(p, signal); } catch { /* gone */ }
+    try {
+      process.kill(p, signal);
+    } catch {
+      /* gone */
+    }
   }
-  try { process.kill(-pid, signal); } catch { /* gone */ }
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    /* gone */
+  }
 }
 
 process.on('exit', () => {
   for (const pid of liveGroups) killGroupSync(pid);
   if (!KEEP) {
     for (const d of tempDirs) {
-      try { fs.rmSync(d, { recursive: true, force: true, maxRetries: 2 }); } catch { /* best effort */ }
+      try {
+        fs.rmSync(d, { recursive: true, force: true, maxRetries: 2 });
+      } catch {
+        /* best effort */
+      }
     }
   }
 });
@@ -88,7 +100,11 @@ function descendants(pid) {
     for (const ent of fs.readdirSync('/proc')) {
       if (!/^\d+$/.test(ent)) continue;
       let stat;
-      try { stat = fs.readFileSync(`/proc/${ent}/stat`, 'utf8'); } catch { continue; }
+      try {
+        stat = fs.readFileSync(`/proc/${ent}/stat`, 'utf8');
+      } catch {
+        continue;
+      }
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
       if (!children.has(ppid)) children.set(ppid, []);
       children.get(ppid).push(Number(ent));
@@ -99,7 +115,10 @@ function descendants(pid) {
   const out = [];
   const queue = [pid];
   while (queue.length) {
-    for (const c of children.get(queue.shift()) ?? []) { out.push(c); queue.push(c); }
+    for (const c of children.get(queue.shift()) ?? []) {
+      out.push(c);
+      queue.push(c);
+    }
   }
   return out;
 }
@@ -138,14 +157,34 @@ async function killTree(child, graceMs = 5000) {
   if (!pid) return;
   const tree = [pid, ...descendants(pid)];
   const exited = child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : once(child, 'exit');
-  for (const p of tree) { try { process.kill(p, 'SIGTERM'); } catch { /* gone */ } }
-  try { process.kill(-pid, 'SIGTERM'); } catch { /* gone */ }
+  for (const p of tree) {
+    try {
+      process.kill(p, 'SIGTERM');
+    } catch {
+      /* gone */
+    }
+  }
+  try {
+    process.kill(-pid, 'SIGTERM');
+  } catch {
+    /* gone */
+  }
   const all = () => tree.every((p) => !alive(p));
   try {
     await waitFor(all, { timeoutMs: graceMs, intervalMs: 50, what: 'process tree to exit' });
   } catch {
-    for (const p of [...tree, ...descendants(pid)]) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
-    try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ }
+    for (const p of [...tree, ...descendants(pid)]) {
+      try {
+        process.kill(p, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
     await waitFor(all, { timeoutMs: 5000, intervalMs: 50, what: 'process tree to die' }).catch(() => {});
   }
   await Promise.race([exited, new Promise((r) => setTimeout(r, 2000))]);
@@ -193,7 +232,10 @@ function stamp() {
 }
 
 function checkInstalled() {
-  for (const [what, p] of [['Node 24', NODE24], ['code-server', CODE_SERVER_ENTRY]]) {
+  for (const [what, p] of [
+    ['Node 24', NODE24],
+    ['code-server', CODE_SERVER_ENTRY],
+  ]) {
     if (!fs.existsSync(p)) throw new Error(`${what} not found at ${p}: run \`bash .ci/install-e2e.sh\` first`);
   }
 }
@@ -227,10 +269,20 @@ function run(cmd, args, { env, cwd, timeoutMs = 120_000 } = {}) {
     const child = spawn(cmd, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     liveGroups.add(child.pid);
     let out = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { out += d; });
-    const timer = setTimeout(() => { killGroupSync(child.pid); }, timeoutMs);
-    child.on('error', (e) => { clearTimeout(timer); liveGroups.delete(child.pid); reject(e); });
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.stderr.on('data', (d) => {
+      out += d;
+    });
+    const timer = setTimeout(() => {
+      killGroupSync(child.pid);
+    }, timeoutMs);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      liveGroups.delete(child.pid);
+      reject(e);
+    });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       liveGroups.delete(child.pid);
@@ -255,13 +307,20 @@ export async function installExtension(vsixPath, extensionsDir, { env } = {}) {
   const base = await makeTempDir('ic-e2e-cli-');
   try {
     const cliEnv = await isolatedEnv(base, env);
-    const out = await run(NODE24, [
-      CODE_SERVER_ENTRY,
-      '--user-data-dir', path.join(base, 'ud'),
-      '--extensions-dir', extensionsDir,
-      '--install-extension', path.resolve(vsixPath),
-      '--force',
-    ], { env: cliEnv });
+    const out = await run(
+      NODE24,
+      [
+        CODE_SERVER_ENTRY,
+        '--user-data-dir',
+        path.join(base, 'ud'),
+        '--extensions-dir',
+        extensionsDir,
+        '--install-extension',
+        path.resolve(vsixPath),
+        '--force',
+      ],
+      { env: cliEnv },
+    );
     if (!/successfully installed/i.test(out)) throw new Error(`install of ${vsixPath} did not report success:\n${out}`);
     return out;
   } finally {
@@ -301,10 +360,7 @@ export async function startCodeServer({
   extensionsDir = extensionsDir ? path.resolve(extensionsDir) : path.join(dataDir, 'extensions');
   await fsp.mkdir(path.join(userDataDir, 'User'), { recursive: true });
   await fsp.mkdir(extensionsDir, { recursive: true });
-  await fsp.writeFile(
-    path.join(userDataDir, 'User', 'settings.json'),
-    JSON.stringify({ ...QUIET_SETTINGS, ...userSettings }, null, 2),
-  );
+  await fsp.writeFile(path.join(userDataDir, 'User', 'settings.json'), JSON.stringify({ ...QUIET_SETTINGS, ...userSettings }, null, 2));
   for (const v of [vsix ?? []].flat()) await installExtension(v, extensionsDir, { env });
   const childEnv = await isolatedEnv(dataDir, env);
   await fsp.mkdir(LOG_DIR, { recursive: true });
@@ -318,9 +374,12 @@ export async function startCodeServer({
     const logFd = fs.openSync(logFile, 'a');
     const args = [
       CODE_SERVER_ENTRY,
-      '--config', configFile,
-      '--user-data-dir', userDataDir,
-      '--extensions-dir', extensionsDir,
+      '--config',
+      configFile,
+      '--user-data-dir',
+      userDataDir,
+      '--extensions-dir',
+      extensionsDir,
       '--disable-telemetry',
       '--disable-update-check',
       '--disable-workspace-trust',
@@ -335,15 +394,26 @@ export async function startCodeServer({
     fs.closeSync(logFd);
     liveGroups.add(child.pid);
     let exited = null;
-    child.on('exit', (code, signal) => { exited = { code, signal }; });
+    child.on('exit', (code, signal) => {
+      exited = { code, signal };
+    });
     const url = `http://127.0.0.1:${port}/`;
-    const readLog = () => { try { return fs.readFileSync(logFile, 'utf8'); } catch { return ''; } };
+    const readLog = () => {
+      try {
+        return fs.readFileSync(logFile, 'utf8');
+      } catch {
+        return '';
+      }
+    };
     try {
-      await waitFor(async () => {
-        if (exited) throw Object.assign(new Error(`code-server exited (${exited.code ?? exited.signal})`), { fatal: true });
-        const res = await fetch(`${url}healthz`, { signal: AbortSignal.timeout(2000) });
-        return res.ok;
-      }, { timeoutMs, intervalMs: 100, what: `code-server /healthz on port ${port}` });
+      await waitFor(
+        async () => {
+          if (exited) throw Object.assign(new Error(`code-server exited (${exited.code ?? exited.signal})`), { fatal: true });
+          const res = await fetch(`${url}healthz`, { signal: AbortSignal.timeout(2000) });
+          return res.ok;
+        },
+        { timeoutMs, intervalMs: 100, what: `code-server /healthz on port ${port}` },
+      );
     } catch (e) {
       await killTree(child);
       lastError = new Error(`${e.message}\n--- ${logFile} ---\n${readLog().slice(-4000)}`);
@@ -384,9 +454,10 @@ export async function startCodeServer({
  */
 export async function vscePackage(extensionDir, { out, args = [], env } = {}) {
   out = path.resolve(out ?? path.join(await makeTempDir('ic-e2e-vsix-'), 'extension.vsix'));
-  await run(NODE24, [
-    VSCE_CLI, 'package', '--no-dependencies', '--allow-missing-repository', '--skip-license', '-o', out, ...args,
-  ], { cwd: extensionDir, env: { ...process.env, ...env } });
+  await run(NODE24, [VSCE_CLI, 'package', '--no-dependencies', '--allow-missing-repository', '--skip-license', '-o', out, ...args], {
+    cwd: extensionDir,
+    env: { ...process.env, ...env },
+  });
   return out;
 }
 
@@ -399,7 +470,11 @@ const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 /** True for http(s)/ws(s)/ftp URLs whose host is not loopback. data:, blob:, vscode-*:, about: etc. are fine. */
 export function isOffHost(url) {
   let u;
-  try { u = new URL(url); } catch { return false; }
+  try {
+    u = new URL(url);
+  } catch {
+    return false;
+  }
   if (!['http:', 'https:', 'ws:', 'wss:', 'ftp:'].includes(u.protocol)) return false;
   return !LOCAL_HOSTS.has(u.hostname);
 }
@@ -435,7 +510,12 @@ export async function launchBrowser({ viewport = { width: 1400, height: 900 }, h
       '--disable-dev-shm-usage',
       ...args,
     ],
-    env: { ...process.env, HOME: profileDir, XDG_CONFIG_HOME: path.join(profileDir, '.config'), XDG_CACHE_HOME: path.join(profileDir, '.cache') },
+    env: {
+      ...process.env,
+      HOME: profileDir,
+      XDG_CONFIG_HOME: path.join(profileDir, '.config'),
+      XDG_CACHE_HOME: path.join(profileDir, '.cache'),
+    },
   });
   const requests = [];
   const consoleLines = [];
@@ -450,7 +530,11 @@ export async function launchBrowser({ viewport = { width: 1400, height: 900 }, h
   let closed = false;
   const removeProfile = () => {
     if (!closed && !KEEP) {
-      try { fs.rmSync(profileDir, { recursive: true, force: true, maxRetries: 3 }); } catch { /* best effort */ }
+      try {
+        fs.rmSync(profileDir, { recursive: true, force: true, maxRetries: 3 });
+      } catch {
+        /* best effort */
+      }
     }
   };
   process.once('exit', removeProfile);
@@ -563,7 +647,10 @@ export async function clickContextMenuItem(page, label) {
     if (i < labels.length - 1) await item.hover();
     else await item.click();
   }
-  await page.locator('.context-view .monaco-menu').waitFor({ state: 'hidden' }).catch(() => {});
+  await page
+    .locator('.context-view .monaco-menu')
+    .waitFor({ state: 'hidden' })
+    .catch(() => {});
 }
 
 const HOVER = '.monaco-hover:visible, .workbench-hover:visible';
@@ -582,7 +669,10 @@ export async function hoverText(page, target, { match, timeoutMs = 20_000, attem
   await target.scrollIntoViewIfNeeded();
   for (;;) {
     // A neutral spot: the middle of the editor area (no hover providers on an empty editor or the watermark).
-    const neutral = await page.locator('.part.editor').boundingBox().catch(() => null);
+    const neutral = await page
+      .locator('.part.editor')
+      .boundingBox()
+      .catch(() => null);
     await page.mouse.move(neutral ? neutral.x + neutral.width / 2 : 700, neutral ? neutral.y + neutral.height - 5 : 450, { steps: 2 });
     await hover.waitFor({ state: 'hidden', timeout: 3000 }).catch(() => {});
     const box = await target.boundingBox();
@@ -597,8 +687,10 @@ export async function hoverText(page, target, { match, timeoutMs = 20_000, attem
       if (Date.now() >= deadline) throw new Error(`hover text ${JSON.stringify(text)} did not match ${match} within ${timeoutMs} ms`);
     } catch (e) {
       if (Date.now() >= deadline) {
-        throw new Error(`no hover${match ? ` matching ${match}` : ''} appeared within ${timeoutMs} ms` +
-          `${lastText ? ` (last: ${JSON.stringify(lastText)})` : ''}: ${e.message}`);
+        throw new Error(
+          `no hover${match ? ` matching ${match}` : ''} appeared within ${timeoutMs} ms` +
+            `${lastText ? ` (last: ${JSON.stringify(lastText)})` : ''}: ${e.message}`,
+        );
       }
     }
   }
@@ -631,7 +723,10 @@ export async function notificationTexts(page) {
 export async function openCommandPalette(page) {
   const widget = page.locator('.quick-input-widget');
   // Focus the workbench, not an input that might swallow F1.
-  await page.locator('.monaco-workbench').focus().catch(() => {});
+  await page
+    .locator('.monaco-workbench')
+    .focus()
+    .catch(() => {});
   await page.keyboard.press('F1');
   await widget.waitFor({ state: 'visible' });
   await page.locator('.quick-input-widget .quick-input-box input').waitFor({ state: 'visible' });
@@ -702,7 +797,9 @@ export async function runInHostTests({
     browser = await launchBrowser();
     const remote = (p) => `vscode-remote://127.0.0.1:${server.port}${path.resolve(p)}`;
     let resolveExit;
-    const exited = new Promise((r) => { resolveExit = r; });
+    const exited = new Promise((r) => {
+      resolveExit = r;
+    });
     const page = await openWorkbench(browser, server.url, workspaceDir, {
       payload: [
         ['extensionDevelopmentPath', remote(extensionDevelopmentPath)],
@@ -710,12 +807,17 @@ export async function runInHostTests({
       ],
       waitForExplorer: false,
       timeoutMs,
-      beforeGoto: (p) => p.exposeFunction('codeAutomationExit', (code, logs) => { resolveExit({ code, logs }); }),
+      beforeGoto: (p) =>
+        p.exposeFunction('codeAutomationExit', (code, logs) => {
+          resolveExit({ code, logs });
+        }),
     });
     let timer;
     const result = await Promise.race([
       exited,
-      new Promise((r) => { timer = setTimeout(() => r(null), timeoutMs); }),
+      new Promise((r) => {
+        timer = setTimeout(() => r(null), timeoutMs);
+      }),
     ]);
     clearTimeout(timer);
     if (screenshotName) await screenshot(page, screenshotName).catch(() => {});

@@ -31,23 +31,32 @@ const KEEP = process.env.E2E_KEEP === '1';
 /** A throwaway extension contributing `smoke.hello` (palette title "Smoke: Hello"). */
 async function makeSmokeExtension() {
   const dir = await makeTempDir('ic-e2e-ext-');
-  await fsp.writeFile(path.join(dir, 'package.json'), JSON.stringify({
-    name: 'smoke-ext',
-    displayName: 'Smoke Extension',
-    publisher: 'e2e',
-    version: '0.0.1',
-    engines: { vscode: '^1.80.0' },
-    main: './extension.js',
-    activationEvents: ['onStartupFinished'],
-    contributes: {
-      commands: [
-        { command: 'smoke.hello', title: 'Hello', category: 'Smoke' },
-        { command: 'smoke.fileInfo', title: 'Smoke File Info' },
-      ],
-      menus: { 'explorer/context': [{ command: 'smoke.fileInfo', when: '!explorerResourceIsFolder', group: 'z_smoke' }] },
-    },
-  }, null, 2));
-  await fsp.writeFile(path.join(dir, 'extension.js'), `
+  await fsp.writeFile(
+    path.join(dir, 'package.json'),
+    JSON.stringify(
+      {
+        name: 'smoke-ext',
+        displayName: 'Smoke Extension',
+        publisher: 'e2e',
+        version: '0.0.1',
+        engines: { vscode: '^1.80.0' },
+        main: './extension.js',
+        activationEvents: ['onStartupFinished'],
+        contributes: {
+          commands: [
+            { command: 'smoke.hello', title: 'Hello', category: 'Smoke' },
+            { command: 'smoke.fileInfo', title: 'Smoke File Info' },
+          ],
+          menus: { 'explorer/context': [{ command: 'smoke.fileInfo', when: '!explorerResourceIsFolder', group: 'z_smoke' }] },
+        },
+      },
+      null,
+      2,
+    ),
+  );
+  await fsp.writeFile(
+    path.join(dir, 'extension.js'),
+    `
 const vscode = require('vscode');
 exports.activate = (context) => {
   context.subscriptions.push(vscode.commands.registerCommand('smoke.hello', () => {
@@ -66,10 +75,13 @@ exports.activate = (context) => {
   }));
 };
 exports.deactivate = () => {};
-`);
+`,
+  );
   const testsDir = path.join(dir, 'test');
   await fsp.mkdir(testsDir);
-  await fsp.writeFile(path.join(testsDir, 'index.js'), `
+  await fsp.writeFile(
+    path.join(testsDir, 'index.js'),
+    `
 const assert = require('assert');
 const vscode = require('vscode');
 exports.run = async () => {
@@ -79,11 +91,15 @@ exports.run = async () => {
   assert.ok(ext && ext.isActive, 'smoke extension should be active');
   console.log('SMOKE-IN-HOST-OK on ' + process.version);
 };
-`);
-  await fsp.writeFile(path.join(testsDir, 'failing.js'), `
+`,
+  );
+  await fsp.writeFile(
+    path.join(testsDir, 'failing.js'),
+    `
 const assert = require('assert');
 exports.run = async () => { assert.strictEqual(1 + 1, 3, 'SMOKE-EXPECTED-FAILURE'); };
-`);
+`,
+  );
   return dir;
 }
 
@@ -136,7 +152,7 @@ describe('e2e harness smoke', { timeout: 600_000 }, () => {
   test('a packaged extension installed with installExtension runs from the palette', async () => {
     await runCommand(page, 'Smoke: Hello');
     const text = await waitForNotification(page, /Hello from the smoke extension/);
-    assert.match(text, /\(v24\./, 'extension host runs on code-server\'s Node 24');
+    assert.match(text, /\(v24\./, "extension host runs on code-server's Node 24");
     await screenshot(page, 'smoke-notification');
   });
 
@@ -177,6 +193,9 @@ describe('e2e harness smoke', { timeout: 600_000 }, () => {
     });
     assert.equal(r.timedOut, false, 'codeAutomationExit was called');
     assert.equal(r.exitCode, 1);
-    assert.ok(r.console.some((l) => l.includes('SMOKE-EXPECTED-FAILURE')), r.console.join('\n'));
+    assert.ok(
+      r.console.some((l) => l.includes('SMOKE-EXPECTED-FAILURE')),
+      r.console.join('\n'),
+    );
   });
 });

@@ -29,7 +29,10 @@ export async function makeJpegFolder(sharedDir, dir, count) {
     if (i % 2) p = p.flop();
     if (i % 3 === 2) p = p.flip();
     const file = path.join(dir, `img${String(i).padStart(4, '0')}.jpg`);
-    await p.resize(500, 375, { fit: 'fill' }).jpeg({ quality: 85 + (i % 11) }).toFile(file);
+    await p
+      .resize(500, 375, { fit: 'fill' })
+      .jpeg({ quality: 85 + (i % 11) })
+      .toFile(file);
     files.push(file);
   }
   return files;

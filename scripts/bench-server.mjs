@@ -11,7 +11,7 @@
  * Needs `npm run build` first.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -45,7 +45,10 @@ function startServer(env = {}) {
   const t0 = performance.now();
   // Started as the extension starts it: telemetry off, malloc tuned (packages/protocol/src/launch.ts).
   const launch = require(path.join(ROOT, 'packages/protocol/dist/launch.js'));
-  const child = spawn(process.execPath, [BIN, 'serve', '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...launch.engineProcessEnv(process.env), ...env } });
+  const child = spawn(process.execPath, [BIN, 'serve', '--stdio'], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...launch.engineProcessEnv(process.env), ...env },
+  });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   const exited = new Promise((r) => child.on('exit', r));
@@ -105,7 +108,10 @@ export async function benchServer({ sharedDir, images, log = console.error, quic
   let rawRun;
   let rawSingle;
   {
-    const session = await core.ModelSession.load(model, { graphOptimizationLevel: 'all', optimizedModelCacheDir: path.join(cacheDir, 'optimized') });
+    const session = await core.ModelSession.load(model, {
+      graphOptimizationLevel: 'all',
+      optimizedModelCacheDir: path.join(cacheDir, 'optimized'),
+    });
     const per = 3 * 224 * 224;
     const bytes = files.slice(0, 16).map((f) => readFileSync(f));
     const pre = { fast: [], exact: [] };
@@ -159,19 +165,31 @@ export async function benchServer({ sharedDir, images, log = console.error, quic
       /** Decode then run, one after the other, at the same batch size: what a naive pipeline gets. */
       decodeThenRunImagesPerSec: r1(1000 / (median(pre.fast) + bN / batch)),
     };
-    log(`raw: session.run b1 ${r1(b1)} ms, b${batch} ${out.raw[`runBatch${batch}ImagesPerSec`]} img/s; decode fast ${out.raw.decodeFastMs} ms, exact ${out.raw.decodeExactMs} ms`);
+    log(
+      `raw: session.run b1 ${r1(b1)} ms, b${batch} ${out.raw[`runBatch${batch}ImagesPerSec`]} img/s; decode fast ${out.raw.decodeFastMs} ms, exact ${out.raw.decodeExactMs} ms`,
+    );
   }
 
   // ---- warm the optimized-model cache, then time start → first answer -------------------------------------------
   {
     const warm = startServer();
-    await warm.conn.sendRequest('initialize', { processId: process.pid, rootUri: null, capabilities: {}, initializationOptions: settings() });
+    await warm.conn.sendRequest('initialize', {
+      processId: process.pid,
+      rootUri: null,
+      capabilities: {},
+      initializationOptions: settings(),
+    });
     await warm.ready;
     await warm.conn.sendRequest('imageClassifier/classify', { uri: uri(files[0]) });
     await warm.stop();
     const firstAnswer = async () => {
       const s = startServer();
-      await s.conn.sendRequest('initialize', { processId: process.pid, rootUri: null, capabilities: {}, initializationOptions: settings() });
+      await s.conn.sendRequest('initialize', {
+        processId: process.pid,
+        rootUri: null,
+        capabilities: {},
+        initializationOptions: settings(),
+      });
       const r = await s.conn.sendRequest('imageClassifier/classify', { uri: uri(files[0]) });
       const ms = performance.now() - s.t0;
       const readyMs = await s.ready;
@@ -187,8 +205,15 @@ export async function benchServer({ sharedDir, images, log = console.error, quic
     const r = await s.conn.sendRequest('imageClassifier/classify', { uri: uri(files[files.length - 1]), force: true });
     const uncachedMs = performance.now() - s.t0;
     await s.stop();
-    out.startToFirstAnswer = { cachedResultMs: Math.round(c.ms), uncachedMs: Math.round(uncachedMs), modelReadyMs: Math.round(c.readyMs), cached: c.cached && !r.cached };
-    log(`start → first answer: ${out.startToFirstAnswer.cachedResultMs} ms (cached result), ${out.startToFirstAnswer.uncachedMs} ms (uncached); model ready at ${out.startToFirstAnswer.modelReadyMs} ms`);
+    out.startToFirstAnswer = {
+      cachedResultMs: Math.round(c.ms),
+      uncachedMs: Math.round(uncachedMs),
+      modelReadyMs: Math.round(c.readyMs),
+      cached: c.cached && !r.cached,
+    };
+    log(
+      `start → first answer: ${out.startToFirstAnswer.cachedResultMs} ms (cached result), ${out.startToFirstAnswer.uncachedMs} ms (uncached); model ready at ${out.startToFirstAnswer.modelReadyMs} ms`,
+    );
   }
 
   // ---- one server, fast mode: latency, throughput, RSS ------------------------------------------------------------
@@ -211,8 +236,15 @@ export async function benchServer({ sharedDir, images, log = console.error, quic
     }
     single.splice(0, 2);
     rawSingles.splice(0, 2);
-    out.singleUncached = { medianMs: r1(median(single)), p90Ms: r1(pct(single, 90)), rawDecodePlusRunB1Ms: r1(median(rawSingles)), ratio: r2(median(single) / median(rawSingles)) };
-    log(`single uncached: ${out.singleUncached.medianMs} ms median (raw decode + run b1 beside it: ${out.singleUncached.rawDecodePlusRunB1Ms} ms)`);
+    out.singleUncached = {
+      medianMs: r1(median(single)),
+      p90Ms: r1(pct(single, 90)),
+      rawDecodePlusRunB1Ms: r1(median(rawSingles)),
+      ratio: r2(median(single) / median(rawSingles)),
+    };
+    log(
+      `single uncached: ${out.singleUncached.medianMs} ms median (raw decode + run b1 beside it: ${out.singleUncached.rawDecodePlusRunB1Ms} ms)`,
+    );
 
     // Cached round trips, idle.
     const hot = files[0];
@@ -234,10 +266,12 @@ export async function benchServer({ sharedDir, images, log = console.error, quic
       const rss = [];
       const sampler = setInterval(() => rss.push(rssOf(pid).rss), 250);
       const t = performance.now();
-      const p = s.conn.sendRequest('imageClassifier/classifyBatch', { uris: files.map(uri), force: true, workDoneToken: token, ...extra }).then((r) => {
-        done = true;
-        return r;
-      });
+      const p = s.conn
+        .sendRequest('imageClassifier/classifyBatch', { uris: files.map(uri), force: true, workDoneToken: token, ...extra })
+        .then((r) => {
+          done = true;
+          return r;
+        });
       const during = [];
       if (probe) {
         while (!done) {
@@ -282,12 +316,18 @@ export async function benchServer({ sharedDir, images, log = console.error, quic
     out.folderFastWithEmbeddings = { imagesPerSec: emb.imagesPerSec, ratioToWithout: r2(emb.imagesPerSec / best.imagesPerSec) };
     log(`folder (fast) returning embeddings: ${emb.imagesPerSec} img/s (${out.folderFastWithEmbeddings.ratioToWithout} × without)`);
     out.cachedDuringFolder = { p50Ms: r2(pct(during, 50)), p99Ms: r2(pct(during, 99)), maxMs: r2(Math.max(...during)), n: during.length };
-    log(`folder (fast): ${best.imagesPerSec} img/s = ${out.folderFast.ratioToRawRun} × raw session.run b${batch} beside it (${rawRun8} img/s)`);
-    log(`cached round trip during the folder run: p50 ${out.cachedDuringFolder.p50Ms} ms, p99 ${out.cachedDuringFolder.p99Ms} ms (n=${during.length})`);
+    log(
+      `folder (fast): ${best.imagesPerSec} img/s = ${out.folderFast.ratioToRawRun} × raw session.run b${batch} beside it (${rawRun8} img/s)`,
+    );
+    log(
+      `cached round trip during the folder run: p50 ${out.cachedDuringFolder.p50Ms} ms, p99 ${out.cachedDuringFolder.p99Ms} ms (n=${during.length})`,
+    );
 
     // Exact mode: reload through a configuration change, same measurements.
     const t = performance.now();
-    await s.conn.sendNotification('workspace/didChangeConfiguration', { settings: { imageClassifier: settings({ preprocessing: 'exact' }) } });
+    await s.conn.sendNotification('workspace/didChangeConfiguration', {
+      settings: { imageClassifier: settings({ preprocessing: 'exact' }) },
+    });
     await new Promise((resolve) => {
       const iv = setInterval(async () => {
         const info = await s.conn.sendRequest('imageClassifier/modelInfo', {});
@@ -301,13 +341,21 @@ export async function benchServer({ sharedDir, images, log = console.error, quic
     await classify(hot);
     const exact = await folder('exact', true);
     out.folderExact = { imagesPerSec: exact.imagesPerSec, ratioToRawRun: r2(exact.imagesPerSec / rawRun8), note: 'with hover probes' };
-    out.cachedDuringExactFolder = { p50Ms: r2(pct(exact.during, 50)), p99Ms: r2(pct(exact.during, 99)), maxMs: r2(Math.max(...exact.during)), n: exact.during.length };
-    log(`folder (exact): ${exact.imagesPerSec} img/s; cached round trip during it: p50 ${out.cachedDuringExactFolder.p50Ms} ms, p99 ${out.cachedDuringExactFolder.p99Ms} ms`);
+    out.cachedDuringExactFolder = {
+      p50Ms: r2(pct(exact.during, 50)),
+      p99Ms: r2(pct(exact.during, 99)),
+      maxMs: r2(Math.max(...exact.during)),
+      n: exact.during.length,
+    };
+    log(
+      `folder (exact): ${exact.imagesPerSec} img/s; cached round trip during it: p50 ${out.cachedDuringExactFolder.p50Ms} ms, p99 ${out.cachedDuringExactFolder.p99Ms} ms`,
+    );
 
     // A long run: 10,000 images (the folder repeated), each decoded and classified (force: no cache hits), in
     // fast mode; RSS must stay flat.
     await s.conn.sendNotification('workspace/didChangeConfiguration', { settings: { imageClassifier: settings() } });
-    while ((await s.conn.sendRequest('imageClassifier/modelInfo', {})).preprocessing !== 'fast') await new Promise((r) => setTimeout(r, 20));
+    while ((await s.conn.sendRequest('imageClassifier/modelInfo', {})).preprocessing !== 'fast')
+      await new Promise((r) => setTimeout(r, 20));
     const longUris = Array.from({ length: quick ? 1000 : 10000 }, (_, i) => uri(files[i % files.length]));
     const rss = [];
     const sampler = setInterval(() => rss.push(rssOf(pid).rss), 250);
@@ -328,7 +376,9 @@ export async function benchServer({ sharedDir, images, log = console.error, quic
     };
     out.peakRssMb = Math.round(rssOf(pid).hwm);
     out.rssDuringFolderMb = { min: Math.round(Math.min(...best.rss)), max: Math.round(Math.max(...best.rss)) };
-    log(`long run: ${longUris.length} URIs in ${out.longRun.seconds} s, RSS ${out.longRun.rssStartMb} → max ${out.longRun.rssMaxMb} MB; server peak RSS ${out.peakRssMb} MB`);
+    log(
+      `long run: ${longUris.length} URIs in ${out.longRun.seconds} s, RSS ${out.longRun.rssStartMb} → max ${out.longRun.rssMaxMb} MB; server peak RSS ${out.peakRssMb} MB`,
+    );
   } finally {
     await s.stop();
     await rawSession.release();
@@ -358,13 +408,17 @@ export function benchCacheAtScale(n, log = console.error) {
   const dir = mkdtempSync(path.join(tmpdir(), 'ic-bench-cache-'));
   try {
     const labels = core.IMAGENET_LABELS.labels;
-    const key = (i) => `6ab8f5fe22bdc5a1;fast;r256;c224x224:${(i * 2654435761 >>> 0).toString(16).padStart(8, '0')}${i}`;
+    const key = (i) => `6ab8f5fe22bdc5a1;fast;r256;c224x224:${((i * 2654435761) >>> 0).toString(16).padStart(8, '0')}${i}`;
     const emb = new Float32Array(2048);
     {
       const w = ResultCache.open(dir);
       const we = ResultCache.open(dir, () => {}, 'embeddings-v1.log');
       for (let i = 0; i < n; i++) {
-        const p = Array.from({ length: 10 }, (_, k) => ({ index: (i + k * 97) % 1000, label: labels[(i + k * 97) % 1000], probability: 0.5 / (k + 1) }));
+        const p = Array.from({ length: 10 }, (_, k) => ({
+          index: (i + k * 97) % 1000,
+          label: labels[(i + k * 97) % 1000],
+          probability: 0.5 / (k + 1),
+        }));
         w.put(key(i), { p, w: 500, h: 375 });
         w.setHash(`/data/set/img${i}.jpg`, 100000 + i, 1.7e12 + i, `h${i}`);
         for (let d = 0; d < 2048; d++) emb[d] = Math.abs(Math.sin(i * 31 + d)) * 4;
@@ -394,12 +448,25 @@ export function benchCacheAtScale(n, log = console.error) {
     };
     const out = {
       entries: n,
-      results: { fileMb: r1(r.c.stats.bytes / 2 ** 20), openMs: Math.round(r.c.stats.loadMs), indexHeapMb: r1(r.heapMb), get: lookups(r.c) },
-      embeddings: { dims: 2048, fileMb: r1(e.c.stats.bytes / 2 ** 20), openMs: Math.round(e.c.stats.loadMs), indexHeapMb: r1(e.heapMb), get: lookups(e.c) },
+      results: {
+        fileMb: r1(r.c.stats.bytes / 2 ** 20),
+        openMs: Math.round(r.c.stats.loadMs),
+        indexHeapMb: r1(r.heapMb),
+        get: lookups(r.c),
+      },
+      embeddings: {
+        dims: 2048,
+        fileMb: r1(e.c.stats.bytes / 2 ** 20),
+        openMs: Math.round(e.c.stats.loadMs),
+        indexHeapMb: r1(e.heapMb),
+        get: lookups(e.c),
+      },
     };
     r.c.close();
     e.c.close();
-    log(`cache at scale (${n} images): results ${out.results.fileMb} MB open ${out.results.openMs} ms, get p99 ${out.results.get.p99Us} µs; embeddings ${out.embeddings.fileMb} MB open ${out.embeddings.openMs} ms, get p99 ${out.embeddings.get.p99Us} µs`);
+    log(
+      `cache at scale (${n} images): results ${out.results.fileMb} MB open ${out.results.openMs} ms, get p99 ${out.results.get.p99Us} µs; embeddings ${out.embeddings.fileMb} MB open ${out.embeddings.openMs} ms, get p99 ${out.embeddings.get.p99Us} µs`,
+    );
     return out;
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -26,7 +26,10 @@ const require = createRequire(import.meta.url);
 {
   const launch = require(path.join(ROOT, 'packages/protocol/dist/launch.js'));
   if (launch.mallocTuningMissing()) {
-    const r = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit', env: launch.engineProcessEnv(process.env) });
+    const r = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+      stdio: 'inherit',
+      env: launch.engineProcessEnv(process.env),
+    });
     process.exit(r.status ?? 1);
   }
 }
@@ -108,7 +111,9 @@ async function benchCli(smallDir, bigDir, nSmall, nBig, cacheDir) {
       const tBig = Math.min(...tb);
       const ips = ((nBig - nSmall) * 1000) / (tBig - tSmall);
       out[`${mode}_b${batch}`] = { imagesPerSec: ips, wallMsBig: tBig, wallMsSmall: tSmall };
-      log(`CLI ${mode} batch ${batch}: ${ips.toFixed(1)} img/s (wall ${nBig} images ${(tBig / 1000).toFixed(2)} s, ${nSmall} images ${(tSmall / 1000).toFixed(2)} s)`);
+      log(
+        `CLI ${mode} batch ${batch}: ${ips.toFixed(1)} img/s (wall ${nBig} images ${(tBig / 1000).toFixed(2)} s, ${nSmall} images ${(tSmall / 1000).toFixed(2)} s)`,
+      );
     }
   }
   return out;
@@ -165,7 +170,13 @@ function naiveResizeCrop(img, outW, outH, left, top, cw, ch) {
 async function benchResize(images) {
   const decoded = [];
   for (const f of images.slice(0, 16)) decoded.push(await core.decodeImage(readFileSync(f), f));
-  const big = await core.decodeImage(await sharp(path.join(SHARED, 'images', 'skimage_astronaut.png')).resize(4000, 3000).jpeg().toBuffer(), '4000x3000');
+  const big = await core.decodeImage(
+    await sharp(path.join(SHARED, 'images', 'skimage_astronaut.png'))
+      .resize(4000, 3000)
+      .jpeg()
+      .toBuffer(),
+    '4000x3000',
+  );
   const cfg = core.IMAGENET_PREPROCESS;
   const measure = (imgs, fn, reps) => {
     fn(imgs[0]);
@@ -183,7 +194,10 @@ async function benchResize(images) {
     imagenetSized: { oursMs: measure(decoded, ours, QUICK ? 2 : 10), naiveMs: measure(decoded, naive, QUICK ? 1 : 2) },
     large4000x3000: { oursMs: measure([big], ours, QUICK ? 2 : 5), naiveMs: measure([big], naive, 1) },
   };
-  for (const [k, v] of Object.entries(res)) log(`exact resize+crop ${k}: ours ${v.oursMs.toFixed(2)} ms, naive ${v.naiveMs.toFixed(2)} ms (${(v.naiveMs / v.oursMs).toFixed(1)}× faster)`);
+  for (const [k, v] of Object.entries(res))
+    log(
+      `exact resize+crop ${k}: ours ${v.oursMs.toFixed(2)} ms, naive ${v.naiveMs.toFixed(2)} ms (${(v.naiveMs / v.oursMs).toFixed(1)}× faster)`,
+    );
   // Both must agree with Pillow: check ours against the naive float port on one image (±1 level).
   const a = ours(decoded[0]).data;
   const b = naive(decoded[0]);
@@ -198,8 +212,19 @@ async function benchResize(images) {
  * ready tensors through its batching (no decoding), decode and inference taking turns, decode overlapping inference.
  */
 async function benchEngine(files) {
-  const c = await core.Classifier.create({ modelPath: RESNET, preprocessing: 'fast', maxBatch: 8, session: { optimizedModelCacheDir: path.join(OUT, 'opt') } });
-  const phased = await core.Classifier.create({ modelPath: RESNET, preprocessing: 'fast', maxBatch: 8, overlapDecode: false, session: { optimizedModelCacheDir: path.join(OUT, 'opt') } });
+  const c = await core.Classifier.create({
+    modelPath: RESNET,
+    preprocessing: 'fast',
+    maxBatch: 8,
+    session: { optimizedModelCacheDir: path.join(OUT, 'opt') },
+  });
+  const phased = await core.Classifier.create({
+    modelPath: RESNET,
+    preprocessing: 'fast',
+    maxBatch: 8,
+    overlapDecode: false,
+    session: { optimizedModelCacheDir: path.join(OUT, 'opt') },
+  });
   // Raw: ONNX Runtime's defaults (spinning threads), as everywhere in these benchmarks.
   const session = await core.ModelSession.load(RESNET, { optimizedModelCacheDir: path.join(OUT, 'opt') });
   try {
@@ -258,8 +283,14 @@ function benchColdLoad() {
   }
   const out = {};
   for (const k in res) {
-    out[k] = { loadMs: median(res[k].map((x) => x.load)), firstRunMs: median(res[k].map((x) => x.firstRun)), rssMb: median(res[k].map((x) => x.rssMb)) };
-    log(`cold session load (${k} malloc): ${out[k].loadMs.toFixed(0)} ms, first run ${out[k].firstRunMs.toFixed(0)} ms, RSS ${out[k].rssMb.toFixed(0)} MB`);
+    out[k] = {
+      loadMs: median(res[k].map((x) => x.load)),
+      firstRunMs: median(res[k].map((x) => x.firstRun)),
+      rssMb: median(res[k].map((x) => x.rssMb)),
+    };
+    log(
+      `cold session load (${k} malloc): ${out[k].loadMs.toFixed(0)} ms, first run ${out[k].firstRunMs.toFixed(0)} ms, RSS ${out[k].rssMb.toFixed(0)} MB`,
+    );
   }
   out.tunables = launch.MALLOC_TUNABLES;
   return out;
@@ -268,7 +299,10 @@ function benchColdLoad() {
 function extensionFigures() {
   // The shipped (production, minified) bundles: build them as `npm run package` does.
   try {
-    execFileSync(process.execPath, ['esbuild.mjs', '--production', '--target=linux-x64'], { cwd: path.join(ROOT, 'packages', 'extension'), stdio: 'pipe' });
+    execFileSync(process.execPath, ['esbuild.mjs', '--production', '--target=linux-x64'], {
+      cwd: path.join(ROOT, 'packages', 'extension'),
+      stdio: 'pipe',
+    });
   } catch (e) {
     log(`extension production build failed: ${e.message}`);
   }
@@ -292,7 +326,9 @@ function markdown(r) {
   const raw = r.raw;
   const cli = r.cli;
   const lines = [];
-  lines.push(`Measured ${r.date} on ${r.machine} (Node ${process.versions.node}, onnxruntime-node ${r.ortVersion}), seed-0 ResNet50, graph optimization \`all\`, ${r.threads} intra-op threads; ${r.folder.count} JPEG photos of ${r.folder.size}.`);
+  lines.push(
+    `Measured ${r.date} on ${r.machine} (Node ${process.versions.node}, onnxruntime-node ${r.ortVersion}), seed-0 ResNet50, graph optimization \`all\`, ${r.threads} intra-op threads; ${r.folder.count} JPEG photos of ${r.folder.size}.`,
+  );
   lines.push('');
   lines.push('### Core and CLI');
   lines.push('');
@@ -302,14 +338,23 @@ function markdown(r) {
   for (const mode of ['exact', 'fast']) {
     const b1 = cli[`${mode}_b1`].imagesPerSec;
     const b8 = cli[`${mode}_b8`].imagesPerSec;
-    lines.push(`| CLI end to end, \`${mode}\` (decode, preprocess, infer, JSON out) | ${fmt(b1)} (${fmt(b1 / raw.b1.imagesPerSec, 2)}× raw) | ${fmt(b8)} | ${fmt(b8 / raw.b8.imagesPerSec, 2)} |`);
+    lines.push(
+      `| CLI end to end, \`${mode}\` (decode, preprocess, infer, JSON out) | ${fmt(b1)} (${fmt(b1 / raw.b1.imagesPerSec, 2)}× raw) | ${fmt(b8)} | ${fmt(b8 / raw.b8.imagesPerSec, 2)} |`,
+    );
   }
   lines.push('');
-  lines.push('CLI figures are marginal throughput, (N₂ − N₁) / (T(N₂) − T(N₁)) over two folder sizes, so process start and model load cancel out.');
+  lines.push(
+    'CLI figures are marginal throughput, (N₂ − N₁) / (T(N₂) − T(N₁)) over two folder sizes, so process start and model load cancel out.',
+  );
   lines.push('');
-  lines.push('| exact-mode resize + center crop, per image | ours (fixed-point, crop window only) | naive float port (full resize, then crop) | speed-up |');
+  lines.push(
+    '| exact-mode resize + center crop, per image | ours (fixed-point, crop window only) | naive float port (full resize, then crop) | speed-up |',
+  );
   lines.push('| --- | --- | --- | --- |');
-  for (const [k, label] of [['imagenetSized', '500×375 JPEG photos'], ['large4000x3000', '4000×3000 image']]) {
+  for (const [k, label] of [
+    ['imagenetSized', '500×375 JPEG photos'],
+    ['large4000x3000', '4000×3000 image'],
+  ]) {
     const v = r.resize[k];
     lines.push(`| ${label} | ${fmt(v.oursMs, 2)} ms | ${fmt(v.naiveMs, 2)} ms | ${fmt(v.naiveMs / v.oursMs)}× |`);
   }
@@ -318,14 +363,20 @@ function markdown(r) {
     lines.push('');
     lines.push('### Engine: does decoding overlap inference?');
     lines.push('');
-    lines.push(`The \`Classifier\` in one process on the same ${r.folder.count} photos (\`fast\`, batch 8), configurations alternated ${QUICK ? 1 : 4} times, medians:`);
+    lines.push(
+      `The \`Classifier\` in one process on the same ${r.folder.count} photos (\`fast\`, batch 8), configurations alternated ${QUICK ? 1 : 4} times, medians:`,
+    );
     lines.push('');
     lines.push('| configuration | img/s | vs raw `session.run` b8 |');
     lines.push('| --- | --- | --- |');
     lines.push(`| raw \`session.run\`, batch 8, ready tensors | ${fmt(e.raw.imagesPerSec)} | 1.00 |`);
-    lines.push(`| engine, ready tensors (batching + worker thread, no decoding) | ${fmt(e.readyTensors.imagesPerSec)} | ${fmt(e.readyTensors.ratioToRaw, 2)} |`);
+    lines.push(
+      `| engine, ready tensors (batching + worker thread, no decoding) | ${fmt(e.readyTensors.imagesPerSec)} | ${fmt(e.readyTensors.ratioToRaw, 2)} |`,
+    );
     lines.push(`| engine, decoding and inference take turns | ${fmt(e.phased.imagesPerSec)} | ${fmt(e.phased.ratioToRaw, 2)} |`);
-    lines.push(`| engine, decoding overlaps inference (default) | ${fmt(e.overlapped.imagesPerSec)} | ${fmt(e.overlapped.ratioToRaw, 2)} |`);
+    lines.push(
+      `| engine, decoding overlaps inference (default) | ${fmt(e.overlapped.imagesPerSec)} | ${fmt(e.overlapped.ratioToRaw, 2)} |`,
+    );
   }
   if (r.coldLoad) {
     const c = r.coldLoad;
@@ -335,7 +386,9 @@ function markdown(r) {
     lines.push('| glibc malloc | session ready | first batch-1 run | RSS |');
     lines.push('| --- | --- | --- | --- |');
     lines.push(`| as is | ${fmt(c.default.loadMs, 0)} ms | ${fmt(c.default.firstRunMs, 0)} ms | ${fmt(c.default.rssMb, 0)} MB |`);
-    lines.push(`| tuned (\`GLIBC_TUNABLES=${c.tunables}\`, set by the extension and the CLI) | ${fmt(c.tuned.loadMs, 0)} ms | ${fmt(c.tuned.firstRunMs, 0)} ms | ${fmt(c.tuned.rssMb, 0)} MB |`);
+    lines.push(
+      `| tuned (\`GLIBC_TUNABLES=${c.tunables}\`, set by the extension and the CLI) | ${fmt(c.tuned.loadMs, 0)} ms | ${fmt(c.tuned.firstRunMs, 0)} ms | ${fmt(c.tuned.rssMb, 0)} MB |`,
+    );
   }
   if (r.server && !r.server.skipped) {
     const v = r.server;
@@ -344,22 +397,45 @@ function markdown(r) {
     lines.push('');
     lines.push('### Inference server (JSON-RPC over stdio, started as the extension starts it)');
     lines.push('');
-    lines.push(`${v.images} JPEG photos (500×375), batch ${v.batch}, \`fast\` unless said otherwise; raw figures measured in the bench process beside the server.`);
+    lines.push(
+      `${v.images} JPEG photos (500×375), batch ${v.batch}, \`fast\` unless said otherwise; raw figures measured in the bench process beside the server.`,
+    );
     lines.push('');
     lines.push('| measure | server | raw, side by side | target |');
     lines.push('| --- | --- | --- | --- |');
-    lines.push(`| cached result round trip, idle (n=${v.cachedIdle.n}) | p50 ${fmt(v.cachedIdle.p50Ms, 2)} ms, p99 ${fmt(v.cachedIdle.p99Ms, 2)} ms | | p99 ≤ 5 ms ${ok(t.cachedP99Le5ms)} |`);
-    lines.push(`| cached result round trip while a folder runs (n=${v.cachedDuringFolder.n}) | p50 ${fmt(v.cachedDuringFolder.p50Ms, 2)} ms, p99 ${fmt(v.cachedDuringFolder.p99Ms, 2)} ms, max ${fmt(v.cachedDuringFolder.maxMs, 1)} ms | | p99 ≤ 5 ms ${ok(t.cachedDuringFolderP99Le5ms)} |`);
-    lines.push(`| … while an \`exact\` folder runs (n=${v.cachedDuringExactFolder.n}) | p50 ${fmt(v.cachedDuringExactFolder.p50Ms, 2)} ms, p99 ${fmt(v.cachedDuringExactFolder.p99Ms, 2)} ms | | |`);
-    lines.push(`| one uncached image (median) | ${fmt(v.singleUncached.medianMs)} ms | decode + \`session.run\` b1: ${fmt(v.singleUncached.rawDecodePlusRunB1Ms)} ms | (${fmt(v.singleUncached.ratio, 2)}×) |`);
-    lines.push(`| folder throughput, \`fast\` | ${fmt(v.folderFast.imagesPerSec)} img/s | \`session.run\` b${v.batch}: ${fmt(v.folderFast.rawSessionRunImagesPerSec)} img/s | ≥ 0.85× ${ok(t.folderFastGe085xRaw)} (${fmt(v.folderFast.ratioToRawRun, 2)}×) |`);
-    if (v.folderFastWithEmbeddings) lines.push(`| folder throughput, \`fast\`, returning and caching each embedding | ${fmt(v.folderFastWithEmbeddings.imagesPerSec)} img/s | | (${fmt(v.folderFastWithEmbeddings.ratioToWithout, 2)}× without) |`);
-    lines.push(`| folder throughput, \`exact\` (with hover probes) | ${fmt(v.folderExact.imagesPerSec)} img/s | | (${fmt(v.folderExact.ratioToRawRun, 2)}×) |`);
-    lines.push(`| process start → first answer, cached result | ${fmt(v.startToFirstAnswer.cachedResultMs, 0)} ms | | ≤ 1000 ms ${ok(t.firstAnswerLe1s)} |`);
-    lines.push(`| process start → first answer, uncached image | ${fmt(v.startToFirstAnswer.uncachedMs, 0)} ms (model ready at ${fmt(v.startToFirstAnswer.modelReadyMs, 0)} ms) | | ≤ 1000 ms ${ok(v.startToFirstAnswer.uncachedMs <= 1000)} |`);
+    lines.push(
+      `| cached result round trip, idle (n=${v.cachedIdle.n}) | p50 ${fmt(v.cachedIdle.p50Ms, 2)} ms, p99 ${fmt(v.cachedIdle.p99Ms, 2)} ms | | p99 ≤ 5 ms ${ok(t.cachedP99Le5ms)} |`,
+    );
+    lines.push(
+      `| cached result round trip while a folder runs (n=${v.cachedDuringFolder.n}) | p50 ${fmt(v.cachedDuringFolder.p50Ms, 2)} ms, p99 ${fmt(v.cachedDuringFolder.p99Ms, 2)} ms, max ${fmt(v.cachedDuringFolder.maxMs, 1)} ms | | p99 ≤ 5 ms ${ok(t.cachedDuringFolderP99Le5ms)} |`,
+    );
+    lines.push(
+      `| … while an \`exact\` folder runs (n=${v.cachedDuringExactFolder.n}) | p50 ${fmt(v.cachedDuringExactFolder.p50Ms, 2)} ms, p99 ${fmt(v.cachedDuringExactFolder.p99Ms, 2)} ms | | |`,
+    );
+    lines.push(
+      `| one uncached image (median) | ${fmt(v.singleUncached.medianMs)} ms | decode + \`session.run\` b1: ${fmt(v.singleUncached.rawDecodePlusRunB1Ms)} ms | (${fmt(v.singleUncached.ratio, 2)}×) |`,
+    );
+    lines.push(
+      `| folder throughput, \`fast\` | ${fmt(v.folderFast.imagesPerSec)} img/s | \`session.run\` b${v.batch}: ${fmt(v.folderFast.rawSessionRunImagesPerSec)} img/s | ≥ 0.85× ${ok(t.folderFastGe085xRaw)} (${fmt(v.folderFast.ratioToRawRun, 2)}×) |`,
+    );
+    if (v.folderFastWithEmbeddings)
+      lines.push(
+        `| folder throughput, \`fast\`, returning and caching each embedding | ${fmt(v.folderFastWithEmbeddings.imagesPerSec)} img/s | | (${fmt(v.folderFastWithEmbeddings.ratioToWithout, 2)}× without) |`,
+      );
+    lines.push(
+      `| folder throughput, \`exact\` (with hover probes) | ${fmt(v.folderExact.imagesPerSec)} img/s | | (${fmt(v.folderExact.ratioToRawRun, 2)}×) |`,
+    );
+    lines.push(
+      `| process start → first answer, cached result | ${fmt(v.startToFirstAnswer.cachedResultMs, 0)} ms | | ≤ 1000 ms ${ok(t.firstAnswerLe1s)} |`,
+    );
+    lines.push(
+      `| process start → first answer, uncached image | ${fmt(v.startToFirstAnswer.uncachedMs, 0)} ms (model ready at ${fmt(v.startToFirstAnswer.modelReadyMs, 0)} ms) | | ≤ 1000 ms ${ok(v.startToFirstAnswer.uncachedMs <= 1000)} |`,
+    );
     lines.push(`| model reload on a configuration change | ${fmt(v.reloadMs, 0)} ms | | |`);
     lines.push(`| peak RSS | ${fmt(v.peakRssMb, 0)} MB | | |`);
-    lines.push(`| RSS over a ${v.longRun.uris}-image run (${v.longRun.classified ?? v.longRun.uris - v.longRun.cached} classified, ${v.longRun.cached} from the cache) | ${fmt(v.longRun.rssStartMb, 0)} MB at the start, ${fmt(v.longRun.rssAfterFirstTenthMb, 0)} MB after the first tenth, max ${fmt(v.longRun.rssMaxMb, 0)}, end ${fmt(v.longRun.rssEndMb, 0)} MB (${fmt(v.longRun.seconds, 0)} s) | | flat ${ok(t.rssFlat)} |`);
+    lines.push(
+      `| RSS over a ${v.longRun.uris}-image run (${v.longRun.classified ?? v.longRun.uris - v.longRun.cached} classified, ${v.longRun.cached} from the cache) | ${fmt(v.longRun.rssStartMb, 0)} MB at the start, ${fmt(v.longRun.rssAfterFirstTenthMb, 0)} MB after the first tenth, max ${fmt(v.longRun.rssMaxMb, 0)}, end ${fmt(v.longRun.rssEndMb, 0)} MB (${fmt(v.longRun.seconds, 0)} s) | | flat ${ok(t.rssFlat)} |`,
+    );
   }
   if (r.server?.cacheAtScale) {
     const c = r.server.cacheAtScale;
@@ -368,8 +444,12 @@ function markdown(r) {
     lines.push('');
     lines.push('| log | size on disk | open (read + verify + index) | index on the heap | lookup p50 / p99 |');
     lines.push('| --- | --- | --- | --- | --- |');
-    lines.push(`| results (top-10 each) + file index, read at start | ${fmt(c.results.fileMb)} MB | ${fmt(c.results.openMs, 0)} ms | ${fmt(c.results.indexHeapMb)} MB | ${fmt(c.results.get.p50Us)} / ${fmt(c.results.get.p99Us)} µs |`);
-    lines.push(`| embeddings (${c.embeddings.dims}-d float16), read on first use | ${fmt(c.embeddings.fileMb)} MB | ${fmt(c.embeddings.openMs, 0)} ms | ${fmt(c.embeddings.indexHeapMb)} MB | ${fmt(c.embeddings.get.p50Us)} / ${fmt(c.embeddings.get.p99Us)} µs |`);
+    lines.push(
+      `| results (top-10 each) + file index, read at start | ${fmt(c.results.fileMb)} MB | ${fmt(c.results.openMs, 0)} ms | ${fmt(c.results.indexHeapMb)} MB | ${fmt(c.results.get.p50Us)} / ${fmt(c.results.get.p99Us)} µs |`,
+    );
+    lines.push(
+      `| embeddings (${c.embeddings.dims}-d float16), read on first use | ${fmt(c.embeddings.fileMb)} MB | ${fmt(c.embeddings.openMs, 0)} ms | ${fmt(c.embeddings.indexHeapMb)} MB | ${fmt(c.embeddings.get.p50Us)} / ${fmt(c.embeddings.get.p99Us)} µs |`,
+    );
   }
   if (r.extension && (r.extension.extensionJsBytes || r.extension.activateMs)) {
     const x = r.extension;
@@ -379,12 +459,16 @@ function markdown(r) {
     lines.push('');
     lines.push('| measure | value | budget |');
     lines.push('| --- | --- | --- |');
-    lines.push(`| own bundle: \`dist/extension.js\` + \`dist/client.js\` (vscode-languageclient, loaded on first need) | ${kib(x.extensionJsBytes)} + ${kib(x.clientJsBytes)} | ≤ 1 MB |`);
+    lines.push(
+      `| own bundle: \`dist/extension.js\` + \`dist/client.js\` (vscode-languageclient, loaded on first need) | ${kib(x.extensionJsBytes)} + ${kib(x.clientJsBytes)} | ≤ 1 MB |`,
+    );
     lines.push(`| server bundle \`dist/server/server.js\` (plus onnxruntime-node and sharp native files) | ${kib(x.serverJsBytes)} | |`);
     if (x.vsixBytes) lines.push(`| linux-x64 VSIX | ${(x.vsixBytes / 1e6).toFixed(1)} MB | ≤ 70 MB |`);
     if (x.activateMs) {
       lines.push(`| activation: \`activate()\` | ${fmt(x.activateMs, 1)} ms | |`);
-      lines.push(`| activation: loading the bundle + \`activate()\`, main-thread CPU (wall clock ${fmt(x.loadAndActivateWallMs, 1)} ms) | ${fmt(x.loadAndActivateCpuMs, 1)} ms | ≤ 50 ms |`);
+      lines.push(
+        `| activation: loading the bundle + \`activate()\`, main-thread CPU (wall clock ${fmt(x.loadAndActivateWallMs, 1)} ms) | ${fmt(x.loadAndActivateCpuMs, 1)} ms | ≤ 50 ms |`,
+      );
       lines.push('');
       lines.push(`Activation measured by the in-host end-to-end test (${x.date}, ${x.host}); \`npm test\` refreshes it.`);
     }
@@ -402,7 +486,9 @@ async function main() {
   const smallDir = path.join(work, 'small');
   rmSync(smallDir, { recursive: true, force: true });
   mkdirSync(smallDir, { recursive: true });
-  const bigFiles = readdirSync(bigDir).sort().map((f) => path.join(bigDir, f));
+  const bigFiles = readdirSync(bigDir)
+    .sort()
+    .map((f) => path.join(bigDir, f));
   for (const f of bigFiles.slice(0, nSmall)) writeFileSync(path.join(smallDir, path.basename(f)), readFileSync(f));
   const cacheDir = path.join(work, 'cache');
 

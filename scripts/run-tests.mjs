@@ -22,14 +22,23 @@ if (!process.argv.includes('--unit')) {
   if (existsSync(e2e)) for (const f of readdirSync(e2e).sort()) if (f.endsWith('.test.mjs')) files.push(path.join('e2e', f));
 }
 console.log(`Running ${files.length} test files:\n  ${files.join('\n  ')}`);
-const r = spawnSync(process.execPath, [
-  '--import', 'tsx', '--test', '--test-concurrency=1',
-  '--test-reporter=spec', '--test-reporter-destination=stdout',
-  `--test-reporter=${path.join(ROOT, 'scripts', 'summary-reporter.mjs')}`, '--test-reporter-destination=stdout',
-  ...files,
-], {
-  cwd: ROOT,
-  stdio: 'inherit',
-  env: { ...process.env, ORT_DISABLE_TELEMETRY: '1' },
-});
+const r = spawnSync(
+  process.execPath,
+  [
+    '--import',
+    'tsx',
+    '--test',
+    '--test-concurrency=1',
+    '--test-reporter=spec',
+    '--test-reporter-destination=stdout',
+    `--test-reporter=${path.join(ROOT, 'scripts', 'summary-reporter.mjs')}`,
+    '--test-reporter-destination=stdout',
+    ...files,
+  ],
+  {
+    cwd: ROOT,
+    stdio: 'inherit',
+    env: { ...process.env, ORT_DISABLE_TELEMETRY: '1' },
+  },
+);
 process.exit(r.status ?? 1);

@@ -3,7 +3,10 @@
  * suites are containers). Used beside the spec reporter by scripts/run-tests.mjs.
  */
 export default async function* summary(source) {
-  let passed = 0, failed = 0, skipped = 0, todo = 0;
+  let passed = 0,
+    failed = 0,
+    skipped = 0,
+    todo = 0;
   const failures = [];
   const t0 = Date.now();
   for await (const ev of source) {
@@ -20,7 +23,10 @@ export default async function* summary(source) {
     if (d.skip) skipped++;
     else if (d.todo) todo++;
     else if (ev.type === 'test:pass') passed++;
-    else { failed++; failures.push(d.name); }
+    else {
+      failed++;
+      failures.push(d.name);
+    }
   }
   const secs = ((Date.now() - t0) / 1000).toFixed(1);
   if (failures.length) yield `\nFailed:\n${failures.map((n) => `  ✖ ${n}`).join('\n')}\n`;

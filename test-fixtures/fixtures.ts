@@ -16,7 +16,9 @@ export function sharedDir(): string | undefined {
   if (existsSync(path.join(dir, 'models')) && existsSync(path.join(dir, 'reference'))) return dir;
   if (!warned) {
     warned = true;
-    console.warn(`\n!!! ../shared not found at ${dir}: tests that need its models and PyTorch references are SKIPPED.\n!!! Set IMAGE_CLASSIFIER_SHARED_DIR to run them.\n`);
+    console.warn(
+      `\n!!! ../shared not found at ${dir}: tests that need its models and PyTorch references are SKIPPED.\n!!! Set IMAGE_CLASSIFIER_SHARED_DIR to run them.\n`,
+    );
   }
   return undefined;
 }
@@ -84,7 +86,12 @@ export async function writeBadInputs(dir: string): Promise<BadInputs> {
   writeFileSync(files.truncatedJpeg, cat.subarray(0, Math.floor(cat.length / 2)));
   writeFileSync(files.randomPng, randomBytesSeeded(4096, 7));
   writeFileSync(files.text, 'This is not an image.\nJust some notes.\n');
-  writeFileSync(files.tiny, await sharp({ create: { width: 1, height: 1, channels: 3, background: { r: 200, g: 10, b: 10 } } }).png().toBuffer());
+  writeFileSync(
+    files.tiny,
+    await sharp({ create: { width: 1, height: 1, channels: 3, background: { r: 200, g: 10, b: 10 } } })
+      .png()
+      .toBuffer(),
+  );
   writeFileSync(files.bomb, pngBombHeader(50000, 50000));
   return {
     dir,
@@ -127,7 +134,8 @@ function pbTensorValue(name: string, dims: Array<number | string>): Buffer {
  * embedding to offer.
  */
 export function tinyPoolingModel(): Buffer {
-  const node = (op: string, input: string, output: string) => pbBytes(1, Buffer.concat([pbStr(1, input), pbStr(2, output), pbStr(3, `${op}_0`), pbStr(4, op)]));
+  const node = (op: string, input: string, output: string) =>
+    pbBytes(1, Buffer.concat([pbStr(1, input), pbStr(2, output), pbStr(3, `${op}_0`), pbStr(4, op)]));
   const graph = Buffer.concat([
     node('GlobalAveragePool', 'input', 'pooled'),
     node('Flatten', 'pooled', 'scores'),
@@ -135,5 +143,10 @@ export function tinyPoolingModel(): Buffer {
     pbBytes(11, pbTensorValue('input', ['batch', 3, 224, 224])),
     pbBytes(12, pbTensorValue('scores', ['batch', 3])),
   ]);
-  return Buffer.concat([pbInt(1, 8), pbStr(2, 'image-classifier-tests'), pbBytes(7, graph), pbBytes(8, Buffer.concat([pbStr(1, ''), pbInt(2, 13)]))]);
+  return Buffer.concat([
+    pbInt(1, 8),
+    pbStr(2, 'image-classifier-tests'),
+    pbBytes(7, graph),
+    pbBytes(8, Buffer.concat([pbStr(1, ''), pbInt(2, 13)])),
+  ]);
 }

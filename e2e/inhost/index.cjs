@@ -1,9 +1,9 @@
 // In-host API tests of the Image Classifier extension, run inside VS Code's extension host by the smoke-test
 // driver (what @vscode/test-electron would run): see runInHostTests in ../harness.mjs and ../extension.test.mjs.
 // Each line this prints starts with INHOST so that the e2e test can pick them out of the browser console.
-const assert = require('assert');
-const fs = require('fs');
-const path = require('path');
+const assert = require('node:assert');
+const fs = require('node:fs');
+const _path = require('node:path');
 const vscode = require('vscode');
 
 const EXT_ID = 'image-classifier.image-classifier';
@@ -70,7 +70,7 @@ exports.run = async function run() {
 
   t('Classify Image (command with a URI) returns a cat and stores it', async () => {
     const r = await vscode.commands.executeCommand('imageClassifier.classifyImage', cat);
-    assert.ok(r && r.predictions, 'a result');
+    assert.ok(r?.predictions, 'a result');
     assert.equal(r.predictions.length, 5, 'topK default 5');
     assert.ok(CAT_LABELS.includes(r.predictions[0].label), `top-1 ${r.predictions[0].label}`);
     assert.match(r.model, /mobilenet/i);
@@ -103,7 +103,10 @@ exports.run = async function run() {
     } finally {
       await cfg().update('preprocessing', undefined, vscode.ConfigurationTarget.Global);
     }
-    await poll(async () => (await vscode.commands.executeCommand('imageClassifier.showModelInfo')).preprocessing === 'exact', 'back to exact');
+    await poll(
+      async () => (await vscode.commands.executeCommand('imageClassifier.showModelInfo')).preprocessing === 'exact',
+      'back to exact',
+    );
   });
 
   t('Show Model Info describes the model', async () => {
@@ -111,7 +114,7 @@ exports.run = async function run() {
     assert.equal(info.state, 'ready');
     assert.match(info.name, /mobilenetv2/i);
     assert.equal(info.classes, 1000);
-    const doc = vscode.window.activeTextEditor && vscode.window.activeTextEditor.document;
+    const doc = vscode.window.activeTextEditor?.document;
     assert.ok(doc && doc.uri.scheme === 'imageclassifier-info', 'the model info document is shown');
     assert.match(doc.getText(), /MobileNetV2/);
     await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
@@ -155,9 +158,11 @@ exports.run = async function run() {
     await cfg().update('model', '/nonexistent/model.onnx', vscode.ConfigurationTarget.Global);
     try {
       await poll(() => api.server.state === 'error', 'error state');
-      await assert.rejects(vscode.commands.executeCommand('imageClassifier.view.classifyAgain', { kind: 'image', result: { uri: cat } }).then((r) => {
-        if (r === undefined) throw new Error('reported to the user');
-      }));
+      await assert.rejects(
+        vscode.commands.executeCommand('imageClassifier.view.classifyAgain', { kind: 'image', result: { uri: cat } }).then((r) => {
+          if (r === undefined) throw new Error('reported to the user');
+        }),
+      );
     } finally {
       await cfg().update('model', original, vscode.ConfigurationTarget.Global);
     }
@@ -214,7 +219,7 @@ exports.run = async function run() {
       log(`ok   ${name} (${Date.now() - t0} ms)`);
     } catch (e) {
       failed++;
-      log(`FAIL ${name}: ${e && e.message}`);
+      log(`FAIL ${name}: ${e?.message}`);
     }
   }
   if (failed) throw new Error(`INHOST ${failed} of ${tests.length} in-host tests failed`);

@@ -37,12 +37,16 @@ const workerEntry = path.resolve(here, '../core/src/engine/inference-worker.ts')
 const preprocessEntry = path.resolve(here, '../core/src/image/preprocess-worker.ts');
 const coreDist = path.resolve(here, '../core/dist');
 if (!existsSync(serverEntry)) {
-  fail(`The server's entry point ${path.relative(process.cwd(), serverEntry)} does not exist. The extension bundles the server: build it from the repository root with \`npm run build\` once packages/server is in place.`);
+  fail(
+    `The server's entry point ${path.relative(process.cwd(), serverEntry)} does not exist. The extension bundles the server: build it from the repository root with \`npm run build\` once packages/server is in place.`,
+  );
 }
 for (const f of [workerEntry, preprocessEntry]) if (!existsSync(f)) fail(`${f} does not exist.`);
 for (const f of ['index.js', 'engine/inference-worker.js', 'image/preprocess-worker.js']) {
   if (!existsSync(path.join(coreDist, f))) {
-    fail(`packages/core is not built (${path.join('packages/core/dist', f)} is missing). Run \`npm run build\` at the repository root (turbo builds core and server before the extension).`);
+    fail(
+      `packages/core is not built (${path.join('packages/core/dist', f)} is missing). Run \`npm run build\` at the repository root (turbo builds core and server before the extension).`,
+    );
   }
 }
 
@@ -133,16 +137,28 @@ function copyRuntime() {
   const ortDir = pkgDir('onnxruntime-node', path.resolve(here, '../core'));
   const ortBin = `bin/napi-v6/${targetOs === 'alpine' ? 'linux' : targetOs}/${targetArch}/`;
   if (!existsSync(path.join(ortDir, ortBin))) fail(`onnxruntime-node has no binaries for ${target} (${ortBin}).`);
-  copyTree(ortDir, path.join(nm, 'onnxruntime-node'), (r) => r === 'package.json' || isLicense(r) || /^dist\/[^/]+\.js$/.test(r) || r.startsWith(ortBin));
+  copyTree(
+    ortDir,
+    path.join(nm, 'onnxruntime-node'),
+    (r) => r === 'package.json' || isLicense(r) || /^dist\/[^/]+\.js$/.test(r) || r.startsWith(ortBin),
+  );
 
   const commonDir = pkgDir('onnxruntime-common', ortDir);
-  copyTree(commonDir, path.join(nm, 'onnxruntime-common'), (r) => r === 'package.json' || isLicense(r) || /^dist\/cjs\/(.*\.js|package\.json)$/.test(r));
+  copyTree(
+    commonDir,
+    path.join(nm, 'onnxruntime-common'),
+    (r) => r === 'package.json' || isLicense(r) || /^dist\/cjs\/(.*\.js|package\.json)$/.test(r),
+  );
 
   const sharpDir = pkgDir('sharp', path.resolve(here, '../core'));
   copyTree(sharpDir, path.join(nm, 'sharp'), (r) => r === 'package.json' || isLicense(r) || /^dist\/[^/]+\.cjs$/.test(r));
   for (const dep of ['@img/colour', 'detect-libc', 'semver']) {
     const d = pkgDir(dep, sharpDir);
-    copyTree(d, path.join(nm, dep), (r) => r === 'package.json' || isLicense(r) || (/\.(c?js)$/.test(r) && !r.startsWith('bin/') && !r.startsWith('test')));
+    copyTree(
+      d,
+      path.join(nm, dep),
+      (r) => r === 'package.json' || isLicense(r) || (/\.(c?js)$/.test(r) && !r.startsWith('bin/') && !r.startsWith('test')),
+    );
   }
   const sharpNative = `@img/sharp-${sharpOs}-${targetArch}`;
   const libvips = `@img/sharp-libvips-${sharpOs}-${targetArch}`;
@@ -150,9 +166,15 @@ function copyRuntime() {
   try {
     nativeDir = pkgDir(sharpNative, sharpDir);
   } catch {
-    fail(`${sharpNative} is not installed; for another target install it first: npm install --no-save --os=${targetOs} --cpu=${targetArch} ${sharpNative} ${libvips}`);
+    fail(
+      `${sharpNative} is not installed; for another target install it first: npm install --no-save --os=${targetOs} --cpu=${targetArch} ${sharpNative} ${libvips}`,
+    );
   }
-  copyTree(nativeDir, path.join(nm, sharpNative), (r) => r === 'package.json' || isLicense(r) || r === 'index.cjs' || /^lib\/.*\.(node|dll)$/.test(r));
+  copyTree(
+    nativeDir,
+    path.join(nm, sharpNative),
+    (r) => r === 'package.json' || isLicense(r) || r === 'index.cjs' || /^lib\/.*\.(node|dll)$/.test(r),
+  );
   // Windows' sharp packages carry libvips themselves; the others link to the libvips package next to them.
   if (sharpOs !== 'win32') {
     let vipsDir;
@@ -161,7 +183,17 @@ function copyRuntime() {
     } catch {
       fail(`${libvips} is not installed (npm install --no-save --os=${targetOs} --cpu=${targetArch} ${libvips}).`);
     }
-    copyTree(vipsDir, path.join(nm, libvips), (r) => r === 'package.json' || r === 'versions.json' || r === 'README.md' || isLicense(r) || r === 'lib/index.js' || /^lib\/[^/]+\.(so[.\d]*|dylib)$/.test(r));
+    copyTree(
+      vipsDir,
+      path.join(nm, libvips),
+      (r) =>
+        r === 'package.json' ||
+        r === 'versions.json' ||
+        r === 'README.md' ||
+        isLicense(r) ||
+        r === 'lib/index.js' ||
+        /^lib\/[^/]+\.(so[.\d]*|dylib)$/.test(r),
+    );
   }
 }
 
@@ -190,7 +222,9 @@ if (watch) {
   const mb = (n) => `${(n / 1e6).toFixed(2)} MB`;
   console.log(
     `esbuild.mjs: ${target}${production ? ' (production)' : ''}: dist/extension.js ${(statSync(path.join(dist, 'extension.js')).size / 1024).toFixed(0)} KiB + client.js ${(statSync(path.join(dist, 'client.js')).size / 1024).toFixed(0)} KiB, dist/server/*.js ${mb(
-      statSync(path.join(dist, 'server', 'server.js')).size + statSync(path.join(dist, 'server', 'inference-worker.js')).size + statSync(path.join(dist, 'server', 'preprocess-worker.js')).size,
+      statSync(path.join(dist, 'server', 'server.js')).size +
+        statSync(path.join(dist, 'server', 'inference-worker.js')).size +
+        statSync(path.join(dist, 'server', 'preprocess-worker.js')).size,
     )}, native runtime ${mb(dirSize(path.join(dist, 'server', 'node_modules')))}`,
   );
   if (production && ext > 1024 * 1024) fail(`dist/extension.js + client.js are ${mb(ext)}: over the 1 MB budget.`);

@@ -172,7 +172,10 @@ test('defaultCacheDir: override env > XDG_CACHE_HOME > per-platform default', ()
     defaultCacheDir({ env: { XDG_CACHE_HOME: '/xdg', IMAGE_CLASSIFIER_CACHE_DIR: '/opt/ic-cache' }, platform: 'linux', homedir: home }),
     '/opt/ic-cache',
   );
-  assert.equal(defaultCacheDir({ env: { IMAGE_CLASSIFIER_CACHE_DIR: '' }, platform: 'linux', homedir: home }), '/home/u/.cache/image-classifier');
+  assert.equal(
+    defaultCacheDir({ env: { IMAGE_CLASSIFIER_CACHE_DIR: '' }, platform: 'linux', homedir: home }),
+    '/home/u/.cache/image-classifier',
+  );
   assert.equal(
     defaultModelPath({ env: {}, platform: 'linux', homedir: home }),
     '/home/u/.cache/image-classifier/models/resnet50-v1-12.onnx',
@@ -220,7 +223,7 @@ test('renderProgressBar draws a bar, percent, sizes and speed', () => {
     '[##########] 100%  102.6/102.6 MB  5.0 MB/s',
   );
   // percent derived from the sizes when absent; unknown total.
-  assert.match(renderProgressBar({ receivedBytes: 50, totalBytes: 100 }, 10), /^\[#####\.{5}\]  50%/);
+  assert.match(renderProgressBar({ receivedBytes: 50, totalBytes: 100 }, 10), /^\[#####\.{5}\] {2}50%/);
   assert.equal(renderProgressBar({ receivedBytes: 3_000_000, bytesPerSecond: 1e6 }, 4), '[....]    ?  3.0 MB  1.0 MB/s');
   // Out-of-range input is clamped; default width is 30.
   assert.equal(renderProgressBar({ receivedBytes: 1, totalBytes: 1, percent: 250 }).indexOf(']'), 31);
@@ -267,7 +270,10 @@ test('downloads the real model file from ../shared over HTTP and verifies it', a
   assertMonotonicToHundred(events, size);
   assert.equal(events[0]!.receivedBytes, 0);
   assert.equal(events[0]!.totalBytes, size);
-  assert.ok(events.some((e) => e.percent !== undefined && e.percent > 0 && e.percent < 100), 'intermediate progress');
+  assert.ok(
+    events.some((e) => e.percent !== undefined && e.percent > 0 && e.percent < 100),
+    'intermediate progress',
+  );
   assert.ok(events.every((e) => renderProgressBar(e).startsWith('[')));
 });
 
@@ -496,11 +502,7 @@ test('the default URL is used without options and implies the default sha256 and
   assert.equal(err.details?.['expectedBytes'], DEFAULT_MODEL.size);
   assert.deepEqual(await listDir(dir), []);
   // With the size check out of the way (explicit size), the default hash is still enforced.
-  await rejectsWith(
-    downloadModel({ destDir: dir, fetchImpl, size: data.length }),
-    'CHECKSUM_MISMATCH',
-    new RegExp(DEFAULT_MODEL.sha256),
-  );
+  await rejectsWith(downloadModel({ destDir: dir, fetchImpl, size: data.length }), 'CHECKSUM_MISMATCH', new RegExp(DEFAULT_MODEL.sha256));
   assert.deepEqual(await listDir(dir), []);
 });
 
@@ -574,11 +576,7 @@ test('empty bodies and git-lfs pointer files are not accepted as models', async 
   await rejectsWith(downloadModel({ url: `${srv.base}/empty.onnx`, destDir: dir }), 'MODEL_DOWNLOAD_FAILED', /empty/);
   await rejectsWith(downloadModel({ url: `${srv.base}/pointer.onnx`, destDir: dir }), 'MODEL_DOWNLOAD_FAILED', /git-lfs pointer/);
   // With an expected size, the pointer is a size mismatch that says what it probably is.
-  await rejectsWith(
-    downloadModel({ url: `${srv.base}/pointer.onnx`, size: 1234, destDir: dir }),
-    'CHECKSUM_MISMATCH',
-    /git-lfs pointer/,
-  );
+  await rejectsWith(downloadModel({ url: `${srv.base}/pointer.onnx`, size: 1234, destDir: dir }), 'CHECKSUM_MISMATCH', /git-lfs pointer/);
   assert.deepEqual(await listDir(dir), []);
 });
 

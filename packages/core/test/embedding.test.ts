@@ -3,7 +3,17 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Classifier, decodeFloat16, encodeFloat16, inspectOnnx, ModelSession, preprocessImage, readInitializer, toFloat16Bits, withEmbeddingOutput } from '../src/index.js';
+import {
+  Classifier,
+  decodeFloat16,
+  encodeFloat16,
+  inspectOnnx,
+  ModelSession,
+  preprocessImage,
+  readInitializer,
+  toFloat16Bits,
+  withEmbeddingOutput,
+} from '../src/index.js';
 import { sharedDir, SKIP_NO_SHARED } from '../../../test-fixtures/fixtures.js';
 
 const shared = sharedDir();
@@ -63,7 +73,10 @@ describe('embeddings: the penultimate layer as a second output', { skip: shared 
       assert.equal(out.embeddings?.length, 2048 * files.length);
       for (let i = 0; i < files.length; i++) {
         const e = out.embeddings!.subarray(i * 2048, (i + 1) * 2048);
-        assert.ok(e.every((v) => v >= 0), 'pooled ReLU features are non-negative');
+        assert.ok(
+          e.every((v) => v >= 0),
+          'pooled ReLU features are non-negative',
+        );
         let max = 0;
         for (let k = 0; k < 1000; k++) {
           let z = b!.data[k]!;
@@ -103,7 +116,13 @@ describe('embeddings: the penultimate layer as a second output', { skip: shared 
 
     test('the same photo in other formats embeds close; a different photo does not', async () => {
       assert.equal(classifier.info.embedding?.dims, 1280);
-      const files = ['skimage_chelsea_cat.jpg', 'skimage_chelsea_cat.png', 'derived_chelsea.webp', 'skimage_coffee.jpg', 'skimage_rocket.jpg'];
+      const files = [
+        'skimage_chelsea_cat.jpg',
+        'skimage_chelsea_cat.png',
+        'derived_chelsea.webp',
+        'skimage_coffee.jpg',
+        'skimage_rocket.jpg',
+      ];
       const rs = await Promise.all(files.map((f) => classifier.classifyFile(image(f), { embedding: true })));
       const [jpg, png, webp, coffee, rocket] = rs.map((r) => r.embedding!);
       assert.equal(jpg!.length, 1280);
@@ -124,9 +143,20 @@ describe('float16 storage of embeddings', () => {
   test('round trip within half precision; rounding, subnormals, infinities as numpy does', () => {
     // numpy: np.float16(x).view(np.uint16)
     const cases: Array<[number, number]> = [
-      [0, 0x0000], [-0, 0x8000], [1, 0x3c00], [-2, 0xc000], [65504, 0x7bff], [65520, 0x7c00], [1e-8, 0x0000],
-      [6.1035156e-5, 0x0400], [5.9604645e-8, 0x0001], [0.1, 0x2e66], [1 + 2 ** -11, 0x3c00], [1 + 3 * 2 ** -11, 0x3c02],
-      [Infinity, 0x7c00], [-Infinity, 0xfc00],
+      [0, 0x0000],
+      [-0, 0x8000],
+      [1, 0x3c00],
+      [-2, 0xc000],
+      [65504, 0x7bff],
+      [65520, 0x7c00],
+      [1e-8, 0x0000],
+      [6.1035156e-5, 0x0400],
+      [5.9604645e-8, 0x0001],
+      [0.1, 0x2e66],
+      [1 + 2 ** -11, 0x3c00],
+      [1 + 3 * 2 ** -11, 0x3c02],
+      [Infinity, 0x7c00],
+      [-Infinity, 0xfc00],
     ];
     for (const [x, bits] of cases) assert.equal(toFloat16Bits(x), bits, `${x}`);
     assert.ok(Number.isNaN(decodeFloat16(encodeFloat16([NaN]))[0]));

@@ -3,7 +3,16 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
-import { checkLabelsFit, ClassifierError, IMAGENET_LABELS, loadLabelsFile, parseLabels, predict, softmax, topK } from '../src/index.js';
+import {
+  checkLabelsFit,
+  type ClassifierError,
+  IMAGENET_LABELS,
+  loadLabelsFile,
+  parseLabels,
+  predict,
+  softmax,
+  topK,
+} from '../src/index.js';
 
 describe('labels', () => {
   test('ImageNet-1k labels are bundled in index order with the synset wording', () => {
@@ -25,7 +34,10 @@ describe('labels', () => {
     assert.deepEqual(syn.ids, ['n01440764', 'n01443537']);
     assert.deepEqual(parseLabels('["a","b"]', 's').labels, ['a', 'b']);
     await assert.rejects(loadLabelsFile(path.join(dir, 'nope.txt')), (e: ClassifierError) => e.code === 'FILE_NOT_FOUND');
-    assert.throws(() => parseLabels('[1,2]', 's'), (e: ClassifierError) => e.code === 'LABELS_INVALID');
+    assert.throws(
+      () => parseLabels('[1,2]', 's'),
+      (e: ClassifierError) => e.code === 'LABELS_INVALID',
+    );
   });
   test('a label count that does not match the model is a clear error', () => {
     assert.throws(
@@ -40,7 +52,9 @@ describe('softmax and top-k', () => {
     const p = softmax([1000, 1001, 1002]);
     const e = [Math.exp(-2), Math.exp(-1), 1];
     const s = e[0]! + e[1]! + e[2]!;
-    p.forEach((v, i) => assert.ok(Math.abs(v - e[i]! / s) < 1e-15));
+    p.forEach((v, i) => {
+      assert.ok(Math.abs(v - e[i]! / s) < 1e-15);
+    });
     const q = softmax([-1e30, 0]);
     assert.deepEqual(Array.from(q), [0, 1]);
     assert.ok(softmax(new Float32Array(1000).fill(3)).every((v) => Math.abs(v - 0.001) < 1e-15));

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Classifier, ClassifierError, ModelSession, preprocessImage } from '../src/index.js';
+import { Classifier, type ClassifierError, ModelSession, preprocessImage } from '../src/index.js';
 import { FIXTURE_IMAGES, readF32, sharedDir, SKIP_NO_SHARED } from '../../../test-fixtures/fixtures.js';
 
 const shared = sharedDir();
@@ -50,7 +50,9 @@ describe('ResNet50 (seed-0 torchvision export) logits against PyTorch', { skip: 
   });
 
   test('the ORT-optimized model is cached and gives the same logits', async () => {
-    const again = await ModelSession.load(path.join(shared!, 'models', 'resnet50-torchvision-seed0.onnx'), { optimizedModelCacheDir: cacheDir });
+    const again = await ModelSession.load(path.join(shared!, 'models', 'resnet50-torchvision-seed0.onnx'), {
+      optimizedModelCacheDir: cacheDir,
+    });
     try {
       assert.equal(session.info.optimizedModelCache, 'miss');
       assert.equal(again.info.optimizedModelCache, 'hit');
@@ -87,8 +89,13 @@ describe('MobileNetV2 int8 (real ImageNet weights) gives the manifest top-1', { 
     const coffee = path.join(FIXTURE_IMAGES, 'skimage_coffee.jpg');
     const files = Array.from({ length: 20 }, (_, i) => (i % 2 ? coffee : cat));
     const rs = await Promise.all(files.map((f) => classifier.classifyFile(f)));
-    rs.forEach((r, i) => assert.equal(r.predictions[0]!.index, i % 2 ? 967 : 285));
-    assert.ok(rs.some((r) => r.timings.batchSize > 1), 'some requests shared a batch');
+    rs.forEach((r, i) => {
+      assert.equal(r.predictions[0]!.index, i % 2 ? 967 : 285);
+    });
+    assert.ok(
+      rs.some((r) => r.timings.batchSize > 1),
+      'some requests shared a batch',
+    );
   });
   test('reused tensor and batch buffers: concurrent rounds with failures mixed in give exactly the one-at-a-time answers', async () => {
     const names = ['skimage_chelsea_cat.jpg', 'skimage_coffee.jpg', 'skimage_rocket.jpg', 'skimage_astronaut.png'];
@@ -141,6 +148,9 @@ describe('model loading errors', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'ic-bad-'));
     const f = path.join(dir, 'bad.onnx');
     writeFileSync(f, 'version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 123\n');
-    await assert.rejects(ModelSession.load(f), (e: ClassifierError) => e.code === 'MODEL_LOAD_FAILED' && /not a valid ONNX model/.test(e.message));
+    await assert.rejects(
+      ModelSession.load(f),
+      (e: ClassifierError) => e.code === 'MODEL_LOAD_FAILED' && /not a valid ONNX model/.test(e.message),
+    );
   });
 });

@@ -4,7 +4,14 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ClassifierError, IMAGENET_PREPROCESS, preprocessImage, PreprocessPool, tensorElements, type PreprocessConfig } from '../src/index.js';
+import {
+  ClassifierError,
+  IMAGENET_PREPROCESS,
+  preprocessImage,
+  PreprocessPool,
+  tensorElements,
+  type PreprocessConfig,
+} from '../src/index.js';
 import { FIXTURE_IMAGES, writeBadInputs, type BadInputs } from '../../../test-fixtures/fixtures.js';
 
 const config = IMAGENET_PREPROCESS as PreprocessConfig;
@@ -68,7 +75,11 @@ describe('PreprocessPool: decoding and preprocessing in worker threads', () => {
     await doomed.terminate();
     await assert.rejects(lost, (e: ClassifierError) => e.code === 'INTERNAL' && /decoder thread stopped/.test(e.message));
     assert.notEqual(slots[0]!.worker, doomed, 'replaced');
-    const rs = await Promise.all([0, 1, 2, 3].map(() => pool.run(bytes, f, { preprocessing: 'exact', config }, new Float32Array(tensorElements(config)), () => undefined)));
+    const rs = await Promise.all(
+      [0, 1, 2, 3].map(() =>
+        pool.run(bytes, f, { preprocessing: 'exact', config }, new Float32Array(tensorElements(config)), () => undefined),
+      ),
+    );
     for (const r of rs) assert.equal(r.width, 451);
   });
 });

@@ -3,15 +3,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import sharp from 'sharp';
-import {
-  centerCropBox,
-  decodeImage,
-  IMAGENET_PREPROCESS,
-  precomputeCoefficients,
-  preprocessImage,
-  resizeBilinearPillow,
-  resizedSize,
-} from '../src/index.js';
+import { centerCropBox, decodeImage, precomputeCoefficients, preprocessImage, resizeBilinearPillow, resizedSize } from '../src/index.js';
 import { FIXTURE_IMAGES, readF32, sharedDir, SKIP_NO_SHARED } from '../../../test-fixtures/fixtures.js';
 
 const shared = sharedDir();
@@ -80,7 +72,10 @@ describe('geometry', () => {
     const h = 61;
     const data = new Uint8Array(w * h * 3).map((_, i) => (i * 37 + (i >> 5)) & 0xff);
     const full = resizeBilinearPillow({ data, width: w, height: h }, { outWidth: 50, outHeight: 31 });
-    const win = resizeBilinearPillow({ data, width: w, height: h }, { outWidth: 50, outHeight: 31, left: 7, top: 5, width: 20, height: 11 });
+    const win = resizeBilinearPillow(
+      { data, width: w, height: h },
+      { outWidth: 50, outHeight: 31, left: 7, top: 5, width: 20, height: 11 },
+    );
     for (let y = 0; y < 11; y++) {
       for (let x = 0; x < 20 * 3; x++) assert.equal(win.data[y * 60 + x], full.data[(y + 5) * 150 + 7 * 3 + x]);
     }
@@ -98,7 +93,10 @@ describe('decompression bombs', () => {
     const before = process.memoryUsage().rss;
     const t0 = performance.now();
     for (const mode of ['exact', 'fast'] as const) {
-      await assert.rejects(preprocessImage(pngBombHeader(50000, 50000), 'bomb.png', { mode }), (e: Error & { code?: string }) => e.code === 'IMAGE_TOO_LARGE' && /50000×50000/.test(e.message));
+      await assert.rejects(
+        preprocessImage(pngBombHeader(50000, 50000), 'bomb.png', { mode }),
+        (e: Error & { code?: string }) => e.code === 'IMAGE_TOO_LARGE' && /50000×50000/.test(e.message),
+      );
     }
     assert.ok(performance.now() - t0 < 2000);
     assert.ok(process.memoryUsage().rss - before < 100 << 20, 'no large allocation');
@@ -128,16 +126,25 @@ describe('decoding', () => {
     });
   }
   test('SVG rasterizes', async () => {
-    const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="64" height="48"><rect width="64" height="48" fill="#f00"/></svg>');
+    const svg = Buffer.from(
+      '<svg xmlns="http://www.w3.org/2000/svg" width="64" height="48"><rect width="64" height="48" fill="#f00"/></svg>',
+    );
     const img = await decodeImage(svg, 'red.svg');
     assert.equal(img.format, 'svg');
     assert.deepEqual([img.width, img.height], [64, 48]);
     assert.deepEqual(Array.from(img.data.subarray(0, 3)), [255, 0, 0]);
   });
   test('multi-page TIFF uses the first page', async () => {
-    const red = await sharp({ create: { width: 20, height: 10, channels: 3, background: '#ff0000' } }).png().toBuffer();
-    const blue = await sharp({ create: { width: 20, height: 10, channels: 3, background: '#0000ff' } }).png().toBuffer();
-    const tiff = await sharp([red, blue], { join: { animated: true } }).tiff().toBuffer().catch(() => undefined);
+    const red = await sharp({ create: { width: 20, height: 10, channels: 3, background: '#ff0000' } })
+      .png()
+      .toBuffer();
+    const blue = await sharp({ create: { width: 20, height: 10, channels: 3, background: '#0000ff' } })
+      .png()
+      .toBuffer();
+    const tiff = await sharp([red, blue], { join: { animated: true } })
+      .tiff()
+      .toBuffer()
+      .catch(() => undefined);
     if (!tiff) return; // joining pages needs sharp ≥ 0.34 features; the GIF path below covers first-frame too
     const img = await decodeImage(tiff, 'pages.tiff');
     const [r, g, b] = Array.from(img.data.subarray(0, 3)) as [number, number, number];
@@ -151,7 +158,9 @@ describe('decoding', () => {
   test('alpha is dropped, not composited (as PIL convert("RGB"))', async () => {
     const raw = Buffer.alloc(8 * 8 * 4);
     for (let i = 0; i < 64; i++) raw.set(i % 2 ? [40, 50, 60, 128] : [10, 20, 30, 0], i * 4);
-    const png = await sharp(raw, { raw: { width: 8, height: 8, channels: 4 } }).png().toBuffer();
+    const png = await sharp(raw, { raw: { width: 8, height: 8, channels: 4 } })
+      .png()
+      .toBuffer();
     const img = await decodeImage(png, 'alpha.png');
     assert.deepEqual(Array.from(img.data.subarray(0, 6)), [10, 20, 30, 40, 50, 60]);
   });

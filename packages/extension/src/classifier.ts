@@ -104,7 +104,13 @@ export class Classifier implements vscode.Disposable {
       cancelled = true;
     }
     for (const f of failed) this.output.warn(`Not classified: ${f.uri}: ${f.error?.code ?? ''} ${f.error?.message ?? ''}`);
-    return { total: uris.length, done: seen.size - failed.length, failed, cancelled: cancelled || opts.token?.isCancellationRequested === true, durationMs: result?.durationMs ?? Date.now() - t0 };
+    return {
+      total: uris.length,
+      done: seen.size - failed.length,
+      failed,
+      cancelled: cancelled || opts.token?.isCancellationRequested === true,
+      durationMs: result?.durationMs ?? Date.now() - t0,
+    };
   }
 
   /** Queues an image for background classification (visible files, changed files). */

@@ -36,7 +36,8 @@ export async function showError(e: unknown, what: string, output: vscode.LogOutp
 
 function toUri(x: unknown): vscode.Uri | undefined {
   if (x instanceof vscode.Uri) return x;
-  if (typeof x === 'string' && x) return /^[a-z][\w+.-]*:/i.test(x) && !/^[a-zA-Z]:[\\/]/.test(x) ? vscode.Uri.parse(x) : vscode.Uri.file(x);
+  if (typeof x === 'string' && x)
+    return /^[a-z][\w+.-]*:/i.test(x) && !/^[a-zA-Z]:[\\/]/.test(x) ? vscode.Uri.parse(x) : vscode.Uri.file(x);
   if (x && typeof x === 'object') {
     const o = x as { resourceUri?: unknown; uri?: unknown; result?: { uri?: unknown } };
     return toUri(o.resourceUri ?? o.uri ?? o.result?.uri);
@@ -69,6 +70,7 @@ function basename(uri: vscode.Uri): string {
 
 export function registerCommands(d: CommandDeps): vscode.Disposable[] {
   const { server, classifier, store, output } = d;
+  // biome-ignore lint/suspicious/noExplicitAny: command arguments come from VS Code untyped
   const reg = (id: string, fn: (...args: any[]) => unknown) =>
     vscode.commands.registerCommand(id, async (...args: unknown[]) => {
       try {
@@ -138,7 +140,10 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
       const msg = top ? `${basename(uri)}: ${labelLine(r.predictions, 3)}` : `${basename(uri)}: no labels.`;
       void vscode.window.showInformationMessage(msg, 'Show in Image Labels').then(async (a) => {
         if (!a) return;
-        const node = d.view.getChildren().flatMap((g) => d.view.getChildren(g)).find((n) => n.kind === 'image' && n.result.uri.toString() === uri.toString());
+        const node = d.view
+          .getChildren()
+          .flatMap((g) => d.view.getChildren(g))
+          .find((n) => n.kind === 'image' && n.result.uri.toString() === uri.toString());
         if (node && d.view.view) await d.view.view.reveal(node, { focus: true, select: true });
         else await vscode.commands.executeCommand('imageClassifier.labels.focus');
       });
@@ -161,7 +166,10 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
         folders = picked;
       }
       const uris = await imagesUnder(folders);
-      const title = folders.length === 1 ? `'${vscode.workspace.asRelativePath(folders[0]!, false) || basename(folders[0]!)}'` : `${folders.length} folders`;
+      const title =
+        folders.length === 1
+          ? `'${vscode.workspace.asRelativePath(folders[0]!, false) || basename(folders[0]!)}'`
+          : `${folders.length} folders`;
       return classifyWithProgress(uris, title);
     }),
 
@@ -192,15 +200,28 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
       type Item = vscode.QuickPickItem & { value: 'default' | 'file' | 'url' };
       const current = vscode.workspace.getConfiguration(SECTION).get<string>('model', '');
       const items: Item[] = [
-        { label: '$(package) Default: ResNet50', description: 'ONNX Model Zoo, downloaded on first use', value: 'default', picked: !current },
+        {
+          label: '$(package) Default: ResNet50',
+          description: 'ONNX Model Zoo, downloaded on first use',
+          value: 'default',
+          picked: !current,
+        },
         { label: '$(file) Choose an .onnx File…', value: 'file' },
         { label: '$(link) Enter a URL…', description: 'http(s), downloaded into the extension storage', value: 'url' },
       ];
-      const pick = await vscode.window.showQuickPick(items, { title: 'Select the classification model', placeHolder: current ? `Current: ${current}` : 'Current: the default ResNet50' });
+      const pick = await vscode.window.showQuickPick(items, {
+        title: 'Select the classification model',
+        placeHolder: current ? `Current: ${current}` : 'Current: the default ResNet50',
+      });
       if (!pick) return undefined;
       let value = '';
       if (pick.value === 'file') {
-        const f = await vscode.window.showOpenDialog({ canSelectFiles: true, canSelectMany: false, filters: { 'ONNX models': ['onnx'] }, openLabel: 'Use Model' });
+        const f = await vscode.window.showOpenDialog({
+          canSelectFiles: true,
+          canSelectMany: false,
+          filters: { 'ONNX models': ['onnx'] },
+          openLabel: 'Use Model',
+        });
         if (!f?.[0]) return undefined;
         value = f[0].fsPath;
       } else if (pick.value === 'url') {
@@ -244,8 +265,16 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
                 progress.report({ message: 'loading…' });
               } else {
                 sub.dispose();
-                if (s.state === 'ready') void vscode.window.showInformationMessage(`The default model is ready: ${modelDisplayName(s.model)} · ${providerDisplayName(s.provider)}.`);
-                else void showError({ message: s.error?.message ?? s.message ?? 'unknown error', data: { code: s.error?.code ?? 'MODEL_DOWNLOAD_FAILED' } }, 'Downloading the model', output);
+                if (s.state === 'ready')
+                  void vscode.window.showInformationMessage(
+                    `The default model is ready: ${modelDisplayName(s.model)} · ${providerDisplayName(s.provider)}.`,
+                  );
+                else
+                  void showError(
+                    { message: s.error?.message ?? s.message ?? 'unknown error', data: { code: s.error?.code ?? 'MODEL_DOWNLOAD_FAILED' } },
+                    'Downloading the model',
+                    output,
+                  );
                 resolve(s);
               }
             };
@@ -256,7 +285,9 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
     }),
 
     reg('imageClassifier.restartServer', async () => {
-      await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Restarting the Image Classifier server…' }, () => server.restart());
+      await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Restarting the Image Classifier server…' }, () =>
+        server.restart(),
+      );
       void vscode.window.setStatusBarMessage('Image Classifier: server restarted.', 3000);
       return server.pid;
     }),
@@ -298,7 +329,9 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
       if (!uri) return undefined;
       const json = /\.json$/i.test(uri.path);
       await vscode.workspace.fs.writeFile(uri, Buffer.from(json ? toJson(rows) : toCsv(rows), 'utf8'));
-      void vscode.window.showInformationMessage(`Exported the labels of ${rows.length} image${rows.length === 1 ? '' : 's'} to ${vscode.workspace.asRelativePath(uri)}.`);
+      void vscode.window.showInformationMessage(
+        `Exported the labels of ${rows.length} image${rows.length === 1 ? '' : 's'} to ${vscode.workspace.asRelativePath(uri)}.`,
+      );
       return uri;
     }),
 
@@ -316,7 +349,12 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
         const cur = vscode.workspace.getConfiguration(SECTION).get<number>('minConfidence', 0);
         const choices = [0, 0.1, 0.25, 0.5, 0.75, 0.9];
         const pick = await vscode.window.showQuickPick(
-          choices.map((c) => ({ label: c === 0 ? 'Show all' : `≥ ${percent(c)}`, value: c, picked: c === cur, description: c === cur ? 'current' : undefined })),
+          choices.map((c) => ({
+            label: c === 0 ? 'Show all' : `≥ ${percent(c)}`,
+            value: c,
+            picked: c === cur,
+            description: c === cur ? 'current' : undefined,
+          })),
           { title: 'Hide images whose top label is less confident than…' },
         );
         if (!pick) return undefined;

@@ -24,7 +24,7 @@ export class LabelDecorations implements vscode.FileDecorationProvider, vscode.D
 
   provideFileDecoration(uri: vscode.Uri): vscode.FileDecoration | undefined {
     const r = this.store.get(uri);
-    if (r && r.predictions.length) {
+    if (r?.predictions.length) {
       const d = new vscode.FileDecoration(badgeFor(r.predictions[0]!.label), labelLine(r.predictions, 3));
       d.propagate = false;
       return d;

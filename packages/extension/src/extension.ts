@@ -45,7 +45,12 @@ export interface ImageClassifierApi {
    * process.threadCpuUsage (Node < 23.9).
    */
   readonly loadAndActivationCpuMs: number;
-  readonly server: { readonly pid: number | undefined; readonly starts: number; readonly phase: string; readonly state: string | undefined };
+  readonly server: {
+    readonly pid: number | undefined;
+    readonly starts: number;
+    readonly phase: string;
+    readonly state: string | undefined;
+  };
   results(): Array<{ uri: string; label: string; probability: number; model: string }>;
   whenServerReady(): Promise<void>;
 }
@@ -201,13 +206,24 @@ export function activate(context: vscode.ExtensionContext): ImageClassifierApi {
       },
     },
     results: () =>
-      store.all().map((r) => ({ uri: r.uri.toString(), label: r.predictions[0]?.label ?? '', probability: r.predictions[0]?.probability ?? 0, model: r.model })),
+      store.all().map((r) => ({
+        uri: r.uri.toString(),
+        label: r.predictions[0]?.label ?? '',
+        probability: r.predictions[0]?.probability ?? 0,
+        model: r.model,
+      })),
     whenServerReady: () =>
       new Promise<void>((resolve, reject) => {
         const check = () => {
           const s = server.status;
-          if (s?.state === 'ready') return resolve(), true;
-          if (s?.state === 'error') return reject(new Error(s.error?.message ?? s.message ?? 'model error')), true;
+          if (s?.state === 'ready') {
+            resolve();
+            return true;
+          }
+          if (s?.state === 'error') {
+            reject(new Error(s.error?.message ?? s.message ?? 'model error'));
+            return true;
+          }
           return false;
         };
         void server.ensureStarted().then(() => {

@@ -39,7 +39,7 @@ export function badgeFor(label: string): string {
     return (a.toUpperCase() + b.toUpperCase()).slice(0, 2) || '?';
   }
   const c = chars(words[0]!);
-  return ((c[0] ?? '').toUpperCase() + (c[1] ?? '').toLowerCase()) || '?';
+  return (c[0] ?? '').toUpperCase() + (c[1] ?? '').toLowerCase() || '?';
 }
 
 /** `resnet50-v1-12` → `ResNet50`, `mobilenetv2-12-int8` → `MobileNetV2`, others as they are. */
@@ -63,7 +63,14 @@ export function modelDisplayName(name: string | undefined): string {
 export function providerDisplayName(provider: string | undefined): string {
   if (!provider) return 'CPU';
   const p = provider.toLowerCase().replace(/executionprovider$/, '');
-  const map: Record<string, string> = { cpu: 'CPU', cuda: 'CUDA', tensorrt: 'TensorRT', dml: 'DirectML', coreml: 'CoreML', webgpu: 'WebGPU' };
+  const map: Record<string, string> = {
+    cpu: 'CPU',
+    cuda: 'CUDA',
+    tensorrt: 'TensorRT',
+    dml: 'DirectML',
+    coreml: 'CoreML',
+    webgpu: 'WebGPU',
+  };
   return map[p] ?? provider;
 }
 

@@ -55,7 +55,11 @@ export class ImagePathHover implements vscode.HoverProvider {
     if (!uri || token.isCancellationRequested) return undefined;
     const range = new vscode.Range(pos.line, tok.start, pos.line, tok.end);
     const existing = this.store.get(uri);
-    if (existing) return new vscode.Hover(predictionsMarkdown(uri, existing.predictions, { model: existing.model, cached: true, thumbnailHeight: 96 }), range);
+    if (existing)
+      return new vscode.Hover(
+        predictionsMarkdown(uri, existing.predictions, { model: existing.model, cached: true, thumbnailHeight: 96 }),
+        range,
+      );
     if (autoClassify() === 'off') {
       const md = new vscode.MarkdownString(`${thumbnail(uri, 96)}\n\n`, true);
       const args = encodeURIComponent(JSON.stringify([uri.toString()]));
@@ -66,7 +70,10 @@ export class ImagePathHover implements vscode.HoverProvider {
     try {
       // Not cancelled with the hover: the answer is stored, so the next hover is instant.
       const r = await this.classifier.classify(uri);
-      return new vscode.Hover(predictionsMarkdown(uri, r.predictions, { model: r.model, durationMs: r.durationMs, cached: r.cached, thumbnailHeight: 96 }), range);
+      return new vscode.Hover(
+        predictionsMarkdown(uri, r.predictions, { model: r.model, durationMs: r.durationMs, cached: r.cached, thumbnailHeight: 96 }),
+        range,
+      );
     } catch (e) {
       const u = toUserError(e, 'Classifying the image');
       if (u.code === 'CANCELLED') return undefined;

@@ -83,7 +83,8 @@ export class LabelsViewProvider implements vscode.TreeDataProvider<LabelNode>, v
     this.rebuild();
     const min = minConfidence();
     const shown = this.groups.reduce((n, g) => n + g.items.length, 0);
-    this.view.description = shown || this.hidden ? `${shown} image${shown === 1 ? '' : 's'}${min > 0 ? ` · ≥ ${percent(min)}` : ''}` : undefined;
+    this.view.description =
+      shown || this.hidden ? `${shown} image${shown === 1 ? '' : 's'}${min > 0 ? ` · ≥ ${percent(min)}` : ''}` : undefined;
     this.view.message =
       this.hidden > 0 ? `${this.hidden} image${this.hidden === 1 ? '' : 's'} below ${percent(min)} hidden (${shown} shown).` : undefined;
   }

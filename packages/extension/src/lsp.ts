@@ -180,7 +180,10 @@ export class LspServer implements vscode.Disposable {
         }
         this.restarts.push(now);
         this.output.warn('The server process stopped unexpectedly; restarting it.');
-        void vscode.window.setStatusBarMessage('$(sync~spin) Image Classifier: the server stopped unexpectedly and is being restarted…', 5000);
+        void vscode.window.setStatusBarMessage(
+          '$(sync~spin) Image Classifier: the server stopped unexpectedly and is being restarted…',
+          5000,
+        );
         this.lastStatus = { state: 'loading', message: 'Restarting the server…' };
         this.statusEmitter.fire(this.lastStatus);
         return { action: CloseAction.Restart, handled: true };
@@ -204,7 +207,11 @@ export class LspServer implements vscode.Disposable {
         this.setPhase('failed');
         const msg = e instanceof Error ? e.message : String(e);
         this.output.error(`The server could not be started: ${msg}`);
-        this.lastStatus = { state: 'error', message: 'The server could not be started.', error: { code: 'SERVER_START_FAILED', message: msg } };
+        this.lastStatus = {
+          state: 'error',
+          message: 'The server could not be started.',
+          error: { code: 'SERVER_START_FAILED', message: msg },
+        };
         this.statusEmitter.fire(this.lastStatus);
         // Drop the failed client so that the next attempt starts from scratch.
         const failed = this.client;
@@ -240,7 +247,10 @@ export class LspServer implements vscode.Disposable {
     await c.sendNotification(DidChangeConfigurationNotification.type, { settings: { imageClassifier: serverSettings(this.context) } });
   }
 
-  async classify(uri: vscode.Uri, opts: { force?: boolean; topK?: number; token?: vscode.CancellationToken } = {}): Promise<ClassifyResult> {
+  async classify(
+    uri: vscode.Uri,
+    opts: { force?: boolean; topK?: number; token?: vscode.CancellationToken } = {},
+  ): Promise<ClassifyResult> {
     const c = await this.ensureStarted();
     const params = { uri: uri.toString(), topK: opts.topK, force: opts.force };
     return opts.token ? c.sendRequest(ClassifyRequest.type, params, opts.token) : c.sendRequest(ClassifyRequest.type, params);
@@ -269,7 +279,9 @@ export class LspServer implements vscode.Disposable {
     }
     try {
       const params = { uris: uris.map((u) => u.toString()), topK: opts.topK, force: opts.force, workDoneToken, partialResultToken };
-      return await (opts.token ? c.sendRequest(ClassifyBatchRequest.type, params, opts.token) : c.sendRequest(ClassifyBatchRequest.type, params));
+      return await (opts.token
+        ? c.sendRequest(ClassifyBatchRequest.type, params, opts.token)
+        : c.sendRequest(ClassifyBatchRequest.type, params));
     } finally {
       for (const s of subs) s.dispose();
     }

@@ -23,9 +23,14 @@ export function predictionsMarkdown(
   if (opts.title) md.appendMarkdown(`${escapeMd(opts.title)}\n\n`);
   if (opts.thumbnail !== false) md.appendMarkdown(`${thumbnail(uri, opts.thumbnailHeight)}\n\n`);
   // One line per label (a table would be taller than the hover allows).
-  const lines = predictions.map((p, i) => (i === 0 ? `**${escapeMd(p.label)}** ${percent(p.probability)}` : `${escapeMd(p.label)} ${percent(p.probability)}`));
+  const lines = predictions.map((p, i) =>
+    i === 0 ? `**${escapeMd(p.label)}** ${percent(p.probability)}` : `${escapeMd(p.label)} ${percent(p.probability)}`,
+  );
   md.appendMarkdown(`${lines.join('  \n')}\n\n`);
-  const foot = [opts.model ? modelDisplayName(opts.model) : undefined, opts.cached ? 'cached' : opts.durationMs !== undefined ? `${Math.round(opts.durationMs)} ms` : undefined]
+  const foot = [
+    opts.model ? modelDisplayName(opts.model) : undefined,
+    opts.cached ? 'cached' : opts.durationMs !== undefined ? `${Math.round(opts.durationMs)} ms` : undefined,
+  ]
     .filter(Boolean)
     .join(' · ');
   if (foot) md.appendMarkdown(`*$(symbol-misc) ${escapeMd(foot)}*`);

@@ -5,7 +5,14 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { BatchItem, ClassifyBatchResult, ClassifyResult, ClearCacheResult, ModelInfoResult, StatusParams } from '@image-classifier/protocol';
+import type {
+  BatchItem,
+  ClassifyBatchResult,
+  ClassifyResult,
+  ClearCacheResult,
+  ModelInfoResult,
+  StatusParams,
+} from '@image-classifier/protocol';
 import type { LspServer } from './lsp';
 
 export type ServerPhase = 'stopped' | 'starting' | 'running' | 'failed';

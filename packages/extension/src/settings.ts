@@ -59,7 +59,8 @@ export function serverSettings(context: vscode.ExtensionContext): ServerSettings
     topK: topK(),
     preprocessing: (preprocessing === 'fast' ? 'fast' : 'exact') satisfies PreprocessingMode,
     threads: Number.isInteger(threads) && threads > 0 ? threads : 0,
-    executionProviders: Array.isArray(providers) && providers.every((p) => typeof p === 'string') && providers.length ? (providers as string[]) : ['cpu'],
+    executionProviders:
+      Array.isArray(providers) && providers.every((p) => typeof p === 'string') && providers.length ? (providers as string[]) : ['cpu'],
     maxImagePixels: Number.isFinite(maxImagePixels) && maxImagePixels > 0 ? maxImagePixels : 100_000_000,
     cacheDir: context.globalStorageUri.fsPath,
     roots: (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath),

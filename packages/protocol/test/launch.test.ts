@@ -26,7 +26,12 @@ test('engine process env: telemetry off everywhere, tunables on Linux only, opt-
   assert.equal(mallocTuningMissing({}, 'win32'), false);
 });
 
-test('a process started with the engine env really runs with the tunables (glibc reads them at start)', { skip: process.platform !== 'linux' && 'Linux only' }, () => {
-  const out = execFileSync(process.execPath, ['-e', 'console.log(process.env.GLIBC_TUNABLES || "")'], { env: engineProcessEnv({ PATH: process.env.PATH }), encoding: 'utf8' });
+test('a process started with the engine env really runs with the tunables (glibc reads them at start)', {
+  skip: process.platform !== 'linux' && 'Linux only',
+}, () => {
+  const out = execFileSync(process.execPath, ['-e', 'console.log(process.env.GLIBC_TUNABLES || "")'], {
+    env: engineProcessEnv({ PATH: process.env.PATH }),
+    encoding: 'utf8',
+  });
   assert.equal(out.trim(), MALLOC_TUNABLES);
 });

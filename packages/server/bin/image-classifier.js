@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-'use strict';
+
 // `classify` and `model info` load ONNX Runtime sessions, whose cold start is dominated by page faults unless glibc's
 // malloc is tuned (see packages/protocol/src/launch.ts); the tunables only apply from process start, so on Linux the
 // command re-runs itself once with them (about 0.1 s, against ~0.7 s saved on ResNet50). `serve` is started by a

@@ -158,9 +158,11 @@ function progressReporter(io: Io, enabled: boolean, what?: () => string): ((p: D
 
 async function buildClassifierOptions(values: Values, io: Io, showProgress: boolean): Promise<ClassifierOptions> {
   const preprocess = (values.preprocess ?? 'exact') as PreprocessingMode;
-  if (preprocess !== 'exact' && preprocess !== 'fast') throw new UsageError(`--preprocess must be 'exact' or 'fast' (got '${values.preprocess}').`);
+  if (preprocess !== 'exact' && preprocess !== 'fast')
+    throw new UsageError(`--preprocess must be 'exact' or 'fast' (got '${values.preprocess}').`);
   const level = (values['graph-opt'] ?? 'all') as GraphOptimization;
-  if (!['disabled', 'basic', 'extended', 'all'].includes(level)) throw new UsageError(`--graph-opt must be disabled, basic, extended or all.`);
+  if (!['disabled', 'basic', 'extended', 'all'].includes(level))
+    throw new UsageError(`--graph-opt must be disabled, basic, extended or all.`);
   const threads = intOption(values.threads, '--threads', 1);
   const batch = intOption(values.batch, '--batch', 1);
   const maxPixels = intOption(values['max-pixels'], '--max-pixels', 1);
@@ -185,7 +187,14 @@ async function buildClassifierOptions(values: Values, io: Io, showProgress: bool
     session: {
       graphOptimizationLevel: level,
       ...(threads ? { intraOpNumThreads: threads } : {}),
-      ...(values.providers ? { executionProviders: values.providers.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
+      ...(values.providers
+        ? {
+            executionProviders: values.providers
+              .split(',')
+              .map((s) => s.trim())
+              .filter(Boolean),
+          }
+        : {}),
       optimizedModelCacheDir: path.join(cacheDir, 'optimized'),
     },
     ...(batch ? { maxBatch: batch } : {}),
@@ -197,7 +206,8 @@ async function classifyCommand(values: Values, positionals: string[], io: Io): P
   if (positionals.length === 0) throw new UsageError('classify needs at least one image file or folder.');
   const format = (values.format ?? (io.stdout.isTTY && !values.embedding ? 'text' : 'jsonl')) as OutputFormat;
   if (!['text', 'jsonl', 'csv'].includes(format)) throw new UsageError(`--format must be text, jsonl or csv (got '${values.format}').`);
-  if (values.embedding && format !== 'jsonl') throw new UsageError(`--embedding writes vectors into JSON Lines records: use --format jsonl (got '${format}').`);
+  if (values.embedding && format !== 'jsonl')
+    throw new UsageError(`--embedding writes vectors into JSON Lines records: use --format jsonl (got '${format}').`);
   const topK = intOption(values['top-k'], '--top-k', 1) ?? 5;
   const { entries, folders } = await expandInputs(positionals);
   const tty = Boolean(io.stderr.isTTY) && !values['no-progress'];
@@ -236,7 +246,9 @@ async function classifyCommand(values: Values, positionals: string[], io: Io): P
     const pct = entries.length ? Math.floor((done / entries.length) * 100) : 100;
     const width = 30;
     const filled = Math.round((pct / 100) * width);
-    io.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${pct}%  ${done}/${entries.length}  ${rate.toFixed(1)} img/s  ${failed} failed`);
+    io.stderr.write(
+      `\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${pct}%  ${done}/${entries.length}  ${rate.toFixed(1)} img/s  ${failed} failed`,
+    );
   };
 
   // Keep a bounded window of images in flight; print in input order.
@@ -246,7 +258,13 @@ async function classifyCommand(values: Values, positionals: string[], io: Io): P
   const launch = () => {
     while (next < entries.length && next - printed < window) {
       const i = next++;
-      results[i] = classifyOne(classifier, entries[i]!.file, { topK, logits: Boolean(values.logits), embedding: Boolean(values.embedding) }, dumpDir, usedStems);
+      results[i] = classifyOne(
+        classifier,
+        entries[i]!.file,
+        { topK, logits: Boolean(values.logits), embedding: Boolean(values.embedding) },
+        dumpDir,
+        usedStems,
+      );
     }
   };
   let printed = 0;
@@ -324,9 +342,17 @@ async function modelInfoCommand(values: Values, io: Io): Promise<number> {
       ['input', `${info.inputName} ${info.inputType} [${info.inputShape.join(', ')}] (${info.layout})`],
       ['output', `${info.outputName} [${info.outputShape.join(', ')}]${info.outputIsProbabilities ? ' (softmax)' : ' (logits)'}`],
       ['classes', `${info.classes} (${info.labels ?? 'no labels'})`],
-      ['embedding', info.embedding ? `${info.embedding.outputName} [${info.embedding.dims}] (${info.embedding.producer}, the classifier's input)` : 'none found'],
+      [
+        'embedding',
+        info.embedding
+          ? `${info.embedding.outputName} [${info.embedding.dims}] (${info.embedding.producer}, the classifier's input)`
+          : 'none found',
+      ],
       ['batch', info.dynamicBatch ? 'dynamic' : String(info.maxBatch)],
-      ['provider', `${info.activeProvider}${info.providerFallbacks.length ? ` (fell back: ${info.providerFallbacks.map((f) => `${f.provider}: ${f.reason}`).join('; ')})` : ''}`],
+      [
+        'provider',
+        `${info.activeProvider}${info.providerFallbacks.length ? ` (fell back: ${info.providerFallbacks.map((f) => `${f.provider}: ${f.reason}`).join('; ')})` : ''}`,
+      ],
       ['graph optimization', info.graphOptimizationLevel],
       ['threads', String(info.intraOpNumThreads)],
       ['onnxruntime', info.ortVersion],

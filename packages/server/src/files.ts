@@ -6,7 +6,19 @@ import * as path from 'node:path';
 
 /** Extensions a folder walk picks up (explicitly named files are always attempted). */
 export const IMAGE_EXTENSIONS = new Set([
-  '.jpg', '.jpeg', '.jpe', '.jfif', '.png', '.webp', '.avif', '.heic', '.heif', '.gif', '.tif', '.tiff', '.svg',
+  '.jpg',
+  '.jpeg',
+  '.jpe',
+  '.jfif',
+  '.png',
+  '.webp',
+  '.avif',
+  '.heic',
+  '.heif',
+  '.gif',
+  '.tif',
+  '.tiff',
+  '.svg',
 ]);
 
 export function isImagePath(p: string): boolean {

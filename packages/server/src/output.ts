@@ -26,9 +26,7 @@ export function formatRecord(r: ResultRecord, format: OutputFormat): string {
       return JSON.stringify(r) + '\n';
     case 'csv':
       if (isError(r)) return [r.file, '', '', '', '', r.error.code, r.error.message].map(csvField).join(',') + '\n';
-      return r.predictions
-        .map((p, i) => [r.file, i + 1, p.index, p.label, p.probability, '', ''].map(csvField).join(',') + '\n')
-        .join('');
+      return r.predictions.map((p, i) => [r.file, i + 1, p.index, p.label, p.probability, '', ''].map(csvField).join(',') + '\n').join('');
     case 'text': {
       if (isError(r)) return `${r.file}\n  error ${r.error.code}: ${r.error.message}\n`;
       const lines = r.predictions.map((p) => `  ${(p.probability * 100).toFixed(1).padStart(5)}%  ${p.label}  (${p.index})`);

@@ -151,7 +151,7 @@ export class ResultCache<V = unknown> {
       if (nl < 0) break; // a torn last line: cut below
       const rec = decodeLine(buf.subarray(pos, nl));
       if (!headerOk) {
-        if (!rec || rec.t !== 'h' || rec.v !== VERSION) break; // not our log (or another version): rebuild
+        if (rec?.t !== 'h' || rec.v !== VERSION) break; // not our log (or another version): rebuild
         headerOk = true;
       } else if (!rec) {
         dropped++;
@@ -161,7 +161,13 @@ export class ResultCache<V = unknown> {
       } else if (rec.t === 'm' && typeof rec.k === 'string' && rec.v && typeof rec.v === 'object') {
         this.models.set(rec.k, rec.v as Record<string, unknown>);
         records++;
-      } else if (rec.t === 'f' && typeof rec.p === 'string' && typeof rec.h === 'string' && typeof rec.s === 'number' && typeof rec.m === 'number') {
+      } else if (
+        rec.t === 'f' &&
+        typeof rec.p === 'string' &&
+        typeof rec.h === 'string' &&
+        typeof rec.s === 'number' &&
+        typeof rec.m === 'number'
+      ) {
         this.files.set(rec.p, { size: rec.s, mtimeMs: rec.m, hash: rec.h });
         records++;
       } else {
@@ -198,7 +204,8 @@ export class ResultCache<V = unknown> {
     const lines: Line[] = [];
     for (const [k, v] of this.models) lines.push({ buf: encodeLine({ t: 'm', k, v }) });
     for (const [p, f] of this.files) lines.push({ buf: encodeLine({ t: 'f', p, s: f.size, m: f.mtimeMs, h: f.hash }) });
-    for (const [key, { off, len }] of this.results) lines.push({ buf: Buffer.concat([old.subarray(off, off + len), Buffer.from('\n')]), key });
+    for (const [key, { off, len }] of this.results)
+      lines.push({ buf: Buffer.concat([old.subarray(off, off + len), Buffer.from('\n')]), key });
     this.rewrite(lines);
     this.stats.compacted = true;
   }
@@ -275,7 +282,7 @@ export class ResultCache<V = unknown> {
       n = 0;
     }
     const rec = n === loc.len ? decodeLine(buf) : undefined;
-    if (!rec || rec.t !== 'r' || rec.k !== key) {
+    if (rec?.t !== 'r' || rec.k !== key) {
       // Another process compacted or appended under us, or the disk changed: a miss, never a wrong answer.
       this.results.delete(key);
       return undefined;

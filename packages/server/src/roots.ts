@@ -94,7 +94,8 @@ export class Roots {
       }
       throw new ClassifierError('READ_FAILED', `Cannot read ${file}: ${(e as Error).message}.`);
     }
-    if (!this.unrestricted && !this.real.some((r) => inside(real, r))) throw this.refuse(file === real ? file : `${file} (a link to ${real})`);
+    if (!this.unrestricted && !this.real.some((r) => inside(real, r)))
+      throw this.refuse(file === real ? file : `${file} (a link to ${real})`);
     let st;
     try {
       st = statSync(real);

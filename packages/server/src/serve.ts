@@ -179,10 +179,16 @@ function debugEventLoop(): void {
   const h = monitorEventLoopDelay({ resolution: 1 });
   h.enable();
   new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) if (e.duration > 2) process.stderr.write(`[image-classifier] gc ${e.duration.toFixed(1)} ms kind ${(e as unknown as { detail?: { kind?: number } }).detail?.kind}\n`);
+    for (const e of list.getEntries())
+      if (e.duration > 2)
+        process.stderr.write(
+          `[image-classifier] gc ${e.duration.toFixed(1)} ms kind ${(e as unknown as { detail?: { kind?: number } }).detail?.kind}\n`,
+        );
   }).observe({ entryTypes: ['gc'] });
   process.on('exit', () => {
     const ms = (ns: number) => (ns / 1e6).toFixed(1);
-    process.stderr.write(`[image-classifier] event-loop delay: p50 ${ms(h.percentile(50))} p99 ${ms(h.percentile(99))} max ${ms(h.max)} ms\n`);
+    process.stderr.write(
+      `[image-classifier] event-loop delay: p50 ${ms(h.percentile(50))} p99 ${ms(h.percentile(99))} max ${ms(h.max)} ms\n`,
+    );
   });
 }

@@ -8,7 +8,7 @@ import { promises as fsp, readdirSync, rmSync, statSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  CancellationToken,
+  type CancellationToken,
   ErrorCodes,
   LSPErrorCodes,
   ResponseError,
@@ -438,10 +438,18 @@ export class InferenceServer {
       deprioritizeHelperThreads(envNumber('IMAGE_CLASSIFIER_HELPER_NICE', 10));
       const info = classifier.info;
       this.log(`model ready: ${info.name} (${info.activeProvider}, ${info.loadMs} ms, optimized-model cache ${info.optimizedModelCache})`);
-      this.sendStatus({ state: 'ready', model: info.name, provider: info.activeProvider, message: `${info.name} ready (${info.activeProvider})` });
+      this.sendStatus({
+        state: 'ready',
+        model: info.name,
+        provider: info.activeProvider,
+        message: `${info.name} ready (${info.activeProvider})`,
+      });
     } catch (e) {
       if (stale()) return;
-      const fallback = (this.state as ServerState) === 'downloading' || (s.model && /^https?:/i.test(s.model) && !classifier) ? 'MODEL_DOWNLOAD_FAILED' : 'MODEL_LOAD_FAILED';
+      const fallback =
+        (this.state as ServerState) === 'downloading' || (s.model && /^https?:/i.test(s.model) && !classifier)
+          ? 'MODEL_DOWNLOAD_FAILED'
+          : 'MODEL_LOAD_FAILED';
       let err = toClassifierError(e, fallback);
       if (err.code === 'INTERNAL') err = new ClassifierError(fallback, err.message, { cause: e });
       const old = this.current;
@@ -481,7 +489,10 @@ export class InferenceServer {
         throw this.loadError ?? new ClassifierError('MODEL_NOT_READY', 'The model is not loaded.');
       }
       if (this.state === 'downloading') {
-        throw new ClassifierError('MODEL_NOT_READY', `The model is still downloading (${this.lastStatus.percent ?? 0}%). Try again when it is ready.`);
+        throw new ClassifierError(
+          'MODEL_NOT_READY',
+          `The model is still downloading (${this.lastStatus.percent ?? 0}%). Try again when it is ready.`,
+        );
       }
       if (!this.loading) throw new ClassifierError('MODEL_NOT_READY', 'The server has not been initialized yet (send initialize first).');
       const l = this.loading;
@@ -492,7 +503,8 @@ export class InferenceServer {
 
   private async wrap<T>(f: () => Promise<T>): Promise<T> {
     try {
-      if (!this.initialized) throw new ClassifierError('MODEL_NOT_READY', 'The server has not been initialized yet: send initialize first.');
+      if (!this.initialized)
+        throw new ClassifierError('MODEL_NOT_READY', 'The server has not been initialized yet: send initialize first.');
       return await f();
     } catch (e) {
       if (isCancelled(e)) throw new ResponseError(LSPErrorCodes.RequestCancelled, 'The request was cancelled.', { code: 'CANCELLED' });
@@ -527,8 +539,6 @@ export class InferenceServer {
     return this.embeddingCache;
   }
 
-
-
   /** The cached result for content `hash` under a model's result key, if it holds at least `want` predictions. */
   private cachedResult(modelKey: string, hash: string | undefined, want: number): FileOutcome | undefined {
     const v = hash ? this.cache?.get(`${modelKey}:${hash}`) : undefined;
@@ -555,7 +565,10 @@ export class InferenceServer {
       if (hit) return hit;
     }
     if (file.size > MAX_FILE_BYTES) {
-      throw new ClassifierError('IMAGE_TOO_LARGE', `${file.path} is ${(file.size / 1e6).toFixed(0)} MB; files over ${MAX_FILE_BYTES / 1e6} MB are not read.`);
+      throw new ClassifierError(
+        'IMAGE_TOO_LARGE',
+        `${file.path} is ${(file.size / 1e6).toFixed(0)} MB; files over ${MAX_FILE_BYTES / 1e6} MB are not read.`,
+      );
     }
     const release = await this.admission.acquire(interactive, signal);
     try {
@@ -564,7 +577,8 @@ export class InferenceServer {
         bytes = await fsp.readFile(file.path);
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT') throw new ClassifierError('FILE_NOT_FOUND', `File not found: ${file.path}. It may have been moved or deleted.`);
+        if (code === 'ENOENT')
+          throw new ClassifierError('FILE_NOT_FOUND', `File not found: ${file.path}. It may have been moved or deleted.`);
         throw new ClassifierError('READ_FAILED', `Cannot read ${file.path}: ${(e as Error).message}.`);
       }
       const hash = createHash('sha256').update(bytes).digest('hex').slice(0, 40);
@@ -587,7 +601,8 @@ export class InferenceServer {
       }
       const predictions: Prediction[] = out.predictions.map((p) => ({ index: p.index, label: p.label, probability: p.probability }));
       if (!l.retired) this.cache?.put(this.cacheKey(l, hash), { p: predictions, w: out.width, h: out.height });
-      if (out.embedding && !l.retired) this.embeddings()?.put(this.cacheKey(l, hash), { d: out.embedding.length, f: encodeFloat16(out.embedding).toString('base64') });
+      if (out.embedding && !l.retired)
+        this.embeddings()?.put(this.cacheKey(l, hash), { d: out.embedding.length, f: encodeFloat16(out.embedding).toString('base64') });
       return {
         predictions: predictions.slice(0, Math.min(topK, predictions.length)),
         cached: false,
@@ -614,7 +629,10 @@ export class InferenceServer {
     const file = this.roots.resolve(p.uri);
     const maxQueue = this.settings.maxQueue ?? DEFAULT_MAX_QUEUE;
     if (this.pendingSingles >= maxQueue) {
-      throw new ClassifierError('QUEUE_FULL', `The server has ${this.pendingSingles} requests waiting (limit ${maxQueue}); try again shortly.`);
+      throw new ClassifierError(
+        'QUEUE_FULL',
+        `The server has ${this.pendingSingles} requests waiting (limit ${maxQueue}); try again shortly.`,
+      );
     }
     if (this.state !== 'ready' && this.early && !p.force && !p.embedding && this.cache) {
       // The model is still loading, but this file's result for the same model is in the cache.
@@ -662,7 +680,8 @@ export class InferenceServer {
       if (token !== undefined) void this.connection.sendProgress(WorkDoneProgress.type, token, v as never).catch(() => undefined);
     };
     return {
-      begin: (title: string, percentage: number, message: string, cancellable: boolean) => send({ kind: 'begin', title, percentage, message, cancellable }),
+      begin: (title: string, percentage: number, message: string, cancellable: boolean) =>
+        send({ kind: 'begin', title, percentage, message, cancellable }),
       report: (percentage: number, message: string) => send({ kind: 'report', percentage, message }),
       done: (message?: string) => send({ kind: 'end', ...(message ? { message } : {}) }),
     };
@@ -670,7 +689,8 @@ export class InferenceServer {
 
   private async classifyBatch(p: ClassifyBatchParams, token: CancellationToken): Promise<ClassifyBatchResult> {
     const t0 = performance.now();
-    if (!p || typeof p !== 'object' || !Array.isArray(p.uris)) throw new ClassifierError('INVALID_ARGUMENT', 'classifyBatch needs params {uris: string[], topK?}.');
+    if (!p || typeof p !== 'object' || !Array.isArray(p.uris))
+      throw new ClassifierError('INVALID_ARGUMENT', 'classifyBatch needs params {uris: string[], topK?}.');
     const topK = validTopK(p.topK, this.settings.topK ?? 5);
     if (this.runningBatches >= MAX_CONCURRENT_BATCHES) {
       throw new ClassifierError('QUEUE_FULL', `${this.runningBatches} batches are already running; wait for one to finish.`);
@@ -697,7 +717,10 @@ export class InferenceServer {
     const partialToken = p.partialResultToken;
     const partial =
       partialToken !== undefined
-        ? { report: (items: BatchItem[]) => void this.connection.sendProgress(ClassifyBatchRequest.partialResult, partialToken, items).catch(() => undefined) }
+        ? {
+            report: (items: BatchItem[]) =>
+              void this.connection.sendProgress(ClassifyBatchRequest.partialResult, partialToken, items).catch(() => undefined),
+          }
         : undefined;
     const { signal, dispose } = this.signalFor(token);
     const uris = p.uris;

@@ -4,7 +4,16 @@ import { mkdtempSync, readFileSync, readdirSync, statSync, cpSync, mkdirSync, wr
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { before, describe, test } from 'node:test';
-import { FIXTURE_IMAGES, readF32, REPO_ROOT, sharedDir, SKIP_NO_SHARED, tinyPoolingModel, writeBadInputs, type BadInputs } from '../../../test-fixtures/fixtures.js';
+import {
+  FIXTURE_IMAGES,
+  readF32,
+  REPO_ROOT,
+  sharedDir,
+  SKIP_NO_SHARED,
+  tinyPoolingModel,
+  writeBadInputs,
+  type BadInputs,
+} from '../../../test-fixtures/fixtures.js';
 
 const shared = sharedDir();
 const BIN = path.join(REPO_ROOT, 'packages', 'server', 'bin', 'image-classifier.js');
@@ -33,6 +42,7 @@ function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
 }
 const cacheDir = mkdtempSync(path.join(tmpdir(), 'ic-cli-cache-'));
 
+// biome-ignore lint/suspicious/noExplicitAny: parsed records are checked field by field
 function jsonl(s: string): Array<Record<string, any>> {
   return s
     .split('\n')
@@ -56,7 +66,10 @@ describe('image-classifier classify', { skip: shared ? false : SKIP_NO_SHARED },
     const r = await cli(['classify', '--model', MODEL, '--format', 'jsonl', path.join(dir, 'photos')]);
     assert.equal(r.code, 0, r.stderr);
     const recs = jsonl(r.stdout);
-    assert.deepEqual(recs.map((x) => path.basename(x.file)), ['cat.jpg', 'coffee.jpg']);
+    assert.deepEqual(
+      recs.map((x) => path.basename(x.file)),
+      ['cat.jpg', 'coffee.jpg'],
+    );
     assert.equal(recs[0]!.predictions.length, 5);
     assert.equal(recs[0]!.predictions[0].label, 'Egyptian cat');
     assert.equal(recs[0]!.predictions[0].index, 285);
@@ -66,7 +79,17 @@ describe('image-classifier classify', { skip: shared ? false : SKIP_NO_SHARED },
 
   test('every bad input is a clear error record and the good files are still classified', async () => {
     const files = bad.files;
-    const args = [files.empty, files.truncatedJpeg, path.join(dir, 'photos', 'cat.jpg'), files.randomPng, files.text, files.tiny, files.bomb, files.missing, path.join(dir, 'photos', 'nested', 'coffee.jpg')];
+    const args = [
+      files.empty,
+      files.truncatedJpeg,
+      path.join(dir, 'photos', 'cat.jpg'),
+      files.randomPng,
+      files.text,
+      files.tiny,
+      files.bomb,
+      files.missing,
+      path.join(dir, 'photos', 'nested', 'coffee.jpg'),
+    ];
     const r = await cli(['classify', '--model', MODEL, '--format', 'jsonl', ...args]);
     assert.equal(r.code, 1, 'exit 1 when some image failed');
     const recs = jsonl(r.stdout);
@@ -92,7 +115,16 @@ describe('image-classifier classify', { skip: shared ? false : SKIP_NO_SHARED },
   });
 
   test('--max-pixels lowers the limit', async () => {
-    const r = await cli(['classify', '--model', MODEL, '--format', 'jsonl', '--max-pixels', '1000', path.join(FIXTURE_IMAGES, 'skimage_coffee.jpg')]);
+    const r = await cli([
+      'classify',
+      '--model',
+      MODEL,
+      '--format',
+      'jsonl',
+      '--max-pixels',
+      '1000',
+      path.join(FIXTURE_IMAGES, 'skimage_coffee.jpg'),
+    ]);
     assert.equal(r.code, 1);
     assert.equal(jsonl(r.stdout)[0]!.error.code, 'IMAGE_TOO_LARGE');
   });
@@ -122,7 +154,10 @@ describe('image-classifier classify', { skip: shared ? false : SKIP_NO_SHARED },
     assert.equal(a!.embedding.length, 1280);
     assert.equal(b!.embedding.length, 1280);
     assert.equal(t!.error.code, 'UNSUPPORTED_FORMAT');
-    assert.ok(a!.embedding.every((v: number) => Number.isFinite(v) && v >= 0), 'pooled ReLU6 features');
+    assert.ok(
+      a!.embedding.every((v: number) => Number.isFinite(v) && v >= 0),
+      'pooled ReLU6 features',
+    );
     assert.notDeepEqual(a!.embedding, b!.embedding);
     const csv = await cli(['classify', '--model', MODEL, '--embedding', '--format', 'csv', cat]);
     assert.equal(csv.code, 2);
@@ -150,9 +185,25 @@ describe('image-classifier classify', { skip: shared ? false : SKIP_NO_SHARED },
   });
 
   test('fast mode agrees with exact on the top-1', async () => {
-    const r = await cli(['classify', '--model', MODEL, '--format', 'jsonl', '--preprocess', 'fast', '--batch', '1', '--threads', '1', path.join(dir, 'photos')]);
+    const r = await cli([
+      'classify',
+      '--model',
+      MODEL,
+      '--format',
+      'jsonl',
+      '--preprocess',
+      'fast',
+      '--batch',
+      '1',
+      '--threads',
+      '1',
+      path.join(dir, 'photos'),
+    ]);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(jsonl(r.stdout).map((x) => x.predictions[0].index), [285, 967]);
+    assert.deepEqual(
+      jsonl(r.stdout).map((x) => x.predictions[0].index),
+      [285, 967],
+    );
   });
 
   test('model info reports names, shapes, opset, provider and sha256', async () => {
@@ -175,7 +226,7 @@ describe('models from a URL (a server on 127.0.0.1)', { skip: shared ? false : S
     const { createServer } = await import('node:http');
     const body = readFileSync(MODEL);
     let hits = 0;
-    const server = createServer((req, res) => {
+    const server = createServer((_req, res) => {
       hits++;
       res.writeHead(200, { 'content-length': body.length });
       res.end(body);
@@ -193,7 +244,9 @@ describe('models from a URL (a server on 127.0.0.1)', { skip: shared ? false : S
       const r2 = await cli(['classify', '--model', url, '--format', 'jsonl', cat], { IMAGE_CLASSIFIER_CACHE_DIR: own });
       assert.equal(r2.code, 0);
       assert.equal(hits, 1, 'the cached, verified file is reused');
-      const bad = await cli(['model', 'download', '--url', `http://127.0.0.1:${port}/other.onnx`, '--sha256', '0'.repeat(64)], { IMAGE_CLASSIFIER_CACHE_DIR: own });
+      const bad = await cli(['model', 'download', '--url', `http://127.0.0.1:${port}/other.onnx`, '--sha256', '0'.repeat(64)], {
+        IMAGE_CLASSIFIER_CACHE_DIR: own,
+      });
       assert.equal(bad.code, 2);
       assert.match(bad.stderr, /CHECKSUM_MISMATCH/);
       assert.ok(!readdirSync(path.join(own, 'models')).some((f) => f.startsWith('other')), 'no file that passes for a model');
@@ -225,7 +278,12 @@ describe('usage errors exit 2', () => {
     const missing = await cli(['classify', '--model', '/nonexistent/m.onnx', path.join(FIXTURE_IMAGES, 'skimage_coffee.jpg')]);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /MODEL_NOT_FOUND/);
-    const notOnnx = await cli(['classify', '--model', path.join(FIXTURE_IMAGES, 'skimage_coffee.jpg'), path.join(FIXTURE_IMAGES, 'skimage_coffee.jpg')]);
+    const notOnnx = await cli([
+      'classify',
+      '--model',
+      path.join(FIXTURE_IMAGES, 'skimage_coffee.jpg'),
+      path.join(FIXTURE_IMAGES, 'skimage_coffee.jpg'),
+    ]);
     assert.equal(notOnnx.code, 2);
     assert.match(notOnnx.stderr, /MODEL_LOAD_FAILED/);
     assert.ok(statSync(cacheDir).isDirectory());

@@ -152,20 +152,57 @@ describe('Roots', () => {
     const r = new Roots([pathToFileURL(ws).href]);
     assert.equal(r.resolve(path.join(ws, 'sub', 'a.jpg')).size, 1);
     assert.equal(r.resolve(pathToFileURL(path.join(ws, 'sub', 'a.jpg')).href).path, path.join(ws, 'sub', 'a.jpg'));
-    assert.equal(code(() => r.resolve(path.join(ws, 'inner-link.jpg'))), 'OK');
-    assert.equal(code(() => r.resolve(path.join(out, 'b.jpg'))), 'OUTSIDE_WORKSPACE');
-    assert.equal(code(() => r.resolve(`${ws}/sub/../../out/b.jpg`)), 'OUTSIDE_WORKSPACE');
-    assert.equal(code(() => r.resolve(`${ws}-evil/x.jpg`)), 'OUTSIDE_WORKSPACE', 'a sibling with the root as prefix');
-    assert.equal(code(() => r.resolve(path.join(ws, 'link.jpg'))), 'OUTSIDE_WORKSPACE');
-    assert.equal(code(() => r.resolve(path.join(ws, 'nope.jpg'))), 'FILE_NOT_FOUND');
-    assert.equal(code(() => r.resolve(path.join(ws, 'sub'))), 'NOT_A_FILE');
-    assert.equal(code(() => r.resolve('sub/a.jpg')), 'INVALID_ARGUMENT');
-    assert.equal(code(() => r.resolve('https://x/y.jpg')), 'INVALID_ARGUMENT');
-    assert.equal(code(() => r.resolve(42)), 'INVALID_ARGUMENT');
+    assert.equal(
+      code(() => r.resolve(path.join(ws, 'inner-link.jpg'))),
+      'OK',
+    );
+    assert.equal(
+      code(() => r.resolve(path.join(out, 'b.jpg'))),
+      'OUTSIDE_WORKSPACE',
+    );
+    assert.equal(
+      code(() => r.resolve(`${ws}/sub/../../out/b.jpg`)),
+      'OUTSIDE_WORKSPACE',
+    );
+    assert.equal(
+      code(() => r.resolve(`${ws}-evil/x.jpg`)),
+      'OUTSIDE_WORKSPACE',
+      'a sibling with the root as prefix',
+    );
+    assert.equal(
+      code(() => r.resolve(path.join(ws, 'link.jpg'))),
+      'OUTSIDE_WORKSPACE',
+    );
+    assert.equal(
+      code(() => r.resolve(path.join(ws, 'nope.jpg'))),
+      'FILE_NOT_FOUND',
+    );
+    assert.equal(
+      code(() => r.resolve(path.join(ws, 'sub'))),
+      'NOT_A_FILE',
+    );
+    assert.equal(
+      code(() => r.resolve('sub/a.jpg')),
+      'INVALID_ARGUMENT',
+    );
+    assert.equal(
+      code(() => r.resolve('https://x/y.jpg')),
+      'INVALID_ARGUMENT',
+    );
+    assert.equal(
+      code(() => r.resolve(42)),
+      'INVALID_ARGUMENT',
+    );
   });
 
   test('no roots given: unrestricted; an empty list: nothing is readable', () => {
-    assert.equal(code(() => new Roots(undefined).resolve(path.join(out, 'b.jpg'))), 'OK');
-    assert.equal(code(() => new Roots([]).resolve(path.join(ws, 'sub', 'a.jpg'))), 'OUTSIDE_WORKSPACE');
+    assert.equal(
+      code(() => new Roots(undefined).resolve(path.join(out, 'b.jpg'))),
+      'OK',
+    );
+    assert.equal(
+      code(() => new Roots([]).resolve(path.join(ws, 'sub', 'a.jpg'))),
+      'OUTSIDE_WORKSPACE',
+    );
   });
 });

@@ -43,7 +43,9 @@ export function startServer(env: NodeJS.ProcessEnv = {}, args: string[] = ['--st
     err += d.toString();
     if (process.env.IMAGE_CLASSIFIER_TEST_DEBUG) process.stderr.write(d);
   });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
   const conn = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
   const statuses: StatusParams[] = [];
   const waiters: Array<{ pred: (s: StatusParams) => boolean; resolve: (s: StatusParams) => void }> = [];
@@ -83,7 +85,13 @@ export function startServer(env: NodeJS.ProcessEnv = {}, args: string[] = ['--st
       return list;
     },
     initialize(settings, extra = {}) {
-      return conn.sendRequest('initialize', { processId: process.pid, rootUri: null, capabilities: {}, initializationOptions: settings, ...extra });
+      return conn.sendRequest('initialize', {
+        processId: process.pid,
+        rootUri: null,
+        capabilities: {},
+        initializationOptions: settings,
+        ...extra,
+      });
     },
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;

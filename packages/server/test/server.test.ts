@@ -21,7 +21,14 @@ import {
   type BatchItem,
   type ClassifyResult,
 } from '@image-classifier/protocol';
-import { FIXTURE_IMAGES, sharedDir, SKIP_NO_SHARED, tinyPoolingModel, writeBadInputs, type BadInputs } from '../../../test-fixtures/fixtures.js';
+import {
+  FIXTURE_IMAGES,
+  sharedDir,
+  SKIP_NO_SHARED,
+  tinyPoolingModel,
+  writeBadInputs,
+  type BadInputs,
+} from '../../../test-fixtures/fixtures.js';
 import { startServer, type ServerHandle } from './server-client.js';
 
 const shared = sharedDir();
@@ -172,8 +179,18 @@ describe('inference server over JSON-RPC', { skip: shared ? false : SKIP_NO_SHAR
       ['outside the roots', { uri: uri(path.join(outside, 'secret.jpg')) }, RpcErrorCodes.OUTSIDE_WORKSPACE, 'OUTSIDE_WORKSPACE'],
       ['.. out of the root', { uri: `${uri(ws)}/../outside/secret.jpg` }, RpcErrorCodes.OUTSIDE_WORKSPACE, 'OUTSIDE_WORKSPACE'],
       ['.. in a plain path', { uri: `${ws}/bad/../../outside/secret.jpg` }, RpcErrorCodes.OUTSIDE_WORKSPACE, 'OUTSIDE_WORKSPACE'],
-      ['symlinked file pointing outside', { uri: uri(path.join(ws, 'link-to-secret.jpg')) }, RpcErrorCodes.OUTSIDE_WORKSPACE, 'OUTSIDE_WORKSPACE'],
-      ['symlinked folder pointing outside', { uri: uri(path.join(ws, 'linked-folder', 'secret.jpg')) }, RpcErrorCodes.OUTSIDE_WORKSPACE, 'OUTSIDE_WORKSPACE'],
+      [
+        'symlinked file pointing outside',
+        { uri: uri(path.join(ws, 'link-to-secret.jpg')) },
+        RpcErrorCodes.OUTSIDE_WORKSPACE,
+        'OUTSIDE_WORKSPACE',
+      ],
+      [
+        'symlinked folder pointing outside',
+        { uri: uri(path.join(ws, 'linked-folder', 'secret.jpg')) },
+        RpcErrorCodes.OUTSIDE_WORKSPACE,
+        'OUTSIDE_WORKSPACE',
+      ],
       ['missing file outside the roots', { uri: uri('/nonexistent/x.jpg') }, RpcErrorCodes.OUTSIDE_WORKSPACE, 'OUTSIDE_WORKSPACE'],
       ['relative path', { uri: 'cat.jpg' }, RpcErrorCodes.INVALID_ARGUMENT, 'INVALID_ARGUMENT'],
       ['http URI', { uri: 'https://example.com/cat.jpg' }, RpcErrorCodes.INVALID_ARGUMENT, 'INVALID_ARGUMENT'],
@@ -199,12 +216,22 @@ describe('inference server over JSON-RPC', { skip: shared ? false : SKIP_NO_SHAR
 
   test('classifyBatch: work-done progress, partial results, per-item errors', async () => {
     const imgs = await makeImages(path.join(ws, 'batch'), 24);
-    const uris = [...imgs.map((x) => uri(x.file)), uri(bad.files.text), uri(path.join(outside, 'secret.jpg')), uri(bad.files.missing), uri(cat)];
+    const uris = [
+      ...imgs.map((x) => uri(x.file)),
+      uri(bad.files.text),
+      uri(path.join(outside, 'secret.jpg')),
+      uri(bad.files.missing),
+      uri(cat),
+    ];
     const r = await srv.conn.sendRequest(ClassifyBatchRequest.type, { uris, topK: 2, workDoneToken: 'wd-1', partialResultToken: 'pr-1' });
     assert.equal(r.cancelled, false);
     assert.equal(r.model, 'mobilenetv2-12-int8');
     assert.equal(r.items.length, uris.length);
-    assert.deepEqual(r.items.map((i) => i.uri), uris, 'items in request order');
+    assert.deepEqual(
+      r.items.map((i) => i.uri),
+      uris,
+      'items in request order',
+    );
     const byUri = new Map(r.items.map((i) => [i.uri, i]));
     for (const img of imgs) {
       const it = byUri.get(uri(img.file))!;
@@ -238,10 +265,12 @@ describe('inference server over JSON-RPC', { skip: shared ? false : SKIP_NO_SHAR
     const uris = imgs.map((x) => uri(x.file));
     const cts = new CancellationTokenSource();
     let batchDone = false;
-    const batch = srv.conn.sendRequest(ClassifyBatchRequest.type, { uris, partialResultToken: 'pr-cancel', workDoneToken: 'wd-cancel' }, cts.token).then((r) => {
-      batchDone = true;
-      return r;
-    });
+    const batch = srv.conn
+      .sendRequest(ClassifyBatchRequest.type, { uris, partialResultToken: 'pr-cancel', workDoneToken: 'wd-cancel' }, cts.token)
+      .then((r) => {
+        batchDone = true;
+        return r;
+      });
     const partials = srv.progress('pr-cancel') as BatchItem[][];
     while (partials.length === 0) await new Promise((r) => setImmediate(r));
     // The folder is running: a hover on a cached file is answered now, not after the folder.
@@ -278,7 +307,8 @@ describe('inference server over JSON-RPC', { skip: shared ? false : SKIP_NO_SHAR
     const expected = new Map(imgs.map((x) => [uri(x.file), x.cat ? CAT : ESPRESSO]));
     const rssBefore = peakRssMb(srv.child.pid!);
     const reqs: Array<Promise<ClassifyResult>> = [];
-    for (let i = 0; i < 1000; i++) reqs.push(srv.conn.sendRequest(ClassifyRequest.type, { uri: uri(imgs[i % imgs.length]!.file), topK: 1 }));
+    for (let i = 0; i < 1000; i++)
+      reqs.push(srv.conn.sendRequest(ClassifyRequest.type, { uri: uri(imgs[i % imgs.length]!.file), topK: 1 }));
     const results = await Promise.all(reqs);
     assert.equal(results.length, 1000);
     const byUri = new Map<string, ClassifyResult[]>();
@@ -296,10 +326,14 @@ describe('inference server over JSON-RPC', { skip: shared ? false : SKIP_NO_SHAR
   });
 
   test('QUEUE_FULL when more requests wait than maxQueue; the queue limit is a live setting', async () => {
-    await srv.conn.sendNotification('workspace/didChangeConfiguration', { settings: { imageClassifier: { model: MODEL, cacheDir, roots: [ws], maxQueue: 3 } } });
+    await srv.conn.sendNotification('workspace/didChangeConfiguration', {
+      settings: { imageClassifier: { model: MODEL, cacheDir, roots: [ws], maxQueue: 3 } },
+    });
     const imgs = await makeImages(path.join(ws, 'queue'), 12, 'q');
     const settled = await Promise.allSettled(imgs.map((x) => srv.conn.sendRequest(ClassifyRequest.type, { uri: uri(x.file) })));
-    const full = settled.filter((s) => s.status === 'rejected').map((s) => (s as PromiseRejectedResult).reason as ResponseError<{ code: string }>);
+    const full = settled
+      .filter((s) => s.status === 'rejected')
+      .map((s) => (s as PromiseRejectedResult).reason as ResponseError<{ code: string }>);
     const ok = settled.filter((s) => s.status === 'fulfilled');
     assert.ok(ok.length >= 3, `${ok.length} answered`);
     assert.ok(full.length > 0, 'some were refused');
@@ -308,7 +342,9 @@ describe('inference server over JSON-RPC', { skip: shared ? false : SKIP_NO_SHAR
       assert.equal(e.data?.code, 'QUEUE_FULL');
     }
     assert.equal(srv.statuses.filter((s) => s.state === 'loading').length, 1, 'no model reload for a queue setting');
-    await srv.conn.sendNotification('workspace/didChangeConfiguration', { settings: { imageClassifier: { model: MODEL, cacheDir, roots: [ws] } } });
+    await srv.conn.sendNotification('workspace/didChangeConfiguration', {
+      settings: { imageClassifier: { model: MODEL, cacheDir, roots: [ws] } },
+    });
   });
 
   test('configuration change reloads the model without restarting; a bad model is MODEL_LOAD_FAILED', async () => {
@@ -337,12 +373,16 @@ describe('inference server over JSON-RPC', { skip: shared ? false : SKIP_NO_SHAR
 
     const notOnnx = path.join(ws, 'bad', 'notes.txt');
     const mark2 = srv.statuses.length;
-    await srv.conn.sendNotification('workspace/didChangeConfiguration', { settings: { imageClassifier: { model: notOnnx, cacheDir, roots: [ws] } } });
+    await srv.conn.sendNotification('workspace/didChangeConfiguration', {
+      settings: { imageClassifier: { model: notOnnx, cacheDir, roots: [ws] } },
+    });
     const failed2 = await srv.waitStatus((s) => s.state === 'error' && srv.statuses.indexOf(s) >= mark2);
     assert.equal(failed2.error!.code, 'MODEL_LOAD_FAILED');
 
     const mark3 = srv.statuses.length;
-    await srv.conn.sendNotification('workspace/didChangeConfiguration', { settings: { imageClassifier: { model: MODEL, cacheDir, roots: [ws] } } });
+    await srv.conn.sendNotification('workspace/didChangeConfiguration', {
+      settings: { imageClassifier: { model: MODEL, cacheDir, roots: [ws] } },
+    });
     await srv.waitStatus((s) => s.state === 'ready' && srv.statuses.indexOf(s) >= mark3);
     const back = await srv.conn.sendRequest(ClassifyRequest.type, { uri: uri(cat) });
     assert.equal(back.cached, true, 'back to the first settings: their cached results are used again');
@@ -432,19 +472,25 @@ describe('inference server: persistence, crashes, downloads, malformed messages'
       assert.equal(again.cached, true);
       assert.equal(again.embedding?.length, 1280);
       let max = 0;
-      for (let i = 0; i < 1280; i++) max = Math.max(max, Math.abs(again.embedding![i]! - fresh.embedding![i]!) / Math.max(1e-3, Math.abs(fresh.embedding![i]!)));
+      for (let i = 0; i < 1280; i++)
+        max = Math.max(max, Math.abs(again.embedding![i]! - fresh.embedding![i]!) / Math.max(1e-3, Math.abs(fresh.embedding![i]!)));
       assert.ok(max <= 2 ** -11 + 1e-6, `float16 storage: max relative error ${max}`);
       // A model without an embedding: a clear error, and the server keeps serving.
       const tiny = path.join(work, 'tiny-pooling.onnx');
       writeFileSync(tiny, tinyPoolingModel());
-      await b.conn.sendNotification('workspace/didChangeConfiguration', { settings: { imageClassifier: { model: tiny, cacheDir, roots: [ws] } } });
-      await b.waitStatus((s) => s.state === 'ready' && s.model === 'tiny-pooling');
-      await assert.rejects(b.conn.sendRequest(ClassifyRequest.type, { uri: uri(cat), embedding: true }), (e: ResponseError<{ code: string }>) => {
-        assert.equal(e.code, RpcErrorCodes.NO_EMBEDDING);
-        assert.equal(e.data?.code, 'NO_EMBEDDING');
-        assert.match(e.message, /tiny-pooling has no recognisable feature layer/);
-        return true;
+      await b.conn.sendNotification('workspace/didChangeConfiguration', {
+        settings: { imageClassifier: { model: tiny, cacheDir, roots: [ws] } },
       });
+      await b.waitStatus((s) => s.state === 'ready' && s.model === 'tiny-pooling');
+      await assert.rejects(
+        b.conn.sendRequest(ClassifyRequest.type, { uri: uri(cat), embedding: true }),
+        (e: ResponseError<{ code: string }>) => {
+          assert.equal(e.code, RpcErrorCodes.NO_EMBEDDING);
+          assert.equal(e.data?.code, 'NO_EMBEDDING');
+          assert.match(e.message, /tiny-pooling has no recognisable feature layer/);
+          return true;
+        },
+      );
       const scores = await b.conn.sendRequest(ClassifyRequest.type, { uri: uri(cat), topK: 3 });
       assert.equal(scores.predictions.length, 3);
       assert.equal(scores.predictions[0]!.label, `class ${scores.predictions[0]!.index}`);
@@ -565,7 +611,11 @@ describe('inference server: persistence, crashes, downloads, malformed messages'
       assert.deepEqual([...new Set(states)], ['loading', 'downloading', 'ready']);
       const percents = s.statuses.filter((x) => x.state === 'downloading').map((x) => x.percent!);
       assert.equal(percents[percents.length - 1], 100);
-      assert.deepEqual(percents, [...percents].sort((a, b) => a - b), 'percent only grows');
+      assert.deepEqual(
+        percents,
+        [...percents].sort((a, b) => a - b),
+        'percent only grows',
+      );
       const r = await s.conn.sendRequest(ClassifyRequest.type, { uri: uri(cat) });
       assert.equal(r.predictions[0]!.index, CAT);
       // A URL that fails: error status and MODEL_DOWNLOAD_FAILED answers.
@@ -602,11 +652,20 @@ describe('inference server: persistence, crashes, downloads, malformed messages'
       s.child.stdin!.write(b);
     };
     try {
-      send('{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"processId":null,"rootUri":null,"capabilities":{},"initializationOptions":{"model":' + JSON.stringify(MODEL) + ',"cacheDir":' + JSON.stringify(path.join(work, 'cache-raw')) + '}}}');
+      send(
+        '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"processId":null,"rootUri":null,"capabilities":{},"initializationOptions":{"model":' +
+          JSON.stringify(MODEL) +
+          ',"cacheDir":' +
+          JSON.stringify(path.join(work, 'cache-raw')) +
+          '}}}',
+      );
       await until(() => received.some((m) => (m as { id?: unknown }).id === 1));
       send('{this is not json');
       await until(() => received.some((m) => (m as { error?: { code: number } }).error?.code === -32700));
-      const parse = received.find((m) => (m as { error?: { code: number } }).error?.code === -32700) as { id: unknown; error: { message: string } };
+      const parse = received.find((m) => (m as { error?: { code: number } }).error?.code === -32700) as {
+        id: unknown;
+        error: { message: string };
+      };
       assert.equal(parse.id, null);
       assert.match(parse.error.message, /not valid JSON/);
       send('{"jsonrpc":"2.0","id":7,"method":42}');
@@ -618,7 +677,9 @@ describe('inference server: persistence, crashes, downloads, malformed messages'
       send('{"jsonrpc":"2.0","id":8,"method":"imageClassifier/nope","params":{}}');
       await until(() => received.some((m) => (m as { id?: unknown }).id === 8));
       assert.equal((received.find((m) => (m as { id?: unknown }).id === 8) as { error: { code: number } }).error.code, -32601);
-      send(`{"jsonrpc":"2.0","id":9,"method":"imageClassifier/classify","params":{"uri":${JSON.stringify(path.join(FIXTURE_IMAGES, 'skimage_coffee.jpg'))}}}`);
+      send(
+        `{"jsonrpc":"2.0","id":9,"method":"imageClassifier/classify","params":{"uri":${JSON.stringify(path.join(FIXTURE_IMAGES, 'skimage_coffee.jpg'))}}}`,
+      );
       await until(() => received.some((m) => (m as { id?: unknown }).id === 9));
       const ok = received.find((m) => (m as { id?: unknown }).id === 9) as { result: ClassifyResult };
       assert.equal(ok.result.predictions[0]!.index, ESPRESSO, JSON.stringify(ok));

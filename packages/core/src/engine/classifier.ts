@@ -12,13 +12,7 @@ import { loadBackend, type InferenceBackend } from './inference-backend.js';
 import { checkLabelsFit, IMAGENET_LABELS, predict, type LabelSet, type Prediction } from '../model/labels.js';
 import { readImageFile } from '../image/decode.js';
 import { defaultPreprocessWorkerScript, PreprocessPool } from '../image/preprocess-pool.js';
-import {
-  preprocessImage,
-  preprocessKey,
-  resolvePreprocessConfig,
-  tensorElements,
-  type PreprocessConfig,
-} from '../image/preprocess.js';
+import { preprocessImage, preprocessKey, resolvePreprocessConfig, tensorElements, type PreprocessConfig } from '../image/preprocess.js';
 import { defaultThreads, type ModelInfo, type SessionOptions } from '../model/session.js';
 import type { PreprocessingMode } from '@image-classifier/protocol/settings';
 
@@ -171,7 +165,10 @@ export class Classifier {
       ...opts.preprocess,
     });
     if (this.preprocessConfig.cropSize[0] !== info.inputSize[0] || this.preprocessConfig.cropSize[1] !== info.inputSize[1]) {
-      throw new ClassifierError('INVALID_ARGUMENT', `The crop size ${this.preprocessConfig.cropSize.join('×')} does not match the model's input ${info.inputSize.join('×')}.`);
+      throw new ClassifierError(
+        'INVALID_ARGUMENT',
+        `The crop size ${this.preprocessConfig.cropSize.join('×')} does not match the model's input ${info.inputSize.join('×')}.`,
+      );
     }
     if (opts.labels) {
       checkLabelsFit(opts.labels, info.classes);
@@ -193,14 +190,21 @@ export class Classifier {
   static async create(opts: ClassifierOptions): Promise<Classifier> {
     // The decoder threads start (and load the image library) while the model loads.
     const workers = opts.preprocessWorkers ?? (opts.worker === false ? 0 : Math.max(1, opts.decodeConcurrency ?? defaultThreads()));
-    const pool = workers > 0 ? new PreprocessPool(workers, opts.preprocessWorkerScript ?? defaultPreprocessWorkerScript(opts.workerScript)) : undefined;
+    const pool =
+      workers > 0
+        ? new PreprocessPool(workers, opts.preprocessWorkerScript ?? defaultPreprocessWorkerScript(opts.workerScript))
+        : undefined;
     pool?.preload();
     let backend: InferenceBackend;
     try {
-      backend = await loadBackend(opts.modelPath, { allowSpinning: false, ...opts.session }, {
-        ...(opts.worker !== undefined ? { worker: opts.worker } : {}),
-        ...(opts.workerScript !== undefined ? { workerScript: opts.workerScript } : {}),
-      });
+      backend = await loadBackend(
+        opts.modelPath,
+        { allowSpinning: false, ...opts.session },
+        {
+          ...(opts.worker !== undefined ? { worker: opts.worker } : {}),
+          ...(opts.workerScript !== undefined ? { workerScript: opts.workerScript } : {}),
+        },
+      );
     } catch (e) {
       await pool?.close();
       throw e;
@@ -262,7 +266,12 @@ export class Classifier {
     };
   }
 
-  private async classifyBytesHoldingGate(bytes: Uint8Array, name: string, o: ClassifyOptions, release: () => void): Promise<ClassifyOutcome> {
+  private async classifyBytesHoldingGate(
+    bytes: Uint8Array,
+    name: string,
+    o: ClassifyOptions,
+    release: () => void,
+  ): Promise<ClassifyOutcome> {
     let pre;
     let pending;
     const t0 = performance.now();
@@ -305,12 +314,7 @@ export class Classifier {
   }
 
   /** Queues one preprocessed image (the caller's tensor, left untouched) for batched inference; resolves with its output row. */
-  infer(
-    tensor: Float32Array,
-    priority: Priority = 'bulk',
-    signal?: AbortSignal,
-    embedding = false,
-  ): Promise<InferResult> {
+  infer(tensor: Float32Array, priority: Priority = 'bulk', signal?: AbortSignal, embedding = false): Promise<InferResult> {
     return this.enqueue(tensor, false, priority, signal, embedding);
   }
 
@@ -415,15 +419,15 @@ export class Classifier {
           const classes = this.info.classes;
           const e = out.embeddings;
           const dims = e ? this.info.embedding?.dims || e.length / batchDim : 0;
-          jobs.forEach((j, i) =>
+          jobs.forEach((j, i) => {
             j.resolve({
               row: out.logits.slice(i * classes, (i + 1) * classes),
               ...(e && j.embedding ? { embedding: e.slice(i * dims, (i + 1) * dims) } : {}),
               inferenceMs: ms,
               batchSize: jobs.length,
               queueMs: started - j.enqueuedAt,
-            }),
-          );
+            });
+          });
         },
         (e) => {
           const err = toClassifierError(e, 'INFERENCE_FAILED');

@@ -34,7 +34,11 @@ port.on('message', async (msg: WorkerRequest) => {
         const own = (a: Float32Array) => (ownsBuffer(a) ? a : a.slice());
         const output = { logits: own(out.logits), ...(out.embeddings ? { embeddings: own(out.embeddings) } : {}) };
         // The input goes back too, for the engine to reuse as its next batch buffer.
-        const transfer = [...transferList(output.logits), ...(output.embeddings ? transferList(output.embeddings) : []), ...transferList(msg.input)];
+        const transfer = [
+          ...transferList(output.logits),
+          ...(output.embeddings ? transferList(output.embeddings) : []),
+          ...transferList(msg.input),
+        ];
         reply({ type: 'result', id: msg.id, output, input: msg.input, ms: performance.now() - t0 }, transfer);
         break;
       }

@@ -122,8 +122,8 @@ function cmykToRgbPillow(src: Uint8Array, pixels: number): Uint8Array {
     const nk = 255 - src[j + 3]!;
     for (let c = 0; c < 3; c++) {
       const t = src[j + c]! * nk + 128;
-      const v = nk - ((((t >> 8) + t) >> 8));
-      out[o + c] = v < 0 ? 0 : v > 255 ? 255 : v;
+      const v = nk - (((t >> 8) + t) >> 8);
+      out[o + c] = v < 0 ? 0 : Math.min(v, 255);
     }
   }
   return out;
@@ -132,12 +132,22 @@ function cmykToRgbPillow(src: Uint8Array, pixels: number): Uint8Array {
 function decodeError(format: string, name: string, e: unknown): ClassifierError {
   const msg = e instanceof Error ? e.message : String(e);
   if (/pixel limit/i.test(msg)) {
-    return new ClassifierError('IMAGE_TOO_LARGE', `${name} is larger than the pixel limit; raise maxImagePixels if you trust this file.`, { cause: e });
+    return new ClassifierError('IMAGE_TOO_LARGE', `${name} is larger than the pixel limit; raise maxImagePixels if you trust this file.`, {
+      cause: e,
+    });
   }
   if (/unsupported image format/i.test(msg)) {
-    return new ClassifierError('UNSUPPORTED_FORMAT', `${name} is not an image format this tool can read (detected: ${format}). Supported: JPEG, PNG, WebP, AVIF/HEIF, GIF, TIFF, SVG.`, { cause: e });
+    return new ClassifierError(
+      'UNSUPPORTED_FORMAT',
+      `${name} is not an image format this tool can read (detected: ${format}). Supported: JPEG, PNG, WebP, AVIF/HEIF, GIF, TIFF, SVG.`,
+      { cause: e },
+    );
   }
-  return new ClassifierError('DECODE_FAILED', `${name} could not be decoded as ${format.toUpperCase()} (${msg.split('\n')[0]}); the file may be truncated or corrupt.`, { cause: e });
+  return new ClassifierError(
+    'DECODE_FAILED',
+    `${name} could not be decoded as ${format.toUpperCase()} (${msg.split('\n')[0]}); the file may be truncated or corrupt.`,
+    { cause: e },
+  );
 }
 
 /**
@@ -152,7 +162,11 @@ export async function decodeImage(bytes: Uint8Array, name = 'image', opts: Decod
   const format = sniffFormat(bytes);
   if (!SHARP_READABLE.has(format)) {
     const what = format === 'text' ? 'a text file' : format === 'unknown' ? 'not a recognised image format' : `${format.toUpperCase()}`;
-    throw new ClassifierError('UNSUPPORTED_FORMAT', `${name} is ${what}, which cannot be classified. Supported: JPEG, PNG, WebP, AVIF/HEIF, GIF, TIFF, SVG.`, { details: { format } });
+    throw new ClassifierError(
+      'UNSUPPORTED_FORMAT',
+      `${name} is ${what}, which cannot be classified. Supported: JPEG, PNG, WebP, AVIF/HEIF, GIF, TIFF, SVG.`,
+      { details: { format } },
+    );
   }
   const input = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   // Header first: refuse decompression bombs before a pixel is allocated.

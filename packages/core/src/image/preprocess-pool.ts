@@ -110,7 +110,16 @@ export class PreprocessPool {
     return new Promise((resolve, reject) => {
       slot.pending.set(id, { resolve, reject, giveBack });
       if (slot.busy++ === 0) slot.worker.ref();
-      const req: PreprocessRequest = { type: 'run', id, bytes: own, name, preprocessing: opts.preprocessing, config: opts.config, out, ...(opts.maxPixels !== undefined ? { maxPixels: opts.maxPixels } : {}) };
+      const req: PreprocessRequest = {
+        type: 'run',
+        id,
+        bytes: own,
+        name,
+        preprocessing: opts.preprocessing,
+        config: opts.config,
+        out,
+        ...(opts.maxPixels !== undefined ? { maxPixels: opts.maxPixels } : {}),
+      };
       slot.worker.postMessage(req, transferList(out));
     });
   }

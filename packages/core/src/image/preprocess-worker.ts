@@ -23,12 +23,22 @@ port.on('message', async (msg: PreprocessRequest | { type: 'preload' }) => {
   }
   const transfer = transferList(msg.out);
   try {
-    const r = await preprocessImage(msg.bytes, msg.name, { preprocessing: msg.preprocessing, config: msg.config, out: msg.out, ...(msg.maxPixels !== undefined ? { maxPixels: msg.maxPixels } : {}) });
+    const r = await preprocessImage(msg.bytes, msg.name, {
+      preprocessing: msg.preprocessing,
+      config: msg.config,
+      out: msg.out,
+      ...(msg.maxPixels !== undefined ? { maxPixels: msg.maxPixels } : {}),
+    });
     const reply: PreprocessResponse = { type: 'done', id: msg.id, out: msg.out, width: r.width, height: r.height, format: r.format };
     port.postMessage(reply, transfer);
   } catch (e) {
     const err = toClassifierError(e, 'DECODE_FAILED');
-    const reply: PreprocessResponse = { type: 'error', id: msg.id, out: msg.out, error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } };
+    const reply: PreprocessResponse = {
+      type: 'error',
+      id: msg.id,
+      out: msg.out,
+      error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) },
+    };
     port.postMessage(reply, transfer);
   }
 });

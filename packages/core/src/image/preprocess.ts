@@ -214,7 +214,12 @@ async function fastResizeCrop(
   }
   const sw = meta.width ?? 0;
   const sh = meta.height ?? 0;
-  if (sw < MIN_SIDE || sh < MIN_SIDE || sw * sh > maxPixels || !['jpeg', 'png', 'gif', 'webp', 'tiff', 'heif', 'svg'].includes(meta.format ?? '')) {
+  if (
+    sw < MIN_SIDE ||
+    sh < MIN_SIDE ||
+    sw * sh > maxPixels ||
+    !['jpeg', 'png', 'gif', 'webp', 'tiff', 'heif', 'svg'].includes(meta.format ?? '')
+  ) {
     await decodeImage(bytes, name, { maxPixels }); // throws the right error
   }
   const rotated = (meta.orientation ?? 1) >= 5;

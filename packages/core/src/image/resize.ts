@@ -31,12 +31,7 @@ function bilinearFilter(x: number): number {
 }
 
 /** `precompute_coeffs` + `normalize_coeffs_8bpc` of Pillow's Resample.c, for a window of outputs. */
-export function precomputeCoefficients(
-  inSize: number,
-  outSize: number,
-  outStart = 0,
-  outCount = outSize,
-): AxisCoefficients {
+export function precomputeCoefficients(inSize: number, outSize: number, outStart = 0, outCount = outSize): AxisCoefficients {
   const support0 = 1.0; // bilinear
   const in0 = 0;
   const in1 = inSize;

@@ -57,11 +57,7 @@ export interface DownloadProgress {
  * An `http.request`-compatible function (the default picks node:http or node:https by protocol).
  * Inject one to route through a proxy, add headers, or observe requests in tests.
  */
-export type RequestImpl = (
-  url: URL,
-  options: http.RequestOptions,
-  callback: (res: http.IncomingMessage) => void,
-) => http.ClientRequest;
+export type RequestImpl = (url: URL, options: http.RequestOptions, callback: (res: http.IncomingMessage) => void) => http.ClientRequest;
 
 export interface DownloadOptions {
   /** Source URL; default: `resolveModelUrl()` (env IMAGE_CLASSIFIER_MODEL_URL, then DEFAULT_MODEL.url). */
@@ -255,15 +251,15 @@ const AIRGAP_HINT =
   `.onnx file over and pass it with --model <path>.`;
 
 function downloadFailed(url: string, reason: string, details: Record<string, unknown>, cause?: unknown): ClassifierError {
-  return new ClassifierError(
-    'MODEL_DOWNLOAD_FAILED',
-    `Could not download the model from ${redactUrl(url)}: ${reason}. ${AIRGAP_HINT}`,
-    { details: { url: redactUrl(url), ...details }, ...(cause !== undefined ? { cause } : {}) },
-  );
+  return new ClassifierError('MODEL_DOWNLOAD_FAILED', `Could not download the model from ${redactUrl(url)}: ${reason}. ${AIRGAP_HINT}`, {
+    details: { url: redactUrl(url), ...details },
+    ...(cause !== undefined ? { cause } : {}),
+  });
 }
 
 function mirrorHint(url: string, actualBytes?: number): string {
-  let hint = `Check that ${redactUrl(url)} serves the expected file unchanged` +
+  let hint =
+    `Check that ${redactUrl(url)} serves the expected file unchanged` +
     ` (if ${MODEL_URL_ENV} points to a mirror, check the mirror), or pass the matching sha256.`;
   if (actualBytes !== undefined && actualBytes < 1024) {
     hint += ' A file this small is often a git-lfs pointer rather than the model itself.';
@@ -447,7 +443,12 @@ export async function downloadModel(opts: DownloadOptions = {}): Promise<Downloa
   try {
     await fsp.mkdir(destDir, { recursive: true });
   } catch (e) {
-    throw downloadFailed(url, `cannot create the directory ${destDir} (${errText(e)}); set ${CACHE_DIR_ENV} to a writable directory`, { destDir }, e);
+    throw downloadFailed(
+      url,
+      `cannot create the directory ${destDir} (${errText(e)}); set ${CACHE_DIR_ENV} to a writable directory`,
+      { destDir },
+      e,
+    );
   }
   await removeStalePartials(destDir, fileName);
 
@@ -610,8 +611,15 @@ async function transfer(o: ResolvedOptions, opts: DownloadOptions, fh: fsp.FileH
         res.resume();
         res.destroy();
         const where = currentUrl.toString() !== url ? ` (at ${redactUrl(currentUrl.toString())})` : '';
-        const hint = status === 404 ? ' (the file is not at that address)' : status === 403 || status === 429 ? ' (access refused or rate-limited)' : '';
-        throw downloadFailed(url, `the server answered HTTP ${status}${res.statusMessage ? ` ${res.statusMessage}` : ''}${hint}${where}`, { status });
+        const hint =
+          status === 404
+            ? ' (the file is not at that address)'
+            : status === 403 || status === 429
+              ? ' (access refused or rate-limited)'
+              : '';
+        throw downloadFailed(url, `the server answered HTTP ${status}${res.statusMessage ? ` ${res.statusMessage}` : ''}${hint}${where}`, {
+          status,
+        });
       }
       break;
     }
@@ -684,11 +692,10 @@ async function transfer(o: ResolvedOptions, opts: DownloadOptions, fh: fsp.FileH
     if (failure) throw new Error(failure);
 
     if (contentLength !== undefined && received !== contentLength) {
-      throw downloadFailed(
-        url,
-        `the connection closed after ${received} of ${contentLength} bytes`,
-        { receivedBytes: received, expectedBytes: contentLength },
-      );
+      throw downloadFailed(url, `the connection closed after ${received} of ${contentLength} bytes`, {
+        receivedBytes: received,
+        expectedBytes: contentLength,
+      });
     }
     if (received === 0) {
       throw downloadFailed(url, 'the server sent an empty file', { receivedBytes: 0 });

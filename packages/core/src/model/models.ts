@@ -30,7 +30,10 @@ export async function resolveModel(o: ResolveModelOptions = {}): Promise<{ path:
   if (o.model && !isUrl(o.model)) {
     const p = path.resolve(o.model);
     if (!existsSync(p)) {
-      throw new ClassifierError('MODEL_NOT_FOUND', `Model file not found: ${p}. Pass an existing .onnx file or an http(s) URL, or leave the model unset to use the default ResNet50.`);
+      throw new ClassifierError(
+        'MODEL_NOT_FOUND',
+        `Model file not found: ${p}. Pass an existing .onnx file or an http(s) URL, or leave the model unset to use the default ResNet50.`,
+      );
     }
     return { path: p, downloaded: false, source: p };
   }

@@ -182,9 +182,28 @@ export function inspectOnnx(buf: Uint8Array): OnnxSummary {
 }
 
 /** Ops between the classifier layer and the graph output that do not change what the features are. */
-const PASS_THROUGH = new Set(['Identity', 'Cast', 'Softmax', 'LogSoftmax', 'DequantizeLinear', 'QuantizeLinear', 'Flatten', 'Reshape', 'Squeeze']);
+const PASS_THROUGH = new Set([
+  'Identity',
+  'Cast',
+  'Softmax',
+  'LogSoftmax',
+  'DequantizeLinear',
+  'QuantizeLinear',
+  'Flatten',
+  'Reshape',
+  'Squeeze',
+]);
 /** A classifier layer: features × weights (+ bias). */
-const CLASSIFIER_OPS = new Set(['Gemm', 'MatMul', 'QGemm', 'QLinearMatMul', 'MatMulInteger', 'MatMulIntegerToFloat', 'FusedMatMul', 'DynamicQuantizeMatMul']);
+const CLASSIFIER_OPS = new Set([
+  'Gemm',
+  'MatMul',
+  'QGemm',
+  'QLinearMatMul',
+  'MatMulInteger',
+  'MatMulIntegerToFloat',
+  'FusedMatMul',
+  'DynamicQuantizeMatMul',
+]);
 /** Ops that only reshape a feature vector, walked back from the classifier's input. */
 const RESHAPES = new Set(['Flatten', 'Reshape', 'Squeeze', 'Identity']);
 /** Ops that produce quantized (integer) tensors. */

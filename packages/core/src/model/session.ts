@@ -147,7 +147,10 @@ export class ModelSession {
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') {
-        throw new ClassifierError('MODEL_NOT_FOUND', `Model file not found: ${file}. Pass --model with an .onnx file or URL, or run 'image-classifier model download'.`);
+        throw new ClassifierError(
+          'MODEL_NOT_FOUND',
+          `Model file not found: ${file}. Pass --model with an .onnx file or URL, or run 'image-classifier model download'.`,
+        );
       }
       throw new ClassifierError('MODEL_LOAD_FAILED', `Cannot read the model ${file}: ${describeError(e)}.`, { cause: e });
     }
@@ -167,7 +170,11 @@ export class ModelSession {
       try {
         parsed = inspectOnnx(bytes);
       } catch (e) {
-        throw new ClassifierError('MODEL_LOAD_FAILED', `${file} is not a valid ONNX model (${describeError(e)}). Check that the download completed or pick another file.`, { cause: e });
+        throw new ClassifierError(
+          'MODEL_LOAD_FAILED',
+          `${file} is not a valid ONNX model (${describeError(e)}). Check that the download completed or pick another file.`,
+          { cause: e },
+        );
       }
       known = { sha256: createHash('sha256').update(bytes).digest('hex'), summary: parsed };
       if (indexFile) await writeModelIndexEntry(indexFile, identity, known);
@@ -182,7 +189,11 @@ export class ModelSession {
 
     const level = opts.graphOptimizationLevel ?? 'all';
     const threads = Math.max(1, Math.floor(opts.intraOpNumThreads ?? defaultThreads()));
-    const supported = new Set(ort().listSupportedBackends().map((b) => b.name.toLowerCase()));
+    const supported = new Set(
+      ort()
+        .listSupportedBackends()
+        .map((b) => b.name.toLowerCase()),
+    );
     const requested = (opts.executionProviders?.length ? opts.executionProviders : ['cpu']).map((p) => p.toLowerCase());
     const chain = [...requested.filter((p) => p !== 'cpu'), 'cpu'];
     const fallbacks: ProviderFallback[] = [];
@@ -192,7 +203,16 @@ export class ModelSession {
     let cacheState: ModelInfo['optimizedModelCache'] = 'off';
     if (opts.optimizedModelCacheDir) {
       const key = createHash('sha256')
-        .update(JSON.stringify({ sha256, version, level, machine: machineKey(), extraOutput: patch ? embedding?.name : undefined, x64quantprecision: 1 }))
+        .update(
+          JSON.stringify({
+            sha256,
+            version,
+            level,
+            machine: machineKey(),
+            extraOutput: patch ? embedding?.name : undefined,
+            x64quantprecision: 1,
+          }),
+        )
         .digest('hex')
         .slice(0, 24);
       cachePath = path.join(opts.optimizedModelCacheDir, `${sha256.slice(0, 16)}-${key}.ort.onnx`);
@@ -264,7 +284,11 @@ export class ModelSession {
         break;
       } catch (e) {
         if (provider === 'cpu') {
-          throw new ClassifierError('MODEL_LOAD_FAILED', `ONNX Runtime could not load ${file}: ${describeError(e)}. The model may use operators this runtime (${version}) does not support.`, { cause: e });
+          throw new ClassifierError(
+            'MODEL_LOAD_FAILED',
+            `ONNX Runtime could not load ${file}: ${describeError(e)}. The model may use operators this runtime (${version}) does not support.`,
+            { cause: e },
+          );
         }
         fallbacks.push({ provider, reason: describeError(e) });
       }
@@ -280,7 +304,10 @@ export class ModelSession {
     const inputType = String((inMeta as { type?: string })?.type ?? 'float32');
     if (inputShape.length !== 4) {
       await session.release();
-      throw new ClassifierError('MODEL_LOAD_FAILED', `${file} takes an input of shape [${inputShape.join(', ')}]; an image classifier needs [batch, 3, H, W] or [batch, H, W, 3].`);
+      throw new ClassifierError(
+        'MODEL_LOAD_FAILED',
+        `${file} takes an input of shape [${inputShape.join(', ')}]; an image classifier needs [batch, 3, H, W] or [batch, H, W, 3].`,
+      );
     }
     if (inputType !== 'float32') {
       await session.release();
@@ -288,7 +315,10 @@ export class ModelSession {
     }
     const layout: TensorLayout = inputShape[1] === 3 ? 'NCHW' : inputShape[3] === 3 ? 'NHWC' : 'NCHW';
     const hw = layout === 'NCHW' ? [inputShape[2], inputShape[3]] : [inputShape[1], inputShape[2]];
-    const inputSize: [number, number] = [typeof hw[0] === 'number' && hw[0] > 0 ? hw[0] : 224, typeof hw[1] === 'number' && hw[1] > 0 ? hw[1] : 224];
+    const inputSize: [number, number] = [
+      typeof hw[0] === 'number' && hw[0] > 0 ? hw[0] : 224,
+      typeof hw[1] === 'number' && hw[1] > 0 ? hw[1] : 224,
+    ];
     const b = inputShape[0];
     const dynamicBatch = typeof b !== 'number' || b <= 0;
     const last = outputShape[outputShape.length - 1];
@@ -320,7 +350,9 @@ export class ModelSession {
       maxBatch: dynamicBatch ? 1024 : (b as number),
       outputIsProbabilities: summary.lastOpType === 'Softmax',
       ...(summary.irVersion !== undefined ? { irVersion: summary.irVersion } : {}),
-      ...(summary.producerName ? { producer: `${summary.producerName}${summary.producerVersion ? ' ' + summary.producerVersion : ''}` } : {}),
+      ...(summary.producerName
+        ? { producer: `${summary.producerName}${summary.producerVersion ? ' ' + summary.producerVersion : ''}` }
+        : {}),
       opsets: summary.opsets,
       nodeCount: summary.nodeCount,
       activeProvider: active,
@@ -367,12 +399,18 @@ export class ModelSession {
     const out = result[outputName]!;
     const values = out.data as Float32Array;
     if (values.length !== batch * classes) {
-      throw new ClassifierError('INFERENCE_FAILED', `The model returned ${values.length} values for a batch of ${batch}; expected ${batch * classes}.`);
+      throw new ClassifierError(
+        'INFERENCE_FAILED',
+        `The model returned ${values.length} values for a batch of ${batch}; expected ${batch * classes}.`,
+      );
     }
     if (!emb) return { logits: values };
     const e = result[emb.outputName]!.data as Float32Array;
     if (emb.dims > 0 && e.length !== batch * emb.dims) {
-      throw new ClassifierError('INFERENCE_FAILED', `The model returned ${e.length} embedding values for a batch of ${batch}; expected ${batch * emb.dims}.`);
+      throw new ClassifierError(
+        'INFERENCE_FAILED',
+        `The model returned ${e.length} embedding values for a batch of ${batch}; expected ${batch * emb.dims}.`,
+      );
     }
     return { logits: values, embeddings: e };
   }
