@@ -1,7 +1,8 @@
 /**
  * The extension's handle on the inference server. The real work (vscode-languageclient, the protocol's request
- * types) lives in ServerClient (client.ts), bundled as dist/client.js and required on first need: activation stays cheap because
- * the language client is not even evaluated until an image is to be classified.
+ * types) lives in ServerClient (client.ts), bundled as dist/client.js and required on first need: activation stays
+ * cheap because the language client is not even evaluated until an image is to be classified. The two know each
+ * other only through the types in serverTypes.ts.
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
