@@ -1,12 +1,18 @@
 #!/usr/bin/env node
 /**
  * Builds the extension for packaging:
- *   src/extension.ts                     → dist/extension.js            (the client; `vscode` external)
- *   ../server/src/server-main.ts         → dist/server/server.js        (the JSON-RPC server)
- *   ../core/src/inference-worker.ts      → dist/server/inference-worker.js
- *   ../core/src/preprocess-worker.ts     → dist/server/preprocess-worker.js
+ *   src/extension.ts                                   → dist/extension.js   (activation; `vscode` external)
+ *   src/client.ts                                      → dist/client.js      (the language client, loaded on first need)
+ *   @image-classifier/server: src/server-main.ts       → dist/server/server.js        (the JSON-RPC server)
+ *   @image-classifier/core: src/engine/inference-worker.ts → dist/server/inference-worker.js
+ *   @image-classifier/core: src/image/preprocess-worker.ts → dist/server/preprocess-worker.js
+ * The server and core are found as packages (Node resolution from here, then from the server), not by relative path.
  * onnxruntime-node and sharp stay external: their JS and one platform's native files are copied to
  * dist/server/node_modules/, everything else (other platforms, install scripts, typings, maps) is left out.
+ *
+ * Build check: the client bundles (extension.js, client.js) must not contain anything of packages/core,
+ * packages/server, onnxruntime-node or sharp (the extension depends on @image-classifier/protocol alone); esbuild's
+ * metafile says what went in, and the build fails otherwise.
  *
  *   node esbuild.mjs [--production] [--target=linux-x64] [--watch]
  *
@@ -16,6 +22,7 @@
  */
 import * as esbuild from 'esbuild';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -32,10 +39,21 @@ function fail(msg) {
 }
 
 // ---- Preconditions: the server's sources and core's build ------------------------------------------------
-const serverEntry = path.resolve(here, '../server/src/server-main.ts');
-const workerEntry = path.resolve(here, '../core/src/engine/inference-worker.ts');
-const preprocessEntry = path.resolve(here, '../core/src/image/preprocess-worker.ts');
-const coreDist = path.resolve(here, '../core/dist');
+const requireHere = createRequire(import.meta.url);
+/** The folder of a workspace package, found the way Node finds `<name>/package.json` from `require`. */
+function packageDirOf(name, require) {
+  try {
+    return path.dirname(realpathSync(require.resolve(`${name}/package.json`)));
+  } catch {
+    fail(`${name} is not installed: run \`npm install\` at the repository root (npm workspaces link it).`);
+  }
+}
+const serverDir = packageDirOf('@image-classifier/server', requireHere);
+const coreDir = packageDirOf('@image-classifier/core', createRequire(path.join(serverDir, 'package.json')));
+const serverEntry = path.join(serverDir, 'src', 'server-main.ts');
+const workerEntry = path.join(coreDir, 'src', 'engine', 'inference-worker.ts');
+const preprocessEntry = path.join(coreDir, 'src', 'image', 'preprocess-worker.ts');
+const coreDist = path.join(coreDir, 'dist');
 if (!existsSync(serverEntry)) {
   fail(
     `The server's entry point ${path.relative(process.cwd(), serverEntry)} does not exist. The extension bundles the server: build it from the repository root with \`npm run build\` once packages/server is in place.`,
@@ -75,13 +93,56 @@ const common = {
 };
 
 const dist = path.join(here, 'dist');
+
+// ---- Build check: nothing native or server-side in the client bundles -----------------------------------------
+const forbidden = [
+  { what: 'packages/core', test: (p) => p === coreDir || p.startsWith(coreDir + path.sep) },
+  { what: 'packages/server', test: (p) => p === serverDir || p.startsWith(serverDir + path.sep) },
+  { what: 'onnxruntime-node', test: (p) => /[\\/]node_modules[\\/]onnxruntime-(node|common)[\\/]/.test(p) },
+  { what: 'sharp', test: (p) => /[\\/]node_modules[\\/](sharp|@img)[\\/]/.test(p) },
+];
+
+/** The inputs of the client bundles (extension.js, client.js) that belong to the server side, as 'input (what)'. */
+function serverSideInputs(metafile) {
+  const bad = [];
+  for (const input of Object.keys(metafile.inputs)) {
+    // Metafile paths are relative to the working directory (namespaced ones, e.g. `file:`, are prefixed).
+    const rel = input.replace(/^[a-z-]+:/, '');
+    let abs = path.resolve(process.cwd(), rel);
+    try {
+      abs = realpathSync(abs);
+    } catch {
+      /* a virtual module: judge it by its path */
+    }
+    const hit = forbidden.find((f) => f.test(abs));
+    if (hit) bad.push(`${input} (${hit.what})`);
+  }
+  return bad;
+}
+
+/** Fails the build (or, when watching, reports) when a client bundle took in core, server or native code. */
+function clientBundleCheck() {
+  return {
+    name: 'client-bundle-check',
+    setup(build) {
+      build.onEnd((result) => {
+        if (!result.metafile) return;
+        const bad = serverSideInputs(result.metafile);
+        if (!bad.length) return;
+        const msg = `the client bundles (extension.js, client.js) must depend on @image-classifier/protocol alone, but took in:\n  ${bad.join('\n  ')}`;
+        if (watch) console.error(`esbuild.mjs: ${msg}`);
+        else fail(msg);
+      });
+    },
+  };
+}
 rmSync(dist, { recursive: true, force: true });
 
 const builds = [
   {
     ...common,
     // client.js (vscode-languageclient) is required by extension.js on first need, not during activation.
-    entryPoints: { extension: path.join(here, 'src/extension.ts'), client: path.join(here, 'src/lsp.ts') },
+    entryPoints: { extension: path.join(here, 'src/extension.ts'), client: path.join(here, 'src/client.ts') },
     outdir: dist,
     external: ['vscode'],
     // Lets activate() report the time from the bundle's first line to its own end.
@@ -95,6 +156,7 @@ const builds = [
       js: 'var __IMAGE_CLASSIFIER_LOAD_END__ = globalThis.performance ? performance.now() : undefined, __IMAGE_CLASSIFIER_LOAD_CPU__ = __IMAGE_CLASSIFIER_LOAD_CPU__ && process.threadCpuUsage(__IMAGE_CLASSIFIER_LOAD_CPU__);',
     },
     metafile: true,
+    plugins: [clientBundleCheck()],
   },
   {
     ...common,
@@ -134,7 +196,7 @@ const isLicense = (r) => /^(LICEN[CS]E|NOTICE|COPYING)(\.\w+)?$/i.test(r) || /^T
 function copyRuntime() {
   const nm = path.join(dist, 'server', 'node_modules');
   const sharpOs = targetOs === 'alpine' ? 'linuxmusl' : targetOs;
-  const ortDir = pkgDir('onnxruntime-node', path.resolve(here, '../core'));
+  const ortDir = pkgDir('onnxruntime-node', coreDir);
   const ortBin = `bin/napi-v6/${targetOs === 'alpine' ? 'linux' : targetOs}/${targetArch}/`;
   if (!existsSync(path.join(ortDir, ortBin))) fail(`onnxruntime-node has no binaries for ${target} (${ortBin}).`);
   copyTree(
@@ -150,7 +212,7 @@ function copyRuntime() {
     (r) => r === 'package.json' || isLicense(r) || /^dist\/cjs\/(.*\.js|package\.json)$/.test(r),
   );
 
-  const sharpDir = pkgDir('sharp', path.resolve(here, '../core'));
+  const sharpDir = pkgDir('sharp', coreDir);
   copyTree(sharpDir, path.join(nm, 'sharp'), (r) => r === 'package.json' || isLicense(r) || /^dist\/[^/]+\.cjs$/.test(r));
   for (const dep of ['@img/colour', 'detect-libc', 'semver']) {
     const d = pkgDir(dep, sharpDir);

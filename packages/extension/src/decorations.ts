@@ -4,9 +4,9 @@
  * the decoration of an unclassified image (the Explorer asks for the rows it shows) queues it for classification.
  */
 import * as vscode from 'vscode';
-import type { Classifier } from './classifier';
+import type { ClassificationQueue } from './classificationQueue';
 import { badgeFor, labelLine } from './format';
-import { isImagePath } from './images';
+import { isClassifiablePath } from '@image-classifier/protocol/formats';
 import type { ResultStore } from './results';
 import { autoClassify } from './settings';
 
@@ -17,7 +17,7 @@ export class LabelDecorations implements vscode.FileDecorationProvider, vscode.D
 
   constructor(
     private readonly store: ResultStore,
-    private readonly classifier: Classifier,
+    private readonly classifier: ClassificationQueue,
   ) {
     this.subs.push(store.onDidChange((uris) => this.changed.fire(uris)));
   }
@@ -32,7 +32,7 @@ export class LabelDecorations implements vscode.FileDecorationProvider, vscode.D
     if (
       !r &&
       uri.scheme === 'file' &&
-      isImagePath(uri.path) &&
+      isClassifiablePath(uri.path) &&
       autoClassify() === 'visibleFiles' &&
       vscode.workspace.getWorkspaceFolder(uri) !== undefined
     ) {

@@ -3,6 +3,10 @@
  * summary used by tooltips, the Explorer badge, display names, CSV/JSON export.
  */
 import type { Prediction } from '@image-classifier/protocol';
+import { CLASSIFIABLE_EXTENSIONS } from '@image-classifier/protocol/formats';
+
+/** The classifiable extensions (protocol's format table) as a regular-expression alternation, without dots. */
+const EXTENSIONS = CLASSIFIABLE_EXTENSIONS.map((e) => e.slice(1).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
 
 export function percent(p: number): string {
   if (!Number.isFinite(p)) return '?';
@@ -124,13 +128,13 @@ export interface PathToken {
  */
 export function imagePathAt(line: string, character: number): PathToken | undefined {
   // Quoted paths may contain spaces: try those first.
-  const quoted = /(["'`])([^"'`\n]*?\.(?:jpe?g|png|webp|gif|avif|tiff?|svg))(?:[?#][^"'`\n]*)?\1/gi;
+  const quoted = new RegExp(`(["'\`])([^"'\`\\n]*?\\.(?:${EXTENSIONS}))(?:[?#][^"'\`\\n]*)?\\1`, 'gi');
   for (let m; (m = quoted.exec(line)); ) {
     const start = m.index + 1;
     const end = start + m[2]!.length;
     if (character >= m.index && character <= m.index + m[0].length) return token(m[2]!, start, end);
   }
-  const bare = /[^\s"'`()<>[\]{},;=|*]+?\.(?:jpe?g|png|webp|gif|avif|tiff?|svg)(?=$|[\s"'`()<>[\]{},;=|*?#:])/gi;
+  const bare = new RegExp(`[^\\s"'\`()<>[\\]{},;=|*]+?\\.(?:${EXTENSIONS})(?=$|[\\s"'\`()<>[\\]{},;=|*?#:])`, 'gi');
   for (let m; (m = bare.exec(line)); ) {
     const start = m.index;
     const end = start + m[0].length;

@@ -4,7 +4,7 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { Classifier } from './classifier';
+import type { ClassificationQueue } from './classificationQueue';
 import { toUserError } from './errors';
 import { imagePathAt } from './format';
 import { predictionsMarkdown, thumbnail } from './markdown';
@@ -43,7 +43,7 @@ export async function resolveImagePath(doc: vscode.TextDocument, text: string): 
 export class ImagePathHover implements vscode.HoverProvider {
   constructor(
     private readonly store: ResultStore,
-    private readonly classifier: Classifier,
+    private readonly classifier: ClassificationQueue,
   ) {}
 
   async provideHover(doc: vscode.TextDocument, pos: vscode.Position, token: vscode.CancellationToken): Promise<vscode.Hover | undefined> {

@@ -1,31 +1,18 @@
 /**
  * The extension's handle on the inference server. The real work (vscode-languageclient, the protocol's request
- * types) lives in lsp.ts, bundled as dist/client.js and required on first need: activation stays cheap because
- * the language client is not even evaluated until an image is to be classified.
+ * types) lives in ServerClient (client.ts), bundled as dist/client.js and required on first need: activation stays
+ * cheap because the language client is not even evaluated until an image is to be classified. The two know each
+ * other only through the types in serverTypes.ts.
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type {
-  BatchItem,
-  ClassifyBatchResult,
-  ClassifyResult,
-  ClearCacheResult,
-  ModelInfoResult,
-  StatusParams,
-} from '@image-classifier/protocol';
-import type { LspServer } from './lsp';
+import type { ClassifyBatchResult, ClassifyResult, ClearCacheResult, ModelInfoResult, StatusParams } from '@image-classifier/protocol';
+import type { BatchOptions, ClientModule, RequestOptions, ServerConnection, ServerPhase } from './serverTypes';
 
-export type ServerPhase = 'stopped' | 'starting' | 'running' | 'failed';
-
-export interface BatchCallbacks {
-  onPartial?: (items: BatchItem[]) => void;
-  onProgress?: (p: { percentage?: number; message?: string }) => void;
-}
-
-type LspModule = typeof import('./lsp');
+export type { ServerPhase } from './serverTypes';
 
 export class ServerManager implements vscode.Disposable {
-  private impl: LspServer | undefined;
+  private impl: ServerConnection | undefined;
   private readonly statusEmitter = new vscode.EventEmitter<StatusParams>();
   private readonly phaseEmitter = new vscode.EventEmitter<ServerPhase>();
   readonly onStatus = this.statusEmitter.event;
@@ -34,14 +21,14 @@ export class ServerManager implements vscode.Disposable {
   constructor(
     private readonly context: vscode.ExtensionContext,
     readonly output: vscode.LogOutputChannel,
-    /** Loads lsp.ts; the bundle's default is dist/client.js next to dist/extension.js. */
-    private readonly loadModule: () => LspModule = () => require(path.join(__dirname, 'client.js')) as LspModule,
+    /** Loads client.ts; the bundle's default is dist/client.js next to dist/extension.js. */
+    private readonly loadModule: () => ClientModule = () => require(path.join(__dirname, 'client.js')) as ClientModule,
   ) {}
 
-  private get lsp(): LspServer {
+  private get client(): ServerConnection {
     if (!this.impl) {
       const m = this.loadModule();
-      this.impl = new m.LspServer(this.context, this.output, this.statusEmitter, this.phaseEmitter);
+      this.impl = new m.ServerClient(this.context, this.output, this.statusEmitter, this.phaseEmitter);
     }
     return this.impl;
   }
@@ -63,29 +50,26 @@ export class ServerManager implements vscode.Disposable {
   }
 
   async ensureStarted(): Promise<void> {
-    await this.lsp.ensureStarted();
+    await this.client.ensureStarted();
   }
   restart(): Promise<void> {
-    return this.lsp.restart();
+    return this.client.restart();
   }
   /** Sends the current settings to a running server; a server not started yet gets them when it starts. */
   async pushSettings(): Promise<void> {
     await this.impl?.pushSettings();
   }
-  classify(uri: vscode.Uri, opts: { force?: boolean; topK?: number; token?: vscode.CancellationToken } = {}): Promise<ClassifyResult> {
-    return this.lsp.classify(uri, opts);
+  classify(uri: vscode.Uri, opts: RequestOptions = {}): Promise<ClassifyResult> {
+    return this.client.classify(uri, opts);
   }
-  classifyBatch(
-    uris: vscode.Uri[],
-    opts: { force?: boolean; topK?: number; token?: vscode.CancellationToken } & BatchCallbacks = {},
-  ): Promise<ClassifyBatchResult> {
-    return this.lsp.classifyBatch(uris, opts);
+  classifyBatch(uris: vscode.Uri[], opts: BatchOptions = {}): Promise<ClassifyBatchResult> {
+    return this.client.classifyBatch(uris, opts);
   }
   modelInfo(): Promise<ModelInfoResult> {
-    return this.lsp.modelInfo();
+    return this.client.modelInfo();
   }
   clearCache(): Promise<ClearCacheResult> {
-    return this.lsp.clearCache();
+    return this.client.clearCache();
   }
   async stop(): Promise<void> {
     await this.impl?.stop();

@@ -5,6 +5,7 @@
  */
 import * as vscode from 'vscode';
 import type { PreprocessingMode, ServerSettings } from '@image-classifier/protocol';
+import { PREPROCESSING_MODES, SETTING_DEFAULTS, SETTING_LIMITS } from '@image-classifier/protocol/settings';
 
 export const SECTION = 'imageClassifier';
 
@@ -28,8 +29,8 @@ export function autoClassify(): AutoClassify {
 }
 
 export function topK(): number {
-  const k = read<number>('topK', 5);
-  return Number.isInteger(k) && k >= 1 ? Math.min(k, 1000) : 5;
+  const k = read<number>('topK', SETTING_DEFAULTS.topK);
+  return Number.isInteger(k) && k >= 1 ? Math.min(k, SETTING_LIMITS.topK[1]) : SETTING_DEFAULTS.topK;
 }
 
 export function minConfidence(): number {
@@ -49,19 +50,21 @@ export function expandPath(p: string): string {
 }
 
 export function serverSettings(context: vscode.ExtensionContext): ServerSettings {
-  const preprocessing = read<string>('preprocessing', 'exact');
-  const threads = read<number>('threads', 0);
+  const preprocessing = read<string>('preprocessing', SETTING_DEFAULTS.preprocessing);
+  const threads = read<number>('threads', SETTING_DEFAULTS.threads);
   const providers = read<unknown>('executionProviders', ['cpu']);
-  const maxImagePixels = read<number>('maxImagePixels', 100_000_000);
+  const maxImagePixels = read<number>('maxImagePixels', SETTING_DEFAULTS.maxImagePixels);
   return {
     model: expandPath(read<string>('model', '')),
     labels: expandPath(read<string>('labels', '')),
     topK: topK(),
-    preprocessing: (preprocessing === 'fast' ? 'fast' : 'exact') satisfies PreprocessingMode,
-    threads: Number.isInteger(threads) && threads > 0 ? threads : 0,
+    preprocessing: (PREPROCESSING_MODES.includes(preprocessing as PreprocessingMode)
+      ? preprocessing
+      : SETTING_DEFAULTS.preprocessing) as PreprocessingMode,
+    threads: Number.isInteger(threads) && threads > 0 ? threads : SETTING_DEFAULTS.threads,
     executionProviders:
       Array.isArray(providers) && providers.every((p) => typeof p === 'string') && providers.length ? (providers as string[]) : ['cpu'],
-    maxImagePixels: Number.isFinite(maxImagePixels) && maxImagePixels > 0 ? maxImagePixels : 100_000_000,
+    maxImagePixels: Number.isFinite(maxImagePixels) && maxImagePixels > 0 ? maxImagePixels : SETTING_DEFAULTS.maxImagePixels,
     cacheDir: context.globalStorageUri.fsPath,
     roots: (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath),
   };

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { badgeFor, imagePathAt, labelLine, modelDisplayName, percent, providerDisplayName, shortLabel, toCsv, toJson } from '../src/format';
-import { IMAGE_GLOB, isImagePath } from '../src/images';
+import { classifiableGlob, isClassifiablePath } from '@image-classifier/protocol/formats';
 
 const preds = [
   { index: 281, label: 'tabby, tabby cat', probability: 0.9224 },
@@ -73,8 +73,16 @@ test('imagePathAt finds the image path under the cursor', () => {
   assert.deepEqual([tok.start, tok.end], [5, 15]);
 });
 
-test('image extensions', () => {
-  for (const p of ['a.jpg', 'a.JPEG', 'b.png', 'c.webp', 'd.gif', 'e.avif', 'f.tif', 'g.TIFF', 'h.svg']) assert.ok(isImagePath(p), p);
-  for (const p of ['a.txt', 'a.jpg.txt', 'png', 'a.bmp']) assert.ok(!isImagePath(p), p);
-  assert.match(IMAGE_GLOB, /^\*\*\/\*\.\{jpg,JPG,jpeg,JPEG,/);
+test('image extensions (protocol format table, as the extension uses it)', () => {
+  for (const p of ['a.jpg', 'a.JPEG', 'a.jpe', 'a.jfif', 'b.png', 'c.webp', 'd.gif', 'e.avif', 'f.tif', 'g.TIFF', 'h.svg']) {
+    assert.ok(isClassifiablePath(p), p);
+  }
+  for (const p of ['a.txt', 'a.jpg.txt', 'png', 'a.heic']) assert.ok(!isClassifiablePath(p), p);
+  assert.match(classifiableGlob(), /^\*\*\/\*\.\{jpg,JPG,jpeg,JPEG,/);
+});
+
+test('imagePathAt knows every classifiable extension of the table', () => {
+  assert.equal(imagePathAt('![x](photos/a.jfif)', 8)?.text, 'photos/a.jfif');
+  assert.equal(imagePathAt('src="b.JPE"', 7)?.text, 'b.JPE');
+  assert.equal(imagePathAt('see photos/a.heic', 8), undefined);
 });

@@ -4,7 +4,10 @@
  * restarts it when it crashes (a bounded number of times), and turns its status notifications into events.
  *
  * Bundled separately as dist/client.js and loaded on first need by ServerManager (server.ts), so that
- * vscode-languageclient is not evaluated during activation.
+ * vscode-languageclient is not evaluated during activation. The two share only the types in serverTypes.ts.
+ *
+ * Classify Folder's progress comes from the batch's partial results (the items themselves, so the count matches the
+ * view); the server's work-done progress is not asked for (it would be a second, less frequent count of the same).
  */
 import * as path from 'node:path';
 import * as readline from 'node:readline';
@@ -17,15 +20,11 @@ import {
   RevealOutputChannelOn,
   State,
   TransportKind,
-  WorkDoneProgress,
   type CloseHandlerResult,
   type ErrorHandler,
   type ErrorHandlerResult,
   type LanguageClientOptions,
   type ServerOptions,
-  type WorkDoneProgressBegin,
-  type WorkDoneProgressEnd,
-  type WorkDoneProgressReport,
 } from 'vscode-languageclient/node';
 import {
   ClassifyBatchRequest,
@@ -40,26 +39,23 @@ import {
   type StatusParams,
 } from '@image-classifier/protocol';
 import { engineProcessEnv } from '@image-classifier/protocol/launch';
+import type { BatchOptions, RequestOptions, ServerConnection, ServerPhase } from './serverTypes';
 import { serverSettings } from './settings';
 
 /** At most this many automatic restarts within RESTART_WINDOW_MS; after that the user restarts by hand. */
 const MAX_RESTARTS = 5;
 const RESTART_WINDOW_MS = 3 * 60_000;
 
-import type { ServerPhase } from './server';
-
-import type { BatchCallbacks } from './server';
-
 let tokenCounter = 0;
 function newToken(kind: string): string {
   return `imageClassifier/${kind}/${Date.now().toString(36)}-${(tokenCounter++).toString(36)}`;
 }
 
-export class LspServer implements vscode.Disposable {
+/** The language client of the inference server: starts, restarts and talks to the forked server process. */
+export class ServerClient implements ServerConnection {
   private client: LanguageClient | undefined;
   private starting: Promise<LanguageClient> | undefined;
   private readonly restarts: number[] = [];
-  private readonly disposables: vscode.Disposable[] = [];
   private lastStatus: StatusParams | undefined;
   private _phase: ServerPhase = 'stopped';
   /** How many times the server process was started (1 = first start); tests use it to see a restart. */
@@ -247,43 +243,28 @@ export class LspServer implements vscode.Disposable {
     await c.sendNotification(DidChangeConfigurationNotification.type, { settings: { imageClassifier: serverSettings(this.context) } });
   }
 
-  async classify(
-    uri: vscode.Uri,
-    opts: { force?: boolean; topK?: number; token?: vscode.CancellationToken } = {},
-  ): Promise<ClassifyResult> {
+  async classify(uri: vscode.Uri, opts: RequestOptions = {}): Promise<ClassifyResult> {
     const c = await this.ensureStarted();
     const params = { uri: uri.toString(), topK: opts.topK, force: opts.force };
     return opts.token ? c.sendRequest(ClassifyRequest.type, params, opts.token) : c.sendRequest(ClassifyRequest.type, params);
   }
 
   /**
-   * classifyBatch with work-done progress and partial results. On cancellation the server answers with what it
-   * finished (`cancelled: true`); if it answers with an error instead, the partial results already delivered stand.
+   * classifyBatch with partial results. On cancellation the server answers with what it finished
+   * (`cancelled: true`); if it answers with an error instead, the partial results already delivered stand.
    */
-  async classifyBatch(
-    uris: vscode.Uri[],
-    opts: { force?: boolean; topK?: number; token?: vscode.CancellationToken } & BatchCallbacks = {},
-  ): Promise<ClassifyBatchResult> {
+  async classifyBatch(uris: vscode.Uri[], opts: BatchOptions = {}): Promise<ClassifyBatchResult> {
     const c = await this.ensureStarted();
-    const workDoneToken = newToken('progress');
     const partialResultToken = newToken('partial');
-    const subs: vscode.Disposable[] = [];
-    if (opts.onPartial) subs.push(c.onProgress(ClassifyBatchRequest.partialResult, partialResultToken, (items) => opts.onPartial!(items)));
-    if (opts.onProgress) {
-      subs.push(
-        c.onProgress(WorkDoneProgress.type, workDoneToken, (p: WorkDoneProgressBegin | WorkDoneProgressReport | WorkDoneProgressEnd) => {
-          if (p.kind === 'end') return;
-          opts.onProgress!({ percentage: p.percentage, message: p.message });
-        }),
-      );
-    }
+    const onPartial = opts.onPartial;
+    const sub = onPartial ? c.onProgress(ClassifyBatchRequest.partialResult, partialResultToken, (items) => onPartial(items)) : undefined;
     try {
-      const params = { uris: uris.map((u) => u.toString()), topK: opts.topK, force: opts.force, workDoneToken, partialResultToken };
+      const params = { uris: uris.map((u) => u.toString()), topK: opts.topK, force: opts.force, partialResultToken };
       return await (opts.token
         ? c.sendRequest(ClassifyBatchRequest.type, params, opts.token)
         : c.sendRequest(ClassifyBatchRequest.type, params));
     } finally {
-      for (const s of subs) s.dispose();
+      sub?.dispose();
     }
   }
 
@@ -308,6 +289,5 @@ export class LspServer implements vscode.Disposable {
 
   dispose(): void {
     void this.stop();
-    for (const d of this.disposables) d.dispose();
   }
 }

@@ -17,7 +17,7 @@ export interface BatchOutcome {
   durationMs: number;
 }
 
-export class Classifier implements vscode.Disposable {
+export class ClassificationQueue implements vscode.Disposable {
   private readonly inflight = new Map<string, Promise<ClassifyResult>>();
   private readonly queue = new Map<string, boolean>();
   private queueTimer: NodeJS.Timeout | undefined;
@@ -66,7 +66,6 @@ export class Classifier implements vscode.Disposable {
       force?: boolean;
       token?: vscode.CancellationToken;
       onCount?: (done: number, total: number) => void;
-      onProgressMessage?: (p: { percentage?: number; message?: string }) => void;
     } = {},
   ): Promise<BatchOutcome> {
     const t0 = Date.now();
@@ -93,7 +92,6 @@ export class Classifier implements vscode.Disposable {
         topK: topK(),
         token: opts.token,
         onPartial: (items) => accept(items),
-        onProgress: opts.onProgressMessage,
       });
       if (result.model) this.lastModel = result.model;
       accept(result.items, result.model);

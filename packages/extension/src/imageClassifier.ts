@@ -1,0 +1,77 @@
+/**
+ * The extension object: builds the extension's parts (output channel, server handle, result store, queue, view,
+ * decorations, status bar, commands) in init(), and stops the server in stop(). activate() makes one and inits it.
+ */
+import { classifiableGlob } from '@image-classifier/protocol/formats';
+import * as vscode from 'vscode';
+import { ClassificationQueue } from './classificationQueue';
+import { registerCommands } from './commands';
+import { ModelInfoDocument } from './commands/modelInfo';
+import { EXCLUDE_GLOB } from './commands/util';
+import { LabelDecorations } from './decorations';
+import { ImagePathHover } from './hover';
+import { LabelsViewProvider } from './labelsView';
+import { ResultStore } from './results';
+import { ServerManager } from './server';
+import { ModelStatusBar } from './statusBar';
+import { watchFiles, watchSettingsAndTabs } from './watch';
+
+export class ImageClassifierExtension {
+  readonly output = vscode.window.createOutputChannel('Image Classifier', { log: true });
+  readonly server: ServerManager;
+  readonly store = new ResultStore();
+  readonly queue: ClassificationQueue;
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    /** activate()'s own duration, for the Show Activation Time command. */
+    private readonly activationTimeMs: () => number,
+  ) {
+    this.server = new ServerManager(context, this.output);
+    this.queue = new ClassificationQueue(this.server, this.store, this.output);
+  }
+
+  /** Creates the UI and the commands; the watchers and the early server start follow right after activation. */
+  init(): void {
+    const { context, output, server, store, queue } = this;
+    const view = new LabelsViewProvider(store);
+    const treeView = vscode.window.createTreeView('imageClassifier.labels', { treeDataProvider: view, showCollapseAll: true });
+    view.attach(treeView);
+    const decorations = new LabelDecorations(store, queue);
+    const statusBar = new ModelStatusBar(server);
+    const modelInfo = new ModelInfoDocument();
+    context.subscriptions.push(
+      output,
+      server,
+      store,
+      queue,
+      view,
+      treeView,
+      decorations,
+      statusBar,
+      modelInfo,
+      vscode.window.registerFileDecorationProvider(decorations),
+      vscode.languages.registerHoverProvider({ scheme: 'file' }, new ImagePathHover(store, queue)),
+      ...registerCommands({ context, server, queue, store, view, output, modelInfo, activationTimeMs: this.activationTimeMs }),
+    );
+    // Not needed to answer the first command: set up right after activation, outside activate()'s own time.
+    const startTimer = setTimeout(() => this.afterActivation(), 0);
+    context.subscriptions.push({ dispose: () => clearTimeout(startTimer) });
+  }
+
+  private afterActivation(): void {
+    this.context.subscriptions.push(...watchFiles(this), ...watchSettingsAndTabs(this));
+    // Start the server (and load the model) early only where there are images; elsewhere on first use.
+    void vscode.workspace.findFiles(classifiableGlob(), EXCLUDE_GLOB, 1).then(
+      (found) => {
+        if (found.length) void this.server.ensureStarted().catch(() => undefined);
+      },
+      () => undefined,
+    );
+  }
+
+  /** Shuts the server down cleanly (shutdown/exit, then kill) before the extension host goes away. */
+  stop(): Promise<void> {
+    return this.server.stop();
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * The types shared by the server handle (server.ts, in the activation bundle) and the language client behind it
+ * (client.ts, bundled as dist/client.js): server.ts only knows the client through these, so neither imports the other.
+ */
+import type * as vscode from 'vscode';
+import type {
+  BatchItem,
+  ClassifyBatchResult,
+  ClassifyResult,
+  ClearCacheResult,
+  ModelInfoResult,
+  StatusParams,
+} from '@image-classifier/protocol';
+
+export type ServerPhase = 'stopped' | 'starting' | 'running' | 'failed';
+
+export interface RequestOptions {
+  force?: boolean;
+  topK?: number;
+  token?: vscode.CancellationToken;
+}
+
+export interface BatchOptions extends RequestOptions {
+  /** Items as the server finishes them (partial results), before the request answers. */
+  onPartial?: (items: BatchItem[]) => void;
+}
+
+/** What ServerClient (client.ts) offers to ServerManager (server.ts). */
+export interface ServerConnection extends vscode.Disposable {
+  readonly phase: ServerPhase;
+  readonly status: StatusParams | undefined;
+  readonly pid: number | undefined;
+  readonly started: boolean;
+  readonly starts: number;
+  ensureStarted(): Promise<unknown>;
+  restart(): Promise<void>;
+  pushSettings(): Promise<void>;
+  classify(uri: vscode.Uri, opts?: RequestOptions): Promise<ClassifyResult>;
+  classifyBatch(uris: vscode.Uri[], opts?: BatchOptions): Promise<ClassifyBatchResult>;
+  modelInfo(): Promise<ModelInfoResult>;
+  clearCache(): Promise<ClearCacheResult>;
+  stop(): Promise<void>;
+}
+
+/** The module dist/client.js (client.ts) as server.ts loads it. */
+export interface ClientModule {
+  ServerClient: new (
+    context: vscode.ExtensionContext,
+    output: vscode.LogOutputChannel,
+    statusEmitter: vscode.EventEmitter<StatusParams>,
+    phaseEmitter: vscode.EventEmitter<ServerPhase>,
+  ) => ServerConnection;
+}
