@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type * as fsp from 'node:fs/promises';
 import { ClassifierError } from '../errors.js';
-import type { DownloadOptions, ResolvedOptions } from './download.js';
+import type { DownloadOptions } from './download.js';
 import { ProgressReporter } from './download-progress.js';
 import { discard, errCode, errText, getFollowingRedirects, type Hops, HttpFailure, IdleAbort, streamBody } from './http-fetch.js';
 import { MODEL_URL_ENV, parseHttpUrl, redactUrl } from './model-source.js';
@@ -39,6 +39,17 @@ export function cancelled(url: string): ClassifierError {
   return new ClassifierError('CANCELLED', `The model download from ${redactUrl(url)} was cancelled; nothing was kept.`, {
     details: { url: redactUrl(url) },
   });
+}
+
+/** The options checked and defaulted. */
+export interface ResolvedOptions {
+  url: string;
+  expectedSha256?: string;
+  expectedSize?: number;
+  destDir: string;
+  fileName: string;
+  timeoutMs: number;
+  progressIntervalMs: number;
 }
 
 export interface TransferResult {

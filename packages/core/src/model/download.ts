@@ -16,7 +16,7 @@ import * as path from 'node:path';
 import { ClassifierError } from '../errors.js';
 import { errCode, errText, type FetchImpl } from './http-fetch.js';
 import { CACHE_DIR_ENV, DEFAULT_MODEL, defaultCacheDir, modelFileNameForUrl, redactUrl, resolveModelUrl } from './model-source.js';
-import { cancelled, checksumMismatch, downloadFailed, transfer } from './download-transfer.js';
+import { cancelled, checksumMismatch, downloadFailed, type ResolvedOptions, transfer } from './download-transfer.js';
 import type { DownloadProgress } from './download-progress.js';
 
 export { type DownloadProgress, renderProgressBar } from './download-progress.js';
@@ -70,17 +70,6 @@ export interface DownloadResult {
   downloaded: boolean;
   /** The URL the download was asked for (before redirects). */
   url: string;
-}
-
-/** The options checked and defaulted. */
-export interface ResolvedOptions {
-  url: string;
-  expectedSha256?: string;
-  expectedSize?: number;
-  destDir: string;
-  fileName: string;
-  timeoutMs: number;
-  progressIntervalMs: number;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
