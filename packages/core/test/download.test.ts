@@ -27,7 +27,7 @@ import {
   resolveModelUrl,
   sha256File,
   type DownloadProgress,
-  type RequestImpl,
+  type FetchImpl,
 } from '../src/model/download.js';
 
 const repoRoot = path.resolve(__dirname, '../../..');
@@ -492,9 +492,9 @@ test('the default URL is used without options and implies the default sha256 and
   const srv = await startServer(t, serveBytes(data));
   const requested: string[] = [];
   // Route every request to the local server, as a proxy would.
-  const fetchImpl: RequestImpl = (url, options, cb) => {
+  const fetchImpl: FetchImpl = (url, init) => {
     requested.push(url.toString());
-    return http.request(new URL(url.pathname, srv.base), options, cb);
+    return fetch(new URL(url.pathname, srv.base), init);
   };
   const dir = await tempDir(t);
   const err = await rejectsWith(downloadModel({ destDir: dir, fetchImpl }), 'CHECKSUM_MISMATCH', /102576593/);

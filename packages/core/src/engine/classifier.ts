@@ -9,71 +9,16 @@
  */
 import { ClassifierError, toClassifierError } from '../errors.js';
 import { loadBackend, type InferenceBackend } from './inference-backend.js';
-import { checkLabelsFit, IMAGENET_LABELS, predict, type LabelSet, type Prediction } from '../model/labels.js';
+import { checkLabelsFit, IMAGENET_LABELS, predict, type LabelSet } from '../model/labels.js';
 import { readImageFile } from '../image/decode.js';
 import { defaultPreprocessWorkerScript, PreprocessPool } from '../image/preprocess-pool.js';
 import { preprocessImage, preprocessKey, resolvePreprocessConfig, tensorElements, type PreprocessConfig } from '../image/preprocess.js';
-import { defaultThreads, type ModelInfo, type SessionOptions } from '../model/session.js';
+import { defaultThreads, type ModelInfo } from '../model/session.js';
 import type { PreprocessingMode } from '@image-classifier/protocol/settings';
+import type { ClassifierOptions, ClassifyOptions, ClassifyOutcome, InferResult, Priority } from './classifier-options.js';
+import { Semaphore } from './semaphore.js';
 
-export interface ClassifierOptions {
-  /** Local path of the .onnx model (see `resolveModel` for URLs and the default model). */
-  modelPath: string;
-  /** Labels; default: ImageNet-1k when the model has 1000 outputs, else `class N`. */
-  labels?: LabelSet;
-  session?: SessionOptions;
-  preprocessing?: PreprocessingMode;
-  /** Overrides of the ImageNet preprocessing; the crop size and layout default to the model's input. */
-  preprocess?: Partial<PreprocessConfig>;
-  maxPixels?: number;
-  /** Largest batch sent to the model. Default 8. */
-  maxBatch?: number;
-  /** How long a partial batch waits for more images. Default 2 ms. */
-  maxDelayMs?: number;
-  /** Images decoded at once. Default: the number of cores. */
-  decodeConcurrency?: number;
-  /**
-   * Let decoding run while a batch is inferring (default true). `false`: decoding and inference take turns, each
-   * with every core. Measured side by side by `npm run bench` (BENCHMARKS.md): overlapping is faster on 2 cores.
-   * Either way decoding stops running ahead once enough images are queued to fill the batches in flight.
-   */
-  overlapDecode?: boolean;
-  /** Run inference in a worker thread (default true: onnxruntime-node blocks the calling thread). */
-  worker?: boolean;
-  workerScript?: string;
-  /**
-   * Decode and preprocess in this many worker threads (default: `decodeConcurrency`, when `worker` is not false;
-   * 0: in this thread). Keeps the pixel buffers and their garbage-collection pauses off the calling thread.
-   */
-  preprocessWorkers?: number;
-  preprocessWorkerScript?: string;
-}
-
-export type Priority = 'interactive' | 'bulk';
-
-export interface ClassifyOptions {
-  topK?: number;
-  /** Return the raw output row too. */
-  logits?: boolean;
-  /** Return the embedding (penultimate-layer features, `info.embedding`) too, when the model has one. */
-  embedding?: boolean;
-  /** Keep the preprocessed input tensor in the result (for --dump-tensor). */
-  keepTensor?: boolean;
-  priority?: Priority;
-  signal?: AbortSignal;
-}
-
-export interface ClassifyOutcome {
-  predictions: Prediction[];
-  logits?: Float32Array;
-  /** The model's feature vector for this image (not normalized), with `embedding: true`. */
-  embedding?: Float32Array;
-  tensor?: Float32Array;
-  width: number;
-  height: number;
-  format: string;
-  timings: { preprocessMs: number; queueMs: number; inferenceMs: number; batchSize: number };
-}
+export type { ClassifierOptions, ClassifyOptions, ClassifyOutcome, InferResult, Priority } from './classifier-options.js';
 
 interface Job {
   tensor: Float32Array;
@@ -85,42 +30,6 @@ interface Job {
   embedding: boolean;
   resolve: (r: InferResult) => void;
   reject: (e: Error) => void;
-}
-
-export interface InferResult {
-  /** The image's output row (logits or probabilities). */
-  row: Float32Array;
-  /** Its embedding, when asked for and the model has one. */
-  embedding?: Float32Array;
-  inferenceMs: number;
-  batchSize: number;
-  queueMs: number;
-}
-
-/** A counting semaphore with FIFO fairness, interactive waiters first. */
-class Semaphore {
-  private waiting: Array<{ go: () => void; interactive: boolean }> = [];
-  constructor(private free: number) {}
-  async acquire(interactive: boolean): Promise<() => void> {
-    if (this.free > 0) {
-      this.free--;
-    } else {
-      await new Promise<void>((go) => {
-        if (interactive) {
-          const i = this.waiting.findIndex((w) => !w.interactive);
-          this.waiting.splice(i < 0 ? this.waiting.length : i, 0, { go, interactive });
-        } else this.waiting.push({ go, interactive });
-      });
-    }
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const next = this.waiting.shift();
-      if (next) next.go();
-      else this.free++;
-    };
-  }
 }
 
 function cancelled(): ClassifierError {

@@ -5,6 +5,10 @@
  * yields both logits and embeddings.
  */
 
+import { concat, graphField, lengthDelimited, Reader, utf8, varintBytes } from './onnx-proto.js';
+
+export { lengthDelimited, varintBytes } from './onnx-proto.js';
+
 export interface OnnxSummary {
   irVersion?: number;
   producerName?: string;
@@ -42,60 +46,6 @@ export interface OnnxNode {
   outputs: string[];
 }
 
-class Reader {
-  pos: number;
-  constructor(
-    readonly buf: Uint8Array,
-    start: number,
-    readonly end: number,
-  ) {
-    this.pos = start;
-  }
-  varint(): number {
-    let result = 0;
-    let shift = 0;
-    for (;;) {
-      if (this.pos >= this.end) throw new Error('truncated varint');
-      const b = this.buf[this.pos++]!;
-      result += (b & 0x7f) * 2 ** shift;
-      if (b < 0x80) return result;
-      shift += 7;
-      if (shift > 63) throw new Error('varint too long');
-    }
-  }
-  skip(wire: number): void {
-    switch (wire) {
-      case 0:
-        this.varint();
-        return;
-      case 1:
-        this.pos += 8;
-        return;
-      case 2: {
-        const n = this.varint();
-        this.pos += n;
-        return;
-      }
-      case 5:
-        this.pos += 4;
-        return;
-      default:
-        throw new Error(`unsupported wire type ${wire}`);
-    }
-  }
-  bytes(): [number, number] {
-    const n = this.varint();
-    const s = this.pos;
-    this.pos += n;
-    if (this.pos > this.end) throw new Error('truncated field');
-    return [s, this.pos];
-  }
-  string(): string {
-    const [s, e] = this.bytes();
-    return Buffer.from(this.buf.buffer, this.buf.byteOffset + s, e - s).toString('utf8');
-  }
-}
-
 /** Parses the top of an ONNX file. Throws on bytes that are not a protobuf ModelProto. */
 export function inspectOnnx(buf: Uint8Array): OnnxSummary {
   const r = new Reader(buf, 0, buf.length);
@@ -111,22 +61,31 @@ export function inspectOnnx(buf: Uint8Array): OnnxSummary {
     else if (field === 4 && wire === 2) out.domain = r.string();
     else if (field === 5 && wire === 0) out.modelVersion = r.varint();
     else if (field === 7 && wire === 2) graph = r.bytes();
-    else if (field === 8 && wire === 2) {
-      const [s, e] = r.bytes();
-      const o = new Reader(buf, s, e);
-      let domain = '';
-      let version = 0;
-      while (o.pos < o.end) {
-        const k = o.varint();
-        if (k >> 3 === 1 && (k & 7) === 2) domain = o.string();
-        else if (k >> 3 === 2 && (k & 7) === 0) version = o.varint();
-        else o.skip(k & 7);
-      }
-      out.opsets.push({ domain: domain || 'ai.onnx', version });
-    } else r.skip(wire);
+    else if (field === 8 && wire === 2) out.opsets.push(readOpset(buf, r.bytes()));
+    else r.skip(wire);
   }
   if (out.irVersion === undefined || !graph) throw new Error('not an ONNX model (no ir_version or graph)');
-  const g = new Reader(buf, graph[0], graph[1]);
+  readGraph(buf, graph, out);
+  return out;
+}
+
+/** OperatorSetIdProto { domain = 1; version = 2 }. */
+function readOpset(buf: Uint8Array, [s, e]: [number, number]): { domain: string; version: number } {
+  const o = new Reader(buf, s, e);
+  let domain = '';
+  let version = 0;
+  while (o.pos < o.end) {
+    const k = o.varint();
+    if (k >> 3 === 1 && (k & 7) === 2) domain = o.string();
+    else if (k >> 3 === 2 && (k & 7) === 0) version = o.varint();
+    else o.skip(k & 7);
+  }
+  return { domain: domain || 'ai.onnx', version };
+}
+
+/** GraphProto: counts nodes and initializers into `out`, then finds the last op and the embedding. */
+function readGraph(buf: Uint8Array, [start, end]: [number, number], out: OnnxSummary): void {
+  const g = new Reader(buf, start, end);
   const producers = new Map<string, OnnxNode>();
   const initializers = new Set<string>();
   const outputs: string[] = [];
@@ -135,40 +94,18 @@ export function inspectOnnx(buf: Uint8Array): OnnxSummary {
     const field = Math.floor(key / 8);
     const wire = key & 7;
     if (field === 1 && wire === 2) {
-      const [s, e] = g.bytes();
-      const n = new Reader(buf, s, e);
-      const node: OnnxNode = { opType: '', inputs: [], outputs: [] };
-      while (n.pos < n.end) {
-        const k = n.varint();
-        if (k >> 3 === 1 && (k & 7) === 2) node.inputs.push(n.string());
-        else if (k >> 3 === 2 && (k & 7) === 2) node.outputs.push(n.string());
-        else if (k >> 3 === 4 && (k & 7) === 2) node.opType = n.string();
-        else n.skip(k & 7);
-      }
+      const node = readNode(buf, g.bytes());
       out.nodeCount++;
       out.opTypes[node.opType] = (out.opTypes[node.opType] ?? 0) + 1;
       for (const o of node.outputs) producers.set(o, node);
     } else if (field === 2 && wire === 2) out.graphName = g.string();
     else if (field === 5 && wire === 2) {
       out.initializerCount++;
-      const [s, e] = g.bytes();
-      const t = new Reader(buf, s, e);
-      while (t.pos < t.end) {
-        const k = t.varint();
-        if (k >> 3 === 8 && (k & 7) === 2) {
-          initializers.add(t.string());
-          break;
-        }
-        t.skip(k & 7);
-      }
+      const name = firstString(buf, g.bytes(), 8);
+      if (name !== undefined) initializers.add(name);
     } else if (field === 12 && wire === 2) {
-      const [s, e] = g.bytes();
-      const v = new Reader(buf, s, e);
-      while (v.pos < v.end) {
-        const k = v.varint();
-        if (k >> 3 === 1 && (k & 7) === 2) outputs.push(v.string());
-        else v.skip(k & 7);
-      }
+      const name = firstString(buf, g.bytes(), 1);
+      if (name !== undefined) outputs.push(name);
     } else g.skip(wire);
   }
   out.outputs = outputs;
@@ -178,7 +115,31 @@ export function inspectOnnx(buf: Uint8Array): OnnxSummary {
     const embedding = findEmbedding(outputs[0], producers, initializers);
     if (embedding) out.embedding = embedding;
   }
-  return out;
+}
+
+/** NodeProto { input = 1; output = 2; op_type = 4 }. */
+function readNode(buf: Uint8Array, [s, e]: [number, number]): OnnxNode {
+  const n = new Reader(buf, s, e);
+  const node: OnnxNode = { opType: '', inputs: [], outputs: [] };
+  while (n.pos < n.end) {
+    const k = n.varint();
+    if (k >> 3 === 1 && (k & 7) === 2) node.inputs.push(n.string());
+    else if (k >> 3 === 2 && (k & 7) === 2) node.outputs.push(n.string());
+    else if (k >> 3 === 4 && (k & 7) === 2) node.opType = n.string();
+    else n.skip(k & 7);
+  }
+  return node;
+}
+
+/** The first string field `field` of a message (a TensorProto's name = 8, a ValueInfoProto's name = 1). */
+function firstString(buf: Uint8Array, [s, e]: [number, number], field: number): string | undefined {
+  const t = new Reader(buf, s, e);
+  while (t.pos < t.end) {
+    const k = t.varint();
+    if (k >> 3 === field && (k & 7) === 2) return t.string();
+    t.skip(k & 7);
+  }
+  return undefined;
 }
 
 /** Ops between the classifier layer and the graph output that do not change what the features are. */
@@ -253,53 +214,6 @@ function findEmbedding(output: string, producers: Map<string, OnnxNode>, initial
       return undefined;
     }
     return { name: candidate, producer: producers.get(candidate)?.opType ?? p.opType };
-  }
-  return undefined;
-}
-
-/** Protobuf varint bytes of `n`. */
-export function varintBytes(n: number): number[] {
-  const out: number[] = [];
-  while (n >= 0x80) {
-    out.push((n % 0x80) | 0x80);
-    n = Math.floor(n / 0x80);
-  }
-  out.push(n);
-  return out;
-}
-
-/** A protobuf length-delimited field (a string, bytes or an embedded message). */
-export function lengthDelimited(field: number, body: Uint8Array): Uint8Array {
-  const head = [...varintBytes(field * 8 + 2), ...varintBytes(body.length)];
-  const out = new Uint8Array(head.length + body.length);
-  out.set(head, 0);
-  out.set(body, head.length);
-  return out;
-}
-
-const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
-/** Where the ModelProto's graph field is: its key's offset and its body [s, e). */
-function graphField(buf: Uint8Array): { start: number; s: number; e: number } | undefined {
-  const r = new Reader(buf, 0, buf.length);
-  while (r.pos < r.end) {
-    const start = r.pos;
-    const key = r.varint();
-    if (key >> 3 === 7 && (key & 7) === 2) {
-      const [s, e] = r.bytes();
-      return { start, s, e };
-    }
-    r.skip(key & 7);
   }
   return undefined;
 }

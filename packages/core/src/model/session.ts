@@ -5,28 +5,15 @@
  * `session.run` in onnxruntime-node keeps the JS thread busy for the whole inference (measured: no timer
  * fires during a 300 ms run), so long-running processes host this class in a worker (`inference-worker.ts`).
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ClassifierError } from '../errors.js';
-import { inspectOnnx, withEmbeddingOutput, type OnnxSummary } from './onnx-inspect.js';
-import type { TensorLayout } from '../image/preprocess.js';
-
-// onnxruntime-node 1.30 starts a telemetry client on session creation that writes a device id under
-// ~/.cache/Microsoft/DeveloperTools and can upload over HTTPS. This product sends nothing anywhere.
-process.env.ORT_DISABLE_TELEMETRY = '1';
-
-type Ort = typeof import('onnxruntime-node');
-let ortModule: Ort | undefined;
-/** Loads onnxruntime-node lazily (after the telemetry switch above is set). */
-export function ort(): Ort {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  ortModule ??= require('onnxruntime-node') as Ort;
-  return ortModule;
-}
-
 import type { GraphOptimization } from '@image-classifier/protocol/settings';
+import { ClassifierError } from '../errors.js';
+import type { TensorLayout } from '../image/preprocess.js';
+import { describeError, ort } from './ort.js';
+import { createSession, describeSession, readModel, statModel } from './session-create.js';
+
+export { ort } from './ort.js';
 
 export interface SessionOptions {
   graphOptimizationLevel?: GraphOptimization;
@@ -116,21 +103,6 @@ export function defaultThreads(): number {
   return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
 }
 
-function dimsOf(meta: unknown): Array<number | string> {
-  const m = meta as { shape?: Array<number | string> };
-  return Array.isArray(m?.shape) ? m.shape : [];
-}
-
-function describeError(e: unknown): string {
-  return (e instanceof Error ? e.message : String(e)).split('\n')[0]!.slice(0, 300);
-}
-
-/** Machine identity for the optimized-model cache (ORT's `all` level emits CPU-specific layouts). */
-function machineKey(): string {
-  const cpu = os.cpus()[0]?.model ?? 'cpu';
-  return createHash('sha256').update(`${os.platform()}|${os.arch()}|${cpu}`).digest('hex').slice(0, 12);
-}
-
 export class ModelSession {
   private constructor(
     private readonly session: import('onnxruntime-node').InferenceSession,
@@ -141,213 +113,36 @@ export class ModelSession {
   static async load(modelPath: string, opts: SessionOptions = {}): Promise<ModelSession> {
     const t0 = performance.now();
     const file = path.resolve(modelPath);
-    let stat;
-    try {
-      stat = await fs.stat(file);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') {
-        throw new ClassifierError(
-          'MODEL_NOT_FOUND',
-          `Model file not found: ${file}. Pass --model with an .onnx file or URL, or run 'image-classifier model download'.`,
-        );
-      }
-      throw new ClassifierError('MODEL_LOAD_FAILED', `Cannot read the model ${file}: ${describeError(e)}.`, { cause: e });
-    }
-    // With a cache dir, the model's sha256 and graph summary are remembered per (path, size, mtime, inode):
-    // a warm start reads nothing of the 100 MB file but what ONNX Runtime itself loads.
-    const identity = `v2|${file}|${stat.size}|${stat.mtimeMs}|${stat.ino}`;
-    const indexFile = opts.optimizedModelCacheDir ? path.join(opts.optimizedModelCacheDir, 'model-index.json') : undefined;
-    let known = indexFile ? (await readModelIndex(indexFile))[identity] : undefined;
-    let bytes: Buffer | undefined;
-    if (!known) {
-      try {
-        bytes = await fs.readFile(file);
-      } catch (e) {
-        throw new ClassifierError('MODEL_LOAD_FAILED', `Cannot read the model ${file}: ${describeError(e)}.`, { cause: e });
-      }
-      let parsed: OnnxSummary;
-      try {
-        parsed = inspectOnnx(bytes);
-      } catch (e) {
-        throw new ClassifierError(
-          'MODEL_LOAD_FAILED',
-          `${file} is not a valid ONNX model (${describeError(e)}). Check that the download completed or pick another file.`,
-          { cause: e },
-        );
-      }
-      known = { sha256: createHash('sha256').update(bytes).digest('hex'), summary: parsed };
-      if (indexFile) await writeModelIndexEntry(indexFile, identity, known);
-    }
-    const { sha256, summary } = known;
-    const size = stat.size;
+    const stat = await statModel(file);
+    const { sha256, summary, bytes } = await readModel(file, stat, opts.optimizedModelCacheDir);
     // The embedding becomes an extra graph output: the session is created from patched bytes (or from the
     // optimized-model cache, which then holds the patched graph).
     const embedding = opts.embeddings !== false ? summary.embedding : undefined;
     const patch = embedding !== undefined && !(summary.outputs ?? []).includes(embedding.name);
-    const modelBytes = async (): Promise<Uint8Array> => withEmbeddingOutput((bytes ??= await fs.readFile(file)), embedding!);
-
     const level = opts.graphOptimizationLevel ?? 'all';
     const threads = Math.max(1, Math.floor(opts.intraOpNumThreads ?? defaultThreads()));
-    const supported = new Set(
-      ort()
-        .listSupportedBackends()
-        .map((b) => b.name.toLowerCase()),
-    );
     const requested = (opts.executionProviders?.length ? opts.executionProviders : ['cpu']).map((p) => p.toLowerCase());
-    const chain = [...requested.filter((p) => p !== 'cpu'), 'cpu'];
-    const fallbacks: ProviderFallback[] = [];
     const version = ort().env.versions?.node ?? 'unknown';
-
-    let cachePath: string | undefined;
-    let cacheState: ModelInfo['optimizedModelCache'] = 'off';
-    if (opts.optimizedModelCacheDir) {
-      const key = createHash('sha256')
-        .update(
-          JSON.stringify({
-            sha256,
-            version,
-            level,
-            machine: machineKey(),
-            extraOutput: patch ? embedding?.name : undefined,
-            x64quantprecision: 1,
-          }),
-        )
-        .digest('hex')
-        .slice(0, 24);
-      cachePath = path.join(opts.optimizedModelCacheDir, `${sha256.slice(0, 16)}-${key}.ort.onnx`);
-    }
-
-    let session: import('onnxruntime-node').InferenceSession | undefined;
-    let active = 'cpu';
-    let patched = patch;
-    /** Creates from the patched bytes; a graph ORT refuses once patched loads as it is (no embedding). */
-    const create = async (o: import('onnxruntime-node').InferenceSession.SessionOptions) => {
-      if (patched) {
-        try {
-          return await ort().InferenceSession.create(await modelBytes(), o);
-        } catch {
-          patched = false;
-        }
-      }
-      return ort().InferenceSession.create(file, o);
-    };
-    for (const provider of chain) {
-      if (provider !== 'cpu' && !supported.has(provider)) {
-        fallbacks.push({ provider, reason: `not available in this build of onnxruntime-node (available: ${[...supported].join(', ')})` });
-        continue;
-      }
-      // The optimized-model cache only serves CPU sessions: other providers partition the graph themselves.
-      const useCache = cachePath !== undefined && provider === 'cpu' && level !== 'disabled';
-      const base = {
-        executionProviders: [provider],
-        intraOpNumThreads: threads,
-        interOpNumThreads: 1,
-        executionMode: 'sequential' as const,
-        enableCpuMemArena: true,
-        enableMemPattern: true,
-        logSeverityLevel: 3 as const,
-        extra: {
-          session: {
-            // x64 CPUs with AVX2 but no VNNI multiply int8 weights with 16-bit saturation (vpmaddubsw), so an int8
-            // model's answers drift from the reference (MobileNetV2-int8: espresso 0.37 instead of 0.99) and even
-            // change with the batch size. This has ONNX Runtime re-encode int8 weights as uint8, which its exact
-            // kernels take; on other CPUs it does nothing.
-            x64quantprecision: '1',
-            ...(opts.allowSpinning === false ? { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } : {}),
-          },
-        },
-      };
-      try {
-        if (useCache && cachePath && (await exists(cachePath))) {
-          try {
-            session = await ort().InferenceSession.create(cachePath, { ...base, graphOptimizationLevel: 'disabled' });
-            cacheState = 'hit';
-          } catch {
-            await fs.rm(cachePath, { force: true }); // a torn or stale cache entry: rebuild it
-          }
-        }
-        if (!session && useCache && cachePath) {
-          await fs.mkdir(path.dirname(cachePath), { recursive: true });
-          const tmp = `${cachePath}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-          try {
-            session = await create({ ...base, graphOptimizationLevel: level, optimizedModelFilePath: tmp });
-          } catch (e) {
-            await fs.rm(tmp, { force: true });
-            throw e;
-          }
-          cacheState = 'miss';
-          await fs.rename(tmp, cachePath).catch(() => fs.rm(tmp, { force: true }));
-        }
-        if (!session) session = await create({ ...base, graphOptimizationLevel: level });
-        active = provider;
-        break;
-      } catch (e) {
-        if (provider === 'cpu') {
-          throw new ClassifierError(
-            'MODEL_LOAD_FAILED',
-            `ONNX Runtime could not load ${file}: ${describeError(e)}. The model may use operators this runtime (${version}) does not support.`,
-            { cause: e },
-          );
-        }
-        fallbacks.push({ provider, reason: describeError(e) });
-      }
-    }
-    if (!session) throw new ClassifierError('MODEL_LOAD_FAILED', `No execution provider could load ${file}.`);
-
-    const inputName = session.inputNames[0]!;
-    const outputName = session.outputNames[0]!;
-    const inMeta = (session as unknown as { inputMetadata?: unknown[] }).inputMetadata?.[0];
-    const outMeta = (session as unknown as { outputMetadata?: unknown[] }).outputMetadata?.[0];
-    const inputShape = dimsOf(inMeta);
-    const outputShape = dimsOf(outMeta);
-    const inputType = String((inMeta as { type?: string })?.type ?? 'float32');
-    if (inputShape.length !== 4) {
-      await session.release();
-      throw new ClassifierError(
-        'MODEL_LOAD_FAILED',
-        `${file} takes an input of shape [${inputShape.join(', ')}]; an image classifier needs [batch, 3, H, W] or [batch, H, W, 3].`,
-      );
-    }
-    if (inputType !== 'float32') {
-      await session.release();
-      throw new ClassifierError('MODEL_LOAD_FAILED', `${file} takes ${inputType} input; only float32 image tensors are supported.`);
-    }
-    const layout: TensorLayout = inputShape[1] === 3 ? 'NCHW' : inputShape[3] === 3 ? 'NHWC' : 'NCHW';
-    const hw = layout === 'NCHW' ? [inputShape[2], inputShape[3]] : [inputShape[1], inputShape[2]];
-    const inputSize: [number, number] = [
-      typeof hw[0] === 'number' && hw[0] > 0 ? hw[0] : 224,
-      typeof hw[1] === 'number' && hw[1] > 0 ? hw[1] : 224,
-    ];
-    const b = inputShape[0];
-    const dynamicBatch = typeof b !== 'number' || b <= 0;
-    const last = outputShape[outputShape.length - 1];
-    const classes = typeof last === 'number' && last > 0 ? last : 1000;
-    let embeddingInfo: ModelInfo['embedding'];
-    const embIndex = embedding ? session.outputNames.indexOf(embedding.name) : -1;
-    if (embedding && embIndex > 0) {
-      const meta = (session as unknown as { outputMetadata?: unknown[] }).outputMetadata?.[embIndex];
-      const dims = dimsOf(meta).slice(1);
-      const width = dims.every((d) => typeof d === 'number' && d > 0) ? (dims as number[]).reduce((a, b) => a * b, 1) : 0;
-      embeddingInfo = { outputName: embedding.name, dims: width, producer: embedding.producer };
-    }
-
+    const { session, ...created } = await createSession({
+      file,
+      sha256,
+      embedding,
+      patch,
+      bytes,
+      level,
+      threads,
+      allowSpinning: opts.allowSpinning,
+      requested,
+      version,
+      cacheDir: opts.optimizedModelCacheDir,
+    });
+    const io = await describeSession(session, file, embedding);
     const info: ModelInfo = {
       path: file,
       sha256,
-      bytes: size,
+      bytes: stat.size,
       name: path.basename(file).replace(/\.onnx$/i, ''),
-      inputName,
-      inputShape,
-      inputType,
-      layout,
-      inputSize,
-      outputName,
-      outputShape,
-      classes,
-      ...(embeddingInfo ? { embedding: embeddingInfo } : {}),
-      dynamicBatch,
-      maxBatch: dynamicBatch ? 1024 : (b as number),
+      ...io,
       outputIsProbabilities: summary.lastOpType === 'Softmax',
       ...(summary.irVersion !== undefined ? { irVersion: summary.irVersion } : {}),
       ...(summary.producerName
@@ -355,13 +150,13 @@ export class ModelSession {
         : {}),
       opsets: summary.opsets,
       nodeCount: summary.nodeCount,
-      activeProvider: active,
+      activeProvider: created.activeProvider,
       requestedProviders: requested,
-      providerFallbacks: fallbacks,
+      providerFallbacks: created.providerFallbacks,
       graphOptimizationLevel: level,
       intraOpNumThreads: threads,
       ortVersion: version,
-      optimizedModelCache: cacheState,
+      optimizedModelCache: created.optimizedModelCache,
       loadMs: Math.round(performance.now() - t0),
     };
     return new ModelSession(session, info);
@@ -417,43 +212,5 @@ export class ModelSession {
 
   async release(): Promise<void> {
     await this.session.release();
-  }
-}
-
-interface ModelIndexEntry {
-  sha256: string;
-  summary: OnnxSummary;
-}
-
-async function readModelIndex(file: string): Promise<Record<string, ModelIndexEntry>> {
-  try {
-    const v = JSON.parse(await fs.readFile(file, 'utf8'));
-    return v && typeof v === 'object' ? v : {};
-  } catch {
-    return {}; // missing or torn: recomputed
-  }
-}
-
-async function writeModelIndexEntry(file: string, key: string, entry: ModelIndexEntry): Promise<void> {
-  try {
-    await fs.mkdir(path.dirname(file), { recursive: true });
-    const all = await readModelIndex(file);
-    all[key] = entry;
-    const keys = Object.keys(all);
-    for (const k of keys.slice(0, Math.max(0, keys.length - 64))) delete all[k];
-    const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    await fs.writeFile(tmp, JSON.stringify(all));
-    await fs.rename(tmp, file);
-  } catch {
-    // The index is an optimization only.
-  }
-}
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await fs.access(p);
-    return true;
-  } catch {
-    return false;
   }
 }

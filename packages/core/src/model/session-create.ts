@@ -1,0 +1,336 @@
+/**
+ * The steps of `ModelSession.load`: reading the model (or its remembered sha256 and graph summary), creating the
+ * ONNX Runtime session down the execution-provider chain with the optimized-model cache and the embedding-patched
+ * graph, and reading the session's inputs and outputs.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { promises as fs, type Stats } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { InferenceSession } from 'onnxruntime-node';
+import type { GraphOptimization } from '@image-classifier/protocol/settings';
+import { ClassifierError } from '../errors.js';
+import type { TensorLayout } from '../image/preprocess.js';
+import { type EmbeddingTensor, inspectOnnx, type OnnxSummary, withEmbeddingOutput } from './onnx-inspect.js';
+import { describeError, ort } from './ort.js';
+import type { ModelInfo, ProviderFallback } from './session.js';
+
+export interface KnownModel {
+  sha256: string;
+  summary: OnnxSummary;
+}
+
+/** MODEL_NOT_FOUND / MODEL_LOAD_FAILED when the file cannot be stat'ed. */
+export async function statModel(file: string): Promise<Stats> {
+  try {
+    return await fs.stat(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      throw new ClassifierError(
+        'MODEL_NOT_FOUND',
+        `Model file not found: ${file}. Pass --model with an .onnx file or URL, or run 'image-classifier model download'.`,
+      );
+    }
+    throw new ClassifierError('MODEL_LOAD_FAILED', `Cannot read the model ${file}: ${describeError(e)}.`, { cause: e });
+  }
+}
+
+/**
+ * The model's sha256 and graph summary, and its bytes when they had to be read. With a cache dir, both are
+ * remembered per (path, size, mtime, inode): a warm start reads nothing of the 100 MB file but what ONNX Runtime
+ * itself loads.
+ */
+export async function readModel(file: string, stat: Stats, cacheDir: string | false | undefined): Promise<KnownModel & { bytes?: Buffer }> {
+  const identity = `v2|${file}|${stat.size}|${stat.mtimeMs}|${stat.ino}`;
+  const indexFile = cacheDir ? path.join(cacheDir, 'model-index.json') : undefined;
+  const known = indexFile ? (await readModelIndex(indexFile))[identity] : undefined;
+  if (known) return known;
+  let bytes: Buffer;
+  try {
+    bytes = await fs.readFile(file);
+  } catch (e) {
+    throw new ClassifierError('MODEL_LOAD_FAILED', `Cannot read the model ${file}: ${describeError(e)}.`, { cause: e });
+  }
+  let summary: OnnxSummary;
+  try {
+    summary = inspectOnnx(bytes);
+  } catch (e) {
+    throw new ClassifierError(
+      'MODEL_LOAD_FAILED',
+      `${file} is not a valid ONNX model (${describeError(e)}). Check that the download completed or pick another file.`,
+      { cause: e },
+    );
+  }
+  const entry = { sha256: createHash('sha256').update(bytes).digest('hex'), summary };
+  if (indexFile) await writeModelIndexEntry(indexFile, identity, entry);
+  return { ...entry, bytes };
+}
+
+async function readModelIndex(file: string): Promise<Record<string, KnownModel>> {
+  try {
+    const v = JSON.parse(await fs.readFile(file, 'utf8'));
+    return v && typeof v === 'object' ? v : {};
+  } catch {
+    return {}; // missing or torn: recomputed
+  }
+}
+
+async function writeModelIndexEntry(file: string, key: string, entry: KnownModel): Promise<void> {
+  try {
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    const all = await readModelIndex(file);
+    all[key] = entry;
+    const keys = Object.keys(all);
+    for (const k of keys.slice(0, Math.max(0, keys.length - 64))) delete all[k];
+    const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    await fs.writeFile(tmp, JSON.stringify(all));
+    await fs.rename(tmp, file);
+  } catch {
+    // The index is an optimization only.
+  }
+}
+
+/** Machine identity for the optimized-model cache (ORT's `all` level emits CPU-specific layouts). */
+function machineKey(): string {
+  const cpu = os.cpus()[0]?.model ?? 'cpu';
+  return createHash('sha256').update(`${os.platform()}|${os.arch()}|${cpu}`).digest('hex').slice(0, 12);
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await fs.access(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** What `createSession` needs to know. */
+export interface CreatePlan {
+  file: string;
+  sha256: string;
+  /** The embedding tensor to output, if any. */
+  embedding: EmbeddingTensor | undefined;
+  /** The embedding is not a graph output yet: sessions are created from patched bytes. */
+  patch: boolean;
+  /** The model's bytes, when already read. */
+  bytes: Buffer | undefined;
+  level: GraphOptimization;
+  threads: number;
+  allowSpinning: boolean | undefined;
+  /** Requested execution providers, lowercased. */
+  requested: string[];
+  /** onnxruntime-node's version. */
+  version: string;
+  cacheDir: string | false | undefined;
+}
+
+export interface CreatedSession {
+  session: InferenceSession;
+  activeProvider: string;
+  providerFallbacks: ProviderFallback[];
+  optimizedModelCache: ModelInfo['optimizedModelCache'];
+}
+
+/** Where the optimized model for this plan is cached, when caching is on. */
+function optimizedModelPath(plan: CreatePlan): string | undefined {
+  if (!plan.cacheDir) return undefined;
+  const { sha256, version, level, patch, embedding } = plan;
+  const key = createHash('sha256')
+    .update(
+      JSON.stringify({
+        sha256,
+        version,
+        level,
+        machine: machineKey(),
+        extraOutput: patch ? embedding?.name : undefined,
+        x64quantprecision: 1,
+      }),
+    )
+    .digest('hex')
+    .slice(0, 24);
+  return path.join(plan.cacheDir, `${sha256.slice(0, 16)}-${key}.ort.onnx`);
+}
+
+/** Creates from the patched bytes; a graph ORT refuses once patched loads as it is (no embedding). */
+class ModelSource {
+  private patched: boolean;
+  private bytes: Buffer | undefined;
+
+  constructor(private readonly plan: CreatePlan) {
+    this.patched = plan.patch;
+    this.bytes = plan.bytes;
+  }
+
+  async create(o: InferenceSession.SessionOptions): Promise<InferenceSession> {
+    if (this.patched) {
+      try {
+        return await ort().InferenceSession.create(await this.modelBytes(), o);
+      } catch {
+        this.patched = false;
+      }
+    }
+    return ort().InferenceSession.create(this.plan.file, o);
+  }
+
+  private async modelBytes(): Promise<Uint8Array> {
+    return withEmbeddingOutput((this.bytes ??= await fs.readFile(this.plan.file)), this.plan.embedding!);
+  }
+}
+
+function baseOptions(provider: string, threads: number, allowSpinning: boolean | undefined) {
+  return {
+    executionProviders: [provider],
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential' as const,
+    enableCpuMemArena: true,
+    enableMemPattern: true,
+    logSeverityLevel: 3 as const,
+    extra: {
+      session: {
+        // x64 CPUs with AVX2 but no VNNI multiply int8 weights with 16-bit saturation (vpmaddubsw), so an int8
+        // model's answers drift from the reference (MobileNetV2-int8: espresso 0.37 instead of 0.99) and even
+        // change with the batch size. This has ONNX Runtime re-encode int8 weights as uint8, which its exact
+        // kernels take; on other CPUs it does nothing.
+        x64quantprecision: '1',
+        ...(allowSpinning === false ? { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } : {}),
+      },
+    },
+  };
+}
+
+type Created = Pick<CreatedSession, 'session' | 'optimizedModelCache'>;
+
+/** One provider's session: from the optimized-model cache when `cachePath` is given (filling it on a miss). */
+async function createWith(
+  source: ModelSource,
+  base: ReturnType<typeof baseOptions>,
+  level: GraphOptimization,
+  cachePath: string | undefined,
+): Promise<Created> {
+  if (cachePath === undefined)
+    return { session: await source.create({ ...base, graphOptimizationLevel: level }), optimizedModelCache: 'off' };
+  if (await exists(cachePath)) {
+    try {
+      const session = await ort().InferenceSession.create(cachePath, { ...base, graphOptimizationLevel: 'disabled' });
+      return { session, optimizedModelCache: 'hit' };
+    } catch {
+      await fs.rm(cachePath, { force: true }); // a torn or stale cache entry: rebuild it
+    }
+  }
+  await fs.mkdir(path.dirname(cachePath), { recursive: true });
+  const tmp = `${cachePath}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  let session: InferenceSession;
+  try {
+    session = await source.create({ ...base, graphOptimizationLevel: level, optimizedModelFilePath: tmp });
+  } catch (e) {
+    await fs.rm(tmp, { force: true });
+    throw e;
+  }
+  await fs.rename(tmp, cachePath).catch(() => fs.rm(tmp, { force: true }));
+  return { session, optimizedModelCache: 'miss' };
+}
+
+/** Tries the requested providers in order, then CPU; MODEL_LOAD_FAILED when CPU fails too. */
+export async function createSession(plan: CreatePlan): Promise<CreatedSession> {
+  const { file, level } = plan;
+  const supported = new Set(
+    ort()
+      .listSupportedBackends()
+      .map((b) => b.name.toLowerCase()),
+  );
+  const chain = [...plan.requested.filter((p) => p !== 'cpu'), 'cpu'];
+  const providerFallbacks: ProviderFallback[] = [];
+  const cachePath = optimizedModelPath(plan);
+  const source = new ModelSource(plan);
+  for (const provider of chain) {
+    if (provider !== 'cpu' && !supported.has(provider)) {
+      providerFallbacks.push({
+        provider,
+        reason: `not available in this build of onnxruntime-node (available: ${[...supported].join(', ')})`,
+      });
+      continue;
+    }
+    // The optimized-model cache only serves CPU sessions: other providers partition the graph themselves.
+    const useCache = cachePath !== undefined && provider === 'cpu' && level !== 'disabled';
+    try {
+      const base = baseOptions(provider, plan.threads, plan.allowSpinning);
+      const created = await createWith(source, base, level, useCache ? cachePath : undefined);
+      return { ...created, activeProvider: provider, providerFallbacks };
+    } catch (e) {
+      if (provider === 'cpu') {
+        throw new ClassifierError(
+          'MODEL_LOAD_FAILED',
+          `ONNX Runtime could not load ${file}: ${describeError(e)}. The model may use operators this runtime (${plan.version}) does not support.`,
+          { cause: e },
+        );
+      }
+      providerFallbacks.push({ provider, reason: describeError(e) });
+    }
+  }
+  throw new ClassifierError('MODEL_LOAD_FAILED', `No execution provider could load ${file}.`);
+}
+
+function dimsOf(meta: unknown): Array<number | string> {
+  const m = meta as { shape?: Array<number | string> };
+  return Array.isArray(m?.shape) ? m.shape : [];
+}
+
+/** The ModelInfo fields read from the session's inputs and outputs. */
+export type SessionIO = Pick<
+  ModelInfo,
+  | 'inputName'
+  | 'inputShape'
+  | 'inputType'
+  | 'layout'
+  | 'inputSize'
+  | 'outputName'
+  | 'outputShape'
+  | 'classes'
+  | 'embedding'
+  | 'dynamicBatch'
+  | 'maxBatch'
+>;
+
+/** Reads the session's input and outputs; releases it and throws MODEL_LOAD_FAILED unless it takes float32 images. */
+export async function describeSession(session: InferenceSession, file: string, embedding: EmbeddingTensor | undefined): Promise<SessionIO> {
+  const inputName = session.inputNames[0]!;
+  const outputName = session.outputNames[0]!;
+  const outputMetadata = (session as unknown as { outputMetadata?: unknown[] }).outputMetadata;
+  const inMeta = (session as unknown as { inputMetadata?: unknown[] }).inputMetadata?.[0];
+  const inputShape = dimsOf(inMeta);
+  const outputShape = dimsOf(outputMetadata?.[0]);
+  const inputType = String((inMeta as { type?: string })?.type ?? 'float32');
+  if (inputShape.length !== 4) {
+    await session.release();
+    throw new ClassifierError(
+      'MODEL_LOAD_FAILED',
+      `${file} takes an input of shape [${inputShape.join(', ')}]; an image classifier needs [batch, 3, H, W] or [batch, H, W, 3].`,
+    );
+  }
+  if (inputType !== 'float32') {
+    await session.release();
+    throw new ClassifierError('MODEL_LOAD_FAILED', `${file} takes ${inputType} input; only float32 image tensors are supported.`);
+  }
+  const layout: TensorLayout = inputShape[1] === 3 ? 'NCHW' : inputShape[3] === 3 ? 'NHWC' : 'NCHW';
+  const hw = layout === 'NCHW' ? [inputShape[2], inputShape[3]] : [inputShape[1], inputShape[2]];
+  const inputSize: [number, number] = [
+    typeof hw[0] === 'number' && hw[0] > 0 ? hw[0] : 224,
+    typeof hw[1] === 'number' && hw[1] > 0 ? hw[1] : 224,
+  ];
+  const b = inputShape[0];
+  const dynamicBatch = typeof b !== 'number' || b <= 0;
+  const last = outputShape[outputShape.length - 1];
+  const classes = typeof last === 'number' && last > 0 ? last : 1000;
+  let embeddingInfo: ModelInfo['embedding'];
+  const embIndex = embedding ? session.outputNames.indexOf(embedding.name) : -1;
+  if (embedding && embIndex > 0) {
+    const dims = dimsOf(outputMetadata?.[embIndex]).slice(1);
+    const width = dims.every((d) => typeof d === 'number' && d > 0) ? (dims as number[]).reduce((a, b) => a * b, 1) : 0;
+    embeddingInfo = { outputName: embedding.name, dims: width, producer: embedding.producer };
+  }
+  const io = { inputName, inputShape, inputType, layout, inputSize, outputName, outputShape, classes };
+  return { ...io, ...(embeddingInfo ? { embedding: embeddingInfo } : {}), dynamicBatch, maxBatch: dynamicBatch ? 1024 : (b as number) };
+}
