@@ -135,46 +135,10 @@ export function resizeBilinearPillow(src: RgbImage, win: ResizeWindow): RgbImage
   const tmpRows = rowLast - rowFirst;
 
   // Horizontal pass: rows [rowFirst, rowLast) of the source, output columns [left, left+width).
-  let tmp: Uint8Array;
-  let tmpStride: number;
-  let tmpColOffset: number; // column in tmp of output column `left`
-  if (needHorizontal) {
-    const hc = precomputeCoefficients(inW, outWidth, left, width);
-    tmpStride = width * 3;
-    tmpColOffset = 0;
-    tmp = new Uint8Array(tmpRows * tmpStride);
-    const { ksize, min, count, weights } = hc;
-    const s = src.data;
-    const inStride = inW * 3;
-    for (let yy = 0; yy < tmpRows; yy++) {
-      const rowBase = (yy + rowFirst) * inStride;
-      let o = yy * tmpStride;
-      for (let xx = 0; xx < width; xx++) {
-        const xmin = min[xx]!;
-        const n = count[xx]!;
-        const kb = xx * ksize;
-        let ss0 = ROUND_HALF;
-        let ss1 = ROUND_HALF;
-        let ss2 = ROUND_HALF;
-        let p = rowBase + xmin * 3;
-        for (let x = 0; x < n; x++) {
-          const w = weights[kb + x]!;
-          ss0 += s[p]! * w;
-          ss1 += s[p + 1]! * w;
-          ss2 += s[p + 2]! * w;
-          p += 3;
-        }
-        tmp[o] = clip8(ss0);
-        tmp[o + 1] = clip8(ss1);
-        tmp[o + 2] = clip8(ss2);
-        o += 3;
-      }
-    }
-  } else {
-    tmp = src.data.subarray(rowFirst * inW * 3, rowLast * inW * 3);
-    tmpStride = inW * 3;
-    tmpColOffset = left;
-  }
+  const horizontal = needHorizontal
+    ? horizontalPass(src, precomputeCoefficients(inW, outWidth, left, width), rowFirst, tmpRows, width)
+    : { tmp: src.data.subarray(rowFirst * inW * 3, rowLast * inW * 3), tmpStride: inW * 3, tmpColOffset: left };
+  const { tmp, tmpStride, tmpColOffset } = horizontal;
 
   if (!vert) {
     if (tmpColOffset === 0 && tmpStride === width * 3) {
@@ -188,7 +152,59 @@ export function resizeBilinearPillow(src: RgbImage, win: ResizeWindow): RgbImage
     return { data: out, width, height };
   }
 
-  // Vertical pass over the window.
+  return { data: verticalPass(tmp, tmpStride, tmpColOffset, vert, rowFirst, width, height), width, height };
+}
+
+/** Pillow's horizontal pass over `rows` source rows from `rowFirst`, output columns of `hc`: 8-bit RGB, `width` wide. */
+function horizontalPass(
+  src: RgbImage,
+  hc: AxisCoefficients,
+  rowFirst: number,
+  rows: number,
+  width: number,
+): { tmp: Uint8Array; tmpStride: number; tmpColOffset: number } {
+  const tmpStride = width * 3;
+  const tmp = new Uint8Array(rows * tmpStride);
+  const { ksize, min, count, weights } = hc;
+  const s = src.data;
+  const inStride = src.width * 3;
+  for (let yy = 0; yy < rows; yy++) {
+    const rowBase = (yy + rowFirst) * inStride;
+    let o = yy * tmpStride;
+    for (let xx = 0; xx < width; xx++) {
+      const xmin = min[xx]!;
+      const n = count[xx]!;
+      const kb = xx * ksize;
+      let ss0 = ROUND_HALF;
+      let ss1 = ROUND_HALF;
+      let ss2 = ROUND_HALF;
+      let p = rowBase + xmin * 3;
+      for (let x = 0; x < n; x++) {
+        const w = weights[kb + x]!;
+        ss0 += s[p]! * w;
+        ss1 += s[p + 1]! * w;
+        ss2 += s[p + 2]! * w;
+        p += 3;
+      }
+      tmp[o] = clip8(ss0);
+      tmp[o + 1] = clip8(ss1);
+      tmp[o + 2] = clip8(ss2);
+      o += 3;
+    }
+  }
+  return { tmp, tmpStride, tmpColOffset: 0 };
+}
+
+/** Pillow's vertical pass over the window: `height` output rows of `width` RGB pixels from the horizontal pass's rows. */
+function verticalPass(
+  tmp: Uint8Array,
+  tmpStride: number,
+  tmpColOffset: number,
+  vert: AxisCoefficients,
+  rowFirst: number,
+  width: number,
+  height: number,
+): Uint8Array {
   const out = new Uint8Array(width * height * 3);
   const { ksize, min, count, weights } = vert;
   const rowBytes = width * 3;
@@ -209,5 +225,5 @@ export function resizeBilinearPillow(src: RgbImage, win: ResizeWindow): RgbImage
     const o = yy * rowBytes;
     for (let i = 0; i < rowBytes; i++) out[o + i] = clip8(acc[i]!);
   }
-  return { data: out, width, height };
+  return out;
 }
