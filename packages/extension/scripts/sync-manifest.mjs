@@ -19,7 +19,7 @@ const require = createRequire(import.meta.url);
 const { classifiableWhenClause } = require('@image-classifier/protocol/formats');
 
 /** A `resourceExtname =~ /regex/i` clause inside a `when` string (the regex holds no slash). */
-const CLAUSE = /resourceExtname =~ \/[^/]*\/i/g;
+const CLAUSE = /resourceExtname\s*=~\s*\/[^/]*\/i?/g;
 
 const raw = readFileSync(manifestPath, 'utf8');
 const manifest = JSON.parse(raw);

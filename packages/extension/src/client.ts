@@ -39,7 +39,7 @@ import {
   type StatusParams,
 } from '@image-classifier/protocol';
 import { engineProcessEnv } from '@image-classifier/protocol/launch';
-import type { BatchOptions, RequestOptions, ServerConnection, ServerPhase } from './serverTypes';
+import type { BatchOptions, ClientModule, RequestOptions, ServerConnection, ServerPhase } from './serverTypes';
 import { serverSettings } from './settings';
 
 /** At most this many automatic restarts within RESTART_WINDOW_MS; after that the user restarts by hand. */
@@ -291,3 +291,6 @@ export class ServerClient implements ServerConnection {
     void this.stop();
   }
 }
+
+/** What server.ts loads from this bundle, checked by the compiler (server.ts only sees it through `require`). */
+export const clientModule = { ServerClient } satisfies ClientModule;
