@@ -24,7 +24,6 @@ import { InferenceServer } from './server.js';
 
 export { WORKER_ENV } from './environment.js';
 
-
 const INVALID_MESSAGE = '$/imageClassifier/invalidMessage';
 
 interface InvalidMessageParams {

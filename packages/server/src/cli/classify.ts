@@ -116,13 +116,19 @@ export async function classifyCommand(args: string[], io: Io): Promise<number> {
   let failed = 0;
   const want = { topK, logits: Boolean(values.logits), embedding: Boolean(values.embedding) };
   try {
-    await run(classifier, entries.map((e) => e.file), want, dumpDir ? new TensorDumper(dumpDir) : undefined, (rec) => {
-      done++;
-      if (isError(rec)) failed++;
-      line.clear();
-      io.stdout.write(formatRecord(rec, format));
-      line.images(done, entries.length, failed, started);
-    });
+    await run(
+      classifier,
+      entries.map((e) => e.file),
+      want,
+      dumpDir ? new TensorDumper(dumpDir) : undefined,
+      (rec) => {
+        done++;
+        if (isError(rec)) failed++;
+        line.clear();
+        io.stdout.write(formatRecord(rec, format));
+        line.images(done, entries.length, failed, started);
+      },
+    );
   } finally {
     line.end();
     await classifier.close();

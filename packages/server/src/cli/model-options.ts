@@ -47,7 +47,8 @@ function providerList(v: string | undefined): { executionProviders?: string[] } 
 /** Validates the options, resolves the model (downloading it with a progress line) and loads the labels. */
 export async function buildClassifierOptions(values: ModelValues, io: Io, showProgress: boolean): Promise<ClassifierOptions> {
   const preprocess = (values.preprocess ?? 'exact') as PreprocessingMode;
-  if (!PREPROCESSING_MODES.includes(preprocess)) throw new UsageError(`--preprocess must be 'exact' or 'fast' (got '${values.preprocess}').`);
+  if (!PREPROCESSING_MODES.includes(preprocess))
+    throw new UsageError(`--preprocess must be 'exact' or 'fast' (got '${values.preprocess}').`);
   const level = (values['graph-opt'] ?? 'all') as GraphOptimization;
   if (!GRAPH_OPTIMIZATIONS.includes(level)) throw new UsageError(`--graph-opt must be disabled, basic, extended or all.`);
   const threads = intOption(values.threads, '--threads', 1);

@@ -1,7 +1,15 @@
 /** `image-classifier model info | download`: what a model is, and fetching one into the cache. */
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { Classifier, ClassifierError, defaultCacheDir, downloadModel, modelFilePath, resolveModelUrl, toClassifierError } from '@image-classifier/core';
+import {
+  Classifier,
+  ClassifierError,
+  defaultCacheDir,
+  downloadModel,
+  modelFilePath,
+  resolveModelUrl,
+  toClassifierError,
+} from '@image-classifier/core';
 import { EXIT_OK, failWith, type Io, parseCommand, UsageError } from './common.js';
 import { buildClassifierOptions, MODEL_OPTIONS } from './model-options.js';
 import { downloadProgress } from './progress.js';
@@ -88,7 +96,13 @@ async function modelDownloadCommand(args: string[], io: Io): Promise<number> {
 
 export async function modelCommand(args: string[], io: Io): Promise<number> {
   // The subcommand is the first positional, wherever it stands among the options.
-  const { tokens } = parseArgs({ args, options: { ...MODEL_OPTIONS, ...DOWNLOAD_OPTIONS }, strict: false, allowPositionals: true, tokens: true });
+  const { tokens } = parseArgs({
+    args,
+    options: { ...MODEL_OPTIONS, ...DOWNLOAD_OPTIONS },
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
   const at = tokens.find((t) => t.kind === 'positional')?.index ?? -1;
   const sub = at < 0 ? undefined : args[at];
   const rest = at < 0 ? args : [...args.slice(0, at), ...args.slice(at + 1)];

@@ -82,7 +82,14 @@ async function readImage(file: string): Promise<Buffer> {
 }
 
 /** Runs the engine on `bytes` (content `hash`) and caches what it found, unless the model was replaced meanwhile. */
-async function infer(ctx: ServerContext, l: Loaded, file: string, bytes: Buffer, hash: string, o: ClassifyFileOptions): Promise<FileOutcome> {
+async function infer(
+  ctx: ServerContext,
+  l: Loaded,
+  file: string,
+  bytes: Buffer,
+  hash: string,
+  o: ClassifyFileOptions,
+): Promise<FileOutcome> {
   const keep = Math.min(Math.max(o.topK, STORED_TOP_K), l.classifier.info.classes);
   const out = await l.classifier.classifyBytes(bytes, file, {
     topK: keep,
@@ -95,7 +102,8 @@ async function infer(ctx: ServerContext, l: Loaded, file: string, bytes: Buffer,
   const predictions: Prediction[] = out.predictions.map((p) => ({ index: p.index, label: p.label, probability: p.probability }));
   const key = `${l.key}:${hash}`;
   if (!l.retired) ctx.cache?.put(key, { p: predictions, w: out.width, h: out.height });
-  if (out.embedding && !l.retired) embeddings(ctx)?.put(key, { d: out.embedding.length, f: encodeFloat16(out.embedding).toString('base64') });
+  if (out.embedding && !l.retired)
+    embeddings(ctx)?.put(key, { d: out.embedding.length, f: encodeFloat16(out.embedding).toString('base64') });
   return {
     predictions: predictions.slice(0, Math.min(o.topK, predictions.length)),
     cached: false,

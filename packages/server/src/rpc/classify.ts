@@ -26,7 +26,10 @@ export async function classify(p: ClassifyParams, ctx: ServerContext, token: Can
   const file = ctx.roots.resolve(p.uri);
   const maxQueue = ctx.settings.maxQueue ?? SETTING_DEFAULTS.maxQueue;
   if (ctx.pendingSingles >= maxQueue) {
-    throw new ClassifierError('QUEUE_FULL', `The server has ${ctx.pendingSingles} requests waiting (limit ${maxQueue}); try again shortly.`);
+    throw new ClassifierError(
+      'QUEUE_FULL',
+      `The server has ${ctx.pendingSingles} requests waiting (limit ${maxQueue}); try again shortly.`,
+    );
   }
   if (ctx.state !== 'ready' && ctx.early && !p.force && !p.embedding && ctx.cache) {
     // The model is still loading, but this file's result for the same model is in the cache.

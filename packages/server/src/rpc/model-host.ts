@@ -67,7 +67,13 @@ function downloadReporter(ctx: ServerContext, stale: () => boolean): (p: Downloa
   };
 }
 
-function classifierOptions(ctx: ServerContext, s: ServerSettings, modelPath: string, cacheDir: string, labels?: LabelSet): ClassifierOptions {
+function classifierOptions(
+  ctx: ServerContext,
+  s: ServerSettings,
+  modelPath: string,
+  cacheDir: string,
+  labels?: LabelSet,
+): ClassifierOptions {
   const workerScript = ctx.options.workerScript;
   return {
     modelPath,
@@ -142,7 +148,12 @@ function loaded(ctx: ServerContext, classifier: Classifier, sig: string | undefi
   tuneHelperThreads(true);
   const info = classifier.info;
   ctx.log(`model ready: ${info.name} (${info.activeProvider}, ${info.loadMs} ms, optimized-model cache ${info.optimizedModelCache})`);
-  sendStatus(ctx, { state: 'ready', model: info.name, provider: info.activeProvider, message: `${info.name} ready (${info.activeProvider})` });
+  sendStatus(ctx, {
+    state: 'ready',
+    model: info.name,
+    provider: info.activeProvider,
+    message: `${info.name} ready (${info.activeProvider})`,
+  });
 }
 
 function failed(ctx: ServerContext, e: unknown, fallback: 'MODEL_DOWNLOAD_FAILED' | 'MODEL_LOAD_FAILED'): void {
