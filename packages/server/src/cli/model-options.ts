@@ -1,7 +1,13 @@
 /** The options that choose and load a model (classify, model info) → the engine's ClassifierOptions. */
 import * as path from 'node:path';
 import { type ClassifierOptions, defaultCacheDir, type LabelSet, loadLabelsFile, resolveModel } from '@image-classifier/core';
-import { GRAPH_OPTIMIZATIONS, type GraphOptimization, PREPROCESSING_MODES, type PreprocessingMode } from '@image-classifier/protocol';
+import {
+  GRAPH_OPTIMIZATIONS,
+  type GraphOptimization,
+  PREPROCESSING_MODES,
+  type PreprocessingMode,
+  SETTING_DEFAULTS,
+} from '@image-classifier/protocol';
 import { type Io, intOption, UsageError } from './common.js';
 import { downloadProgress } from './progress.js';
 
@@ -46,10 +52,10 @@ function providerList(v: string | undefined): { executionProviders?: string[] } 
 
 /** Validates the options, resolves the model (downloading it with a progress line) and loads the labels. */
 export async function buildClassifierOptions(values: ModelValues, io: Io, showProgress: boolean): Promise<ClassifierOptions> {
-  const preprocess = (values.preprocess ?? 'exact') as PreprocessingMode;
+  const preprocess = (values.preprocess ?? SETTING_DEFAULTS.preprocessing) as PreprocessingMode;
   if (!PREPROCESSING_MODES.includes(preprocess))
     throw new UsageError(`--preprocess must be 'exact' or 'fast' (got '${values.preprocess}').`);
-  const level = (values['graph-opt'] ?? 'all') as GraphOptimization;
+  const level = (values['graph-opt'] ?? SETTING_DEFAULTS.graphOptimizationLevel) as GraphOptimization;
   if (!GRAPH_OPTIMIZATIONS.includes(level)) throw new UsageError(`--graph-opt must be disabled, basic, extended or all.`);
   const threads = intOption(values.threads, '--threads', 1);
   const batch = intOption(values.batch, '--batch', 1);
