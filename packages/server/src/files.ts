@@ -3,26 +3,11 @@
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { isKnownImagePath } from '@image-classifier/protocol/formats';
 
-/** Extensions a folder walk picks up (explicitly named files are always attempted). */
-export const IMAGE_EXTENSIONS = new Set([
-  '.jpg',
-  '.jpeg',
-  '.jpe',
-  '.jfif',
-  '.png',
-  '.webp',
-  '.avif',
-  '.heic',
-  '.heif',
-  '.gif',
-  '.tif',
-  '.tiff',
-  '.svg',
-]);
-
+/** True for the file names a folder walk picks up: any format in protocol's table (explicit files are always tried). */
 export function isImagePath(p: string): boolean {
-  return IMAGE_EXTENSIONS.has(path.extname(p).toLowerCase());
+  return isKnownImagePath(p);
 }
 
 export interface InputEntry {
@@ -64,6 +49,8 @@ async function walk(dir: string, out: InputEntry[]): Promise<void> {
   } catch {
     return;
   }
+  // Code-unit order, the same on every platform and locale. Symlinked folders are not followed (isDirectory() is
+  // false for a link), so a link loop cannot recurse; a symlinked file is taken.
   names.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const d of names) {
     if (d.name.startsWith('.') || d.name === 'node_modules') continue;

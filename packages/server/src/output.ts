@@ -18,6 +18,11 @@ export function csvField(v: string | number): string {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
+/** The CLI's one CSV escaper (RFC 4180) and the row it builds. */
+export function csvRow(fields: Array<string | number>): string {
+  return `${fields.map(csvField).join(',')}\n`;
+}
+
 export const CSV_HEADER = 'file,rank,index,label,probability,error_code,error_message';
 
 export function formatRecord(r: ResultRecord, format: OutputFormat): string {
@@ -25,8 +30,8 @@ export function formatRecord(r: ResultRecord, format: OutputFormat): string {
     case 'jsonl':
       return JSON.stringify(r) + '\n';
     case 'csv':
-      if (isError(r)) return [r.file, '', '', '', '', r.error.code, r.error.message].map(csvField).join(',') + '\n';
-      return r.predictions.map((p, i) => [r.file, i + 1, p.index, p.label, p.probability, '', ''].map(csvField).join(',') + '\n').join('');
+      if (isError(r)) return csvRow([r.file, '', '', '', '', r.error.code, r.error.message]);
+      return r.predictions.map((p, i) => csvRow([r.file, i + 1, p.index, p.label, p.probability, '', ''])).join('');
     case 'text': {
       if (isError(r)) return `${r.file}\n  error ${r.error.code}: ${r.error.message}\n`;
       const lines = r.predictions.map((p) => `  ${(p.probability * 100).toFixed(1).padStart(5)}%  ${p.label}  (${p.index})`);

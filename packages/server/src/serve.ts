@@ -7,7 +7,7 @@
  */
 import * as net from 'node:net';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
-import { format } from 'node:util';
+import { format, parseArgs } from 'node:util';
 import {
   createConnection,
   IPCMessageReader,
@@ -19,10 +19,10 @@ import {
   type MessageReader,
   type MessageWriter,
 } from 'vscode-languageserver/node';
+import { environment } from './environment.js';
 import { InferenceServer } from './server.js';
 
-/** Env var naming core's inference-worker.js, for bundled builds. */
-export const WORKER_ENV = 'IMAGE_CLASSIFIER_WORKER';
+export { WORKER_ENV } from './environment.js';
 
 const INVALID_MESSAGE = '$/imageClassifier/invalidMessage';
 
@@ -40,50 +40,52 @@ export interface ServeArgs {
 }
 
 const SERVE_USAGE = `Usage: image-classifier serve [--stdio | --node-ipc | --pipe=<name> | --socket=<port>] [--worker=<inference-worker.js>]
-Speaks JSON-RPC 2.0 with LSP framing (see packages/core/src/protocol.ts). Logs go to stderr.`;
+Speaks JSON-RPC 2.0 with LSP framing (see packages/protocol/src/methods.ts). Logs go to stderr.`;
+
+const SERVE_OPTIONS = {
+  stdio: { type: 'boolean' },
+  'node-ipc': { type: 'boolean' },
+  pipe: { type: 'string' },
+  socket: { type: 'string' },
+  worker: { type: 'string' },
+  // Read by vscode-languageserver from process.argv.
+  clientProcessId: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** One parsed option token → `out`; the options apply in command-line order (the last transport wins). */
+function applyServeOption(out: ServeArgs, name: string, raw: string, value: string | undefined): void {
+  const needValue = () => {
+    if (value === undefined || value === '') throw new Error(`--${name} needs a value.\n${SERVE_USAGE}`);
+    return value;
+  };
+  if (name === 'stdio' || name === 'node-ipc') {
+    if (value !== undefined) throw new Error(`Unknown serve option '${raw}=${value}'.\n${SERVE_USAGE}`);
+    out.transport = name;
+  } else if (name === 'pipe') {
+    out.transport = 'pipe';
+    out.pipe = needValue();
+  } else if (name === 'socket') {
+    out.transport = 'socket';
+    const port = Number(needValue());
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`--socket needs a port number.\n${SERVE_USAGE}`);
+    out.port = port;
+  } else if (name === 'worker') {
+    out.worker = needValue();
+  } else if (name === 'help') {
+    process.stderr.write(`${SERVE_USAGE}\n`);
+    process.exit(0);
+  } else if (name !== 'clientProcessId') {
+    throw new Error(`Unknown serve option '${raw}'.\n${SERVE_USAGE}`);
+  }
+}
 
 export function parseServeArgs(args: string[]): ServeArgs {
   const out: ServeArgs = { transport: 'stdio' };
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    const [name, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
-    const value = () => {
-      const v = inline ?? args[++i];
-      if (v === undefined || v === '') throw new Error(`${name} needs a value.\n${SERVE_USAGE}`);
-      return v;
-    };
-    switch (name) {
-      case '--stdio':
-        out.transport = 'stdio';
-        break;
-      case '--node-ipc':
-        out.transport = 'node-ipc';
-        break;
-      case '--pipe':
-        out.transport = 'pipe';
-        out.pipe = value();
-        break;
-      case '--socket': {
-        out.transport = 'socket';
-        const port = Number(value());
-        if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`--socket needs a port number.\n${SERVE_USAGE}`);
-        out.port = port;
-        break;
-      }
-      case '--worker':
-        out.worker = value();
-        break;
-      case '--clientProcessId':
-        if (inline === undefined) i++; // handled by vscode-languageserver from process.argv
-        break;
-      case '--help':
-      case '-h':
-        process.stderr.write(SERVE_USAGE + '\n');
-        process.exit(0);
-        break;
-      default:
-        throw new Error(`Unknown serve option '${a}'.\n${SERVE_USAGE}`);
-    }
+  const { tokens } = parseArgs({ args, options: SERVE_OPTIONS, strict: false, allowPositionals: true, tokens: true });
+  for (const t of tokens) {
+    if (t.kind === 'option') applyServeOption(out, t.name, t.rawName, t.value);
+    else if (t.kind === 'positional') throw new Error(`Unknown serve option '${t.value}'.\n${SERVE_USAGE}`);
   }
   return out;
 }
@@ -168,9 +170,9 @@ export async function serve(args: string[]): Promise<void> {
   });
   // The transport closing (the editor went away) ends the server, as vscode-languageserver does for streams.
   reader.onClose(() => process.exit(0));
-  const workerScript = a.worker ?? process.env[WORKER_ENV];
+  const workerScript = a.worker ?? environment.workerScript();
   const server = new InferenceServer(connection, workerScript ? { workerScript } : {});
-  if (process.env.IMAGE_CLASSIFIER_DEBUG_LOOP) debugEventLoop();
+  if (environment.debugLoop()) debugEventLoop();
   server.listen();
 }
 

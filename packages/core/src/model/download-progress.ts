@@ -16,6 +16,17 @@ function formatMB(bytes: number): string {
 }
 
 /**
+ * The bar and percent every progress line starts with: `[#########.........]  45%` (`width` = inner width).
+ * The CLI's download and classify lines both draw it.
+ */
+export function renderBar(percent: number, width = 30): string {
+  const w = Math.max(1, Math.floor(width));
+  const clamped = Math.min(100, Math.max(0, percent));
+  const filled = Math.min(w, Math.floor((clamped / 100) * w));
+  return `[${'#'.repeat(filled)}${'.'.repeat(w - filled)}] ${`${Math.floor(clamped)}%`.padStart(4)}`;
+}
+
+/**
  * One terminal line: `[#########.........]  45%  46.2/102.6 MB  12.3 MB/s` (MB = 10^6 bytes).
  * Without a known total: `[..................]    ?  46.2 MB  12.3 MB/s`. `width` is the bar's inner width.
  */
@@ -27,11 +38,8 @@ export function renderProgressBar(p: DownloadProgress, width = 30): string {
   if (percent === undefined && total === undefined && p.totalBytes === 0) percent = 100;
   let line: string;
   if (percent !== undefined && Number.isFinite(percent)) {
-    const clamped = Math.min(100, Math.max(0, percent));
-    const filled = Math.min(w, Math.floor((clamped / 100) * w));
-    const pct = `${Math.floor(clamped)}%`.padStart(4);
     const sizes = total !== undefined ? `${formatMB(p.receivedBytes)}/${formatMB(total)} MB` : `${formatMB(p.receivedBytes)} MB`;
-    line = `[${'#'.repeat(filled)}${'.'.repeat(w - filled)}] ${pct}  ${sizes}`;
+    line = `${renderBar(percent, w)}  ${sizes}`;
   } else {
     line = `[${'.'.repeat(w)}]    ?  ${formatMB(p.receivedBytes)} MB`;
   }

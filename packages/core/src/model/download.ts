@@ -19,7 +19,7 @@ import { CACHE_DIR_ENV, DEFAULT_MODEL, defaultCacheDir, modelFileNameForUrl, red
 import { cancelled, checksumMismatch, downloadFailed, type ResolvedOptions, transfer } from './download-transfer.js';
 import type { DownloadProgress } from './download-progress.js';
 
-export { type DownloadProgress, renderProgressBar } from './download-progress.js';
+export { type DownloadProgress, renderBar, renderProgressBar } from './download-progress.js';
 export { type FetchImpl, MAX_REDIRECTS } from './http-fetch.js';
 export {
   CACHE_DIR_ENV,

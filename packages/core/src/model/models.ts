@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { ClassifierError } from '../errors.js';
-import { defaultCacheDir, DEFAULT_MODEL, downloadModel, resolveModelUrl, type DownloadProgress } from './download.js';
+import { defaultCacheDir, DEFAULT_MODEL, downloadModel, modelFileNameForUrl, resolveModelUrl, type DownloadProgress } from './download.js';
 
 export interface ResolveModelOptions {
   /** A path, an http(s) URL, or undefined for the default model. */
@@ -24,11 +24,20 @@ export function isUrl(spec: string): boolean {
   return /^https?:\/\//i.test(spec);
 }
 
+/**
+ * Where a model lives on disk, without touching it: a path as given (resolved), an http(s) URL's file in
+ * `<cacheDir>/models`, nothing → the default model's file there. The one place the CLI and the server compute it.
+ */
+export function modelFilePath(model: string | undefined, cacheDir: string = defaultCacheDir()): string {
+  if (model && !isUrl(model)) return path.resolve(model);
+  return path.join(cacheDir, 'models', model ? modelFileNameForUrl(model) : DEFAULT_MODEL.fileName);
+}
+
 export async function resolveModel(o: ResolveModelOptions = {}): Promise<{ path: string; downloaded: boolean; source: string }> {
   const cacheDir = o.cacheDir ?? defaultCacheDir();
-  const destDir = path.join(cacheDir, 'models');
+  const file = modelFilePath(o.model, cacheDir);
   if (o.model && !isUrl(o.model)) {
-    const p = path.resolve(o.model);
+    const p = file;
     if (!existsSync(p)) {
       throw new ClassifierError(
         'MODEL_NOT_FOUND',
@@ -39,13 +48,12 @@ export async function resolveModel(o: ResolveModelOptions = {}): Promise<{ path:
   }
   const isDefault = !o.model;
   const url = o.model ?? resolveModelUrl(o.defaultModelUrl ? { url: o.defaultModelUrl } : {});
-  const fileName = isDefault ? DEFAULT_MODEL.fileName : undefined;
   // A verified default model already in the cache needs no network at all.
   o.onDownloadStart?.(url);
   const r = await downloadModel({
     url,
-    destDir,
-    ...(fileName ? { fileName } : {}),
+    destDir: path.dirname(file),
+    fileName: path.basename(file),
     ...(isDefault ? { sha256: DEFAULT_MODEL.sha256, size: DEFAULT_MODEL.size } : {}),
     ...(o.sha256 ? { sha256: o.sha256 } : {}),
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),

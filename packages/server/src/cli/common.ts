@@ -1,0 +1,69 @@
+/**
+ * What every CLI command shares: the exit codes, the usage text and error, the streams, option parsing
+ * (`util.parseArgs`, strict) and reporting an engine error.
+ */
+import { parseArgs } from 'node:util';
+import { toClassifierError } from '@image-classifier/core';
+
+export const EXIT_OK = 0;
+export const EXIT_SOME_FAILED = 1;
+export const EXIT_USAGE = 2;
+
+export const USAGE = `Usage:
+  image-classifier classify [options] <file|folder>...
+  image-classifier model info [--model <path|url>]
+  image-classifier model download [--url <url>] [--sha256 <hex>]
+  image-classifier serve [--stdio | --node-ipc | --pipe=<name> | --socket=<port>]
+
+Classify options:
+  --model <path|url>       ONNX model (default: ResNet50 v1-12 from the ONNX Model Zoo, downloaded once)
+  --labels <file>          class labels, one per line in output order (default: ImageNet-1k)
+  --top-k <n>              predictions per image (default 5)
+  --preprocess exact|fast  exact = bit-for-bit torchvision/PIL (default); fast = libvips resize
+  --format text|jsonl|csv  default: text on a terminal, jsonl when piped
+  --logits                 add the raw output vector to each record
+  --embedding              add the model's feature vector (penultimate layer, e.g. ResNet50's 2048 pooled
+                           features) to each record; JSON Lines only
+  --dump-tensor <dir>      write each preprocessed input as <dir>/<name_ext>.f32 (float32 LE, NCHW)
+  --threads <n>            ONNX Runtime intra-op threads (default: all cores)
+  --batch <n>              images per inference batch (default 8)
+  --providers <a,b>        execution providers to try in order, CPU is always the fallback (e.g. cuda,cpu)
+  --graph-opt <level>      disabled|basic|extended|all (default all)
+  --max-pixels <n>         refuse larger images (default 100000000)
+  --cache-dir <dir>        models and optimized-model cache (default ${'$'}IMAGE_CLASSIFIER_CACHE_DIR or ~/.cache/image-classifier)
+  --model-url <url>        mirror for the default model (or env IMAGE_CLASSIFIER_MODEL_URL)
+  --no-progress            no progress bar on stderr
+`;
+
+export class UsageError extends Error {}
+
+export interface Io {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+}
+
+type Options = Record<string, { type: 'string' | 'boolean'; short?: string }>;
+type Parsed<O extends Options> = ReturnType<typeof parseArgs<{ args: string[]; options: O; allowPositionals: true; strict: true }>>;
+
+/** `util.parseArgs` (strict, positionals allowed); its errors become usage errors. */
+export function parseCommand<O extends Options>(args: string[], options: O): Parsed<O> {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+export function intOption(v: string | undefined, name: string, min: number): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`${name} must be an integer ≥ ${min} (got '${v}').`);
+  return n;
+}
+
+/** Writes `image-classifier: CODE: message` and returns the usage exit code (a model that cannot be used). */
+export function failWith(io: Io, e: unknown, fallback?: Parameters<typeof toClassifierError>[1]): number {
+  const err = toClassifierError(e, fallback);
+  io.stderr.write(`image-classifier: ${err.code}: ${err.message}\n`);
+  return EXIT_USAGE;
+}

@@ -1,0 +1,31 @@
+/**
+ * The environment variables the server and the CLI read, each documented once and read here only.
+ *
+ *   IMAGE_CLASSIFIER_WORKER         path of core's inference-worker.js, for bundled builds (`serve --worker` wins)
+ *   IMAGE_CLASSIFIER_ORT_SPINNING   1 = let ONNX Runtime's threads spin-wait (the engine turns it off; tuning only)
+ *   IMAGE_CLASSIFIER_HELPER_NICE    nice value for the helper threads on Linux (default 10; 0 = leave them alone)
+ *   IMAGE_CLASSIFIER_DEBUG_LOOP     any value: log GC pauses over 2 ms and the event-loop delay at exit
+ *
+ * Read elsewhere, documented where they are read:
+ *   IMAGE_CLASSIFIER_MODEL_URL, IMAGE_CLASSIFIER_CACHE_DIR   core (packages/core/src/model/download.ts)
+ *   IMAGE_CLASSIFIER_MALLOC_TUNING                          protocol (packages/protocol/src/launch.ts), by bin/
+ */
+
+export const WORKER_ENV = 'IMAGE_CLASSIFIER_WORKER';
+export const ORT_SPINNING_ENV = 'IMAGE_CLASSIFIER_ORT_SPINNING';
+export const HELPER_NICE_ENV = 'IMAGE_CLASSIFIER_HELPER_NICE';
+export const DEBUG_LOOP_ENV = 'IMAGE_CLASSIFIER_DEBUG_LOOP';
+
+function envNumber(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const v = env[name];
+  const n = v === undefined || v === '' ? NaN : Number(v);
+  return Number.isFinite(n) ? n : fallback;
+}
+
+/** What the environment says, read when called (tests and tuning runs change it between starts). */
+export const environment = {
+  workerScript: (env = process.env): string | undefined => env[WORKER_ENV] || undefined,
+  ortSpinning: (env = process.env): boolean => envNumber(env, ORT_SPINNING_ENV, 0) === 1,
+  helperNice: (env = process.env): number => envNumber(env, HELPER_NICE_ENV, 10),
+  debugLoop: (env = process.env): boolean => Boolean(env[DEBUG_LOOP_ENV]),
+};

@@ -1,0 +1,150 @@
+/**
+ * `imageClassifier/classifyBatch`: a folder run at bulk priority, in lanes, with work-done progress, partial results
+ * and cancellation (the items finished so far are returned with `cancelled: true`).
+ */
+import { ClassifierError, requireEmbedding } from '@image-classifier/core';
+import {
+  type BatchItem,
+  ClassifyBatchRequest,
+  type ClassifyBatchParams,
+  type ClassifyBatchResult,
+  SETTING_DEFAULTS,
+} from '@image-classifier/protocol';
+import { type CancellationToken, WorkDoneProgress } from 'vscode-languageserver/node';
+import { classifyFile } from './cached-classify.js';
+import { signalFor } from './classify.js';
+import { errorDto, isCancelled, validTopK } from './errors.js';
+import { acquireModel } from './model-host.js';
+import type { Loaded, ServerContext } from './state.js';
+
+const MAX_CONCURRENT_BATCHES = 8;
+const PROGRESS_INTERVAL_MS = 200;
+const PARTIAL_INTERVAL_MS = 100;
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((r) => setImmediate(r));
+}
+
+/** Progress and partial results of one batch, sent on the client's tokens (nothing without them). */
+class BatchReporter {
+  done = 0;
+  private partialBuf: BatchItem[] = [];
+  private lastPartial = performance.now();
+  private lastProgress = performance.now();
+  private readonly rateStart = performance.now();
+
+  constructor(
+    private readonly ctx: ServerContext,
+    private readonly n: number,
+    private readonly p: ClassifyBatchParams,
+  ) {
+    this.progress({ kind: 'begin', title: 'Classifying images', percentage: 0, message: `0/${n}`, cancellable: true });
+  }
+
+  private progress(v: object): void {
+    const token = this.p.workDoneToken;
+    if (token !== undefined) void this.ctx.connection.sendProgress(WorkDoneProgress.type, token, v as never).catch(() => undefined);
+  }
+
+  message(): string {
+    const secs = (performance.now() - this.rateStart) / 1000;
+    const rate = secs > 0 ? this.done / secs : 0;
+    return `${this.done}/${this.n} · ${rate >= 10 ? rate.toFixed(0) : rate.toFixed(1)} img/s`;
+  }
+
+  flushPartial(force: boolean): void {
+    const token = this.p.partialResultToken;
+    if (token === undefined || this.partialBuf.length === 0) return;
+    if (!force && performance.now() - this.lastPartial < PARTIAL_INTERVAL_MS && this.partialBuf.length < 256) return;
+    void this.ctx.connection.sendProgress(ClassifyBatchRequest.partialResult, token, this.partialBuf).catch(() => undefined);
+    this.partialBuf = [];
+    this.lastPartial = performance.now();
+  }
+
+  item(item: BatchItem): void {
+    this.done++;
+    this.partialBuf.push(item);
+    this.flushPartial(false);
+    if (performance.now() - this.lastProgress >= PROGRESS_INTERVAL_MS) {
+      this.lastProgress = performance.now();
+      this.progress({ kind: 'report', percentage: Math.floor((this.done / Math.max(1, this.n)) * 100), message: this.message() });
+    }
+  }
+
+  end(message: string): void {
+    this.progress({ kind: 'end', message });
+  }
+}
+
+/** Takes a batch slot and the model (and checks the embedding), giving both back if any step fails. */
+async function admitBatch(ctx: ServerContext, p: ClassifyBatchParams): Promise<{ loaded: Loaded; release: () => void }> {
+  if (ctx.runningBatches >= MAX_CONCURRENT_BATCHES) {
+    throw new ClassifierError('QUEUE_FULL', `${ctx.runningBatches} batches are already running; wait for one to finish.`);
+  }
+  ctx.runningBatches++;
+  let model: { loaded: Loaded; release: () => void } | undefined;
+  try {
+    model = await acquireModel(ctx);
+    if (p.embedding) requireEmbedding(model.loaded.classifier.info);
+    return model;
+  } catch (e) {
+    model?.release();
+    ctx.runningBatches--;
+    throw e;
+  }
+}
+
+export async function classifyBatch(p: ClassifyBatchParams, ctx: ServerContext, token: CancellationToken): Promise<ClassifyBatchResult> {
+  const t0 = performance.now();
+  if (!p || typeof p !== 'object' || !Array.isArray(p.uris))
+    throw new ClassifierError('INVALID_ARGUMENT', 'classifyBatch needs params {uris: string[], topK?}.');
+  const topK = validTopK(p.topK, ctx.settings.topK ?? SETTING_DEFAULTS.topK);
+  const model = await admitBatch(ctx, p);
+  const { loaded } = model;
+  const { signal, dispose } = signalFor(token);
+  const uris = p.uris;
+  const n = uris.length;
+  const results: Array<BatchItem | undefined> = new Array(n);
+  const reporter = new BatchReporter(ctx, n, p);
+  const opts = { topK, force: Boolean(p.force), interactive: false, signal, embedding: Boolean(p.embedding) };
+  let next = 0;
+  const lane = async () => {
+    let sliceStart = performance.now();
+    while (!signal.aborted && next < n) {
+      const i = next++;
+      const uri = uris[i];
+      let item: BatchItem;
+      try {
+        const r = await classifyFile(ctx, loaded, ctx.roots.resolve(uri), opts);
+        item = { uri: String(uri), predictions: r.predictions, cached: r.cached, ...(r.embedding ? { embedding: r.embedding } : {}) };
+      } catch (e) {
+        if (isCancelled(e) && signal.aborted) break;
+        item = { uri: String(uri), error: errorDto(e) };
+      }
+      results[i] = item;
+      reporter.item(item);
+      // Cache hits and per-item errors resolve without I/O: give the event loop a turn now and then.
+      if (performance.now() - sliceStart > 4) {
+        await yieldToEventLoop();
+        sliceStart = performance.now();
+      }
+    }
+  };
+  try {
+    const lanes = Math.max(1, Math.min(n, loaded.classifier.maxBatch * 2 + 2));
+    await Promise.all(Array.from({ length: lanes }, lane));
+    reporter.flushPartial(true);
+    const cancelled = signal.aborted && reporter.done < n;
+    reporter.end(cancelled ? `Cancelled after ${reporter.done}/${n}` : reporter.message());
+    return {
+      items: results.filter((x): x is BatchItem => x !== undefined),
+      cancelled,
+      model: loaded.classifier.info.name,
+      durationMs: Math.round(performance.now() - t0),
+    };
+  } finally {
+    dispose();
+    model.release();
+    ctx.runningBatches--;
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * One file through the result cache and the engine. Results (and embeddings, in their own log) are cached by image
+ * content under the model's key; the cache is looked up without reading the file when (path, size, mtime) is known.
+ */
+import { createHash } from 'node:crypto';
+import { promises as fsp, rmSync } from 'node:fs';
+import * as path from 'node:path';
+import { ClassifierError, decodeFloat16, embeddingToJson, encodeFloat16 } from '@image-classifier/core';
+import type { Prediction } from '@image-classifier/protocol';
+import { ResultCache } from '../result-cache.js';
+import type { CachedEmbedding, FileOutcome, Loaded, ServerContext } from './state.js';
+import { tuneHelperThreads } from './threads.js';
+
+/** Predictions kept per cached result, so later requests with a larger top-k still hit. */
+const STORED_TOP_K = 10;
+/** Files larger than this are refused before they are read. */
+const MAX_FILE_BYTES = 512 * 1024 * 1024;
+/** The embeddings' log beside the results' (same format). */
+const EMBEDDINGS_LOG = 'embeddings-v1.log';
+
+export interface FileStat {
+  path: string;
+  size: number;
+  mtimeMs: number;
+}
+
+export interface ClassifyFileOptions {
+  topK: number;
+  force: boolean;
+  interactive: boolean;
+  signal: AbortSignal | undefined;
+  embedding: boolean;
+}
+
+/** The embedding log, opened (and read) on first use. */
+function embeddings(ctx: ServerContext): ResultCache<CachedEmbedding> | undefined {
+  if (!ctx.embeddingCache && ctx.cache && ctx.cacheDir) {
+    try {
+      ctx.embeddingCache = ResultCache.open<CachedEmbedding>(path.join(ctx.cacheDir, 'results'), ctx.log, EMBEDDINGS_LOG);
+      ctx.log(`embedding cache: ${ctx.embeddingCache.entries} embeddings (${ctx.embeddingCache.stats.loadMs} ms)`);
+    } catch (e) {
+      ctx.log(`embedding cache disabled: ${(e as Error).message}`);
+    }
+  }
+  return ctx.embeddingCache;
+}
+
+/** `imageClassifier/clearCache`: results cleared; embeddings cleared if open, else their log removed unread. */
+export function clearCache(ctx: ServerContext): { removed: number } {
+  const removed = ctx.cache?.clear() ?? 0;
+  // Cleared if open; otherwise removed unread (it may be hundreds of MB).
+  if (ctx.embeddingCache) ctx.embeddingCache.clear();
+  else if (ctx.cacheDir) rmSync(path.join(ctx.cacheDir, 'results', EMBEDDINGS_LOG), { force: true });
+  return { removed };
+}
+
+/** The cached result for content `hash` under a model's result key, if it holds at least `want` predictions. */
+export function cachedResult(ctx: ServerContext, modelKey: string, hash: string | undefined, want: number): FileOutcome | undefined {
+  const v = hash ? ctx.cache?.get(`${modelKey}:${hash}`) : undefined;
+  if (!v || !Array.isArray(v.p) || v.p.length < want) return undefined;
+  return { predictions: v.p.slice(0, want), cached: true, width: v.w, height: v.h };
+}
+
+function fromCache(ctx: ServerContext, l: Loaded, hash: string, topK: number, wantEmbedding: boolean): FileOutcome | undefined {
+  const hit = cachedResult(ctx, l.key, hash, Math.min(topK, l.classifier.info.classes));
+  if (!hit || !wantEmbedding) return hit;
+  const e = embeddings(ctx)?.get(`${l.key}:${hash}`);
+  if (!e || typeof e.f !== 'string' || e.d !== l.classifier.info.embedding?.dims) return undefined;
+  const values = decodeFloat16(Buffer.from(e.f, 'base64'));
+  if (values.length !== e.d) return undefined;
+  return { ...hit, embedding: embeddingToJson(values) };
+}
+
+async function readImage(file: string): Promise<Buffer> {
+  try {
+    return await fsp.readFile(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new ClassifierError('FILE_NOT_FOUND', `File not found: ${file}. It may have been moved or deleted.`);
+    throw new ClassifierError('READ_FAILED', `Cannot read ${file}: ${(e as Error).message}.`);
+  }
+}
+
+/** Runs the engine on `bytes` (content `hash`) and caches what it found, unless the model was replaced meanwhile. */
+async function infer(
+  ctx: ServerContext,
+  l: Loaded,
+  file: string,
+  bytes: Buffer,
+  hash: string,
+  o: ClassifyFileOptions,
+): Promise<FileOutcome> {
+  const keep = Math.min(Math.max(o.topK, STORED_TOP_K), l.classifier.info.classes);
+  const out = await l.classifier.classifyBytes(bytes, file, {
+    topK: keep,
+    embedding: o.embedding,
+    priority: o.interactive ? 'interactive' : 'bulk',
+    ...(o.signal ? { signal: o.signal } : {}),
+  });
+  // Decoder threads start on first use: lower theirs too (cheap, at most once a second).
+  tuneHelperThreads();
+  const predictions: Prediction[] = out.predictions.map((p) => ({ index: p.index, label: p.label, probability: p.probability }));
+  const key = `${l.key}:${hash}`;
+  if (!l.retired) ctx.cache?.put(key, { p: predictions, w: out.width, h: out.height });
+  if (out.embedding && !l.retired)
+    embeddings(ctx)?.put(key, { d: out.embedding.length, f: encodeFloat16(out.embedding).toString('base64') });
+  return {
+    predictions: predictions.slice(0, Math.min(o.topK, predictions.length)),
+    cached: false,
+    width: out.width,
+    height: out.height,
+    ...(out.embedding ? { embedding: embeddingToJson(out.embedding) } : {}),
+  };
+}
+
+/** One file through cache and engine. `file` is already inside the roots. Throws ClassifierErrors. */
+export async function classifyFile(ctx: ServerContext, l: Loaded, file: FileStat, o: ClassifyFileOptions): Promise<FileOutcome> {
+  if (!o.force && ctx.cache) {
+    const h = ctx.cache.hashFor(file.path, file.size, file.mtimeMs);
+    const hit = h ? fromCache(ctx, l, h, o.topK, o.embedding) : undefined;
+    if (hit) return hit;
+  }
+  if (file.size > MAX_FILE_BYTES) {
+    throw new ClassifierError(
+      'IMAGE_TOO_LARGE',
+      `${file.path} is ${(file.size / 1e6).toFixed(0)} MB; files over ${MAX_FILE_BYTES / 1e6} MB are not read.`,
+    );
+  }
+  const release = await ctx.admission.acquire(o.interactive, o.signal);
+  try {
+    const bytes = await readImage(file.path);
+    const hash = createHash('sha256').update(bytes).digest('hex').slice(0, 40);
+    ctx.cache?.setHash(file.path, file.size, file.mtimeMs, hash);
+    if (!o.force) {
+      const hit = fromCache(ctx, l, hash, o.topK, o.embedding);
+      if (hit) return hit;
+    }
+    return await infer(ctx, l, file.path, bytes, hash, o);
+  } finally {
+    release();
+  }
+}

@@ -1,0 +1,66 @@
+/** `imageClassifier/classify`: one image, interactive priority, answered from the cache even while the model loads. */
+import { ClassifierError, requireEmbedding } from '@image-classifier/core';
+import { type ClassifyParams, type ClassifyResult, SETTING_DEFAULTS } from '@image-classifier/protocol';
+import type { CancellationToken } from 'vscode-languageserver/node';
+import { cachedResult, classifyFile } from './cached-classify.js';
+import { validTopK } from './errors.js';
+import { acquireModel } from './model-host.js';
+import type { ServerContext } from './state.js';
+
+/** An AbortSignal that follows the client's cancellation token. */
+export function signalFor(token: CancellationToken): { signal: AbortSignal; dispose: () => void } {
+  const ac = new AbortController();
+  if (token.isCancellationRequested) ac.abort();
+  const d = token.onCancellationRequested(() => ac.abort());
+  return { signal: ac.signal, dispose: () => d.dispose() };
+}
+
+export function elapsedMs(t0: number): number {
+  return Math.round((performance.now() - t0) * 1000) / 1000;
+}
+
+export async function classify(p: ClassifyParams, ctx: ServerContext, token: CancellationToken): Promise<ClassifyResult> {
+  const t0 = performance.now();
+  if (!p || typeof p !== 'object') throw new ClassifierError('INVALID_ARGUMENT', 'classify needs params {uri, topK?}.');
+  const topK = validTopK(p.topK, ctx.settings.topK ?? SETTING_DEFAULTS.topK);
+  const file = ctx.roots.resolve(p.uri);
+  const maxQueue = ctx.settings.maxQueue ?? SETTING_DEFAULTS.maxQueue;
+  if (ctx.pendingSingles >= maxQueue) {
+    throw new ClassifierError(
+      'QUEUE_FULL',
+      `The server has ${ctx.pendingSingles} requests waiting (limit ${maxQueue}); try again shortly.`,
+    );
+  }
+  if (ctx.state !== 'ready' && ctx.early && !p.force && !p.embedding && ctx.cache) {
+    // The model is still loading, but this file's result for the same model is in the cache.
+    const hit = cachedResult(ctx, ctx.early.key, ctx.cache.hashFor(file.path, file.size, file.mtimeMs), topK);
+    if (hit) {
+      const { predictions, width, height } = hit;
+      return { uri: p.uri, predictions, model: ctx.early.name, cached: true, durationMs: elapsedMs(t0), width, height };
+    }
+  }
+  ctx.pendingSingles++;
+  const { loaded, release } = await acquireModel(ctx).catch((e) => {
+    ctx.pendingSingles--;
+    throw e;
+  });
+  const { signal, dispose } = signalFor(token);
+  try {
+    if (p.embedding) requireEmbedding(loaded.classifier.info);
+    const opts = { topK, force: Boolean(p.force), interactive: true, signal, embedding: Boolean(p.embedding) };
+    const r = await classifyFile(ctx, loaded, file, opts);
+    return {
+      uri: p.uri,
+      predictions: r.predictions,
+      model: loaded.classifier.info.name,
+      cached: r.cached,
+      durationMs: elapsedMs(t0),
+      ...(r.width !== undefined ? { width: r.width, height: r.height } : {}),
+      ...(r.embedding ? { embedding: r.embedding } : {}),
+    };
+  } finally {
+    dispose();
+    release();
+    ctx.pendingSingles--;
+  }
+}

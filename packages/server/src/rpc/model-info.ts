@@ -1,0 +1,37 @@
+/** `imageClassifier/modelInfo`: the loaded model as the client sees it. */
+import type { ModelInfoResult } from '@image-classifier/protocol';
+import { errorDto } from './errors.js';
+import type { ServerContext } from './state.js';
+
+export function modelInfo(ctx: ServerContext): ModelInfoResult {
+  const l = ctx.current;
+  if (ctx.state !== 'ready' || !l) {
+    return { state: ctx.state, ...(ctx.loadError && ctx.state === 'error' ? { error: errorDto(ctx.loadError) } : {}) };
+  }
+  const c = l.classifier;
+  const i = c.info;
+  return {
+    state: ctx.state,
+    name: i.name,
+    path: i.path,
+    sha256: i.sha256,
+    bytes: i.bytes,
+    inputName: i.inputName,
+    inputShape: i.inputShape,
+    outputName: i.outputName,
+    outputShape: i.outputShape,
+    classes: i.classes,
+    layout: i.layout,
+    opsets: i.opsets,
+    ...(i.producer ? { producer: i.producer } : {}),
+    activeProvider: i.activeProvider,
+    providerFallbacks: i.providerFallbacks,
+    graphOptimizationLevel: i.graphOptimizationLevel,
+    intraOpNumThreads: i.intraOpNumThreads,
+    ortVersion: i.ortVersion,
+    ...(ctx.labelsSource ? { labels: ctx.labelsSource } : {}),
+    preprocessing: c.preprocessing,
+    loadMs: i.loadMs,
+    ...(i.embedding ? { embedding: { outputName: i.embedding.outputName, dims: i.embedding.dims } } : {}),
+  };
+}
