@@ -2,6 +2,7 @@
  * Pure formatting helpers (no `vscode` import, unit-tested with node --test): percentages, the one-line label
  * summary used by tooltips, the Explorer badge, display names, CSV/JSON export.
  */
+import { csvField } from '@image-classifier/protocol/csv';
 import type { Prediction } from '@image-classifier/protocol';
 import { CLASSIFIABLE_EXTENSIONS } from '@image-classifier/protocol/formats';
 
@@ -82,10 +83,6 @@ export interface ExportRow {
   path: string;
   predictions: readonly Prediction[];
   model?: string;
-}
-
-function csvField(s: string): string {
-  return /[",\r\n]/.test(s) || /^\s|\s$/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
 /** One row per image: path, then label/probability/index for each of the top-k. */

@@ -3,3 +3,4 @@ export * from './formats.js';
 export * from './settings.js';
 export * from './methods.js';
 export * from './launch.js';
+export * from './csv.js';

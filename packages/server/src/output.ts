@@ -1,6 +1,7 @@
 /**
  * Result records and their text / JSON Lines / CSV renderings.
  */
+import { csvRow } from '@image-classifier/protocol/csv';
 import type { Prediction } from '@image-classifier/core';
 
 export type OutputFormat = 'text' | 'jsonl' | 'csv';
@@ -11,16 +12,6 @@ export type ResultRecord =
 
 export function isError(r: ResultRecord): r is Extract<ResultRecord, { error: unknown }> {
   return 'error' in r;
-}
-
-export function csvField(v: string | number): string {
-  const s = String(v);
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-/** The CLI's one CSV escaper (RFC 4180) and the row it builds. */
-export function csvRow(fields: Array<string | number>): string {
-  return `${fields.map(csvField).join(',')}\n`;
 }
 
 export const CSV_HEADER = 'file,rank,index,label,probability,error_code,error_message';
