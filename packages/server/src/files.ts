@@ -42,6 +42,10 @@ export async function expandInputs(inputs: string[]): Promise<{ entries: InputEn
   return { entries, folders };
 }
 
+/**
+ * A walk of our own rather than `readdir(dir, {recursive: true})`: that one lists everything below before we can
+ * prune, so a folder holding node_modules or .git (hundreds of thousands of entries) would be read in full.
+ */
 async function walk(dir: string, out: InputEntry[]): Promise<void> {
   let names;
   try {
