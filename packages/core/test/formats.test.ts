@@ -356,3 +356,216 @@ describe('BMP variants built by code', () => {
 function le16(v: number): number[] {
   return [v & 0xff, (v >> 8) & 0xff];
 }
+
+// ---- Netpbm ------------------------------------------------------------------------------------------------------
+
+/** Python's round() (half to even), as Pillow's PpmDecoder uses it. */
+function pyRound(x: number): number {
+  const f = Math.floor(x);
+  const d = x - f;
+  return d > 0.5 ? f + 1 : d < 0.5 ? f : f % 2 === 0 ? f : f + 1;
+}
+
+function grayRgb(values: ArrayLike<number>, w: number, h: number, map: (v: number) => number): Rgb {
+  const data = new Uint8Array(w * h * 3);
+  for (let i = 0; i < w * h; i++) data.fill(map(values[i]!), i * 3, i * 3 + 3);
+  return { width: w, height: h, data };
+}
+
+describe('Netpbm variants built by code', () => {
+  const img = pattern(W, H);
+  const n = W * H;
+  const bits = Array.from({ length: n }, (_, i) => ((i * 7) >> 2) & 1);
+  const bitmapRgb = grayRgb(bits, W, H, (v) => (v ? 0 : 255));
+  const gray = Array.from({ length: n }, (_, i) => img.data[i * 3]!);
+  const cases: Array<[string, () => Uint8Array, Rgb]> = [
+    ['P1 plain bitmap (1 is black)', () => netpbm(1, W, H, bits), bitmapRgb],
+    ['P4 raw bitmap', () => netpbm(4, W, H, bits), bitmapRgb],
+    ['P2 plain graymap', () => netpbm(2, W, H, gray), grayRgb(gray, W, H, (v) => v)],
+    ['P5 raw graymap', () => netpbm(5, W, H, gray), grayRgb(gray, W, H, (v) => v)],
+    ['P3 plain pixmap', () => netpbm(3, W, H, img.data), img],
+    ['P6 raw pixmap', () => netpbm(6, W, H, img.data), img],
+  ];
+  for (const kind of [2, 5] as const) {
+    const g15 = gray.map((v) => v >> 4);
+    cases.push([
+      `P${kind} maxval 15 (scaled to 0–255)`,
+      () => netpbm(kind, W, H, g15, 15),
+      grayRgb(g15, W, H, (v) => pyRound((v / 15) * 255)),
+    ]);
+    const g16 = gray.map((v, i) => (i % 4 === 0 ? v : v * 257)); // some below 256, most above
+    cases.push([
+      `P${kind} maxval 65535 (mode I: clipped, not scaled)`,
+      () => netpbm(kind, W, H, g16, 65535),
+      grayRgb(g16, W, H, (v) => Math.min(255, v)),
+    ]);
+    const g1000 = gray.map((v) => Math.round((v * 1000) / 255));
+    cases.push([
+      `P${kind} maxval 1000 (mode I: scaled to 0–65535, then clipped)`,
+      () => netpbm(kind, W, H, g1000, 1000),
+      grayRgb(g1000, W, H, (v) => Math.min(255, pyRound((v / 1000) * 65535))),
+    ]);
+  }
+  for (const kind of [3, 6] as const) {
+    const rgb16 = Array.from(img.data, (v, i) => v * 257 + (i % 5));
+    const scaled = { ...img, data: Uint8Array.from(rgb16, (v) => pyRound((v / 65535) * 255)) };
+    cases.push([`P${kind} maxval 65535 (scaled to 0–255)`, () => netpbm(kind, W, H, rgb16, 65535), scaled]);
+    const rgb99 = Array.from(img.data, (v) => Math.floor((v * 99) / 255));
+    cases.push([
+      `P${kind} maxval 99`,
+      () => netpbm(kind, W, H, rgb99, 99),
+      { ...img, data: Uint8Array.from(rgb99, (v) => pyRound((v / 99) * 255)) },
+    ]);
+  }
+  for (const [name, make, expected] of cases) {
+    test(`${name} decodes to the pixels it was built from`, () => assertPixels(make(), `${name}.pnm`, expected, 'pnm'));
+  }
+  test('header comments and odd whitespace are skipped', async () => {
+    const body = Buffer.from('P5 #c1\n#c2\r\n 8\t8 # c3\n255\n', 'latin1');
+    const px = Uint8Array.from({ length: 64 }, (_, i) => i * 3);
+    await assertPixels(
+      Uint8Array.from([...body, ...px]),
+      'c.pgm',
+      grayRgb(px, 8, 8, (v) => v),
+      'pnm',
+    );
+  });
+  test('a plain sample above maxval, a bad token and a short plain file are DECODE_FAILED', async () => {
+    await rejects(Buffer.from(`P2 8 8 10 ${'3 '.repeat(63)}11\n`), 'big.pgm', 'DECODE_FAILED', /above maxval/);
+    await rejects(Buffer.from(`P2 8 8 10 ${'3 '.repeat(63)}x\n`), 'bad.pgm', 'DECODE_FAILED');
+    await rejects(Buffer.from(`P1 8 8 ${'0'.repeat(63)}`), 'short.pbm', 'DECODE_FAILED', /truncated/);
+    await rejects(Buffer.from('P6 8 8 0\n'), 'zero.ppm', 'DECODE_FAILED', /maxval/);
+    await rejects(Buffer.from('P6 8 8 65536\n'), 'max.ppm', 'DECODE_FAILED', /maxval/);
+  });
+});
+
+// ---- TGA ---------------------------------------------------------------------------------------------------------
+
+describe('TGA variants built by code', () => {
+  const img = pattern(W, H);
+  // Runs for RLE: the pattern's left part repeated.
+  const runs = {
+    ...img,
+    data: img.data.map((v, i) => (Math.floor(i / 3) % W < 6 ? img.data[Math.floor(i / 3 / W) * W * 3 + (i % 3)]! : v)),
+  };
+  const stored = (src: Rgb, pack: (r: number, g: number, b: number, i: number) => number[]) => {
+    const out: number[] = [];
+    for (let i = 0; i < src.width * src.height; i++) out.push(...pack(src.data[i * 3]!, src.data[i * 3 + 1]!, src.data[i * 3 + 2]!, i));
+    return Uint8Array.from(out);
+  };
+  const bgr = stored(runs, (r, g, b) => [b, g, r]);
+  const bgra = stored(runs, (r, g, b, i) => [b, g, r, i & 0xff]);
+  const p555 = stored(runs, (r, g, b) => le16(((r >> 3) << 10) | ((g >> 3) << 5) | (b >> 3)));
+  const grayV = stored(runs, (r) => [r]);
+  const grayA = stored(runs, (r, _g, _b, i) => [r, 255 - (i & 0xff)]);
+  const pal = makePalette(200);
+  const idx = indexPattern(W, H, 200);
+  const grayRgbOf = (v: Uint8Array, step: number) =>
+    grayRgb(
+      Array.from({ length: W * H }, (_, i) => v[i * step]!),
+      W,
+      H,
+      (x) => x,
+    );
+  const cases: Array<[string, (o: { rle?: boolean; topDown?: boolean; rightToLeft?: boolean }) => Uint8Array, Rgb]> = [
+    ['24-bit', (o) => tga(2, 24, W, H, bgr, o), runs],
+    ['32-bit (alpha dropped)', (o) => tga(2, 32, W, H, bgra, o), runs],
+    ['16-bit 5-5-5', (o) => tga(2, 16, W, H, p555, o), quantized(runs, 5)],
+    ['8-bit grayscale', (o) => tga(3, 8, W, H, grayV, o), grayRgbOf(grayV, 1)],
+    ['16-bit gray + alpha', (o) => tga(3, 16, W, H, grayA, o), grayRgbOf(grayA, 2)],
+    ['color-mapped, 24-bit palette', (o) => tga(1, 8, W, H, idx, { ...o, palette: pal }), expandPalette(idx, pal, W, H)],
+  ];
+  for (const [name, make, expected] of cases) {
+    for (const rle of [false, true]) {
+      for (const [orient, o] of [
+        ['bottom-up', {}],
+        ['top-down', { topDown: true }],
+        ['right-to-left', { rightToLeft: true }],
+        ['top-down right-to-left', { topDown: true, rightToLeft: true }],
+      ] as const) {
+        if (rle && orient === 'right-to-left') continue;
+        const label = `${name}${rle ? ', RLE' : ''}, ${orient}`;
+        test(`${label} decodes to the pixels it was built from`, () => assertPixels(make({ ...o, rle }), `${label}.tga`, expected, 'tga'));
+      }
+    }
+  }
+  test('a TGA is recognised by its header without an extension, and by .tga when the header is unusual', async () => {
+    const file = tga(2, 24, W, H, bgr, { rle: true });
+    assert.equal(sniffFormat(file), 'tga');
+    assert.equal(sniffFormat(file, 'x.tga'), 'tga');
+    const odd = tga(2, 24, W, H, bgr);
+    odd[17]! |= 0x40; // a reserved interleave bit: the header check refuses it, the extension still says TGA
+    assert.notEqual(sniffFormat(odd), 'tga');
+    assert.equal(sniffFormat(odd, 'odd.TGA'), 'tga');
+  });
+  test('random bytes named .tga are DECODE_FAILED or UNSUPPORTED_FORMAT, never a crash', async () => {
+    const { randomBytesSeeded } = await import('../../../test-fixtures/fixtures.js');
+    for (let seed = 1; seed <= 20; seed++) {
+      await assert.rejects(decodeImage(randomBytesSeeded(2048, seed), 'r.tga'), (e: Error & { code?: string }) =>
+        ['DECODE_FAILED', 'UNSUPPORTED_FORMAT', 'IMAGE_TOO_LARGE', 'IMAGE_TOO_SMALL'].includes(e.code!),
+      );
+    }
+  });
+});
+
+// ---- ICO / CUR ---------------------------------------------------------------------------------------------------
+
+describe('ICO and CUR built by code', () => {
+  const small = pattern(16, 16, 1);
+  const big = pattern(48, 48, 2);
+  const pal = makePalette(256);
+  const idx = indexPattern(40, 40, 256);
+  test('ICO: the largest frame (32-bit DIB) is chosen, its alpha and AND mask dropped', async () => {
+    const file = icon([
+      { width: 16, height: 16, bpp: 32, data: iconDib(small, 32) },
+      { width: 48, height: 48, bpp: 32, data: iconDib(big, 32) },
+      { width: 40, height: 40, bpp: 8, data: iconDib(expandPalette(idx, pal, 40, 40), 8, pal, idx) },
+    ]);
+    await assertPixels(file, 'x.ico', big, 'ico');
+  });
+  test('ICO: an 8-bit palette DIB frame', async () => {
+    const file = icon([
+      { width: 16, height: 16, bpp: 32, data: iconDib(small, 32) },
+      { width: 40, height: 40, bpp: 8, data: iconDib(expandPalette(idx, pal, 40, 40), 8, pal, idx) },
+    ]);
+    await assertPixels(file, 'x.ico', expandPalette(idx, pal, 40, 40), 'ico');
+  });
+  test('ICO: a PNG frame (256 px, directory size 0) goes through sharp', async () => {
+    const png256 = await sharp(Buffer.from(pattern(256, 256, 3).data), { raw: { width: 256, height: 256, channels: 3 } })
+      .png()
+      .toBuffer();
+    const file = icon([
+      { width: 48, height: 48, bpp: 32, data: iconDib(big, 32) },
+      { width: 0, height: 0, bpp: 32, data: png256 },
+    ]);
+    await assertPixels(file, 'x.ico', pattern(256, 256, 3), 'ico');
+  });
+  test('ICO: equal sizes, the higher colour depth wins', async () => {
+    const file = icon([
+      { width: 48, height: 48, bpp: 32, data: iconDib(big, 32) },
+      {
+        width: 48,
+        height: 48,
+        bpp: 8,
+        data: iconDib(expandPalette(indexPattern(48, 48, 256), pal, 48, 48), 8, pal, indexPattern(48, 48, 256)),
+      },
+    ]);
+    await assertPixels(file, 'x.ico', big, 'ico');
+  });
+  test('CUR: the first entry unless a later one is wider and taller', async () => {
+    const file = icon(
+      [
+        { width: 16, height: 16, bpp: 32, data: iconDib(small, 32) },
+        { width: 48, height: 48, bpp: 32, data: iconDib(big, 32) },
+      ],
+      2,
+    );
+    assert.equal(sniffFormat(file), 'cur');
+    await assertPixels(file, 'x.cur', big, 'cur');
+  });
+  test('an ICO directory pointing past the end is DECODE_FAILED', async () => {
+    const file = icon([{ width: 48, height: 48, bpp: 32, data: iconDib(big, 32) }]);
+    file.set([0xff, 0xff, 0, 0], 6 + 12);
+    await rejects(file, 'bad.ico', 'DECODE_FAILED');
+  });
+});

@@ -268,7 +268,7 @@ function gray16ToRgb(data: Uint8Array, pixels: number): Uint8Array {
   const le = endianness() === 'LE';
   for (let i = 0, o = 0; i < pixels; i++, o += 3) {
     const v = le ? data[2 * i]! | (data[2 * i + 1]! << 8) : (data[2 * i]! << 8) | data[2 * i + 1]!;
-    out.fill(v > 255 ? 255 : v, o, o + 3);
+    out.fill(Math.min(v, 255), o, o + 3);
   }
   return out;
 }

@@ -53,7 +53,7 @@ function readHeader(b: Uint8Array): TgaHeader {
       p += entry * size;
     }
   }
-  if (type & 7 & 1 && !palette) throw new FormatError('a color-mapped TGA without a color map');
+  if ((type & 7) === 1 && !palette) throw new FormatError('a color-mapped TGA without a color map');
   return { width, height, type, depth, flags, palette, dataStart: p };
 }
 
