@@ -569,3 +569,125 @@ describe('ICO and CUR built by code', () => {
     await rejects(file, 'bad.ico', 'DECODE_FAILED');
   });
 });
+
+// ---- bombs, truncation, corruption ------------------------------------------------------------------------------
+
+describe('oversized, truncated and corrupt files', () => {
+  const img = pattern(W, H);
+  const bgr = packedRows(img, (r, g, b) => [b, g, r]);
+  const pal = makePalette(256);
+  const idx = indexPattern(W, H, 256);
+  const files: Array<[string, Uint8Array]> = [
+    ['24.bmp', bmp(W, H, 24, bgr)],
+    ['4.bmp', bmp(W, H, 4, indexRows(indexPattern(W, H, 16), W, H), makePalette(16))],
+    ['rle8.bmp', bmp(W, H, 8, indexRows(idx, W, H), pal, { compression: 'rle8' })],
+    ['rle4.bmp', bmp(W + 1, H, 4, indexRows(indexPattern(W + 1, H, 16), W + 1, H), makePalette(16), { compression: 'rle4' })],
+    ['p6.ppm', netpbm(6, W, H, img.data)],
+    [
+      'p5-16.pgm',
+      netpbm(
+        5,
+        W,
+        H,
+        Array.from({ length: W * H }, (_, i) => i * 300),
+        65535,
+      ),
+    ],
+    ['p3.ppm', netpbm(3, W, H, img.data)],
+    [
+      'p4.pbm',
+      netpbm(
+        4,
+        W,
+        H,
+        Array.from({ length: W * H }, (_, i) => i & 1),
+      ),
+    ],
+    ['24.tga', tga(2, 24, W, H, Uint8Array.from(bgr.flatMap((r) => [...r])))],
+    ['rle.tga', tga(2, 24, W, H, Uint8Array.from(bgr.flatMap((r) => [...r])), { rle: true })],
+    ['x.ico', icon([{ width: 16, height: 16, bpp: 32, data: iconDib(pattern(16, 16), 32) }])],
+  ];
+  const header50k = (): Array<[string, Uint8Array]> => {
+    const b = bmp(W, H, 24, bgr).slice(0, 54);
+    b.set([0x50, 0xc3, 0, 0], 18); // width 50000
+    b.set([0x50, 0xc3, 0, 0], 22); // height 50000
+    const t = tga(2, 24, W, H, new Uint8Array(W * H * 3)).slice(0, 22);
+    t.set([0x50, 0xc3, 0x50, 0xc3], 12);
+    return [
+      ['bomb.bmp', b],
+      ['bomb.ppm', Buffer.from('P6\n50000 50000\n255\n')],
+      ['bomb.tga', t],
+    ];
+  };
+  test('a 50000×50000 header (BMP, PPM, TGA) is IMAGE_TOO_LARGE before any pixel is allocated', async () => {
+    const before = process.memoryUsage().rss;
+    const t0 = performance.now();
+    for (const [name, bytes] of header50k()) {
+      for (const mode of ['exact', 'fast'] as const) {
+        await assert.rejects(preprocessImage(bytes, name, { preprocessing: mode }), (e: Error & { code?: string }) => {
+          assert.equal(e.code, 'IMAGE_TOO_LARGE', `${name} ${mode}: ${e.message}`);
+          assert.match(e.message, /50000×50000/);
+          return true;
+        });
+      }
+    }
+    assert.ok(performance.now() - t0 < 1000, 'refused from the header');
+    assert.ok(process.memoryUsage().rss - before < 100 << 20, 'no large allocation');
+  });
+  test('the maxPixels option applies to the built-in formats', async () => {
+    await assert.rejects(
+      decodeImage(bmp(W, H, 24, bgr), 'x.bmp', { maxPixels: 100 }),
+      (e: Error & { code?: string }) => e.code === 'IMAGE_TOO_LARGE',
+    );
+  });
+  test('images under 8 pixels on a side are IMAGE_TOO_SMALL', async () => {
+    const tiny = pattern(7, 9);
+    await rejects(netpbm(6, 7, 9, tiny.data), 'tiny.ppm', 'IMAGE_TOO_SMALL');
+    await rejects(
+      bmp(
+        7,
+        9,
+        24,
+        packedRows(tiny, (r, g, b) => [b, g, r]),
+      ),
+      'tiny.bmp',
+      'IMAGE_TOO_SMALL',
+    );
+  });
+  for (const [name, bytes] of files) {
+    test(`${name}: every truncation is DECODE_FAILED (or still decodes when only padding is lost)`, async () => {
+      await decodeImage(bytes, name); // the whole file decodes
+      for (let len = 1; len < bytes.length; len += len < 64 ? 1 : 7) {
+        const cut = bytes.subarray(0, len);
+        try {
+          await decodeImage(cut, name);
+          // Only trailing padding or an unused AND mask may be lost without harm.
+          assert.ok(len >= bytes.length - 64, `${name} cut at ${len} of ${bytes.length} decoded`);
+        } catch (e) {
+          const code = (e as { code?: string }).code;
+          // A header cut inside a number can read as a smaller image ("13 10" → "13 1").
+          const ok = ['DECODE_FAILED', 'UNSUPPORTED_FORMAT', 'IMAGE_TOO_SMALL'].includes(code!);
+          assert.ok(ok, `${name} cut at ${len}: ${code} ${(e as Error).message}`);
+        }
+      }
+    });
+    test(`${name}: corrupted bytes never crash`, async () => {
+      const { randomBytesSeeded } = await import('../../../test-fixtures/fixtures.js');
+      const noise = randomBytesSeeded(4000, name.length);
+      for (let k = 0; k < 200; k++) {
+        const b = Uint8Array.from(bytes);
+        for (let j = 0; j < 3; j++) b[(noise[k * 3 + j]! * 131 + k * 17) % Math.min(b.length, 1100)] = noise[(k * 7 + j) % 4000]!;
+        try {
+          const img = await decodeImage(b, name, { maxPixels: 4_000_000 });
+          assert.equal(img.data.length, img.width * img.height * 3);
+        } catch (e) {
+          const code = (e as { code?: string }).code;
+          assert.ok(
+            ['DECODE_FAILED', 'UNSUPPORTED_FORMAT', 'IMAGE_TOO_LARGE', 'IMAGE_TOO_SMALL'].includes(code!),
+            `${name} corruption ${k}: ${code} ${(e as Error).message}`,
+          );
+        }
+      }
+    });
+  }
+});
