@@ -6,6 +6,7 @@
 import { strict as assert } from 'node:assert';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { crc32, deflateSync } from 'node:zlib';
 import { describe, test } from 'node:test';
 import sharp from 'sharp';
 import { decodeImage, preprocessImage, sniffFormat } from '../src/index.js';
@@ -688,6 +689,69 @@ describe('oversized, truncated and corrupt files', () => {
           );
         }
       }
+    });
+  }
+});
+
+describe('16-bit grayscale (Pillow mode I / I;16: convert("RGB") clips to 0–255)', () => {
+  const w = 16;
+  const h = 12;
+  const values = Uint16Array.from({ length: w * h }, (_, i) => (i % 5 === 0 ? i : i * 331) & 0xffff);
+  const expected = grayRgb(values, w, h, (v) => Math.min(255, v));
+  /** A 16-bit grayscale PNG written by hand (sharp's raw 16-bit input is rescaled on the way to grey16). */
+  const png16 = () => {
+    const chunk = (type: string, data: Buffer) => {
+      const len = Buffer.alloc(4);
+      len.writeUInt32BE(data.length);
+      const td = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+      const crc = Buffer.alloc(4);
+      crc.writeUInt32BE(crc32(td));
+      return Buffer.concat([len, td, crc]);
+    };
+    const ihdr = Buffer.alloc(13);
+    ihdr.writeUInt32BE(w, 0);
+    ihdr.writeUInt32BE(h, 4);
+    ihdr[8] = 16; // bit depth; colour type 0 (grayscale)
+    const rows = Buffer.alloc(h * (1 + 2 * w));
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) rows.writeUInt16BE(values[y * w + x]!, y * (1 + 2 * w) + 1 + 2 * x);
+    const sig = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    return Buffer.concat([sig, chunk('IHDR', ihdr), chunk('IDAT', deflateSync(rows)), chunk('IEND', Buffer.alloc(0))]);
+  };
+  /** A baseline uncompressed 16-bit grayscale TIFF (little-endian), written by hand: sharp writes TIFF as 8-bit. */
+  const tiff16 = () => {
+    const tags: Array<[number, number, number]> = [
+      [256, 3, w], // ImageWidth
+      [257, 3, h], // ImageLength
+      [258, 3, 16], // BitsPerSample
+      [259, 3, 1], // Compression: none
+      [262, 3, 1], // PhotometricInterpretation: BlackIsZero
+      [273, 4, 8 + 2 + 12 * 9 + 4], // StripOffsets: right after the IFD
+      [277, 3, 1], // SamplesPerPixel
+      [278, 3, h], // RowsPerStrip
+      [279, 4, w * h * 2], // StripByteCounts
+    ];
+    const ifd = Buffer.alloc(2 + 12 * tags.length + 4);
+    ifd.writeUInt16LE(tags.length, 0);
+    tags.forEach(([tag, type, value], i) => {
+      ifd.writeUInt16LE(tag, 2 + 12 * i);
+      ifd.writeUInt16LE(type, 4 + 12 * i);
+      ifd.writeUInt32LE(1, 6 + 12 * i);
+      if (type === 3) ifd.writeUInt16LE(value, 10 + 12 * i);
+      else ifd.writeUInt32LE(value, 10 + 12 * i);
+    });
+    const px = Buffer.alloc(w * h * 2);
+    for (let i = 0; i < w * h; i++) px.writeUInt16LE(values[i]!, 2 * i);
+    return Buffer.concat([Buffer.from([0x49, 0x49, 0x2a, 0, 8, 0, 0, 0]), ifd, px]);
+  };
+  for (const [name, encode] of [
+    ['PNG', async () => png16()],
+    ['TIFF', async () => tiff16()],
+  ] as const) {
+    test(`16-bit grayscale ${name} is clipped, not scaled or truncated to the high byte`, async () => {
+      const bytes = await encode();
+      const meta = await sharp(bytes).metadata();
+      assert.deepEqual([meta.channels, meta.depth], [1, 'ushort'], 'a real 16-bit grayscale file');
+      await assertPixels(bytes, `gray16.${name.toLowerCase()}`, expected, name.toLowerCase());
     });
   }
 });
