@@ -755,3 +755,91 @@ describe('16-bit grayscale (Pillow mode I / I;16: convert("RGB") clips to 0–25
     });
   }
 });
+
+describe('the format table and the decoders agree', () => {
+  test("every 'builtin' row is decoded here, and every format decoded here has a 'builtin' row", async () => {
+    const { IMAGE_FORMATS } = await import('@image-classifier/protocol/formats');
+    const { BUILTIN_FORMATS } = await import('../src/image/formats/index.js');
+    const builtinRows = IMAGE_FORMATS.filter((f) => f.decoder === 'builtin').map((f) => f.id);
+    assert.deepEqual([...builtinRows].sort(), [...BUILTIN_FORMATS].sort());
+  });
+  test('files of each format are sniffed as the id their extensions map to', async () => {
+    const { formatForPath, formatById } = await import('@image-classifier/protocol/formats');
+    const img = pattern(W, H);
+    const bgr = packedRows(img, (r, g, b) => [b, g, r]);
+    const samples: Array<[string, Uint8Array]> = [
+      ['.bmp', bmp(W, H, 24, bgr)],
+      ['.dib', bmp(W, H, 24, bgr)],
+      ['.ppm', netpbm(6, W, H, img.data)],
+      [
+        '.pgm',
+        netpbm(
+          5,
+          W,
+          H,
+          Array.from({ length: W * H }, () => 9),
+        ),
+      ],
+      [
+        '.pbm',
+        netpbm(
+          4,
+          W,
+          H,
+          Array.from({ length: W * H }, () => 1),
+        ),
+      ],
+      ['.pnm', netpbm(3, W, H, img.data)],
+      ['.tga', tga(2, 24, W, H, Uint8Array.from(bgr.flatMap((r) => [...r])))],
+      ['.ico', icon([{ width: 16, height: 16, bpp: 32, data: iconDib(pattern(16, 16), 32) }])],
+      ['.cur', icon([{ width: 16, height: 16, bpp: 32, data: iconDib(pattern(16, 16), 32) }], 2)],
+    ];
+    for (const [ext, bytes] of samples) {
+      const id = sniffFormat(bytes, `x${ext}`);
+      assert.equal(formatForPath(`photo${ext.toUpperCase()}`)?.id, id, ext);
+      assert.equal(formatById(id)?.decoder, 'builtin', ext);
+      const decoded = await decodeImage(bytes, `x${ext}`);
+      assert.equal(decoded.format, id);
+    }
+    assert.equal(formatById('heic')?.decoder, 'none');
+  });
+});
+
+describe("Pillow's BmpRleDecoder quirks", () => {
+  // 8×8, one palette entry per index; rows listed bottom-up as stored.
+  const pal = makePalette(256);
+  const rleFile = (stream: number[], rle4 = false) => {
+    const b = bmp(8, 8, rle4 ? 4 : 8, indexRows(new Uint8Array(64), 8, 8), rle4 ? pal.slice(0, 16) : pal, {
+      compression: rle4 ? 'rle4' : 'rle8',
+    });
+    const at = b[10]! | (b[11]! << 8);
+    const out = Uint8Array.from([...b.subarray(0, at), ...stream]);
+    return out;
+  };
+  const expectIndices = (bottomUp: number[]) => {
+    const top = new Uint8Array(64);
+    for (let y = 0; y < 8; y++) top.set(bottomUp.slice((7 - y) * 8, (8 - y) * 8), y * 8);
+    return top;
+  };
+  test('an encoded run longer than the row is clipped to the row', async () => {
+    const stream = [12, 5, 0, 0, ...Array.from({ length: 7 }, () => [8, 1, 0, 0]).flat(), 0, 1];
+    const idx = [...Array(8).fill(5), ...Array(56).fill(1)];
+    await assertPixels(rleFile(stream), 'clip.bmp', expandPalette(expectIndices(idx), pal, 8, 8), 'bmp');
+  });
+  test('a delta escape skips four bytes, the last two giving right/up (Pillow reads two bytes twice)', async () => {
+    // 00 02 [9 9 ignored] [3 1 → 3 right, 1 up: 3 + 8 = 11 zero pixels, x = 7], one more pixel, six full rows
+    const stream = [4, 7, 0, 2, 9, 9, 3, 1, 1, 6, 0, 0, ...Array.from({ length: 6 }, () => [8, 6, 0, 0]).flat(), 0, 1];
+    const idx = [7, 7, 7, 7, ...Array(11).fill(0), 6, ...Array(48).fill(6)];
+    await assertPixels(rleFile(stream), 'delta.bmp', expandPalette(expectIndices(idx), pal, 8, 8), 'bmp');
+  });
+  test('an RLE4 absolute run of odd length loses its last pixel', async () => {
+    // 00 03 [0x12 0x30]: pixels 1,2 (the 3 is dropped) but x advances by 3, so the next run is clipped to 5 and the
+    // end of line pads one pixel; then seven full rows
+    const stream = [0, 3, 0x12, 0x30, 5, 0x44, 0, 0, ...Array.from({ length: 7 }, () => [8, 0x44, 0, 0]).flat(), 0, 1];
+    const idx = [1, 2, 4, 4, 4, 4, 4, 0, ...Array(56).fill(4)];
+    await assertPixels(rleFile(stream, true), 'odd.bmp', expandPalette(expectIndices(idx), pal.slice(0, 16), 8, 8), 'bmp');
+  });
+  test('an RLE stream that ends early is DECODE_FAILED', async () => {
+    await rejects(rleFile([8, 1, 0, 1]), 'short.bmp', 'DECODE_FAILED', /RLE/);
+  });
+});
