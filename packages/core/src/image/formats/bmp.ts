@@ -3,6 +3,9 @@
  * `convert('RGB')`: 1/4/8-bit palette (a gray ramp past the file's entries), RLE4/RLE8 (Pillow's BmpRleDecoder,
  * quirks included), 16-bit 5-5-5 (BI_RGB) or 5-6-5/5-5-5 (BI_BITFIELDS), 24-bit BGR, 32-bit BGRX (BI_RGB: the fourth
  * byte ignored) and the byte-aligned BI_BITFIELDS layouts Pillow accepts (alpha dropped), bottom-up or top-down.
+ * Headers of 12, 40, 64, 108 and 124 bytes as Pillow, plus the rare 52/56-byte (v2/v3) ones it refuses.
+ * Not mirrored: Pillow's mode-"1"/"L" shortcut for gray palettes, which only differs from the palette lookup done
+ * here when the palette size disagrees with the bit depth.
  */
 import type { RgbImage } from '../resize.js';
 import { applyPalette, bgrPalette, FormatError, need, type SizeCheck, u16le, u32le, unpack555, unpack565 } from './common.js';

@@ -3,6 +3,7 @@
  * width × height, ties broken by colour depth, then by the later entry. CUR (CurImagePlugin): the first entry,
  * replaced by any later one that is both wider and taller. A frame is a PNG (returned for sharp to decode) or a DIB
  * whose stored height counts the AND mask too (halved); the AND mask and 32-bit alpha are dropped by convert('RGB').
+ * (Pillow's CUR reader cannot open PNG frames; here they decode like ICO's.)
  */
 import type { RgbImage } from '../resize.js';
 import { decodeDib, parseDibHeader } from './bmp.js';

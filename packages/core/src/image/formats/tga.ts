@@ -1,8 +1,10 @@
 /**
  * Truevision TGA, read as Pillow 9.4's TgaImagePlugin reads it, then `convert('RGB')`: color-mapped (8-bit indices,
  * 16/24/32-bit palettes), true-color 16-bit (5-5-5), 24-bit BGR, 32-bit BGRA (alpha dropped), grayscale 8-bit and
- * 16-bit (gray + alpha), 1-bit; uncompressed or RLE (packets may cross rows); bottom-up (the default) or top-down,
- * and mirrored when the right-to-left bit is set.
+ * 16-bit (gray + alpha), 1-bit; uncompressed or RLE; bottom-up (the default) or top-down, and mirrored when the
+ * right-to-left bit is set. One deliberate leniency: Pillow's TgaRleDecode lets literal packets cross rows but
+ * refuses a run packet that does (IMAGING_CODEC_OVERRUN); here both may, as the TGA specification and most readers
+ * allow, so such files decode instead of failing (PyTorch has no reference for them).
  */
 import type { RgbImage } from '../resize.js';
 import { applyPalette, FormatError, flipHorizontal, need, type SizeCheck, u16le, unpack555 } from './common.js';
