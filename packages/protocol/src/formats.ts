@@ -29,6 +29,18 @@ export const IMAGE_FORMATS: readonly ImageFormat[] = [
   // The HEIF container with AV1 pictures (sniffed as 'heif' from its `ftyp` box).
   { id: 'heif', name: 'AVIF', extensions: ['.avif'], mime: 'image/avif', decoder: 'sharp' },
   { id: 'svg', name: 'SVG', extensions: ['.svg'], mime: 'image/svg+xml', decoder: 'sharp' },
+  // Formats Pillow reads and libvips does not: the engine's own decoders (packages/core/src/image/formats).
+  { id: 'bmp', name: 'BMP', extensions: ['.bmp', '.dib'], mime: 'image/bmp', decoder: 'builtin' },
+  { id: 'ico', name: 'ICO', extensions: ['.ico'], mime: 'image/x-icon', decoder: 'builtin' },
+  { id: 'cur', name: 'CUR (cursor)', extensions: ['.cur'], mime: 'image/x-win-bitmap', decoder: 'builtin' },
+  {
+    id: 'pnm',
+    name: 'Netpbm (PBM/PGM/PPM)',
+    extensions: ['.pbm', '.pgm', '.ppm', '.pnm'],
+    mime: 'image/x-portable-anymap',
+    decoder: 'builtin',
+  },
+  { id: 'tga', name: 'TGA', extensions: ['.tga', '.icb', '.vda', '.vst'], mime: 'image/x-tga', decoder: 'builtin' },
   {
     id: 'heic',
     name: 'HEIC (HEVC)',

@@ -2,11 +2,16 @@
  * Decoding to 8-bit RGB the way torchvision's PIL pipeline sees an image:
  * `ImageOps.exif_transpose(img).convert('RGB')` — EXIF orientation applied, grayscale replicated to three
  * channels, alpha dropped (not composited), CMYK converted with Pillow's naive formula, no ICC colour
- * management, 16-bit samples truncated to their high byte.
+ * management, 16-bit colour samples truncated to their high byte, 16-bit grayscale (Pillow's mode `I`) clipped
+ * to 0–255. BMP/DIB, ICO/CUR, Netpbm and TGA, which libvips does not read, go through the built-in decoders in
+ * ./formats; HEIC (HEVC) is refused with UNSUPPORTED_FORMAT.
  */
 import { promises as fs } from 'node:fs';
+import { endianness } from 'node:os';
 import type sharpType from 'sharp';
+import { formatById } from '@image-classifier/protocol/formats';
 import { ClassifierError } from '../errors.js';
+import { BUILTIN_FORMATS, decodeBuiltin, heifKind, sniffBuiltin } from './formats/index.js';
 import type { RgbImage } from './resize.js';
 
 /** Default decompression-bomb limit: 100 megapixels (a 10000×10000 image), before any pixel is allocated. */
@@ -53,7 +58,6 @@ const SIGNATURES: Array<[string, (b: Uint8Array) => boolean]> = [
   ['gif', (b) => b[0] === 0x47 && b[1] === 0x49 && b[2] === 0x46 && b[3] === 0x38],
   ['webp', (b) => ascii(b, 0, 4) === 'RIFF' && ascii(b, 8, 12) === 'WEBP'],
   ['tiff', (b) => (b[0] === 0x49 && b[1] === 0x49 && b[2] === 0x2a) || (b[0] === 0x4d && b[1] === 0x4d && b[3] === 0x2a)],
-  ['heif', (b) => ascii(b, 4, 8) === 'ftyp'],
   ['bmp', (b) => b[0] === 0x42 && b[1] === 0x4d],
   ['ico', (b) => b[0] === 0 && b[1] === 0 && b[2] === 1 && b[3] === 0],
   ['psd', (b) => ascii(b, 0, 4) === '8BPS'],
@@ -83,15 +87,23 @@ function looksLikeText(b: Uint8Array): boolean {
   return true;
 }
 
-/** A name for the format of these bytes, for error messages and records. */
-export function sniffFormat(b: Uint8Array): string {
-  for (const [name, test] of SIGNATURES) if (test(b)) return name;
+/**
+ * A name for the format of these bytes, for error messages and records. `name` (a file name or path) helps only
+ * where the bytes cannot: TGA has no magic number.
+ */
+export function sniffFormat(b: Uint8Array, name?: string): string {
+  if (ascii(b, 4, 8) === 'ftyp') return heifKind(b);
+  for (const [id, test] of SIGNATURES) if (test(b)) return id;
+  const builtin = sniffBuiltin(b, name);
+  if (builtin) return builtin;
   if (looksLikeSvg(b)) return 'svg';
   if (looksLikeText(b)) return 'text';
   return 'unknown';
 }
 
 const SHARP_READABLE = new Set(['jpeg', 'png', 'gif', 'webp', 'tiff', 'heif', 'svg']);
+
+const SUPPORTED_LIST = 'JPEG, PNG, WebP, AVIF, GIF, TIFF, SVG, BMP, ICO/CUR, Netpbm (PBM/PGM/PPM), TGA';
 
 /** Reads a file into memory with errors that say what went wrong. */
 export async function readImageFile(file: string): Promise<Buffer> {
@@ -139,7 +151,7 @@ function decodeError(format: string, name: string, e: unknown): ClassifierError 
   if (/unsupported image format/i.test(msg)) {
     return new ClassifierError(
       'UNSUPPORTED_FORMAT',
-      `${name} is not an image format this tool can read (detected: ${format}). Supported: JPEG, PNG, WebP, AVIF/HEIF, GIF, TIFF, SVG.`,
+      `${name} is not an image format this tool can read (detected: ${format}). Supported: ${SUPPORTED_LIST}.`,
       { cause: e },
     );
   }
@@ -150,24 +162,46 @@ function decodeError(format: string, name: string, e: unknown): ClassifierError 
   );
 }
 
+/** Refuses decompression bombs and tiny images from the header's size, before any pixel is allocated. */
+export function checkImageSize(name: string, width: number, height: number, maxPixels: number): void {
+  if (width * height > maxPixels) {
+    throw new ClassifierError(
+      'IMAGE_TOO_LARGE',
+      `${name} is ${width}×${height} (${((width * height) / 1e6).toFixed(1)} megapixels), over the limit of ${(maxPixels / 1e6).toFixed(1)} megapixels. Raise the pixel limit (--max-pixels / imageClassifier.maxImagePixels) if you trust this file.`,
+      { details: { width, height, maxPixels } },
+    );
+  }
+  if (width < MIN_SIDE || height < MIN_SIDE) {
+    throw new ClassifierError(
+      'IMAGE_TOO_SMALL',
+      `${name} is only ${width}×${height} pixels; images smaller than ${MIN_SIDE}×${MIN_SIDE} carry too little content to classify.`,
+      { details: { width, height } },
+    );
+  }
+}
+
+/** Formats sniffed from the bytes that no decoder here reads: UNSUPPORTED_FORMAT saying why and what to do. */
+function unsupported(format: string, name: string): ClassifierError {
+  const reason = formatById(format)?.unsupportedReason;
+  if (reason) return new ClassifierError('UNSUPPORTED_FORMAT', `${name}: ${reason}`, { details: { format } });
+  const what = format === 'text' ? 'a text file' : format === 'unknown' ? 'not a recognised image format' : `${format.toUpperCase()}`;
+  return new ClassifierError('UNSUPPORTED_FORMAT', `${name} is ${what}, which cannot be classified. Supported: ${SUPPORTED_LIST}.`, {
+    details: { format },
+  });
+}
+
 /**
  * Decodes image bytes to 8-bit interleaved RGB with EXIF orientation applied.
- * `name` is used in error messages only.
+ * `name` is used in error messages, and its extension to recognise TGA (which has no magic number).
  */
 export async function decodeImage(bytes: Uint8Array, name = 'image', opts: DecodeOptions = {}): Promise<DecodedImage> {
   const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
   if (bytes.length === 0) {
     throw new ClassifierError('EMPTY_FILE', `${name} is empty (0 bytes); it may still be being written or was truncated.`);
   }
-  const format = sniffFormat(bytes);
-  if (!SHARP_READABLE.has(format)) {
-    const what = format === 'text' ? 'a text file' : format === 'unknown' ? 'not a recognised image format' : `${format.toUpperCase()}`;
-    throw new ClassifierError(
-      'UNSUPPORTED_FORMAT',
-      `${name} is ${what}, which cannot be classified. Supported: JPEG, PNG, WebP, AVIF/HEIF, GIF, TIFF, SVG.`,
-      { details: { format } },
-    );
-  }
+  const format = sniffFormat(bytes, name);
+  if (BUILTIN_FORMATS.has(format)) return decodeWithBuiltin(bytes, format, name, opts);
+  if (!SHARP_READABLE.has(format)) throw unsupported(format, name);
   const input = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   // Header first: refuse decompression bombs before a pixel is allocated.
   let meta: sharpType.Metadata;
@@ -181,21 +215,10 @@ export async function decodeImage(bytes: Uint8Array, name = 'image', opts: Decod
   if (!storedWidth || !storedHeight) {
     throw new ClassifierError('DECODE_FAILED', `${name} has no readable image size; the file may be corrupt.`);
   }
-  if (storedWidth * storedHeight > maxPixels) {
-    throw new ClassifierError(
-      'IMAGE_TOO_LARGE',
-      `${name} is ${storedWidth}×${storedHeight} (${((storedWidth * storedHeight) / 1e6).toFixed(1)} megapixels), over the limit of ${(maxPixels / 1e6).toFixed(1)} megapixels. Raise the pixel limit (--max-pixels / imageClassifier.maxImagePixels) if you trust this file.`,
-      { details: { width: storedWidth, height: storedHeight, maxPixels } },
-    );
-  }
-  if (storedWidth < MIN_SIDE || storedHeight < MIN_SIDE) {
-    throw new ClassifierError(
-      'IMAGE_TOO_SMALL',
-      `${name} is only ${storedWidth}×${storedHeight} pixels; images smaller than ${MIN_SIDE}×${MIN_SIDE} carry too little content to classify.`,
-      { details: { width: storedWidth, height: storedHeight } },
-    );
-  }
+  checkImageSize(name, storedWidth, storedHeight, maxPixels);
   const isCmyk = meta.space === 'cmyk';
+  // Pillow opens 16-bit grayscale (PNG, TIFF) as mode I / I;16, and convert('RGB') clips it to 0–255.
+  const gray16 = !isCmyk && meta.channels === 1 && meta.depth === 'ushort';
   try {
     let pipeline = sharp(input, {
       limitInputPixels: maxPixels,
@@ -209,12 +232,45 @@ export async function decodeImage(bytes: Uint8Array, name = 'image', opts: Decod
       // Pillow converts them with its naive formula below.
       pipeline = pipeline.pipelineColourspace('cmyk').toColourspace('cmyk');
     }
-    const { data, info } = await pipeline.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
-    const rgb = rawToRgb(data, info.width * info.height, info.channels, isCmyk);
+    // Without an explicit grey16 target libvips rescales 16-bit gray to 0–255 and makes it sRGB.
+    if (gray16) pipeline = pipeline.toColourspace('grey16');
+    const { data, info } = await pipeline.raw({ depth: gray16 ? 'ushort' : 'uchar' }).toBuffer({ resolveWithObject: true });
+    const pixels = info.width * info.height;
+    const rgb = gray16 && info.channels === 1 ? gray16ToRgb(data, pixels) : rawToRgb(data, pixels, info.channels, isCmyk);
     return { data: rgb, width: info.width, height: info.height, format: meta.format ?? format, storedWidth, storedHeight };
   } catch (e) {
     throw decodeError(format, name, e);
   }
+}
+
+/** BMP/DIB, ICO/CUR, Netpbm, TGA: the decoders in ./formats (no EXIF in these formats). */
+async function decodeWithBuiltin(bytes: Uint8Array, format: string, name: string, opts: DecodeOptions): Promise<DecodedImage> {
+  const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
+  let frame: ReturnType<typeof decodeBuiltin>;
+  try {
+    frame = decodeBuiltin(format, bytes, (w, h) => checkImageSize(name, w, h, maxPixels));
+  } catch (e) {
+    if (e instanceof ClassifierError) throw e;
+    throw decodeError(format, name, e);
+  }
+  if ('png' in frame) {
+    // An ICO frame stored as PNG: sharp decodes it (Pillow's PngImagePlugin, then convert('RGB')).
+    const img = await decodeImage(frame.png, name, opts);
+    return { ...img, format };
+  }
+  const { data, width, height } = frame.rgb;
+  return { data, width, height, format, storedWidth: width, storedHeight: height };
+}
+
+/** 16-bit grayscale samples (host byte order) → RGB, clipped to 255 as Pillow's `I` → `RGB`. */
+function gray16ToRgb(data: Uint8Array, pixels: number): Uint8Array {
+  const out = new Uint8Array(pixels * 3);
+  const le = endianness() === 'LE';
+  for (let i = 0, o = 0; i < pixels; i++, o += 3) {
+    const v = le ? data[2 * i]! | (data[2 * i + 1]! << 8) : (data[2 * i]! << 8) | data[2 * i + 1]!;
+    out.fill(Math.min(v, 255), o, o + 3);
+  }
+  return out;
 }
 
 /** Raw libvips output (1–4 channels, or CMYK) → interleaved RGB, as Pillow's `convert('RGB')`. */
