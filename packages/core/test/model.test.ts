@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -82,6 +82,21 @@ describe('MobileNetV2 int8 (real ImageNet weights) gives the manifest top-1', { 
       assert.ok(Math.abs(r.predictions[0]!.probability - entry.mobilenetv2_int8_top5_prob[0]!) < 1e-3);
       if (file.includes('chelsea')) assert.ok(r.predictions[0]!.index >= 281 && r.predictions[0]!.index <= 285, 'a cat class');
       if (file.includes('coffee')) assert.equal(r.predictions[0]!.label, 'espresso');
+    });
+  }
+  // The format variants (BMP, PPM/PGM, TGA, ICO, 16-bit gray, small and palette images) against their own manifest.
+  const formats = shared ? path.join(shared, 'formats') : undefined;
+  const formatsManifest =
+    formats && existsSync(path.join(formats, 'reference', 'manifest.json'))
+      ? JSON.parse(readFileSync(path.join(formats, 'reference', 'manifest.json'), 'utf8'))
+      : { images: {} };
+  for (const [file, entry] of Object.entries<{ mobilenetv2_int8_top5: number[]; mobilenetv2_int8_top5_prob: number[] }>(
+    formatsManifest.images,
+  )) {
+    test(`formats/${file} → ${entry.mobilenetv2_int8_top5[0]}`, async () => {
+      const r = await classifier.classifyFile(path.join(formats!, 'images', file), { topK: 5 });
+      assert.equal(r.predictions[0]!.index, entry.mobilenetv2_int8_top5[0]);
+      assert.ok(Math.abs(r.predictions[0]!.probability - entry.mobilenetv2_int8_top5_prob[0]!) < 1e-3);
     });
   }
   test('concurrent requests are batched and each gets its own answer', async () => {

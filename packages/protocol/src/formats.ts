@@ -74,6 +74,16 @@ export function formatById(id: string): ImageFormat | undefined {
 /** Formats this product can classify (some decoder reads them). */
 export const CLASSIFIABLE_FORMATS: readonly ImageFormat[] = IMAGE_FORMATS.filter((f) => f.decoder !== 'none');
 
+/** The ids of the formats `decoder` reads (the engine dispatches on these). */
+export function formatIdsDecodedBy(decoder: FormatDecoder): ReadonlySet<string> {
+  return new Set(IMAGE_FORMATS.filter((f) => f.decoder === decoder).map((f) => f.id));
+}
+
+/** For messages: "JPEG, PNG, …, TGA" — every format this product classifies. */
+export function classifiableFormatNames(): string {
+  return CLASSIFIABLE_FORMATS.map((f) => f.name).join(', ');
+}
+
 /** Extensions of classifiable formats, with the dot. */
 export const CLASSIFIABLE_EXTENSIONS: readonly string[] = CLASSIFIABLE_FORMATS.flatMap((f) => f.extensions);
 

@@ -289,3 +289,14 @@ describe('usage errors exit 2', () => {
     assert.ok(statSync(cacheDir).isDirectory());
   });
 });
+
+test('`npx image-classifier` prints no npm warning (install settings live in package.json allowScripts, not .npmrc)', async () => {
+  const out = await new Promise<{ code: number | null; stderr: string; stdout: string }>((resolve) => {
+    execFile('npx', ['--no-install', 'image-classifier', '--help'], { cwd: REPO_ROOT, env: { ...process.env } }, (err, stdout, stderr) =>
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+  assert.equal(out.code, 0, out.stderr);
+  assert.match(out.stdout, /image-classifier classify/);
+  assert.doesNotMatch(out.stderr, /npm warn/i);
+});

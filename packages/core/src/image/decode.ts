@@ -9,7 +9,7 @@
 import { promises as fs } from 'node:fs';
 import { endianness } from 'node:os';
 import type sharpType from 'sharp';
-import { formatById } from '@image-classifier/protocol/formats';
+import { classifiableFormatNames, formatById, formatIdsDecodedBy } from '@image-classifier/protocol/formats';
 import { ClassifierError } from '../errors.js';
 import { BUILTIN_FORMATS, decodeBuiltin, heifKind, sniffBuiltin } from './formats/index.js';
 import type { RgbImage } from './resize.js';
@@ -101,9 +101,10 @@ export function sniffFormat(b: Uint8Array, name?: string): string {
   return 'unknown';
 }
 
-const SHARP_READABLE = new Set(['jpeg', 'png', 'gif', 'webp', 'tiff', 'heif', 'svg']);
+/** What libvips decodes for us (the format table's 'sharp' rows). */
+const SHARP_READABLE = formatIdsDecodedBy('sharp');
 
-const SUPPORTED_LIST = 'JPEG, PNG, WebP, AVIF, GIF, TIFF, SVG, BMP, ICO/CUR, Netpbm (PBM/PGM/PPM), TGA';
+const SUPPORTED_LIST = classifiableFormatNames();
 
 /** Reads a file into memory with errors that say what went wrong. */
 export async function readImageFile(file: string): Promise<Buffer> {

@@ -11,6 +11,7 @@ import { ClassifierError } from '../errors.js';
 import { decodeImage, sharp, DEFAULT_MAX_PIXELS, MIN_SIDE, rawToRgb, sniffFormat, type DecodedImage } from './decode.js';
 import { resizeBilinearPillow, type RgbImage } from './resize.js';
 
+import { formatIdsDecodedBy } from '@image-classifier/protocol/formats';
 import type { PreprocessingMode } from '@image-classifier/protocol/settings';
 export type TensorLayout = 'NCHW' | 'NHWC';
 
@@ -191,7 +192,8 @@ export async function preprocessImage(bytes: Uint8Array, name: string, opts: Pre
   return { tensor: out, offset, width: r.width, height: r.height, format: r.format };
 }
 
-const SHARP_FAST_FORMATS = new Set(['jpeg', 'png', 'gif', 'webp', 'tiff', 'heif', 'svg']);
+/** Formats `fast` may hand to libvips whole (the format table's 'sharp' rows); the others take the exact path. */
+const SHARP_FAST_FORMATS = formatIdsDecodedBy('sharp');
 
 /**
  * How `fast` resizes, by the downscale ratio r = short side / target (measured against the exact path, which equals
