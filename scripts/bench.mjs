@@ -358,6 +358,24 @@ function markdown(r) {
     const v = r.resize[k];
     lines.push(`| ${label} | ${fmt(v.oursMs, 2)} ms | ${fmt(v.naiveMs, 2)} ms | ${fmt(v.naiveMs / v.oursMs)}× |`);
   }
+  if (r.decoders) {
+    const d = r.decoders;
+    lines.push('');
+    lines.push(
+      `Decoding only (\`decodeImage\`: header checks, pixels to 8-bit RGB), median ms per image over ${d.images} photos × ${d.reps} runs, each photo re-encoded in the format; sharp's JPEG decode of the same pixels beside it:`,
+    );
+    lines.push('');
+    lines.push('| format | ms / image | vs sharp JPEG, same pixels |');
+    lines.push('| --- | --- | --- |');
+    lines.push(`| JPEG (sharp), 500×375 | ${fmt(d.jpegMs, 2)} | 1.00 |`);
+    for (const [k, ms] of Object.entries(d.formats)) {
+      const ico = k.startsWith('ICO');
+      const base = ico ? d.jpegSmallMs : d.jpegMs;
+      lines.push(
+        `| ${k}${ico ? '' : ', 500×375'} | ${fmt(ms, 2)} | ${fmt(ms / base, 2)}${ico ? ` (JPEG 256×256: ${fmt(base, 2)} ms)` : ''} |`,
+      );
+    }
+  }
   if (r.engine) {
     const e = r.engine;
     lines.push('');
@@ -476,6 +494,19 @@ function markdown(r) {
   return lines.join('\n');
 }
 
+/** The engine's own decoders against sharp's JPEG decode of the same pixels (scripts/bench-decoders.ts, via tsx). */
+function benchDecoders(files) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'bench-decoders.ts'), ...files], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) {
+    log(`decoder bench failed: ${r.stderr}`);
+    return undefined;
+  }
+  return JSON.parse(r.stdout.trim().split('\n').pop());
+}
+
 async function main() {
   const started = Date.now();
   const work = path.join(tmpdir(), 'image-classifier-bench');
@@ -505,6 +536,8 @@ async function main() {
   result.cli = await benchCli(smallDir, bigDir, nSmall, nBig, cacheDir);
   log('— exact resize vs naive');
   result.resize = await benchResize(bigFiles);
+  log('— decoders: BMP, Netpbm, TGA, ICO vs sharp JPEG');
+  result.decoders = benchDecoders(bigFiles.slice(0, nSmall));
   log('— engine: ready tensors, phased, overlapped');
   result.engine = await benchEngine(bigFiles);
   if (process.platform === 'linux') {
