@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { toClassifierError } from '@image-classifier/core';
+import { escapeControl } from '../output.js';
 
 export const EXIT_OK = 0;
 export const EXIT_SOME_FAILED = 1;
@@ -64,6 +65,6 @@ export function intOption(v: string | undefined, name: string, min: number): num
 /** Writes `image-classifier: CODE: message` and returns the usage exit code (a model that cannot be used). */
 export function failWith(io: Io, e: unknown, fallback?: Parameters<typeof toClassifierError>[1]): number {
   const err = toClassifierError(e, fallback);
-  io.stderr.write(`image-classifier: ${err.code}: ${err.message}\n`);
+  io.stderr.write(`image-classifier: ${err.code}: ${escapeControl(err.message)}\n`);
   return EXIT_USAGE;
 }
