@@ -37,9 +37,7 @@ export function formatRecord(r: ResultRecord, format: OutputFormat): string {
     case 'text': {
       const file = escapeControl(r.file);
       if (isError(r)) return `${file}\n  error ${escapeControl(r.error.code)}: ${escapeControl(r.error.message)}\n`;
-      const lines = r.predictions.map(
-        (p) => `  ${(p.probability * 100).toFixed(1).padStart(5)}%  ${escapeControl(p.label)}  (${p.index})`,
-      );
+      const lines = r.predictions.map((p) => `  ${(p.probability * 100).toFixed(1).padStart(5)}%  ${escapeControl(p.label)}  (${p.index})`);
       return `${file}\n${lines.join('\n')}\n`;
     }
   }
