@@ -350,7 +350,8 @@ export class ResultCache<V = unknown> {
   clear(): number {
     this.pending = [];
     this.pendingBytes = 0;
-    const n = new Set([...this.results.keys(), ...this.pendingValues.keys()]).size;
+    // Counted over the log on disk too: other servers sharing it may have added results this one never read.
+    const n = new Set([...this.results.keys(), ...this.pendingValues.keys(), ...this.keysOnDisk()]).size;
     this.pendingValues.clear();
     this.results.clear();
     this.files.clear();
@@ -360,6 +361,15 @@ export class ResultCache<V = unknown> {
     }
     this.updateStats();
     return n;
+  }
+
+  private keysOnDisk(): Iterable<string> {
+    if (this.stats.mode === 'memory') return [];
+    try {
+      return parseLog(readLog(this.file)).results.keys();
+    } catch {
+      return [];
+    }
   }
 
   get entries(): number {
