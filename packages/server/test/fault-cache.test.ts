@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { ClassifyBatchRequest, ClassifyRequest, ClearCacheRequest, RpcErrorCodes, type ServerSettings } from '@image-classifier/protocol';
 import { ResponseError } from 'vscode-jsonrpc/node';
 import { FIXTURE_IMAGES, sharedDir, SKIP_NO_SHARED } from '../../../test-fixtures/fixtures.js';
+import { ResultCache } from '../src/result-cache.js';
 import { BIN, type ServerHandle, startServer } from './server-client.js';
 
 const shared = sharedDir();
@@ -97,6 +98,67 @@ async function classifyAll(srv: ServerHandle, imgs: Img[]): Promise<number> {
   }
   return hits;
 }
+
+describe('ResultCache shared by two processes (in process)', () => {
+  const value = (i: number) => ({ p: [{ index: i, label: `class ${i}`, probability: 0.5 }], w: 1, h: 1 });
+  const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  test("one's clear is seen by the other (log identity), whose later writes land in the live log", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'ic-fault-rc-'));
+    const a = ResultCache.open<ReturnType<typeof value>>(dir);
+    const logs: string[] = [];
+    const b = ResultCache.open<ReturnType<typeof value>>(dir, (m) => logs.push(m));
+    for (let i = 0; i < 5; i++) b.put(`m:${i}`, value(i));
+    b.flush();
+    assert.deepEqual(b.get('m:1'), value(1));
+    assert.equal(a.clear(), 5, "a counts b's results, which it never read");
+    await wait(150);
+    assert.equal(b.get('m:1'), undefined, 'cleared: not served from the old (unlinked) log');
+    assert.ok(logs.some((l) => /was replaced/.test(l)));
+    b.put('m:9', value(9));
+    b.close();
+    a.close();
+    const c = ResultCache.open<ReturnType<typeof value>>(dir);
+    assert.equal(c.entries, 1);
+    assert.deepEqual(c.get('m:9'), value(9));
+    c.close();
+  });
+
+  test('a deleted log (the embeddings log removed unread by clearCache) is started again', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'ic-fault-rc-'));
+    const a = ResultCache.open<ReturnType<typeof value>>(dir);
+    a.put('k', value(1));
+    a.flush();
+    rmSync(a.file);
+    await wait(150);
+    assert.equal(a.get('k'), undefined);
+    a.put('k2', value(2));
+    a.close();
+    assert.deepEqual(ResultCache.open<ReturnType<typeof value>>(dir).get('k2'), value(2));
+  });
+
+  test('a path that is a folder or under a file: a memory-only cache, no throw, no temp file', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'ic-fault-rc-'));
+    mkdirSync(path.join(dir, 'results-v1.log'));
+    writeFileSync(path.join(dir, 'file'), '');
+    for (const d of [dir, path.join(dir, 'file', 'sub')]) {
+      const logs: string[] = [];
+      const c = ResultCache.open<ReturnType<typeof value>>(d, (m) => logs.push(m));
+      assert.equal(c.stats.mode, 'memory');
+      c.put('k', value(3));
+      c.flush();
+      assert.deepEqual(c.get('k'), value(3));
+      assert.equal(c.clear(), 1);
+      assert.equal(c.get('k'), undefined);
+      c.close();
+      assert.ok(logs.some((l) => /memory only/.test(l)));
+    }
+    assert.deepEqual(
+      readdirSync(dir).filter((f) => f.endsWith('.tmp')),
+      [],
+    );
+  });
+});
 
 describe('caches that degrade, never break', { skip: shared ? false : SKIP_NO_SHARED }, () => {
   let work: string;
