@@ -442,4 +442,20 @@ describe('CLI text output of hostile file names', { skip: shared ? false : SKIP_
     assert.match(out.stdout, /Egyptian cat {2}\(285\)/);
     rmSync(dir, { recursive: true, force: true });
   });
+
+  test('--threads 4096, --top-k 0 and --batch 1e9 are usage errors, as the server refuses them', async () => {
+    for (const args of [
+      ['--threads', '4096'],
+      ['--top-k', '0'],
+      ['--batch', '1000000000'],
+    ]) {
+      const r = await new Promise<{ code: number; stderr: string }>((resolve) =>
+        execFile(process.execPath, [BIN, 'classify', '--model', MODEL, ...args, FIXTURE_IMAGES], (err, _o, stderr) =>
+          resolve({ code: (err as { code?: number } | null)?.code ?? 0, stderr }),
+        ),
+      );
+      assert.notEqual(r.code, 0, args.join(' '));
+      assert.match(r.stderr, new RegExp(`${args[0]} must be an integer`));
+    }
+  });
 });

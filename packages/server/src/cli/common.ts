@@ -55,10 +55,14 @@ export function parseCommand<O extends Options>(args: string[], options: O): Par
   }
 }
 
-export function intOption(v: string | undefined, name: string, min: number): number | undefined {
+export function intOption(v: string | undefined, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`${name} must be an integer ≥ ${min} (got '${v}').`);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new UsageError(
+      `${name} must be an integer ${max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `from ${min} to ${max}`} (got '${v}').`,
+    );
+  }
   return n;
 }
 
