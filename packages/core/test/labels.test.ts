@@ -33,7 +33,7 @@ describe('labels', () => {
     assert.deepEqual(syn.labels, ['tench, Tinca tinca', 'goldfish, Carassius auratus']);
     assert.deepEqual(syn.ids, ['n01440764', 'n01443537']);
     assert.deepEqual(parseLabels('["a","b"]', 's').labels, ['a', 'b']);
-    await assert.rejects(loadLabelsFile(path.join(dir, 'nope.txt')), (e: ClassifierError) => e.code === 'FILE_NOT_FOUND');
+    await assert.rejects(loadLabelsFile(path.join(dir, 'nope.txt')), (e: ClassifierError) => e.code === 'LABELS_INVALID');
     assert.throws(
       () => parseLabels('[1,2]', 's'),
       (e: ClassifierError) => e.code === 'LABELS_INVALID',

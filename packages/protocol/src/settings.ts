@@ -65,6 +65,8 @@ export interface NormalizedSettings {
   settings: ServerSettings;
   /** One sentence per refused value, for the log. */
   problems: string[];
+  /** The keys whose value was refused (wholly: `roots` is listed when none of its entries could be used). */
+  refused: Array<keyof ServerSettings>;
 }
 
 const STRING_KEYS = ['model', 'modelSha256', 'defaultModelUrl', 'labels', 'cacheDir'] as const;
@@ -79,14 +81,17 @@ function isAbsolutePath(p: string): boolean {
  */
 export function normalizeSettings(value: unknown, opts: { cores?: number } = {}): NormalizedSettings {
   const problems: string[] = [];
+  const refused: Array<keyof ServerSettings> = [];
   const out: ServerSettings = {};
-  if (value === undefined || value === null) return { settings: out, problems };
+  if (value === undefined || value === null) return { settings: out, problems, refused };
   if (typeof value !== 'object' || Array.isArray(value)) {
-    return { settings: out, problems: [`settings must be an object (got ${describe(value)}); using the defaults.`] };
+    return { settings: out, problems: [`settings must be an object (got ${describe(value)}); using the defaults.`], refused };
   }
   const v = value as Record<string, unknown>;
-  const refuse = (key: string, why: string, fallback?: unknown) =>
+  const refuse = (key: keyof ServerSettings, why: string, fallback?: unknown) => {
+    refused.push(key);
     problems.push(`${key}: ${why} (got ${describe(v[key])}); ${fallback === undefined ? 'ignored' : `using ${JSON.stringify(fallback)}`}.`);
+  };
 
   for (const key of STRING_KEYS) {
     const x = v[key];
@@ -128,15 +133,17 @@ export function normalizeSettings(value: unknown, opts: { cores?: number } = {})
   }
   if (v.roots !== undefined && v.roots !== null) {
     const x = v.roots;
+    // A string is refused, never walked as a list (its characters would become roots, `/` among them).
     if (!Array.isArray(x)) refuse('roots', 'must be a list of absolute paths');
     else {
       const ok = x.filter((r): r is string => typeof r === 'string' && r.length > 0 && !r.includes('\0') && isAbsolutePath(r));
       if (ok.length !== x.length) problems.push(`roots: ${x.length - ok.length} entries are not absolute paths and were ignored.`);
-      // All refused: fall back to the workspace folders from initialize rather than refusing every file.
+      // All refused: the server falls back to the workspace folders from initialize, or refuses every file.
       if (ok.length > 0 || x.length === 0) out.roots = ok;
+      else refused.push('roots');
     }
   }
-  return { settings: out, problems };
+  return { settings: out, problems, refused };
 }
 
 function describe(x: unknown): string {

@@ -2,14 +2,7 @@
  * The persistent result cache: classifications keyed by (image content hash, model + preprocessing + labels), so a
  * restarted editor does not classify the same images again, and a changed file is classified anew.
  *
- * On disk it is one append-only log, `<cacheDir>/results/results-v1.log`, one record a line:
- *
- *     <crc32 of the JSON, 8 hex digits> <JSON>\n
- *
- * records: `{"t":"h","v":1}` (header, first line), `{"t":"r","k":key,"v":value}` (a result), and
- * `{"t":"f","p":path,"s":size,"m":mtimeMs,"h":contentHash}` (the (path, size, mtime) → hash index that saves rehashing
- * unchanged files), and `{"t":"m","k":modelSignature,"v":{...}}` (what a model file + settings resolved to when it was
- * last loaded, so results can be served from the cache while the model is still loading). Later records win.
+ * On disk it is one append-only log, `<cacheDir>/results/results-v1.log` (its format: result-log.ts).
  *
  * - Loading reads the log once; a line whose checksum or JSON is wrong is dropped (never a wrong answer), a torn
  *   last line (the process was killed mid-write) is cut off, and a log with dropped lines is compacted: the live
@@ -19,81 +12,48 @@
  * - Appends are buffered for a few milliseconds and written with one write(2); sync file calls on purpose: they
  *   take microseconds and do not queue behind image decoding in libuv's thread pool.
  * - Two servers sharing a cache directory append to the same file; a record read back is verified (checksum and
- *   key), so a stale offset is a miss, not a wrong answer.
+ *   key), so a stale offset is a miss, not a wrong answer. A log replaced under a server (another server's
+ *   clearCache or compaction renames a new file over it) is noticed by its identity (device + inode, checked at
+ *   most every 100 ms before a lookup or a write) and read again, so cleared results are not served and new ones
+ *   go to the live file.
+ * - The cache degrades, never breaks: a read-only log serves its results and writes none; a failed write (a full
+ *   disk) keeps results in memory and tries the disk again later; a log that cannot be opened at all (its path is a
+ *   folder, its folder cannot be created) leaves a memory-only cache. Temp files are removed on failure, and those
+ *   of dead processes at open.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as zlib from 'node:zlib';
+import {
+  type CacheStats,
+  decodeLine,
+  encodeLine,
+  errorText,
+  type FileEntry,
+  closeQuietly,
+  identityOf,
+  liveLines,
+  newStats,
+  type Line,
+  type ParsedLog,
+  parseLog,
+  readLog,
+  removeStaleTemps,
+  VERSION,
+  writeAll,
+  writeLog,
+} from './result-log.js';
+
+export { type CacheStats, crc32 } from './result-log.js';
 
 const FILE_NAME = 'results-v1.log';
-const VERSION = 1;
 const FLUSH_DELAY_MS = 20;
 const FLUSH_BYTES = 256 * 1024;
-
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-/** CRC-32 (zlib's), from node:zlib where available (Node ≥ 20.15). */
-export function crc32(data: Uint8Array | string): number {
-  const native = (zlib as unknown as { crc32?: (d: Uint8Array | string) => number }).crc32;
-  if (native) return native(data) >>> 0;
-  const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-  let c = 0xffffffff;
-  for (let i = 0; i < buf.length; i++) c = CRC_TABLE[(c ^ buf[i]!) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-
-function encodeLine(record: object): Buffer {
-  const json = JSON.stringify(record);
-  const body = Buffer.from(json, 'utf8');
-  const crc = crc32(body).toString(16).padStart(8, '0');
-  return Buffer.concat([Buffer.from(crc + ' ', 'latin1'), body, Buffer.from('\n', 'latin1')]);
-}
-
-/** Parses one line (without its newline); undefined when the checksum or JSON is wrong. */
-function decodeLine(line: Buffer): Record<string, unknown> | undefined {
-  if (line.length < 10 || line[8] !== 0x20) return undefined;
-  const crc = parseInt(line.subarray(0, 8).toString('latin1'), 16);
-  const body = line.subarray(9);
-  if (!Number.isFinite(crc) || crc32(body) !== crc) return undefined;
-  try {
-    const v = JSON.parse(body.toString('utf8')) as unknown;
-    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** An encoded line (with its newline) and, for results, its key. */
-interface Line {
-  buf: Buffer;
-  key?: string;
-}
-
-interface FileEntry {
-  size: number;
-  mtimeMs: number;
-  hash: string;
-}
-
-export interface CacheStats {
-  /** Results and file-index entries in memory. */
-  results: number;
-  files: number;
-  /** Lines dropped at load (bad checksum or JSON), and bytes of torn tail cut off. */
-  droppedLines: number;
-  truncatedBytes: number;
-  compacted: boolean;
-  bytes: number;
-  loadMs: number;
-}
+/** How often (at most) the log's identity is checked: another server's clearCache or compaction replaces it. */
+const IDENTITY_CHECK_MS = 100;
+/** After a failed write (a full disk), writes are tried again after this long; answers go on meanwhile. */
+const WRITE_RETRY_MS = 10_000;
+/** Results kept in memory only (unwritable cache) at most; the oldest are forgotten first. */
+const MAX_MEMORY_ONLY = 10_000;
 
 export class ResultCache<V = unknown> {
   readonly file: string;
@@ -110,7 +70,13 @@ export class ResultCache<V = unknown> {
   private pendingBytes = 0;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
-  readonly stats: CacheStats = { results: 0, files: 0, droppedLines: 0, truncatedBytes: 0, compacted: false, bytes: 0, loadMs: 0 };
+  readonly stats: CacheStats = newStats();
+  /** The log is open for writing (not read-only, not memory-only). */
+  private writable = false;
+  /** Device + inode of the open log, to notice another server replacing it. */
+  private identity: string | undefined;
+  private lastIdentityCheck = 0;
+  private writeBlockedUntil = 0;
 
   private constructor(
     readonly dir: string,
@@ -122,9 +88,10 @@ export class ResultCache<V = unknown> {
   }
 
   /**
-   * Opens (creating, repairing or rebuilding) the cache in `dir`. Never throws for a corrupt log. `fileName` names
-   * another log of the same format beside it (the server keeps embeddings apart from the results: they are 30×
-   * larger and only loaded when asked for).
+   * Opens (creating, repairing or rebuilding) the cache in `dir`. Never throws: a corrupt log is repaired, an
+   * unwritable one is used read-only, one that cannot be opened leaves a memory-only cache (logged). `fileName`
+   * names another log of the same format beside it (the server keeps embeddings apart from the results: they are
+   * 30× larger and only loaded when asked for).
    */
   static open<V>(dir: string, log: (msg: string) => void = () => {}, fileName = FILE_NAME): ResultCache<V> {
     const c = new ResultCache<V>(dir, log, fileName);
@@ -134,115 +101,118 @@ export class ResultCache<V = unknown> {
 
   private load(): void {
     const t0 = performance.now();
-    fs.mkdirSync(this.dir, { recursive: true });
+    this.closeFd();
+    this.results.clear();
+    this.files.clear();
+    this.models.clear();
     let buf: Buffer;
     try {
-      buf = fs.readFileSync(this.file);
-    } catch {
-      buf = Buffer.alloc(0);
+      fs.mkdirSync(this.dir, { recursive: true });
+      removeStaleTemps(this.dir, path.basename(this.file));
+      buf = readLog(this.file);
+    } catch (e) {
+      this.memoryOnly(`cannot read ${this.file} (${errorText(e)})`);
+      return;
     }
-    let pos = 0;
-    let goodEnd = 0;
-    let headerOk = false;
-    let dropped = 0;
-    let records = 0;
-    while (pos < buf.length) {
-      const nl = buf.indexOf(0x0a, pos);
-      if (nl < 0) break; // a torn last line: cut below
-      const rec = decodeLine(buf.subarray(pos, nl));
-      if (!headerOk) {
-        if (rec?.t !== 'h' || rec.v !== VERSION) break; // not our log (or another version): rebuild
-        headerOk = true;
-      } else if (!rec) {
-        dropped++;
-      } else if (rec.t === 'r' && typeof rec.k === 'string') {
-        this.results.set(rec.k, { off: pos, len: nl - pos });
-        records++;
-      } else if (rec.t === 'm' && typeof rec.k === 'string' && rec.v && typeof rec.v === 'object') {
-        this.models.set(rec.k, rec.v as Record<string, unknown>);
-        records++;
-      } else if (
-        rec.t === 'f' &&
-        typeof rec.p === 'string' &&
-        typeof rec.h === 'string' &&
-        typeof rec.s === 'number' &&
-        typeof rec.m === 'number'
-      ) {
-        this.files.set(rec.p, { size: rec.s, mtimeMs: rec.m, hash: rec.h });
-        records++;
-      } else {
-        dropped++;
-      }
-      pos = nl + 1;
-      goodEnd = pos;
-    }
-    this.stats.droppedLines = dropped;
-    if (!headerOk) {
+    const parsed = parseLog(buf);
+    for (const [k, v] of parsed.files) this.files.set(k, v);
+    for (const [k, v] of parsed.models) this.models.set(k, v);
+    for (const [k, v] of parsed.results) this.results.set(k, v);
+    this.stats.droppedLines = parsed.dropped;
+    if (!parsed.headerOk) {
       if (buf.length > 0) this.log(`result cache ${this.file} is not a version-${VERSION} log; starting a new one`);
-      this.rewrite([]);
+      this.results.clear();
+      this.files.clear();
+      this.models.clear();
+      if (!this.rewrite([])) this.memoryOnly(`cannot write ${this.file}`);
     } else {
-      if (goodEnd < buf.length) {
-        this.stats.truncatedBytes = buf.length - goodEnd;
-        this.log(`result cache: cut ${buf.length - goodEnd} bytes of a torn last record`);
-      }
-      const live = this.results.size + this.files.size + this.models.size;
-      if (dropped > 0 || records > 2 * live + 1000) {
-        if (dropped > 0) this.log(`result cache: dropped ${dropped} corrupt record(s); compacting`);
-        this.compact(buf);
-      } else {
-        this.fd = fs.openSync(this.file, 'r+');
-        if (goodEnd < buf.length) fs.ftruncateSync(this.fd, goodEnd);
-        this.size = goodEnd;
-      }
+      this.openParsed(buf, parsed);
     }
     this.stats.loadMs = Math.round(performance.now() - t0);
     this.updateStats();
   }
 
-  /** Writes the live records of `old` (the log's bytes) to a new log, atomically. */
-  private compact(old: Buffer): void {
-    const lines: Line[] = [];
-    for (const [k, v] of this.models) lines.push({ buf: encodeLine({ t: 'm', k, v }) });
-    for (const [p, f] of this.files) lines.push({ buf: encodeLine({ t: 'f', p, s: f.size, m: f.mtimeMs, h: f.hash }) });
-    for (const [key, { off, len }] of this.results)
-      lines.push({ buf: Buffer.concat([old.subarray(off, off + len), Buffer.from('\n')]), key });
-    this.rewrite(lines);
-    this.stats.compacted = true;
+  /** Opens a log that parsed: compacted when it has dropped lines or mostly dead records, else appended to. */
+  private openParsed(buf: Buffer, parsed: ParsedLog): void {
+    const { goodEnd, dropped, records } = parsed;
+    if (goodEnd < buf.length) {
+      this.stats.truncatedBytes = buf.length - goodEnd;
+      this.log(`result cache: cut ${buf.length - goodEnd} bytes of a torn last record`);
+    }
+    const live = this.results.size + this.files.size + this.models.size;
+    if (dropped > 0 || records > 2 * live + 1000) {
+      if (dropped > 0) this.log(`result cache: dropped ${dropped} corrupt record(s); compacting`);
+      if (this.compact(buf)) return;
+    }
+    try {
+      this.fd = fs.openSync(this.file, 'r+');
+      if (goodEnd < buf.length) fs.ftruncateSync(this.fd, goodEnd);
+      this.writable = true;
+      this.size = goodEnd;
+    } catch (e) {
+      this.closeFd();
+      try {
+        // Read-only (a read-only mount, a folder shared read-only): serve what is there, write nothing.
+        this.fd = fs.openSync(this.file, 'r');
+        this.size = buf.length;
+        this.stats.mode = 'read-only';
+        this.log(`result cache ${this.file} is read-only (${errorText(e)}): serving its ${this.results.size} results, saving none`);
+      } catch (e2) {
+        this.memoryOnly(`cannot open ${this.file} (${errorText(e2)})`);
+        return;
+      }
+    }
+    this.identity = identityOf(this.fd);
   }
 
-  private rewrite(lines: Line[]): void {
-    if (this.fd >= 0) fs.closeSync(this.fd);
-    const header = encodeLine({ t: 'h', v: VERSION });
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    const fd = fs.openSync(tmp, 'w');
-    let off = 0;
-    const write = (b: Buffer) => {
-      fs.writeSync(fd, b);
-      off += b.length;
-    };
-    write(header);
-    // Rebuild the offsets from what is written.
+  /** No usable log: results live in this process's memory only. */
+  private memoryOnly(why: string): void {
+    this.closeFd();
     this.results.clear();
-    const chunk: Buffer[] = [];
-    let chunkBytes = 0;
-    const flushChunk = () => {
-      if (chunk.length) fs.writeSync(fd, Buffer.concat(chunk));
-      chunk.length = 0;
-      chunkBytes = 0;
-    };
-    for (const { buf: line, key } of lines) {
-      if (key !== undefined) this.results.set(key, { off, len: line.length - 1 });
-      chunk.push(line);
-      chunkBytes += line.length;
-      off += line.length;
-      if (chunkBytes > 1 << 20) flushChunk();
+    this.stats.mode = 'memory';
+    this.log(`result cache: ${why}; keeping results in memory only`);
+    this.updateStats();
+  }
+
+  private closeFd(): void {
+    closeQuietly(this.fd);
+    this.fd = -1;
+    this.writable = false;
+    this.identity = undefined;
+    this.stats.mode = 'read-write';
+  }
+
+  /** Writes the live records of `old` (the log's bytes) to a new log, atomically. False when it cannot be written. */
+  private compact(old: Buffer): boolean {
+    const ok = this.rewrite(liveLines(old, this.models, this.files, this.results));
+    this.stats.compacted = ok;
+    return ok;
+  }
+
+  /**
+   * Replaces the log with `lines` after a header (temp file, fsync, rename); the offsets follow. On failure the temp
+   * file is removed, nothing in memory changes, and false is returned (logged).
+   */
+  private rewrite(lines: Line[]): boolean {
+    let written: { offsets: Map<string, { off: number; len: number }>; size: number };
+    try {
+      written = writeLog(this.file, lines);
+    } catch (e) {
+      this.log(`result cache: cannot rewrite ${this.file} (${errorText(e)})`);
+      return false;
     }
-    flushChunk();
-    fs.fsyncSync(fd);
-    fs.closeSync(fd);
-    fs.renameSync(tmp, this.file);
-    this.fd = fs.openSync(this.file, 'r+');
-    this.size = off;
+    this.closeFd();
+    this.results.clear();
+    for (const [k, v] of written.offsets) this.results.set(k, v);
+    this.size = written.size;
+    try {
+      this.fd = fs.openSync(this.file, 'r+');
+      this.writable = true;
+      this.identity = identityOf(this.fd);
+    } catch (e) {
+      this.memoryOnly(`cannot open ${this.file} (${errorText(e)})`);
+    }
+    return true;
   }
 
   /** The content hash recorded for this file when it had this size and mtime. */
@@ -270,6 +240,7 @@ export class ResultCache<V = unknown> {
   }
 
   get(key: string): V | undefined {
+    this.checkIdentity();
     const p = this.pendingValues.get(key);
     if (p !== undefined) return p;
     const loc = this.results.get(key);
@@ -307,45 +278,98 @@ export class ResultCache<V = unknown> {
     }
   }
 
-  /** Writes buffered records now (sync). */
+  /**
+   * Another server's clearCache or compaction renamed a new log over ours: read the new one (what we hold is
+   * cleared or at stale offsets). At most every IDENTITY_CHECK_MS; one fstat-free stat(2).
+   */
+  private checkIdentity(): void {
+    if (this.identity === undefined || this.closed) return;
+    const now = performance.now();
+    if (now - this.lastIdentityCheck < IDENTITY_CHECK_MS) return;
+    this.lastIdentityCheck = now;
+    if (identityOf(this.file) === this.identity) return;
+    this.log(`result cache: ${this.file} was replaced (cleared or compacted by another server); reading it again`);
+    // Results computed meanwhile stay pending and go to the new log.
+    this.load();
+  }
+
+  /** Writes buffered records now (sync). A failed write keeps the results in memory and retries later. */
   flush(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.pending.length === 0 || this.fd < 0) return;
+    if (this.pending.length === 0) return;
+    this.checkIdentity();
+    if (!this.writable || performance.now() < this.writeBlockedUntil) {
+      this.keepInMemory();
+      return;
+    }
     const lines = this.pending;
     this.pending = [];
     this.pendingBytes = 0;
+    let off = 0;
     try {
       // Appending at the real end of the file keeps offsets right even if another server appended meanwhile.
-      let off = fs.fstatSync(this.fd).size;
-      const buf = Buffer.concat(lines.map((l) => l.buf));
-      let written = 0;
-      while (written < buf.length) written += fs.writeSync(this.fd, buf, written, buf.length - written, off + written);
-      for (const { buf: line, key } of lines) {
-        if (key !== undefined) {
-          this.results.set(key, { off, len: line.length - 1 });
-          this.pendingValues.delete(key);
-        }
-        off += line.length;
-      }
-      this.size = off;
+      off = fs.fstatSync(this.fd).size;
+      writeAll(this.fd, Buffer.concat(lines.map((l) => l.buf)), off);
     } catch (e) {
-      this.log(`result cache: write failed (${(e as Error).message}); results stay in memory only`);
+      // A full disk or a failing one: cut what was half written, answer from memory, try the disk again later.
+      try {
+        fs.ftruncateSync(this.fd, off);
+      } catch {
+        // the tail stays torn: its checksum drops it at the next load
+      }
+      if (this.writeBlockedUntil === 0) this.log(`result cache: write failed (${errorText(e)}); keeping results in memory`);
+      this.writeBlockedUntil = performance.now() + WRITE_RETRY_MS;
+      this.keepInMemory();
+      return;
     }
+    if (this.writeBlockedUntil !== 0) this.log('result cache: writing again');
+    this.writeBlockedUntil = 0;
+    for (const { buf: line, key } of lines) {
+      if (key !== undefined) {
+        this.results.set(key, { off, len: line.length - 1 });
+        this.pendingValues.delete(key);
+      }
+      off += line.length;
+    }
+    this.size = off;
     this.updateStats();
   }
 
-  /** Forgets every result (the file index too). Returns how many results there were. */
+  /** Unwritten results stay answerable from memory (the oldest forgotten beyond MAX_MEMORY_ONLY). */
+  private keepInMemory(): void {
+    this.pending = [];
+    this.pendingBytes = 0;
+    for (const k of this.pendingValues.keys()) {
+      if (this.pendingValues.size <= MAX_MEMORY_ONLY) break;
+      this.pendingValues.delete(k);
+    }
+  }
+
+  /** Forgets every result (the file index too), here and for servers sharing the log. Returns how many there were. */
   clear(): number {
     this.pending = [];
     this.pendingBytes = 0;
-    const n = new Set([...this.results.keys(), ...this.pendingValues.keys()]).size;
+    // Counted over the log on disk too: other servers sharing it may have added results this one never read.
+    const n = new Set([...this.results.keys(), ...this.pendingValues.keys(), ...this.keysOnDisk()]).size;
     this.pendingValues.clear();
+    this.results.clear();
     this.files.clear();
     this.models.clear();
-    this.rewrite([]);
+    if (this.stats.mode !== 'memory' && !this.rewrite([])) {
+      this.memoryOnly(`cannot clear ${this.file}`);
+    }
     this.updateStats();
     return n;
+  }
+
+  private keysOnDisk(): Iterable<string> {
+    if (this.stats.mode === 'memory') return [];
+    try {
+      return parseLog(readLog(this.file)).results.keys();
+    } catch {
+      return [];
+    }
   }
 
   get entries(): number {
@@ -362,7 +386,6 @@ export class ResultCache<V = unknown> {
     if (this.closed) return;
     this.flush();
     this.closed = true;
-    if (this.fd >= 0) fs.closeSync(this.fd);
-    this.fd = -1;
+    this.closeFd();
   }
 }

@@ -34,8 +34,9 @@ export async function loadLabelsFile(file: string): Promise<LabelSet> {
     text = await fs.readFile(file, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
+    // A labels problem, not an image one: LABELS_INVALID (reported with the model's code, 1006), whatever the cause.
     throw new ClassifierError(
-      code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'READ_FAILED',
+      'LABELS_INVALID',
       `Cannot read the labels file ${file}: ${code === 'ENOENT' ? 'it does not exist' : (e as Error).message}.`,
     );
   }

@@ -131,6 +131,7 @@ export interface CreatedSession {
   activeProvider: string;
   providerFallbacks: ProviderFallback[];
   optimizedModelCache: ModelInfo['optimizedModelCache'];
+  optimizedModelCacheError?: string;
 }
 
 /** Where the optimized model for this plan is cached, when caching is on. */
@@ -201,9 +202,25 @@ function baseOptions(provider: string, threads: number, allowSpinning: boolean |
   };
 }
 
-type Created = Pick<CreatedSession, 'session' | 'optimizedModelCache'>;
+type Created = Pick<CreatedSession, 'session' | 'optimizedModelCache' | 'optimizedModelCacheError'>;
 
-/** One provider's session: from the optimized-model cache when `cachePath` is given (filling it on a miss). */
+/** Creates the cache folder and a writable temp file there; the reason when it cannot (read-only, full, not a folder). */
+async function prepareCacheWrite(cachePath: string, tmp: string): Promise<string | undefined> {
+  try {
+    await fs.mkdir(path.dirname(cachePath), { recursive: true });
+    await fs.writeFile(tmp, '');
+    return undefined;
+  } catch (e) {
+    await fs.rm(tmp, { force: true }).catch(() => {});
+    return describeError(e);
+  }
+}
+
+/**
+ * One provider's session: from the optimized-model cache when `cachePath` is given (filling it on a miss). The
+ * cache is a speed-up only: a folder that cannot be written (read-only, full, not a folder) loads the model without
+ * it and says why in `optimizedModelCacheError`; a read-only cache still serves its hits.
+ */
 async function createWith(
   source: ModelSource,
   base: ReturnType<typeof baseOptions>,
@@ -217,20 +234,31 @@ async function createWith(
       const session = await ort().InferenceSession.create(cachePath, { ...base, graphOptimizationLevel: 'disabled' });
       return { session, optimizedModelCache: 'hit' };
     } catch {
-      await fs.rm(cachePath, { force: true }); // a torn or stale cache entry: rebuild it
+      await fs.rm(cachePath, { force: true }).catch(() => {}); // a torn or stale cache entry: rebuild it
     }
   }
-  await fs.mkdir(path.dirname(cachePath), { recursive: true });
   const tmp = `${cachePath}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const uncached = async (why: string): Promise<Created> => {
+    await fs.rm(tmp, { force: true }).catch(() => {});
+    const session = await source.create({ ...base, graphOptimizationLevel: level });
+    return { session, optimizedModelCache: 'off', optimizedModelCacheError: `cannot write ${path.dirname(cachePath)}: ${why}` };
+  };
+  const cannot = await prepareCacheWrite(cachePath, tmp);
+  if (cannot !== undefined) return uncached(cannot);
   let session: InferenceSession;
   try {
     session = await source.create({ ...base, graphOptimizationLevel: level, optimizedModelFilePath: tmp });
   } catch (e) {
-    await fs.rm(tmp, { force: true });
-    throw e;
+    // ORT fails the whole load when it cannot write the optimized model (a full disk, a quota): load it without.
+    return uncached(describeError(e));
   }
-  await fs.rename(tmp, cachePath).catch(() => fs.rm(tmp, { force: true }));
-  return { session, optimizedModelCache: 'miss' };
+  const renamed = await fs.rename(tmp, cachePath).then(
+    () => undefined,
+    (e: unknown) => describeError(e),
+  );
+  if (renamed === undefined) return { session, optimizedModelCache: 'miss' };
+  await fs.rm(tmp, { force: true }).catch(() => {});
+  return { session, optimizedModelCache: 'off', optimizedModelCacheError: `cannot write ${cachePath}: ${renamed}` };
 }
 
 /** Tries the requested providers in order, then CPU; MODEL_LOAD_FAILED when CPU fails too. */

@@ -96,6 +96,8 @@ export interface ModelInfo {
   intraOpNumThreads: number;
   ortVersion: string;
   optimizedModelCache: 'hit' | 'miss' | 'off';
+  /** Why the optimized-model cache could not be written (the model loaded without it). */
+  optimizedModelCacheError?: string;
   loadMs: number;
 }
 
@@ -157,6 +159,7 @@ export class ModelSession {
       intraOpNumThreads: threads,
       ortVersion: version,
       optimizedModelCache: created.optimizedModelCache,
+      ...(created.optimizedModelCacheError ? { optimizedModelCacheError: created.optimizedModelCacheError } : {}),
       loadMs: Math.round(performance.now() - t0),
     };
     return new ModelSession(session, info);

@@ -2,7 +2,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Classifier, embeddingToJson, requireEmbedding, toClassifierError } from '@image-classifier/core';
-import { SETTING_DEFAULTS } from '@image-classifier/protocol';
+import { SETTING_DEFAULTS, SETTING_LIMITS } from '@image-classifier/protocol';
 import { expandInputs, tensorStem } from '../files.js';
 import { CSV_HEADER, formatRecord, isError, type OutputFormat, type ResultRecord } from '../output.js';
 import { EXIT_OK, EXIT_SOME_FAILED, failWith, type Io, intOption, parseCommand, UsageError } from './common.js';
@@ -90,7 +90,7 @@ export async function classifyCommand(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parseCommand(args, CLASSIFY_OPTIONS);
   if (positionals.length === 0) throw new UsageError('classify needs at least one image file or folder.');
   const format = outputFormat(values, io);
-  const topK = intOption(values['top-k'], '--top-k', 1) ?? SETTING_DEFAULTS.topK;
+  const topK = intOption(values['top-k'], '--top-k', 1, SETTING_LIMITS.topK[1]) ?? SETTING_DEFAULTS.topK;
   const { entries, folders } = await expandInputs(positionals);
   const tty = Boolean(io.stderr.isTTY) && !values['no-progress'];
   const options = await buildClassifierOptions(values, io, tty);

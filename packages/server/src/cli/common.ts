@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { toClassifierError } from '@image-classifier/core';
+import { escapeControl } from '../output.js';
 
 export const EXIT_OK = 0;
 export const EXIT_SOME_FAILED = 1;
@@ -54,16 +55,20 @@ export function parseCommand<O extends Options>(args: string[], options: O): Par
   }
 }
 
-export function intOption(v: string | undefined, name: string, min: number): number | undefined {
+export function intOption(v: string | undefined, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`${name} must be an integer ≥ ${min} (got '${v}').`);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new UsageError(
+      `${name} must be an integer ${max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `from ${min} to ${max}`} (got '${v}').`,
+    );
+  }
   return n;
 }
 
 /** Writes `image-classifier: CODE: message` and returns the usage exit code (a model that cannot be used). */
 export function failWith(io: Io, e: unknown, fallback?: Parameters<typeof toClassifierError>[1]): number {
   const err = toClassifierError(e, fallback);
-  io.stderr.write(`image-classifier: ${err.code}: ${err.message}\n`);
+  io.stderr.write(`image-classifier: ${err.code}: ${escapeControl(err.message)}\n`);
   return EXIT_USAGE;
 }

@@ -1,4 +1,5 @@
 /** The options that choose and load a model (classify, model info) → the engine's ClassifierOptions. */
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { type ClassifierOptions, defaultCacheDir, type LabelSet, loadLabelsFile, resolveModel } from '@image-classifier/core';
 import {
@@ -7,6 +8,7 @@ import {
   PREPROCESSING_MODES,
   type PreprocessingMode,
   SETTING_DEFAULTS,
+  SETTING_LIMITS,
 } from '@image-classifier/protocol';
 import { type Io, intOption, UsageError } from './common.js';
 import { downloadProgress } from './progress.js';
@@ -57,9 +59,15 @@ export async function buildClassifierOptions(values: ModelValues, io: Io, showPr
     throw new UsageError(`--preprocess must be 'exact' or 'fast' (got '${values.preprocess}').`);
   const level = (values['graph-opt'] ?? SETTING_DEFAULTS.graphOptimizationLevel) as GraphOptimization;
   if (!GRAPH_OPTIMIZATIONS.includes(level)) throw new UsageError(`--graph-opt must be disabled, basic, extended or all.`);
-  const threads = intOption(values.threads, '--threads', 1);
-  const batch = intOption(values.batch, '--batch', 1);
-  const maxPixels = intOption(values['max-pixels'], '--max-pixels', 1);
+  // The same bounds as the server's settings: threads up to twice the cores.
+  const threads = intOption(
+    values.threads,
+    '--threads',
+    1,
+    Math.min(SETTING_LIMITS.threads[1], Math.max(1, os.availableParallelism() * 2)),
+  );
+  const batch = intOption(values.batch, '--batch', 1, SETTING_LIMITS.maxBatch[1]);
+  const maxPixels = intOption(values['max-pixels'], '--max-pixels', 1, SETTING_LIMITS.maxImagePixels[1]);
   const cacheDir = values['cache-dir'] ?? defaultCacheDir();
   let source = '';
   const onProgress = downloadProgress(io, showProgress, () => source);

@@ -50,7 +50,13 @@ export function clearCache(ctx: ServerContext): { removed: number } {
   const removed = ctx.cache?.clear() ?? 0;
   // Cleared if open; otherwise removed unread (it may be hundreds of MB).
   if (ctx.embeddingCache) ctx.embeddingCache.clear();
-  else if (ctx.cacheDir) rmSync(path.join(ctx.cacheDir, 'results', EMBEDDINGS_LOG), { force: true });
+  else if (ctx.cacheDir) {
+    try {
+      rmSync(path.join(ctx.cacheDir, 'results', EMBEDDINGS_LOG), { force: true });
+    } catch (e) {
+      ctx.log(`embedding cache: cannot remove its log (${(e as Error).message})`);
+    }
+  }
   return { removed };
 }
 

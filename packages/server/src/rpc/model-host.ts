@@ -148,6 +148,7 @@ function loaded(ctx: ServerContext, classifier: Classifier, sig: string | undefi
   tuneHelperThreads(true);
   const info = classifier.info;
   ctx.log(`model ready: ${info.name} (${info.activeProvider}, ${info.loadMs} ms, optimized-model cache ${info.optimizedModelCache})`);
+  if (info.optimizedModelCacheError) ctx.log(`optimized-model cache not written (${info.optimizedModelCacheError}); loads stay slower`);
   sendStatus(ctx, {
     state: 'ready',
     model: info.name,

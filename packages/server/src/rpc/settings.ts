@@ -31,11 +31,30 @@ function sameSetting(a: unknown, b: unknown): boolean {
   return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 }
 
+/**
+ * Settings whose `roots` were sent but refused (a string, an object, no absolute path): without workspace folders to
+ * fall back on they refuse every file, never none (a refused restriction must not lift the restriction).
+ */
+const rootsRefused = new WeakSet<ServerSettings>();
+
 /** Whatever the client sent → valid settings, each problem logged as `settings: …`. */
 export function readSettings(ctx: ServerContext, value: unknown): ServerSettings {
-  const { settings, problems } = normalizeSettings(value, { cores: os.availableParallelism() });
+  const { settings, problems, refused } = normalizeSettings(value, { cores: os.availableParallelism() });
   for (const p of problems) ctx.log(`settings: ${p}`);
+  if (refused.includes('roots')) rootsRefused.add(settings);
   return settings;
+}
+
+/** The roots in force: the valid `roots` setting, else the workspace folders, else none (unrestricted) or, when
+ * `roots` was sent but refused, an empty list (nothing readable). */
+function rootsFor(ctx: ServerContext, s: ServerSettings): string[] | undefined {
+  if (s.roots) return s.roots;
+  if (ctx.initRoots) return ctx.initRoots;
+  if (rootsRefused.has(s)) {
+    ctx.log('roots: refused and there are no workspace folders; no file may be read until valid roots are set.');
+    return [];
+  }
+  return undefined;
 }
 
 /** Opens the result cache under `cacheDir` when it moved (closing the old one and the embeddings'). */
@@ -46,8 +65,9 @@ function openCache(ctx: ServerContext, cacheDir: string): void {
   ctx.embeddingCache = undefined;
   ctx.cacheDir = cacheDir;
   try {
+    // Never throws for an unusable folder (read-only, full, a file in the way): it degrades, and says so.
     ctx.cache = ResultCache.open<CachedValue>(path.join(cacheDir, 'results'), ctx.log);
-    ctx.log(`result cache: ${ctx.cache.entries} results (${ctx.cache.stats.loadMs} ms)`);
+    ctx.log(`result cache: ${ctx.cache.entries} results (${ctx.cache.stats.loadMs} ms, ${ctx.cache.stats.mode})`);
   } catch (e) {
     ctx.cache = undefined;
     ctx.log(`result cache disabled: ${(e as Error).message}`);
@@ -58,7 +78,7 @@ function openCache(ctx: ServerContext, cacheDir: string): void {
 export function applySettings(ctx: ServerContext, next: ServerSettings, force = false): void {
   const prev = ctx.settings;
   ctx.settings = next;
-  ctx.roots = new Roots(next.roots ?? ctx.initRoots);
+  ctx.roots = new Roots(rootsFor(ctx, next));
   ctx.admission.setLimit((next.maxBatch ?? SETTING_DEFAULTS.maxBatch) * 2 + 2);
   openCache(ctx, path.resolve(next.cacheDir ?? defaultCacheDir()));
   if (force || MODEL_KEYS.some((k) => !sameSetting(prev[k], next[k]))) {
@@ -74,5 +94,9 @@ export function onConfigurationChange(ctx: ServerContext, params: unknown): void
     readSettings(ctx, s);
     return;
   }
-  applySettings(ctx, { ...(ctx.initSettings ?? {}), ...readSettings(ctx, s) });
+  const fresh = readSettings(ctx, s);
+  const init = ctx.initSettings ?? {};
+  const merged = { ...init, ...fresh };
+  if (!merged.roots && (rootsRefused.has(fresh) || rootsRefused.has(init))) rootsRefused.add(merged);
+  applySettings(ctx, merged);
 }
