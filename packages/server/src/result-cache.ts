@@ -24,6 +24,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
+import { type FileEntry, type FileStamp, fileEntryOf, fileRecord, sameStamp } from './file-stamp.js';
 
 const FILE_NAME = 'results-v1.log';
 const VERSION = 1;
@@ -75,12 +76,6 @@ function decodeLine(line: Buffer): Record<string, unknown> | undefined {
 interface Line {
   buf: Buffer;
   key?: string;
-}
-
-interface FileEntry {
-  size: number;
-  mtimeMs: number;
-  hash: string;
 }
 
 export interface CacheStats {
@@ -168,7 +163,7 @@ export class ResultCache<V = unknown> {
         typeof rec.s === 'number' &&
         typeof rec.m === 'number'
       ) {
-        this.files.set(rec.p, { size: rec.s, mtimeMs: rec.m, hash: rec.h });
+        this.files.set(rec.p, fileEntryOf(rec, rec.s, rec.m, rec.h));
         records++;
       } else {
         dropped++;
@@ -203,7 +198,7 @@ export class ResultCache<V = unknown> {
   private compact(old: Buffer): void {
     const lines: Line[] = [];
     for (const [k, v] of this.models) lines.push({ buf: encodeLine({ t: 'm', k, v }) });
-    for (const [p, f] of this.files) lines.push({ buf: encodeLine({ t: 'f', p, s: f.size, m: f.mtimeMs, h: f.hash }) });
+    for (const [p, f] of this.files) lines.push({ buf: encodeLine(fileRecord(p, f)) });
     for (const [key, { off, len }] of this.results)
       lines.push({ buf: Buffer.concat([old.subarray(off, off + len), Buffer.from('\n')]), key });
     this.rewrite(lines);
@@ -245,17 +240,18 @@ export class ResultCache<V = unknown> {
     this.size = off;
   }
 
-  /** The content hash recorded for this file when it had this size and mtime. */
-  hashFor(file: string, size: number, mtimeMs: number): string | undefined {
+  /** The content hash recorded for this file when it had this size, mtime and stamp (ctime, inode, device). */
+  hashFor(file: string, size: number, mtimeMs: number, stamp: FileStamp = {}): string | undefined {
     const f = this.files.get(file);
-    return f && f.size === size && f.mtimeMs === mtimeMs ? f.hash : undefined;
+    return f && f.size === size && f.mtimeMs === mtimeMs && sameStamp(f, stamp) ? f.hash : undefined;
   }
 
-  setHash(file: string, size: number, mtimeMs: number, hash: string): void {
+  setHash(file: string, size: number, mtimeMs: number, hash: string, stamp: FileStamp = {}): void {
     const f = this.files.get(file);
-    if (f && f.size === size && f.mtimeMs === mtimeMs && f.hash === hash) return;
-    this.files.set(file, { size, mtimeMs, hash });
-    this.append({ buf: encodeLine({ t: 'f', p: file, s: size, m: mtimeMs, h: hash }) });
+    if (f && f.size === size && f.mtimeMs === mtimeMs && f.hash === hash && sameStamp(f, stamp)) return;
+    const entry = { size, mtimeMs, hash, ctimeMs: stamp.ctimeMs, ino: stamp.ino, dev: stamp.dev };
+    this.files.set(file, entry);
+    this.append({ buf: encodeLine(fileRecord(file, entry)) });
   }
 
   /** What was recorded for a model signature (see `setModel`). */

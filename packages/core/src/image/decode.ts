@@ -4,9 +4,10 @@
  * channels, alpha dropped (not composited), CMYK converted with Pillow's naive formula, no ICC colour
  * management, 16-bit samples truncated to their high byte.
  */
-import { promises as fs } from 'node:fs';
+import { closeSync } from 'node:fs';
 import type sharpType from 'sharp';
 import { ClassifierError } from '../errors.js';
+import { type OpenedFile, openRegularFileSync, readOpenedFile } from '../fs/regular-file.js';
 import type { RgbImage } from './resize.js';
 
 /** Default decompression-bomb limit: 100 megapixels (a 10000×10000 image), before any pixel is allocated. */
@@ -95,23 +96,24 @@ const SHARP_READABLE = new Set(['jpeg', 'png', 'gif', 'webp', 'tiff', 'heif', 's
 
 /** Reads a file into memory with errors that say what went wrong. */
 export async function readImageFile(file: string): Promise<Buffer> {
-  let stat;
+  // Opened once, without blocking (a FIFO or device is refused before any read), and read from that descriptor.
+  let opened: OpenedFile;
   try {
-    stat = await fs.stat(file);
+    opened = openRegularFileSync(file);
   } catch (e) {
+    if (e instanceof ClassifierError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') {
       throw new ClassifierError('FILE_NOT_FOUND', `File not found: ${file}. Check the path and try again.`);
     }
     throw new ClassifierError('READ_FAILED', `Cannot read ${file}: ${(e as Error).message}.`, { cause: e });
   }
-  if (!stat.isFile()) {
-    throw new ClassifierError('NOT_A_FILE', `${file} is not a regular file (a folder or device?). Pass an image file.`);
-  }
   try {
-    return await fs.readFile(file);
+    return await readOpenedFile(opened.fd, opened.stat.size);
   } catch (e) {
     throw new ClassifierError('READ_FAILED', `Cannot read ${file}: ${(e as Error).message}.`, { cause: e });
+  } finally {
+    closeSync(opened.fd);
   }
 }
 
