@@ -28,7 +28,7 @@ import { after, before, describe, test } from 'node:test';
 import { ResponseError } from 'vscode-jsonrpc/node';
 import { ClassifyBatchRequest, ClassifyRequest, ModelInfoRequest, RpcErrorCodes } from '@image-classifier/protocol';
 import { FIXTURE_IMAGES, sharedDir, SKIP_NO_SHARED } from '../../../test-fixtures/fixtures.js';
-import { startServer, type ServerHandle } from './server-client.js';
+import { startServer } from './server-client.js';
 
 const shared = sharedDir();
 const MODEL = shared ? path.join(shared, 'models', 'mobilenetv2-12-int8.onnx') : '';
