@@ -15,8 +15,10 @@ import {
   mkdtempSync,
   openSync,
   readFileSync,
+  renameSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
   writeSync,
 } from 'node:fs';
@@ -25,9 +27,12 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { after, before, describe, test } from 'node:test';
+import { ClassifierError, readImageFile } from '@image-classifier/core';
 import { ResponseError } from 'vscode-jsonrpc/node';
 import { ClassifyBatchRequest, ClassifyRequest, ModelInfoRequest, RpcErrorCodes } from '@image-classifier/protocol';
 import { FIXTURE_IMAGES, sharedDir, SKIP_NO_SHARED } from '../../../test-fixtures/fixtures.js';
+import { ResultCache } from '../src/result-cache.js';
+import { inside, Roots } from '../src/roots.js';
 import { startServer } from './server-client.js';
 
 const shared = sharedDir();
@@ -110,6 +115,73 @@ function rewriteKeepingStat(file: string, bytes: Buffer, edit?: (fd: number) => 
 function top(r: { predictions: Array<{ index: number }> }): number {
   return r.predictions[0]!.index;
 }
+
+/** The ClassifierError code `f` throws ('OK' if none). */
+async function codeOf(f: () => unknown): Promise<string> {
+  try {
+    await f();
+  } catch (e) {
+    assert.ok(e instanceof ClassifierError, String(e));
+    return e.code;
+  }
+  return 'OK';
+}
+
+describe('opening files: the parts', { skip: process.platform !== 'linux' ? 'SKIPPED: needs mkfifo and /proc (Linux)' : false }, () => {
+  let work: string;
+  before(() => {
+    work = mkdtempSync(path.join(tmpdir(), 'ic-fault-parts-'));
+  });
+  after(() => rmSync(work, { recursive: true, force: true }));
+
+  test('inside(): a name starting with .. is inside, the segment .. is not', () => {
+    assert.equal(inside('/ws/..foo.jpg', '/ws'), true);
+    assert.equal(inside('/ws/..dir/b.jpg', '/ws'), true);
+    assert.equal(inside('/ws/...', '/ws'), true);
+    assert.equal(inside('/ws', '/ws'), true);
+    assert.equal(inside('/outside.jpg', '/ws'), false);
+    assert.equal(inside('/ws-evil/x.jpg', '/ws'), false);
+    assert.equal(inside('/', '/ws'), false);
+  });
+
+  test('Roots.open: FIFO refused without blocking; a folder swapped for a symlink after realpath is caught on the descriptor', async () => {
+    const ws = path.join(work, 'ws');
+    const out = path.join(work, 'out');
+    mkdirSync(path.join(ws, 'd'), { recursive: true });
+    mkdirSync(path.join(out, 'd'), { recursive: true });
+    writeFileSync(path.join(ws, 'd', 'a.jpg'), 'inside');
+    writeFileSync(path.join(out, 'd', 'a.jpg'), 'outside');
+    mkfifo(path.join(ws, 'pipe.jpg'));
+    const roots = new Roots([ws]);
+    assert.equal(await codeOf(() => roots.resolve(path.join(ws, 'pipe.jpg'))), 'NOT_A_FILE');
+    assert.equal(await codeOf(() => readImageFile(path.join(ws, 'pipe.jpg'))), 'NOT_A_FILE', 'the CLI reader too');
+    const o = roots.open(path.join(ws, 'd', 'a.jpg'));
+    closeSync(o.fd);
+    assert.equal(o.path, path.join(ws, 'd', 'a.jpg'));
+    // The swap lands between the path check and the open: what is opened is outside, and refused.
+    renameSync(path.join(ws, 'd'), path.join(ws, 'd.real'));
+    symlinkSync(path.join(out, 'd'), path.join(ws, 'd'));
+    const swapped = new Roots([ws]) as unknown as { realpath: (f: string) => string };
+    swapped.realpath = (f) => f; // as if realpath had run before the swap
+    assert.equal(await codeOf(() => (swapped as unknown as Roots).open(path.join(ws, 'd', 'a.jpg'))), 'OUTSIDE_WORKSPACE');
+  });
+
+  test('file index: ctime/inode/device kept across a reopen; entries without them (older logs) miss', () => {
+    const dir = path.join(work, 'cache');
+    const a = ResultCache.open(dir);
+    const stamp = { ctimeMs: 1.5, ino: 7, dev: 9 };
+    a.setHash('/x/a.jpg', 10, 20, 'h1', stamp);
+    a.setHash('/x/old.jpg', 10, 20, 'h2'); // as an older server wrote it
+    a.close();
+    const b = ResultCache.open(dir);
+    assert.equal(b.hashFor('/x/a.jpg', 10, 20, stamp), 'h1');
+    assert.equal(b.hashFor('/x/a.jpg', 10, 20, { ...stamp, ctimeMs: 2 }), undefined, 'ctime changed (touch -r cannot undo it)');
+    assert.equal(b.hashFor('/x/a.jpg', 10, 20, { ...stamp, ino: 8 }), undefined, 'another inode');
+    assert.equal(b.hashFor('/x/a.jpg', 10, 20, { ...stamp, dev: 1 }), undefined, 'another device');
+    assert.equal(b.hashFor('/x/old.jpg', 10, 20, stamp), undefined, 'an old entry is hashed again');
+    b.close();
+  });
+});
 
 describe('files that change under the server', { skip: SKIP }, () => {
   let work: string;

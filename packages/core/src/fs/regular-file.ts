@@ -53,7 +53,16 @@ export interface OpenedFile {
  * regular file (closed before any read).
  */
 export function openRegularFileSync(file: string, o: { noFollow?: boolean } = {}): OpenedFile {
-  const fd = fs.openSync(file, BASE_FLAGS | (o.noFollow ? (C.O_NOFOLLOW ?? 0) : 0));
+  let fd: number;
+  try {
+    fd = fs.openSync(file, BASE_FLAGS | (o.noFollow ? (C.O_NOFOLLOW ?? 0) : 0));
+  } catch (e) {
+    // Windows refuses to open a folder at all.
+    if ((e as NodeJS.ErrnoException).code !== 'EISDIR') throw e;
+    throw new ClassifierError('NOT_A_FILE', `${file} is not a regular file (a folder). Pass a regular file.`, {
+      details: { kind: 'a folder' },
+    });
+  }
   let stat: fs.Stats;
   try {
     stat = fs.fstatSync(fd);
