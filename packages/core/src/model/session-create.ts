@@ -42,7 +42,8 @@ function openModel(file: string): OpenedFile {
       );
     }
     if (code === 'NOT_A_FILE') {
-      throw new ClassifierError('MODEL_LOAD_FAILED', `The model ${file} is not a regular file (a FIFO or device?). Pass an .onnx file.`, {
+      const kind = String((e as ClassifierError).details?.kind ?? 'a FIFO or device?');
+      throw new ClassifierError('MODEL_LOAD_FAILED', `The model ${file} is not a regular file (${kind}). Pass an .onnx file.`, {
         cause: e,
       });
     }
