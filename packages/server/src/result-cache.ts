@@ -28,7 +28,6 @@ import {
   decodeLine,
   encodeLine,
   errorText,
-  type FileEntry,
   closeQuietly,
   identityOf,
   liveLines,
@@ -42,6 +41,8 @@ import {
   writeAll,
   writeLog,
 } from './result-log.js';
+
+import { type FileEntry, type FileStamp, fileRecord, sameStamp } from './file-stamp.js';
 
 export { type CacheStats, crc32 } from './result-log.js';
 
@@ -215,17 +216,18 @@ export class ResultCache<V = unknown> {
     return true;
   }
 
-  /** The content hash recorded for this file when it had this size and mtime. */
-  hashFor(file: string, size: number, mtimeMs: number): string | undefined {
+  /** The content hash recorded for this file when it had this size, mtime and stamp (ctime, inode, device). */
+  hashFor(file: string, size: number, mtimeMs: number, stamp: FileStamp = {}): string | undefined {
     const f = this.files.get(file);
-    return f && f.size === size && f.mtimeMs === mtimeMs ? f.hash : undefined;
+    return f && f.size === size && f.mtimeMs === mtimeMs && sameStamp(f, stamp) ? f.hash : undefined;
   }
 
-  setHash(file: string, size: number, mtimeMs: number, hash: string): void {
+  setHash(file: string, size: number, mtimeMs: number, hash: string, stamp: FileStamp = {}): void {
     const f = this.files.get(file);
-    if (f && f.size === size && f.mtimeMs === mtimeMs && f.hash === hash) return;
-    this.files.set(file, { size, mtimeMs, hash });
-    this.append({ buf: encodeLine({ t: 'f', p: file, s: size, m: mtimeMs, h: hash }) });
+    if (f && f.size === size && f.mtimeMs === mtimeMs && f.hash === hash && sameStamp(f, stamp)) return;
+    const entry = { size, mtimeMs, hash, ctimeMs: stamp.ctimeMs, ino: stamp.ino, dev: stamp.dev };
+    this.files.set(file, entry);
+    this.append({ buf: encodeLine(fileRecord(file, entry)) });
   }
 
   /** What was recorded for a model signature (see `setModel`). */

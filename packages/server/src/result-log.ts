@@ -14,6 +14,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
+import { type FileEntry, fileEntryOf, fileRecord } from './file-stamp.js';
 
 export const VERSION = 1;
 
@@ -64,11 +65,7 @@ export interface Line {
   key?: string;
 }
 
-export interface FileEntry {
-  size: number;
-  mtimeMs: number;
-  hash: string;
-}
+export type { FileEntry };
 
 export interface CacheStats {
   /** Results and file-index entries in memory. */
@@ -126,7 +123,7 @@ export function parseLog(buf: Buffer): ParsedLog {
       typeof rec.s === 'number' &&
       typeof rec.m === 'number'
     ) {
-      p.files.set(rec.p, { size: rec.s, mtimeMs: rec.m, hash: rec.h });
+      p.files.set(rec.p, fileEntryOf(rec, rec.s, rec.m, rec.h));
       p.records++;
     } else {
       p.dropped++;
@@ -256,7 +253,7 @@ export function liveLines(
 ): Line[] {
   const lines: Line[] = [];
   for (const [k, v] of models) lines.push({ buf: encodeLine({ t: 'm', k, v }) });
-  for (const [p, f] of files) lines.push({ buf: encodeLine({ t: 'f', p, s: f.size, m: f.mtimeMs, h: f.hash }) });
+  for (const [p, f] of files) lines.push({ buf: encodeLine(fileRecord(p, f)) });
   for (const [key, { off, len }] of results) lines.push({ buf: Buffer.concat([old.subarray(off, off + len), Buffer.from('\n')]), key });
   return lines;
 }

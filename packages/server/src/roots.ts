@@ -1,12 +1,14 @@
 /**
- * Which files the server may read: only those inside the workspace roots it was given. A path is checked twice,
- * as written (after `..` is resolved) and after symlinks are resolved with realpath, so neither `..` tricks nor a
- * symlink inside a root that points elsewhere reach a file outside.
+ * Which files the server may read: only those inside the workspace roots it was given. A path is checked as written
+ * (after `..` is resolved) and after symlinks are resolved with realpath, and then what was actually opened is
+ * checked (a regular file, its real path from the descriptor inside the roots), so neither `..` tricks, nor a
+ * symlink inside a root that points elsewhere, nor a folder swapped for a symlink between check and read, reach a
+ * file outside.
  */
-import { realpathSync, statSync } from 'node:fs';
+import { closeSync, realpathSync, type Stats } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ClassifierError } from '@image-classifier/core';
+import { ClassifierError, type FileIdentity, identityOf, type OpenedFile, openRegularFileSync, realPathOfFd } from '@image-classifier/core';
 
 /** A `file://` URI or an absolute path → an absolute, normalized path. */
 export function uriToPath(uri: unknown): string {
@@ -29,10 +31,24 @@ export function uriToPath(uri: unknown): string {
   return path.resolve(uri);
 }
 
-function inside(file: string, root: string): boolean {
+/** Whether `file` is `root` or under it: `..` as a whole first segment leaves it, `..foo` (a name) does not. */
+export function inside(file: string, root: string): boolean {
   if (file === root) return true;
   const rel = path.relative(root, file);
-  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+  return rel !== '' && rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel);
+}
+
+/** A file's real path and identity (from the fstat of a descriptor opened on it). */
+export interface FileStat extends FileIdentity {
+  path: string;
+}
+
+export interface OpenedInRoots {
+  fd: number;
+  /** The real path of the opened file, from the descriptor. */
+  path: string;
+  /** fstat of the descriptor. */
+  stat: Stats;
 }
 
 /**
@@ -78,31 +94,63 @@ export class Roots {
   }
 
   /**
-   * Resolves a URI or path to the real path of an existing regular file inside the roots.
-   * Sync system calls on purpose: they take microseconds and do not queue behind image decoding in libuv's pool.
+   * Resolves a URI or path to the real path and identity of an existing regular file inside the roots, checked on
+   * the opened file (see `open`); nothing is read.
    */
-  resolve(uri: unknown): { path: string; size: number; mtimeMs: number } {
+  resolve(uri: unknown): FileStat {
+    const o = this.open(uri);
+    closeSync(o.fd);
+    return { path: o.path, ...identityOf(o.stat) };
+  }
+
+  /**
+   * Opens a URI or path for reading, once, and checks what was opened: a regular file (a FIFO or device is refused
+   * before any read, and its open does not block), whose real path, read from the descriptor, is inside the roots.
+   * A folder swapped for a symlink after the path was checked is caught, since the check is on the opened file.
+   * The caller closes `fd`. Sync system calls on purpose: they take microseconds and do not queue behind image
+   * decoding in libuv's pool.
+   */
+  open(uri: unknown): OpenedInRoots {
     const file = uriToPath(uri);
     if (!this.unrestricted && !this.lexical.some((r) => inside(file, r))) throw this.refuse(file);
-    let real: string;
-    try {
-      real = realpathSync.native(file);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR') {
-        throw new ClassifierError('FILE_NOT_FOUND', `File not found: ${file}. It may have been moved or deleted.`);
+    for (let attempt = 0; ; attempt++) {
+      const real = this.realpath(file);
+      if (!this.unrestricted && !this.real.some((r) => inside(real, r)))
+        throw this.refuse(file === real ? file : `${file} (a link to ${real})`);
+      let opened: OpenedFile;
+      try {
+        // The final name is not followed: if it became a symlink since realpath, resolve again.
+        opened = openRegularFileSync(real, { noFollow: true });
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ELOOP' && attempt < 3) continue;
+        throw openError(file, e);
       }
-      throw new ClassifierError('READ_FAILED', `Cannot read ${file}: ${(e as Error).message}.`);
+      const where = realPathOfFd(opened.fd, real, opened.stat);
+      if (!this.unrestricted && (where === undefined || !this.real.some((r) => inside(where, r)))) {
+        closeSync(opened.fd);
+        throw this.refuse(`${file} (which was replaced while it was opened: ${where ?? 'an unknown file'})`);
+      }
+      return { fd: opened.fd, path: where ?? real, stat: opened.stat };
     }
-    if (!this.unrestricted && !this.real.some((r) => inside(real, r)))
-      throw this.refuse(file === real ? file : `${file} (a link to ${real})`);
-    let st;
-    try {
-      st = statSync(real);
-    } catch (e) {
-      throw new ClassifierError('READ_FAILED', `Cannot read ${file}: ${(e as Error).message}.`);
-    }
-    if (!st.isFile()) throw new ClassifierError('NOT_A_FILE', `${file} is not a regular file (a folder or device?). Pass an image file.`);
-    return { path: real, size: st.size, mtimeMs: st.mtimeMs };
   }
+
+  private realpath(file: string): string {
+    try {
+      return realpathSync.native(file);
+    } catch (e) {
+      throw openError(file, e);
+    }
+  }
+}
+
+function openError(file: string, e: unknown): ClassifierError {
+  if (e instanceof ClassifierError && e.code === 'NOT_A_FILE') {
+    const kind = String(e.details?.kind ?? 'a FIFO or device?');
+    return new ClassifierError('NOT_A_FILE', `${file} is not a regular file (${kind}). Pass an image file.`);
+  }
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT' || code === 'ENOTDIR') {
+    return new ClassifierError('FILE_NOT_FOUND', `File not found: ${file}. It may have been moved or deleted.`);
+  }
+  return new ClassifierError('READ_FAILED', `Cannot read ${file}: ${(e as Error).message}.`);
 }

@@ -330,7 +330,11 @@ describe('inference server over JSON-RPC', { skip: shared ? false : SKIP_NO_SHAR
       settings: { imageClassifier: { model: MODEL, cacheDir, roots: [ws], maxQueue: 3 } },
     });
     const imgs = await makeImages(path.join(ws, 'queue'), 12, 'q');
-    const settled = await Promise.allSettled(imgs.map((x) => srv.conn.sendRequest(ClassifyRequest.type, { uri: uri(x.file) })));
+    // force: these images' contents are already cached (earlier tests made the same crops), and a cache hit can
+    // finish before the next request is even read: forced, each one waits for the engine.
+    const settled = await Promise.allSettled(
+      imgs.map((x) => srv.conn.sendRequest(ClassifyRequest.type, { uri: uri(x.file), force: true })),
+    );
     const full = settled
       .filter((s) => s.status === 'rejected')
       .map((s) => (s as PromiseRejectedResult).reason as ResponseError<{ code: string }>);

@@ -6,11 +6,12 @@
  * to 0–255. BMP/DIB, ICO/CUR, Netpbm and TGA, which libvips does not read, go through the built-in decoders in
  * ./formats; HEIC (HEVC) is refused with UNSUPPORTED_FORMAT.
  */
-import { promises as fs } from 'node:fs';
+import { closeSync } from 'node:fs';
 import { endianness } from 'node:os';
 import type sharpType from 'sharp';
 import { classifiableFormatNames, formatById, formatIdsDecodedBy } from '@image-classifier/protocol/formats';
 import { ClassifierError } from '../errors.js';
+import { type OpenedFile, openRegularFileSync, readOpenedFile } from '../fs/regular-file.js';
 import { BUILTIN_FORMATS, decodeBuiltin, heifKind, sniffBuiltin } from './formats/index.js';
 import type { RgbImage } from './resize.js';
 
@@ -108,23 +109,24 @@ const SUPPORTED_LIST = classifiableFormatNames();
 
 /** Reads a file into memory with errors that say what went wrong. */
 export async function readImageFile(file: string): Promise<Buffer> {
-  let stat;
+  // Opened once, without blocking (a FIFO or device is refused before any read), and read from that descriptor.
+  let opened: OpenedFile;
   try {
-    stat = await fs.stat(file);
+    opened = openRegularFileSync(file);
   } catch (e) {
+    if (e instanceof ClassifierError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') {
       throw new ClassifierError('FILE_NOT_FOUND', `File not found: ${file}. Check the path and try again.`);
     }
     throw new ClassifierError('READ_FAILED', `Cannot read ${file}: ${(e as Error).message}.`, { cause: e });
   }
-  if (!stat.isFile()) {
-    throw new ClassifierError('NOT_A_FILE', `${file} is not a regular file (a folder or device?). Pass an image file.`);
-  }
   try {
-    return await fs.readFile(file);
+    return await readOpenedFile(opened.fd, opened.stat.size);
   } catch (e) {
     throw new ClassifierError('READ_FAILED', `Cannot read ${file}: ${(e as Error).message}.`, { cause: e });
+  } finally {
+    closeSync(opened.fd);
   }
 }
 

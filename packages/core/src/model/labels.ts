@@ -1,8 +1,8 @@
 /**
  * Class labels, softmax and top-k.
  */
-import { promises as fs } from 'node:fs';
 import { ClassifierError } from '../errors.js';
+import { readRegularFile } from '../fs/regular-file.js';
 import imagenet from './imagenet-classes.json';
 
 import type { Prediction } from '@image-classifier/protocol/methods';
@@ -31,7 +31,8 @@ export const IMAGENET_LABELS: LabelSet = Object.freeze({
 export async function loadLabelsFile(file: string): Promise<LabelSet> {
   let text: string;
   try {
-    text = await fs.readFile(file, 'utf8');
+    // Through a checked descriptor: a FIFO or device named as the labels file is refused instead of hanging.
+    text = (await readRegularFile(file)).toString('utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     // A labels problem, not an image one: LABELS_INVALID (reported with the model's code, 1006), whatever the cause.

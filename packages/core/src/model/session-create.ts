@@ -4,12 +4,21 @@
  * graph, and reading the session's inputs and outputs.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { promises as fs, type Stats } from 'node:fs';
+import { closeSync, promises as fs, fstatSync, type Stats } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { InferenceSession } from 'onnxruntime-node';
 import type { GraphOptimization } from '@image-classifier/protocol/settings';
 import { ClassifierError } from '../errors.js';
+import {
+  identityKey,
+  identityOf,
+  type OpenedFile,
+  openRegularFileSync,
+  readOpenedFile,
+  readRegularFile,
+  sameIdentity,
+} from '../fs/regular-file.js';
 import type { TensorLayout } from '../image/preprocess.js';
 import { type EmbeddingTensor, inspectOnnx, type OnnxSummary, withEmbeddingOutput } from './onnx-inspect.js';
 import { describeError, ort } from './ort.js';
@@ -20,37 +29,60 @@ export interface KnownModel {
   summary: OnnxSummary;
 }
 
-/** MODEL_NOT_FOUND / MODEL_LOAD_FAILED when the file cannot be stat'ed. */
-export async function statModel(file: string): Promise<Stats> {
+/** Opens the model without blocking and checks it is a regular file: MODEL_NOT_FOUND / MODEL_LOAD_FAILED if not. */
+function openModel(file: string): OpenedFile {
   try {
-    return await fs.stat(file);
+    return openRegularFileSync(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') {
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
       throw new ClassifierError(
         'MODEL_NOT_FOUND',
         `Model file not found: ${file}. Pass --model with an .onnx file or URL, or run 'image-classifier model download'.`,
       );
     }
+    if (code === 'NOT_A_FILE') {
+      const kind = String((e as ClassifierError).details?.kind ?? 'a FIFO or device?');
+      throw new ClassifierError('MODEL_LOAD_FAILED', `The model ${file} is not a regular file (${kind}). Pass an .onnx file.`, {
+        cause: e,
+      });
+    }
     throw new ClassifierError('MODEL_LOAD_FAILED', `Cannot read the model ${file}: ${describeError(e)}.`, { cause: e });
   }
 }
 
+/** MODEL_NOT_FOUND / MODEL_LOAD_FAILED when the file cannot be opened or is not a regular file (FIFO, device…). */
+export async function statModel(file: string): Promise<Stats> {
+  const { fd, stat } = openModel(file);
+  closeSync(fd);
+  return stat;
+}
+
 /**
  * The model's sha256 and graph summary, and its bytes when they had to be read. With a cache dir, both are
- * remembered per (path, size, mtime, inode): a warm start reads nothing of the 100 MB file but what ONNX Runtime
- * itself loads.
+ * remembered per (path, device, inode, size, mtime, ctime) of the file as opened: a warm start reads nothing of the
+ * 100 MB file but what ONNX Runtime itself loads, and an edit in place is seen even with size, mtime and inode kept
+ * (ctime cannot be set back). `_stat` (an earlier stat) is not trusted: the descriptor's own fstat is the key.
  */
-export async function readModel(file: string, stat: Stats, cacheDir: string | false | undefined): Promise<KnownModel & { bytes?: Buffer }> {
-  const identity = `v2|${file}|${stat.size}|${stat.mtimeMs}|${stat.ino}`;
-  const indexFile = cacheDir ? path.join(cacheDir, 'model-index.json') : undefined;
-  const known = indexFile ? (await readModelIndex(indexFile))[identity] : undefined;
-  if (known) return known;
+export async function readModel(
+  file: string,
+  _stat: Stats,
+  cacheDir: string | false | undefined,
+): Promise<KnownModel & { bytes?: Buffer }> {
+  const { fd, stat } = openModel(file);
   let bytes: Buffer;
+  let stable: boolean;
+  const identity = `v3|${file}|${identityKey(identityOf(stat))}`;
+  const indexFile = cacheDir ? path.join(cacheDir, 'model-index.json') : undefined;
   try {
-    bytes = await fs.readFile(file);
+    const known = indexFile ? (await readModelIndex(indexFile))[identity] : undefined;
+    if (known) return known;
+    bytes = await readOpenedFile(fd, stat.size);
+    stable = sameIdentity(identityOf(stat), identityOf(fstatSync(fd)));
   } catch (e) {
     throw new ClassifierError('MODEL_LOAD_FAILED', `Cannot read the model ${file}: ${describeError(e)}.`, { cause: e });
+  } finally {
+    closeSync(fd);
   }
   let summary: OnnxSummary;
   try {
@@ -63,7 +95,8 @@ export async function readModel(file: string, stat: Stats, cacheDir: string | fa
     );
   }
   const entry = { sha256: createHash('sha256').update(bytes).digest('hex'), summary };
-  if (indexFile) await writeModelIndexEntry(indexFile, identity, entry);
+  // A file written to while it was read is not remembered: its next load reads it again.
+  if (indexFile && stable) await writeModelIndexEntry(indexFile, identity, entry);
   return { ...entry, bytes };
 }
 
@@ -176,7 +209,7 @@ class ModelSource {
   }
 
   private async modelBytes(): Promise<Uint8Array> {
-    return withEmbeddingOutput((this.bytes ??= await fs.readFile(this.plan.file)), this.plan.embedding!);
+    return withEmbeddingOutput((this.bytes ??= await readRegularFile(this.plan.file)), this.plan.embedding!);
   }
 }
 

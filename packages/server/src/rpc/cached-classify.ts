@@ -1,13 +1,25 @@
 /**
  * One file through the result cache and the engine. Results (and embeddings, in their own log) are cached by image
- * content under the model's key; the cache is looked up without reading the file when (path, size, mtime) is known.
+ * content under the model's key; the cache is looked up without reading the file when (path, size, mtime, ctime,
+ * inode, device) is known. The file is read through one descriptor, checked when opened (regular, inside the roots),
+ * and its hash is indexed under that descriptor's fstat: what was read is what the index says.
  */
 import { createHash } from 'node:crypto';
-import { promises as fsp, rmSync } from 'node:fs';
+import { closeSync, fstatSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
-import { ClassifierError, decodeFloat16, embeddingToJson, encodeFloat16 } from '@image-classifier/core';
+import {
+  ClassifierError,
+  decodeFloat16,
+  embeddingToJson,
+  encodeFloat16,
+  type FileIdentity,
+  identityOf,
+  readOpenedFile,
+  sameIdentity,
+} from '@image-classifier/core';
 import type { Prediction } from '@image-classifier/protocol';
 import { ResultCache } from '../result-cache.js';
+import type { FileStat } from '../roots.js';
 import type { CachedEmbedding, FileOutcome, Loaded, ServerContext } from './state.js';
 import { tuneHelperThreads } from './threads.js';
 
@@ -17,12 +29,6 @@ const STORED_TOP_K = 10;
 const MAX_FILE_BYTES = 512 * 1024 * 1024;
 /** The embeddings' log beside the results' (same format). */
 const EMBEDDINGS_LOG = 'embeddings-v1.log';
-
-export interface FileStat {
-  path: string;
-  size: number;
-  mtimeMs: number;
-}
 
 export interface ClassifyFileOptions {
   topK: number;
@@ -77,13 +83,33 @@ function fromCache(ctx: ServerContext, l: Loaded, hash: string, topK: number, wa
   return { ...hit, embedding: embeddingToJson(values) };
 }
 
-async function readImage(file: string): Promise<Buffer> {
+function tooLarge(file: string, size: number): ClassifierError {
+  return new ClassifierError(
+    'IMAGE_TOO_LARGE',
+    `${file} is ${(size / 1e6).toFixed(0)} MB; files over ${MAX_FILE_BYTES / 1e6} MB are not read.`,
+  );
+}
+
+/**
+ * Opens `file` (checked again on the opened descriptor: regular, inside the roots) and reads it. `id` is that
+ * descriptor's fstat, or undefined when the file changed while it was read (then its hash is not indexed).
+ */
+async function readChecked(ctx: ServerContext, file: string): Promise<{ bytes: Buffer; path: string; id: FileIdentity | undefined }> {
+  const opened = ctx.roots.open(file);
   try {
-    return await fsp.readFile(file);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new ClassifierError('FILE_NOT_FOUND', `File not found: ${file}. It may have been moved or deleted.`);
-    throw new ClassifierError('READ_FAILED', `Cannot read ${file}: ${(e as Error).message}.`);
+    if (opened.stat.size > MAX_FILE_BYTES) throw tooLarge(file, opened.stat.size);
+    let bytes: Buffer;
+    let after: FileIdentity;
+    try {
+      bytes = await readOpenedFile(opened.fd, opened.stat.size);
+      after = identityOf(fstatSync(opened.fd));
+    } catch (e) {
+      throw new ClassifierError('READ_FAILED', `Cannot read ${file}: ${(e as Error).message}.`);
+    }
+    const id = identityOf(opened.stat);
+    return { bytes, path: opened.path, id: sameIdentity(id, after) ? id : undefined };
+  } finally {
+    closeSync(opened.fd);
   }
 }
 
@@ -122,26 +148,21 @@ async function infer(
 /** One file through cache and engine. `file` is already inside the roots. Throws ClassifierErrors. */
 export async function classifyFile(ctx: ServerContext, l: Loaded, file: FileStat, o: ClassifyFileOptions): Promise<FileOutcome> {
   if (!o.force && ctx.cache) {
-    const h = ctx.cache.hashFor(file.path, file.size, file.mtimeMs);
+    const h = ctx.cache.hashFor(file.path, file.size, file.mtimeMs, file);
     const hit = h ? fromCache(ctx, l, h, o.topK, o.embedding) : undefined;
     if (hit) return hit;
   }
-  if (file.size > MAX_FILE_BYTES) {
-    throw new ClassifierError(
-      'IMAGE_TOO_LARGE',
-      `${file.path} is ${(file.size / 1e6).toFixed(0)} MB; files over ${MAX_FILE_BYTES / 1e6} MB are not read.`,
-    );
-  }
+  if (file.size > MAX_FILE_BYTES) throw tooLarge(file.path, file.size);
   const release = await ctx.admission.acquire(o.interactive, o.signal);
   try {
-    const bytes = await readImage(file.path);
+    const { bytes, path: read, id } = await readChecked(ctx, file.path);
     const hash = createHash('sha256').update(bytes).digest('hex').slice(0, 40);
-    ctx.cache?.setHash(file.path, file.size, file.mtimeMs, hash);
+    if (id) ctx.cache?.setHash(read, id.size, id.mtimeMs, hash, id);
     if (!o.force) {
       const hit = fromCache(ctx, l, hash, o.topK, o.embedding);
       if (hit) return hit;
     }
-    return await infer(ctx, l, file.path, bytes, hash, o);
+    return await infer(ctx, l, read, bytes, hash, o);
   } finally {
     release();
   }

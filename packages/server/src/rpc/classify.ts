@@ -33,7 +33,7 @@ export async function classify(p: ClassifyParams, ctx: ServerContext, token: Can
   }
   if (ctx.state !== 'ready' && ctx.early && !p.force && !p.embedding && ctx.cache) {
     // The model is still loading, but this file's result for the same model is in the cache.
-    const hit = cachedResult(ctx, ctx.early.key, ctx.cache.hashFor(file.path, file.size, file.mtimeMs), topK);
+    const hit = cachedResult(ctx, ctx.early.key, ctx.cache.hashFor(file.path, file.size, file.mtimeMs, file), topK);
     if (hit) {
       const { predictions, width, height } = hit;
       return { uri: p.uri, predictions, model: ctx.early.name, cached: true, durationMs: elapsedMs(t0), width, height };

@@ -11,6 +11,8 @@ import {
   type ClassifierOptions,
   type DownloadProgress,
   defaultCacheDir,
+  identityKey,
+  identityOf,
   type LabelSet,
   loadLabelsFile,
   modelFilePath,
@@ -23,13 +25,15 @@ import type { Loaded, ServerContext } from './state.js';
 import { tuneHelperThreads } from './threads.js';
 
 /**
- * Identifies a model file (path, size, mtime) with the settings that shape results, without reading it; the
- * cache remembers what it resolved to, so a restarted server answers cached results before the model is loaded.
+ * Identifies a model file (path, device, inode, size, mtime, ctime: an edit in place changes ctime even when size
+ * and mtime are put back) with the settings that shape results, without reading it; the cache remembers what it
+ * resolved to, so a restarted server answers cached results before the model is loaded.
  */
 export function modelSignature(s: ServerSettings, cacheDir: string): string | undefined {
   const stamp = (f: string) => {
     const st = statSync(f);
-    return `${f}|${st.size}|${st.mtimeMs}`;
+    if (!st.isFile()) throw new Error('not a regular file');
+    return `${f}|${identityKey(identityOf(st))}`;
   };
   try {
     const parts = [
