@@ -12,3 +12,4 @@ export * from './model/models.js';
 export * from './model/float16.js';
 export * from './image/preprocess-pool.js';
 export * from './threads.js';
+export * from './curation/index.js';
