@@ -94,13 +94,19 @@ describe('curation on the curation-dev set (MobileNetV2 int8)', { skip: shared ?
     const precision = tp / Math.max(1, predicted.size);
     const recall = tp / truePairs.size;
     const exactFound = [...exactPairs].filter((p) => predicted.has(p)).length;
-    console.log(`duplicates: ${predicted.size} pairs, P=${precision.toFixed(3)} R=${recall.toFixed(3)} exact ${exactFound}/${exactPairs.size}`);
+    console.log(
+      `duplicates: ${predicted.size} pairs, P=${precision.toFixed(3)} R=${recall.toFixed(3)} exact ${exactFound}/${exactPairs.size}`,
+    );
     assert.ok(precision >= 0.97, `precision ${precision}`);
     assert.ok(recall >= 0.97, `recall ${recall}`);
     assert.equal(exactFound, exactPairs.size);
     const exactGroups = report.duplicateGroups.filter((g) => g.kind === 'exact').map((g) => g.files.map(key).sort().join(' '));
-    for (const g of truth.exact_duplicate_groups) assert.ok(exactGroups.includes([...g.members].sort().join(' ')), `exact group ${g.members}`);
-    assert.ok(report.duplicateGroups.some((g) => g.conflictingLabels), 'a copy in another class folder is flagged conflictingLabels');
+    for (const g of truth.exact_duplicate_groups)
+      assert.ok(exactGroups.includes([...g.members].sort().join(' ')), `exact group ${g.members}`);
+    assert.ok(
+      report.duplicateGroups.some((g) => g.conflictingLabels),
+      'a copy in another class folder is flagged conflictingLabels',
+    );
   });
 
   test('the report is version 1 and evaluate.py scores it (when python3 + numpy are available)', (t) => {
@@ -110,15 +116,28 @@ describe('curation on the curation-dev set (MobileNetV2 int8)', { skip: shared ?
     writeFileSync(path.join(dir, 'groups.json'), JSON.stringify(report.duplicateGroups.map((g) => g.files)));
     let out: string;
     try {
-      out = execFileSync('python3', [path.join(DEV, 'evaluate.py'), '--suspects', path.join(dir, 'ranked.txt'), '--duplicates', path.join(dir, 'groups.json'), '--json'], {
-        encoding: 'utf8',
-      });
+      out = execFileSync(
+        'python3',
+        [
+          path.join(DEV, 'evaluate.py'),
+          '--suspects',
+          path.join(dir, 'ranked.txt'),
+          '--duplicates',
+          path.join(dir, 'groups.json'),
+          '--json',
+        ],
+        {
+          encoding: 'utf8',
+        },
+      );
     } catch (e) {
       t.skip(`evaluate.py did not run: ${(e as Error).message.split('\n')[0]}`);
       return;
     }
     const r = JSON.parse(out);
-    console.log(`evaluate.py: suspects AP=${r.suspects.average_precision} @10=${JSON.stringify(r.suspects.at['10'])}; duplicates ${JSON.stringify(r.duplicates)}`);
+    console.log(
+      `evaluate.py: suspects AP=${r.suspects.average_precision} @10=${JSON.stringify(r.suspects.at['10'])}; duplicates ${JSON.stringify(r.duplicates)}`,
+    );
     assert.ok(r.suspects.average_precision >= 0.95);
     assert.ok(r.duplicates.precision >= 0.97 && r.duplicates.recall >= 0.97);
   });

@@ -3,7 +3,7 @@
  * gradient descent, and its stratified K-fold out-of-sample probabilities: cleanlab's recommended recipe for
  * label issues from pretrained features. Weights are stored class-major (C × (d+1), the last column the bias).
  */
-import type { Matrix } from './vectors.js';
+import { dotRows, type Matrix } from './vectors.js';
 
 export interface RegressionOptions {
   /** L2 penalty on the weights (default 1e-3). */
@@ -110,6 +110,63 @@ export function stratifiedFolds(y: Int32Array, classes: number, k: number, seed:
 }
 
 /**
+ * The same gradient descent in its dual form, for fewer rows than dimensions: the weights stay X_trainᵀ·A (they start
+ * at zero and every step adds rows of X), so scores are G·A with G = X·Xᵀ + 1 (the bias) and each step costs
+ * n_train² × C instead of n_train × d × C. Returns the test rows' probabilities.
+ */
+function dualFold(
+  g: Float64Array,
+  n: number,
+  y: Int32Array,
+  train: number[],
+  test: number[],
+  classes: number,
+  o: RegressionOptions,
+): Float64Array[] {
+  const l2 = o.l2 ?? 1e-3;
+  const lr = o.learningRate ?? 0.5;
+  const t = train.length;
+  const a = new Float64Array(t * classes);
+  const z = new Float64Array(classes);
+  const delta = new Float64Array(t * classes);
+  const rowScores = (i: number) => {
+    z.fill(0);
+    for (let q = 0; q < t; q++) {
+      const gv = g[i * n + train[q]!]!;
+      if (gv === 0) continue;
+      for (let c = 0; c < classes; c++) z[c] = z[c]! + gv * a[q * classes + c]!;
+    }
+    softmaxInPlace(z);
+    return z;
+  };
+  for (let it = 0; it < (o.iterations ?? 500); it++) {
+    train.forEach((i, p) => {
+      const q = rowScores(i);
+      q[y[i]!] = q[y[i]!]! - 1;
+      delta.set(q, p * classes);
+    });
+    for (let v = 0; v < a.length; v++) a[v] = a[v]! * (1 - lr * l2) - (lr * delta[v]!) / t;
+  }
+  return test.map((i) => Float64Array.from(rowScores(i)));
+}
+
+/** X·Xᵀ + 1 (n × n). */
+function gram(x: Matrix): Float64Array {
+  const g = new Float64Array(x.n * x.n);
+  for (let i = 0; i < x.n; i++) {
+    for (let j = i; j < x.n; j++) {
+      const v = dotRows(x.data, i, x.data, j, x.d) + 1;
+      g[i * x.n + j] = v;
+      g[j * x.n + i] = v;
+    }
+  }
+  return g;
+}
+
+/** Rows up to which the dual form (an n × n Gram matrix) is used when n < d. */
+export const DUAL_MAX_ROWS = 4000;
+
+/**
  * Out-of-sample probabilities (n × classes): for each of `k` stratified folds, a model fitted on the other folds
  * predicts the fold's rows.
  */
@@ -124,11 +181,17 @@ export function crossValidatedProbabilities(
   const probs = new Float64Array(x.n * classes);
   const folds = Math.max(2, Math.min(k, x.n));
   const fold = stratifiedFolds(y, classes, folds, seed);
+  const g = x.n < x.d && x.n <= DUAL_MAX_ROWS ? gram(x) : undefined;
   for (let f = 0; f < folds; f++) {
     const train: number[] = [];
     const test: number[] = [];
     for (let i = 0; i < x.n; i++) (fold[i] === f ? test : train).push(i);
     if (test.length === 0) continue;
+    if (g) {
+      const p = dualFold(g, x.n, y, train, test, classes, o);
+      for (const [q, i] of test.entries()) probs.set(p[q]!, i * classes);
+      continue;
+    }
     const w = fitSoftmaxRegression(x, y, train, classes, o);
     for (const i of test) probs.set(predictRow(w, x, i, classes), i * classes);
   }
