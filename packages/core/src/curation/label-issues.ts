@@ -113,7 +113,7 @@ export function findLabelIssues(
   extra?: Float64Array,
 ): LabelAnalysis {
   const w = o.regressionWeight ?? 0.5;
-  const reg = crossValidatedProbabilities(x, y, classes, o.folds ?? 5, o.seed ?? 0, o);
+  const reg = w > 0 ? crossValidatedProbabilities(x, y, classes, o.folds ?? 5, o.seed ?? 0, o) : new Float64Array(x.n * classes);
   const knn = knnVote(nb, y, classes);
   const probs = new Float64Array(reg.length);
   for (let p = 0; p < probs.length; p++) {
