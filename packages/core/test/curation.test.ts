@@ -16,7 +16,12 @@ const fake: CurationEngine = {
   labels: undefined,
   info: { name: 'fake-4x4', embedding: { dims: 48 } },
   classifyBytes: (async (bytes: Uint8Array) => {
-    const { data } = await sharp(bytes).resize(4, 4, { fit: 'fill' }).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+    const { data } = await sharp(bytes)
+      .resize(4, 4, { fit: 'fill' })
+      .removeAlpha()
+      .toColourspace('srgb')
+      .raw()
+      .toBuffer({ resolveWithObject: true });
     return {
       predictions: [{ index: 0, label: 'thing', probability: 1 }],
       embedding: Float32Array.from(data, (v) => v / 255 + 0.05),
@@ -42,7 +47,12 @@ async function png(file: string, rgb: [number, number, number], seed: number, w 
     for (let c = 0; c < 3; c++) px[i * 3 + c] = Math.max(0, Math.min(255, rgb[c]! + n - 20));
   }
   mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, await sharp(px, { raw: { width: w, height: h, channels: 3 } }).png().toBuffer());
+  writeFileSync(
+    file,
+    await sharp(px, { raw: { width: w, height: h, channels: 3 } })
+      .png()
+      .toBuffer(),
+  );
 }
 
 const RED: [number, number, number] = [200, 40, 40];
@@ -138,7 +148,10 @@ describe('curateDataset on generated datasets', () => {
     assert.equal(r.files.find((f) => f.file === 'train/red/train0.png')?.label, 'red');
     const leak = r.duplicateGroups.find((g) => g.files.includes('test/red/leak.png'));
     assert.equal(leak?.crossSplit, true);
-    assert.ok(r.duplicateGroups.every((g) => g.crossSplit), '--checks leakage reports cross-split groups only');
+    assert.ok(
+      r.duplicateGroups.every((g) => g.crossSplit),
+      '--checks leakage reports cross-split groups only',
+    );
     assert.deepEqual(r.classes.find((c) => c.name === 'red')?.perSplit, { test: 5, train: 4 });
     assert.equal(r.counts.quality, 0, 'quality was not requested');
   });
@@ -180,7 +193,12 @@ describe('curateDataset on generated datasets', () => {
     for (let c = 0; c < 2000; c++) {
       for (let i = 0; i < px.length; i++) px[i] = (c * 7 + i * (c % 13) + ((c * i) % 251)) & 255;
       mkdirSync(path.join(root, `class${c}`));
-      writeFileSync(path.join(root, `class${c}`, 'a.png'), await sharp(px, { raw: { width: 8, height: 8, channels: 3 } }).png().toBuffer());
+      writeFileSync(
+        path.join(root, `class${c}`, 'a.png'),
+        await sharp(px, { raw: { width: 8, height: 8, channels: 3 } })
+          .png()
+          .toBuffer(),
+      );
     }
     const t0 = performance.now();
     const r = await curateDataset(root, fake, { checks: ['label', 'duplicates'] });
