@@ -19,7 +19,11 @@ export interface ImageFeatures {
 }
 
 async function thumbnail(raw: Buffer, w: number, h: number, c: number, size: number, fit: 'fill' | 'inside', gray: boolean) {
-  let p = sharp(raw, { raw: { width: w, height: h, channels: c as 1 | 2 | 3 | 4 } }).resize(size, size, { fit, kernel: 'lanczos3', withoutEnlargement: fit === 'inside' });
+  let p = sharp(raw, { raw: { width: w, height: h, channels: c as 1 | 2 | 3 | 4 } }).resize(size, size, {
+    fit,
+    kernel: 'lanczos3',
+    withoutEnlargement: fit === 'inside',
+  });
   p = gray ? p.grayscale() : p.removeAlpha().toColourspace('srgb');
   const { data, info } = await p.raw().toBuffer({ resolveWithObject: true });
   return {

@@ -62,25 +62,56 @@ function insertTop(sims: Float32Array, idx: Int32Array, off: number, k: number, 
   idx[off + p] = j;
 }
 
+/** Dot products of rows i..i+3 with row j, into `out` (the column row is loaded once for the four). */
+function dot4(a: Float32Array, i: number, j: number, d: number, out: Float64Array): void {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  const o0 = i * d;
+  const o1 = o0 + d;
+  const o2 = o1 + d;
+  const o3 = o2 + d;
+  const ob = j * d;
+  for (let t = 0; t < d; t++) {
+    const b = a[ob + t]!;
+    s0 += a[o0 + t]! * b;
+    s1 += a[o1 + t]! * b;
+    s2 += a[o2 + t]! * b;
+    s3 += a[o3 + t]! * b;
+  }
+  out[0] = s0;
+  out[1] = s1;
+  out[2] = s2;
+  out[3] = s3;
+}
+
 /**
  * Exact k-nearest neighbours of every row among the rows of `m` (cosine = dot on unit rows). Blocks of rows are
- * compared with blocks of columns so that both stay in cache; each pair is computed once.
+ * compared with blocks of columns so that both stay in cache, four rows at a time against each column; each pair
+ * is computed once (for i < j).
  */
 export function allNeighbours(m: Matrix, k: number, block = 64): Neighbours {
   const kk = Math.max(1, Math.min(k, m.n - 1));
   const index = new Int32Array(m.n * kk).fill(-1);
   const sim = new Float32Array(m.n * kk).fill(-Infinity);
+  const four = new Float64Array(4);
+  const pair = (i: number, j: number, s: number) => {
+    insertTop(sim, index, i * kk, kk, s, j);
+    insertTop(sim, index, j * kk, kk, s, i);
+  };
   for (let i0 = 0; i0 < m.n; i0 += block) {
     const i1 = Math.min(m.n, i0 + block);
     for (let j0 = i0; j0 < m.n; j0 += block) {
       const j1 = Math.min(m.n, j0 + block);
-      for (let i = i0; i < i1; i++) {
+      let i = i0;
+      for (; i + 3 < i1; i += 4) {
         for (let j = Math.max(j0, i + 1); j < j1; j++) {
-          const s = dotRows(m.data, i, m.data, j, m.d);
-          insertTop(sim, index, i * kk, kk, s, j);
-          insertTop(sim, index, j * kk, kk, s, i);
+          dot4(m.data, i, j, m.d, four);
+          for (let r = 0; r < 4; r++) if (i + r < j) pair(i + r, j, four[r]!);
         }
       }
+      for (; i < i1; i++) for (let j = Math.max(j0, i + 1); j < j1; j++) pair(i, j, dotRows(m.data, i, m.data, j, m.d));
     }
   }
   return { k: kk, index, sim };
