@@ -18,6 +18,7 @@ import {
   normalizedMatrix,
   predictRow,
   qualityIssues,
+  regressionPlan,
   queryNeighbours,
   seededRandom,
   stratifiedFolds,
@@ -58,13 +59,14 @@ describe('curation algorithms', () => {
     for (let c = 0; c < 2; c++) assert.equal(new Set(Array.from(f).filter((_, i) => y[i] === c)).size, 5);
   });
 
-  test('the dual form of the regression gives the primal probabilities', () => {
+  test('the dual form of the regression gives the primal probabilities (with momentum too)', () => {
     const { m, y } = clusters(6, 3, 40); // 18 rows < 40 dims: the dual path
-    const cv = crossValidatedProbabilities(m, y, 3, 3, 7, { iterations: 60 });
+    const o = { iterations: 60, momentum: 0.9 };
+    const cv = crossValidatedProbabilities(m, y, 3, 3, 7, o);
     const fold = stratifiedFolds(y, 3, 3, 7);
     for (let f = 0; f < 3; f++) {
       const train = [...Array(m.n).keys()].filter((i) => fold[i] !== f);
-      const w = fitSoftmaxRegression(m, y, train, 3, { iterations: 60 });
+      const w = fitSoftmaxRegression(m, y, train, 3, o);
       for (let i = 0; i < m.n; i++) {
         if (fold[i] !== f) continue;
         const p = predictRow(w, m, i, 3);
@@ -103,6 +105,12 @@ describe('curation algorithms', () => {
     assert.ok(!isNearDuplicate(0.891, 18)); // two different guitars
     assert.ok(!isNearDuplicate(0.7, 12));
     assert.ok(isNearDuplicate(0.98, 40));
+  });
+
+  test('the regression plan: defaults when small, momentum with a tenth of the steps when large, none when huge', () => {
+    assert.deepEqual(regressionPlan(104, 5, 1280, {}), {});
+    assert.deepEqual(regressionPlan(1000, 10, 1280, {}), { momentum: 0.9, iterations: 50 });
+    assert.equal(regressionPlan(2000, 2000, 1280, {}), undefined);
   });
 
   test('union-find groups', () => {

@@ -110,6 +110,8 @@ export function datasetWarnings(
     w.push(`Label check skipped: ${a.labelSkipped}. Use a <class>/<image> layout to check labels.`);
   if (a?.label && !a.label.usedRegression)
     w.push(`Label check used the kNN vote only: a regression over ${a.label.classes.length} classes would take too long.`);
+  if (a?.label?.fastRegression)
+    w.push('Large dataset: the label regression ran with momentum and a tenth of the steps to fit the time budget.');
   if (a?.label?.usedModel) w.push("Folder names are the model's own classes: its probabilities joined the label check.");
   const tiny = classes.filter((c) => c.files < 2).map((c) => c.name);
   if (tiny.length && checks.has('label'))

@@ -12,6 +12,8 @@ export interface RegressionOptions {
   iterations?: number;
   /** Step size (default 0.5). */
   learningRate?: number;
+  /** Heavy-ball momentum (default 0: plain gradient descent). 0.9 reaches about where 10× the steps would. */
+  momentum?: number;
 }
 
 /** Stable softmax of `z` in place. */
@@ -46,6 +48,8 @@ export function fitSoftmaxRegression(x: Matrix, y: Int32Array, rows: number[], c
   const d = x.d;
   const w = new Float64Array(classes * (d + 1));
   const grad = new Float64Array(w.length);
+  const vel = new Float64Array(w.length);
+  const beta = o.momentum ?? 0;
   const z = new Float64Array(classes);
   const inv = 1 / Math.max(1, rows.length);
   for (let it = 0; it < iterations; it++) {
@@ -63,7 +67,10 @@ export function fitSoftmaxRegression(x: Matrix, y: Int32Array, rows: number[], c
         grad[wo + d] = grad[wo + d]! + g;
       }
     }
-    for (let p = 0; p < w.length; p++) w[p] = w[p]! - lr * (grad[p]! + l2 * w[p]!);
+    for (let p = 0; p < w.length; p++) {
+      vel[p] = beta * vel[p]! + grad[p]! + l2 * w[p]!;
+      w[p] = w[p]! - lr * vel[p]!;
+    }
   }
   return w;
 }
@@ -129,6 +136,8 @@ function dualFold(
   const a = new Float64Array(t * classes);
   const z = new Float64Array(classes);
   const delta = new Float64Array(t * classes);
+  const vel = new Float64Array(t * classes);
+  const beta = o.momentum ?? 0;
   const rowScores = (i: number) => {
     z.fill(0);
     for (let q = 0; q < t; q++) {
@@ -145,7 +154,10 @@ function dualFold(
       q[y[i]!] = q[y[i]!]! - 1;
       delta.set(q, p * classes);
     });
-    for (let v = 0; v < a.length; v++) a[v] = a[v]! * (1 - lr * l2) - (lr * delta[v]!) / t;
+    for (let v = 0; v < a.length; v++) {
+      vel[v] = beta * vel[v]! + delta[v]! / t + l2 * a[v]!;
+      a[v] = a[v]! - lr * vel[v]!;
+    }
   }
   return test.map((i) => Float64Array.from(rowScores(i)));
 }
