@@ -25,6 +25,8 @@ export interface CurateOptions {
   maxPixels?: number;
   /** Called after each image is read: (done, total, failed). */
   onProgress?: (done: number, total: number, failed: number) => void;
+  /** Called when the analysis of the extracted images starts (after the last onProgress). */
+  onAnalyse?: (images: number) => void;
 }
 
 function settings(o: CurateOptions, k: number): CurationReport['settings'] {
@@ -72,6 +74,7 @@ export async function curateDataset(root: string, classifier: CurationEngine, o:
   });
   const t2 = performance.now();
   const items = extracted.filter((x): x is Analysable => Boolean(x.features && x.embedding));
+  o.onAnalyse?.(items.length);
   const a = items.length
     ? analyse(items, classifier.labels, {
         ...o.label,

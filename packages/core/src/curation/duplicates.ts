@@ -123,7 +123,7 @@ export function findDuplicates(
   }
   const byHash = new Map<string, number[]>();
   for (const [i, d] of items.entries()) byHash.set(d.phash, [...(byHash.get(d.phash) ?? []), i]);
-  for (const g of byHash.values()) for (let a = 1; a < g.length && g.length <= 50; a++) link(g[0]!, g[a]!, cosine(m, g[0]!, g[a]!));
+  for (const g of byHash.values()) for (let a = 1; a < g.length; a++) link(g[0]!, g[a]!, cosine(m, g[0]!, g[a]!));
   for (const g of near.groups()) {
     if (exactGroups.some((e) => e.length === g.length && e[0] === g[0])) continue;
     out.push(describe('near', g, items, Math.min(...g.map((i) => minCos.get(i) ?? 1))));

@@ -52,9 +52,11 @@ export async function imageFeatures(bytes: Buffer, maxPixels = DEFAULT_MAX_PIXEL
     .toBuffer({ resolveWithObject: true });
   const { width, height, channels } = info;
   const pixelsSha256 = createHash('sha256').update(`${width}x${height}x${channels};`).update(raw).digest('hex');
-  const hashThumb = await thumbnail(raw, width, height, channels, 32, 'fill', true);
-  const colour = await thumbnail(raw, width, height, channels, 256, 'inside', false);
-  const blur = await thumbnail(raw, width, height, channels, 64, 'inside', true);
+  const [hashThumb, colour, blur] = await Promise.all([
+    thumbnail(raw, width, height, channels, 32, 'fill', true),
+    thumbnail(raw, width, height, channels, 256, 'inside', false),
+    thumbnail(raw, width, height, channels, 64, 'inside', true),
+  ]);
   const properties = imageProperties(colour, blur, width, height, isGrayscale(raw, width * height, channels));
   return { bytesSha256, pixelsSha256, phash: perceptualHash(hashThumb.data), width, height, properties };
 }

@@ -29,7 +29,8 @@ export function fileIssues(a: Analysis, changed: Set<string>): Map<string, FileI
   for (const g of a.duplicates) {
     for (const f of g.files) {
       const others = g.files.filter((o) => o !== f);
-      add(f, { type: g.kind === 'exact' ? 'exact_duplicate' : 'near_duplicate', detail: `same image as ${others.join(', ')}` });
+      const list = others.length > 5 ? `${others.slice(0, 5).join(', ')} and ${others.length - 5} more` : others.join(', ');
+      add(f, { type: g.kind === 'exact' ? 'exact_duplicate' : 'near_duplicate', detail: `same image as ${list}` });
       if (g.crossSplit) add(f, { type: 'leakage', detail: 'a duplicate sits in another split' });
     }
   }

@@ -74,6 +74,7 @@ export async function curateCommand(args: string[], io: Io): Promise<number> {
       checks,
       ...(neighbours ? { neighbours } : {}),
       onProgress: (done, total, failed) => line.images(done, total, failed, started),
+      onAnalyse: (n) => line.draw(`Analysing ${n} images (labels, duplicates, outliers, quality)…`),
     });
   } catch (e) {
     line.end();
