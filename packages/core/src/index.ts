@@ -13,3 +13,4 @@ export * from './model/float16.js';
 export * from './image/preprocess-pool.js';
 export * from './threads.js';
 export * from './fs/regular-file.js';
+export * from './curation/index.js';

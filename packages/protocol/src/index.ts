@@ -4,3 +4,4 @@ export * from './settings.js';
 export * from './methods.js';
 export * from './launch.js';
 export * from './csv.js';
+export * from './curation.js';

@@ -10,6 +10,7 @@
  */
 import { classifyCommand } from './cli/classify.js';
 import { EXIT_OK, EXIT_USAGE, failWith, type Io, USAGE, UsageError } from './cli/common.js';
+import { curationCommand } from './cli/curate.js';
 import { modelCommand } from './cli/model.js';
 import { SERVER_VERSION } from './version.js';
 
@@ -31,6 +32,8 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
       await serve(rest);
       return EXIT_OK;
     }
+    const curation = curationCommand(command, rest, io); // curate, similar: cli/curate.ts
+    if (curation) return await curation;
     if (command !== 'classify' && command !== 'model') throw new UsageError(`Unknown command '${command}'.`);
     if (rest.includes('--help') || rest.includes('-h')) {
       io.stdout.write(USAGE);

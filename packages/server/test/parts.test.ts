@@ -54,7 +54,7 @@ describe('folder walk', () => {
         ['missing.jpg', false],
       ],
     );
-    assert.ok(isImagePath('x.jfif') && !isImagePath('x.bmp'));
+    assert.ok(isImagePath('x.jfif') && isImagePath('x.bmp') && !isImagePath('x.xcf'));
   });
 });
 

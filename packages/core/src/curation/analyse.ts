@@ -1,0 +1,135 @@
+/**
+ * The analyses over extracted images: label issues, duplicates, outliers, quality. Pure functions of the extracted
+ * data (no I/O), each returning report fragments.
+ */
+import type { DuplicateGroup, OutlierEntry, QualityEntry } from '@image-classifier/protocol';
+import { findDuplicates, NEAR_DUPLICATE_DEFAULTS, type NearDuplicateOptions } from './duplicates.js';
+import type { Extracted } from './extract.js';
+import { findLabelIssues, type LabelAnalysis, type LabelIssueOptions } from './label-issues.js';
+import { DUAL_MAX_ROWS } from './softmax-regression.js';
+import { matchModelClasses, modelClassProbabilities } from './model-classes.js';
+import { findOutliers } from './outliers.js';
+import { qualityIssues } from './quality.js';
+import { allNeighbours, type Matrix, type Neighbours, normalizedMatrix } from './vectors.js';
+import type { LabelSet } from '../model/labels.js';
+
+/**
+ * Multiply-adds the cross-validated regression may cost (about 20 s on the shared 2-core machine). Over it, the
+ * regression runs with momentum 0.9 and a tenth of the steps (the same dev-set ranking); still over, the kNN vote
+ * decides alone.
+ */
+export const REGRESSION_BUDGET = 1e10;
+
+/** The regression options that fit the budget for n rows, c classes, d dims; undefined when none does. */
+export function regressionPlan(n: number, c: number, d: number, o: LabelIssueOptions): LabelIssueOptions | undefined {
+  const folds = o.folds ?? 5;
+  const train = (n * (folds - 1)) / folds;
+  const perStep = n < d && n <= DUAL_MAX_ROWS ? train * train * c : 2 * train * c * (d + 1);
+  const steps = o.iterations ?? 500;
+  if (folds * steps * perStep <= REGRESSION_BUDGET) return o;
+  const fast = { ...o, momentum: 0.9, iterations: Math.max(1, Math.round(steps / 10)) };
+  return folds * fast.iterations * perStep <= REGRESSION_BUDGET ? fast : undefined;
+}
+
+export interface Analysable extends Extracted {
+  features: NonNullable<Extracted['features']>;
+  embedding: Float32Array;
+}
+
+export interface LabelResult {
+  classes: string[];
+  /** Indices into the analysable items. */
+  rows: number[];
+  analysis: LabelAnalysis;
+  usedModel: boolean;
+  usedRegression: boolean;
+  /** The regression ran with momentum and fewer steps to fit the time budget. */
+  fastRegression?: boolean;
+}
+
+function subMatrix(m: Matrix, rows: number[]): Matrix {
+  const data = new Float32Array(rows.length * m.d);
+  for (const [i, r] of rows.entries()) data.set(m.data.subarray(r * m.d, (r + 1) * m.d), i * m.d);
+  return { data, n: rows.length, d: m.d };
+}
+
+/** Label issues among the labelled items (needs two classes or more), or undefined with the reason. */
+export function analyseLabels(
+  items: Analysable[],
+  m: Matrix,
+  nb: Neighbours,
+  labels: LabelSet | undefined,
+  o: LabelIssueOptions & { neighbours: number },
+): LabelResult | string {
+  const rows = items.flatMap((x, i) => (x.entry.label !== undefined ? [i] : []));
+  const classes = [...new Set(rows.map((i) => items[i]!.entry.label!))].sort();
+  if (classes.length < 2) return classes.length ? `only one class folder ('${classes[0]}')` : 'no class folders';
+  const all = rows.length === items.length;
+  const x = all ? m : subMatrix(m, rows);
+  const knn = all ? nb : allNeighbours(x, o.neighbours);
+  const y = Int32Array.from(rows, (i) => classes.indexOf(items[i]!.entry.label!));
+  const outputs = matchModelClasses(classes, labels);
+  const logits = outputs ? rows.map((i) => items[i]!.logits) : [];
+  const extra = outputs && logits.every(Boolean) ? modelClassProbabilities(logits as Float32Array[], outputs) : undefined;
+  const plan = regressionPlan(rows.length, classes.length, m.d, o);
+  const analysis = findLabelIssues(x, y, classes.length, knn, plan ?? { ...o, regressionWeight: 0 }, extra);
+  return {
+    classes,
+    rows,
+    analysis,
+    usedModel: Boolean(extra),
+    usedRegression: Boolean(plan),
+    ...(plan?.momentum ? { fastRegression: true } : {}),
+  };
+}
+
+export interface Analysis {
+  m: Matrix;
+  nb: Neighbours;
+  label?: LabelResult;
+  labelSkipped?: string;
+  duplicates: DuplicateGroup[];
+  outliers: OutlierEntry[];
+  quality: QualityEntry[];
+}
+
+export interface AnalyseOptions extends LabelIssueOptions {
+  neighbours: number;
+  checks: Set<string>;
+  nearDuplicates?: Partial<NearDuplicateOptions>;
+}
+
+export function analyse(items: Analysable[], labels: LabelSet | undefined, o: AnalyseOptions): Analysis {
+  const d = items[0]?.embedding.length ?? 0;
+  const m = normalizedMatrix(
+    items.map((x) => x.embedding),
+    d,
+  );
+  const nb = allNeighbours(m, o.neighbours);
+  const out: Analysis = { m, nb, duplicates: [], outliers: [], quality: [] };
+  if (o.checks.has('label')) {
+    const r = items.length ? analyseLabels(items, m, nb, labels, o) : 'no readable images';
+    if (typeof r === 'string') out.labelSkipped = r;
+    else out.label = r;
+  }
+  if (o.checks.has('duplicates') || o.checks.has('leakage')) {
+    const dup = items.map((x) => ({ file: x.entry.file, label: x.entry.label, split: x.entry.split, ...x.features }));
+    const groups = findDuplicates(dup, items.length > 1 ? m : undefined, items.length > 1 ? nb : undefined, {
+      ...NEAR_DUPLICATE_DEFAULTS,
+      ...o.nearDuplicates,
+    });
+    out.duplicates = o.checks.has('duplicates') ? groups : groups.filter((g) => g.crossSplit);
+  }
+  if (o.checks.has('outliers') && items.length > 1) {
+    out.outliers = findOutliers(
+      nb,
+      items.map((x) => x.entry.file),
+    ).outliers;
+  }
+  if (o.checks.has('quality')) {
+    out.quality = qualityIssues(
+      items.map((x) => ({ file: x.entry.file, width: x.features.width, height: x.features.height, properties: x.features.properties })),
+    );
+  }
+  return out;
+}

@@ -1,0 +1,86 @@
+/**
+ * Reading every image once: its bytes feed both the pixel features (hashes, quality) and the classifier (embedding,
+ * top ImageNet class, and the logits when folder names are model classes), with a bounded number of images in
+ * flight as the classify command does. A file that cannot be read or decoded gets an error, never a crash.
+ */
+import { promises as fs } from 'node:fs';
+import type { CurationEngine } from './engine.js';
+import { toClassifierError } from '../errors.js';
+import { type ImageFeatures, imageFeatures } from './image-features.js';
+import type { DatasetEntry } from './scan.js';
+
+export interface Extracted {
+  entry: DatasetEntry;
+  features?: ImageFeatures;
+  embedding?: Float32Array;
+  logits?: Float32Array;
+  predicted?: { label: string; probability: number };
+  /** Size and mtime when read, to notice a file that changes during the run. */
+  stamp?: { size: number; mtimeMs: number };
+  error?: { code: string; message: string };
+}
+
+export interface ExtractOptions {
+  logits?: boolean;
+  maxPixels?: number;
+  /** Called after each image (done, total, failed so far). */
+  onProgress?: (done: number, total: number, failed: number) => void;
+}
+
+async function extractOne(classifier: CurationEngine, entry: DatasetEntry, o: ExtractOptions): Promise<Extracted> {
+  try {
+    const st = await fs.stat(entry.path);
+    const bytes = await fs.readFile(entry.path);
+    const stamp = { size: st.size, mtimeMs: st.mtimeMs };
+    const [r, features] = await Promise.all([
+      classifier.classifyBytes(bytes, entry.file, { topK: 1, embedding: true, logits: Boolean(o.logits) }),
+      imageFeatures(bytes, o.maxPixels),
+    ]);
+    const top = r.predictions[0];
+    return {
+      entry,
+      features,
+      stamp,
+      ...(r.embedding ? { embedding: r.embedding } : {}),
+      ...(r.logits ? { logits: r.logits } : {}),
+      ...(top ? { predicted: { label: top.label, probability: Math.round(top.probability * 1e4) / 1e4 } } : {}),
+    };
+  } catch (e) {
+    const err = toClassifierError(e, 'DECODE_FAILED');
+    return { entry, error: { code: err.code, message: err.message } };
+  }
+}
+
+/** Extracts every entry, `window` images in flight (default 3 batches' worth), results in input order. */
+export async function extractAll(classifier: CurationEngine, entries: DatasetEntry[], o: ExtractOptions = {}): Promise<Extracted[]> {
+  const window = Math.max(4, classifier.maxBatch * 3);
+  const out: Extracted[] = new Array(entries.length);
+  let next = 0;
+  let done = 0;
+  let failed = 0;
+  const worker = async () => {
+    while (next < entries.length) {
+      const i = next++;
+      const r = await extractOne(classifier, entries[i]!, o);
+      out[i] = r;
+      done++;
+      if (r.error) failed++;
+      o.onProgress?.(done, entries.length, failed);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(window, entries.length) }, worker));
+  return out;
+}
+
+/** Entries whose size or modification time differs from when they were read. */
+export async function changedSince(items: Extracted[]): Promise<Set<string>> {
+  const changed = new Set<string>();
+  await Promise.all(
+    items.map(async (x) => {
+      if (!x.stamp) return;
+      const st = await fs.stat(x.entry.path).catch(() => undefined);
+      if (!st || st.size !== x.stamp.size || st.mtimeMs !== x.stamp.mtimeMs) changed.add(x.entry.file);
+    }),
+  );
+  return changed;
+}

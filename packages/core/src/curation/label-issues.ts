@@ -1,0 +1,139 @@
+/**
+ * Label issues from embeddings: out-of-sample class probabilities (cross-validated softmax regression averaged with
+ * a k-nearest-neighbour vote), then confident learning as cleanlab's `find_label_issues` does it: per-class
+ * thresholds, the calibrated confident joint, `prune_by_noise_rate`, issues ranked by self-confidence.
+ */
+import { crossValidatedProbabilities, type RegressionOptions } from './softmax-regression.js';
+import type { Matrix, Neighbours } from './vectors.js';
+
+export interface LabelIssueOptions extends RegressionOptions {
+  folds?: number;
+  seed?: number;
+  /** Weight of the regression in the average with the kNN vote (default 0.5). */
+  regressionWeight?: number;
+  /** Classes with fewer files than this are never flagged (nothing to learn them from). Default 2. */
+  minClassSize?: number;
+}
+
+export interface LabelAnalysis {
+  /** n × classes averaged out-of-sample probabilities. */
+  probs: Float64Array;
+  /** Self-confidence: probs[i][y[i]]. */
+  quality: Float64Array;
+  /** Flagged rows, most suspect (lowest quality) first. */
+  issues: number[];
+  /** A suggested class per flagged row (index → class). */
+  suggested: Map<number, number>;
+}
+
+/** kNN vote: the share of each class among a row's neighbours (self excluded). */
+export function knnVote(nb: Neighbours, y: Int32Array, classes: number): Float64Array {
+  const n = y.length;
+  const p = new Float64Array(n * classes);
+  for (let i = 0; i < n; i++) {
+    let count = 0;
+    for (let r = 0; r < nb.k; r++) if (nb.index[i * nb.k + r]! >= 0) count++;
+    for (let r = 0; r < nb.k; r++) {
+      const j = nb.index[i * nb.k + r]!;
+      if (j >= 0) p[i * classes + y[j]!] = p[i * classes + y[j]!]! + 1 / count;
+    }
+  }
+  return p;
+}
+
+/** Per-class threshold t_k: mean p_k over the rows labelled k (cleanlab's `get_confident_thresholds`). */
+function confidentThresholds(probs: Float64Array, y: Int32Array, classes: number): Float64Array {
+  const sum = new Float64Array(classes);
+  const cnt = new Float64Array(classes);
+  for (let i = 0; i < y.length; i++) {
+    sum[y[i]!] = sum[y[i]!]! + probs[i * classes + y[i]!]!;
+    cnt[y[i]!] = cnt[y[i]!]! + 1;
+  }
+  return sum.map((s, k) => (cnt[k]! > 0 ? s / cnt[k]! : 1));
+}
+
+/** The calibrated confident joint C[given][true] (rows sum to the given-label counts). */
+function confidentJoint(probs: Float64Array, y: Int32Array, classes: number): Float64Array {
+  const t = confidentThresholds(probs, y, classes);
+  const joint = new Float64Array(classes * classes);
+  const counts = new Float64Array(classes);
+  for (let i = 0; i < y.length; i++) {
+    counts[y[i]!] = counts[y[i]!]! + 1;
+    let best = -1;
+    for (let j = 0; j < classes; j++) {
+      const p = probs[i * classes + j]!;
+      if (p >= t[j]! && (best < 0 || p > probs[i * classes + best]!)) best = j;
+    }
+    if (best >= 0) joint[y[i]! * classes + best] = joint[y[i]! * classes + best]! + 1;
+  }
+  for (let k = 0; k < classes; k++) {
+    let row = 0;
+    for (let j = 0; j < classes; j++) row += joint[k * classes + j]!;
+    for (let j = 0; j < classes; j++) joint[k * classes + j] = row > 0 ? (joint[k * classes + j]! * counts[k]!) / row : 0;
+  }
+  return joint;
+}
+
+/** prune_by_noise_rate: for each (given k, true j≠k), the round(C[k][j]) rows labelled k with the largest p_j − p_k. */
+function pruneByNoiseRate(probs: Float64Array, y: Int32Array, classes: number, eligible: (k: number) => boolean): Set<number> {
+  const joint = confidentJoint(probs, y, classes);
+  const flagged = new Set<number>();
+  for (let k = 0; k < classes; k++) {
+    if (!eligible(k)) continue;
+    const rows: number[] = [];
+    for (let i = 0; i < y.length; i++) if (y[i] === k) rows.push(i);
+    for (let j = 0; j < classes; j++) {
+      const num = j === k ? 0 : Math.min(Math.round(joint[k * classes + j]!), rows.length - 1);
+      if (num <= 0) continue;
+      const margin = (i: number) => probs[i * classes + j]! - probs[i * classes + k]!;
+      const sorted = [...rows].sort((a, b) => margin(b) - margin(a) || a - b);
+      for (const i of sorted.slice(0, num)) flagged.add(i);
+    }
+  }
+  return flagged;
+}
+
+/** The most likely class other than `own` when `own` is the argmax. */
+function suggestion(probs: Float64Array, i: number, own: number, classes: number): number {
+  let best = -1;
+  for (let j = 0; j < classes; j++) if (j !== own && (best < 0 || probs[i * classes + j]! > probs[i * classes + best]!)) best = j;
+  return best;
+}
+
+/**
+ * Averages the cross-validated regression, the kNN vote and optional extra probabilities (e.g. the model's own,
+ * when folder names are ImageNet classes), then runs confident learning.
+ */
+export function findLabelIssues(
+  x: Matrix,
+  y: Int32Array,
+  classes: number,
+  nb: Neighbours,
+  o: LabelIssueOptions = {},
+  extra?: Float64Array,
+): LabelAnalysis {
+  const w = o.regressionWeight ?? 0.5;
+  const reg = w > 0 ? crossValidatedProbabilities(x, y, classes, o.folds ?? 5, o.seed ?? 0, o) : new Float64Array(x.n * classes);
+  const knn = knnVote(nb, y, classes);
+  const probs = new Float64Array(reg.length);
+  for (let p = 0; p < probs.length; p++) {
+    const base = w * reg[p]! + (1 - w) * knn[p]!;
+    probs[p] = extra ? (2 * base + extra[p]!) / 3 : base;
+  }
+  const quality = new Float64Array(y.length);
+  const sizes = new Int32Array(classes);
+  for (let i = 0; i < y.length; i++) {
+    quality[i] = probs[i * classes + y[i]!]!;
+    sizes[y[i]!] = sizes[y[i]!]! + 1;
+  }
+  const minSize = o.minClassSize ?? 2;
+  const flagged = pruneByNoiseRate(probs, y, classes, (k) => sizes[k]! >= minSize);
+  const issues = [...flagged].sort((a, b) => quality[a]! - quality[b]! || a - b);
+  const suggested = new Map<number, number>();
+  for (const i of issues) {
+    let best = 0;
+    for (let j = 1; j < classes; j++) if (probs[i * classes + j]! > probs[i * classes + best]!) best = j;
+    suggested.set(i, best === y[i] ? suggestion(probs, i, y[i]!, classes) : best);
+  }
+  return { probs, quality, issues, suggested };
+}

@@ -1,0 +1,68 @@
+/**
+ * Find similar: the k images of a dataset nearest to a query image (in the dataset or not), by exact brute-force
+ * cosine search over the unit-norm embeddings (no approximate index: a blocked scan of 100k × 1280 floats is fast
+ * enough for an interactive query; see README).
+ */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import type { CurationEngine } from './engine.js';
+import { extractAll } from './extract.js';
+import { scanDataset } from './scan.js';
+import { type Matrix, normalizedMatrix, queryNeighbours } from './vectors.js';
+
+export interface EmbeddingIndex {
+  root: string;
+  files: string[];
+  matrix: Matrix;
+  /** Files that could not be embedded. */
+  failed: Array<{ file: string; message: string }>;
+}
+
+export interface SimilarHit {
+  file: string;
+  similarity: number;
+}
+
+/** Embeds every image under `root` (no pixel features beyond what extraction computes). */
+export async function buildEmbeddingIndex(
+  root: string,
+  engine: CurationEngine,
+  onProgress?: (done: number, total: number, failed: number) => void,
+): Promise<EmbeddingIndex> {
+  const scan = await scanDataset(root);
+  const ex = await extractAll(engine, scan.entries, onProgress ? { onProgress } : {});
+  const ok = ex.filter((x) => x.embedding);
+  const d = ok[0]?.embedding?.length ?? 0;
+  return {
+    root: scan.root,
+    files: ok.map((x) => x.entry.file),
+    matrix: normalizedMatrix(
+      ok.map((x) => x.embedding!),
+      d,
+    ),
+    failed: ex.filter((x) => x.error).map((x) => ({ file: x.entry.file, message: x.error!.message })),
+  };
+}
+
+/** Unit-norm copy of a vector. */
+export function unit(v: ArrayLike<number>): Float32Array {
+  return normalizedMatrix([v], v.length).data;
+}
+
+/** The k nearest images to `query` (a unit vector); `exclude`: a file of the index to leave out (the query itself). */
+export function searchSimilar(index: EmbeddingIndex, query: Float32Array, k: number, exclude?: string): SimilarHit[] {
+  const skip = exclude === undefined ? -1 : index.files.indexOf(exclude);
+  return queryNeighbours(index.matrix, query, k, skip).map((h) => ({
+    file: index.files[h.index]!,
+    similarity: Math.round(h.sim * 1e4) / 1e4,
+  }));
+}
+
+/** Embeds one image file and searches the index; a query inside the root is left out of its own results. */
+export async function findSimilar(index: EmbeddingIndex, engine: CurationEngine, image: string, k = 10): Promise<SimilarHit[]> {
+  const bytes = await fs.readFile(image);
+  const r = await engine.classifyBytes(bytes, image, { topK: 1, embedding: true, priority: 'interactive' });
+  if (!r.embedding) throw new Error('the model returned no embedding');
+  const rel = path.relative(index.root, path.resolve(image)).split(path.sep).join('/');
+  return searchSimilar(index, unit(r.embedding), k, rel.startsWith('..') ? undefined : rel);
+}

@@ -1,0 +1,137 @@
+/**
+ * The dataset-curation report (`image-classifier curate`, core's `curateDataset`): versioned JSON, no native imports.
+ * Paths in a report are relative to its root, with `/` separators.
+ */
+
+export const CURATION_REPORT_VERSION = 1 as const;
+
+/** The analyses a run can do; `leakage` is the cross-split part of `duplicates`. */
+export const CURATION_CHECKS = ['label', 'duplicates', 'outliers', 'quality', 'leakage'] as const;
+export type CurationCheck = (typeof CURATION_CHECKS)[number];
+
+/** cleanvision's image-property issue types, plus `tiny` (short side under `tinySide` pixels). */
+export const QUALITY_ISSUE_TYPES = [
+  'dark',
+  'light',
+  'blurry',
+  'low_information',
+  'odd_aspect_ratio',
+  'odd_size',
+  'grayscale',
+  'tiny',
+] as const;
+export type QualityIssueType = (typeof QUALITY_ISSUE_TYPES)[number];
+
+export type FileIssueType =
+  | 'label'
+  | 'exact_duplicate'
+  | 'near_duplicate'
+  | 'leakage'
+  | 'outlier'
+  | QualityIssueType
+  /** The engine could not read or decode it (the message says why). */
+  | 'unreadable'
+  /** Its size or modification time changed while the run read it: its results may describe an older version. */
+  | 'changed';
+
+export interface FileIssue {
+  type: FileIssueType;
+  /** The issue's score (its meaning depends on the type; see README "Dataset curation"). */
+  score?: number;
+  detail?: string;
+}
+
+export interface CurationFile {
+  file: string;
+  /** Its class folder; absent in a flat folder. */
+  label?: string;
+  split?: string;
+  /** Out-of-sample probability of its own label (self-confidence), 0..1: low = suspect. */
+  labelQuality?: number;
+  /** Set when the file is flagged as a label issue. */
+  suggestedLabel?: string;
+  /** The model's own top ImageNet class. */
+  predicted?: { label: string; probability: number };
+  width?: number;
+  height?: number;
+  issues: FileIssue[];
+}
+
+export interface LabelIssue {
+  file: string;
+  label: string;
+  suggestedLabel: string;
+  /** Label quality (self-confidence); the list is sorted by it, lowest (most suspect) first. */
+  score: number;
+}
+
+export interface DuplicateGroup {
+  kind: 'exact' | 'near';
+  files: string[];
+  /** Members sit in different class folders: at most one label can be right. */
+  conflictingLabels: boolean;
+  /** Members sit in different splits: train/test leakage. */
+  crossSplit: boolean;
+  /** Lowest embedding cosine between linked members. */
+  minCosine?: number;
+}
+
+export interface OutlierEntry {
+  file: string;
+  /** Mean cosine distance to the k nearest neighbours. */
+  score: number;
+}
+
+export interface QualityEntry {
+  file: string;
+  type: QualityIssueType;
+  score: number;
+  threshold: number;
+}
+
+export interface ClassSummary {
+  name: string;
+  files: number;
+  perSplit?: Record<string, number>;
+  /** Files flagged as sitting in this folder by mistake. */
+  labelIssues: number;
+  /** files / the largest class's files (class balance). */
+  relativeSize: number;
+}
+
+export interface SkippedEntry {
+  file: string;
+  reason: string;
+}
+
+export interface CurationReport {
+  version: typeof CURATION_REPORT_VERSION;
+  root: string;
+  createdAt: string;
+  model: { name: string; embeddingDims: number };
+  checks: CurationCheck[];
+  layout: { splits: string[]; classes: number; flat: boolean };
+  counts: {
+    files: number;
+    analysed: number;
+    unreadable: number;
+    skipped: number;
+    labelIssues: number;
+    duplicateGroups: number;
+    outliers: number;
+    quality: number;
+  };
+  files: CurationFile[];
+  labelIssues: LabelIssue[];
+  duplicateGroups: DuplicateGroup[];
+  outliers: OutlierEntry[];
+  quality: QualityEntry[];
+  classes: ClassSummary[];
+  /** Files and folders not analysed (not an image, a symlink loop, unreadable folder). */
+  skipped: SkippedEntry[];
+  /** Dataset-level notes: a single class, tiny classes, label analysis not possible… */
+  warnings: string[];
+  /** The thresholds and parameters used. */
+  settings: Record<string, number | string | boolean>;
+  timingsMs: { scan: number; extract: number; analyse: number; total: number };
+}

@@ -1,0 +1,96 @@
+/** The curate command's outputs: a terminal summary, the JSON report, and CSV (one row per file and issue). */
+import type { CurationReport } from '@image-classifier/protocol';
+import { csvRow } from '@image-classifier/protocol';
+
+export const CURATE_CSV_HEADER = 'file,label,split,label_quality,suggested_label,predicted,issue,score,detail';
+
+export function curateCsv(r: CurationReport): string {
+  const lines = [`${CURATE_CSV_HEADER}\n`];
+  for (const f of r.files) {
+    const base = [f.file, f.label ?? '', f.split ?? '', f.labelQuality ?? '', f.suggestedLabel ?? '', f.predicted?.label ?? ''];
+    if (f.issues.length === 0) lines.push(csvRow([...base, '', '', '']));
+    for (const i of f.issues) lines.push(csvRow([...base, i.type, i.score ?? '', i.detail ?? '']));
+  }
+  for (const s of r.skipped) lines.push(csvRow([s.file, '', '', '', '', '', 'skipped', '', s.reason]));
+  return lines.join('');
+}
+
+function issueCounts(r: CurationReport): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const f of r.files) for (const i of f.issues) counts.set(i.type, (counts.get(i.type) ?? 0) + 1);
+  return counts;
+}
+
+function pad(s: string | number, n: number): string {
+  return String(s).padEnd(n);
+}
+
+function classTable(r: CurationReport): string[] {
+  if (!r.classes.length) return [];
+  const w = Math.max(5, ...r.classes.map((c) => c.name.length));
+  const out = ['', `${pad('class', w)}  files  label issues  balance${r.layout.splits.length ? '  per split' : ''}`];
+  for (const c of r.classes.slice(0, 50)) {
+    const splits = c.perSplit
+      ? `  ${Object.entries(c.perSplit)
+          .map(([s, n]) => `${s} ${n}`)
+          .join(', ')}`
+      : '';
+    out.push(
+      `${pad(c.name, w)}  ${pad(c.files, 5)}  ${pad(c.labelIssues, 12)}  ${(c.relativeSize * 100).toFixed(0).padStart(6)} %${splits}`,
+    );
+  }
+  if (r.classes.length > 50) out.push(`… and ${r.classes.length - 50} more classes (see the JSON report)`);
+  return out;
+}
+
+function worstExamples(r: CurationReport, top: number): string[] {
+  const out: string[] = [];
+  if (r.labelIssues.length) {
+    out.push('', `Label issues (${r.labelIssues.length}, most suspect first):`);
+    for (const l of r.labelIssues.slice(0, top))
+      out.push(`  ${l.file}  in '${l.label}', looks like '${l.suggestedLabel}'  (label quality ${l.score.toFixed(3)})`);
+  }
+  if (r.duplicateGroups.length) {
+    out.push('', `Duplicate groups (${r.duplicateGroups.length}):`);
+    for (const g of r.duplicateGroups.slice(0, top)) {
+      const flags = [g.conflictingLabels ? 'CONFLICTING LABELS' : '', g.crossSplit ? 'CROSS-SPLIT LEAKAGE' : ''].filter(Boolean).join(', ');
+      out.push(`  ${g.kind.padEnd(5)}  ${g.files.join('  ')}${flags ? `  [${flags}]` : ''}`);
+    }
+  }
+  if (r.outliers.length) {
+    out.push('', `Outliers (${r.outliers.length}, most isolated first):`);
+    for (const o of r.outliers.slice(0, top)) out.push(`  ${o.file}  (mean kNN cosine distance ${o.score.toFixed(3)})`);
+  }
+  if (r.quality.length) {
+    out.push('', `Image quality (${r.quality.length}):`);
+    for (const q of r.quality.slice(0, top)) out.push(`  ${q.file}  ${q.type} (score ${q.score}, threshold ${q.threshold})`);
+  }
+  return out;
+}
+
+export function curateText(r: CurationReport, top = 10): string {
+  const c = r.counts;
+  const layout = r.layout.flat
+    ? 'flat folder (no class folders)'
+    : `${r.layout.classes} classes${r.layout.splits.length ? `, splits ${r.layout.splits.join(', ')}` : ''}`;
+  const out = [`Dataset ${r.root}: ${c.files} images, ${layout}; ${c.analysed} analysed, ${c.unreadable} unreadable, ${c.skipped} skipped`];
+  const counts = [...issueCounts(r).entries()].sort((a, b) => b[1] - a[1]);
+  out.push(counts.length ? `Files per issue: ${counts.map(([t, n]) => `${t} ${n}`).join(', ')}` : 'No issues found.');
+  out.push(...classTable(r), ...worstExamples(r, top));
+  const unreadable = r.files.filter((f) => f.issues.some((i) => i.type === 'unreadable'));
+  if (unreadable.length) {
+    out.push('', `Unreadable (${unreadable.length}):`);
+    for (const f of unreadable.slice(0, top)) out.push(`  ${f.issues.find((i) => i.type === 'unreadable')!.detail}`);
+  }
+  if (r.skipped.length) {
+    out.push('', `Skipped (${r.skipped.length}):`);
+    for (const s of r.skipped.slice(0, top)) out.push(`  ${s.file}: ${s.reason}`);
+  }
+  for (const w of r.warnings) out.push(`Note: ${w}`);
+  const t = r.timingsMs;
+  out.push(
+    '',
+    `Took ${(t.total / 1000).toFixed(1)} s (reading + embedding ${(t.extract / 1000).toFixed(1)} s, analysis ${(t.analyse / 1000).toFixed(1)} s).`,
+  );
+  return `${out.join('\n')}\n`;
+}

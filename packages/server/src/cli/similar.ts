@@ -1,0 +1,47 @@
+/**
+ * `image-classifier similar <image> --in <root> [-k 10] [--format text|json]`: the k images under <root> nearest to
+ * <image> by embedding cosine (exact brute-force search; the root is embedded on every run).
+ */
+import { buildEmbeddingIndex, Classifier, findSimilar, requireEmbedding } from '@image-classifier/core';
+import { EXIT_OK, EXIT_SOME_FAILED, failWith, type Io, intOption, parseCommand, UsageError } from './common.js';
+import { buildClassifierOptions, MODEL_OPTIONS } from './model-options.js';
+import { ProgressLine } from './progress.js';
+
+export const SIMILAR_OPTIONS = {
+  ...MODEL_OPTIONS,
+  in: { type: 'string' },
+  k: { type: 'string', short: 'k' },
+} as const;
+
+export async function similarCommand(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseCommand(args, SIMILAR_OPTIONS);
+  if (positionals.length !== 1) throw new UsageError('similar takes one image: image-classifier similar <image> --in <folder> [-k 10].');
+  if (!values.in) throw new UsageError('similar needs --in <folder>: the images to search.');
+  const format = values.format ?? (io.stdout.isTTY ? 'text' : 'json');
+  if (format !== 'text' && format !== 'json') throw new UsageError(`--format must be text or json (got '${format}').`);
+  const k = intOption(values.k, '-k', 1) ?? 10;
+  const tty = Boolean(io.stderr.isTTY) && !values['no-progress'];
+  let classifier: Classifier;
+  try {
+    classifier = await Classifier.create(await buildClassifierOptions(values, io, tty));
+    requireEmbedding(classifier.info);
+  } catch (e) {
+    return failWith(io, e, 'MODEL_LOAD_FAILED');
+  }
+  const line = new ProgressLine(io, tty);
+  const started = performance.now();
+  try {
+    const index = await buildEmbeddingIndex(values.in, classifier, (d, t, f) => line.images(d, t, f, started));
+    line.end();
+    const hits = await findSimilar(index, classifier, positionals[0]!, k);
+    if (format === 'json')
+      io.stdout.write(`${JSON.stringify({ query: positionals[0], root: index.root, k, results: hits, failed: index.failed })}\n`);
+    else for (const h of hits) io.stdout.write(`${h.similarity.toFixed(4)}  ${h.file}\n`);
+    return index.failed.length ? EXIT_SOME_FAILED : EXIT_OK;
+  } catch (e) {
+    line.end();
+    return failWith(io, e);
+  } finally {
+    await classifier.close();
+  }
+}
