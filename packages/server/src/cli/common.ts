@@ -14,6 +14,8 @@ export const USAGE = `Usage:
   image-classifier classify [options] <file|folder>...
   image-classifier model info [--model <path|url>]
   image-classifier model download [--url <url>] [--sha256 <hex>]
+  image-classifier curate <root> [--checks label,duplicates,outliers,quality,leakage] [--format text|json|csv] [--out <file>]
+  image-classifier similar <image> --in <folder> [-k 10]
   image-classifier serve [--stdio | --node-ipc | --pipe=<name> | --socket=<port>]
 
 Classify options:

@@ -5,11 +5,11 @@
  * on stdout. Exit codes as classify: 0 every image analysed, 1 some image unreadable, 2 usage or model error.
  */
 import { promises as fs } from 'node:fs';
-import { Classifier, curateDataset, requireEmbedding } from '@image-classifier/core';
+import { curateDataset } from '@image-classifier/core';
 import { CURATION_CHECKS, type CurationCheck, type CurationReport } from '@image-classifier/protocol';
 import { EXIT_OK, EXIT_SOME_FAILED, failWith, type Io, intOption, parseCommand, UsageError } from './common.js';
 import { curateCsv, curateText } from './curate-format.js';
-import { buildClassifierOptions, MODEL_OPTIONS } from './model-options.js';
+import { MODEL_OPTIONS, openEmbeddingModel } from './model-options.js';
 import { ProgressLine } from './progress.js';
 import { similarCommand } from './similar.js';
 
@@ -59,13 +59,8 @@ export async function curateCommand(args: string[], io: Io): Promise<number> {
   const neighbours = intOption(values.neighbours, '--neighbours', 1);
   const top = intOption(values.top, '--top', 1) ?? 10;
   const tty = Boolean(io.stderr.isTTY) && !values['no-progress'];
-  let classifier: Classifier;
-  try {
-    classifier = await Classifier.create(await buildClassifierOptions(values, io, tty));
-    requireEmbedding(classifier.info);
-  } catch (e) {
-    return failWith(io, e, 'MODEL_LOAD_FAILED');
-  }
+  const classifier = await openEmbeddingModel(values, io, tty);
+  if (typeof classifier === 'number') return classifier;
   const line = new ProgressLine(io, tty);
   const started = performance.now();
   let report: CurationReport;

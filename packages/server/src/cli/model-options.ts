@@ -1,7 +1,15 @@
 /** The options that choose and load a model (classify, model info) → the engine's ClassifierOptions. */
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { type ClassifierOptions, defaultCacheDir, type LabelSet, loadLabelsFile, resolveModel } from '@image-classifier/core';
+import {
+  Classifier,
+  type ClassifierOptions,
+  defaultCacheDir,
+  type LabelSet,
+  loadLabelsFile,
+  requireEmbedding,
+  resolveModel,
+} from '@image-classifier/core';
 import {
   GRAPH_OPTIMIZATIONS,
   type GraphOptimization,
@@ -10,7 +18,7 @@ import {
   SETTING_DEFAULTS,
   SETTING_LIMITS,
 } from '@image-classifier/protocol';
-import { type Io, intOption, UsageError } from './common.js';
+import { failWith, type Io, intOption, UsageError } from './common.js';
 import { downloadProgress } from './progress.js';
 
 export const MODEL_OPTIONS = {
@@ -95,4 +103,18 @@ export async function buildClassifierOptions(values: ModelValues, io: Io, showPr
     ...(batch ? { maxBatch: batch } : {}),
     ...(maxPixels ? { maxPixels } : {}),
   };
+}
+
+/**
+ * The model for commands that need embeddings (curate, similar): loaded, and refused with NO_EMBEDDING when it has
+ * none. A number is the exit code after the error was printed.
+ */
+export async function openEmbeddingModel(values: ModelValues, io: Io, showProgress: boolean): Promise<Classifier | number> {
+  try {
+    const classifier = await Classifier.create(await buildClassifierOptions(values, io, showProgress));
+    requireEmbedding(classifier.info);
+    return classifier;
+  } catch (e) {
+    return failWith(io, e, 'MODEL_LOAD_FAILED');
+  }
 }

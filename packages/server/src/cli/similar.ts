@@ -2,9 +2,9 @@
  * `image-classifier similar <image> --in <root> [-k 10] [--format text|json]`: the k images under <root> nearest to
  * <image> by embedding cosine (exact brute-force search; the root is embedded on every run).
  */
-import { buildEmbeddingIndex, Classifier, findSimilar, requireEmbedding } from '@image-classifier/core';
+import { buildEmbeddingIndex, findSimilar } from '@image-classifier/core';
 import { EXIT_OK, EXIT_SOME_FAILED, failWith, type Io, intOption, parseCommand, UsageError } from './common.js';
-import { buildClassifierOptions, MODEL_OPTIONS } from './model-options.js';
+import { MODEL_OPTIONS, openEmbeddingModel } from './model-options.js';
 import { ProgressLine } from './progress.js';
 
 export const SIMILAR_OPTIONS = {
@@ -21,13 +21,8 @@ export async function similarCommand(args: string[], io: Io): Promise<number> {
   if (format !== 'text' && format !== 'json') throw new UsageError(`--format must be text or json (got '${format}').`);
   const k = intOption(values.k, '-k', 1) ?? 10;
   const tty = Boolean(io.stderr.isTTY) && !values['no-progress'];
-  let classifier: Classifier;
-  try {
-    classifier = await Classifier.create(await buildClassifierOptions(values, io, tty));
-    requireEmbedding(classifier.info);
-  } catch (e) {
-    return failWith(io, e, 'MODEL_LOAD_FAILED');
-  }
+  const classifier = await openEmbeddingModel(values, io, tty);
+  if (typeof classifier === 'number') return classifier;
   const line = new ProgressLine(io, tty);
   const started = performance.now();
   try {
