@@ -72,6 +72,11 @@ export interface ServerContext {
   readonly admission: Admission;
   pendingSingles: number;
   runningBatches: number;
+  /** The server is shutting down: new requests are refused, and `stop` has cancelled the work in progress. */
+  closing: boolean;
+  /** The client sent `shutdown`. */
+  shutdownRequested: boolean;
+  readonly stop: AbortController;
 }
 
 export function createContext(connection: Connection, options: ServerOptions): ServerContext {
@@ -98,5 +103,8 @@ export function createContext(connection: Connection, options: ServerOptions): S
     admission: new Admission(18, 4),
     pendingSingles: 0,
     runningBatches: 0,
+    closing: false,
+    shutdownRequested: false,
+    stop: new AbortController(),
   };
 }
