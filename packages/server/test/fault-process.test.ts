@@ -8,7 +8,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { type Message, ResponseError, StreamMessageReader } from 'vscode-jsonrpc/node';
 import { type BatchItem, ClassifyBatchRequest, type ClassifyResult, ClassifyRequest, RpcErrorCodes } from '@image-classifier/protocol';
 import { FIXTURE_IMAGES, sharedDir, SKIP_NO_SHARED } from '../../../test-fixtures/fixtures.js';
@@ -188,7 +188,12 @@ describe('server process under faults', { skip: shared ? false : SKIP_NO_SHARED 
     const s = startServer({}, ['--stdio'], { listen: false });
     const io = raw(s);
     try {
-      const init = { processId: null, rootUri: null, capabilities: {}, initializationOptions: { model: MODEL, cacheDir: path.join(work, 'c-p'), roots: [ws] } };
+      const init = {
+        processId: null,
+        rootUri: null,
+        capabilities: {},
+        initializationOptions: { model: MODEL, cacheDir: path.join(work, 'c-p'), roots: [ws] },
+      };
       io.frame(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: init }));
       await io.answer(1);
       const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;

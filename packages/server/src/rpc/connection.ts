@@ -107,8 +107,14 @@ export function listen(ctx: ServerContext): void {
   c.onInitialize((p) => onInitialize(ctx, p));
   c.onDidChangeConfiguration((p) => onConfigurationChange(ctx, p));
   c.onShutdown(() => onShutdown(ctx));
-  c.onRequest(ClassifyRequest.method, guarded(ctx, CLASSIFY_USAGE, (p: ClassifyParams, token) => classify(p, ctx, token)));
-  c.onRequest(ClassifyBatchRequest.method, guarded(ctx, BATCH_USAGE, (p: ClassifyBatchParams, token) => classifyBatch(p, ctx, token)));
+  c.onRequest(
+    ClassifyRequest.method,
+    guarded(ctx, CLASSIFY_USAGE, (p: ClassifyParams, token) => classify(p, ctx, token)),
+  );
+  c.onRequest(
+    ClassifyBatchRequest.method,
+    guarded(ctx, BATCH_USAGE, (p: ClassifyBatchParams, token) => classifyBatch(p, ctx, token)),
+  );
   c.onRequest(ModelInfoRequest.type, () => modelInfo(ctx));
   c.onRequest(ClearCacheRequest.type, () => handle(ctx.initialized, async () => clearCache(ctx)));
   if (environment.testHooks()) {
