@@ -272,6 +272,40 @@ describe('server process under faults', { skip: shared ? false : SKIP_NO_SHARED 
     }
   });
 
+  test('400 concurrent uncached classify requests: a cached hover stays fast, a new uncached hover goes ahead', async () => {
+    const s = await ready({}, 'cache-flood');
+    try {
+      await s.conn.sendRequest(ClassifyRequest.type, { uri: uri(cat) });
+      let left = 400;
+      const t0 = performance.now();
+      const flood = Array.from({ length: 400 }, (_, i) =>
+        s.conn.sendRequest(ClassifyRequest.type, { uri: uri(i % 2 ? cat : coffee), force: true }).finally(() => left--),
+      );
+      const times: number[] = [];
+      for (let i = 0; i < 20 && left > 0; i++) {
+        const t = performance.now();
+        const r = await s.conn.sendRequest(ClassifyRequest.type, { uri: uri(cat) });
+        if (left > 0) times.push(performance.now() - t);
+        assert.equal(r.cached, true);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      const t = performance.now();
+      const hover = await s.conn.sendRequest(ClassifyRequest.type, { uri: uri(coffee), force: true });
+      const hoverMs = performance.now() - t;
+      const waitingThen = left;
+      await Promise.all(flood);
+      const floodMs = performance.now() - t0;
+      const line = `flood of 400: ${floodMs.toFixed(0)} ms; uncached hover ${hoverMs.toFixed(0)} ms with ${waitingThen} still waiting; cached p50 ${pct(times, 50).toFixed(1)} p90 ${pct(times, 90).toFixed(1)} max ${Math.max(...times).toFixed(1)} ms`;
+      process.stderr.write(`${line}\n`);
+      assert.equal(hover.cached, false);
+      assert.ok(waitingThen > 50, `the flood was still running (${line})`);
+      assert.ok(hoverMs < floodMs / 4, line);
+      assert.ok(pct(times, 90) <= 50, line);
+    } finally {
+      await s.stop();
+    }
+  });
+
   test('the inference worker dies mid-batch: its images fail with INFERENCE_FAILED, a fresh worker answers the rest', async () => {
     const s = await ready({ IMAGE_CLASSIFIER_TEST_HOOKS: '1' }, 'cache-crash');
     try {

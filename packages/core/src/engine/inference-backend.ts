@@ -191,7 +191,7 @@ export class WorkerBackend implements InferenceBackend {
     return r.output;
   }
 
-  /** Test hook: the worker exits as if it had crashed, once the native runs it has in flight return. */
+  /** Test hook: the worker exits as if it had crashed when its current (or next) run returns, without answering it. */
   crashForTest(): void {
     if (!this.dead && !this.released) this.worker.postMessage({ type: 'crash', id: 0 } satisfies WorkerRequest);
   }
