@@ -189,6 +189,8 @@ export async function serve(args: string[]): Promise<void> {
     void writer.write({ jsonrpc: '2.0', id: p.id, error: { code: p.code, message: p.message } } as Message).catch(() => undefined);
   });
   reader.onClose(() => void shutdown('the client closed the connection', 0));
+  // An IPC reader never reports a close: the channel's end is the process's 'disconnect'.
+  if (a.transport === 'node-ipc') process.on('disconnect', () => void shutdown('the client closed the IPC channel', 0));
   reader.onError((e) => void shutdown(`reading messages failed: ${e.message}`, 1));
   shutdownOnSignals(shutdown);
   const workerScript = a.worker ?? environment.workerScript();
