@@ -85,6 +85,10 @@ export async function stopServer(ctx: ServerContext): Promise<void> {
   ctx.generation++;
   await unload(ctx, 'The server is shutting down.');
   closeCaches(ctx);
+  // The cancelled requests answer (batches with what they finished) before the process exits.
+  const end = Date.now() + 1000;
+  while ((ctx.runningBatches > 0 || ctx.pendingSingles > 0) && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+  await new Promise((r) => setImmediate(r));
 }
 
 const CLASSIFY_USAGE = 'classify needs one params object {uri, topK?}';
