@@ -119,7 +119,8 @@ export class FrameGuard extends Transform {
   private checkPartialHeader(): string | undefined {
     if (this.header.length > MAX_HEADER_BYTES) return `no end of header within ${MAX_HEADER_BYTES} bytes`;
     const text = this.header.toString('latin1');
-    const lastLine = text.slice(text.lastIndexOf('\r\n') + 1 === 0 ? 0 : text.lastIndexOf('\r\n') + 2);
+    const eol = text.lastIndexOf('\r\n');
+    const lastLine = eol < 0 ? text : text.slice(eol + 2);
     const colon = lastLine.indexOf(':');
     const name = colon >= 0 ? lastLine.slice(0, colon) : lastLine.replace(/\r$/, '');
     if (!PARTIAL_NAME.test(name)) return `malformed header line ${JSON.stringify(lastLine.slice(0, 80))}`;
