@@ -3,6 +3,7 @@
  */
 import type { Classifier, ClassifierError } from '@image-classifier/core';
 import type { Prediction, ServerSettings, ServerState, StatusParams } from '@image-classifier/protocol';
+import { setMaxListeners } from 'node:events';
 import type { Connection } from 'vscode-languageserver/node';
 import { Admission } from '../admission.js';
 import type { ResultCache } from '../result-cache.js';
@@ -80,6 +81,9 @@ export interface ServerContext {
 }
 
 export function createContext(connection: Connection, options: ServerOptions): ServerContext {
+  const stop = new AbortController();
+  // Every request in flight listens to it (thousands at a time are expected).
+  setMaxListeners(0, stop.signal);
   return {
     connection,
     options,
@@ -105,6 +109,6 @@ export function createContext(connection: Connection, options: ServerOptions): S
     runningBatches: 0,
     closing: false,
     shutdownRequested: false,
-    stop: new AbortController(),
+    stop,
   };
 }
