@@ -12,6 +12,7 @@ import { before, describe, test } from 'node:test';
 import { type Message, ResponseError, StreamMessageReader } from 'vscode-jsonrpc/node';
 import { type BatchItem, ClassifyBatchRequest, type ClassifyResult, ClassifyRequest, RpcErrorCodes } from '@image-classifier/protocol';
 import { FIXTURE_IMAGES, sharedDir, SKIP_NO_SHARED } from '../../../test-fixtures/fixtures.js';
+import { Admission } from '../src/admission.js';
 import { FrameGuard, parseHeader } from '../src/frame-guard.js';
 import { type ServerHandle, startServer } from './server-client.js';
 
@@ -118,6 +119,23 @@ describe('frame guard (unit)', () => {
     assert.equal(reasons.length, 1);
     assert.match(reasons[0]!, /not a decimal/);
     g.destroy();
+  });
+});
+
+describe('admission fairness (unit)', () => {
+  test('interactive waiters go newest, oldest, newest…; bulk only when no interactive one waits', async () => {
+    const a = new Admission(1, 0);
+    const order: string[] = [];
+    const first = await a.acquire(true);
+    const wait = (name: string, interactive: boolean) =>
+      a.acquire(interactive).then((release) => {
+        order.push(name);
+        setImmediate(release);
+      });
+    const all = [wait('bulk', false), wait('i1', true), wait('i2', true), wait('i3', true), wait('i4', true)];
+    first();
+    await Promise.all(all);
+    assert.deepEqual(order, ['i4', 'i1', 'i3', 'i2', 'bulk']);
   });
 });
 
