@@ -21,6 +21,7 @@ import {
   type MessageReader,
   type MessageWriter,
 } from 'vscode-languageserver/node';
+import { noteClientProcess, onClientProcessGone } from './client-process.js';
 import { environment } from './environment.js';
 import { FrameGuard } from './frame-guard.js';
 import { createShutdown, shutdownOnSignals } from './lifecycle.js';
@@ -127,13 +128,32 @@ const tolerantJson: ContentTypeDecoder = {
     }
     const why = invalidReason(value);
     if (why) return Promise.resolve(invalid(idOf(value), -32600, `Invalid Request: ${why}.`));
+    takeInitializeProcessId(value as Record<string, unknown>);
     return Promise.resolve(value as Message);
   },
 };
 
+/** initialize's `processId` is watched here, not by vscode-languageserver (see client-process.ts). */
+function takeInitializeProcessId(m: Record<string, unknown>): void {
+  const params = m.params as { processId?: unknown } | null | undefined;
+  if (m.method !== 'initialize' || !params || typeof params !== 'object' || typeof params.processId !== 'number') return;
+  noteClientProcess(params.processId);
+  params.processId = null;
+}
+
 function invalid(id: string | number | null, code: number, message: string): Message {
   const params: InvalidMessageParams = { id, code, message };
   return { jsonrpc: '2.0', method: INVALID_MESSAGE, params } as Message;
+}
+
+/** IPC messages arrive decoded (no tolerantJson): initialize's processId is taken out here. */
+class IpcReader extends IPCMessageReader {
+  override listen(callback: Parameters<IPCMessageReader['listen']>[0]) {
+    return super.listen((m) => {
+      takeInitializeProcessId(m as unknown as Record<string, unknown>);
+      callback(m);
+    });
+  }
 }
 
 /** `input` through a FrameGuard: a malformed frame calls `onViolation` and nothing after it reaches the reader. */
@@ -149,7 +169,7 @@ function transport(a: ServeArgs, onViolation: (reason: string) => void): [Messag
   switch (a.transport) {
     case 'node-ipc':
       if (!process.send) throw new Error('--node-ipc needs the server to be started with an IPC channel (child_process.fork).');
-      return [new IPCMessageReader(process), new IPCMessageWriter(process)];
+      return [new IpcReader(process), new IPCMessageWriter(process)];
     case 'pipe':
     case 'socket': {
       const socket = a.transport === 'pipe' ? net.createConnection(a.pipe!) : net.createConnection(a.port!, '127.0.0.1');
@@ -193,6 +213,7 @@ export async function serve(args: string[]): Promise<void> {
   if (a.transport === 'node-ipc') process.on('disconnect', () => void shutdown('the client closed the IPC channel', 0));
   reader.onError((e) => void shutdown(`reading messages failed: ${e.message}`, 1));
   shutdownOnSignals(shutdown);
+  onClientProcessGone((pid) => void shutdown(`the client process ${pid} is gone`, 0));
   const workerScript = a.worker ?? environment.workerScript();
   server = new InferenceServer(connection, workerScript ? { workerScript } : {});
   if (environment.debugLoop()) debugEventLoop();

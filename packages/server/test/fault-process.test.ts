@@ -9,12 +9,21 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { before, describe, test } from 'node:test';
-import { type Message, ResponseError, StreamMessageReader } from 'vscode-jsonrpc/node';
+import { fork, spawn } from 'node:child_process';
+import { engineProcessEnv } from '@image-classifier/protocol/launch';
+import {
+  createMessageConnection,
+  IPCMessageReader,
+  IPCMessageWriter,
+  type Message,
+  ResponseError,
+  StreamMessageReader,
+} from 'vscode-jsonrpc/node';
 import { type BatchItem, ClassifyBatchRequest, type ClassifyResult, ClassifyRequest, RpcErrorCodes } from '@image-classifier/protocol';
 import { FIXTURE_IMAGES, sharedDir, SKIP_NO_SHARED } from '../../../test-fixtures/fixtures.js';
 import { Admission } from '../src/admission.js';
 import { FrameGuard, parseHeader } from '../src/frame-guard.js';
-import { type ServerHandle, startServer } from './server-client.js';
+import { BIN, type ServerHandle, startServer } from './server-client.js';
 
 const shared = sharedDir();
 const MODEL = shared ? path.join(shared, 'models', 'mobilenetv2-12-int8.onnx') : '';
@@ -203,6 +212,61 @@ describe('server process under faults', { skip: shared ? false : SKIP_NO_SHARED 
       assert.match(s.stderr(), /shutting down/);
     });
   }
+
+  test("the client process (--clientProcessId) dies mid-batch: orderly exit 0, not vscode-languageserver's process.exit", async () => {
+    const client = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+    const s = startServer({}, ['--stdio', `--clientProcessId=${client.pid}`]);
+    try {
+      await s.initialize({ model: MODEL, cacheDir: path.join(work, 'cache-client'), roots: [ws] });
+      await s.waitStatus((x) => x.state === 'ready');
+      const batch = busyBatch(s, 4000, 'client').catch(() => undefined);
+      await untilProgress(s, 'client');
+      client.kill('SIGKILL');
+      const r = await exitWithin(s, 12_000);
+      await Promise.race([batch, new Promise((r) => setTimeout(r, 500))]);
+      assert.equal(r.signal, null, `killed by ${r.signal}:\n${s.stderr()}`);
+      assert.equal(r.code, 0, s.stderr());
+      assert.match(s.stderr(), /the client process \d+ is gone/);
+    } finally {
+      client.kill('SIGKILL');
+      if (s.child.exitCode === null) s.child.kill('SIGKILL');
+    }
+  });
+
+  test('node-ipc: the channel closing mid-batch ends the server in order (exit 0)', async () => {
+    const child = fork(BIN, ['serve', '--node-ipc'], { stdio: ['pipe', 'pipe', 'pipe', 'ipc'], env: engineProcessEnv(process.env) });
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+      child.on('exit', (code, signal) => r({ code, signal })),
+    );
+    const conn = createMessageConnection(new IPCMessageReader(child), new IPCMessageWriter(child));
+    let reports = 0;
+    conn.onNotification('$/progress', (p: { value: { kind: string } }) => {
+      if (p.value.kind === 'report') reports++;
+    });
+    conn.listen();
+    try {
+      await conn.sendRequest('initialize', {
+        processId: process.pid,
+        rootUri: null,
+        capabilities: {},
+        initializationOptions: { model: MODEL, cacheDir: path.join(work, 'cache-ipc'), roots: [ws] },
+      });
+      await conn.sendRequest(ClassifyRequest.type, { uri: uri(cat) }); // waits for the model
+      const uris = Array.from({ length: 4000 }, (_, i) => uri(i % 2 ? cat : coffee));
+      void conn.sendRequest(ClassifyBatchRequest.type, { uris, force: true, workDoneToken: 'ipc' }).catch(() => undefined);
+      while (reports === 0) await new Promise((r) => setTimeout(r, 20));
+      child.disconnect();
+      const r = await Promise.race([exited, new Promise<never>((_, j) => setTimeout(() => j(new Error(`no exit:\n${err}`)), 8000))]);
+      assert.equal(r.signal, null, `killed by ${r.signal}:\n${err}`);
+      assert.equal(r.code, 0, err);
+      assert.match(err, /closed the IPC channel/);
+    } finally {
+      conn.dispose();
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
 
   const malformed: Array<[string, string | Buffer, RegExp]> = [
     ['missing Content-Length', 'Content-Type: application/vscode-jsonrpc; charset=utf-8\r\n\r\n{}', /no Content-Length/],
