@@ -9,6 +9,7 @@
  * Exit codes: 0 all images classified, 1 some image failed, 2 usage error or model that cannot be loaded.
  */
 import { classifyCommand } from './cli/classify.js';
+import { takeClientProcessArg } from './client-process.js';
 import { EXIT_OK, EXIT_USAGE, failWith, type Io, USAGE, UsageError } from './cli/common.js';
 import { curationCommand } from './cli/curate.js';
 import { modelCommand } from './cli/model.js';
@@ -28,8 +29,10 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
       return EXIT_OK;
     }
     if (command === 'serve') {
+      // Before vscode-languageserver loads: see client-process.ts.
+      takeClientProcessArg();
       const { serve } = await import('./serve.js');
-      await serve(rest);
+      await serve(rest.filter((a) => !a.startsWith('--clientProcessId')));
       return EXIT_OK;
     }
     const curation = curationCommand(command, rest, io); // curate, similar: cli/curate.ts

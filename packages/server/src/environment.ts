@@ -5,6 +5,10 @@
  *   IMAGE_CLASSIFIER_ORT_SPINNING   1 = let ONNX Runtime's threads spin-wait (the engine turns it off; tuning only)
  *   IMAGE_CLASSIFIER_HELPER_NICE    nice value for the helper threads on Linux (default 10; 0 = leave them alone)
  *   IMAGE_CLASSIFIER_DEBUG_LOOP     any value: log GC pauses over 2 ms and the event-loop delay at exit
+ *   IMAGE_CLASSIFIER_FRAME_STALL_MS how long a message frame may stay incomplete before the server gives up on the
+ *                                   stream and exits (default 10000; see frame-guard.ts)
+ *   IMAGE_CLASSIFIER_TEST_HOOKS     1 = tests only: enables the request `$/imageClassifier/test/crashInferenceWorker`,
+ *                                   which makes the inference worker thread die as if it had crashed
  *
  * Read elsewhere, documented where they are read:
  *   IMAGE_CLASSIFIER_MODEL_URL, IMAGE_CLASSIFIER_CACHE_DIR   core (packages/core/src/model/download.ts)
@@ -15,6 +19,10 @@ export const WORKER_ENV = 'IMAGE_CLASSIFIER_WORKER';
 export const ORT_SPINNING_ENV = 'IMAGE_CLASSIFIER_ORT_SPINNING';
 export const HELPER_NICE_ENV = 'IMAGE_CLASSIFIER_HELPER_NICE';
 export const DEBUG_LOOP_ENV = 'IMAGE_CLASSIFIER_DEBUG_LOOP';
+export const FRAME_STALL_ENV = 'IMAGE_CLASSIFIER_FRAME_STALL_MS';
+export const TEST_HOOKS_ENV = 'IMAGE_CLASSIFIER_TEST_HOOKS';
+/** The test hook's method (only with IMAGE_CLASSIFIER_TEST_HOOKS=1). */
+export const CRASH_INFERENCE_WORKER = '$/imageClassifier/test/crashInferenceWorker';
 
 function envNumber(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const v = env[name];
@@ -28,4 +36,9 @@ export const environment = {
   ortSpinning: (env = process.env): boolean => envNumber(env, ORT_SPINNING_ENV, 0) === 1,
   helperNice: (env = process.env): number => envNumber(env, HELPER_NICE_ENV, 10),
   debugLoop: (env = process.env): boolean => Boolean(env[DEBUG_LOOP_ENV]),
+  frameStallMs: (env = process.env): number | undefined => {
+    const ms = envNumber(env, FRAME_STALL_ENV, NaN);
+    return ms > 0 ? ms : undefined;
+  },
+  testHooks: (env = process.env): boolean => env[TEST_HOOKS_ENV] === '1',
 };

@@ -3,13 +3,15 @@
  *
  * Starts the JSON-RPC inference server (LSP framing) on the chosen transport; stdio by default. The transports are
  * built here rather than by vscode-languageserver's argv parsing so that a malformed message gets a JSON-RPC error
- * answer (parse error −32700 / invalid request −32600) instead of being dropped, and the server keeps serving.
+ * answer (parse error −32700 / invalid request −32600) instead of being dropped, and the server keeps serving;
+ * a malformed frame (LSP header) ends the server instead, see frame-guard.ts.
  */
 import * as net from 'node:net';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { format, parseArgs } from 'node:util';
 import {
   createConnection,
+  ExitNotification,
   IPCMessageReader,
   IPCMessageWriter,
   StreamMessageReader,
@@ -19,7 +21,10 @@ import {
   type MessageReader,
   type MessageWriter,
 } from 'vscode-languageserver/node';
+import { noteClientProcess, onClientProcessGone } from './client-process.js';
 import { environment } from './environment.js';
+import { FrameGuard } from './frame-guard.js';
+import { createShutdown, shutdownOnSignals } from './lifecycle.js';
 import { InferenceServer } from './server.js';
 
 export { WORKER_ENV } from './environment.js';
@@ -123,28 +128,55 @@ const tolerantJson: ContentTypeDecoder = {
     }
     const why = invalidReason(value);
     if (why) return Promise.resolve(invalid(idOf(value), -32600, `Invalid Request: ${why}.`));
+    takeInitializeProcessId(value as Record<string, unknown>);
     return Promise.resolve(value as Message);
   },
 };
+
+/** initialize's `processId` is watched here, not by vscode-languageserver (see client-process.ts). */
+function takeInitializeProcessId(m: Record<string, unknown>): void {
+  const params = m.params as { processId?: unknown } | null | undefined;
+  if (m.method !== 'initialize' || !params || typeof params !== 'object' || typeof params.processId !== 'number') return;
+  noteClientProcess(params.processId);
+  params.processId = null;
+}
 
 function invalid(id: string | number | null, code: number, message: string): Message {
   const params: InvalidMessageParams = { id, code, message };
   return { jsonrpc: '2.0', method: INVALID_MESSAGE, params } as Message;
 }
 
-function transport(a: ServeArgs): [MessageReader, MessageWriter] {
+/** IPC messages arrive decoded (no tolerantJson): initialize's processId is taken out here. */
+class IpcReader extends IPCMessageReader {
+  override listen(callback: Parameters<IPCMessageReader['listen']>[0]) {
+    return super.listen((m) => {
+      takeInitializeProcessId(m as unknown as Record<string, unknown>);
+      callback(m);
+    });
+  }
+}
+
+/** `input` through a FrameGuard: a malformed frame calls `onViolation` and nothing after it reaches the reader. */
+function guarded(input: NodeJS.ReadableStream, onViolation: (reason: string) => void): FrameGuard {
+  const stallMs = environment.frameStallMs();
+  const guard = new FrameGuard({ onViolation, ...(stallMs ? { stallMs } : {}) });
+  input.on('error', (e: Error) => guard.destroy(e));
+  return input.pipe(guard);
+}
+
+function transport(a: ServeArgs, onViolation: (reason: string) => void): [MessageReader, MessageWriter] {
   const readerOptions = { charset: 'utf-8' as const, contentTypeDecoder: tolerantJson };
   switch (a.transport) {
     case 'node-ipc':
       if (!process.send) throw new Error('--node-ipc needs the server to be started with an IPC channel (child_process.fork).');
-      return [new IPCMessageReader(process), new IPCMessageWriter(process)];
+      return [new IpcReader(process), new IPCMessageWriter(process)];
     case 'pipe':
     case 'socket': {
       const socket = a.transport === 'pipe' ? net.createConnection(a.pipe!) : net.createConnection(a.port!, '127.0.0.1');
-      return [new StreamMessageReader(socket, readerOptions), new StreamMessageWriter(socket)];
+      return [new StreamMessageReader(guarded(socket, onViolation), readerOptions), new StreamMessageWriter(socket)];
     }
     default:
-      return [new StreamMessageReader(process.stdin, readerOptions), new StreamMessageWriter(process.stdout)];
+      return [new StreamMessageReader(guarded(process.stdin, onViolation), readerOptions), new StreamMessageWriter(process.stdout)];
   }
 }
 
@@ -159,21 +191,36 @@ function protectStdout(): void {
   console.warn = toStderr;
 }
 
+/**
+ * Every way the server ends goes through one orderly shutdown (lifecycle.ts): the client closing the stream, the
+ * `exit` notification (code 0 after `shutdown`, 1 without, as LSP says), SIGTERM/SIGINT/SIGHUP (0), and a
+ * malformed frame or a reader error (1, logged: the client sees the server stop and restarts it).
+ */
 export async function serve(args: string[]): Promise<void> {
   const a = parseServeArgs(args);
   if (a.transport === 'stdio') protectStdout();
-  const [reader, writer] = transport(a);
+  const log = (m: string) => process.stderr.write(`[image-classifier] ${m}\n`);
+  let server: InferenceServer | undefined;
+  const shutdown = createShutdown({ log, close: () => server?.close() ?? Promise.resolve() });
+  const [reader, writer] = transport(a, (reason) => void shutdown(`malformed message frame: ${reason}`, 1));
   const connection = createConnection(reader, writer);
   connection.onNotification(INVALID_MESSAGE, (p: InvalidMessageParams) => {
-    process.stderr.write(`[image-classifier] ${p.message}\n`);
+    log(p.message);
     void writer.write({ jsonrpc: '2.0', id: p.id, error: { code: p.code, message: p.message } } as Message).catch(() => undefined);
   });
-  // The transport closing (the editor went away) ends the server, as vscode-languageserver does for streams.
-  reader.onClose(() => process.exit(0));
+  reader.onClose(() => void shutdown('the client closed the connection', 0));
+  // An IPC reader never reports a close: the channel's end is the process's 'disconnect'.
+  if (a.transport === 'node-ipc') process.on('disconnect', () => void shutdown('the client closed the IPC channel', 0));
+  reader.onError((e) => void shutdown(`reading messages failed: ${e.message}`, 1));
+  shutdownOnSignals(shutdown);
+  onClientProcessGone((pid) => void shutdown(`the client process ${pid} is gone`, 0));
   const workerScript = a.worker ?? environment.workerScript();
-  const server = new InferenceServer(connection, workerScript ? { workerScript } : {});
+  server = new InferenceServer(connection, workerScript ? { workerScript } : {});
   if (environment.debugLoop()) debugEventLoop();
   server.listen();
+  // Replaces vscode-languageserver's own `exit` handler, which calls process.exit at once.
+  const s = server;
+  connection.onNotification(ExitNotification.type, () => void shutdown('exit notification', s.shutdownRequested ? 0 : 1));
 }
 
 /** Diagnostics (env IMAGE_CLASSIFIER_DEBUG_LOOP=1): GC pauses over 2 ms as they happen, event-loop delay at exit. */

@@ -349,6 +349,14 @@ export class Classifier {
       });
   }
 
+  /** Test hook (server env IMAGE_CLASSIFIER_TEST_HOOKS): the inference worker dies as if it had crashed. */
+  crashInferenceWorkerForTest(): boolean {
+    if (!this.backend.crashForTest) return false;
+    this.backend.crashForTest();
+    return true;
+  }
+
+  /** Queued images fail; runs and decodes in flight return before their threads are stopped. */
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);

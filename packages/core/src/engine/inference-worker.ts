@@ -9,6 +9,11 @@ import { ownsBuffer, transferList } from '../threads.js';
 import type { WorkerRequest, WorkerResponse } from './inference-backend.js';
 
 let session: ModelSession | undefined;
+/** Test hook state: a crash was asked for; the thread exits when a run ends and no other native run is in flight. */
+let crashRequested = false;
+let running = 0;
+/** The exit code of a requested crash (what the backend then reports). */
+const CRASH_EXIT_CODE = 70;
 const port = parentPort;
 if (!port) throw new Error('inference-worker must run in a worker thread');
 
@@ -29,7 +34,13 @@ port.on('message', async (msg: WorkerRequest) => {
       case 'run': {
         if (!session) throw new Error('no model loaded');
         const t0 = performance.now();
-        const out = await session.runOutputs(msg.input, msg.batch, msg.embeddings);
+        running++;
+        const out = await session.runOutputs(msg.input, msg.batch, msg.embeddings).finally(() => running--);
+        if (crashRequested) {
+          // Die without answering, like a crash, but never inside a native call (that aborts the process).
+          if (running === 0) process.exit(CRASH_EXIT_CODE);
+          return;
+        }
         // ORT's outputs may be views on larger buffers: copy when needed so they can be transferred.
         const own = (a: Float32Array) => (ownsBuffer(a) ? a : a.slice());
         const output = { logits: own(out.logits), ...(out.embeddings ? { embeddings: own(out.embeddings) } : {}) };
@@ -40,6 +51,11 @@ port.on('message', async (msg: WorkerRequest) => {
           ...transferList(msg.input),
         ];
         reply({ type: 'result', id: msg.id, output, input: msg.input, ms: performance.now() - t0 }, transfer);
+        break;
+      }
+      case 'crash': {
+        // At the end of the run in progress, or of the next one: that run's images are then lost.
+        crashRequested = true;
         break;
       }
       case 'release': {

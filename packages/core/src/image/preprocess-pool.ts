@@ -29,6 +29,9 @@ export function defaultPreprocessWorkerScript(besides?: string): string {
   return findWorkerScript('image/preprocess-worker.js', besides);
 }
 
+/** How long close() lets decodes in flight finish before it terminates the threads anyway. */
+const CLOSE_WAIT_MS = 2_000;
+
 interface Pending {
   resolve: (r: PreprocessResult) => void;
   reject: (e: Error) => void;
@@ -124,8 +127,11 @@ export class PreprocessPool {
     });
   }
 
+  /** Lets decodes in flight return first (bounded): stopping a thread inside a native call can abort the process. */
   async close(): Promise<void> {
     this.closed = true;
+    const end = Date.now() + CLOSE_WAIT_MS;
+    while (this.slots.some((s) => s.pending.size > 0) && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
     const err = new ClassifierError('MODEL_NOT_READY', 'The classifier was closed.');
     for (const s of this.slots) {
       for (const p of s.pending.values()) p.reject(err);

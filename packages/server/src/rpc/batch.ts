@@ -14,16 +14,14 @@ import { type CancellationToken, WorkDoneProgress } from 'vscode-languageserver/
 import { classifyFile } from './cached-classify.js';
 import { signalFor } from './classify.js';
 import { errorDto, isCancelled, validTopK } from './errors.js';
+import { checkUri, checkUris, uriLabel } from './limits.js';
 import { acquireModel } from './model-host.js';
+import { pace } from './pace.js';
 import type { Loaded, ServerContext } from './state.js';
 
 const MAX_CONCURRENT_BATCHES = 8;
 const PROGRESS_INTERVAL_MS = 200;
 const PARTIAL_INTERVAL_MS = 100;
-
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((r) => setImmediate(r));
-}
 
 /** Progress and partial results of one batch, sent on the client's tokens (nothing without them). */
 class BatchReporter {
@@ -96,38 +94,34 @@ async function admitBatch(ctx: ServerContext, p: ClassifyBatchParams): Promise<{
 
 export async function classifyBatch(p: ClassifyBatchParams, ctx: ServerContext, token: CancellationToken): Promise<ClassifyBatchResult> {
   const t0 = performance.now();
-  if (!p || typeof p !== 'object' || !Array.isArray(p.uris))
-    throw new ClassifierError('INVALID_ARGUMENT', 'classifyBatch needs params {uris: string[], topK?}.');
+  if (!p || typeof p !== 'object') throw new ClassifierError('INVALID_ARGUMENT', 'classifyBatch needs params {uris: string[], topK?}.');
+  const uris = checkUris(p.uris);
   const topK = validTopK(p.topK, ctx.settings.topK ?? SETTING_DEFAULTS.topK);
   const model = await admitBatch(ctx, p);
   const { loaded } = model;
-  const { signal, dispose } = signalFor(token);
-  const uris = p.uris;
+  const { signal, dispose } = signalFor(token, ctx.stop.signal);
   const n = uris.length;
   const results: Array<BatchItem | undefined> = new Array(n);
   const reporter = new BatchReporter(ctx, n, p);
   const opts = { topK, force: Boolean(p.force), interactive: false, signal, embedding: Boolean(p.embedding) };
   let next = 0;
   const lane = async () => {
-    let sliceStart = performance.now();
     while (!signal.aborted && next < n) {
       const i = next++;
       const uri = uris[i];
       let item: BatchItem;
       try {
-        const r = await classifyFile(ctx, loaded, ctx.roots.resolve(uri), opts);
-        item = { uri: String(uri), predictions: r.predictions, cached: r.cached, ...(r.embedding ? { embedding: r.embedding } : {}) };
+        const r = await classifyFile(ctx, loaded, ctx.roots.resolve(checkUri(uri)), opts);
+        item = { uri: uriLabel(uri), predictions: r.predictions, cached: r.cached, ...(r.embedding ? { embedding: r.embedding } : {}) };
       } catch (e) {
         if (isCancelled(e) && signal.aborted) break;
-        item = { uri: String(uri), error: errorDto(e) };
+        item = { uri: uriLabel(uri), error: errorDto(e) };
       }
       results[i] = item;
       reporter.item(item);
       // Cache hits and per-item errors resolve without I/O: give the event loop a turn now and then.
-      if (performance.now() - sliceStart > 4) {
-        await yieldToEventLoop();
-        sliceStart = performance.now();
-      }
+      const turn = pace();
+      if (turn) await turn;
     }
   };
   try {

@@ -4,15 +4,24 @@ import { type ClassifyParams, type ClassifyResult, SETTING_DEFAULTS } from '@ima
 import type { CancellationToken } from 'vscode-languageserver/node';
 import { cachedResult, classifyFile } from './cached-classify.js';
 import { validTopK } from './errors.js';
+import { checkUri } from './limits.js';
 import { acquireModel } from './model-host.js';
 import type { ServerContext } from './state.js';
 
-/** An AbortSignal that follows the client's cancellation token. */
-export function signalFor(token: CancellationToken): { signal: AbortSignal; dispose: () => void } {
+/** An AbortSignal that follows the client's cancellation token and, when given, the server's own stop signal. */
+export function signalFor(token: CancellationToken, stop?: AbortSignal): { signal: AbortSignal; dispose: () => void } {
   const ac = new AbortController();
-  if (token.isCancellationRequested) ac.abort();
-  const d = token.onCancellationRequested(() => ac.abort());
-  return { signal: ac.signal, dispose: () => d.dispose() };
+  const abort = () => ac.abort();
+  if (token.isCancellationRequested || stop?.aborted) ac.abort();
+  const d = token.onCancellationRequested(abort);
+  stop?.addEventListener('abort', abort, { once: true });
+  return {
+    signal: ac.signal,
+    dispose: () => {
+      d.dispose();
+      stop?.removeEventListener('abort', abort);
+    },
+  };
 }
 
 export function elapsedMs(t0: number): number {
@@ -23,7 +32,7 @@ export async function classify(p: ClassifyParams, ctx: ServerContext, token: Can
   const t0 = performance.now();
   if (!p || typeof p !== 'object') throw new ClassifierError('INVALID_ARGUMENT', 'classify needs params {uri, topK?}.');
   const topK = validTopK(p.topK, ctx.settings.topK ?? SETTING_DEFAULTS.topK);
-  const file = ctx.roots.resolve(p.uri);
+  const file = ctx.roots.resolve(checkUri(p.uri));
   const maxQueue = ctx.settings.maxQueue ?? SETTING_DEFAULTS.maxQueue;
   if (ctx.pendingSingles >= maxQueue) {
     throw new ClassifierError(
@@ -44,7 +53,7 @@ export async function classify(p: ClassifyParams, ctx: ServerContext, token: Can
     ctx.pendingSingles--;
     throw e;
   });
-  const { signal, dispose } = signalFor(token);
+  const { signal, dispose } = signalFor(token, ctx.stop.signal);
   try {
     if (p.embedding) requireEmbedding(loaded.classifier.info);
     const opts = { topK, force: Boolean(p.force), interactive: true, signal, embedding: Boolean(p.embedding) };

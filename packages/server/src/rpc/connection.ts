@@ -3,13 +3,22 @@
  * only routes, and owns initialize (which starts the first load) and shutdown.
  */
 import { ClassifierError } from '@image-classifier/core';
-import { ClassifyBatchRequest, ClassifyRequest, ClearCacheRequest, ModelInfoRequest } from '@image-classifier/protocol';
-import type { Connection, InitializeParams, InitializeResult } from 'vscode-languageserver/node';
+import {
+  ClassifyBatchRequest,
+  type ClassifyBatchParams,
+  type ClassifyParams,
+  ClassifyRequest,
+  ClearCacheRequest,
+  ModelInfoRequest,
+} from '@image-classifier/protocol';
+import type { CancellationToken, Connection, InitializeParams, InitializeResult } from 'vscode-languageserver/node';
+import { CRASH_INFERENCE_WORKER, environment } from '../environment.js';
 import { SERVER_NAME, SERVER_VERSION } from '../version.js';
 import { classifyBatch } from './batch.js';
 import { clearCache } from './cached-classify.js';
 import { classify } from './classify.js';
 import { handle } from './errors.js';
+import { singleParams, tokenOf } from './limits.js';
 import { modelInfo } from './model-info.js';
 import { applySettings, onConfigurationChange, readSettings } from './settings.js';
 import { createContext, type ServerContext, type ServerOptions } from './state.js';
@@ -49,17 +58,52 @@ function onInitialize(ctx: ServerContext, p: InitializeParams): InitializeResult
 function closeCaches(ctx: ServerContext): void {
   ctx.cache?.close();
   ctx.embeddingCache?.close();
-}
-
-async function onShutdown(ctx: ServerContext): Promise<void> {
-  closeCaches(ctx);
   ctx.cache = undefined;
   ctx.embeddingCache = undefined;
+}
+
+/** Unloads the model: queued images fail, runs in flight return first (see Classifier.close). */
+async function unload(ctx: ServerContext, why: string): Promise<void> {
   const cur = ctx.current;
   ctx.current = undefined;
   ctx.state = 'error';
-  ctx.loadError = new ClassifierError('MODEL_NOT_READY', 'The server is shutting down.');
+  ctx.loadError = new ClassifierError('MODEL_NOT_READY', why);
   if (cur) await cur.classifier.close().catch(() => undefined);
+}
+
+async function onShutdown(ctx: ServerContext): Promise<void> {
+  ctx.shutdownRequested = true;
+  await unload(ctx, 'The server is shutting down.');
+  closeCaches(ctx);
+}
+
+/** Stops the server in order: refuse new requests, cancel queued work, unload the model, flush the caches. */
+export async function stopServer(ctx: ServerContext): Promise<void> {
+  ctx.closing = true;
+  ctx.stop.abort();
+  // A load in progress becomes stale and closes what it loaded.
+  ctx.generation++;
+  await unload(ctx, 'The server is shutting down.');
+  closeCaches(ctx);
+  // The cancelled requests answer (batches with what they finished) before the process exits.
+  const end = Date.now() + 1000;
+  while ((ctx.runningBatches > 0 || ctx.pendingSingles > 0) && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+  await new Promise((r) => setImmediate(r));
+}
+
+const CLASSIFY_USAGE = 'classify needs one params object {uri, topK?}';
+const BATCH_USAGE = 'classifyBatch needs one params object {uris: string[], topK?}';
+
+/**
+ * A request handler's arguments (params spread by vscode-jsonrpc, token last) → `f(params, token)`, run by
+ * `handle`: refused before initialize and while shutting down, malformed params as INVALID_ARGUMENT.
+ */
+function guarded<T>(ctx: ServerContext, usage: string, f: (p: never, token: CancellationToken) => Promise<T>) {
+  return (...args: unknown[]) =>
+    handle(ctx.initialized, () => {
+      if (ctx.closing) throw new ClassifierError('MODEL_NOT_READY', 'The server is shutting down.');
+      return f(singleParams(args, usage) as never, tokenOf<CancellationToken>(args));
+    });
 }
 
 export function listen(ctx: ServerContext): void {
@@ -67,11 +111,20 @@ export function listen(ctx: ServerContext): void {
   c.onInitialize((p) => onInitialize(ctx, p));
   c.onDidChangeConfiguration((p) => onConfigurationChange(ctx, p));
   c.onShutdown(() => onShutdown(ctx));
-  c.onExit(() => closeCaches(ctx));
-  c.onRequest(ClassifyRequest.type, (p, token) => handle(ctx.initialized, () => classify(p, ctx, token)));
-  c.onRequest(ClassifyBatchRequest.type, (p, token) => handle(ctx.initialized, () => classifyBatch(p, ctx, token)));
+  c.onRequest(
+    ClassifyRequest.method,
+    guarded(ctx, CLASSIFY_USAGE, (p: ClassifyParams, token) => classify(p, ctx, token)),
+  );
+  c.onRequest(
+    ClassifyBatchRequest.method,
+    guarded(ctx, BATCH_USAGE, (p: ClassifyBatchParams, token) => classifyBatch(p, ctx, token)),
+  );
   c.onRequest(ModelInfoRequest.type, () => modelInfo(ctx));
   c.onRequest(ClearCacheRequest.type, () => handle(ctx.initialized, async () => clearCache(ctx)));
+  if (environment.testHooks()) {
+    // Test hook: the inference worker dies as if it had crashed (see core's WorkerBackend.crashForTest).
+    c.onRequest(CRASH_INFERENCE_WORKER, () => ({ crashed: ctx.current?.classifier.crashInferenceWorkerForTest() ?? false }));
+  }
   c.listen();
 }
 
@@ -85,5 +138,15 @@ export class InferenceServer {
 
   listen(): void {
     listen(this.ctx);
+  }
+
+  /** The client asked for `shutdown` (so `exit` ends with code 0). */
+  get shutdownRequested(): boolean {
+    return this.ctx.shutdownRequested;
+  }
+
+  /** Orderly stop (see stopServer); the caller exits the process afterwards. */
+  close(): Promise<void> {
+    return stopServer(this.ctx);
   }
 }

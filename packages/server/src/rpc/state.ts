@@ -3,6 +3,7 @@
  */
 import type { Classifier, ClassifierError } from '@image-classifier/core';
 import type { Prediction, ServerSettings, ServerState, StatusParams } from '@image-classifier/protocol';
+import { setMaxListeners } from 'node:events';
 import type { Connection } from 'vscode-languageserver/node';
 import { Admission } from '../admission.js';
 import type { ResultCache } from '../result-cache.js';
@@ -72,9 +73,17 @@ export interface ServerContext {
   readonly admission: Admission;
   pendingSingles: number;
   runningBatches: number;
+  /** The server is shutting down: new requests are refused, and `stop` has cancelled the work in progress. */
+  closing: boolean;
+  /** The client sent `shutdown`. */
+  shutdownRequested: boolean;
+  readonly stop: AbortController;
 }
 
 export function createContext(connection: Connection, options: ServerOptions): ServerContext {
+  const stop = new AbortController();
+  // Every request in flight listens to it (thousands at a time are expected).
+  setMaxListeners(0, stop.signal);
   return {
     connection,
     options,
@@ -98,5 +107,8 @@ export function createContext(connection: Connection, options: ServerOptions): S
     admission: new Admission(18, 4),
     pendingSingles: 0,
     runningBatches: 0,
+    closing: false,
+    shutdownRequested: false,
+    stop,
   };
 }
