@@ -4,6 +4,7 @@
  */
 import * as vscode from 'vscode';
 import type { BatchItem, ClassifyBatchResult, ClassifyResult } from '@image-classifier/protocol';
+import { CLASSIFY_BATCH_MAX_URIS } from '@image-classifier/protocol/limits';
 import type { ImageResult, ResultStore } from './results';
 import type { ServerManager } from './server';
 import { topK } from './settings';
@@ -86,20 +87,25 @@ export class ClassificationQueue implements vscode.Disposable {
     };
     let result: ClassifyBatchResult | undefined;
     let cancelled = false;
-    try {
-      result = await this.server.classifyBatch(uris, {
-        force: opts.force,
-        topK: topK(),
-        token: opts.token,
-        onPartial: (items) => accept(items),
-      });
-      if (result.model) this.lastModel = result.model;
-      accept(result.items, result.model);
-      cancelled = result.cancelled;
-    } catch (e) {
-      const u = toUserError(e);
-      if (u.code !== 'CANCELLED') throw e;
-      cancelled = true;
+    let serverMs = 0;
+    // The server takes at most CLASSIFY_BATCH_MAX_URIS URIs a request: larger folders go in several, in turn.
+    for (let start = 0; start < uris.length && !cancelled; start += CLASSIFY_BATCH_MAX_URIS) {
+      try {
+        result = await this.server.classifyBatch(uris.slice(start, start + CLASSIFY_BATCH_MAX_URIS), {
+          force: opts.force,
+          topK: topK(),
+          token: opts.token,
+          onPartial: (items) => accept(items),
+        });
+        if (result.model) this.lastModel = result.model;
+        accept(result.items, result.model);
+        cancelled = result.cancelled;
+        serverMs += result.durationMs;
+      } catch (e) {
+        const u = toUserError(e);
+        if (u.code !== 'CANCELLED') throw e;
+        cancelled = true;
+      }
     }
     for (const f of failed) this.output.warn(`Not classified: ${f.uri}: ${f.error?.code ?? ''} ${f.error?.message ?? ''}`);
     return {
@@ -107,7 +113,7 @@ export class ClassificationQueue implements vscode.Disposable {
       done: seen.size - failed.length,
       failed,
       cancelled: cancelled || opts.token?.isCancellationRequested === true,
-      durationMs: result?.durationMs ?? Date.now() - t0,
+      durationMs: result ? serverMs : Date.now() - t0,
     };
   }
 

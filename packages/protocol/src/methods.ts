@@ -6,6 +6,7 @@
  */
 import { NotificationType, ProgressType, RequestType } from 'vscode-jsonrpc';
 import type { ErrorDto } from './errors.js';
+import { CLASSIFY_BATCH_MAX_URIS } from './limits.js';
 import type { GraphOptimization, PreprocessingMode } from './settings.js';
 
 /** One class of the model's answer: its index in the model's output, its label, its softmax probability. */
@@ -81,6 +82,8 @@ export interface ClassifyBatchResult {
 }
 
 export namespace ClassifyBatchRequest {
+  /** The most URIs one request may hold (INVALID_ARGUMENT beyond); a client splits larger folders. */
+  export const maxUris = CLASSIFY_BATCH_MAX_URIS;
   export const method = 'imageClassifier/classifyBatch' as const;
   export const type = new RequestType<ClassifyBatchParams, ClassifyBatchResult, void>(method);
   /** The shape of partial results on `$/progress`. */

@@ -4,13 +4,14 @@
  * checks never walk or print the value they refuse (a 10⁵-deep array or a 1 MB string costs nothing here).
  */
 import { ClassifierError } from '@image-classifier/core';
+import { ClassifyBatchRequest } from '@image-classifier/protocol/methods';
 
 /** The longest `uri` accepted as sent (a file:// URI may percent-encode every byte of its path). */
 export const MAX_URI_CHARS = 16_384;
 /** The longest path accepted once decoded (Linux's PATH_MAX). */
 export const MAX_PATH_CHARS = 4_096;
 /** The most URIs in one classifyBatch; a client splits larger folders into several batches. */
-export const MAX_BATCH_URIS = 100_000;
+export const MAX_BATCH_URIS = ClassifyBatchRequest.maxUris;
 
 function invalid(message: string): ClassifierError {
   return new ClassifierError('INVALID_ARGUMENT', message);
