@@ -427,6 +427,12 @@ function markdown(r) {
     lines.push(
       `| cached result round trip while a folder runs (n=${v.cachedDuringFolder.n}) | p50 ${fmt(v.cachedDuringFolder.p50Ms, 2)} ms, p99 ${fmt(v.cachedDuringFolder.p99Ms, 2)} ms, max ${fmt(v.cachedDuringFolder.maxMs, 1)} ms | | p99 ≤ 5 ms ${ok(t.cachedDuringFolderP99Le5ms)} |`,
     );
+    if (v.cachedDuringFlood) {
+      const f = v.cachedDuringFlood;
+      lines.push(
+        `| cached result round trip while ${f.concurrent} concurrent uncached classify requests wait (n=${f.n}) | p50 ${fmt(f.p50Ms, 2)} ms, p99 ${fmt(f.p99Ms, 2)} ms, max ${fmt(f.maxMs, 0)} ms | | p99 ≤ 20 ms ${ok(t.cachedDuringFloodP99Le20ms)} |`,
+      );
+    }
     lines.push(
       `| … while an \`exact\` folder runs (n=${v.cachedDuringExactFolder.n}) | p50 ${fmt(v.cachedDuringExactFolder.p50Ms, 2)} ms, p99 ${fmt(v.cachedDuringExactFolder.p99Ms, 2)} ms | | |`,
     );
