@@ -5,3 +5,4 @@ export * from './methods.js';
 export * from './launch.js';
 export * from './csv.js';
 export * from './curation.js';
+export * from './curation-methods.js';

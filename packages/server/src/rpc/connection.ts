@@ -3,14 +3,23 @@
  * only routes, and owns initialize (which starts the first load) and shutdown.
  */
 import { ClassifierError } from '@image-classifier/core';
-import { ClassifyBatchRequest, ClassifyRequest, ClearCacheRequest, ModelInfoRequest } from '@image-classifier/protocol';
+import {
+  ClassifyBatchRequest,
+  ClassifyRequest,
+  ClearCacheRequest,
+  CurateRequest,
+  ModelInfoRequest,
+  SimilarRequest,
+} from '@image-classifier/protocol';
 import type { Connection, InitializeParams, InitializeResult } from 'vscode-languageserver/node';
 import { SERVER_NAME, SERVER_VERSION } from '../version.js';
 import { classifyBatch } from './batch.js';
 import { clearCache } from './cached-classify.js';
 import { classify } from './classify.js';
+import { curate } from './curate.js';
 import { handle } from './errors.js';
 import { modelInfo } from './model-info.js';
+import { similar } from './similar.js';
 import { applySettings, onConfigurationChange, readSettings } from './settings.js';
 import { createContext, type ServerContext, type ServerOptions } from './state.js';
 
@@ -38,7 +47,14 @@ function onInitialize(ctx: ServerContext, p: InitializeParams): InitializeResult
     capabilities: {
       experimental: {
         imageClassifier: {
-          methods: [ClassifyRequest.method, ClassifyBatchRequest.method, ModelInfoRequest.method, ClearCacheRequest.method],
+          methods: [
+            ClassifyRequest.method,
+            ClassifyBatchRequest.method,
+            ModelInfoRequest.method,
+            ClearCacheRequest.method,
+            CurateRequest.method,
+            SimilarRequest.method,
+          ],
         },
       },
     },
@@ -71,6 +87,8 @@ export function listen(ctx: ServerContext): void {
   c.onRequest(ClassifyRequest.type, (p, token) => handle(ctx.initialized, () => classify(p, ctx, token)));
   c.onRequest(ClassifyBatchRequest.type, (p, token) => handle(ctx.initialized, () => classifyBatch(p, ctx, token)));
   c.onRequest(ModelInfoRequest.type, () => modelInfo(ctx));
+  c.onRequest(CurateRequest.type, (p, token) => handle(ctx.initialized, () => curate(p, ctx, token)));
+  c.onRequest(SimilarRequest.type, (p, token) => handle(ctx.initialized, () => similar(p, ctx, token)));
   c.onRequest(ClearCacheRequest.type, () => handle(ctx.initialized, async () => clearCache(ctx)));
   c.listen();
 }
