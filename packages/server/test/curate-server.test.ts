@@ -110,6 +110,7 @@ describe('curation over JSON-RPC', { skip: shared ? false : SKIP_NO_SHARED }, ()
       const t0 = performance.now();
       const c = await srv.conn.sendRequest(ClassifyRequest.type, { uri: coffee });
       latencies.push(performance.now() - t0);
+      console.log(`lat ${(performance.now() - t0).toFixed(0)} sent ${Date.now() - Math.round(performance.now() - t0)}`);
       assert.equal(c.cached, true);
       await new Promise((res) => setTimeout(res, 20));
     }

@@ -51,6 +51,27 @@ async function readFeatures(ctx: ServerContext, file: string, maxPixels: number 
   return f;
 }
 
+/**
+ * Cache hits resolve without I/O (microtasks only): a run over a cached dataset would hold the event loop for the
+ * whole extraction. The returned function, shared by all of a run's lanes, parks every lane on one setImmediate
+ * once `sliceMs` of work has passed (a per-lane slice would let the other lanes run on, lanes × slice in all).
+ */
+export function yielder(sliceMs = 4): () => Promise<void> {
+  let start = performance.now();
+  let turn: Promise<void> | undefined;
+  return async () => {
+    if (!turn && performance.now() - start < sliceMs) return;
+    turn ??= new Promise<void>((resolve) =>
+      setImmediate(() => {
+        turn = undefined;
+        start = performance.now();
+        resolve();
+      }),
+    );
+    await turn;
+  };
+}
+
 export interface CurateExtractCounts {
   embedded: number;
   cachedEmbeddings: number;
@@ -70,8 +91,15 @@ export interface CurateExtractOptions {
 export async function extractCached(ctx: ServerContext, l: Loaded, entry: DatasetEntry, o: CurateExtractOptions): Promise<Extracted> {
   try {
     const file = ctx.roots.resolve(entry.path);
-    const r = await classifyFile(ctx, l, file, { topK: 1, force: false, interactive: false, signal: o.signal, embedding: true });
-    if (!r.embedding) throw new Error('the model returned no embedding');
+    const r = await classifyFile(ctx, l, file, {
+      topK: 1,
+      force: false,
+      interactive: false,
+      signal: o.signal,
+      embedding: true,
+      rawEmbedding: true,
+    });
+    if (!r.vector) throw new Error('the model returned no embedding');
     if (r.cached) o.counts.cachedEmbeddings++;
     else o.counts.embedded++;
     let features: ImageFeatures | undefined;
@@ -85,7 +113,7 @@ export async function extractCached(ctx: ServerContext, l: Loaded, entry: Datase
     return {
       entry,
       ...(features ? { features } : {}),
-      embedding: Float32Array.from(r.embedding),
+      embedding: r.vector,
       stamp: { size: file.size, mtimeMs: file.mtimeMs },
       ...(top ? { predicted: { label: top.label, probability: Math.round(top.probability * 1e4) / 1e4 } } : {}),
     };

@@ -19,7 +19,7 @@ import { type CancellationToken, WorkDoneProgress } from 'vscode-languageserver/
 import { inside, uriToPath } from '../roots.js';
 import { signalFor } from './classify.js';
 import { isCancelled } from './errors.js';
-import { type CurateExtractCounts, extractCached } from './curate-extract.js';
+import { type CurateExtractCounts, extractCached, yielder } from './curate-extract.js';
 import { offThreadAnalyser } from './curate-thread.js';
 import { acquireModel } from './model-host.js';
 import { rememberIndex } from './similar.js';
@@ -120,6 +120,7 @@ export async function curate(p: CurateParams, ctx: ServerContext, token: Cancell
   const reporter = new CurateReporter(ctx, p);
   const analyser = offThreadAnalyser(signal, ctx.log);
   const vectors = new Map<string, Float32Array>();
+  const pause = yielder();
   const run = (): CurateRunStats => ({ ...counts, analysisThread: analyser.thread, durationMs: Math.round(performance.now() - t0) });
   try {
     requireEmbedding(loaded.classifier.info);
@@ -127,6 +128,8 @@ export async function curate(p: CurateParams, ctx: ServerContext, token: Cancell
       ...(checks ? { checks } : {}),
       signal,
       extractOne: async (entry) => {
+        // Before the work: lanes resumed together each check the slice again.
+        await pause();
         const before = counts.cachedEmbeddings;
         const x = await extractCached(ctx, loaded, entry, { signal, features: true, counts });
         reporter.file(x, counts.cachedEmbeddings > before);

@@ -20,7 +20,7 @@ import type { CancellationToken } from 'vscode-languageserver/node';
 import { classifyFile } from './cached-classify.js';
 import { signalFor } from './classify.js';
 import { datasetRoot } from './curate.js';
-import { extractCached } from './curate-extract.js';
+import { extractCached, yielder } from './curate-extract.js';
 import { acquireModel } from './model-host.js';
 import type { Loaded, ServerContext } from './state.js';
 
@@ -58,9 +58,12 @@ async function buildIndex(ctx: ServerContext, l: Loaded, root: string, signal: A
   const scan = await scanDataset(root);
   const counts = { embedded: 0, cachedEmbeddings: 0, cachedFeatures: 0, failed: 0 };
   const vectors = new Map<string, Float32Array>();
+  const pause = yielder();
   let next = 0;
   const lane = async () => {
     while (next < scan.entries.length && !signal.aborted) {
+      await pause();
+      if (signal.aborted || next >= scan.entries.length) break;
       const e = scan.entries[next++]!;
       const x = await extractCached(ctx, l, e, { signal, features: false, counts });
       if (x.embedding) vectors.set(e.file, x.embedding);
