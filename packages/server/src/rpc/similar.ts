@@ -106,9 +106,9 @@ export async function similar(p: SimilarParams, ctx: ServerContext, token: Cance
     const l = model.loaded;
     requireEmbedding(l.classifier.info);
     const index = await indexFor(ctx, l, p.root, signal);
-    const q = await classifyFile(ctx, l, file, { topK: 1, force: false, interactive: true, signal, embedding: true });
-    if (!q.embedding) throw new ClassifierError('NO_EMBEDDING', 'The model returned no embedding.');
-    const hits = index.files.length ? searchSimilar(index, unit(q.embedding), Math.min(k, index.files.length)) : [];
+    const q = await classifyFile(ctx, l, file, { topK: 1, force: false, interactive: true, signal, embedding: true, rawEmbedding: true });
+    if (!q.vector) throw new ClassifierError('NO_EMBEDDING', 'The model returned no embedding.');
+    const hits = index.files.length ? searchSimilar(index, unit(q.vector), Math.min(k, index.files.length)) : [];
     return {
       root: index.root,
       items: hits.map((h) => ({
