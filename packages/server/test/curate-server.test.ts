@@ -152,6 +152,20 @@ describe('curation over JSON-RPC', { skip: shared ? false : SKIP_NO_SHARED }, ()
     renameSync(path.join(dataset, 'tool', name), path.join(dataset, 'fish', name));
   });
 
+  test('cancel during the analysis: the worker is stopped, answered promptly', async () => {
+    const cts = new CancellationTokenSource();
+    const pending = srv.conn.sendRequest(CurateRequest.type, { root: uri(dataset), workDoneToken: 'cw-an' }, cts.token);
+    const work = srv.progress('cw-an') as Array<{ message?: string }>;
+    while (!work.some((v) => v.message?.startsWith('analysing'))) await new Promise((res) => setTimeout(res, 2));
+    const t0 = performance.now();
+    cts.cancel();
+    const r = await pending;
+    const ms = performance.now() - t0;
+    assert.equal(r.cancelled, true);
+    assert.equal(r.run.embedded, 0);
+    assert.ok(ms < 500, `answered ${ms.toFixed(0)} ms after the cancel`);
+  });
+
   test('cancel mid-run: answered promptly with cancelled, and the server keeps serving', async () => {
     await srv.conn.sendRequest(ClearCacheRequest.type, {});
     const cts = new CancellationTokenSource();
