@@ -6,6 +6,7 @@
  *   @image-classifier/server: src/server-main.ts       → dist/server/server.js        (the JSON-RPC server)
  *   @image-classifier/core: src/engine/inference-worker.ts → dist/server/inference-worker.js
  *   @image-classifier/core: src/image/preprocess-worker.ts → dist/server/preprocess-worker.js
+ *   @image-classifier/server: src/rpc/curate-worker.ts → dist/server/curate-worker.js (curation's analysis)
  * The server and core are found as packages (Node resolution from here, then from the server), not by relative path.
  * onnxruntime-node and sharp stay external: their JS and one platform's native files are copied to
  * dist/server/node_modules/, everything else (other platforms, install scripts, typings, maps) is left out.
@@ -53,6 +54,7 @@ const coreDir = packageDirOf('@image-classifier/core', createRequire(path.join(s
 const serverEntry = path.join(serverDir, 'src', 'server-main.ts');
 const workerEntry = path.join(coreDir, 'src', 'engine', 'inference-worker.ts');
 const preprocessEntry = path.join(coreDir, 'src', 'image', 'preprocess-worker.ts');
+const curateEntry = path.join(serverDir, 'src', 'rpc', 'curate-worker.ts');
 const coreDist = path.join(coreDir, 'dist');
 if (!existsSync(serverEntry)) {
   fail(
@@ -160,7 +162,12 @@ const builds = [
   },
   {
     ...common,
-    entryPoints: { server: serverEntry, 'inference-worker': workerEntry, 'preprocess-worker': preprocessEntry },
+    entryPoints: {
+      server: serverEntry,
+      'inference-worker': workerEntry,
+      'preprocess-worker': preprocessEntry,
+      'curate-worker': curateEntry,
+    },
     outdir: path.join(dist, 'server'),
     external: ['onnxruntime-node', 'sharp'],
     metafile: true,

@@ -28,7 +28,13 @@ if (!vsce) {
   console.error('package.mjs: @vscode/vsce not found. Run `bash .ci/install-e2e.sh` (installs it in e2e/) or `npm i -D @vscode/vsce`.');
   process.exit(1);
 }
-for (const f of ['dist/extension.js', 'dist/server/server.js', 'dist/server/inference-worker.js', 'dist/server/preprocess-worker.js']) {
+for (const f of [
+  'dist/extension.js',
+  'dist/server/server.js',
+  'dist/server/inference-worker.js',
+  'dist/server/preprocess-worker.js',
+  'dist/server/curate-worker.js',
+]) {
   if (!existsSync(path.join(here, f))) {
     console.error(`package.mjs: ${f} is missing: run \`node esbuild.mjs --production --target=${target}\` first.`);
     process.exit(1);

@@ -6,3 +6,4 @@ export * from './launch.js';
 export * from './csv.js';
 export * from './curation.js';
 export * from './limits.js';
+export * from './curation-methods.js';

@@ -5,10 +5,11 @@
  */
 import { CURATION_CHECKS, CURATION_REPORT_VERSION, type CurationCheck, type CurationReport } from '@image-classifier/protocol';
 import { ClassifierError } from '../errors.js';
-import { type Analysable, type Analysis, analyse } from './analyse.js';
+import type { LabelSet } from '../model/labels.js';
+import { type Analysable, type AnalyseOptions, type Analysis, analyse } from './analyse.js';
 import { NEAR_DUPLICATE_DEFAULTS, type NearDuplicateOptions } from './duplicates.js';
 import type { CurationEngine } from './engine.js';
-import { changedSince, extractAll } from './extract.js';
+import { changedSince, type ExtractOptions, extractAll } from './extract.js';
 import type { LabelIssueOptions } from './label-issues.js';
 import { OUTLIER_IQR_FACTOR } from './outliers.js';
 import { QUALITY_THRESHOLDS } from './quality.js';
@@ -27,6 +28,12 @@ export interface CurateOptions {
   onProgress?: (done: number, total: number, failed: number) => void;
   /** Called when the analysis of the extracted images starts (after the last onProgress). */
   onAnalyse?: (images: number) => void;
+  /** Reads one entry instead of the built-in read (a server supplies cached embeddings; no logits then). */
+  extractOne?: ExtractOptions['extractOne'];
+  /** Runs `analyse` elsewhere (a server uses a worker thread); default: synchronously in this thread. */
+  analyse?: (items: Analysable[], labels: LabelSet | undefined, o: AnalyseOptions) => Promise<Analysis>;
+  /** Aborting stops the extraction (and an `analyse` that honours it): curateDataset then throws CANCELLED. */
+  signal?: AbortSignal;
 }
 
 function settings(o: CurateOptions, k: number): CurationReport['settings'] {
@@ -71,18 +78,16 @@ export async function curateDataset(root: string, classifier: CurationEngine, o:
     logits: true,
     ...(o.maxPixels ? { maxPixels: o.maxPixels } : {}),
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+    ...(o.extractOne ? { extractOne: o.extractOne } : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
   });
+  if (o.signal?.aborted) throw new ClassifierError('CANCELLED', 'Curation was cancelled.');
   const t2 = performance.now();
   const items = extracted.filter((x): x is Analysable => Boolean(x.features && x.embedding));
   o.onAnalyse?.(items.length);
-  const a = items.length
-    ? analyse(items, classifier.labels, {
-        ...o.label,
-        neighbours: k,
-        checks,
-        ...(o.nearDuplicates ? { nearDuplicates: o.nearDuplicates } : {}),
-      })
-    : emptyAnalysis();
+  const ao: AnalyseOptions = { ...o.label, neighbours: k, checks, ...(o.nearDuplicates ? { nearDuplicates: o.nearDuplicates } : {}) };
+  const run = o.analyse ?? (async (x: Analysable[], l: LabelSet | undefined, ao2: AnalyseOptions) => analyse(x, l, ao2));
+  const a = items.length ? await run(items, classifier.labels, ao) : emptyAnalysis();
   if (!items.length && checks.has('label')) a.labelSkipped = 'no readable images';
   const changed = await changedSince(extracted);
   const { files, labelIssues } = buildFiles(extracted, items, a, changed);

@@ -25,6 +25,10 @@ export interface ExtractOptions {
   maxPixels?: number;
   /** Called after each image (done, total, failed so far). */
   onProgress?: (done: number, total: number, failed: number) => void;
+  /** Reads one entry instead of the built-in read (e.g. a server taking embeddings from its cache). */
+  extractOne?: (entry: DatasetEntry) => Promise<Extracted>;
+  /** Stops handing out entries once aborted (the result then has holes: the caller checks the signal). */
+  signal?: AbortSignal;
 }
 
 async function extractOne(classifier: CurationEngine, entry: DatasetEntry, o: ExtractOptions): Promise<Extracted> {
@@ -59,9 +63,9 @@ export async function extractAll(classifier: CurationEngine, entries: DatasetEnt
   let done = 0;
   let failed = 0;
   const worker = async () => {
-    while (next < entries.length) {
+    while (next < entries.length && !o.signal?.aborted) {
       const i = next++;
-      const r = await extractOne(classifier, entries[i]!, o);
+      const r = await (o.extractOne ? o.extractOne(entries[i]!) : extractOne(classifier, entries[i]!, o));
       out[i] = r;
       done++;
       if (r.error) failed++;

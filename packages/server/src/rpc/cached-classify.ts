@@ -36,6 +36,8 @@ export interface ClassifyFileOptions {
   interactive: boolean;
   signal: AbortSignal | undefined;
   embedding: boolean;
+  /** With `embedding`: return it as `FileOutcome.vector` (float32, not rounded into JSON numbers; curation). */
+  rawEmbedding?: boolean;
 }
 
 /** The embedding log, opened (and read) on first use. */
@@ -73,14 +75,21 @@ export function cachedResult(ctx: ServerContext, modelKey: string, hash: string 
   return { predictions: v.p.slice(0, want), cached: true, width: v.w, height: v.h };
 }
 
-function fromCache(ctx: ServerContext, l: Loaded, hash: string, topK: number, wantEmbedding: boolean): FileOutcome | undefined {
+function fromCache(
+  ctx: ServerContext,
+  l: Loaded,
+  hash: string,
+  topK: number,
+  wantEmbedding: boolean,
+  raw = false,
+): FileOutcome | undefined {
   const hit = cachedResult(ctx, l.key, hash, Math.min(topK, l.classifier.info.classes));
   if (!hit || !wantEmbedding) return hit;
   const e = embeddings(ctx)?.get(`${l.key}:${hash}`);
   if (!e || typeof e.f !== 'string' || e.d !== l.classifier.info.embedding?.dims) return undefined;
   const values = decodeFloat16(Buffer.from(e.f, 'base64'));
   if (values.length !== e.d) return undefined;
-  return { ...hit, embedding: embeddingToJson(values) };
+  return raw ? { ...hit, vector: values } : { ...hit, embedding: embeddingToJson(values) };
 }
 
 function tooLarge(file: string, size: number): ClassifierError {
@@ -141,7 +150,7 @@ async function infer(
     cached: false,
     width: out.width,
     height: out.height,
-    ...(out.embedding ? { embedding: embeddingToJson(out.embedding) } : {}),
+    ...(out.embedding ? (o.rawEmbedding ? { vector: out.embedding } : { embedding: embeddingToJson(out.embedding) }) : {}),
   };
 }
 
@@ -149,7 +158,7 @@ async function infer(
 export async function classifyFile(ctx: ServerContext, l: Loaded, file: FileStat, o: ClassifyFileOptions): Promise<FileOutcome> {
   if (!o.force && ctx.cache) {
     const h = ctx.cache.hashFor(file.path, file.size, file.mtimeMs, file);
-    const hit = h ? fromCache(ctx, l, h, o.topK, o.embedding) : undefined;
+    const hit = h ? fromCache(ctx, l, h, o.topK, o.embedding, o.rawEmbedding) : undefined;
     if (hit) return hit;
   }
   if (file.size > MAX_FILE_BYTES) throw tooLarge(file.path, file.size);
@@ -159,7 +168,7 @@ export async function classifyFile(ctx: ServerContext, l: Loaded, file: FileStat
     const hash = createHash('sha256').update(bytes).digest('hex').slice(0, 40);
     if (id) ctx.cache?.setHash(read, id.size, id.mtimeMs, hash, id);
     if (!o.force) {
-      const hit = fromCache(ctx, l, hash, o.topK, o.embedding);
+      const hit = fromCache(ctx, l, hash, o.topK, o.embedding, o.rawEmbedding);
       if (hit) return hit;
     }
     return await infer(ctx, l, read, bytes, hash, o);

@@ -9,7 +9,11 @@ import {
   type ClassifyParams,
   ClassifyRequest,
   ClearCacheRequest,
+  type CurateParams,
+  CurateRequest,
   ModelInfoRequest,
+  type SimilarParams,
+  SimilarRequest,
 } from '@image-classifier/protocol';
 import type { CancellationToken, Connection, InitializeParams, InitializeResult } from 'vscode-languageserver/node';
 import { CRASH_INFERENCE_WORKER, environment } from '../environment.js';
@@ -17,9 +21,11 @@ import { SERVER_NAME, SERVER_VERSION } from '../version.js';
 import { classifyBatch } from './batch.js';
 import { clearCache } from './cached-classify.js';
 import { classify } from './classify.js';
+import { curate } from './curate.js';
 import { handle } from './errors.js';
 import { singleParams, tokenOf } from './limits.js';
 import { modelInfo } from './model-info.js';
+import { similar } from './similar.js';
 import { applySettings, onConfigurationChange, readSettings } from './settings.js';
 import { createContext, type ServerContext, type ServerOptions } from './state.js';
 
@@ -47,7 +53,14 @@ function onInitialize(ctx: ServerContext, p: InitializeParams): InitializeResult
     capabilities: {
       experimental: {
         imageClassifier: {
-          methods: [ClassifyRequest.method, ClassifyBatchRequest.method, ModelInfoRequest.method, ClearCacheRequest.method],
+          methods: [
+            ClassifyRequest.method,
+            ClassifyBatchRequest.method,
+            ModelInfoRequest.method,
+            ClearCacheRequest.method,
+            CurateRequest.method,
+            SimilarRequest.method,
+          ],
         },
       },
     },
@@ -93,6 +106,8 @@ export async function stopServer(ctx: ServerContext): Promise<void> {
 
 const CLASSIFY_USAGE = 'classify needs one params object {uri, topK?}';
 const BATCH_USAGE = 'classifyBatch needs one params object {uris: string[], topK?}';
+const CURATE_USAGE = 'curate needs one params object {root, checks?}';
+const SIMILAR_USAGE = 'similar needs one params object {uri, k?, root?}';
 
 /**
  * A request handler's arguments (params spread by vscode-jsonrpc, token last) → `f(params, token)`, run by
@@ -120,6 +135,14 @@ export function listen(ctx: ServerContext): void {
     guarded(ctx, BATCH_USAGE, (p: ClassifyBatchParams, token) => classifyBatch(p, ctx, token)),
   );
   c.onRequest(ModelInfoRequest.type, () => modelInfo(ctx));
+  c.onRequest(
+    CurateRequest.method,
+    guarded(ctx, CURATE_USAGE, (p: CurateParams, token) => curate(p, ctx, token)),
+  );
+  c.onRequest(
+    SimilarRequest.method,
+    guarded(ctx, SIMILAR_USAGE, (p: SimilarParams, token) => similar(p, ctx, token)),
+  );
   c.onRequest(ClearCacheRequest.type, () => handle(ctx.initialized, async () => clearCache(ctx)));
   if (environment.testHooks()) {
     // Test hook: the inference worker dies as if it had crashed (see core's WorkerBackend.crashForTest).

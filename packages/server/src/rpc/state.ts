@@ -35,6 +35,8 @@ export interface FileOutcome {
   predictions: Prediction[];
   cached: boolean;
   embedding?: number[];
+  /** The embedding as float32, when asked with `rawEmbedding`. */
+  vector?: Float32Array;
   width?: number;
   height?: number;
 }

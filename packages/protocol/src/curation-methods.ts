@@ -1,0 +1,108 @@
+/**
+ * The curation methods: `imageClassifier/curate` (a dataset's CurationReport, with progress, partial results and
+ * cancellation) and `imageClassifier/similar` (the nearest images of a dataset to one image). No native imports.
+ *
+ * Re-query: there is no change notification. Calling `curate` again is the way to refresh a report: embeddings come
+ * from the server's content-hash-keyed cache (the same one `classify` uses) and pixel features from an in-memory
+ * cache keyed by the same hash, so a re-run only reads and embeds files whose content is new; a file moved to
+ * another class folder keeps its cached embedding and gets its new label. `run.embedded` says how many files the
+ * model actually ran on.
+ */
+import { ProgressType, RequestType } from 'vscode-jsonrpc';
+import type { CurationCheck, CurationReport } from './curation.js';
+import type { ErrorDto } from './errors.js';
+
+// ---- imageClassifier/curate --------------------------------------------------------------------------------
+
+export interface CurateParams {
+  /** file:// URI (or absolute path) of the dataset folder; it must be inside the workspace (OUTSIDE_WORKSPACE). */
+  root: string;
+  /** Default: all of CURATION_CHECKS. */
+  checks?: CurationCheck[];
+  /** LSP work-done progress: begin, reports ("embedding 40/104 · 12 img/s", then "analysing 104 images"), end. */
+  workDoneToken?: string | number;
+  /** LSP partial results: arrays of `CurateFileProgress`, one entry per file as its embedding is ready. */
+  partialResultToken?: string | number;
+}
+
+/**
+ * A partial result: one file read and embedded (or failed), before the analysis. Enough for a UI to fill a tree of
+ * the dataset (label, model's guess) while the run goes on; the issues come with the final report.
+ */
+export interface CurateFileProgress {
+  /** Relative to the root, `/`-separated (as in the report). */
+  file: string;
+  label?: string;
+  split?: string;
+  /** The embedding came from the cache (the model did not run). */
+  cached?: boolean;
+  predicted?: { label: string; probability: number };
+  error?: ErrorDto;
+}
+
+/** What the run cost (the report's `timingsMs` has the phases). */
+export interface CurateRunStats {
+  /** Files the model ran on (0 on a re-run over unchanged or moved files). */
+  embedded: number;
+  /** Files whose embedding came from the cache. */
+  cachedEmbeddings: number;
+  /** Files whose pixel features (hashes, quality) came from the in-memory cache. */
+  cachedFeatures: number;
+  failed: number;
+  /** Where the analysis ran: 'worker' (a worker thread; the JSON-RPC thread stays free) or 'main'. */
+  analysisThread: 'worker' | 'main';
+  durationMs: number;
+}
+
+/**
+ * The report, or (on cancellation, like classifyBatch) `cancelled: true` without one. The model-class opinion of
+ * the label check (folder names that are ImageNet classes) is not used here: cached results keep no logits.
+ */
+export type CurateResult =
+  | (CurationReport & { cancelled: false; run: CurateRunStats })
+  | { cancelled: true; root: string; run: CurateRunStats };
+
+export namespace CurateRequest {
+  export const method = 'imageClassifier/curate' as const;
+  export const type = new RequestType<CurateParams, CurateResult, void>(method);
+  /** The shape of partial results on `$/progress`. */
+  export const partialResult = new ProgressType<CurateFileProgress[]>();
+}
+
+// ---- imageClassifier/similar -------------------------------------------------------------------------------
+
+export interface SimilarParams {
+  /** The query image (inside the workspace; inside the dataset or not). */
+  uri: string;
+  /** How many neighbours (default 10, at most 1000). */
+  k?: number;
+  /**
+   * The dataset folder to search. Default: the last root `curate` analysed. A root not curated yet is embedded
+   * first (through the cache), without the analysis.
+   */
+  root?: string;
+}
+
+export interface SimilarHitDto {
+  /** file:// URI of the neighbour. */
+  uri: string;
+  /** Relative to the root, `/`-separated. */
+  file: string;
+  /** Cosine similarity of the embeddings, -1..1 (1 for the image itself). */
+  similarity: number;
+}
+
+export interface SimilarResult {
+  /** The dataset folder searched (absolute path). */
+  root: string;
+  /** Nearest first; a query inside the dataset finds itself first. */
+  items: SimilarHitDto[];
+  /** Images in the index searched. */
+  indexed: number;
+  durationMs: number;
+}
+
+export namespace SimilarRequest {
+  export const method = 'imageClassifier/similar' as const;
+  export const type = new RequestType<SimilarParams, SimilarResult, void>(method);
+}

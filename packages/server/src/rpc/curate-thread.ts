@@ -1,0 +1,48 @@
+/**
+ * Runs curation's analysis in a worker thread (`curate-worker.js`, beside this module), one worker per run,
+ * terminated when it answers or when the run is cancelled. Without the script (a bundle that did not ship it) the
+ * analysis runs on the main thread, and the report's `run.analysisThread` says so.
+ */
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { type Analysable, type AnalyseOptions, type Analysis, analyse, ClassifierError, type LabelSet } from '@image-classifier/core';
+
+export function curateWorkerScript(): string | undefined {
+  const p = path.join(__dirname, 'curate-worker.js');
+  return existsSync(p) ? p : undefined;
+}
+
+type Analyser = (items: Analysable[], labels: LabelSet | undefined, o: AnalyseOptions) => Promise<Analysis>;
+
+/** An analyser for curateDataset's `analyse` hook: in a worker when the script is there, else in this thread. */
+export function offThreadAnalyser(signal: AbortSignal, log: (m: string) => void): { run: Analyser; thread: 'worker' | 'main' } {
+  const script = curateWorkerScript();
+  if (!script) return { run: async (items, labels, o) => analyse(items, labels, o), thread: 'main' };
+  const run: Analyser = (items, labels, options) =>
+    new Promise<Analysis>((resolve, reject) => {
+      const w = new Worker(script);
+      const stop = () => {
+        void w.terminate();
+        reject(new ClassifierError('CANCELLED', 'Curation was cancelled.'));
+      };
+      if (signal.aborted) return stop();
+      signal.addEventListener('abort', stop, { once: true });
+      const done = () => {
+        signal.removeEventListener('abort', stop);
+        void w.terminate();
+      };
+      w.once('message', (m: { analysis?: Analysis; error?: string }) => {
+        done();
+        if (m.analysis) resolve(m.analysis);
+        else reject(new ClassifierError('INTERNAL', `Curation analysis failed: ${m.error}`));
+      });
+      w.once('error', (e) => {
+        done();
+        log(`curation worker failed: ${e.message}`);
+        reject(new ClassifierError('INTERNAL', `Curation analysis failed: ${e.message}`));
+      });
+      w.postMessage({ items, labels, options });
+    });
+  return { run, thread: 'worker' };
+}

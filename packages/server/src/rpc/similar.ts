@@ -1,0 +1,126 @@
+/**
+ * `imageClassifier/similar`: the k images of a dataset nearest to one image, by cosine similarity of embeddings.
+ * The index is the one the last `curate` of that root built (kept per root, for the model that built it); a root
+ * not curated yet is embedded through the cache first (no analysis). The query image goes through the same
+ * cached classify path (inside the workspace roots), so a dataset image finds itself first.
+ */
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import {
+  ClassifierError,
+  type EmbeddingIndex,
+  normalizedMatrix,
+  requireEmbedding,
+  scanDataset,
+  searchSimilar,
+  unit,
+} from '@image-classifier/core';
+import type { SimilarParams, SimilarResult } from '@image-classifier/protocol';
+import type { CancellationToken } from 'vscode-languageserver/node';
+import { classifyFile } from './cached-classify.js';
+import { signalFor } from './classify.js';
+import { datasetRoot } from './curate.js';
+import { extractCached } from './curate-extract.js';
+import { pace } from './pace.js';
+import { acquireModel } from './model-host.js';
+import type { Loaded, ServerContext } from './state.js';
+
+/** Roots whose index is kept (most recent first). */
+const MAX_INDEXES = 4;
+const MAX_K = 1000;
+
+interface Indexes {
+  last: string | undefined;
+  byRoot: Map<string, { modelKey: string; index: EmbeddingIndex }>;
+}
+
+const stores = new WeakMap<ServerContext, Indexes>();
+
+function store(ctx: ServerContext): Indexes {
+  let s = stores.get(ctx);
+  if (!s) stores.set(ctx, (s = { last: undefined, byRoot: new Map() }));
+  return s;
+}
+
+/** Keeps the index of `root` (file → embedding, in report order) for `similar`; it becomes the default root. */
+export function rememberIndex(ctx: ServerContext, modelKey: string, root: string, vectors: Map<string, Float32Array>): void {
+  const files = [...vectors.keys()];
+  const d = vectors.values().next().value?.length ?? 0;
+  const index: EmbeddingIndex = { root, files, matrix: normalizedMatrix([...vectors.values()], d), failed: [] };
+  const s = store(ctx);
+  s.byRoot.delete(root);
+  s.byRoot.set(root, { modelKey, index });
+  while (s.byRoot.size > MAX_INDEXES) s.byRoot.delete(s.byRoot.keys().next().value as string);
+  s.last = root;
+}
+
+/** Embeds every image under `root` through the cache (embeddings only). */
+async function buildIndex(ctx: ServerContext, l: Loaded, root: string, signal: AbortSignal): Promise<EmbeddingIndex> {
+  const scan = await scanDataset(root);
+  const counts = { embedded: 0, cachedEmbeddings: 0, cachedFeatures: 0, failed: 0 };
+  const vectors = new Map<string, Float32Array>();
+  let next = 0;
+  const lane = async () => {
+    while (next < scan.entries.length && !signal.aborted) {
+      await pace();
+      if (signal.aborted || next >= scan.entries.length) break;
+      const e = scan.entries[next++]!;
+      const x = await extractCached(ctx, l, e, { signal, features: false, counts });
+      if (x.embedding) vectors.set(e.file, x.embedding);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, l.classifier.maxBatch * 2 + 2) }, lane));
+  if (signal.aborted) throw new ClassifierError('CANCELLED', 'The request was cancelled.');
+  const ordered = new Map(scan.entries.flatMap((e) => (vectors.has(e.file) ? [[e.file, vectors.get(e.file)!] as const] : [])));
+  rememberIndex(ctx, l.key, scan.root, ordered);
+  return store(ctx).byRoot.get(scan.root)!.index;
+}
+
+async function indexFor(ctx: ServerContext, l: Loaded, rootUri: string | undefined, signal: AbortSignal): Promise<EmbeddingIndex> {
+  const s = store(ctx);
+  const root = rootUri !== undefined ? datasetRoot(ctx, rootUri) : s.last;
+  if (root === undefined)
+    throw new ClassifierError('INVALID_ARGUMENT', 'similar needs a root: no dataset has been curated yet (send root, or curate first).');
+  const kept = s.byRoot.get(root);
+  if (kept && kept.modelKey === l.key) return kept.index;
+  // The last curated root, with the model since replaced, is re-embedded too (through the cache).
+  return buildIndex(ctx, l, root, signal);
+}
+
+function validK(k: unknown): number {
+  if (k === undefined || k === null) return 10;
+  if (typeof k !== 'number' || !Number.isInteger(k) || k < 1 || k > MAX_K)
+    throw new ClassifierError('INVALID_ARGUMENT', `k must be an integer from 1 to ${MAX_K} (got ${JSON.stringify(k)}).`);
+  return k;
+}
+
+export async function similar(p: SimilarParams, ctx: ServerContext, token: CancellationToken): Promise<SimilarResult> {
+  const t0 = performance.now();
+  if (!p || typeof p !== 'object' || typeof p.uri !== 'string')
+    throw new ClassifierError('INVALID_ARGUMENT', 'similar needs params {uri, k?, root?}.');
+  const k = validK(p.k);
+  const file = ctx.roots.resolve(p.uri);
+  const model = await acquireModel(ctx);
+  const { signal, dispose } = signalFor(token);
+  try {
+    const l = model.loaded;
+    requireEmbedding(l.classifier.info);
+    const index = await indexFor(ctx, l, p.root, signal);
+    const q = await classifyFile(ctx, l, file, { topK: 1, force: false, interactive: true, signal, embedding: true, rawEmbedding: true });
+    if (!q.vector) throw new ClassifierError('NO_EMBEDDING', 'The model returned no embedding.');
+    const hits = index.files.length ? searchSimilar(index, unit(q.vector), Math.min(k, index.files.length)) : [];
+    return {
+      root: index.root,
+      items: hits.map((h) => ({
+        uri: pathToFileURL(path.join(index.root, ...h.file.split('/'))).href,
+        file: h.file,
+        similarity: h.similarity,
+      })),
+      indexed: index.files.length,
+      durationMs: Math.round(performance.now() - t0),
+    };
+  } finally {
+    dispose();
+    model.release();
+  }
+}
