@@ -21,6 +21,7 @@ export interface PreprocessRequest {
 }
 
 export type PreprocessResponse =
+  | { type: 'started'; id: number }
   | { type: 'done'; id: number; out: Float32Array; width: number; height: number; format: string }
   | { type: 'error'; id: number; out: Float32Array; error: { code: ErrorCode; message: string; details?: Record<string, unknown> } };
 
@@ -40,6 +41,9 @@ export const DEFAULT_DECODE_TIMEOUT_MS = 5_000;
 
 /** Overrides the default decode time budget (milliseconds), for tests and for machines slower than most. */
 export const DECODE_TIMEOUT_ENV = 'IMAGE_CLASSIFIER_DECODE_TIMEOUT_MS';
+
+/** A thread that has not even picked a request up this long after its budget is treated as over budget. */
+const PICKUP_GRACE_MS = 10_000;
 
 /** V8 heap cap of a decoder thread (libvips' pixel buffers are native: the pixel and SVG budgets bound those). */
 const WORKER_HEAP_MB = 512;
@@ -94,6 +98,12 @@ export class PreprocessPool {
     slot.worker.on('message', (msg: PreprocessResponse) => {
       const p = slot.pending.get(msg.id);
       if (!p) return;
+      if (msg.type === 'started') {
+        // The time budget counts from here: not the thread's start-up, nor images ahead of it on another thread.
+        clearTimeout(p.timer);
+        p.timer = setTimeout(() => this.overBudget(slot, msg.id), this.decodeTimeoutMs).unref();
+        return;
+      }
       slot.pending.delete(msg.id);
       clearTimeout(p.timer);
       if (--slot.busy === 0) slot.worker.unref();
@@ -167,12 +177,11 @@ export class PreprocessPool {
     return slot;
   }
 
-  /** Sends a request to a thread; its time budget starts now. */
+  /** Sends a request to a thread; its time budget starts when the thread picks it up (or, failing that, later). */
   private send(slot: Slot, p: Pending, out: Float32Array): void {
     slot.pending.set(p.req.id, p);
     if (slot.busy++ === 0) slot.worker.ref();
-    p.timer = setTimeout(() => this.overBudget(slot, p.req.id), this.decodeTimeoutMs);
-    p.timer.unref();
+    p.timer = setTimeout(() => this.overBudget(slot, p.req.id), this.decodeTimeoutMs + PICKUP_GRACE_MS).unref();
     slot.worker.postMessage({ ...p.req, out } satisfies PreprocessRequest, transferList(out));
   }
 

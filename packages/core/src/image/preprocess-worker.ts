@@ -21,6 +21,7 @@ port.on('message', async (msg: PreprocessRequest | { type: 'preload' }) => {
     }
     return;
   }
+  port.postMessage({ type: 'started', id: msg.id } satisfies PreprocessResponse);
   const transfer = transferList(msg.out);
   try {
     const r = await preprocessImage(msg.bytes, msg.name, {

@@ -8,12 +8,15 @@
  */
 import { ClassifierError } from '../errors.js';
 
-/** The short side an SVG is rendered at (the model resizes the short side to 256, then crops 224). */
-export const SVG_RENDER_SIDE = 512;
-/** At most this many pixels are rendered (very elongated SVGs get a shorter short side). */
-export const SVG_RENDER_MAX_PIXELS = 4 * SVG_RENDER_SIDE * SVG_RENDER_SIDE;
-/** SVGs that declare no size get this (librsvg's own default is tiny). */
-export const SVG_DEFAULT_SIDE = 512;
+/**
+ * The short side an SVG is rendered at: the size the model's preprocessing resizes the short side to (256, then a
+ * 224 crop), so the exact resize has nothing left to do and librsvg anti-aliases at the final resolution.
+ */
+export const SVG_RENDER_SIDE = 256;
+/** At most this many pixels are rendered (up to 8:1 at a 256 short side; more elongated SVGs get a shorter one). */
+export const SVG_RENDER_MAX_PIXELS = 8 * SVG_RENDER_SIDE * SVG_RENDER_SIDE;
+/** SVGs that declare no size are rendered as if they declared this (a square). */
+export const SVG_DEFAULT_SIDE = 256;
 
 /** Complexity limits, checked on the document's text before rendering. */
 export const SVG_LIMITS = {
