@@ -13,7 +13,7 @@ import { classifiableFormatNames, formatById, formatIdsDecodedBy } from '@image-
 import { ClassifierError } from '../errors.js';
 import { type OpenedFile, openRegularFileSync, readOpenedFile } from '../fs/regular-file.js';
 import { BUILTIN_FORMATS, decodeBuiltin, heifKind, sniffBuiltin } from './formats/index.js';
-import { checkSvgComplexity, SVG_RENDER_MAX_PIXELS, svgRenderDensity } from './svg.js';
+import { checkSvgComplexity, SVG_RENDER_MAX_PIXELS, SVG_RENDER_SIDE, svgRenderDensity } from './svg.js';
 import type { RgbImage } from './resize.js';
 
 /** Default decompression-bomb limit: 100 megapixels (a 10000×10000 image), before any pixel is allocated. */
@@ -221,7 +221,7 @@ export async function decodeImage(bytes: Uint8Array, name = 'image', opts: Decod
     throw new ClassifierError('DECODE_FAILED', `${name} has no readable image size; the file may be corrupt.`);
   }
   // An SVG is rendered at the size the model needs, not at its declared canvas.
-  const density = format === 'svg' ? svgDensity(name, storedWidth, storedHeight) : undefined;
+  const density = format === 'svg' ? await svgDensity(input, name, storedWidth, storedHeight) : undefined;
   if (density === undefined) checkImageSize(name, storedWidth, storedHeight, maxPixels);
   const isCmyk = meta.space === 'cmyk';
   // Pillow opens 16-bit grayscale (PNG, TIFF) as mode I / I;16, and convert('RGB') clips it to 0–255.
@@ -272,12 +272,30 @@ export async function failingOnTruncation<T>(format: string, run: (failOn: 'erro
   }
 }
 
-/** The density an SVG declared at `width`×`height` renders at; IMAGE_TOO_COMPLEX when even 1 DPI is too large. */
-function svgDensity(name: string, width: number, height: number): number {
-  const density = svgRenderDensity(width, height);
-  const rendered = Math.ceil((width * density) / 72) * Math.ceil((height * density) / 72);
-  if (rendered > SVG_RENDER_MAX_PIXELS * 1.05) {
-    throw new ClassifierError('IMAGE_TOO_COMPLEX', `${name} declares a ${width}×${height} canvas, too large to render at any usable size.`, {
+/**
+ * The density an SVG declared at `width`×`height` (at 72 DPI) renders at, checked with the header at that density
+ * (librsvg scales physical units such as mm with the DPI twice over: then the exponent is measured and corrected).
+ * IMAGE_TOO_COMPLEX when no density gives a size within the SVG pixel budget.
+ */
+async function svgDensity(input: Buffer, name: string, width: number, height: number): Promise<number> {
+  const sizeAt = async (density: number) => {
+    const m = await sharp(input, { limitInputPixels: false, density }).metadata();
+    return [m.width ?? 0, m.height ?? 0] as const;
+  };
+  let density = svgRenderDensity(width, height);
+  let [w, h] = await sizeAt(density);
+  const short0 = Math.min(width, height);
+  const short = Math.min(w, h);
+  if (density !== 72 && short > 0 && Math.abs(short / (short0 * (density / 72)) - 1) > 0.02) {
+    const k = Math.log(short / short0) / Math.log(density / 72);
+    if (Number.isFinite(k) && k > 0) {
+      const target = Math.min(SVG_RENDER_SIDE, Math.sqrt(SVG_RENDER_MAX_PIXELS * (short0 / Math.max(width, height))));
+      density = Math.min(100_000, Math.max(1, 72 * (target / short0) ** (1 / k)));
+      [w, h] = await sizeAt(density);
+    }
+  }
+  if (w * h > SVG_RENDER_MAX_PIXELS * 1.05 || !w || !h) {
+    throw new ClassifierError('IMAGE_TOO_COMPLEX', `${name} declares a ${width}×${height} canvas that cannot be rendered at a usable size.`, {
       details: { width, height },
     });
   }
