@@ -195,7 +195,7 @@ export class Classifier {
       try {
         // A worker transfers `out` away and hands it back (filled, or unused on failure).
         pre = this.pool
-          ? await this.pool.run(bytes, name, settings, out, (back) => (out = back))
+          ? await this.pool.run(bytes, name, { ...settings, ...(o.signal ? { signal: o.signal } : {}) }, out, (back) => (out = back))
           : await preprocessImage(bytes, name, { ...settings, out });
       } catch (e) {
         this.recycleTensor(out);

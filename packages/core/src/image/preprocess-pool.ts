@@ -75,6 +75,19 @@ interface Slot {
   pending: Map<number, Pending>;
 }
 
+/**
+ * A cancelled image is answered at once (CANCELLED, a fresh tensor back); its decode runs on, within its time
+ * budget, and its result is dropped: stopping a thread for every cancelled hover would cost more than it saves.
+ */
+function abandon(p: Pending): void {
+  const { reject, giveBack, outLength } = p;
+  p.resolve = () => undefined;
+  p.reject = () => undefined;
+  p.giveBack = () => undefined;
+  giveBack(new Float32Array(outLength));
+  reject(new ClassifierError('CANCELLED', 'The request was cancelled.'));
+}
+
 export class PreprocessPool {
   private readonly slots: Slot[] = [];
   private nextId = 1;
@@ -149,11 +162,12 @@ export class PreprocessPool {
   run(
     bytes: Uint8Array,
     name: string,
-    opts: { preprocessing: PreprocessingMode; config: PreprocessConfig; maxPixels?: number },
+    opts: { preprocessing: PreprocessingMode; config: PreprocessConfig; maxPixels?: number; signal?: AbortSignal },
     out: Float32Array,
     giveBack: (out: Float32Array) => void,
   ): Promise<PreprocessResult> {
     if (this.closed) return Promise.reject(new ClassifierError('MODEL_NOT_READY', 'The classifier was closed.'));
+    if (opts.signal?.aborted) return Promise.reject(new ClassifierError('CANCELLED', 'The request was cancelled.'));
     const id = this.nextId++;
     // The bytes are copied (structured clone copies a view's whole buffer: give it one of exactly this size).
     const own = ownsBuffer(bytes) ? bytes : bytes.slice();
@@ -166,8 +180,25 @@ export class PreprocessPool {
       config: opts.config,
       ...(opts.maxPixels !== undefined ? { maxPixels: opts.maxPixels } : {}),
     };
+    const signal = opts.signal;
     return new Promise((resolve, reject) => {
-      this.send(this.leastBusy(), { resolve, reject, giveBack, req, outLength: out.length }, out);
+      const onAbort = () => abandon(p);
+      const detach = () => signal?.removeEventListener('abort', onAbort);
+      const p: Pending = {
+        resolve: (r) => {
+          detach();
+          resolve(r);
+        },
+        reject: (e) => {
+          detach();
+          reject(e);
+        },
+        giveBack,
+        req,
+        outLength: out.length,
+      };
+      this.send(this.leastBusy(), p, out);
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 
