@@ -33,11 +33,23 @@ export function normalSvg(): string {
 export function overLimitSvgs(): Array<[string, string]> {
   return [
     ['1000 octaves', filterBombSvg(1000)],
-    ['200 filter primitives', `<svg ${NS} width="100" height="100"><filter id="f">${'<feGaussianBlur stdDeviation="2"/>'.repeat(200)}</filter><rect width="100" height="100" filter="url(#f)"/></svg>`],
-    ['blur radius 1e6', `<svg ${NS} width="100" height="100"><filter id="f"><feGaussianBlur stdDeviation="1000000"/></filter><rect width="100" height="100" filter="url(#f)"/></svg>`],
-    ['XML entities', `<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;">]><svg ${NS} width="100" height="100"><text>&b;</text></svg>`],
+    [
+      '200 filter primitives',
+      `<svg ${NS} width="100" height="100"><filter id="f">${'<feGaussianBlur stdDeviation="2"/>'.repeat(200)}</filter><rect width="100" height="100" filter="url(#f)"/></svg>`,
+    ],
+    [
+      'blur radius 1e6',
+      `<svg ${NS} width="100" height="100"><filter id="f"><feGaussianBlur stdDeviation="1000000"/></filter><rect width="100" height="100" filter="url(#f)"/></svg>`,
+    ],
+    [
+      'XML entities',
+      `<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;">]><svg ${NS} width="100" height="100"><text>&b;</text></svg>`,
+    ],
     ['a 1e12 canvas', `<svg ${NS} width="1e12" height="1e12"><rect width="10" height="10"/></svg>`],
-    ['5000 uses', `<svg ${NS} xmlns:xlink="http://www.w3.org/1999/xlink" width="100" height="100"><rect id="r" width="1" height="1"/>${'<use href="#r"/>'.repeat(5000)}</svg>`],
+    [
+      '5000 uses',
+      `<svg ${NS} xmlns:xlink="http://www.w3.org/1999/xlink" width="100" height="100"><rect id="r" width="1" height="1"/>${'<use href="#r"/>'.repeat(5000)}</svg>`,
+    ],
   ];
 }
 

@@ -39,13 +39,18 @@ describe('SVG budgets', () => {
       const rw = (w * d) / 72;
       const rh = (h * d) / 72;
       assert.ok(rw * rh <= SVG_RENDER_MAX_PIXELS * 1.01, `${w}×${h}: ${rw}×${rh}`);
-      if (Math.max(w, h) / Math.min(w, h) <= 8) assert.ok(Math.abs(Math.min(rw, rh) - SVG_RENDER_SIDE) < 1, `${w}×${h}: short side ${Math.min(rw, rh)}`);
+      if (Math.max(w, h) / Math.min(w, h) <= 8)
+        assert.ok(Math.abs(Math.min(rw, rh) - SVG_RENDER_SIDE) < 1, `${w}×${h}: short side ${Math.min(rw, rh)}`);
     }
   });
 
   test('the complexity check refuses each over-limit SVG with IMAGE_TOO_COMPLEX, and passes ordinary ones', () => {
     for (const [what, text] of overLimitSvgs()) {
-      assert.throws(() => checkSvgComplexity(svg(text), `${what}.svg`), (e) => code(e) === 'IMAGE_TOO_COMPLEX' && /too complex/.test((e as Error).message), what);
+      assert.throws(
+        () => checkSvgComplexity(svg(text), `${what}.svg`),
+        (e) => code(e) === 'IMAGE_TOO_COMPLEX' && /too complex/.test((e as Error).message),
+        what,
+      );
     }
     for (const ok of [normalSvg(), plainHugeSvg(), filterBombSvg(10)]) checkSvgComplexity(svg(ok), 'ok.svg');
   });
@@ -72,7 +77,11 @@ describe('SVG budgets', () => {
   test('a JPEG whose header claims 9999×9999 is refused as truncated (DECODE_FAILED), in both modes', async () => {
     const jpeg = patchJpegSize(readFileSync(path.join(FIXTURE_IMAGES, 'skimage_coffee.jpg')));
     for (const preprocessing of ['exact', 'fast'] as const) {
-      await assert.rejects(preprocessImage(jpeg, 'patched.jpg', { preprocessing, config }), (e) => code(e) === 'DECODE_FAILED', preprocessing);
+      await assert.rejects(
+        preprocessImage(jpeg, 'patched.jpg', { preprocessing, config }),
+        (e) => code(e) === 'DECODE_FAILED',
+        preprocessing,
+      );
     }
   });
 });

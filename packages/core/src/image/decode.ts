@@ -295,9 +295,13 @@ async function svgDensity(input: Buffer, name: string, width: number, height: nu
     }
   }
   if (w * h > SVG_RENDER_MAX_PIXELS * 1.05 || !w || !h) {
-    throw new ClassifierError('IMAGE_TOO_COMPLEX', `${name} declares a ${width}×${height} canvas that cannot be rendered at a usable size.`, {
-      details: { width, height },
-    });
+    throw new ClassifierError(
+      'IMAGE_TOO_COMPLEX',
+      `${name} declares a ${width}×${height} canvas that cannot be rendered at a usable size.`,
+      {
+        details: { width, height },
+      },
+    );
   }
   return density;
 }

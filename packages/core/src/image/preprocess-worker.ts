@@ -36,7 +36,14 @@ process.on('message', async (msg: PreprocessRequest | { type: 'preload' }) => {
       out,
       ...(msg.maxPixels !== undefined ? { maxPixels: msg.maxPixels } : {}),
     });
-    reply({ type: 'done', id: msg.id, out: r.tensor.subarray(r.offset, r.offset + msg.outLength), width: r.width, height: r.height, format: r.format });
+    reply({
+      type: 'done',
+      id: msg.id,
+      out: r.tensor.subarray(r.offset, r.offset + msg.outLength),
+      width: r.width,
+      height: r.height,
+      format: r.format,
+    });
   } catch (e) {
     const err = toClassifierError(e, 'DECODE_FAILED');
     reply({ type: 'error', id: msg.id, error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } });

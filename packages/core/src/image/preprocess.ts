@@ -8,7 +8,16 @@
  */
 import type sharpType from 'sharp';
 import { ClassifierError } from '../errors.js';
-import { decodeImage, failingOnTruncation, sharp, DEFAULT_MAX_PIXELS, MIN_SIDE, rawToRgb, sniffFormat, type DecodedImage } from './decode.js';
+import {
+  decodeImage,
+  failingOnTruncation,
+  sharp,
+  DEFAULT_MAX_PIXELS,
+  MIN_SIDE,
+  rawToRgb,
+  sniffFormat,
+  type DecodedImage,
+} from './decode.js';
 import { resizeBilinearPillow, type RgbImage } from './resize.js';
 
 import { formatIdsDecodedBy } from '@image-classifier/protocol/formats';
@@ -263,7 +272,9 @@ async function fastResizeCrop(bytes: Uint8Array, name: string, c: PreprocessConf
   const plan = fastPlan(meta, width, height, c);
   if (plan === 'exact') return exactly();
   try {
-    const image = await failingOnTruncation(meta.format ?? format, (failOn) => sharpResize(input, meta, { width, height, failOn }, c, maxPixels, plan));
+    const image = await failingOnTruncation(meta.format ?? format, (failOn) =>
+      sharpResize(input, meta, { width, height, failOn }, c, maxPixels, plan),
+    );
     return { image, width, height, format: meta.format ?? format };
   } catch (e) {
     if (e instanceof ClassifierError) throw e;

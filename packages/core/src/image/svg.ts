@@ -78,7 +78,9 @@ function numbersOf(text: string, re: RegExp): number[] {
 export function checkSvgComplexity(bytes: Uint8Array, name: string): void {
   const L = SVG_LIMITS;
   if (bytes.length > L.maxBytes) {
-    throw tooComplex(name, `${(bytes.length / 1e6).toFixed(1)} MB of SVG text, over ${L.maxBytes / 1024 / 1024} MB`, { bytes: bytes.length });
+    throw tooComplex(name, `${(bytes.length / 1e6).toFixed(1)} MB of SVG text, over ${L.maxBytes / 1024 / 1024} MB`, {
+      bytes: bytes.length,
+    });
   }
   // Embedded data (base64 images, fonts) is not markup: leave it out of the counts.
   const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
