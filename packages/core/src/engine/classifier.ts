@@ -101,7 +101,9 @@ export class Classifier {
     const workers = opts.preprocessWorkers ?? (opts.worker === false ? 0 : Math.max(1, opts.decodeConcurrency ?? defaultThreads()));
     const pool =
       workers > 0
-        ? new PreprocessPool(workers, opts.preprocessWorkerScript ?? defaultPreprocessWorkerScript(opts.workerScript))
+        ? new PreprocessPool(workers, opts.preprocessWorkerScript ?? defaultPreprocessWorkerScript(opts.workerScript), {
+            ...(opts.decoderNice !== undefined ? { nice: opts.decoderNice } : {}),
+          })
         : undefined;
     pool?.preload();
     let backend: InferenceBackend;

@@ -54,7 +54,12 @@ const DECODER_HEAP_MB = 512;
 export interface PreprocessPoolOptions {
   /** The time budget of one decode (default: $IMAGE_CLASSIFIER_DECODE_TIMEOUT_MS, else 5 s). */
   decodeTimeoutMs?: number;
+  /** Scheduling priority of the decoder processes (nice; Linux, where they set it themselves before any work). */
+  nice?: number;
 }
+
+/** Tells a decoder process its nice value. */
+export const DECODER_NICE_ENV = 'IMAGE_CLASSIFIER_DECODER_NICE';
 
 function decodeTimeoutFromEnv(): number {
   const v = Number(process.env[DECODE_TIMEOUT_ENV]);
@@ -121,6 +126,7 @@ export class PreprocessPool {
   private nextId = 1;
   private closed = false;
   private readonly decodeTimeoutMs: number;
+  private readonly nice: number;
 
   constructor(
     size: number,
@@ -128,6 +134,7 @@ export class PreprocessPool {
     opts: PreprocessPoolOptions = {},
   ) {
     this.decodeTimeoutMs = opts.decodeTimeoutMs ?? decodeTimeoutFromEnv();
+    this.nice = opts.nice ?? 0;
     for (let i = 0; i < Math.max(1, size); i++) this.slots.push(this.spawn());
   }
 
@@ -137,6 +144,7 @@ export class PreprocessPool {
       // stdout is the server's JSON-RPC stream: a decoder never writes there.
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
       execArgv: [`--max-old-space-size=${DECODER_HEAP_MB}`],
+      env: { ...process.env, [DECODER_NICE_ENV]: String(this.nice) },
     });
     const slot: Slot = { child, busy: 0, pending: new Map() };
     child.on('message', (msg: PreprocessResponse) => {

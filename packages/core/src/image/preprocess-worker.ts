@@ -3,6 +3,7 @@
  * exact resize, normalization) and its garbage stay out of the server process, which answers JSON-RPC requests
  * meanwhile and can kill a decode that runs over its budget.
  */
+import { getPriority, setPriority } from 'node:os';
 import { toClassifierError } from '../errors.js';
 import { preloadSharp } from './decode.js';
 import { preprocessImage } from './preprocess.js';
@@ -13,6 +14,16 @@ if (!send) throw new Error('preprocess-worker must run as a forked process');
 
 function reply(r: PreprocessResponse): void {
   send!(r, undefined, {}, () => undefined);
+}
+
+// Below the server's JSON-RPC loop; libvips' and libuv's threads, started later, inherit it.
+const nice = Number(process.env.IMAGE_CLASSIFIER_DECODER_NICE ?? 0);
+if (nice > 0) {
+  try {
+    if (getPriority() < nice) setPriority(nice);
+  } catch {
+    // not permitted: keep the default
+  }
 }
 
 // The server went away (closed, crashed): stop at once, even inside a native call (exit would wait for it).
