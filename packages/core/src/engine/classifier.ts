@@ -97,7 +97,7 @@ export class Classifier {
   }
 
   static async create(opts: ClassifierOptions): Promise<Classifier> {
-    // The decoder threads start (and load the image library) while the model loads.
+    // The decoder processes start (and load the image library) while the model loads.
     const workers = opts.preprocessWorkers ?? (opts.worker === false ? 0 : Math.max(1, opts.decodeConcurrency ?? defaultThreads()));
     const pool =
       workers > 0
