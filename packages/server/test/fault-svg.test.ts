@@ -30,6 +30,26 @@ function peakRssMb(pid: number | undefined): number {
   return m ? Number(m[1]) / 1024 : 0;
 }
 
+/** The largest peak resident memory among the server's child processes (its decoders), in MB. */
+function decoderPeakRssMb(pid: number | undefined): number {
+  let children: number[] = [];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return 0;
+  }
+  return Math.max(
+    0,
+    ...children.map((c) => {
+      try {
+        return peakRssMb(c);
+      } catch {
+        return 0; // gone
+      }
+    }),
+  );
+}
+
 async function outcome(p: Promise<unknown>): Promise<{ ok: boolean; code?: string; rpc?: number; message: string; ms: number }> {
   const t = performance.now();
   try {
@@ -87,8 +107,10 @@ describe('SVG bombs and hostile decodes (server process)', { skip: shared ? fals
       assert.ok(ms < 4000, `${name}: ${ms.toFixed(0)} ms`);
     }
     const peak = peakRssMb(s.child.pid);
-    process.stderr.write(`server peak RSS after the bombs: ${peak.toFixed(0)} MB\n`);
+    const decoders = decoderPeakRssMb(s.child.pid);
+    process.stderr.write(`peak RSS after the bombs: server ${peak.toFixed(0)} MB, decoder processes ${decoders.toFixed(0)} MB\n`);
     assert.ok(peak < RSS_LIMIT_MB, `peak RSS ${peak.toFixed(0)} MB`);
+    assert.ok(decoders > 0 && decoders < RSS_LIMIT_MB, `decoders' peak RSS ${decoders.toFixed(0)} MB`);
   });
 
   test('SVGs over the complexity limits: IMAGE_TOO_COMPLEX (1015) before rendering, with a message that says why', async () => {
