@@ -9,11 +9,11 @@
  *   - JSON-RPC round trip of a cached result while 1,000 concurrent uncached classify requests run (p50 / p99)
  *
  * `node scripts/bench-server.mjs [--quick]` alone, `node scripts/bench-server.mjs --flood-only [--model=<onnx>]` for the
- * last figure only, or `benchServer({ sharedDir, images, log })` from scripts/bench.mjs.
+ * last figure only, `--svg-bomb-only [--model=<onnx>]` for the cached round trip while SVG bombs decode, or `benchServer({ sharedDir, images, log })` from scripts/bench.mjs.
  * Needs `npm run build` first.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -465,6 +465,91 @@ async function benchFloodOnly({ log = console.error } = {}) {
   }
 }
 
+const SVG_NS = 'xmlns="http://www.w3.org/2000/svg"';
+
+/**
+ * SVG bombs, each distinct (no two share a cache entry): the tester's feTurbulence + feGaussianBlur on a 9000×9000
+ * canvas, plain 9999×9999 canvases, SVGs over the complexity limits, and SVGs within them that run over the decode
+ * time budget (40 filtered full-canvas rectangles).
+ */
+function writeSvgBombs(dir, perKind) {
+  mkdirSync(dir, { recursive: true });
+  const kinds = {
+    filter: (i) =>
+      `<svg ${SVG_NS} width="9000" height="9000"><filter id="f"><feTurbulence baseFrequency="0.${i + 1}" numOctaves="10"/><feGaussianBlur stdDeviation="50"/></filter><rect width="9000" height="9000" filter="url(#f)"/></svg>`,
+    plain: (i) => `<svg ${SVG_NS} width="${9999 - i}" height="9999"><rect width="9999" height="9999" fill="red"/></svg>`,
+    overLimit: (i) =>
+      `<svg ${SVG_NS} width="9000" height="9000"><filter id="f"><feTurbulence baseFrequency="0.9" numOctaves="${1000 + i}"/></filter><rect width="9000" height="9000" filter="url(#f)"/></svg>`,
+    slow: (i) =>
+      `<svg ${SVG_NS} width="9000" height="9000"><filter id="f"><feTurbulence baseFrequency="0.${i + 1}" numOctaves="8"/><feGaussianBlur stdDeviation="50"/></filter>${'<rect width="9000" height="9000" filter="url(#f)"/>'.repeat(40)}</svg>`,
+  };
+  const files = [];
+  for (const [kind, svg] of Object.entries(kinds)) {
+    for (let i = 0; i < perKind; i++) {
+      const f = path.join(dir, `${kind}-${i}.svg`);
+      writeFileSync(f, svg(i));
+      files.push(f);
+    }
+  }
+  return files;
+}
+
+/** `--svg-bomb-only`: cached round trips (one at a time, 5 ms apart) while SVG bombs are all in flight at once. */
+async function benchSvgBombOnly({ log = console.error, perKind = 4 } = {}) {
+  const sharedDir = process.env.IMAGE_CLASSIFIER_SHARED_DIR ?? path.resolve(ROOT, '..', 'shared');
+  const arg = process.argv.find((a) => a.startsWith('--model='));
+  const model = arg ? path.resolve(arg.slice('--model='.length)) : path.join(sharedDir, 'models', 'resnet50-torchvision-seed0.onnx');
+  const work = mkdtempSync(path.join(tmpdir(), 'ic-bench-svg-'));
+  const images = path.join(work, 'images');
+  const [hot] = await makeJpegFolder(sharedDir, images, 1);
+  const bombs = writeSvgBombs(images, perKind);
+  const s = startServer();
+  try {
+    const initializationOptions = { model, cacheDir: path.join(work, 'cache'), roots: [images], maxBatch: 8, preprocessing: 'fast' };
+    await s.conn.sendRequest('initialize', { processId: process.pid, rootUri: null, capabilities: {}, initializationOptions });
+    await s.ready;
+    const classify = (f, extra = {}) => s.conn.sendRequest('imageClassifier/classify', { uri: uri(f), ...extra });
+    await classify(hot);
+    let left = bombs.length;
+    const t = performance.now();
+    const outcomes = bombs.map((f) =>
+      classify(f, { force: true })
+        .then(
+          () => 'classified',
+          (e) => e?.data?.code ?? String(e?.message),
+        )
+        .finally(() => left--),
+    );
+    const during = [];
+    while (left > 0) {
+      const t1 = performance.now();
+      const r = await classify(hot);
+      if (left > 0) during.push(performance.now() - t1);
+      if (!r.cached) throw new Error('expected a cached answer');
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const counts = {};
+    for (const o of await Promise.all(outcomes)) counts[o] = (counts[o] ?? 0) + 1;
+    const f = {
+      bombs: bombs.length,
+      outcomes: counts,
+      bombSeconds: r2((performance.now() - t) / 1000),
+      p50Ms: r2(pct(during, 50)),
+      p99Ms: r2(pct(during, 99)),
+      maxMs: r2(Math.max(...during)),
+      n: during.length,
+      serverPeakRssMb: r1(rssOf(s.child.pid).hwm),
+    };
+    log(
+      `cached round trip during ${f.bombs} concurrent SVG bombs (${f.bombSeconds} s; ${JSON.stringify(f.outcomes)}): p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms, max ${f.maxMs} ms (n=${f.n}); server peak RSS ${f.serverPeakRssMb} MB`,
+    );
+    return { model: path.basename(model), cachedDuringSvgBombs: f, targets: { cachedDuringSvgBombsP99Le20ms: f.p99Ms <= 20 } };
+  } finally {
+    await s.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
 /**
  * The on-disk result cache at dataset scale: `n` results (top-10 predictions each) and `n` 2048-d embeddings
  * (float16, ResNet50's width) written through the server's own ResultCache, then reopened as a restarted server
@@ -542,7 +627,12 @@ export function benchCacheAtScale(n, log = console.error) {
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  (process.argv.includes('--flood-only') ? benchFloodOnly() : benchServer({ quick: process.argv.includes('--quick') }))
+  (process.argv.includes('--flood-only')
+    ? benchFloodOnly()
+    : process.argv.includes('--svg-bomb-only')
+      ? benchSvgBombOnly()
+      : benchServer({ quick: process.argv.includes('--quick') })
+  )
     .then((r) => console.log(JSON.stringify(r, null, 2)))
     .catch((e) => {
       console.error(e);

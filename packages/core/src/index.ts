@@ -11,6 +11,7 @@ export * from './model/download.js';
 export * from './model/models.js';
 export * from './model/float16.js';
 export * from './image/preprocess-pool.js';
+export * from './image/svg.js';
 export * from './threads.js';
 export * from './fs/regular-file.js';
 export * from './curation/index.js';

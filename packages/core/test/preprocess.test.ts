@@ -125,13 +125,14 @@ describe('decoding', () => {
       assert.equal(img.data.length, 451 * 300 * 3);
     });
   }
-  test('SVG rasterizes', async () => {
+  test('SVG rasterizes, at the size the model needs (short side 256), not its declared 64×48', async () => {
     const svg = Buffer.from(
       '<svg xmlns="http://www.w3.org/2000/svg" width="64" height="48"><rect width="64" height="48" fill="#f00"/></svg>',
     );
     const img = await decodeImage(svg, 'red.svg');
     assert.equal(img.format, 'svg');
-    assert.deepEqual([img.width, img.height], [64, 48]);
+    assert.deepEqual([img.width, img.height], [341, 256]);
+    assert.deepEqual([img.storedWidth, img.storedHeight], [64, 48]);
     assert.deepEqual(Array.from(img.data.subarray(0, 3)), [255, 0, 0]);
   });
   test('multi-page TIFF uses the first page', async () => {

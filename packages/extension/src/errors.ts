@@ -65,6 +65,7 @@ export function toUserError(e: unknown, what = 'The request'): UserError {
     case 'FILE_NOT_FOUND':
     case 'UNSUPPORTED_FORMAT':
     case 'IMAGE_TOO_LARGE':
+    case 'IMAGE_TOO_COMPLEX':
     case 'DECODE_FAILED':
     case 'INVALID_ARGUMENT':
       return { code, message: raw, actions: [] };

@@ -14,6 +14,7 @@ export const ERROR_CODES = [
   'DECODE_FAILED',
   'IMAGE_TOO_LARGE',
   'IMAGE_TOO_SMALL',
+  'IMAGE_TOO_COMPLEX',
   'OUTSIDE_WORKSPACE',
   'MODEL_NOT_FOUND',
   'MODEL_LOAD_FAILED',
@@ -65,6 +66,7 @@ export const RpcErrorCodes = {
   CHECKSUM_MISMATCH: 1012,
   LABELS_MISMATCH: 1013,
   NO_EMBEDDING: 1014,
+  IMAGE_TOO_COMPLEX: 1015,
   INTERNAL: 1099,
 } as const satisfies Partial<Record<ErrorCode, number>>;
 

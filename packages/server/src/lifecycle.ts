@@ -1,8 +1,8 @@
 /**
  * Orderly shutdown, whatever asks for it (stdin closing, SIGTERM, SIGINT, SIGHUP, the `exit` notification, a
  * malformed frame, a reader error): stop accepting requests, cancel queued work, let native calls in flight
- * return (inference and decoding threads are stopped only between calls, see core's WorkerBackend.release and
- * PreprocessPool.close), flush the caches, then exit. `process.exit` while ONNX Runtime or libvips runs on a
+ * return (inference threads are stopped only between calls, see core's WorkerBackend.release; decoder processes
+ * are killed after a short wait, see PreprocessPool.close), flush the caches, then exit. `process.exit` while ONNX Runtime or libvips runs on a
  * thread aborts the process ("terminate called after throwing an instance of 'Napi::Error'"), hence the order.
  * A backstop exits anyway after `graceMs`.
  */

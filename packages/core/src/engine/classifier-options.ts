@@ -30,11 +30,13 @@ export interface ClassifierOptions {
   worker?: boolean;
   workerScript?: string;
   /**
-   * Decode and preprocess in this many worker threads (default: `decodeConcurrency`, when `worker` is not false;
+   * Decode and preprocess in this many decoder processes (default: `decodeConcurrency`, when `worker` is not false;
    * 0: in this thread). Keeps the pixel buffers and their garbage-collection pauses off the calling thread.
    */
   preprocessWorkers?: number;
   preprocessWorkerScript?: string;
+  /** Scheduling priority (nice, Linux) of the decoder processes: the server lowers it to keep its loop responsive. */
+  decoderNice?: number;
 }
 
 export type Priority = 'interactive' | 'bulk';

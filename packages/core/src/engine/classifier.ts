@@ -97,11 +97,13 @@ export class Classifier {
   }
 
   static async create(opts: ClassifierOptions): Promise<Classifier> {
-    // The decoder threads start (and load the image library) while the model loads.
+    // The decoder processes start (and load the image library) while the model loads.
     const workers = opts.preprocessWorkers ?? (opts.worker === false ? 0 : Math.max(1, opts.decodeConcurrency ?? defaultThreads()));
     const pool =
       workers > 0
-        ? new PreprocessPool(workers, opts.preprocessWorkerScript ?? defaultPreprocessWorkerScript(opts.workerScript))
+        ? new PreprocessPool(workers, opts.preprocessWorkerScript ?? defaultPreprocessWorkerScript(opts.workerScript), {
+            ...(opts.decoderNice !== undefined ? { nice: opts.decoderNice } : {}),
+          })
         : undefined;
     pool?.preload();
     let backend: InferenceBackend;
@@ -195,7 +197,7 @@ export class Classifier {
       try {
         // A worker transfers `out` away and hands it back (filled, or unused on failure).
         pre = this.pool
-          ? await this.pool.run(bytes, name, settings, out, (back) => (out = back))
+          ? await this.pool.run(bytes, name, { ...settings, ...(o.signal ? { signal: o.signal } : {}) }, out, (back) => (out = back))
           : await preprocessImage(bytes, name, { ...settings, out });
       } catch (e) {
         this.recycleTensor(out);

@@ -13,6 +13,7 @@ import { classifiableFormatNames, formatById, formatIdsDecodedBy } from '@image-
 import { ClassifierError } from '../errors.js';
 import { type OpenedFile, openRegularFileSync, readOpenedFile } from '../fs/regular-file.js';
 import { BUILTIN_FORMATS, decodeBuiltin, heifKind, sniffBuiltin } from './formats/index.js';
+import { checkSvgComplexity, SVG_RENDER_MAX_PIXELS, SVG_RENDER_SIDE, svgRenderDensity } from './svg.js';
 import type { RgbImage } from './resize.js';
 
 /** Default decompression-bomb limit: 100 megapixels (a 10000×10000 image), before any pixel is allocated. */
@@ -205,6 +206,7 @@ export async function decodeImage(bytes: Uint8Array, name = 'image', opts: Decod
   const format = sniffFormat(bytes, name);
   if (BUILTIN_FORMATS.has(format)) return decodeWithBuiltin(bytes, format, name, opts);
   if (!SHARP_READABLE.has(format)) throw unsupported(format, name);
+  if (format === 'svg') checkSvgComplexity(bytes, name);
   const input = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   // Header first: refuse decompression bombs before a pixel is allocated.
   let meta: sharpType.Metadata;
@@ -218,17 +220,20 @@ export async function decodeImage(bytes: Uint8Array, name = 'image', opts: Decod
   if (!storedWidth || !storedHeight) {
     throw new ClassifierError('DECODE_FAILED', `${name} has no readable image size; the file may be corrupt.`);
   }
-  checkImageSize(name, storedWidth, storedHeight, maxPixels);
+  // An SVG is rendered at the size the model needs, not at its declared canvas.
+  const density = format === 'svg' ? await svgDensity(input, name, storedWidth, storedHeight) : undefined;
+  if (density === undefined) checkImageSize(name, storedWidth, storedHeight, maxPixels);
   const isCmyk = meta.space === 'cmyk';
   // Pillow opens 16-bit grayscale (PNG, TIFF) as mode I / I;16, and convert('RGB') clips it to 0–255.
   const gray16 = !isCmyk && meta.channels === 1 && meta.depth === 'ushort';
-  try {
+  const run = async (failOn: 'error' | 'warning') => {
     let pipeline = sharp(input, {
       limitInputPixels: maxPixels,
       pages: 1,
-      failOn: 'error',
+      failOn,
       ignoreIcc: true,
       sequentialRead: true,
+      ...(density !== undefined ? { density } : {}),
     }).autoOrient();
     if (isCmyk) {
       // Keep the decoder's CMYK samples (libvips would otherwise convert through a CMYK profile);
@@ -237,13 +242,68 @@ export async function decodeImage(bytes: Uint8Array, name = 'image', opts: Decod
     }
     // Without an explicit grey16 target libvips rescales 16-bit gray to 0–255 and makes it sRGB.
     if (gray16) pipeline = pipeline.toColourspace('grey16');
-    const { data, info } = await pipeline.raw({ depth: gray16 ? 'ushort' : 'uchar' }).toBuffer({ resolveWithObject: true });
+    return pipeline.raw({ depth: gray16 ? 'ushort' : 'uchar' }).toBuffer({ resolveWithObject: true });
+  };
+  try {
+    const { data, info } = await failingOnTruncation(format, run);
     const pixels = info.width * info.height;
     const rgb = gray16 && info.channels === 1 ? gray16ToRgb(data, pixels) : rawToRgb(data, pixels, info.channels, isCmyk);
     return { data: rgb, width: info.width, height: info.height, format: meta.format ?? format, storedWidth, storedHeight };
   } catch (e) {
     throw decodeError(format, name, e);
   }
+}
+
+/** libjpeg reports data that ends early (a header claiming more rows than the file holds) as a warning. */
+const JPEG_TRUNCATED = /premature end|truncated|insufficient data/i;
+
+/**
+ * A JPEG whose data ends before its last row is refused, as Pillow refuses it ("image file is truncated"; libvips
+ * would pad it with grey). Other libjpeg warnings (extraneous bytes…) are harmless: decoded again, tolerating them.
+ */
+export async function failingOnTruncation<T>(format: string, run: (failOn: 'error' | 'warning') => Promise<T>): Promise<T> {
+  if (format !== 'jpeg') return run('error');
+  try {
+    return await run('warning');
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    if (JPEG_TRUNCATED.test(msg) || /pixel limit/i.test(msg)) throw e;
+    return run('error');
+  }
+}
+
+/**
+ * The density an SVG declared at `width`×`height` (at 72 DPI) renders at, checked with the header at that density
+ * (librsvg scales physical units such as mm with the DPI twice over: then the exponent is measured and corrected).
+ * IMAGE_TOO_COMPLEX when no density gives a size within the SVG pixel budget.
+ */
+async function svgDensity(input: Buffer, name: string, width: number, height: number): Promise<number> {
+  const sizeAt = async (density: number) => {
+    const m = await sharp(input, { limitInputPixels: false, density }).metadata();
+    return [m.width ?? 0, m.height ?? 0] as const;
+  };
+  let density = svgRenderDensity(width, height);
+  let [w, h] = await sizeAt(density);
+  const short0 = Math.min(width, height);
+  const short = Math.min(w, h);
+  if (density !== 72 && short > 0 && Math.abs(short / (short0 * (density / 72)) - 1) > 0.02) {
+    const k = Math.log(short / short0) / Math.log(density / 72);
+    if (Number.isFinite(k) && k > 0) {
+      const target = Math.min(SVG_RENDER_SIDE, Math.sqrt(SVG_RENDER_MAX_PIXELS * (short0 / Math.max(width, height))));
+      density = Math.min(100_000, Math.max(1, 72 * (target / short0) ** (1 / k)));
+      [w, h] = await sizeAt(density);
+    }
+  }
+  if (w * h > SVG_RENDER_MAX_PIXELS * 1.05 || !w || !h) {
+    throw new ClassifierError(
+      'IMAGE_TOO_COMPLEX',
+      `${name} declares a ${width}×${height} canvas that cannot be rendered at a usable size.`,
+      {
+        details: { width, height },
+      },
+    );
+  }
+  return density;
 }
 
 /** BMP/DIB, ICO/CUR, Netpbm, TGA: the decoders in ./formats (no EXIF in these formats). */

@@ -1,11 +1,16 @@
 /**
- * Decoding and preprocessing in worker threads. Each image's bytes are copied to a worker (they stay the
- * caller's), its output tensor is transferred there and back, so the pool allocates nothing per image and the
- * main thread's garbage collector never sees the decoded pixels (pauses of 5–10 ms that delayed cached answers).
+ * Decoding and preprocessing in decoder processes. Each image's bytes are copied to a decoder (they stay the
+ * caller's) and its tensor is copied back into the caller's `out`, so the main thread's garbage collector never
+ * sees the decoded pixels (pauses of 5–10 ms that delayed cached answers).
+ *
+ * Processes, not worker threads: a decode cannot be interrupted inside libvips/librsvg, and a worker thread
+ * terminated there still holds its native call, its memory and its CPU, and the process's exit waits for it
+ * (libuv joins its thread pool). A decoder process over its time budget is killed (SIGKILL) and replaced: the
+ * image fails with IMAGE_TOO_COMPLEX, the others go on, shutdown never waits for it.
  */
-import { Worker } from 'node:worker_threads';
+import { type ChildProcess, fork } from 'node:child_process';
 import { ClassifierError, type ErrorCode } from '../errors.js';
-import { ownsBuffer, findWorkerScript, transferList } from '../threads.js';
+import { findWorkerScript } from '../threads.js';
 import type { PreprocessConfig, PreprocessResult } from './preprocess.js';
 import type { PreprocessingMode } from '@image-classifier/protocol/settings';
 
@@ -17,126 +22,280 @@ export interface PreprocessRequest {
   preprocessing: PreprocessingMode;
   config: PreprocessConfig;
   maxPixels?: number;
-  out: Float32Array;
+  /** The tensor's length. */
+  outLength: number;
 }
 
 export type PreprocessResponse =
+  | { type: 'started'; id: number }
   | { type: 'done'; id: number; out: Float32Array; width: number; height: number; format: string }
-  | { type: 'error'; id: number; out: Float32Array; error: { code: ErrorCode; message: string; details?: Record<string, unknown> } };
+  | { type: 'error'; id: number; error: { code: ErrorCode; message: string; details?: Record<string, unknown> } };
 
 /** `preprocess-worker.js`, preferably beside the inference worker a bundled build names. */
 export function defaultPreprocessWorkerScript(besides?: string): string {
   return findWorkerScript('image/preprocess-worker.js', besides);
 }
 
-/** How long close() lets decodes in flight finish before it terminates the threads anyway. */
-const CLOSE_WAIT_MS = 2_000;
+/** How long close() lets decodes in flight finish before it kills the decoders anyway. */
+const CLOSE_WAIT_MS = 1_000;
+
+/** The time budget of one decode, unless the pool is given one: after it, the decoder is killed and replaced. */
+export const DEFAULT_DECODE_TIMEOUT_MS = 5_000;
+
+/** Overrides the default decode time budget (milliseconds), for tests and for machines slower than most. */
+export const DECODE_TIMEOUT_ENV = 'IMAGE_CLASSIFIER_DECODE_TIMEOUT_MS';
+
+/** A decoder that has not even picked a request up this long after its budget is treated as over budget. */
+const PICKUP_GRACE_MS = 10_000;
+
+/** V8 heap cap of a decoder (libvips' pixel buffers are native: the pixel and SVG budgets bound those). */
+const DECODER_HEAP_MB = 512;
+
+export interface PreprocessPoolOptions {
+  /** The time budget of one decode (default: $IMAGE_CLASSIFIER_DECODE_TIMEOUT_MS, else 5 s). */
+  decodeTimeoutMs?: number;
+  /** Scheduling priority of the decoder processes (nice; Linux, where they set it themselves before any work). */
+  nice?: number;
+}
+
+/** Tells a decoder process its nice value. */
+export const DECODER_NICE_ENV = 'IMAGE_CLASSIFIER_DECODER_NICE';
+
+function decodeTimeoutFromEnv(): number {
+  const v = Number(process.env[DECODE_TIMEOUT_ENV]);
+  return Number.isFinite(v) && v > 0 ? v : DEFAULT_DECODE_TIMEOUT_MS;
+}
 
 interface Pending {
   resolve: (r: PreprocessResult) => void;
   reject: (e: Error) => void;
+  /** The caller's tensor (filled from the decoder's answer), and where it goes back. */
+  out: Float32Array;
   giveBack: (out: Float32Array) => void;
+  req: PreprocessRequest;
+  /** Cancelled: answered already, the decoder's answer is dropped. */
+  abandoned?: boolean;
+  timer?: NodeJS.Timeout;
 }
 
 interface Slot {
-  worker: Worker;
+  child: ChildProcess;
   busy: number;
   pending: Map<number, Pending>;
+}
+
+/**
+ * A cancelled image is answered at once (CANCELLED, its tensor back); its decode runs on, within its time budget,
+ * and its result is dropped: killing a decoder for every cancelled hover would cost more than it saves.
+ */
+function abandon(p: Pending): void {
+  if (p.abandoned) return;
+  p.abandoned = true;
+  p.giveBack(p.out);
+  p.reject(new ClassifierError('CANCELLED', 'The request was cancelled.'));
+}
+
+function settle(p: Pending, msg: PreprocessResponse): void {
+  if (p.abandoned || msg.type === 'started') return;
+  p.giveBack(p.out);
+  if (msg.type === 'error') {
+    p.reject(new ClassifierError(msg.error.code, msg.error.message, msg.error.details ? { details: msg.error.details } : undefined));
+    return;
+  }
+  if (msg.out.length !== p.out.length) {
+    p.reject(new ClassifierError('INTERNAL', `The decoder returned ${msg.out.length} values for a tensor of ${p.out.length}.`));
+    return;
+  }
+  p.out.set(msg.out);
+  p.resolve({ tensor: p.out, offset: 0, width: msg.width, height: msg.height, format: msg.format });
+}
+
+function setRef(child: ChildProcess, on: boolean): void {
+  const channel = child.channel as { ref?: () => void; unref?: () => void } | null | undefined;
+  if (on) {
+    child.ref();
+    channel?.ref?.();
+  } else {
+    child.unref();
+    channel?.unref?.();
+  }
 }
 
 export class PreprocessPool {
   private readonly slots: Slot[] = [];
   private nextId = 1;
   private closed = false;
+  private readonly decodeTimeoutMs: number;
+  private readonly nice: number;
 
   constructor(
     size: number,
     private readonly script: string = defaultPreprocessWorkerScript(),
+    opts: PreprocessPoolOptions = {},
   ) {
+    this.decodeTimeoutMs = opts.decodeTimeoutMs ?? decodeTimeoutFromEnv();
+    this.nice = opts.nice ?? 0;
     for (let i = 0; i < Math.max(1, size); i++) this.slots.push(this.spawn());
   }
 
   private spawn(): Slot {
-    const slot: Slot = { worker: new Worker(this.script), busy: 0, pending: new Map() };
-    slot.worker.on('message', (msg: PreprocessResponse) => {
+    const child = fork(this.script, [], {
+      serialization: 'advanced',
+      // stdout is the server's JSON-RPC stream: a decoder never writes there.
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+      execArgv: [`--max-old-space-size=${DECODER_HEAP_MB}`],
+      env: { ...process.env, [DECODER_NICE_ENV]: String(this.nice) },
+    });
+    const slot: Slot = { child, busy: 0, pending: new Map() };
+    child.on('message', (msg: PreprocessResponse) => {
       const p = slot.pending.get(msg.id);
       if (!p) return;
-      slot.pending.delete(msg.id);
-      if (--slot.busy === 0) slot.worker.unref();
-      p.giveBack(msg.out);
-      if (msg.type === 'error') {
-        p.reject(new ClassifierError(msg.error.code, msg.error.message, msg.error.details ? { details: msg.error.details } : undefined));
-      } else {
-        p.resolve({ tensor: msg.out, offset: 0, width: msg.width, height: msg.height, format: msg.format });
+      clearTimeout(p.timer);
+      if (msg.type === 'started') {
+        // The time budget counts from here: not the decoder's start-up, nor images ahead of it elsewhere.
+        p.timer = setTimeout(() => this.overBudget(slot, msg.id), this.decodeTimeoutMs).unref();
+        return;
       }
+      slot.pending.delete(msg.id);
+      if (--slot.busy === 0) setRef(child, false);
+      settle(p, msg);
     });
     const fail = (why: string) => {
-      const err = new ClassifierError('INTERNAL', `An image decoder thread stopped (${why}); the image was not classified. Try again.`);
-      for (const p of slot.pending.values()) p.reject(err);
+      const i = this.slots.indexOf(slot);
+      if (i < 0) return; // replaced already (killed over its budget)
+      const err = new ClassifierError('INTERNAL', `An image decoder stopped (${why}); the image was not classified. Try again.`);
+      for (const p of slot.pending.values()) {
+        clearTimeout(p.timer);
+        if (p.abandoned) continue;
+        p.giveBack(p.out);
+        p.reject(err);
+      }
       slot.pending.clear();
       slot.busy = 0;
-      // Replace it, unless the pool is closing.
-      const i = this.slots.indexOf(slot);
-      if (!this.closed && i >= 0) this.slots[i] = this.spawn();
+      if (!this.closed) this.slots[i] = this.spawn();
     };
-    slot.worker.on('error', (e) => fail(e.message));
-    slot.worker.on('exit', (code) => {
-      if (!this.closed) fail(`exit code ${code}`);
+    child.on('error', (e) => fail(e.message));
+    child.on('exit', (code, signal) => {
+      if (!this.closed) fail(signal ? `signal ${signal}` : `exit code ${code}`);
     });
-    // Idle workers do not keep the process alive; busy ones do (see run).
-    slot.worker.unref();
+    // Idle decoders do not keep the process alive; busy ones do (see send).
+    setRef(child, false);
     return slot;
   }
 
-  /** Loads the image library in every worker now rather than on the first image. */
+  /** Loads the image library in every decoder now rather than on the first image. */
   preload(): void {
-    for (const s of this.slots) s.worker.postMessage({ type: 'preload' });
+    for (const s of this.slots) s.child.send({ type: 'preload' }, () => undefined);
   }
 
   /**
-   * Decodes and preprocesses `bytes` into `out` (transferred to a worker and back: `giveBack` receives it, also on
-   * failure, and it is the tensor of the result). Rejects with the decoder's ClassifierError.
+   * Decodes and preprocesses `bytes` into `out` (`giveBack` receives it, also on failure, and it is the tensor of
+   * the result). Rejects with the decoder's ClassifierError; IMAGE_TOO_COMPLEX past the time budget; CANCELLED
+   * at once when `signal` aborts.
    */
   run(
     bytes: Uint8Array,
     name: string,
-    opts: { preprocessing: PreprocessingMode; config: PreprocessConfig; maxPixels?: number },
+    opts: { preprocessing: PreprocessingMode; config: PreprocessConfig; maxPixels?: number; signal?: AbortSignal },
     out: Float32Array,
     giveBack: (out: Float32Array) => void,
   ): Promise<PreprocessResult> {
     if (this.closed) return Promise.reject(new ClassifierError('MODEL_NOT_READY', 'The classifier was closed.'));
-    let slot = this.slots[0]!;
-    for (const s of this.slots) if (s.busy < slot.busy) slot = s;
-    const id = this.nextId++;
-    // The bytes are copied (structured clone copies a view's whole buffer: give it one of exactly this size).
-    const own = ownsBuffer(bytes) ? bytes : bytes.slice();
+    if (opts.signal?.aborted) return Promise.reject(new ClassifierError('CANCELLED', 'The request was cancelled.'));
+    const req: PreprocessRequest = {
+      type: 'run',
+      id: this.nextId++,
+      bytes,
+      name,
+      preprocessing: opts.preprocessing,
+      config: opts.config,
+      outLength: out.length,
+      ...(opts.maxPixels !== undefined ? { maxPixels: opts.maxPixels } : {}),
+    };
+    const signal = opts.signal;
     return new Promise((resolve, reject) => {
-      slot.pending.set(id, { resolve, reject, giveBack });
-      if (slot.busy++ === 0) slot.worker.ref();
-      const req: PreprocessRequest = {
-        type: 'run',
-        id,
-        bytes: own,
-        name,
-        preprocessing: opts.preprocessing,
-        config: opts.config,
+      const onAbort = () => abandon(p);
+      const detach = () => signal?.removeEventListener('abort', onAbort);
+      const p: Pending = {
+        resolve: (r) => {
+          detach();
+          resolve(r);
+        },
+        reject: (e) => {
+          detach();
+          reject(e);
+        },
         out,
-        ...(opts.maxPixels !== undefined ? { maxPixels: opts.maxPixels } : {}),
+        giveBack,
+        req,
       };
-      slot.worker.postMessage(req, transferList(out));
+      this.send(this.leastBusy(), p);
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 
-  /** Lets decodes in flight return first (bounded): stopping a thread inside a native call can abort the process. */
+  private leastBusy(): Slot {
+    let slot = this.slots[0]!;
+    for (const s of this.slots) if (s.busy < slot.busy) slot = s;
+    return slot;
+  }
+
+  /** Sends a request to a decoder; its time budget starts when the decoder picks it up (or, failing that, later). */
+  private send(slot: Slot, p: Pending): void {
+    slot.pending.set(p.req.id, p);
+    if (slot.busy++ === 0) setRef(slot.child, true);
+    p.timer = setTimeout(() => this.overBudget(slot, p.req.id), this.decodeTimeoutMs + PICKUP_GRACE_MS).unref();
+    slot.child.send(p.req, () => undefined);
+  }
+
+  /**
+   * A decode over its time budget: its decoder is killed and replaced, the image fails with IMAGE_TOO_COMPLEX,
+   * and the images queued behind it on that decoder go to the new one.
+   */
+  private overBudget(slot: Slot, id: number): void {
+    const p = slot.pending.get(id);
+    const i = this.slots.indexOf(slot);
+    if (!p || i < 0) return;
+    slot.pending.delete(id);
+    if (!p.abandoned) {
+      p.giveBack(p.out);
+      const seconds = this.decodeTimeoutMs / 1000;
+      p.reject(
+        new ClassifierError(
+          'IMAGE_TOO_COMPLEX',
+          `${p.req.name} took longer than ${seconds} s to decode; it was stopped and not classified. Simplify it or convert it to PNG/JPEG.`,
+          { details: { timeoutMs: this.decodeTimeoutMs } },
+        ),
+      );
+    }
+    setRef(slot.child, false);
+    slot.child.kill('SIGKILL');
+    if (this.closed) return;
+    const fresh = this.spawn();
+    this.slots[i] = fresh;
+    for (const q of slot.pending.values()) {
+      clearTimeout(q.timer);
+      this.send(fresh, q);
+    }
+    slot.pending.clear();
+  }
+
+  /** Lets decodes in flight return first (bounded), then kills the decoders: nothing waits on a stuck decode. */
   async close(): Promise<void> {
     this.closed = true;
     const end = Date.now() + CLOSE_WAIT_MS;
-    while (this.slots.some((s) => s.pending.size > 0) && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+    while (this.slots.some((s) => [...s.pending.values()].some((p) => !p.abandoned)) && Date.now() < end) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
     const err = new ClassifierError('MODEL_NOT_READY', 'The classifier was closed.');
     for (const s of this.slots) {
-      for (const p of s.pending.values()) p.reject(err);
+      for (const p of s.pending.values()) {
+        clearTimeout(p.timer);
+        if (!p.abandoned) p.reject(err);
+      }
       s.pending.clear();
+      setRef(s.child, false);
+      s.child.kill('SIGKILL');
     }
-    await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
 }

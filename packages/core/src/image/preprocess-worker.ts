@@ -1,18 +1,35 @@
 /**
- * Worker-thread host for decoding and preprocessing: the pixel work (sharp's decode buffers, the exact resize,
- * normalization) and its garbage stay off the main thread, which answers JSON-RPC requests meanwhile.
+ * Decoder process for decoding and preprocessing (see PreprocessPool): the pixel work (sharp's decode buffers, the
+ * exact resize, normalization) and its garbage stay out of the server process, which answers JSON-RPC requests
+ * meanwhile and can kill a decode that runs over its budget.
  */
-import { parentPort } from 'node:worker_threads';
+import { getPriority, setPriority } from 'node:os';
 import { toClassifierError } from '../errors.js';
 import { preloadSharp } from './decode.js';
 import { preprocessImage } from './preprocess.js';
-import { transferList } from '../threads.js';
 import type { PreprocessRequest, PreprocessResponse } from './preprocess-pool.js';
 
-const port = parentPort;
-if (!port) throw new Error('preprocess-worker must run in a worker thread');
+const send = process.send?.bind(process);
+if (!send) throw new Error('preprocess-worker must run as a forked process');
 
-port.on('message', async (msg: PreprocessRequest | { type: 'preload' }) => {
+function reply(r: PreprocessResponse): void {
+  send!(r, undefined, {}, () => undefined);
+}
+
+// Below the server's JSON-RPC loop; libvips' and libuv's threads, started later, inherit it.
+const nice = Number(process.env.IMAGE_CLASSIFIER_DECODER_NICE ?? 0);
+if (nice > 0) {
+  try {
+    if (getPriority() < nice) setPriority(nice);
+  } catch {
+    // not permitted: keep the default
+  }
+}
+
+// The server went away (closed, crashed): stop at once, even inside a native call (exit would wait for it).
+process.on('disconnect', () => process.kill(process.pid, 'SIGKILL'));
+
+process.on('message', async (msg: PreprocessRequest | { type: 'preload' }) => {
   if (msg.type === 'preload') {
     try {
       preloadSharp();
@@ -21,24 +38,25 @@ port.on('message', async (msg: PreprocessRequest | { type: 'preload' }) => {
     }
     return;
   }
-  const transfer = transferList(msg.out);
+  reply({ type: 'started', id: msg.id });
+  const out = new Float32Array(msg.outLength);
   try {
     const r = await preprocessImage(msg.bytes, msg.name, {
       preprocessing: msg.preprocessing,
       config: msg.config,
-      out: msg.out,
+      out,
       ...(msg.maxPixels !== undefined ? { maxPixels: msg.maxPixels } : {}),
     });
-    const reply: PreprocessResponse = { type: 'done', id: msg.id, out: msg.out, width: r.width, height: r.height, format: r.format };
-    port.postMessage(reply, transfer);
+    reply({
+      type: 'done',
+      id: msg.id,
+      out: r.tensor.subarray(r.offset, r.offset + msg.outLength),
+      width: r.width,
+      height: r.height,
+      format: r.format,
+    });
   } catch (e) {
     const err = toClassifierError(e, 'DECODE_FAILED');
-    const reply: PreprocessResponse = {
-      type: 'error',
-      id: msg.id,
-      out: msg.out,
-      error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) },
-    };
-    port.postMessage(reply, transfer);
+    reply({ type: 'error', id: msg.id, error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } });
   }
 });

@@ -8,7 +8,16 @@
  */
 import type sharpType from 'sharp';
 import { ClassifierError } from '../errors.js';
-import { decodeImage, sharp, DEFAULT_MAX_PIXELS, MIN_SIDE, rawToRgb, sniffFormat, type DecodedImage } from './decode.js';
+import {
+  decodeImage,
+  failingOnTruncation,
+  sharp,
+  DEFAULT_MAX_PIXELS,
+  MIN_SIDE,
+  rawToRgb,
+  sniffFormat,
+  type DecodedImage,
+} from './decode.js';
 import { resizeBilinearPillow, type RgbImage } from './resize.js';
 
 import { formatIdsDecodedBy } from '@image-classifier/protocol/formats';
@@ -245,7 +254,8 @@ async function fastResizeCrop(bytes: Uint8Array, name: string, c: PreprocessConf
     const img = await decodeImage(bytes, name, { maxPixels });
     return { image: resizeAndCropExact(img, c), width: img.width, height: img.height, format: img.format };
   };
-  if (!SHARP_FAST_FORMATS.has(format)) return exactly();
+  // SVG too: the exact path renders it at the size needed, within the SVG budgets.
+  if (!SHARP_FAST_FORMATS.has(format) || format === 'svg') return exactly();
   const input = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let meta: sharpType.Metadata;
   try {
@@ -262,7 +272,9 @@ async function fastResizeCrop(bytes: Uint8Array, name: string, c: PreprocessConf
   const plan = fastPlan(meta, width, height, c);
   if (plan === 'exact') return exactly();
   try {
-    const image = await sharpResize(input, meta, width, height, c, maxPixels, plan);
+    const image = await failingOnTruncation(meta.format ?? format, (failOn) =>
+      sharpResize(input, meta, { width, height, failOn }, c, maxPixels, plan),
+    );
     return { image, width, height, format: meta.format ?? format };
   } catch (e) {
     if (e instanceof ClassifierError) throw e;
@@ -276,8 +288,7 @@ async function fastResizeCrop(bytes: Uint8Array, name: string, c: PreprocessConf
 async function sharpResize(
   input: Buffer,
   meta: sharpType.Metadata,
-  width: number,
-  height: number,
+  { width, height, failOn }: { width: number; height: number; failOn: 'error' | 'warning' },
   c: PreprocessConfig,
   maxPixels: number,
   plan: FastPlan,
@@ -287,7 +298,7 @@ async function sharpResize(
   const { left, top } = centerCropBox(outW, outH, cropH, cropW);
   const crop = cropW <= outW && cropH <= outH ? { left, top, width: cropW, height: cropH } : null;
   const { k, shrinkOnLoad } = intermediate(plan, Math.min(width, height) / c.resizeShortSide);
-  let p = sharp(input, { limitInputPixels: maxPixels, pages: 1, failOn: 'error', ignoreIcc: true }).autoOrient();
+  let p = sharp(input, { limitInputPixels: maxPixels, pages: 1, failOn, ignoreIcc: true }).autoOrient();
   // Shrink-on-load only for JPEG (integer DCT scaling); libwebp's arbitrary-scale decode is much further from
   // Pillow's filter.
   p = p.resize(outW * k, outH * k, { fit: 'fill', kernel: 'linear', fastShrinkOnLoad: meta.format === 'jpeg' && shrinkOnLoad });
