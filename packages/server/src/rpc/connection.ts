@@ -5,14 +5,10 @@
 import { ClassifierError } from '@image-classifier/core';
 import {
   ClassifyBatchRequest,
-  type ClassifyBatchParams,
-  type ClassifyParams,
   ClassifyRequest,
   ClearCacheRequest,
-  type CurateParams,
   CurateRequest,
   ModelInfoRequest,
-  type SimilarParams,
   SimilarRequest,
 } from '@image-classifier/protocol';
 import type { CancellationToken, Connection, InitializeParams, InitializeResult } from 'vscode-languageserver/node';
@@ -126,23 +122,19 @@ export function listen(ctx: ServerContext): void {
   c.onInitialize((p) => onInitialize(ctx, p));
   c.onDidChangeConfiguration((p) => onConfigurationChange(ctx, p));
   c.onShutdown(() => onShutdown(ctx));
-  c.onRequest(
-    ClassifyRequest.method,
-    guarded(ctx, CLASSIFY_USAGE, (p: ClassifyParams, token) => classify(p, ctx, token)),
-  );
-  c.onRequest(
-    ClassifyBatchRequest.method,
-    guarded(ctx, BATCH_USAGE, (p: ClassifyBatchParams, token) => classifyBatch(p, ctx, token)),
-  );
+  // The requests that take one params object: checked by `guarded`, then handled by a plain function.
+  const routes: Array<[string, string, (p: never, ctx: ServerContext, token: CancellationToken) => Promise<unknown>]> = [
+    [ClassifyRequest.method, CLASSIFY_USAGE, classify],
+    [ClassifyBatchRequest.method, BATCH_USAGE, classifyBatch],
+    [CurateRequest.method, CURATE_USAGE, curate],
+    [SimilarRequest.method, SIMILAR_USAGE, similar],
+  ];
+  for (const [method, usage, f] of routes)
+    c.onRequest(
+      method,
+      guarded(ctx, usage, (p: never, token) => f(p, ctx, token)),
+    );
   c.onRequest(ModelInfoRequest.type, () => modelInfo(ctx));
-  c.onRequest(
-    CurateRequest.method,
-    guarded(ctx, CURATE_USAGE, (p: CurateParams, token) => curate(p, ctx, token)),
-  );
-  c.onRequest(
-    SimilarRequest.method,
-    guarded(ctx, SIMILAR_USAGE, (p: SimilarParams, token) => similar(p, ctx, token)),
-  );
   c.onRequest(ClearCacheRequest.type, () => handle(ctx.initialized, async () => clearCache(ctx)));
   if (environment.testHooks()) {
     // Test hook: the inference worker dies as if it had crashed (see core's WorkerBackend.crashForTest).
