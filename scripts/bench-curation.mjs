@@ -167,7 +167,7 @@ export function markdown(r) {
     '| --- | --- | --- |',
     `| full analysis (labels, duplicates, outliers, quality) | ${f(a.seconds)} s (${a.labelIssues} label issues, ${a.nearGroups} duplicate groups of ${a.plantedDuplicates} planted, ${a.outliers} outliers; regression ${a.usedRegression ? 'on' : 'off: kNN vote alone over the budget'}) | ≤ 120 s ${ok(a.seconds <= 120)} |`,
     `| peak RSS of the process (embeddings included) | ${f(r.peakRssMb, 0)} MB | ≤ 2048 MB ${ok(r.peakRssMb <= 2048)} |`,
-    `| find similar: index build (${s.exact ? 'exact' : 'PCA-128 + usearch HNSW'}) | ${f(s.buildSeconds)} s | |`,
+    `| find similar: index build (${s.exact ? 'exact' : 'PCA-64 + usearch HNSW'}) | ${f(s.buildSeconds)} s | |`,
     `| find similar: query p50 / p99 | ${f(s.p50Ms, 2)} / ${f(s.p99Ms, 2)} ms | p99 ≤ 20 ms ${ok(s.p99Ms <= 20)} |`,
     `| find similar: recall@10 vs exact (200 queries) | ${f(s.recallAt10, 3)} | ≥ 0.95 ${ok(s.recallAt10 >= 0.95)} |`,
   ].join('\n');

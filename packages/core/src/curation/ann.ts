@@ -1,6 +1,6 @@
 /**
  * Nearest-neighbour search that scales: exact blocked search up to EXACT_MAX_ROWS rows; above, an HNSW graph
- * (usearch, Node-API, prebuilt binaries) over the rows projected onto their top principal directions (PCA to 128
+ * (usearch, Node-API, prebuilt binaries) over the rows projected onto their top principal directions (PCA to 64
  * dims: HNSW on 1280-d vectors builds ~10× slower), whose candidates are re-ranked by the exact cosine of the full
  * vectors. Where usearch cannot load (a platform without its prebuild), the search stays exact (O(N²·d)).
  */
@@ -13,14 +13,14 @@ export const EXACT_MAX_ROWS = 5000;
 
 export const ANN_DEFAULTS = {
   /** Dimensions the vectors are projected to for the graph. */
-  dims: 128,
+  dims: 64,
   connectivity: 16,
   expansionAdd: 64,
   expansionSearch: 96,
   /** Candidates fetched from the graph per query, re-ranked exactly. */
   candidates: 40,
   /** Rows sampled to find the principal directions. */
-  sample: 4096,
+  sample: 1024,
 };
 export type AnnOptions = typeof ANN_DEFAULTS;
 
@@ -59,38 +59,40 @@ function orthonormalise(q: Float32Array, r: number, d: number): void {
   }
 }
 
-/** y (rows × r) = rows of m · basisᵀ, the basis r × d (four basis rows per pass over a data row). */
+/** Dot products of data rows a..a+3 (offsets) with basis rows c..c+3 into y (a 4 × 4 register tile). */
+function tile(x: Float32Array, o: number[], b: Float32Array, c: number, d: number, y: Float32Array, yo: number[], r: number): void {
+  let s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
+  let s20 = 0, s21 = 0, s22 = 0, s23 = 0, s30 = 0, s31 = 0, s32 = 0, s33 = 0;
+  const [o0, o1, o2, o3] = o as [number, number, number, number];
+  const b0 = c * d;
+  for (let j = 0; j < d; j++) {
+    const w0 = b[b0 + j]!, w1 = b[b0 + d + j]!, w2 = b[b0 + 2 * d + j]!, w3 = b[b0 + 3 * d + j]!;
+    const v0 = x[o0 + j]!, v1 = x[o1 + j]!, v2 = x[o2 + j]!, v3 = x[o3 + j]!;
+    s00 += v0 * w0; s01 += v0 * w1; s02 += v0 * w2; s03 += v0 * w3;
+    s10 += v1 * w0; s11 += v1 * w1; s12 += v1 * w2; s13 += v1 * w3;
+    s20 += v2 * w0; s21 += v2 * w1; s22 += v2 * w2; s23 += v2 * w3;
+    s30 += v3 * w0; s31 += v3 * w1; s32 += v3 * w2; s33 += v3 * w3;
+  }
+  const t = [s00, s01, s02, s03, s10, s11, s12, s13, s20, s21, s22, s23, s30, s31, s32, s33];
+  for (let a = 0; a < 4; a++) if (yo[a]! >= 0) for (let e = 0; e < 4; e++) y[yo[a]! * r + c + e] = t[a * 4 + e]!;
+}
+
+/** y (rows × r) = rows of m · basisᵀ, the basis r × d with r a multiple of 4 (4 × 4 tiles). */
 export function project(m: Matrix, basis: Float32Array, r: number, rows?: ArrayLike<number>): Float32Array {
-  const d = m.d;
   const count = rows ? rows.length : m.n;
   const y = new Float32Array(count * r);
-  for (let p = 0; p < count; p++) {
-    const off = (rows ? rows[p]! : p) * d;
-    for (let c = 0; c < r; c += 4) {
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      const b0 = c * d;
-      for (let j = 0; j < d; j++) {
-        const v = m.data[off + j]!;
-        s0 += v * basis[b0 + j]!;
-        s1 += v * basis[b0 + d + j]!;
-        s2 += v * basis[b0 + 2 * d + j]!;
-        s3 += v * basis[b0 + 3 * d + j]!;
-      }
-      y[p * r + c] = s0;
-      y[p * r + c + 1] = s1;
-      y[p * r + c + 2] = s2;
-      y[p * r + c + 3] = s3;
-    }
+  const row = (p: number) => (rows ? rows[p]! : p);
+  for (let p = 0; p < count; p += 4) {
+    const o = [0, 1, 2, 3].map((a) => row(Math.min(count - 1, p + a)) * m.d);
+    const yo = [0, 1, 2, 3].map((a) => (p + a < count ? p + a : -1));
+    for (let c = 0; c < r; c += 4) tile(m.data, o, basis, c, m.d, y, yo, r);
   }
   return y;
 }
 
 /**
  * The top-r right singular directions of a row sample of `m` (uncentred: dot products are what must survive), by
- * three rounds of subspace iteration from a seeded random start. r must be a multiple of 4.
+ * two rounds of subspace iteration from a seeded random start. r must be a multiple of 4.
  */
 export function principalBasis(m: Matrix, r: number, sample: number, seed = 0): Float32Array {
   const rand = seededRandom(seed);
@@ -99,13 +101,15 @@ export function principalBasis(m: Matrix, r: number, sample: number, seed = 0): 
   const rows = Array.from({ length: Math.ceil(m.n / step) }, (_, i) => i * step);
   const q = new Float32Array(r * d).map(() => rand() - 0.5);
   orthonormalise(q, r, d);
-  for (let round = 0; round < 3; round++) {
+  for (let round = 0; round < 2; round++) {
     const y = project(m, q, r, rows); // s × r
     q.fill(0);
-    for (const [p, i] of rows.entries()) {
-      for (let c = 0; c < r; c++) {
+    for (let c = 0; c < r; c++) {
+      const qc = q.subarray(c * d, (c + 1) * d);
+      for (const [p, i] of rows.entries()) {
         const w = y[p * r + c]!;
-        for (let j = 0; j < d; j++) q[c * d + j] = q[c * d + j]! + w * m.data[i * d + j]!;
+        const off = i * d;
+        for (let j = 0; j < d; j++) qc[j] = qc[j]! + w * m.data[off + j]!;
       }
     }
     orthonormalise(q, r, d);
