@@ -1,6 +1,6 @@
 /**
  * Nearest-neighbour search that scales: exact blocked search up to EXACT_MAX_ROWS rows; above, an HNSW graph
- * (usearch, Node-API, prebuilt binaries) over the rows projected onto their top principal directions (PCA to 64
+ * (usearch, Node-API, prebuilt binaries) over the rows projected onto their top principal directions (PCA to 128
  * dims: HNSW on 1280-d vectors builds ~10× slower), whose candidates are re-ranked by the exact cosine of the full
  * vectors. Where usearch cannot load (a platform without its prebuild), the search stays exact (O(N²·d)).
  */
@@ -13,7 +13,7 @@ export const EXACT_MAX_ROWS = 5000;
 
 export const ANN_DEFAULTS = {
   /** Dimensions the vectors are projected to for the graph. */
-  dims: 64,
+  dims: 128,
   connectivity: 16,
   expansionAdd: 64,
   expansionSearch: 96,
