@@ -16,9 +16,9 @@ export const ANN_DEFAULTS = {
   dims: 128,
   connectivity: 16,
   expansionAdd: 64,
-  expansionSearch: 96,
+  expansionSearch: 64,
   /** Candidates fetched from the graph per query, re-ranked exactly. */
-  candidates: 40,
+  candidates: 32,
   /** Rows sampled to find the principal directions. */
   sample: 1024,
 };
