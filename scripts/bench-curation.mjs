@@ -122,7 +122,7 @@ function measure(n) {
   t = performance.now();
   const ann = core.buildAnnIndex(m);
   const buildS = (performance.now() - t) / 1000;
-    const lat = [];
+  const lat = [];
   let hit = 0;
   const Q = 200;
   for (let qi = 0; qi < Q; qi++) {

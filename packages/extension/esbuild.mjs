@@ -257,7 +257,8 @@ function copyRuntime() {
         r === 'lib/index.js' ||
         /^lib\/[^/]+\.(so[.\d]*|dylib)$/.test(r),
     );
-  }  copyUsearch(nm);
+  }
+  copyUsearch(nm);
 }
 
 /**

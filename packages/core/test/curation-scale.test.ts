@@ -52,7 +52,9 @@ describe('curation at scale: approximate neighbours', () => {
     }
   });
 
-  test('all-kNN through the graph: recall@10 ≥ 0.95 against exact, similarities exact', { skip: !usearch && 'usearch does not load here' }, () => {
+  test('all-kNN through the graph: recall@10 ≥ 0.95 against exact, similarities exact', {
+    skip: !usearch && 'usearch does not load here',
+  }, () => {
     const exact = allNeighbours(m, 10);
     const ann = buildAnnIndex(m, { exactMaxRows: 100, dims: 32 });
     assert.equal(ann.exact, false);
@@ -71,7 +73,9 @@ describe('curation at scale: approximate neighbours', () => {
     assert.equal(nearestNeighbours(m, 3, { exactMaxRows: 100, dims: 32 }).k, 3);
   });
 
-  test('find-similar queries through the graph: recall@10 ≥ 0.95, the skipped row left out', { skip: !usearch && 'usearch does not load here' }, () => {
+  test('find-similar queries through the graph: recall@10 ≥ 0.95, the skipped row left out', {
+    skip: !usearch && 'usearch does not load here',
+  }, () => {
     const ann = buildAnnIndex(m, { exactMaxRows: 100, dims: 32 });
     let hit = 0;
     for (let i = 0; i < 100; i++) {

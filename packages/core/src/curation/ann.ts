@@ -61,17 +61,49 @@ function orthonormalise(q: Float32Array, r: number, d: number): void {
 
 /** Dot products of data rows a..a+3 (offsets) with basis rows c..c+3 into y (a 4 × 4 register tile). */
 function tile(x: Float32Array, o: number[], b: Float32Array, c: number, d: number, y: Float32Array, yo: number[], r: number): void {
-  let s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
-  let s20 = 0, s21 = 0, s22 = 0, s23 = 0, s30 = 0, s31 = 0, s32 = 0, s33 = 0;
+  let s00 = 0,
+    s01 = 0,
+    s02 = 0,
+    s03 = 0,
+    s10 = 0,
+    s11 = 0,
+    s12 = 0,
+    s13 = 0;
+  let s20 = 0,
+    s21 = 0,
+    s22 = 0,
+    s23 = 0,
+    s30 = 0,
+    s31 = 0,
+    s32 = 0,
+    s33 = 0;
   const [o0, o1, o2, o3] = o as [number, number, number, number];
   const b0 = c * d;
   for (let j = 0; j < d; j++) {
-    const w0 = b[b0 + j]!, w1 = b[b0 + d + j]!, w2 = b[b0 + 2 * d + j]!, w3 = b[b0 + 3 * d + j]!;
-    const v0 = x[o0 + j]!, v1 = x[o1 + j]!, v2 = x[o2 + j]!, v3 = x[o3 + j]!;
-    s00 += v0 * w0; s01 += v0 * w1; s02 += v0 * w2; s03 += v0 * w3;
-    s10 += v1 * w0; s11 += v1 * w1; s12 += v1 * w2; s13 += v1 * w3;
-    s20 += v2 * w0; s21 += v2 * w1; s22 += v2 * w2; s23 += v2 * w3;
-    s30 += v3 * w0; s31 += v3 * w1; s32 += v3 * w2; s33 += v3 * w3;
+    const w0 = b[b0 + j]!,
+      w1 = b[b0 + d + j]!,
+      w2 = b[b0 + 2 * d + j]!,
+      w3 = b[b0 + 3 * d + j]!;
+    const v0 = x[o0 + j]!,
+      v1 = x[o1 + j]!,
+      v2 = x[o2 + j]!,
+      v3 = x[o3 + j]!;
+    s00 += v0 * w0;
+    s01 += v0 * w1;
+    s02 += v0 * w2;
+    s03 += v0 * w3;
+    s10 += v1 * w0;
+    s11 += v1 * w1;
+    s12 += v1 * w2;
+    s13 += v1 * w3;
+    s20 += v2 * w0;
+    s21 += v2 * w1;
+    s22 += v2 * w2;
+    s23 += v2 * w3;
+    s30 += v3 * w0;
+    s31 += v3 * w1;
+    s32 += v3 * w2;
+    s33 += v3 * w3;
   }
   const t = [s00, s01, s02, s03, s10, s11, s12, s13, s20, s21, s22, s23, s30, s31, s32, s33];
   for (let a = 0; a < 4; a++) if (yo[a]! >= 0) for (let e = 0; e < 4; e++) y[yo[a]! * r + c + e] = t[a * 4 + e]!;
