@@ -15,10 +15,12 @@ export const ANN_DEFAULTS = {
   /** Dimensions the vectors are projected to for the graph. */
   dims: 128,
   connectivity: 16,
-  expansionAdd: 64,
+  expansionAdd: 48,
   expansionSearch: 64,
-  /** Candidates fetched from the graph per query, re-ranked exactly. */
-  candidates: 32,
+  /** Candidates fetched from the graph per find-similar query, re-ranked exactly. */
+  candidates: 128,
+  /** Candidates per row for the all-rows search of the analysis (at least 2k + 1). */
+  allCandidates: 24,
   /** Rows sampled to find the principal directions. */
   sample: 1024,
 };
@@ -227,7 +229,7 @@ class GraphIndex implements AnnIndex {
   all(k: number): Neighbours {
     const n = this.m.n;
     const kk = Math.max(1, Math.min(k, n - 1));
-    const c = Math.min(n, Math.max(this.o.candidates, 2 * kk + 1));
+    const c = Math.min(n, Math.max(this.o.allCandidates, 2 * kk + 1));
     const index = new Int32Array(n * kk).fill(-1);
     const sim = new Float32Array(n * kk).fill(-Infinity);
     const r = this.reduced.length / n;
