@@ -7,6 +7,7 @@
  *   - the CLI's end-to-end images/s (exact and fast), batch 1 and 8
  *   - exact-mode resize time per image: ours (fixed-point, crop-window only) vs the naive float port
  * Server (issue 3): scripts/bench-server.mjs, when present.
+ * Curation at scale (issue 9): scripts/bench-curation.mjs (synthetic embeddings; `--no-curation` leaves it out).
  *
  * Writes bench-out/results.json and the figures section of BENCHMARKS.md.
  */
@@ -17,6 +18,7 @@ import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createRequire } from 'node:module';
 import { makeJpegFolder } from './bench-images.mjs';
+import { markdown as curationMarkdown } from './bench-curation.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -497,6 +499,7 @@ function markdown(r) {
       lines.push(`Activation measured by the in-host end-to-end test (${x.date}, ${x.host}); \`npm test\` refreshes it.`);
     }
   }
+  if (r.curation) lines.push('', curationMarkdown(r.curation));
   return lines.join('\n');
 }
 
@@ -556,6 +559,11 @@ async function main() {
     log('— server');
     const { benchServer } = await import(pathToFileURL(serverBench).href);
     result.server = await benchServer({ sharedDir: SHARED, images: bigFiles, log, quick: QUICK });
+  }
+  if (!process.argv.includes('--no-curation')) {
+    log('— curation at scale (synthetic embeddings)');
+    const { benchCuration } = await import(pathToFileURL(path.join(ROOT, 'scripts', 'bench-curation.mjs')).href);
+    result.curation = benchCuration({ log, quick: QUICK });
   }
   result.totalSeconds = (Date.now() - started) / 1000;
   writeFileSync(path.join(OUT, 'results.json'), JSON.stringify(result, null, 2));

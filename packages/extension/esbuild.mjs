@@ -8,7 +8,7 @@
  *   @image-classifier/core: src/image/preprocess-worker.ts → dist/server/preprocess-worker.js
  *   @image-classifier/server: src/rpc/curate-worker.ts → dist/server/curate-worker.js (curation's analysis)
  * The server and core are found as packages (Node resolution from here, then from the server), not by relative path.
- * onnxruntime-node and sharp stay external: their JS and one platform's native files are copied to
+ * onnxruntime-node, sharp and usearch stay external: their JS and one platform's native files are copied to
  * dist/server/node_modules/, everything else (other platforms, install scripts, typings, maps) is left out.
  *
  * Build check: the client bundles (extension.js, client.js) must not contain anything of packages/core,
@@ -102,6 +102,7 @@ const forbidden = [
   { what: 'packages/server', test: (p) => p === serverDir || p.startsWith(serverDir + path.sep) },
   { what: 'onnxruntime-node', test: (p) => /[\\/]node_modules[\\/]onnxruntime-(node|common)[\\/]/.test(p) },
   { what: 'sharp', test: (p) => /[\\/]node_modules[\\/](sharp|@img)[\\/]/.test(p) },
+  { what: 'usearch', test: (p) => /[\\/]node_modules[\\/]usearch[\\/]/.test(p) },
 ];
 
 /** The inputs of the client bundles (extension.js, client.js) that belong to the server side, as 'input (what)'. */
@@ -169,7 +170,7 @@ const builds = [
       'curate-worker': curateEntry,
     },
     outdir: path.join(dist, 'server'),
-    external: ['onnxruntime-node', 'sharp'],
+    external: ['onnxruntime-node', 'sharp', 'usearch'],
     metafile: true,
   },
 ];
@@ -263,6 +264,33 @@ function copyRuntime() {
         r === 'lib/index.js' ||
         /^lib\/[^/]+\.(so[.\d]*|dylib)$/.test(r),
     );
+  }
+  copyUsearch(nm);
+}
+
+/**
+ * usearch (curation's approximate-nearest-neighbour index, Node-API): its CommonJS build, the target's prebuild and
+ * its loader's dependencies. Without a prebuild for the target (usearch 2.25 has none for Windows) nothing is
+ * copied and curation searches exactly (packages/core/src/curation/ann.ts).
+ */
+function copyUsearch(nm) {
+  const dir = pkgDir('usearch', coreDir);
+  const pre = targetOs === 'darwin' ? 'prebuilds/darwin-arm64+x64/' : `prebuilds/${targetOs}-${targetArch}/`;
+  if (!existsSync(path.join(dir, pre))) {
+    console.warn(`esbuild.mjs: usearch has no prebuild for ${target}: curation will search exactly (slow beyond ~20k images).`);
+    return;
+  }
+  copyTree(
+    dir,
+    path.join(nm, 'usearch'),
+    (r) => r === 'package.json' || isLicense(r) || /^javascript\/dist\/cjs\/(usearch\.js|package\.json)$/.test(r) || r.startsWith(pre),
+  );
+  for (const [dep, from] of [
+    ['node-gyp-build', dir],
+    ['bindings', dir],
+    ['file-uri-to-path', pkgDir('bindings', dir)],
+  ]) {
+    copyTree(pkgDir(dep, from), path.join(nm, dep), (r) => r === 'package.json' || isLicense(r) || /^[^/]+\.js$/.test(r));
   }
 }
 

@@ -2,6 +2,7 @@
  * The analyses over extracted images: label issues, duplicates, outliers, quality. Pure functions of the extracted
  * data (no I/O), each returning report fragments.
  */
+import { nearestNeighbours } from './ann.js';
 import type { DuplicateGroup, OutlierEntry, QualityEntry } from '@image-classifier/protocol';
 import { findDuplicates, NEAR_DUPLICATE_DEFAULTS, type NearDuplicateOptions } from './duplicates.js';
 import type { Extracted } from './extract.js';
@@ -10,7 +11,7 @@ import { DUAL_MAX_ROWS } from './softmax-regression.js';
 import { matchModelClasses, modelClassProbabilities } from './model-classes.js';
 import { findOutliers } from './outliers.js';
 import { qualityIssues } from './quality.js';
-import { allNeighbours, type Matrix, type Neighbours, normalizedMatrix } from './vectors.js';
+import { type Matrix, type Neighbours, normalizedMatrix } from './vectors.js';
 import type { LabelSet } from '../model/labels.js';
 
 /**
@@ -66,7 +67,7 @@ export function analyseLabels(
   if (classes.length < 2) return classes.length ? `only one class folder ('${classes[0]}')` : 'no class folders';
   const all = rows.length === items.length;
   const x = all ? m : subMatrix(m, rows);
-  const knn = all ? nb : allNeighbours(x, o.neighbours);
+  const knn = all ? nb : nearestNeighbours(x, o.neighbours);
   const y = Int32Array.from(rows, (i) => classes.indexOf(items[i]!.entry.label!));
   const outputs = matchModelClasses(classes, labels);
   const logits = outputs ? rows.map((i) => items[i]!.logits) : [];
@@ -105,7 +106,7 @@ export function analyse(items: Analysable[], labels: LabelSet | undefined, o: An
     items.map((x) => x.embedding),
     d,
   );
-  const nb = allNeighbours(m, o.neighbours);
+  const nb = nearestNeighbours(m, o.neighbours);
   const out: Analysis = { m, nb, duplicates: [], outliers: [], quality: [] };
   if (o.checks.has('label')) {
     const r = items.length ? analyseLabels(items, m, nb, labels, o) : 'no readable images';

@@ -1,3 +1,4 @@
+export * from './ann.js';
 export * from './analyse.js';
 export * from './curate.js';
 export * from './duplicates.js';

@@ -113,11 +113,11 @@ export function findLabelIssues(
   extra?: Float64Array,
 ): LabelAnalysis {
   const w = o.regressionWeight ?? 0.5;
-  const reg = w > 0 ? crossValidatedProbabilities(x, y, classes, o.folds ?? 5, o.seed ?? 0, o) : new Float64Array(x.n * classes);
-  const knn = knnVote(nb, y, classes);
-  const probs = new Float64Array(reg.length);
+  const reg = w > 0 ? crossValidatedProbabilities(x, y, classes, o.folds ?? 5, o.seed ?? 0, o) : undefined;
+  // The vote's array becomes the average in place (one n × classes array less at dataset scale).
+  const probs = knnVote(nb, y, classes);
   for (let p = 0; p < probs.length; p++) {
-    const base = w * reg[p]! + (1 - w) * knn[p]!;
+    const base = w * (reg ? reg[p]! : 0) + (1 - w) * probs[p]!;
     probs[p] = extra ? (2 * base + extra[p]!) / 3 : base;
   }
   const quality = new Float64Array(y.length);

@@ -1,14 +1,15 @@
 /**
- * Find similar: the k images of a dataset nearest to a query image (in the dataset or not), by exact brute-force
- * cosine search over the unit-norm embeddings (no approximate index: a blocked scan of 100k × 1280 floats is fast
- * enough for an interactive query; see README).
+ * Find similar: the k images of a dataset nearest to a query image (in the dataset or not) by cosine over the
+ * unit-norm embeddings: exact search up to EXACT_MAX_ROWS images, above that an approximate index (ann.ts) built on
+ * the first query and kept with the EmbeddingIndex, its candidates re-ranked exactly.
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { CurationEngine } from './engine.js';
 import { extractAll } from './extract.js';
+import { type AnnIndex, buildAnnIndex } from './ann.js';
 import { scanDataset } from './scan.js';
-import { type Matrix, normalizedMatrix, queryNeighbours } from './vectors.js';
+import { type Matrix, normalizedMatrix } from './vectors.js';
 
 export interface EmbeddingIndex {
   root: string;
@@ -16,6 +17,8 @@ export interface EmbeddingIndex {
   matrix: Matrix;
   /** Files that could not be embedded. */
   failed: Array<{ file: string; message: string }>;
+  /** The search structure over `matrix`, built on first use. */
+  ann?: AnnIndex;
 }
 
 export interface SimilarHit {
@@ -52,7 +55,8 @@ export function unit(v: ArrayLike<number>): Float32Array {
 /** The k nearest images to `query` (a unit vector); `exclude`: a file of the index to leave out (the query itself). */
 export function searchSimilar(index: EmbeddingIndex, query: Float32Array, k: number, exclude?: string): SimilarHit[] {
   const skip = exclude === undefined ? -1 : index.files.indexOf(exclude);
-  return queryNeighbours(index.matrix, query, k, skip).map((h) => ({
+  index.ann ??= buildAnnIndex(index.matrix);
+  return index.ann.query(query, k, skip).map((h) => ({
     file: index.files[h.index]!,
     similarity: Math.round(h.sim * 1e4) / 1e4,
   }));
