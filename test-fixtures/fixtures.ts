@@ -150,3 +150,16 @@ export function tinyPoolingModel(): Buffer {
     pbBytes(8, Buffer.concat([pbStr(1, ''), pbInt(2, 13)])),
   ]);
 }
+
+/** Largest and mean absolute difference of two tensors of the same length (parity against PyTorch's references). */
+export function tensorDiff(a: Float32Array, b: Float32Array): { max: number; mean: number } {
+  if (a.length !== b.length) throw new Error(`tensor lengths differ: ${a.length} vs ${b.length}`);
+  let max = 0;
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i]! - b[i]!);
+    if (d > max) max = d;
+    sum += d;
+  }
+  return { max, mean: sum / a.length };
+}

@@ -11,18 +11,9 @@ import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import sharp from 'sharp';
 import { preprocessImage } from '../src/index.js';
-import { FIXTURE_IMAGES } from '../../../test-fixtures/fixtures.js';
+import { FIXTURE_IMAGES, tensorDiff } from '../../../test-fixtures/fixtures.js';
 
-function diff(a: Float32Array, b: Float32Array): { max: number; mean: number } {
-  let max = 0;
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i]! - b[i]!);
-    if (d > max) max = d;
-    sum += d;
-  }
-  return { max, mean: sum / a.length };
-}
+const diff = tensorDiff;
 
 describe('fast mode bounds against the exact path', () => {
   const photos = ['skimage_chelsea_cat.jpg', 'skimage_coffee.jpg'];

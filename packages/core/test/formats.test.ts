@@ -10,7 +10,7 @@ import { crc32, deflateSync } from 'node:zlib';
 import { describe, test } from 'node:test';
 import sharp from 'sharp';
 import { decodeImage, preprocessImage, sniffFormat } from '../src/index.js';
-import { readF32, sharedDir, SKIP_NO_SHARED } from '../../../test-fixtures/fixtures.js';
+import { readF32, sharedDir, SKIP_NO_SHARED, tensorDiff } from '../../../test-fixtures/fixtures.js';
 import {
   bmp,
   expandPalette,
@@ -28,17 +28,7 @@ const shared = sharedDir();
 const formatsDir = shared ? path.join(shared, 'formats') : undefined;
 const haveFormats = formatsDir !== undefined && existsSync(path.join(formatsDir, 'images'));
 
-function diff(a: Float32Array, b: Float32Array): { max: number; mean: number } {
-  assert.equal(a.length, b.length);
-  let max = 0;
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i]! - b[i]!);
-    if (d > max) max = d;
-    sum += d;
-  }
-  return { max, mean: sum / a.length };
-}
+const diff = tensorDiff;
 
 async function assertPixels(bytes: Uint8Array, name: string, expected: Rgb, format: string): Promise<void> {
   const img = await decodeImage(bytes, name);

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import sharp from 'sharp';
 import { centerCropBox, decodeImage, precomputeCoefficients, preprocessImage, resizeBilinearPillow, resizedSize } from '../src/index.js';
-import { FIXTURE_IMAGES, readF32, sharedDir, SKIP_NO_SHARED } from '../../../test-fixtures/fixtures.js';
+import { FIXTURE_IMAGES, readF32, sharedDir, SKIP_NO_SHARED, tensorDiff } from '../../../test-fixtures/fixtures.js';
 
 const shared = sharedDir();
 
@@ -12,17 +12,7 @@ function stemOf(file: string): string {
   return file.replace(/\.([^.]*)$/, '_$1');
 }
 
-function diff(a: Float32Array, b: Float32Array): { max: number; mean: number } {
-  assert.equal(a.length, b.length);
-  let max = 0;
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i]! - b[i]!);
-    if (d > max) max = d;
-    sum += d;
-  }
-  return { max, mean: sum / a.length };
-}
+const diff = tensorDiff;
 
 describe('torchvision parity against ../shared/reference', { skip: shared ? false : SKIP_NO_SHARED }, () => {
   const images = shared ? readdirSync(path.join(shared, 'images')).sort() : [];
