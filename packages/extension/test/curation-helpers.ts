@@ -16,7 +16,8 @@ export interface Dataset {
 export function makeDataset(): Dataset {
   const base = mkdtempSync(path.join(os.tmpdir(), 'curation-'));
   const root = path.join(base, 'dataset');
-  for (const f of ['train/cats/a.jpg', 'train/cats/b.jpg', 'train/dogs/a.jpg', 'train/dogs/c.jpg', 'val/cats/d.jpg']) write(root, f, randomBytes(200));
+  for (const f of ['train/cats/a.jpg', 'train/cats/b.jpg', 'train/dogs/a.jpg', 'train/dogs/c.jpg', 'val/cats/d.jpg'])
+    write(root, f, randomBytes(200));
   const osTrash = path.join(base, 'os-trash');
   mkdirSync(osTrash);
   return { root, osTrash, cleanup: () => rmSync(base, { recursive: true, force: true }) };
@@ -28,7 +29,9 @@ export function write(root: string, rel: string, data: Uint8Array | string): voi
 }
 
 export function hashOf(root: string, rel: string): string {
-  return createHash('sha256').update(readFileSync(path.join(root, rel))).digest('hex');
+  return createHash('sha256')
+    .update(readFileSync(path.join(root, rel)))
+    .digest('hex');
 }
 
 export function exists(root: string, rel: string): boolean {

@@ -181,7 +181,9 @@ export class CurationCore implements CurationController {
     }
     if (!ops.length) return refused(`Already in “${toLabel}”. Nothing was changed.`);
     const moved = ops.filter((o) => o.op === 'rename').length;
-    const clash = renamed ? ` (${plural(renamed, 'name')} already taken there, so ${renamed === 1 ? 'it got' : 'they got'} a “ (n)” suffix)` : '';
+    const clash = renamed
+      ? ` (${plural(renamed, 'name')} already taken there, so ${renamed === 1 ? 'it got' : 'they got'} a “ (n)” suffix)`
+      : '';
     const message = `Moved ${plural(moved, 'file')} to “${toLabel}”${clash}.`;
     return this.plan('move', ops, states, message);
   }
@@ -218,7 +220,13 @@ export class CurationCore implements CurationController {
       } else if (before) ops.push({ op: 'decide', file, before, after: null });
     }
     const n = ops.length;
-    if (!n) return { ok: true, message: keep ? 'Already kept. Nothing was changed.' : 'No kept label to remove. Nothing was changed.', changes: [], decisions: [] };
+    if (!n)
+      return {
+        ok: true,
+        message: keep ? 'Already kept. Nothing was changed.' : 'No kept label to remove. Nothing was changed.',
+        changes: [],
+        decisions: [],
+      };
     const message = keep ? `Kept the folder label of ${plural(n, 'file')}.` : `Removed the kept label of ${plural(n, 'file')}.`;
     return this.plan(keep ? 'keep' : 'unkeep', ops, [], message);
   }
@@ -275,7 +283,10 @@ export class CurationCore implements CurationController {
       await this.refresh();
       return { ok: true, message: entry.kind === 'trash' ? entry.message : plan.message, ...outcomeOf(run.done) };
     } catch (e) {
-      const failures = await rollback(this.ctx, run.done.filter((o) => o.op !== 'decide'));
+      const failures = await rollback(
+        this.ctx,
+        run.done.filter((o) => o.op !== 'decide'),
+      );
       await this.writeDecisions(run.done.map(inverseOp)).catch(() => undefined);
       return this.failed(plan, (e as Error).message, failures);
     }

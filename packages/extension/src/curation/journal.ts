@@ -89,9 +89,7 @@ export function parseJournal(text: string): { entries: JournalEntry[]; problems:
       o = JSON.parse(line);
     } catch {
       problems.push(
-        torn
-          ? `line ${i + 1} is incomplete (a write torn by a crash); it was skipped`
-          : `line ${i + 1} is not valid JSON; it was skipped`,
+        torn ? `line ${i + 1} is incomplete (a write torn by a crash); it was skipped` : `line ${i + 1} is not valid JSON; it was skipped`,
       );
       return;
     }
