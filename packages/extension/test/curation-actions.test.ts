@@ -96,6 +96,12 @@ test('curation keep/unkeep: journaled and undoable; decisions.json is sorted, on
   assert.deepEqual([...core.keptFiles()], ['train/cats/a.jpg']);
   await core.undo();
   assert.deepEqual([...core.keptFiles()].sort(), ['train/cats/a.jpg', 'train/dogs/c.jpg']);
+  const keepEntry = JSON.parse(journalText(ds.root).split('\n')[0]!);
+  assert.deepEqual(
+    keepEntry.files.map((f: { path: string }) => f.path),
+    ['train/dogs/c.jpg', 'train/cats/a.jpg'],
+    'a keep entry records the state of its files',
+  );
   const reopened = await openCore(ds);
   assert.equal(reopened.keptFiles().size, 2, 'read back from decisions.json');
 });

@@ -70,6 +70,11 @@ test('curation reload: a new controller over the same root continues undoing and
   assert.equal(first.files[0].sha256, hashOf(ds.root, 'train/dogs/c.jpg'));
   assert.equal(typeof first.files[0].size, 'number');
   assert.equal(typeof first.files[0].mtimeMs, 'number');
+  assert.match(
+    readFileSync(path.join(ds.root, '.curation/.gitignore'), 'utf8'),
+    /^journal\.jsonl$\n^trash\/$/m,
+    'journal and trash copies stay local',
+  );
 });
 
 test('curation clash: a move never overwrites, it suffixes " (1)", " (2)" before the extension', async (t) => {

@@ -145,8 +145,8 @@ export async function rollback(ctx: OpContext, done: FileOp[]): Promise<string[]
 export async function statesAfter(ctx: OpContext, done: FileOp[]): Promise<FileState[]> {
   const out: FileState[] = [];
   for (const op of done) {
-    const rel = op.op === 'rename' ? op.to : op.op === 'trash' ? op.copy : op.op === 'restore' ? op.to : undefined;
-    const st = rel === undefined ? undefined : await fileState(ctx.ops, ctx.root, rel);
+    const rel = op.op === 'rename' ? op.to : op.op === 'trash' ? op.copy : op.op === 'restore' ? op.to : op.file;
+    const st = await fileState(ctx.ops, ctx.root, rel);
     if (st) out.push(st);
   }
   return out;

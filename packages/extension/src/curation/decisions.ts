@@ -16,7 +16,7 @@
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import type { Decision } from './journal';
+import { type Decision, ensureCurationDir } from './journal';
 
 export const DECISIONS_VERSION = 1 as const;
 export const DECISIONS_FILE = 'decisions.json';
@@ -79,7 +79,7 @@ export class DecisionsFile {
   }
 
   async save(decisions: Decisions): Promise<void> {
-    await fs.mkdir(path.dirname(this.file), { recursive: true });
+    await ensureCurationDir(path.dirname(this.file));
     const tmp = `${this.file}.${process.pid}.${Date.now()}.tmp`;
     const fh = await fs.open(tmp, 'wx');
     try {

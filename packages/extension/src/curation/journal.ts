@@ -134,6 +134,20 @@ export function newEntryId(): string {
   return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
+const CURATION_GITIGNORE = `# Written by the Image Classifier curation board. decisions.json travels with the dataset;
+# the undo history and the copies kept for undo stay on this machine.
+journal.jsonl
+trash/
+`;
+
+/** Creates `<root>/.curation/` with its .gitignore (an existing .gitignore is left alone). */
+export async function ensureCurationDir(dir: string): Promise<void> {
+  await fs.mkdir(dir, { recursive: true });
+  await fs.writeFile(path.join(dir, '.gitignore'), CURATION_GITIGNORE, { flag: 'wx' }).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EEXIST') throw e;
+  });
+}
+
 /** The journal file of one dataset root. */
 export class Journal {
   readonly file: string;
@@ -165,7 +179,7 @@ export class Journal {
    * fragment stays on its own line (reported and skipped on reading) and never swallows the new entry.
    */
   async append(entry: JournalEntry, endsClean = true): Promise<void> {
-    await fs.mkdir(path.dirname(this.file), { recursive: true });
+    await ensureCurationDir(path.dirname(this.file));
     const fh = await fs.open(this.file, 'a');
     try {
       await fh.write(`${endsClean ? '' : '\n'}${JSON.stringify(entry)}\n`);

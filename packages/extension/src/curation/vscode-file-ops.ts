@@ -2,14 +2,16 @@
  * The curation actions' file operations in VS Code: renames are `WorkspaceEdit.renameFile(…, {overwrite: false})`
  * applied with `workspace.applyEdit` (so SCM, other extensions and VS Code's own undo see them), the trash is
  * `workspace.fs.delete(…, {useTrash: true})`, everything else `workspace.fs`. In a remote window
- * (`vscode.env.remoteName` set) there is no OS trash to use.
+ * (`vscode.env.remoteName` set), or where the file system provider refuses the trash (e.g. code-server), there is none
+ * to use: the board then moves files into `<root>/.trash/`.
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { FileOps, FileStat } from './file-ops';
 
 export class VscodeFileOps implements FileOps {
-  readonly osTrash = !vscode.env.remoteName;
+  /** Set to false after the first refusal, so the rest of a batch goes straight to `.trash/`. */
+  osTrash = !vscode.env.remoteName;
 
   async stat(abs: string): Promise<FileStat | undefined> {
     try {
@@ -46,7 +48,10 @@ export class VscodeFileOps implements FileOps {
       return true;
     } catch (e) {
       // A provider without a trash refuses and leaves the file: say so (the caller uses <root>/.trash/ instead).
-      if (await this.stat(abs)) return false;
+      if (await this.stat(abs)) {
+        this.osTrash = false;
+        return false;
+      }
       throw e;
     }
   }
