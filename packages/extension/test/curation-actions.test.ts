@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { CurationCore } from '../src/curation/core';
@@ -28,6 +28,13 @@ test('curation trash (OS trash): a verified copy is kept, undo restores the byte
   assert.equal(exists(ds.root, 'train/cats/a.jpg'), false);
   assert.equal((await core.undo()).ok, true);
   assert.equal(hashOf(ds.root, 'train/cats/a.jpg'), h);
+  // The saved copy edited behind the journal's back: the undo is refused, nothing changes.
+  await core.redo();
+  writeFileSync(path.join(ds.root, entry.ops[0].copy), 'tampered');
+  const refused = await core.undo();
+  assert.equal(refused.ok, false);
+  assert.match(refused.message, /the copy saved for undo is not usable .*Nothing was changed\.$/);
+  assert.equal(exists(ds.root, 'train/cats/a.jpg'), false);
 });
 
 test('curation trash (no OS trash, remote): files go to <root>/.trash/<path>, said so; a clash there gets a suffix; undo restores', async (t) => {
@@ -130,6 +137,7 @@ test('curation bad input: paths outside the dataset, missing files and bad class
     [core.move(['train/cats/a.jpg'], 'val'), /split folder name/],
     [core.move(['train/cats/a.jpg'], ''), /empty/],
     [core.move(['train/cats/a.jpg'], 'cats'), /Already in “cats”/],
+    [core.move(['train/cats/a.jpg', 'val/cats/d.jpg'], 'cats'), /Already in “cats”/],
     [core.move([], 'cats'), /No files were selected/],
     [core.trash(['train/cats/gone.jpg']), /not on disk/],
   ];

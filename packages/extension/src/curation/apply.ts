@@ -60,7 +60,7 @@ export async function checkOps(ctx: OpContext, ops: FileOp[], expected: Map<stri
     if (op.op === 'rename') problem = (await checkSource(ctx, op.from, expected)) ?? (await checkFree(ctx, op.to, destinations));
     else if (op.op === 'restore') {
       problem = await checkSource(ctx, op.copy, expected);
-      if (problem) problem = `the copy saved for undo is not usable (${problem})`;
+      if (problem) problem = `the copy saved for undo is not usable (${problem}; the OS trash may still hold the file)`;
       problem ??= await checkFree(ctx, op.to, destinations);
     } else if (op.op === 'trash') {
       problem = await checkSource(ctx, op.from, expected);

@@ -171,8 +171,8 @@ export class CurationCore implements CurationController {
     const reserved = new Set<string>();
     let renamed = 0;
     for (const st of states) {
+      if (placeOf(st.path).label === toLabel) continue;
       const target = moveTarget(st.path, toLabel);
-      if (target === st.path) continue;
       const to = await freePath(this.ctx, target, reserved);
       if (to !== target) renamed++;
       ops.push({ op: 'rename', from: st.path, to });
@@ -232,7 +232,7 @@ export class CurationCore implements CurationController {
   }
 
   private plan(kind: BoardActionKind, ops: FileOp[], states: FileState[], message: string): Plan {
-    return { kind, id: newEntryId(), ops, expected: new Map(states.map((s) => [s.path, s])), message, refusal: 'Cannot do this' };
+    return { kind, id: newEntryId(), ops, expected: new Map(states.map((s) => [s.path, s])), message, refusal: `Cannot ${kind}` };
   }
 
   private planUndoRedo(kind: 'undo' | 'redo'): Promise<Plan | ActionOutcome> {
