@@ -131,7 +131,7 @@ export class LabelsViewProvider implements vscode.TreeDataProvider<LabelNode>, v
     item.id = `image:${r.uri.toString()}`;
     // The confidence first: a narrow view (the Explorer badges take room too) cuts the name, not the number.
     const conf = percent(top.probability);
-    item.label = { label: `${conf}  ${path.posix.basename(r.uri.path)}`, highlights: [[0, conf.length]] };
+    item.label = `${conf}  ${path.posix.basename(r.uri.path)}`;
     item.description = undefined;
     item.tooltip = predictionsMarkdown(r.uri, r.predictions.slice(0, topK()), { model: r.model, title: displayPath(r.uri) });
     item.command = { command: 'vscode.open', title: 'Open Image', arguments: [r.uri] };

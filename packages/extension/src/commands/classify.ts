@@ -6,7 +6,7 @@ import { labelLine } from '../format';
 import { topK } from '../settings';
 import type { CommandContext, CommandHandler } from './context';
 import { recordSkipped, skippedSentence, whyNotClassifiable } from './skipped';
-import { activeImage, basename, imagesUnder, toUri, unreadableImagesUnder } from './util';
+import { activeImage, basename, imagesUnder, showError, toUri, unreadableImagesUnder } from './util';
 
 /** Classifies many images with a cancellable progress notification; results stream into the view. */
 async function classifyWithProgress(
@@ -85,10 +85,16 @@ export const classifyImage =
       void vscode.window.showWarningMessage(`${basename(uri)} cannot be classified: ${whyNotClassifiable(uri)}`);
       return undefined;
     }
-    const r = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Window, title: `$(sync~spin) Classifying ${basename(uri)}…` },
-      () => ctx.queue.classify(uri, { force: false }),
-    );
+    let r: Awaited<ReturnType<typeof ctx.queue.classify>>;
+    try {
+      r = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Window, title: `$(sync~spin) Classifying ${basename(uri)}…` },
+        () => ctx.queue.classify(uri, { force: false }),
+      );
+    } catch (e) {
+      void showError(e, `Classifying ${basename(uri)}`, ctx.output, uri);
+      return undefined;
+    }
     const top = r.predictions[0];
     const msg = top ? `${basename(uri)}: ${labelLine(r.predictions, topK())}` : `${basename(uri)}: no labels.`;
     void vscode.window.showInformationMessage(msg, 'Show in Image Labels').then(async (a) => {

@@ -39,6 +39,7 @@ export function skippedSentence(unreadable: vscode.Uri[], failed: BatchItem[]): 
   for (const [name, uris] of byFormat) {
     const why = whyNotClassifiable(uris[0]!)
       .split(/(?<=\.)\s/)[0]!
+      .replace(/\s*\([^)]*\)/g, '')
       .replace(/\.$/, '');
     parts.push(`${uris.length} ${name} file${uris.length === 1 ? '' : 's'} (${why})`);
   }

@@ -4,17 +4,22 @@ import { classifiableGlob, IMAGE_FORMATS, isClassifiablePath, isKnownImagePath }
 import * as vscode from 'vscode';
 import { toUserError } from '../errors';
 import { SECTION } from '../settings';
-import { userFacingPaths } from '../userPaths';
+import { displayPath, userFacingPaths } from '../userPaths';
 
 /** Folders never searched for images. */
 export const EXCLUDE_GLOB = '**/{node_modules,.git}/**';
 
-/** Shows a user-facing error: one sentence, the actions that help, never a stack trace. */
-export async function showError(e: unknown, what: string, output: vscode.LogOutputChannel): Promise<void> {
+/**
+ * Shows a user-facing error: one sentence, the actions that help, never a stack trace; files named
+ * workspace-relative, and `subject` (the file the command worked on) named when the message does not.
+ */
+export async function showError(e: unknown, what: string, output: vscode.LogOutputChannel, subject?: vscode.Uri): Promise<void> {
   const u = toUserError(e, what);
   if (u.code === 'CANCELLED') return;
   output.error(`${what}: ${u.code}: ${e instanceof Error ? e.message : String(e)}`);
-  const pick = await vscode.window.showErrorMessage(userFacingPaths(u.message), ...u.actions.map((a) => a.title));
+  let message = userFacingPaths(u.message);
+  if (subject && !message.includes(basename(subject))) message = `${displayPath(subject)}: ${message}`;
+  const pick = await vscode.window.showErrorMessage(message, ...u.actions.map((a) => a.title));
   const action = u.actions.find((a) => a.title === pick);
   if (action) await vscode.commands.executeCommand(action.command);
 }
