@@ -443,6 +443,10 @@ describe('Image Classifier: the editor experience on real files', { skip: missin
     const titleAction = page.locator('.editor-actions .action-item a[aria-label="Classify Image"]').first();
     await titleAction.waitFor({ state: 'visible', timeout: 30_000 });
     assert.equal(await paletteOffers(page, 'Image Classifier: Classify Image'), true, 'the palette offers it on the JPEG preview');
+    // From the palette, with no text editor active: it classifies the image preview's file.
+    await clearNotifications(page);
+    await runCommand(page, 'Image Classifier: Classify Image');
+    assert.match(await waitForNotification(page, /coffee\.jpg:/, { timeoutMs: 60_000 }), COFFEE);
     await runCommand(page, 'View: Close All Editors');
 
     assert.ok(!(await explorerMenuLabels(page, 'photos/IMG_0001.heic')).includes('Classify Image'));
@@ -458,6 +462,7 @@ describe('Image Classifier: the editor experience on real files', { skip: missin
     await clearNotifications(page);
     await explorerContextMenu(page, 'photos/broken.jpg', 'Classify Image');
     const text = await waitForNotification(page, /broken\.jpg/, { timeoutMs: 60_000 });
+    console.log(`error notification: ${text.replace(/\n/g, ' | ')}`);
     assert.ok(!text.includes(ws), `no absolute path: ${text}`);
   });
 
