@@ -57,3 +57,22 @@ test('HEIC is an image reference too (the hover says why it has no labels)', () 
   assert.equal(looksLikeImage('a.txt'), false);
   assert.equal(unescapeString('a\\\\b\\/c\\x41'), 'a\\b/cA');
 });
+
+test('the cases the old single-pattern reader handled still read the same (first reading)', () => {
+  const first = (line: string, ch: number) => imagePathCandidates(line, ch)[0]?.path;
+  const md = '![coffee](photos/skimage_coffee.jpg) and ![x](other.png)';
+  assert.equal(first(md, 15), 'photos/skimage_coffee.jpg');
+  assert.equal(first(md, 50), 'other.png');
+  assert.equal(first(md, 3), undefined);
+  assert.equal(first('<img src="img/my cat.webp?v=2">', 14), 'img/my cat.webp');
+  assert.equal(first("background: url('../a/b.PNG');", 20), '../a/b.PNG');
+  assert.equal(first('icon: assets/logo.svg', 10), 'assets/logo.svg');
+  assert.equal(first('import cat from "./cat%20one.jpeg";', 22), './cat one.jpeg');
+  assert.equal(first('plain text without images', 5), undefined);
+  assert.equal(first('![x](photos/a.jfif)', 8), 'photos/a.jfif');
+  assert.equal(first('src="b.JPE"', 7), 'b.JPE');
+  const tok = imagePathCandidates('x = "pics/a.tif"', 8)[0]!;
+  assert.deepEqual([tok.start, tok.end], [5, 15]);
+  // A URL is never read as a file; only the readings before its scheme remain (none of them exists on disk).
+  assert.ok(!imagePathCandidates('see https://example.com/a.png', 20).some((c) => /example\.com/.test(c.path) && !/^see /.test(c.path)));
+});
