@@ -472,7 +472,12 @@ describe('Image Classifier extension: in-host API tests (smoke-test driver)', { 
         lines.some((l) => /INHOST-OK/.test(l)),
         'the in-host suite reported success',
       );
-      assert.deepEqual(r.offHostRequests, []);
+      // Webview resources (Show Model Info's Markdown preview) use *.vscode-resource.vscode-cdn.net URLs that VS Code's
+      // service worker answers from the workbench, as the UI suite above checks; nothing else may leave the host.
+      assert.deepEqual(
+        r.offHostRequests.filter((u) => !/\.vscode-resource\.vscode-cdn\.net$/.test(new URL(u).hostname)),
+        [],
+      );
       recordActivation(lines, vsix);
     } finally {
       if (!KEEP) {

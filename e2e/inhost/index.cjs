@@ -117,7 +117,8 @@ exports.run = async function run() {
     // Rendered: the Markdown preview (a webview tab) of the model info document, not its source in a text editor.
     const doc = vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'imageclassifier-info');
     assert.ok(doc, 'the model info document is open');
-    assert.match(doc.getText(), /MobileNetV2/);
+    // One document, refreshed in place on every Show Model Info (its preview follows it).
+    await poll(async () => /MobileNetV2/.test(doc.getText()) && /\| State \| ready \|/.test(doc.getText()), 'the refreshed model info');
     await poll(async () => {
       const tab = vscode.window.tabGroups.activeTabGroup.activeTab;
       return tab && tab.input instanceof vscode.TabInputWebview && /Preview/.test(tab.label);
