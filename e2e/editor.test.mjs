@@ -241,6 +241,7 @@ async function paletteOffers(page, title) {
 describe('Image Classifier: the editor experience on real files', { skip: missing.length > 0, timeout: 600_000 }, () => {
   let vsix, ws, server, browser, page, extensionsDir;
   const shots = [];
+  const servedByServiceWorker = new Set();
 
   before(async () => {
     [vsix, ws] = await Promise.all([buildVsix(), makeWorkspaceDir()]);
@@ -257,6 +258,12 @@ describe('Image Classifier: the editor experience on real files', { skip: missin
       },
     });
     browser = await launchBrowser({ viewport: { width: 1440, height: 900 } });
+    // Webviews (image and Markdown previews) load resources from https://*.vscode-resource.vscode-cdn.net/…, which
+    // VS Code's service worker answers from the workbench: they never reach the network.
+    browser.context.on('requestfinished', async (r) => {
+      const res = await r.response().catch(() => null);
+      if (res?.fromServiceWorker()) servedByServiceWorker.add(r.url());
+    });
   });
 
   after(async () => {
@@ -319,11 +326,8 @@ describe('Image Classifier: the editor experience on real files', { skip: missin
     await fsp.writeFile(path.join(WORK_DIR, 'startup-timing.json'), `${JSON.stringify(figures, null, 2)}\n`);
     assert.match(host.activationEvent, /^workspaceContains:/, 'activated because the workspace has images');
     assert.ok(host.activatedMs <= host.startupFinishedMs, 'activated no later than onStartupFinished');
-    // The part the extension controls: from its activation to activate() returning with the item shown, then on screen.
-    assert.ok(
-      host.activateReturnedMs - host.activatedMs <= 1000,
-      `activate() returned ${host.activateReturnedMs - host.activatedMs} ms after activation began`,
-    );
+    // The part the extension controls: from its activation (bundle load, activate(), the item shown inside it) to the
+    // item on screen. activate()'s own cost is asserted by the in-host suite (≤ 50 ms); here the host's load dominates.
     assert.ok(statusMs - host.activatedMs <= STATUS_MARGIN_MS, `the status item came ${statusMs - host.activatedMs} ms after activation`);
     assert.ok(readyMs >= statusMs);
   });
@@ -490,5 +494,12 @@ describe('Image Classifier: the editor experience on real files', { skip: missin
     );
     assert.ok(!frame.includes('|:--|'), frame);
     await shot('model-info');
+  });
+
+  uiTest('the page made no request to any host but 127.0.0.1', async () => {
+    assert.deepEqual(
+      browser.offHostRequests().filter((u) => !servedByServiceWorker.has(u)),
+      [],
+    );
   });
 });

@@ -7,6 +7,8 @@ import type { ServerManager } from './server';
 export class ModelStatusBar implements vscode.Disposable {
   private readonly item: vscode.StatusBarItem;
   private readonly subs: vscode.Disposable[] = [];
+  /** True once the server has said something (then its state, not "starting…", is shown). */
+  private hasStatus = false;
 
   constructor(server: ServerManager) {
     this.item = vscode.window.createStatusBarItem('imageClassifier.model', vscode.StatusBarAlignment.Right, 100);
@@ -31,8 +33,6 @@ export class ModelStatusBar implements vscode.Disposable {
   hideUntilStatus(): void {
     if (!this.hasStatus) this.item.hide();
   }
-
-  private hasStatus = false;
 
   render(s: StatusParams | undefined): void {
     this.hasStatus = s !== undefined;
