@@ -336,11 +336,13 @@ describe('Image Classifier extension in VS Code', { skip: missing.length > 0, ti
     await rowFor(/skimage_chelsea_cat\.jpg/).waitFor({ state: 'visible' });
     await rowFor(/skimage_coffee\.jpg/).waitFor({ state: 'visible' });
     // The cat sits under the cat label, the coffee under espresso: each file row follows its group's row.
-    const rows = await pane
-      .locator('.monaco-list-row')
-      .evaluateAll((els) =>
-        els.map((r) => ({ name: (r.querySelector('.label-name')?.textContent ?? '').trim(), level: r.getAttribute('aria-level') })),
-      );
+    const rows = await pane.locator('.monaco-list-row').evaluateAll((els) =>
+      // Image rows read "97.6%  name.jpg" (the confidence first): the name is what follows.
+      els.map((r) => ({
+        name: (r.querySelector('.label-name')?.textContent ?? '').trim().replace(/^(\d+\.\d%|<0\.1%)\s+/, ''),
+        level: r.getAttribute('aria-level'),
+      })),
+    );
     const groupOf = (file) => {
       const i = rows.findIndex((r) => r.name === file);
       for (let j = i - 1; j >= 0; j--) if (rows[j].level === '1') return rows[j].name;
@@ -470,7 +472,12 @@ describe('Image Classifier extension: in-host API tests (smoke-test driver)', { 
         lines.some((l) => /INHOST-OK/.test(l)),
         'the in-host suite reported success',
       );
-      assert.deepEqual(r.offHostRequests, []);
+      // Webview resources (Show Model Info's Markdown preview) use *.vscode-resource.vscode-cdn.net URLs that VS Code's
+      // service worker answers from the workbench, as the UI suite above checks; nothing else may leave the host.
+      assert.deepEqual(
+        r.offHostRequests.filter((u) => !/\.vscode-resource\.vscode-cdn\.net$/.test(new URL(u).hostname)),
+        [],
+      );
       recordActivation(lines, vsix);
     } finally {
       if (!KEEP) {

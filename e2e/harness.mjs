@@ -834,3 +834,71 @@ export async function runInHostTests({
     await server.stop();
   }
 }
+
+/**
+ * Screen point of the characters `at` on the first visible editor line whose text contains `line` (spaces as the
+ * editor renders them, non-breaking, are read as spaces): the middle of `at` (or of its `offset`-th character).
+ */
+export async function editorTextPoint(page, line, at, { offset } = {}) {
+  return page.evaluate(
+    ({ line, at, offset }) => {
+      const norm = (s) => s.replace(/\u00a0/g, ' ');
+      for (const el of document.querySelectorAll('.editor-instance .monaco-editor .view-line')) {
+        const text = norm(el.textContent ?? '');
+        if (!text.includes(line)) continue;
+        const i = text.indexOf(at, text.indexOf(line));
+        if (i < 0) continue;
+        const target = i + (offset ?? Math.floor(at.length / 2));
+        const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+        let seen = 0;
+        for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+          const len = n.textContent.length;
+          if (seen + len > target) {
+            const r = document.createRange();
+            r.setStart(n, target - seen);
+            r.setEnd(n, target - seen + 1);
+            const b = r.getBoundingClientRect();
+            return { x: b.x + b.width / 2, y: b.y + b.height / 2 };
+          }
+          seen += len;
+        }
+      }
+      return null;
+    },
+    { line, at, offset },
+  );
+}
+
+/**
+ * Hovers the text `at` on the editor line containing `line` and returns the hover element's locator once its text
+ * matches `match` (the hover says "Loading..." until every provider answered). Re-hovers as hoverText does.
+ */
+export async function hoverEditorText(page, line, at, { match, timeoutMs = 30_000 } = {}) {
+  const hover = page.locator('.monaco-hover:visible').first();
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    const neutral = await page
+      .locator('.part.editor')
+      .boundingBox()
+      .catch(() => null);
+    await page.mouse.move(neutral ? neutral.x + neutral.width / 2 : 700, neutral ? neutral.y + neutral.height - 5 : 450, { steps: 2 });
+    await hover.waitFor({ state: 'hidden', timeout: 3000 }).catch(() => {});
+    const p = await waitFor(() => editorTextPoint(page, line, at), { timeoutMs: 10_000, what: `"${at}" on the line "${line}"` });
+    await page.mouse.move(p.x, p.y, { steps: 4 });
+    try {
+      await hover.waitFor({ state: 'visible', timeout: 4000 });
+      const text = await waitFor(
+        async () => {
+          const t = (await hover.innerText()).trim();
+          last = t;
+          return (typeof match === 'string' ? t.includes(match) : match.test(t)) ? t : undefined;
+        },
+        { timeoutMs: Math.max(1000, Math.min(15_000, deadline - Date.now())), intervalMs: 200, what: `a hover matching ${match}` },
+      );
+      if (text) return hover;
+    } catch (e) {
+      if (Date.now() >= deadline) throw new Error(`no hover matching ${match} on "${at}" (last: ${JSON.stringify(last)}): ${e.message}`);
+    }
+  }
+}

@@ -114,9 +114,16 @@ exports.run = async function run() {
     assert.equal(info.state, 'ready');
     assert.match(info.name, /mobilenetv2/i);
     assert.equal(info.classes, 1000);
-    const doc = vscode.window.activeTextEditor?.document;
-    assert.ok(doc && doc.uri.scheme === 'imageclassifier-info', 'the model info document is shown');
-    assert.match(doc.getText(), /MobileNetV2/);
+    // Rendered: the Markdown preview (a webview tab) of the model info document, not its source in a text editor.
+    const doc = vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'imageclassifier-info');
+    assert.ok(doc, 'the model info document is open');
+    // One document, refreshed in place on every Show Model Info (its preview follows it).
+    await poll(async () => /MobileNetV2/.test(doc.getText()) && /\| State \| ready \|/.test(doc.getText()), 'the refreshed model info');
+    await poll(async () => {
+      const tab = vscode.window.tabGroups.activeTabGroup.activeTab;
+      return tab && tab.input instanceof vscode.TabInputWebview && /Preview/.test(tab.label);
+    }, 'the Markdown preview tab');
+    assert.ok(vscode.window.activeTextEditor?.document.uri.scheme !== 'imageclassifier-info', 'no text editor shows the source');
     await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
   });
 

@@ -1,6 +1,6 @@
 /**
- * Labels on classified files in the Explorer: a two-character badge and a tooltip such as
- * `tabby, tabby cat 92.2% · tiger cat 4.1% · Egyptian cat 2.0%`. With autoClassify = visibleFiles, a request for
+ * Labels on classified files in the Explorer: a two-character badge and a tooltip with the top-k labels
+ * (`imageClassifier.topK`), such as `tabby, tabby cat 92.2% · tiger cat 4.1% · Egyptian cat 2.0%`. With autoClassify = visibleFiles, a request for
  * the decoration of an unclassified image (the Explorer asks for the rows it shows) queues it for classification.
  */
 import * as vscode from 'vscode';
@@ -8,7 +8,7 @@ import type { ClassificationQueue } from './classificationQueue';
 import { badgeFor, labelLine } from './format';
 import { isClassifiablePath } from '@image-classifier/protocol/formats';
 import type { ResultStore } from './results';
-import { autoClassify } from './settings';
+import { autoClassify, topK } from './settings';
 
 export class LabelDecorations implements vscode.FileDecorationProvider, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<vscode.Uri | vscode.Uri[] | undefined>();
@@ -25,7 +25,7 @@ export class LabelDecorations implements vscode.FileDecorationProvider, vscode.D
   provideFileDecoration(uri: vscode.Uri): vscode.FileDecoration | undefined {
     const r = this.store.get(uri);
     if (r?.predictions.length) {
-      const d = new vscode.FileDecoration(badgeFor(r.predictions[0]!.label), labelLine(r.predictions, 3));
+      const d = new vscode.FileDecoration(badgeFor(r.predictions[0]!.label), labelLine(r.predictions, topK()));
       d.propagate = false;
       return d;
     }

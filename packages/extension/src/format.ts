@@ -4,10 +4,6 @@
  */
 import { csvField } from '@image-classifier/protocol/csv';
 import type { Prediction } from '@image-classifier/protocol';
-import { CLASSIFIABLE_EXTENSIONS } from '@image-classifier/protocol/formats';
-
-/** The classifiable extensions (protocol's format table) as a regular-expression alternation, without dots. */
-const EXTENSIONS = CLASSIFIABLE_EXTENSIONS.map((e) => e.slice(1).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
 
 export function percent(p: number): string {
   if (!Number.isFinite(p)) return '?';
@@ -110,45 +106,4 @@ export function toJson(rows: readonly ExportRow[]): string {
       2,
     ) + '\n'
   );
-}
-
-export interface PathToken {
-  text: string;
-  start: number;
-  end: number;
-}
-
-/**
- * The image path under `character` in a line of text, or undefined: a run of path characters ending in an image
- * extension, optionally followed by `?query` / `#fragment` (dropped), as found in Markdown links, HTML `src`,
- * CSS `url()`, JSON/YAML strings, import statements and Python literals. Percent-escapes are decoded.
- */
-export function imagePathAt(line: string, character: number): PathToken | undefined {
-  // Quoted paths may contain spaces: try those first.
-  const quoted = new RegExp(`(["'\`])([^"'\`\\n]*?\\.(?:${EXTENSIONS}))(?:[?#][^"'\`\\n]*)?\\1`, 'gi');
-  for (let m; (m = quoted.exec(line)); ) {
-    const start = m.index + 1;
-    const end = start + m[2]!.length;
-    if (character >= m.index && character <= m.index + m[0].length) return token(m[2]!, start, end);
-  }
-  const bare = new RegExp(`[^\\s"'\`()<>[\\]{},;=|*]+?\\.(?:${EXTENSIONS})(?=$|[\\s"'\`()<>[\\]{},;=|*?#:])`, 'gi');
-  for (let m; (m = bare.exec(line)); ) {
-    const start = m.index;
-    const end = start + m[0].length;
-    if (character >= start && character <= end) return token(m[0], start, end);
-  }
-  return undefined;
-}
-
-function token(raw: string, start: number, end: number): PathToken | undefined {
-  let text = raw.trim();
-  if (/^(https?|data|blob):/i.test(text)) return undefined;
-  text = text.replace(/^file:\/\//i, '');
-  try {
-    if (/%[0-9a-f]{2}/i.test(text)) text = decodeURIComponent(text);
-  } catch {
-    /* keep as is */
-  }
-  if (!text) return undefined;
-  return { text, start, end };
 }

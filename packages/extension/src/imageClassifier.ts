@@ -21,6 +21,7 @@ export class ImageClassifierExtension {
   readonly server: ServerManager;
   readonly store = new ResultStore();
   readonly queue: ClassificationQueue;
+  private statusBar: ModelStatusBar | undefined;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -39,6 +40,9 @@ export class ImageClassifierExtension {
     view.attach(treeView);
     const decorations = new LabelDecorations(store, queue);
     const statusBar = new ModelStatusBar(server);
+    // Life at once: activation comes as soon as the workspace holds images (workspaceContains in package.json).
+    statusBar.showStarting();
+    this.statusBar = statusBar;
     const modelInfo = new ModelInfoDocument();
     context.subscriptions.push(
       output,
@@ -65,8 +69,9 @@ export class ImageClassifierExtension {
     void vscode.workspace.findFiles(classifiableGlob(), EXCLUDE_GLOB, 1).then(
       (found) => {
         if (found.length) void this.server.ensureStarted().catch(() => undefined);
+        else this.statusBar?.hideUntilStatus();
       },
-      () => undefined,
+      () => this.statusBar?.hideUntilStatus(),
     );
   }
 

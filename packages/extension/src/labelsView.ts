@@ -6,15 +6,24 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { percent, shortLabel } from './format';
 import { predictionsMarkdown } from './markdown';
-import type { ImageResult, ResultStore } from './results';
-import { minConfidence } from './settings';
+import type { ImageResult, ResultStore, SkippedImage } from './results';
+import { minConfidence, topK } from './settings';
+import { displayPath } from './userPaths';
 
-export type LabelNode = { kind: 'group'; label: string; items: ImageResult[] } | { kind: 'image'; result: ImageResult; group: string };
+/** The group of images a run could not classify, below the label groups. */
+export const SKIPPED_GROUP = 'Could not classify';
+
+export type LabelNode =
+  | { kind: 'group'; label: string; items: ImageResult[] }
+  | { kind: 'image'; result: ImageResult; group: string }
+  | { kind: 'skippedGroup'; items: SkippedImage[] }
+  | { kind: 'skipped'; item: SkippedImage };
 
 export class LabelsViewProvider implements vscode.TreeDataProvider<LabelNode>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<LabelNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
   private groups: Array<Extract<LabelNode, { kind: 'group' }>> = [];
+  private skippedGroup: Extract<LabelNode, { kind: 'skippedGroup' }> | undefined;
   private hidden = 0;
   private dirty = true;
   private refreshTimer: NodeJS.Timeout | undefined;
@@ -76,6 +85,8 @@ export class LabelsViewProvider implements vscode.TreeDataProvider<LabelNode>, v
         items: items.sort((a, b) => b.predictions[0]!.probability - a.predictions[0]!.probability || a.uri.path.localeCompare(b.uri.path)),
       }))
       .sort((a, b) => b.items.length - a.items.length || a.label.localeCompare(b.label));
+    const skipped = this.store.skipped();
+    this.skippedGroup = skipped.length ? { kind: 'skippedGroup', items: skipped } : undefined;
   }
 
   private updateDescription(): void {
@@ -91,17 +102,20 @@ export class LabelsViewProvider implements vscode.TreeDataProvider<LabelNode>, v
 
   getChildren(node?: LabelNode): LabelNode[] {
     this.rebuild();
-    if (!node) return this.groups;
+    if (!node) return this.skippedGroup ? [...this.groups, this.skippedGroup] : this.groups;
     if (node.kind === 'group') return node.items.map((result) => ({ kind: 'image', result, group: node.label }));
+    if (node.kind === 'skippedGroup') return node.items.map((item) => ({ kind: 'skipped', item }));
     return [];
   }
 
   getParent(node: LabelNode): LabelNode | undefined {
-    if (node.kind === 'group') return undefined;
+    if (node.kind === 'skipped') return this.skippedGroup;
+    if (node.kind !== 'image') return undefined;
     return this.groups.find((g) => g.label === node.group);
   }
 
   getTreeItem(node: LabelNode): vscode.TreeItem {
+    if (node.kind === 'skippedGroup' || node.kind === 'skipped') return skippedTreeItem(node);
     if (node.kind === 'group') {
       const item = new vscode.TreeItem(shortLabel(node.label), vscode.TreeItemCollapsibleState.Expanded);
       item.id = `group:${node.label}`;
@@ -115,9 +129,11 @@ export class LabelsViewProvider implements vscode.TreeDataProvider<LabelNode>, v
     const top = r.predictions[0]!;
     const item = new vscode.TreeItem(r.uri, vscode.TreeItemCollapsibleState.None);
     item.id = `image:${r.uri.toString()}`;
-    item.label = path.posix.basename(r.uri.path);
-    item.description = percent(top.probability);
-    item.tooltip = predictionsMarkdown(r.uri, r.predictions, { model: r.model, title: vscode.workspace.asRelativePath(r.uri, true) });
+    // The confidence first: a narrow view (the Explorer badges take room too) cuts the name, not the number.
+    const conf = percent(top.probability);
+    item.label = `${conf}  ${path.posix.basename(r.uri.path)}`;
+    item.description = undefined;
+    item.tooltip = predictionsMarkdown(r.uri, r.predictions.slice(0, topK()), { model: r.model, title: displayPath(r.uri) });
     item.command = { command: 'vscode.open', title: 'Open Image', arguments: [r.uri] };
     item.contextValue = 'image';
     return item;
@@ -132,4 +148,27 @@ export class LabelsViewProvider implements vscode.TreeDataProvider<LabelNode>, v
     for (const s of this.subs) s.dispose();
     this.changed.dispose();
   }
+}
+
+/** The "Could not classify" group and its rows: the file, and the reason in words. */
+function skippedTreeItem(node: Extract<LabelNode, { kind: 'skippedGroup' | 'skipped' }>): vscode.TreeItem {
+  if (node.kind === 'skippedGroup') {
+    const item = new vscode.TreeItem(SKIPPED_GROUP, vscode.TreeItemCollapsibleState.Expanded);
+    item.id = 'group:skipped';
+    item.description = `${node.items.length}`;
+    item.tooltip = `${node.items.length} image${node.items.length === 1 ? '' : 's'} could not be classified: hover one for the reason.`;
+    item.iconPath = new vscode.ThemeIcon('warning');
+    item.contextValue = 'skippedGroup';
+    return item;
+  }
+  const { uri, code, reason } = node.item;
+  const item = new vscode.TreeItem(path.posix.basename(uri.path), vscode.TreeItemCollapsibleState.None);
+  item.id = `skipped:${uri.toString()}`;
+  item.resourceUri = uri;
+  item.description = reason;
+  item.tooltip = new vscode.MarkdownString(undefined, true).appendText(`${displayPath(uri)}\n\n${code}: ${reason}`);
+  item.iconPath = new vscode.ThemeIcon('circle-slash');
+  item.command = { command: 'revealInExplorer', title: 'Reveal in Explorer', arguments: [uri] };
+  item.contextValue = 'skipped';
+  return item;
 }

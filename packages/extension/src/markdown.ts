@@ -2,15 +2,16 @@
 import * as vscode from 'vscode';
 import type { Prediction } from '@image-classifier/protocol';
 import { modelDisplayName, percent } from './format';
+import { altText, escapeMarkdownText } from './markdownText';
 
-function escapeMd(s: string): string {
-  return s.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, (c) => `\\${c}`);
-}
+export { escapeMarkdownText } from './markdownText';
+
+const escapeMd = escapeMarkdownText;
 
 export function thumbnail(uri: vscode.Uri, height = 112): string {
   // VS Code's Markdown renderer understands `|height=` after an image link and rewrites file: URIs for remotes.
   const name = uri.path.split('/').pop() ?? 'image';
-  return `![${escapeMd(name)}](${uri.toString(true).replace(/[()\s]/g, encodeURIComponent)}|height=${height})`;
+  return `![${altText(name)}](${uri.toString(true).replace(/[()\s]/g, encodeURIComponent)}|height=${height})`;
 }
 
 export function predictionsMarkdown(

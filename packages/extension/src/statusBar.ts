@@ -7,6 +7,8 @@ import type { ServerManager } from './server';
 export class ModelStatusBar implements vscode.Disposable {
   private readonly item: vscode.StatusBarItem;
   private readonly subs: vscode.Disposable[] = [];
+  /** True once the server has said something (then its state, not "starting…", is shown). */
+  private hasStatus = false;
 
   constructor(server: ServerManager) {
     this.item = vscode.window.createStatusBarItem('imageClassifier.model', vscode.StatusBarAlignment.Right, 100);
@@ -19,7 +21,21 @@ export class ModelStatusBar implements vscode.Disposable {
     );
   }
 
+  /** Shown from activation on, before the server answers: the extension is alive and the model on its way. */
+  showStarting(): void {
+    this.item.text = '$(loading~spin) Image Classifier: starting…';
+    this.item.tooltip = 'Starting the Image Classifier server and loading the model…';
+    this.item.command = 'imageClassifier.showOutput';
+    this.item.show();
+  }
+
+  /** Hides the item while nothing runs (a workspace without images starts the server on first use only). */
+  hideUntilStatus(): void {
+    if (!this.hasStatus) this.item.hide();
+  }
+
   render(s: StatusParams | undefined): void {
+    this.hasStatus = s !== undefined;
     const item = this.item;
     item.backgroundColor = undefined;
     item.command = 'imageClassifier.showModelInfo';

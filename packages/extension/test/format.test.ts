@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { badgeFor, imagePathAt, labelLine, modelDisplayName, percent, providerDisplayName, shortLabel, toCsv, toJson } from '../src/format';
+import { badgeFor, labelLine, modelDisplayName, percent, providerDisplayName, shortLabel, toCsv, toJson } from '../src/format';
 import { classifiableGlob, isClassifiablePath } from '@image-classifier/protocol/formats';
 
 const preds = [
@@ -58,31 +58,10 @@ test('toCsv quotes fields and pads missing predictions', () => {
   ]);
 });
 
-test('imagePathAt finds the image path under the cursor', () => {
-  const md = '![coffee](photos/skimage_coffee.jpg) and ![x](other.png)';
-  assert.equal(imagePathAt(md, 15)?.text, 'photos/skimage_coffee.jpg');
-  assert.equal(imagePathAt(md, 50)?.text, 'other.png');
-  assert.equal(imagePathAt(md, 3), undefined);
-  assert.equal(imagePathAt('<img src="img/my cat.webp?v=2">', 14)?.text, 'img/my cat.webp');
-  assert.equal(imagePathAt("background: url('../a/b.PNG');", 20)?.text, '../a/b.PNG');
-  assert.equal(imagePathAt('icon: assets/logo.svg', 10)?.text, 'assets/logo.svg');
-  assert.equal(imagePathAt('import cat from "./cat%20one.jpeg";', 22)?.text, './cat one.jpeg');
-  assert.equal(imagePathAt('see https://example.com/a.png', 20), undefined);
-  assert.equal(imagePathAt('plain text without images', 5), undefined);
-  const tok = imagePathAt('x = "pics/a.tif"', 8)!;
-  assert.deepEqual([tok.start, tok.end], [5, 15]);
-});
-
 test('image extensions (protocol format table, as the extension uses it)', () => {
   for (const p of ['a.jpg', 'a.JPEG', 'a.jpe', 'a.jfif', 'b.png', 'c.webp', 'd.gif', 'e.avif', 'f.tif', 'g.TIFF', 'h.svg']) {
     assert.ok(isClassifiablePath(p), p);
   }
   for (const p of ['a.txt', 'a.jpg.txt', 'png', 'a.heic']) assert.ok(!isClassifiablePath(p), p);
   assert.match(classifiableGlob(), /^\*\*\/\*\.\{jpg,JPG,jpeg,JPEG,/);
-});
-
-test('imagePathAt knows every classifiable extension of the table', () => {
-  assert.equal(imagePathAt('![x](photos/a.jfif)', 8)?.text, 'photos/a.jfif');
-  assert.equal(imagePathAt('src="b.JPE"', 7)?.text, 'b.JPE');
-  assert.equal(imagePathAt('see photos/a.heic', 8), undefined);
 });

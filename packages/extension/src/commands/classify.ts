@@ -3,13 +3,22 @@ import { isClassifiablePath } from '@image-classifier/protocol/formats';
 import * as vscode from 'vscode';
 import type { BatchOutcome } from '../classificationQueue';
 import { labelLine } from '../format';
+import { topK } from '../settings';
 import type { CommandContext, CommandHandler } from './context';
-import { activeImage, basename, imagesUnder, toUri } from './util';
+import { recordSkipped, skippedSentence, whyNotClassifiable } from './skipped';
+import { activeImage, basename, imagesUnder, showError, toUri, unreadableImagesUnder } from './util';
 
 /** Classifies many images with a cancellable progress notification; results stream into the view. */
-async function classifyWithProgress(ctx: CommandContext, uris: vscode.Uri[], title: string): Promise<BatchOutcome | undefined> {
+async function classifyWithProgress(
+  ctx: CommandContext,
+  uris: vscode.Uri[],
+  title: string,
+  unreadable: vscode.Uri[] = [],
+): Promise<BatchOutcome | undefined> {
   if (uris.length === 0) {
-    void vscode.window.showInformationMessage(`No images found in ${title}.`);
+    recordSkipped(ctx.store, unreadable, []);
+    const why = unreadable.length ? ` ${skippedSentence(unreadable, [])}` : '';
+    void vscode.window.showInformationMessage(`No images Image Classifier can read in ${title}.${why}`);
     return undefined;
   }
   const t0 = Date.now();
@@ -33,13 +42,16 @@ async function classifyWithProgress(ctx: CommandContext, uris: vscode.Uri[], tit
   );
   const secs = Math.max((Date.now() - t0) / 1000, 0.001);
   const rate = (outcome.done / secs).toFixed(1);
-  const failedNote = outcome.failed.length ? ` ${outcome.failed.length} could not be read (see the output).` : '';
+  recordSkipped(ctx.store, unreadable, outcome.failed);
+  const skipped = unreadable.length + outcome.failed.length;
+  const failedNote = skipped ? ` ${skippedSentence(unreadable, outcome.failed)}` : '';
   if (outcome.cancelled) {
     void vscode.window.showInformationMessage(
       `Cancelled: ${outcome.done} of ${outcome.total} images in ${title} were classified; their labels are kept.${failedNote}`,
     );
   } else {
-    const msg = `Classified ${outcome.done} image${outcome.done === 1 ? '' : 's'} in ${title} (${rate} images/s).${failedNote}`;
+    const of = skipped ? ` of ${outcome.total + unreadable.length}` : '';
+    const msg = `Classified ${outcome.done}${of} image${outcome.done === 1 && !of ? '' : 's'} in ${title} (${rate} images/s).${failedNote}`;
     void vscode.window.showInformationMessage(msg, 'Show Image Labels').then((a) => {
       if (a) void vscode.commands.executeCommand('imageClassifier.labels.focus');
     });
@@ -64,15 +76,27 @@ export const classifyImage =
     if (many.length > 1) return classifyWithProgress(ctx, many, `${many.length} images`);
     const uri = toUri(arg) ?? activeImage();
     if (!uri) {
-      void vscode.window.showWarningMessage('Select an image in the Explorer or open one in the editor, then run Classify Image.');
+      void vscode.window.showWarningMessage(
+        'Classify Image needs an image: open one (its preview becomes the active tab) or right-click one in the Explorer.',
+      );
       return undefined;
     }
-    const r = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Window, title: `$(sync~spin) Classifying ${basename(uri)}…` },
-      () => ctx.queue.classify(uri, { force: false }),
-    );
+    if (!isClassifiablePath(uri.path)) {
+      void vscode.window.showWarningMessage(`${basename(uri)} cannot be classified: ${whyNotClassifiable(uri)}`);
+      return undefined;
+    }
+    let r: Awaited<ReturnType<typeof ctx.queue.classify>>;
+    try {
+      r = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Window, title: `$(sync~spin) Classifying ${basename(uri)}…` },
+        () => ctx.queue.classify(uri, { force: false }),
+      );
+    } catch (e) {
+      void showError(e, `Classifying ${basename(uri)}`, ctx.output, uri);
+      return undefined;
+    }
     const top = r.predictions[0];
-    const msg = top ? `${basename(uri)}: ${labelLine(r.predictions, 3)}` : `${basename(uri)}: no labels.`;
+    const msg = top ? `${basename(uri)}: ${labelLine(r.predictions, topK())}` : `${basename(uri)}: no labels.`;
     void vscode.window.showInformationMessage(msg, 'Show in Image Labels').then(async (a) => {
       if (a) await revealInLabels(ctx, uri);
     });
@@ -96,12 +120,12 @@ export const classifyFolder =
       if (!picked?.length) return undefined;
       folders = picked;
     }
-    const uris = await imagesUnder(folders);
+    const [uris, unreadable] = await Promise.all([imagesUnder(folders), unreadableImagesUnder(folders)]);
     const title =
       folders.length === 1
         ? `'${vscode.workspace.asRelativePath(folders[0]!, false) || basename(folders[0]!)}'`
         : `${folders.length} folders`;
-    return classifyWithProgress(ctx, uris, title);
+    return classifyWithProgress(ctx, uris, title, unreadable);
   };
 
 export const classifyWorkspace =
@@ -112,5 +136,6 @@ export const classifyWorkspace =
       void vscode.window.showInformationMessage('Open a folder first: Image Classifier classifies the images in the workspace folders.');
       return undefined;
     }
-    return classifyWithProgress(ctx, await imagesUnder(folders), 'the workspace');
+    const [uris, unreadable] = await Promise.all([imagesUnder(folders), unreadableImagesUnder(folders)]);
+    return classifyWithProgress(ctx, uris, 'the workspace', unreadable);
   };

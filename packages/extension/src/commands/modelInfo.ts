@@ -17,14 +17,18 @@ export class ModelInfoDocument implements vscode.Disposable {
     });
   }
 
-  /** Opens (or refreshes) the document with `info`. */
+  /** Opens (or refreshes) the document with `info`, rendered (the Markdown preview; its source if that fails). */
   async show(info: ModelInfoResult): Promise<void> {
     this.last = info;
-    const uri = vscode.Uri.from({ scheme: INFO_SCHEME, path: '/Image Classifier Model.md', query: String(Date.now()) });
+    const uri = vscode.Uri.from({ scheme: INFO_SCHEME, path: '/Image Classifier Model.md' });
     this.changed.fire(uri);
     const doc = await vscode.workspace.openTextDocument(uri);
-    await vscode.languages.setTextDocumentLanguage(doc, 'markdown');
-    await vscode.window.showTextDocument(doc, { preview: true });
+    try {
+      await vscode.commands.executeCommand('markdown.showPreview', uri);
+    } catch {
+      await vscode.languages.setTextDocumentLanguage(doc, 'markdown');
+      await vscode.window.showTextDocument(doc, { preview: true });
+    }
   }
 
   dispose(): void {
