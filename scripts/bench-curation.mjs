@@ -10,7 +10,9 @@
  * `benchCuration()` (used by scripts/bench.mjs) runs it as a child process so that its peak RSS is its own.
  */
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -119,9 +121,13 @@ function measure(n) {
     outliers: a.outliers.length,
   };
   const m = a.m;
+  // As the server does: the analysis's graph is saved (by its worker) and loaded for find-similar, not rebuilt.
+  const file = path.join(os.tmpdir(), `bench-curation-${process.pid}.usearch`);
   t = performance.now();
-  const ann = core.buildAnnIndex(m);
+  const snapshot = a.ann.save(file);
+  const ann = (snapshot && core.loadAnnIndex(m, snapshot)) || a.ann;
   const buildS = (performance.now() - t) / 1000;
+  fs.rmSync(file, { force: true });
   const lat = [];
   let hit = 0;
   const Q = 200;
@@ -134,7 +140,14 @@ function measure(n) {
     const want = new Set(core.queryNeighbours(m, unit, 10, i).map((h) => h.index));
     for (const h of got) if (want.has(h.index)) hit++;
   }
-  const similar = { exact: ann.exact, buildSeconds: buildS, p50Ms: pct(lat, 0.5), p99Ms: pct(lat, 0.99), recallAt10: hit / (Q * 10) };
+  const similar = {
+    exact: ann.exact,
+    buildSeconds: a.ann.buildMs / 1000,
+    saveLoadSeconds: buildS,
+    p50Ms: pct(lat, 0.5),
+    p99Ms: pct(lat, 0.99),
+    recallAt10: hit / (Q * 10),
+  };
   const peakRssMb = process.resourceUsage().maxRSS / 1024;
   return { n, dims: s.d, classes: s.classes, generateSeconds: genS, analysis, similar, peakRssMb, synthetic: true };
 }
@@ -166,7 +179,7 @@ export function markdown(r) {
     '| --- | --- | --- |',
     `| full analysis (labels, duplicates, outliers, quality) | ${f(a.seconds)} s (${a.labelIssues} label issues, ${a.nearGroups} duplicate groups of ${a.plantedDuplicates} planted, ${a.outliers} outliers; regression ${a.usedRegression ? 'on' : 'off: kNN vote alone over the budget'}) | ≤ 120 s ${ok(a.seconds <= 120)} |`,
     `| peak RSS of the process (embeddings included) | ${f(r.peakRssMb, 0)} MB | ≤ 2048 MB ${ok(r.peakRssMb <= 2048)} |`,
-    `| find similar: index build (${s.exact ? 'exact' : 'PCA-128 + usearch HNSW'}) | ${f(s.buildSeconds)} s | |`,
+    `| find similar: index (${s.exact ? 'exact' : 'PCA-128 + usearch HNSW'}) built by the analysis (part of its time) / saved + loaded for find-similar | ${f(s.buildSeconds)} s / ${f(s.saveLoadSeconds, 2)} s | |`,
     `| find similar: query p50 / p99 | ${f(s.p50Ms, 2)} / ${f(s.p99Ms, 2)} ms | p99 ≤ 20 ms ${ok(s.p99Ms <= 20)} |`,
     `| find similar: recall@10 vs exact (200 queries) | ${f(s.recallAt10, 3)} | ≥ 0.95 ${ok(s.recallAt10 >= 0.95)} |`,
   ].join('\n');

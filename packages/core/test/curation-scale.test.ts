@@ -3,11 +3,15 @@
  * synthetic clustered embeddings, with the exact threshold lowered so that the test stays small.
  */
 import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import {
   allNeighbours,
   buildAnnIndex,
   dotRows,
+  loadAnnIndex,
   loadUsearch,
   type Matrix,
   nearestNeighbours,
@@ -86,5 +90,29 @@ describe('curation at scale: approximate neighbours', () => {
       for (const h of got) if (want.has(h.index)) hit++;
     }
     assert.ok(hit / 1000 >= 0.95, `recall@10 ${hit / 1000}`);
+  });
+
+  test('a saved graph loads over the same rows and answers like the one built (find-similar reuses the analysis)', {
+    skip: !usearch && 'usearch does not load here',
+  }, () => {
+    const built = buildAnnIndex(m, { exactMaxRows: 100, dims: 32 });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ann-'));
+    try {
+      const snap = built.save(path.join(dir, 'g.usearch'));
+      assert.ok(snap && fs.statSync(snap.file).size > 0);
+      assert.equal(snap.rows, m.n);
+      const loaded = loadAnnIndex(m, snap);
+      assert.ok(loaded && !loaded.exact);
+      for (let i = 0; i < 50; i++) {
+        const q = m.data.subarray(i * 31 * m.d, (i * 31 + 1) * m.d);
+        assert.deepEqual(loaded.query(q, 10, i * 31), built.query(q, 10, i * 31));
+      }
+      // Rows that do not match the saved graph are refused (the caller builds a new one).
+      assert.equal(loadAnnIndex({ data: m.data.subarray(0, 10 * m.d), n: 10, d: m.d }, snap), undefined);
+      assert.equal(loadAnnIndex(m, { ...snap, file: path.join(dir, 'missing') }), undefined);
+      assert.equal(buildAnnIndex(m).save(path.join(dir, 'exact')), undefined);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

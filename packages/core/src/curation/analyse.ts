@@ -2,7 +2,7 @@
  * The analyses over extracted images: label issues, duplicates, outliers, quality. Pure functions of the extracted
  * data (no I/O), each returning report fragments.
  */
-import { nearestNeighbours } from './ann.js';
+import { type AnnIndex, buildAnnIndex, nearestNeighbours } from './ann.js';
 import type { DuplicateGroup, OutlierEntry, QualityEntry } from '@image-classifier/protocol';
 import { findDuplicates, NEAR_DUPLICATE_DEFAULTS, type NearDuplicateOptions } from './duplicates.js';
 import type { Extracted } from './extract.js';
@@ -87,6 +87,11 @@ export function analyseLabels(
 export interface Analysis {
   m: Matrix;
   nb: Neighbours;
+  /**
+   * The neighbour index the analysis built (find-similar can reuse it: AnnIndex.save). Not cloneable: a worker
+   * thread saves it and leaves it out of the message.
+   */
+  ann?: AnnIndex;
   label?: LabelResult;
   labelSkipped?: string;
   duplicates: DuplicateGroup[];
@@ -106,8 +111,9 @@ export function analyse(items: Analysable[], labels: LabelSet | undefined, o: An
     items.map((x) => x.embedding),
     d,
   );
-  const nb = nearestNeighbours(m, o.neighbours);
-  const out: Analysis = { m, nb, duplicates: [], outliers: [], quality: [] };
+  const ann = buildAnnIndex(m);
+  const nb = ann.all(o.neighbours);
+  const out: Analysis = { m, nb, ann, duplicates: [], outliers: [], quality: [] };
   if (o.checks.has('label')) {
     const r = items.length ? analyseLabels(items, m, nb, labels, o) : 'no readable images';
     if (typeof r === 'string') out.labelSkipped = r;

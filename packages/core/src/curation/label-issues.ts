@@ -16,8 +16,8 @@ export interface LabelIssueOptions extends RegressionOptions {
 }
 
 export interface LabelAnalysis {
-  /** n × classes averaged out-of-sample probabilities. */
-  probs: Float64Array;
+  /** n × classes averaged out-of-sample probabilities (float32: 100,000 files × 1,000 classes is 400 MB). */
+  probs: Float32Array;
   /** Self-confidence: probs[i][y[i]]. */
   quality: Float64Array;
   /** Flagged rows, most suspect (lowest quality) first. */
@@ -27,9 +27,9 @@ export interface LabelAnalysis {
 }
 
 /** kNN vote: the share of each class among a row's neighbours (self excluded). */
-export function knnVote(nb: Neighbours, y: Int32Array, classes: number): Float64Array {
+export function knnVote(nb: Neighbours, y: Int32Array, classes: number): Float32Array {
   const n = y.length;
-  const p = new Float64Array(n * classes);
+  const p = new Float32Array(n * classes);
   for (let i = 0; i < n; i++) {
     let count = 0;
     for (let r = 0; r < nb.k; r++) if (nb.index[i * nb.k + r]! >= 0) count++;
@@ -42,7 +42,7 @@ export function knnVote(nb: Neighbours, y: Int32Array, classes: number): Float64
 }
 
 /** Per-class threshold t_k: mean p_k over the rows labelled k (cleanlab's `get_confident_thresholds`). */
-function confidentThresholds(probs: Float64Array, y: Int32Array, classes: number): Float64Array {
+function confidentThresholds(probs: Float32Array, y: Int32Array, classes: number): Float64Array {
   const sum = new Float64Array(classes);
   const cnt = new Float64Array(classes);
   for (let i = 0; i < y.length; i++) {
@@ -53,7 +53,7 @@ function confidentThresholds(probs: Float64Array, y: Int32Array, classes: number
 }
 
 /** The calibrated confident joint C[given][true] (rows sum to the given-label counts). */
-function confidentJoint(probs: Float64Array, y: Int32Array, classes: number): Float64Array {
+function confidentJoint(probs: Float32Array, y: Int32Array, classes: number): Float64Array {
   const t = confidentThresholds(probs, y, classes);
   const joint = new Float64Array(classes * classes);
   const counts = new Float64Array(classes);
@@ -75,7 +75,7 @@ function confidentJoint(probs: Float64Array, y: Int32Array, classes: number): Fl
 }
 
 /** prune_by_noise_rate: for each (given k, true j≠k), the round(C[k][j]) rows labelled k with the largest p_j − p_k. */
-function pruneByNoiseRate(probs: Float64Array, y: Int32Array, classes: number, eligible: (k: number) => boolean): Set<number> {
+function pruneByNoiseRate(probs: Float32Array, y: Int32Array, classes: number, eligible: (k: number) => boolean): Set<number> {
   const joint = confidentJoint(probs, y, classes);
   const flagged = new Set<number>();
   for (let k = 0; k < classes; k++) {
@@ -94,7 +94,7 @@ function pruneByNoiseRate(probs: Float64Array, y: Int32Array, classes: number, e
 }
 
 /** The most likely class other than `own` when `own` is the argmax. */
-function suggestion(probs: Float64Array, i: number, own: number, classes: number): number {
+function suggestion(probs: Float32Array, i: number, own: number, classes: number): number {
   let best = -1;
   for (let j = 0; j < classes; j++) if (j !== own && (best < 0 || probs[i * classes + j]! > probs[i * classes + best]!)) best = j;
   return best;

@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { CurationEngine } from './engine.js';
 import { extractAll } from './extract.js';
-import { type AnnIndex, buildAnnIndex } from './ann.js';
+import { type AnnIndex, type AnnSnapshot, buildAnnIndex, loadAnnIndex } from './ann.js';
 import { scanDataset } from './scan.js';
 import { type Matrix, normalizedMatrix } from './vectors.js';
 
@@ -17,8 +17,10 @@ export interface EmbeddingIndex {
   matrix: Matrix;
   /** Files that could not be embedded. */
   failed: Array<{ file: string; message: string }>;
-  /** The search structure over `matrix`, built on first use. */
+  /** The search structure over `matrix`, built (or loaded from `snapshot`) on first use. */
   ann?: AnnIndex;
+  /** A graph the analysis saved over the same rows: loading it is much cheaper than building one. */
+  snapshot?: AnnSnapshot;
 }
 
 export interface SimilarHit {
@@ -55,7 +57,7 @@ export function unit(v: ArrayLike<number>): Float32Array {
 /** The k nearest images to `query` (a unit vector); `exclude`: a file of the index to leave out (the query itself). */
 export function searchSimilar(index: EmbeddingIndex, query: Float32Array, k: number, exclude?: string): SimilarHit[] {
   const skip = exclude === undefined ? -1 : index.files.indexOf(exclude);
-  index.ann ??= buildAnnIndex(index.matrix);
+  index.ann ??= (index.snapshot && loadAnnIndex(index.matrix, index.snapshot)) || buildAnnIndex(index.matrix);
   return index.ann.query(query, k, skip).map((h) => ({
     file: index.files[h.index]!,
     similarity: Math.round(h.sim * 1e4) / 1e4,

@@ -65,6 +65,12 @@ export function clearCache(ctx: ServerContext): { removed: number } {
       ctx.log(`embedding cache: cannot remove its log (${(e as Error).message})`);
     }
   }
+  // The neighbour graphs curate saved for find-similar (a kept index stays in memory until the next curate).
+  try {
+    if (ctx.cacheDir) rmSync(path.join(ctx.cacheDir, 'curation'), { recursive: true, force: true });
+  } catch (e) {
+    ctx.log(`curation index: cannot remove it (${(e as Error).message})`);
+  }
   return { removed };
 }
 

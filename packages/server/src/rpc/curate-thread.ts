@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { type Analysable, type AnalyseOptions, type Analysis, analyse, ClassifierError, type LabelSet } from '@image-classifier/core';
+import type { SavedIndex } from './curate-worker.js';
 
 export function curateWorkerScript(): string | undefined {
   const p = path.join(__dirname, 'curate-worker.js');
@@ -15,10 +16,21 @@ export function curateWorkerScript(): string | undefined {
 
 type Analyser = (items: Analysable[], labels: LabelSet | undefined, o: AnalyseOptions) => Promise<Analysis>;
 
-/** An analyser for curateDataset's `analyse` hook: in a worker when the script is there, else in this thread. */
-export function offThreadAnalyser(signal: AbortSignal, log: (m: string) => void): { run: Analyser; thread: 'worker' | 'main' } {
+export interface OffThreadAnalyser {
+  run: Analyser;
+  thread: 'worker' | 'main';
+  /** The neighbour graph the last run saved to `annFile` (large datasets), for find-similar. */
+  saved?: SavedIndex;
+}
+
+/**
+ * An analyser for curateDataset's `analyse` hook: in a worker when the script is there, else in this thread. The
+ * worker saves the neighbour graph it built to `annFile` (when given) and says so in `saved`.
+ */
+export function offThreadAnalyser(signal: AbortSignal, log: (m: string) => void, annFile?: string): OffThreadAnalyser {
   const script = curateWorkerScript();
   if (!script) return { run: async (items, labels, o) => analyse(items, labels, o), thread: 'main' };
+  const out: OffThreadAnalyser = { run: undefined as unknown as Analyser, thread: 'worker' };
   const run: Analyser = (items, labels, options) =>
     new Promise<Analysis>((resolve, reject) => {
       const w = new Worker(script);
@@ -32,8 +44,9 @@ export function offThreadAnalyser(signal: AbortSignal, log: (m: string) => void)
         signal.removeEventListener('abort', stop);
         void w.terminate();
       };
-      w.once('message', (m: { analysis?: Analysis; error?: string }) => {
+      w.once('message', (m: { analysis?: Analysis; saved?: SavedIndex; error?: string }) => {
         done();
+        if (m.saved) out.saved = m.saved;
         if (m.analysis) resolve(m.analysis);
         else reject(new ClassifierError('INTERNAL', `Curation analysis failed: ${m.error}`));
       });
@@ -42,7 +55,8 @@ export function offThreadAnalyser(signal: AbortSignal, log: (m: string) => void)
         log(`curation worker failed: ${e.message}`);
         reject(new ClassifierError('INTERNAL', `Curation analysis failed: ${e.message}`));
       });
-      w.postMessage({ items, labels, options });
+      w.postMessage({ items, labels, options, ...(annFile ? { annFile } : {}) });
     });
-  return { run, thread: 'worker' };
+  out.run = run;
+  return out;
 }

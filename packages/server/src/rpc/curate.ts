@@ -23,7 +23,7 @@ import { type CurateExtractCounts, extractCached } from './curate-extract.js';
 import { pace } from './pace.js';
 import { offThreadAnalyser } from './curate-thread.js';
 import { acquireModel } from './model-host.js';
-import { rememberIndex } from './similar.js';
+import { annFileFor, rememberIndex } from './similar.js';
 import type { ServerContext } from './state.js';
 
 const PROGRESS_INTERVAL_MS = 200;
@@ -119,7 +119,7 @@ export async function curate(p: CurateParams, ctx: ServerContext, token: Cancell
   const { signal, dispose } = signalFor(token);
   const counts: CurateExtractCounts = { embedded: 0, cachedEmbeddings: 0, cachedFeatures: 0, failed: 0 };
   const reporter = new CurateReporter(ctx, p);
-  const analyser = offThreadAnalyser(signal, ctx.log);
+  const analyser = offThreadAnalyser(signal, ctx.log, annFileFor(ctx, loaded.key, root));
   const vectors = new Map<string, Float32Array>();
   const run = (): CurateRunStats => ({ ...counts, analysisThread: analyser.thread, durationMs: Math.round(performance.now() - t0) });
   try {
@@ -143,7 +143,7 @@ export async function curate(p: CurateParams, ctx: ServerContext, token: Cancell
       },
       analyse: analyser.run,
     });
-    rememberIndex(ctx, loaded.key, report.root, vectors);
+    rememberIndex(ctx, loaded.key, report.root, vectors, analyser.saved);
     const r = run();
     reporter.progress({ kind: 'end', message: `${report.counts.files} files · ${r.embedded} embedded · ${r.durationMs} ms` });
     ctx.log(

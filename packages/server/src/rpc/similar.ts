@@ -4,6 +4,8 @@
  * not curated yet is embedded through the cache first (no analysis). The query image goes through the same
  * cached classify path (inside the workspace roots), so a dataset image finds itself first.
  */
+import { createHash } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
@@ -21,6 +23,7 @@ import { classifyFile } from './cached-classify.js';
 import { signalFor } from './classify.js';
 import { datasetRoot } from './curate.js';
 import { extractCached } from './curate-extract.js';
+import type { SavedIndex } from './curate-worker.js';
 import { pace } from './pace.js';
 import { acquireModel } from './model-host.js';
 import type { Loaded, ServerContext } from './state.js';
@@ -42,11 +45,46 @@ function store(ctx: ServerContext): Indexes {
   return s;
 }
 
-/** Keeps the index of `root` (file → embedding, in report order) for `similar`; it becomes the default root. */
-export function rememberIndex(ctx: ServerContext, modelKey: string, root: string, vectors: Map<string, Float32Array>): void {
-  const files = [...vectors.keys()];
+/**
+ * Where the curate worker saves the neighbour graph of `root` for this model: in the cache directory (clearCache
+ * removes it), one file per root and model, replaced by each run.
+ */
+export function annFileFor(ctx: ServerContext, modelKey: string, root: string): string | undefined {
+  if (!ctx.cacheDir) return undefined;
+  const id = createHash('sha256').update(`${modelKey}\0${root}`).digest('hex').slice(0, 20);
+  const dir = path.join(ctx.cacheDir, 'curation');
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch {
+    return undefined;
+  }
+  return path.join(dir, `ann-${id}.usearch`);
+}
+
+/**
+ * Keeps the index of `root` (file → embedding) for `similar`; it becomes the default root. With the graph the
+ * analysis saved (`saved`, rows in its own file order), the first query loads that graph instead of building one.
+ */
+export function rememberIndex(
+  ctx: ServerContext,
+  modelKey: string,
+  root: string,
+  vectors: Map<string, Float32Array>,
+  saved?: SavedIndex,
+): void {
+  const usable = saved && saved.files.length === vectors.size && saved.files.every((f) => vectors.has(f));
+  const files = usable ? saved.files : [...vectors.keys()];
   const d = vectors.values().next().value?.length ?? 0;
-  const index: EmbeddingIndex = { root, files, matrix: normalizedMatrix([...vectors.values()], d), failed: [] };
+  const index: EmbeddingIndex = {
+    root,
+    files,
+    matrix: normalizedMatrix(
+      files.map((f) => vectors.get(f)!),
+      d,
+    ),
+    failed: [],
+    ...(usable ? { snapshot: saved.snapshot } : {}),
+  };
   const s = store(ctx);
   s.byRoot.delete(root);
   s.byRoot.set(root, { modelKey, index });
