@@ -104,7 +104,7 @@ export function sniffFormat(b: Uint8Array, name?: string): string {
 }
 
 /** What libvips decodes for us (the format table's 'sharp' rows). */
-const SHARP_READABLE = formatIdsDecodedBy('sharp');
+export const SHARP_READABLE: ReadonlySet<string> = formatIdsDecodedBy('sharp');
 
 const SUPPORTED_LIST = classifiableFormatNames();
 
@@ -145,7 +145,7 @@ function cmykToRgbPillow(src: Uint8Array, pixels: number): Uint8Array {
   return out;
 }
 
-function decodeError(format: string, name: string, e: unknown): ClassifierError {
+export function decodeError(format: string, name: string, e: unknown): ClassifierError {
   const msg = e instanceof Error ? e.message : String(e);
   if (/pixel limit/i.test(msg)) {
     return new ClassifierError('IMAGE_TOO_LARGE', `${name} is larger than the pixel limit; raise maxImagePixels if you trust this file.`, {
@@ -185,7 +185,7 @@ export function checkImageSize(name: string, width: number, height: number, maxP
 }
 
 /** Formats sniffed from the bytes that no decoder here reads: UNSUPPORTED_FORMAT saying why and what to do. */
-function unsupported(format: string, name: string): ClassifierError {
+export function unsupported(format: string, name: string): ClassifierError {
   const reason = formatById(format)?.unsupportedReason;
   if (reason) return new ClassifierError('UNSUPPORTED_FORMAT', `${name}: ${reason}`, { details: { format } });
   const what = format === 'text' ? 'a text file' : format === 'unknown' ? 'not a recognised image format' : `${format.toUpperCase()}`;
@@ -277,7 +277,7 @@ export async function failingOnTruncation<T>(format: string, run: (failOn: 'erro
  * (librsvg scales physical units such as mm with the DPI twice over: then the exponent is measured and corrected).
  * IMAGE_TOO_COMPLEX when no density gives a size within the SVG pixel budget.
  */
-async function svgDensity(input: Buffer, name: string, width: number, height: number): Promise<number> {
+export async function svgDensity(input: Buffer, name: string, width: number, height: number): Promise<number> {
   const sizeAt = async (density: number) => {
     const m = await sharp(input, { limitInputPixels: false, density }).metadata();
     return [m.width ?? 0, m.height ?? 0] as const;
