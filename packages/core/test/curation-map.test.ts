@@ -46,6 +46,11 @@ describe('the 2-D embedding map', () => {
   test('degenerate inputs: no rows, one row, identical rows, a NaN row: no NaN anywhere', () => {
     assert.equal(embeddingMap(normalizedMatrix([], 8)).length, 0);
     assert.deepEqual([...embeddingMap(normalizedMatrix([[1, 2, 3]], 3))], [0.5, 0.5]);
+    // One dimension: x separates +1 from −1 (its sign is arbitrary), y has nothing to show.
+    const line = [...embeddingMap(normalizedMatrix([[1], [-1], [2]], 1))];
+    assert.deepEqual([line[1], line[3], line[5]], [0.5, 0.5, 0.5]);
+    assert.deepEqual([line[0], line[4]].sort(), [line[0], line[0]]);
+    assert.equal(Math.abs(line[0]! - line[2]!), 1);
     assert.deepEqual(
       [
         ...embeddingMap(

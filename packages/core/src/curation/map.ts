@@ -32,12 +32,19 @@ function orthonormalise2(v: Float32Array, d: number): void {
   const p = dot(1, 0);
   for (let j = 0; j < d; j++) v[d + j] = v[d + j]! - p * v[j]!;
   const n1 = Math.sqrt(dot(1, 1));
-  if (n1 < 1e-12) {
-    v.fill(0, d, 2 * d);
-    v[d + (Math.abs(v[0]!) > 0.5 ? 1 : 0)] = 1;
-    return orthonormalise2(v, d);
+  if (n1 >= 1e-12) {
+    for (let j = 0; j < d; j++) v[d + j] = v[d + j]! / n1;
+    return;
   }
-  for (let j = 0; j < d; j++) v[d + j] = v[d + j]! / n1;
+  // The unit vector along the first row's smallest coordinate, made orthogonal to it (zero when d < 2).
+  v.fill(0, d, 2 * d);
+  if (d < 2) return;
+  let k = 0;
+  for (let j = 1; j < d; j++) if (Math.abs(v[j]!) < Math.abs(v[k]!)) k = j;
+  const q = v[k]!;
+  for (let j = 0; j < d; j++) v[d + j] = (j === k ? 1 : 0) - q * v[j]!;
+  const n2 = Math.sqrt(dot(1, 1)) || 1;
+  for (let j = 0; j < d; j++) v[d + j] = v[d + j]! / n2;
 }
 
 /** (x_i − mean) · v_c for c = 0, 1 (`mv` = mean · v_c); two accumulators per component. */
