@@ -104,7 +104,7 @@ export function sniffFormat(b: Uint8Array, name?: string): string {
 }
 
 /** What libvips decodes for us (the format table's 'sharp' rows). */
-export const SHARP_READABLE: ReadonlySet<string> = formatIdsDecodedBy('sharp');
+const SHARP_READABLE = formatIdsDecodedBy('sharp');
 
 const SUPPORTED_LIST = classifiableFormatNames();
 
@@ -185,7 +185,7 @@ export function checkImageSize(name: string, width: number, height: number, maxP
 }
 
 /** Formats sniffed from the bytes that no decoder here reads: UNSUPPORTED_FORMAT saying why and what to do. */
-export function unsupported(format: string, name: string): ClassifierError {
+function unsupported(format: string, name: string): ClassifierError {
   const reason = formatById(format)?.unsupportedReason;
   if (reason) return new ClassifierError('UNSUPPORTED_FORMAT', `${name}: ${reason}`, { details: { format } });
   const what = format === 'text' ? 'a text file' : format === 'unknown' ? 'not a recognised image format' : `${format.toUpperCase()}`;
@@ -194,21 +194,36 @@ export function unsupported(format: string, name: string): ClassifierError {
   });
 }
 
+/** A sharp-readable image whose header passed the checks (see probeImage). */
+export interface ProbedImage {
+  builtin: false;
+  format: string;
+  input: Buffer;
+  meta: sharpType.Metadata;
+  storedWidth: number;
+  storedHeight: number;
+  /** An SVG's render density (its canvas bounded by the SVG pixel budget). */
+  density?: number;
+}
+
 /**
- * Decodes image bytes to 8-bit interleaved RGB with EXIF orientation applied.
- * `name` is used in error messages, and its extension to recognise TGA (which has no magic number).
+ * What every decode checks before a pixel is allocated: not empty, the format sniffed from the bytes (a built-in
+ * format is only named: its decoder checks its own header), a format we read, an SVG within the complexity limits
+ * and rendered at a bounded density, otherwise the header's size within `maxPixels` (and not tiny).
  */
-export async function decodeImage(bytes: Uint8Array, name = 'image', opts: DecodeOptions = {}): Promise<DecodedImage> {
-  const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
+export async function probeImage(
+  bytes: Uint8Array,
+  name: string,
+  maxPixels: number,
+): Promise<{ builtin: true; format: string } | ProbedImage> {
   if (bytes.length === 0) {
     throw new ClassifierError('EMPTY_FILE', `${name} is empty (0 bytes); it may still be being written or was truncated.`);
   }
   const format = sniffFormat(bytes, name);
-  if (BUILTIN_FORMATS.has(format)) return decodeWithBuiltin(bytes, format, name, opts);
+  if (BUILTIN_FORMATS.has(format)) return { builtin: true, format };
   if (!SHARP_READABLE.has(format)) throw unsupported(format, name);
   if (format === 'svg') checkSvgComplexity(bytes, name);
   const input = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  // Header first: refuse decompression bombs before a pixel is allocated.
   let meta: sharpType.Metadata;
   try {
     meta = await sharp(input, { limitInputPixels: false, pages: 1 }).metadata();
@@ -223,6 +238,19 @@ export async function decodeImage(bytes: Uint8Array, name = 'image', opts: Decod
   // An SVG is rendered at the size the model needs, not at its declared canvas.
   const density = format === 'svg' ? await svgDensity(input, name, storedWidth, storedHeight) : undefined;
   if (density === undefined) checkImageSize(name, storedWidth, storedHeight, maxPixels);
+  return { builtin: false, format, input, meta, storedWidth, storedHeight, ...(density !== undefined ? { density } : {}) };
+}
+
+/**
+ * Decodes image bytes to 8-bit interleaved RGB with EXIF orientation applied.
+ * `name` is used in error messages, and its extension to recognise TGA (which has no magic number).
+ */
+export async function decodeImage(bytes: Uint8Array, name = 'image', opts: DecodeOptions = {}): Promise<DecodedImage> {
+  const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
+  // Header first: refuse decompression bombs before a pixel is allocated.
+  const probe = await probeImage(bytes, name, maxPixels);
+  if (probe.builtin) return decodeWithBuiltin(bytes, probe.format, name, opts);
+  const { format, input, meta, storedWidth, storedHeight, density } = probe;
   const isCmyk = meta.space === 'cmyk';
   // Pillow opens 16-bit grayscale (PNG, TIFF) as mode I / I;16, and convert('RGB') clips it to 0–255.
   const gray16 = !isCmyk && meta.channels === 1 && meta.depth === 'ushort';
@@ -277,7 +305,7 @@ export async function failingOnTruncation<T>(format: string, run: (failOn: 'erro
  * (librsvg scales physical units such as mm with the DPI twice over: then the exponent is measured and corrected).
  * IMAGE_TOO_COMPLEX when no density gives a size within the SVG pixel budget.
  */
-export async function svgDensity(input: Buffer, name: string, width: number, height: number): Promise<number> {
+async function svgDensity(input: Buffer, name: string, width: number, height: number): Promise<number> {
   const sizeAt = async (density: number) => {
     const m = await sharp(input, { limitInputPixels: false, density }).metadata();
     return [m.width ?? 0, m.height ?? 0] as const;

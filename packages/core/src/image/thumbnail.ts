@@ -6,21 +6,7 @@
  * icon stays transparent on the board) and colour is managed by libvips as for any display.
  */
 import type sharpType from 'sharp';
-import { ClassifierError } from '../errors.js';
-import {
-  checkImageSize,
-  DEFAULT_MAX_PIXELS,
-  decodeError,
-  decodeImage,
-  failingOnTruncation,
-  SHARP_READABLE,
-  sharp,
-  sniffFormat,
-  svgDensity,
-  unsupported,
-} from './decode.js';
-import { BUILTIN_FORMATS } from './formats/index.js';
-import { checkSvgComplexity } from './svg.js';
+import { DEFAULT_MAX_PIXELS, decodeError, decodeImage, failingOnTruncation, probeImage, sharp } from './decode.js';
 
 export interface ThumbnailOptions {
   /** Longest side in pixels (an image smaller than this is not enlarged). */
@@ -56,26 +42,10 @@ async function builtinThumbnail(bytes: Uint8Array, name: string, format: string,
 /** Decodes `bytes` (a file called `name`) and encodes a WebP whose longest side is at most `size`. */
 export async function makeThumbnail(bytes: Uint8Array, name: string, o: ThumbnailOptions): Promise<Thumbnail> {
   const maxPixels = o.maxPixels ?? DEFAULT_MAX_PIXELS;
-  if (bytes.length === 0) {
-    throw new ClassifierError('EMPTY_FILE', `${name} is empty (0 bytes); it may still be being written or was truncated.`);
-  }
-  const format = sniffFormat(bytes, name);
-  if (BUILTIN_FORMATS.has(format)) return builtinThumbnail(bytes, name, format, o);
-  if (!SHARP_READABLE.has(format)) throw unsupported(format, name);
-  if (format === 'svg') checkSvgComplexity(bytes, name);
-  const input = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let meta: sharpType.Metadata;
-  try {
-    meta = await sharp(input, { limitInputPixels: false, pages: 1 }).metadata();
-  } catch (e) {
-    throw decodeError(format, name, e);
-  }
-  const width = meta.width ?? 0;
-  const height = meta.height ?? 0;
-  if (!width || !height) throw new ClassifierError('DECODE_FAILED', `${name} has no readable image size; the file may be corrupt.`);
-  // An SVG renders at a bounded size (IMAGE_TOO_COMPLEX when its canvas cannot be); others are checked on the header.
-  const density = format === 'svg' ? await svgDensity(input, name, width, height) : undefined;
-  if (density === undefined) checkImageSize(name, width, height, maxPixels);
+  // The header checks of a decode: pixel limit, SVG complexity and render density (IMAGE_TOO_COMPLEX).
+  const probe = await probeImage(bytes, name, maxPixels);
+  if (probe.builtin) return builtinThumbnail(bytes, name, probe.format, o);
+  const { format, input, density } = probe;
   try {
     return await failingOnTruncation(format, (failOn) =>
       encode(
