@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { ResponseError } from 'vscode-jsonrpc/node';
+import { CancellationTokenSource, ResponseError } from 'vscode-jsonrpc/node';
 import { sharp } from '@image-classifier/core';
 import { ClassifyRequest, ClearCacheRequest, ThumbnailsRequest, type ThumbnailsResult } from '@image-classifier/protocol';
 import { FIXTURE_IMAGES, sharedDir, SKIP_NO_SHARED, writeBadInputs, type BadInputs } from '../../../test-fixtures/fixtures.js';
@@ -56,6 +56,7 @@ describe('imageClassifier/thumbnails (server process)', { skip: shared ? false :
     writeFileSync(good.svg, normalSvg());
     writeFileSync(path.join(ws, 'bomb.svg'), overLimitSvgs()[0]![1]);
     writeFileSync(path.join(ws, 'slow.svg'), slowSvg());
+    writeFileSync(path.join(ws, 'slow-2.svg'), `${slowSvg()}<!-- 2 -->`);
     bad = await writeBadInputs(path.join(ws, 'bad'));
     writeFileSync(path.join(work, 'outside.png'), await sharp(good.png).toBuffer());
     srv = startServer({ IMAGE_CLASSIFIER_DECODE_TIMEOUT_MS: String(BUDGET_MS) });
@@ -152,6 +153,24 @@ describe('imageClassifier/thumbnails (server process)', { skip: shared ? false :
     assert.match(r.items[0]!.error!.message, /took longer than 1 s/);
     assert.ok(r.items[1]!.path, r.items[1]!.error?.message);
     assert.ok(ms < BUDGET_MS + 5000, `${ms.toFixed(0)} ms`);
+  });
+
+  test('cancelled while a slow SVG decodes: answered at once with what was done, cancelled: true', async () => {
+    const cts = new CancellationTokenSource();
+    const files = [good.jpeg!, path.join(ws, 'slow-2.svg'), good.bmp!];
+    const pending = srv.conn.sendRequest(ThumbnailsRequest.type, { uris: files.map(uri), size: 500 }, cts.token);
+    await new Promise((r) => setTimeout(r, 300));
+    const t = performance.now();
+    cts.cancel();
+    const r = await pending;
+    const ms = performance.now() - t;
+    assert.equal(r.cancelled, true);
+    assert.ok(ms < 500, `answered ${ms.toFixed(0)} ms after the cancellation`);
+    assert.ok(
+      r.items.every((x) => x.uri !== uri(files[1]!)),
+      'the SVG still decoding is not in the answer',
+    );
+    assert.ok(r.items.every((x) => x.path && !x.error));
   });
 
   test('bad params are INVALID_ARGUMENT', async () => {

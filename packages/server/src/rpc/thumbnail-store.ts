@@ -21,13 +21,31 @@ export interface StoredThumbnail {
 /** Failures remembered (per content, size and pixel limit), so a grid that scrolls back does not decode them again. */
 const MAX_FAILURES = 10_000;
 
+/** Files read and made at once, across all requests (the rest wait for a slot). */
+const MAX_ACTIVE = 12;
+
 /** Decoder processes for thumbnails: half the cores, 1..4. */
 function poolSize(): number {
   return Math.max(1, Math.min(4, Math.floor(availableParallelism() / 2)));
 }
 
+const cancelled = () => new ClassifierError('CANCELLED', 'The request was cancelled.');
+
+/** `p`, or CANCELLED as soon as `signal` aborts (`p` goes on). */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return p;
+  if (signal.aborted) return Promise.reject(cancelled());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(cancelled());
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
 export class ThumbnailStore {
   private pool: PreprocessPool | undefined;
+  private active = 0;
+  private readonly waiting: Array<() => void> = [];
   private readonly inflight = new Map<string, Promise<StoredThumbnail>>();
   private readonly failures = new Map<string, ClassifierError>();
   private closed = false;
@@ -65,7 +83,8 @@ export class ThumbnailStore {
 
   /**
    * The thumbnail of `bytes` (content `hash`, a file called `name`): from disk, else made in a decoder and written.
-   * One decode per content at a time (concurrent requests share it); a failure is remembered until `clear`.
+   * One decode per content at a time: concurrent requests share it, and one that is cancelled stops waiting (CANCELLED
+   * at once) while the decode goes on for the others and the disk. A failure is remembered until `clear`.
    */
   async get(
     dir: string,
@@ -81,16 +100,50 @@ export class ThumbnailStore {
     if (failed) throw failed;
     let job = this.inflight.get(key);
     if (!job) {
-      job = this.make(dir, hash, bytes, name, o).finally(() => this.inflight.delete(key));
+      const opts = { size: o.size, ...(o.maxPixels !== undefined ? { maxPixels: o.maxPixels } : {}) };
+      job = this.make(dir, hash, bytes, name, opts)
+        .catch((e: unknown) => {
+          const err = toClassifierError(e, 'DECODE_FAILED');
+          if (err.code !== 'CANCELLED' && err.code !== 'MODEL_NOT_READY' && err.code !== 'INTERNAL') this.remember(key, err);
+          throw err;
+        })
+        .finally(() => this.inflight.delete(key));
+      // Nobody may be waiting any more (every request cancelled): the failure is remembered, not thrown at the loop.
+      job.catch(() => undefined);
       this.inflight.set(key, job);
     }
-    try {
-      return { thumbnail: await job, made: true };
-    } catch (e) {
-      const err = toClassifierError(e, 'DECODE_FAILED');
-      if (err.code !== 'CANCELLED' && err.code !== 'MODEL_NOT_READY' && err.code !== 'INTERNAL') this.remember(key, err);
-      throw err;
-    }
+    return { thumbnail: await untilAborted(job, o.signal), made: true };
+  }
+
+  /**
+   * A place among the files being read and made (at most MAX_ACTIVE across all requests, so concurrent requests do
+   * not hold every file's bytes at once); CANCELLED when `signal` aborts while waiting.
+   */
+  async slot(signal?: AbortSignal): Promise<() => void> {
+    if (this.active >= MAX_ACTIVE) {
+      await new Promise<void>((resolve, reject) => {
+        const waiter = () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        };
+        const onAbort = () => {
+          const i = this.waiting.indexOf(waiter);
+          if (i >= 0) this.waiting.splice(i, 1);
+          reject(cancelled());
+        };
+        if (signal?.aborted) return reject(cancelled());
+        signal?.addEventListener('abort', onAbort, { once: true });
+        this.waiting.push(waiter);
+      });
+    } else this.active++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.active--;
+    };
   }
 
   private remember(key: string, err: ClassifierError): void {
@@ -103,7 +156,7 @@ export class ThumbnailStore {
     hash: string,
     bytes: Uint8Array,
     name: string,
-    o: { size: number; maxPixels?: number; signal?: AbortSignal },
+    o: { size: number; maxPixels?: number },
   ): Promise<StoredThumbnail> {
     const t = await this.decoders().thumbnail(bytes, name, o);
     const file = ThumbnailStore.fileOf(dir, hash, o.size);

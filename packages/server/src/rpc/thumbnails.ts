@@ -76,15 +76,20 @@ async function thumbnailOf(
   const known = ctx.cache?.hashFor(file.path, file.size, file.mtimeMs, file);
   const hit = known ? store.cached(job.dir, known, job.size) : undefined;
   if (hit) return { item: { uri: uriLabel(uri), ...hit }, made: false };
-  const { bytes, path: read, id } = await readChecked(ctx, file.path);
-  const hash = createHash('sha256').update(bytes).digest('hex').slice(0, 40);
-  if (id) ctx.cache?.setHash(read, id.size, id.mtimeMs, hash, id);
-  const r = await store.get(job.dir, hash, bytes, read, {
-    size: job.size,
-    signal: job.signal,
-    ...(job.maxPixels !== undefined ? { maxPixels: job.maxPixels } : {}),
-  });
-  return { item: { uri: uriLabel(uri), ...r.thumbnail }, made: r.made };
+  const release = await store.slot(job.signal);
+  try {
+    const { bytes, path: read, id } = await readChecked(ctx, file.path);
+    const hash = createHash('sha256').update(bytes).digest('hex').slice(0, 40);
+    if (id) ctx.cache?.setHash(read, id.size, id.mtimeMs, hash, id);
+    const r = await store.get(job.dir, hash, bytes, read, {
+      size: job.size,
+      signal: job.signal,
+      ...(job.maxPixels !== undefined ? { maxPixels: job.maxPixels } : {}),
+    });
+    return { item: { uri: uriLabel(uri), ...r.thumbnail }, made: r.made };
+  } finally {
+    release();
+  }
 }
 
 export async function thumbnails(p: ThumbnailsParams, ctx: ServerContext, token: CancellationToken): Promise<ThumbnailsResult> {
