@@ -32,11 +32,13 @@ import {
   ClearCacheRequest,
   ModelInfoRequest,
   StatusNotification,
+  ThumbnailsRequest,
   type ClassifyBatchResult,
   type ClassifyResult,
   type ClearCacheResult,
   type ModelInfoResult,
   type StatusParams,
+  type ThumbnailsResult,
 } from '@image-classifier/protocol';
 import { engineProcessEnv } from '@image-classifier/protocol/launch';
 import type { BatchOptions, ClientModule, RequestOptions, ServerConnection, ServerPhase } from './serverTypes';
@@ -276,6 +278,12 @@ export class ServerClient implements ServerConnection {
   async clearCache(): Promise<ClearCacheResult> {
     const c = await this.ensureStarted();
     return c.sendRequest(ClearCacheRequest.type, {});
+  }
+
+  async thumbnails(uris: string[], size: number, token?: vscode.CancellationToken): Promise<ThumbnailsResult> {
+    const c = await this.ensureStarted();
+    const params = { uris, size };
+    return token ? c.sendRequest(ThumbnailsRequest.type, params, token) : c.sendRequest(ThumbnailsRequest.type, params);
   }
 
   async stop(): Promise<void> {

@@ -6,7 +6,14 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { ClassifyBatchResult, ClassifyResult, ClearCacheResult, ModelInfoResult, StatusParams } from '@image-classifier/protocol';
+import type {
+  ClassifyBatchResult,
+  ClassifyResult,
+  ClearCacheResult,
+  ModelInfoResult,
+  StatusParams,
+  ThumbnailsResult,
+} from '@image-classifier/protocol';
 import type { BatchOptions, ClientModule, RequestOptions, ServerConnection, ServerPhase } from './serverTypes';
 
 export type { ServerPhase } from './serverTypes';
@@ -70,6 +77,9 @@ export class ServerManager implements vscode.Disposable {
   }
   clearCache(): Promise<ClearCacheResult> {
     return this.client.clearCache();
+  }
+  thumbnails(uris: string[], size: number, token?: vscode.CancellationToken): Promise<ThumbnailsResult> {
+    return this.client.thumbnails(uris, size, token);
   }
   async stop(): Promise<void> {
     await this.impl?.stop();

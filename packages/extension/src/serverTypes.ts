@@ -10,6 +10,7 @@ import type {
   ClearCacheResult,
   ModelInfoResult,
   StatusParams,
+  ThumbnailsResult,
 } from '@image-classifier/protocol';
 
 export type ServerPhase = 'stopped' | 'starting' | 'running' | 'failed';
@@ -39,6 +40,8 @@ export interface ServerConnection extends vscode.Disposable {
   classifyBatch(uris: vscode.Uri[], opts?: BatchOptions): Promise<ClassifyBatchResult>;
   modelInfo(): Promise<ModelInfoResult>;
   clearCache(): Promise<ClearCacheResult>;
+  /** `imageClassifier/thumbnails`: WebP previews (longest side `size`) of file URIs, one item per URI. */
+  thumbnails(uris: string[], size: number, token?: vscode.CancellationToken): Promise<ThumbnailsResult>;
   stop(): Promise<void>;
 }
 
