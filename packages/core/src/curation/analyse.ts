@@ -2,7 +2,7 @@
  * The analyses over extracted images: label issues, duplicates, outliers, quality. Pure functions of the extracted
  * data (no I/O), each returning report fragments.
  */
-import { type AnnIndex, buildAnnIndex, nearestNeighbours } from './ann.js';
+import { type AnnIndex, type AnnSnapshot, buildAnnIndex, nearestNeighbours } from './ann.js';
 import type { DuplicateGroup, OutlierEntry, QualityEntry } from '@image-classifier/protocol';
 import { findDuplicates, NEAR_DUPLICATE_DEFAULTS, type NearDuplicateOptions } from './duplicates.js';
 import type { Extracted } from './extract.js';
@@ -106,6 +106,8 @@ export interface AnalyseOptions extends LabelIssueOptions {
   neighbours: number;
   checks: Set<string>;
   nearDuplicates?: Partial<NearDuplicateOptions>;
+  /** The neighbour graph a previous run saved (ann-store.ts): updated for the files that changed, not rebuilt. */
+  previousIndex?: AnnSnapshot;
 }
 
 export function analyse(items: Analysable[], labels: LabelSet | undefined, o: AnalyseOptions): Analysis {
@@ -114,7 +116,8 @@ export function analyse(items: Analysable[], labels: LabelSet | undefined, o: An
     items.map((x) => x.embedding),
     d,
   );
-  const ann = buildAnnIndex(m);
+  const ids = items.map((x) => x.features.bytesSha256);
+  const ann = buildAnnIndex(m, {}, ids, o.previousIndex);
   const nb = ann.all(o.neighbours);
   const out: Analysis = { m, nb, ann, duplicates: [], outliers: [], quality: [], map: embeddingMap(m) };
   if (o.checks.has('label')) {

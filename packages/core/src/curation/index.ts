@@ -1,4 +1,6 @@
 export * from './ann.js';
+export * from './ann-graph.js';
+export * from './ann-store.js';
 export * from './analyse.js';
 export * from './curate.js';
 export * from './duplicates.js';
