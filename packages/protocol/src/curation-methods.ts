@@ -52,6 +52,12 @@ export interface CurateRunStats {
   failed: number;
   /** Where the analysis ran: 'worker' (a worker thread; the JSON-RPC thread stays free) or 'main'. */
   analysisThread: 'worker' | 'main';
+  /**
+   * How the neighbour index was made: exact search (up to 5,000 images), or a graph built, or the graph the last run
+   * of this folder saved, updated (`reused` rows whose content was unchanged, moved files included; `added` new or
+   * edited content; `removed` content that is gone). Absent when the analysis did not say.
+   */
+  neighbourIndex?: { kind: 'exact' | 'built' | 'updated' | 'loaded'; reused?: number; added?: number; removed?: number };
   durationMs: number;
 }
 

@@ -7,6 +7,8 @@
  *   IMAGE_CLASSIFIER_DEBUG_LOOP     any value: log GC pauses over 2 ms and the event-loop delay at exit
  *   IMAGE_CLASSIFIER_FRAME_STALL_MS how long a message frame may stay incomplete before the server gives up on the
  *                                   stream and exits (default 10000; see frame-guard.ts)
+ *   IMAGE_CLASSIFIER_CURATION_EXACT_ROWS  images up to which curation searches neighbours exactly (default 5000;
+ *                                   tests lower it to exercise the saved and updated neighbour graph)
  *   IMAGE_CLASSIFIER_TEST_HOOKS     1 = tests only: enables the request `$/imageClassifier/test/crashInferenceWorker`,
  *                                   which makes the inference worker thread die as if it had crashed
  *
@@ -21,6 +23,7 @@ export const HELPER_NICE_ENV = 'IMAGE_CLASSIFIER_HELPER_NICE';
 export const DEBUG_LOOP_ENV = 'IMAGE_CLASSIFIER_DEBUG_LOOP';
 export const FRAME_STALL_ENV = 'IMAGE_CLASSIFIER_FRAME_STALL_MS';
 export const TEST_HOOKS_ENV = 'IMAGE_CLASSIFIER_TEST_HOOKS';
+export const CURATION_EXACT_ROWS_ENV = 'IMAGE_CLASSIFIER_CURATION_EXACT_ROWS';
 /** The test hook's method (only with IMAGE_CLASSIFIER_TEST_HOOKS=1). */
 export const CRASH_INFERENCE_WORKER = '$/imageClassifier/test/crashInferenceWorker';
 
@@ -41,4 +44,8 @@ export const environment = {
     return ms > 0 ? ms : undefined;
   },
   testHooks: (env = process.env): boolean => env[TEST_HOOKS_ENV] === '1',
+  curationExactRows: (env = process.env): number | undefined => {
+    const n = envNumber(env, CURATION_EXACT_ROWS_ENV, NaN);
+    return n >= 1 ? Math.floor(n) : undefined;
+  },
 };

@@ -108,6 +108,8 @@ export interface AnalyseOptions extends LabelIssueOptions {
   nearDuplicates?: Partial<NearDuplicateOptions>;
   /** The neighbour graph a previous run saved (ann-store.ts): updated for the files that changed, not rebuilt. */
   previousIndex?: AnnSnapshot;
+  /** Rows up to which neighbours are searched exactly (default EXACT_MAX_ROWS; lower only to test the graph). */
+  exactMaxRows?: number;
 }
 
 export function analyse(items: Analysable[], labels: LabelSet | undefined, o: AnalyseOptions): Analysis {
@@ -117,7 +119,7 @@ export function analyse(items: Analysable[], labels: LabelSet | undefined, o: An
     d,
   );
   const ids = items.map((x) => x.features.bytesSha256);
-  const ann = buildAnnIndex(m, {}, ids, o.previousIndex);
+  const ann = buildAnnIndex(m, o.exactMaxRows ? { exactMaxRows: o.exactMaxRows } : {}, ids, o.previousIndex);
   const nb = ann.all(o.neighbours);
   const out: Analysis = { m, nb, ann, duplicates: [], outliers: [], quality: [], map: embeddingMap(m) };
   if (o.checks.has('label')) {

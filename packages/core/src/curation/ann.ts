@@ -4,7 +4,7 @@
  * dims: HNSW on 1280-d vectors builds ~10× slower), whose candidates are re-ranked by the exact cosine of the full
  * vectors. Where usearch cannot load (a platform without its prebuild), the search stays exact (O(N²·d)).
  */
-import { GraphIndex } from './ann-graph.js';
+import { type GraphOrigin, GraphIndex } from './ann-graph.js';
 
 export { principalBasis, project } from './projection.js';
 import { allNeighbours, type Matrix, type Neighbours, queryNeighbours } from './vectors.js';
@@ -72,6 +72,8 @@ export interface AnnIndex {
   query(q: Float32Array, k: number, skip?: number): Array<{ index: number; sim: number }>;
   /** Every row's k nearest other rows. */
   all(k: number): Neighbours;
+  /** How it came to be: exact (nothing built), or a graph built, updated from a saved one, or loaded. */
+  readonly origin: { kind: 'exact' } | GraphOrigin;
   /**
    * Writes the graph to `file` so that another thread or a later run can load it instead of building it again
    * (loadAnnIndex); undefined for an exact index (nothing to keep).
@@ -99,6 +101,7 @@ export interface AnnSnapshot {
 
 class ExactIndex implements AnnIndex {
   readonly exact = true;
+  readonly origin = { kind: 'exact' } as const;
   readonly buildMs = 0;
   constructor(private readonly m: Matrix) {}
   query(q: Float32Array, k: number, skip = -1) {

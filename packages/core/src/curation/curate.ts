@@ -35,6 +35,8 @@ export interface CurateOptions {
   analyse?: (items: Analysable[], labels: LabelSet | undefined, o: AnalyseOptions) => Promise<Analysis>;
   /** Aborting stops the extraction (and an `analyse` that honours it): curateDataset then throws CANCELLED. */
   signal?: AbortSignal;
+  /** Rows up to which neighbours are searched exactly (default 5,000; lower only to test the graph). */
+  exactMaxRows?: number;
 }
 
 function settings(o: CurateOptions, k: number): CurationReport['settings'] {
@@ -86,7 +88,13 @@ export async function curateDataset(root: string, classifier: CurationEngine, o:
   const t2 = performance.now();
   const items = extracted.filter((x): x is Analysable => Boolean(x.features && x.embedding));
   o.onAnalyse?.(items.length);
-  const ao: AnalyseOptions = { ...o.label, neighbours: k, checks, ...(o.nearDuplicates ? { nearDuplicates: o.nearDuplicates } : {}) };
+  const ao: AnalyseOptions = {
+    ...o.label,
+    neighbours: k,
+    checks,
+    ...(o.nearDuplicates ? { nearDuplicates: o.nearDuplicates } : {}),
+    ...(o.exactMaxRows ? { exactMaxRows: o.exactMaxRows } : {}),
+  };
   const run = o.analyse ?? (async (x: Analysable[], l: LabelSet | undefined, ao2: AnalyseOptions) => analyse(x, l, ao2));
   const a = items.length ? await run(items, classifier.labels, ao) : emptyAnalysis();
   if (!items.length && checks.has('label')) a.labelSkipped = 'no readable images';

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { type Analysable, type AnalyseOptions, type Analysis, analyse, ClassifierError, type LabelSet } from '@image-classifier/core';
+import type { CurateRunStats } from '@image-classifier/protocol';
 import type { SavedIndex } from './curate-worker.js';
 
 export function curateWorkerScript(): string | undefined {
@@ -21,6 +22,8 @@ export interface OffThreadAnalyser {
   thread: 'worker' | 'main';
   /** The neighbour graph the last run saved to `annFile` (large datasets), for find-similar. */
   saved?: SavedIndex;
+  /** How the last run's neighbour index was made. */
+  origin?: CurateRunStats['neighbourIndex'];
 }
 
 /**
@@ -29,7 +32,15 @@ export interface OffThreadAnalyser {
  */
 export function offThreadAnalyser(signal: AbortSignal, log: (m: string) => void, annFile?: string): OffThreadAnalyser {
   const script = curateWorkerScript();
-  if (!script) return { run: async (items, labels, o) => analyse(items, labels, o), thread: 'main' };
+  if (!script) {
+    const main: OffThreadAnalyser = { thread: 'main', run: undefined as unknown as Analyser };
+    main.run = async (items, labels, o) => {
+      const a = analyse(items, labels, o);
+      if (a.ann) main.origin = a.ann.origin;
+      return a;
+    };
+    return main;
+  }
   const out: OffThreadAnalyser = { run: undefined as unknown as Analyser, thread: 'worker' };
   const run: Analyser = (items, labels, options) =>
     new Promise<Analysis>((resolve, reject) => {
@@ -44,9 +55,10 @@ export function offThreadAnalyser(signal: AbortSignal, log: (m: string) => void,
         signal.removeEventListener('abort', stop);
         void w.terminate();
       };
-      w.once('message', (m: { analysis?: Analysis; saved?: SavedIndex; error?: string }) => {
+      w.once('message', (m: { analysis?: Analysis; saved?: SavedIndex; origin?: OffThreadAnalyser['origin']; error?: string }) => {
         done();
         if (m.saved) out.saved = m.saved;
+        if (m.origin) out.origin = m.origin;
         if (m.analysis) resolve(m.analysis);
         else reject(new ClassifierError('INTERNAL', `Curation analysis failed: ${m.error}`));
       });

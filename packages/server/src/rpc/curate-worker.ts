@@ -44,8 +44,9 @@ port.on('message', (m: AnalyseRequest) => {
     const previous = m.annFile && d ? readAnnSnapshot(m.annFile, d) : undefined;
     const analysis = analyse(m.items, m.labels, previous ? { ...m.options, previousIndex: previous } : m.options);
     const saved = save(analysis, m);
+    const origin = analysis.ann?.origin;
     delete analysis.ann;
-    port.postMessage({ analysis, saved });
+    port.postMessage({ analysis, saved, origin });
   } catch (e) {
     port.postMessage({ error: e instanceof Error ? e.message : String(e) });
   }

@@ -17,6 +17,7 @@ import {
 } from '@image-classifier/protocol';
 import { type CancellationToken, WorkDoneProgress } from 'vscode-languageserver/node';
 import { inside, uriToPath } from '../roots.js';
+import { environment } from '../environment.js';
 import { signalFor } from './classify.js';
 import { isCancelled } from './errors.js';
 import { type CurateExtractCounts, extractCached } from './curate-extract.js';
@@ -121,7 +122,12 @@ export async function curate(p: CurateParams, ctx: ServerContext, token: Cancell
   const reporter = new CurateReporter(ctx, p);
   const analyser = offThreadAnalyser(signal, ctx.log, annFileFor(ctx, loaded.key, root));
   const vectors = new Map<string, Float32Array>();
-  const run = (): CurateRunStats => ({ ...counts, analysisThread: analyser.thread, durationMs: Math.round(performance.now() - t0) });
+  const run = (): CurateRunStats => ({
+    ...counts,
+    analysisThread: analyser.thread,
+    ...(analyser.origin ? { neighbourIndex: analyser.origin } : {}),
+    durationMs: Math.round(performance.now() - t0),
+  });
   try {
     requireEmbedding(loaded.classifier.info);
     const report = await curateDataset(root, loaded.classifier as CurationEngine, {
@@ -142,6 +148,7 @@ export async function curate(p: CurateParams, ctx: ServerContext, token: Cancell
         reporter.progress({ kind: 'report', percentage: 90, message: `analysing ${n} images` });
       },
       analyse: analyser.run,
+      ...(environment.curationExactRows() ? { exactMaxRows: environment.curationExactRows() } : {}),
     });
     rememberIndex(ctx, loaded.key, report.root, vectors, analyser.saved);
     const r = run();
