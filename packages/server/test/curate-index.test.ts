@@ -85,7 +85,7 @@ describe('curation: the neighbour graph kept with the cache', { skip: shared ? f
   });
 
   test('Clear Cache removes the saved graph; the next run builds it again', async () => {
-    await srv.conn.sendRequest(ClearCacheRequest.type);
+    await srv.conn.sendRequest(ClearCacheRequest.type, {});
     assert.deepEqual(graphFiles(), []);
     const r = run(await srv.conn.sendRequest(CurateRequest.type, { root: uri(dataset) }));
     assert.deepEqual(r.neighbourIndex, { kind: 'built' });

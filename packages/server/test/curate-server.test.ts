@@ -20,7 +20,7 @@ import {
   SimilarRequest,
 } from '@image-classifier/protocol';
 import { FIXTURE_IMAGES, sharedDir, SKIP_NO_SHARED } from '../../../test-fixtures/fixtures.js';
-import { startServer, type ServerHandle } from './server-client.js';
+import { startServer, type ServerHandle, rpcError } from './server-client.js';
 
 const shared = sharedDir();
 const MODEL = shared ? path.join(shared, 'models', 'mobilenetv2-12-int8.onnx') : '';
@@ -32,16 +32,6 @@ const uri = (file: string) => pathToFileURL(file).href;
 function report(r: CurateResult): CurationReport & { run: Extract<CurateResult, { cancelled: false }>['run'] } {
   assert.equal(r.cancelled, false, 'the run completed');
   return r as Extract<CurateResult, { cancelled: false }>;
-}
-
-async function rpcError(p: Promise<unknown>): Promise<ResponseError<{ code: string }>> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof ResponseError, `expected a ResponseError, got ${String(e)}`);
-    return e as ResponseError<{ code: string }>;
-  }
-  assert.fail('expected the request to fail');
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;

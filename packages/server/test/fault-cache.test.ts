@@ -13,7 +13,7 @@ import { ClassifyBatchRequest, ClassifyRequest, ClearCacheRequest, RpcErrorCodes
 import { ResponseError } from 'vscode-jsonrpc/node';
 import { FIXTURE_IMAGES, sharedDir, SKIP_NO_SHARED } from '../../../test-fixtures/fixtures.js';
 import { ResultCache } from '../src/result-cache.js';
-import { BIN, type ServerHandle, startServer } from './server-client.js';
+import { BIN, type ServerHandle, startServer, rpcError } from './server-client.js';
 
 const shared = sharedDir();
 const MODEL = shared ? path.join(shared, 'models', 'mobilenetv2-12-int8.onnx') : '';
@@ -61,16 +61,6 @@ function umount(dir: string): void {
 /** Every file under `dir` (recursively), relative. */
 function listAll(dir: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: false }) as string[];
-}
-
-async function rpcError(p: Promise<unknown>): Promise<ResponseError<{ code: string }>> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof ResponseError, `expected a ResponseError, got ${String(e)}`);
-    return e as ResponseError<{ code: string }>;
-  }
-  assert.fail('expected the request to fail');
 }
 
 async function start(settings: ServerSettings, extra: Record<string, unknown> = {}): Promise<ServerHandle> {

@@ -28,12 +28,12 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { after, before, describe, test } from 'node:test';
 import { ClassifierError, readImageFile } from '@image-classifier/core';
-import { ResponseError } from 'vscode-jsonrpc/node';
+import type { ResponseError } from 'vscode-jsonrpc/node';
 import { ClassifyBatchRequest, ClassifyRequest, ModelInfoRequest, RpcErrorCodes } from '@image-classifier/protocol';
 import { FIXTURE_IMAGES, sharedDir, SKIP_NO_SHARED } from '../../../test-fixtures/fixtures.js';
 import { ResultCache } from '../src/result-cache.js';
 import { inside, Roots } from '../src/roots.js';
-import { startServer } from './server-client.js';
+import { startServer, rpcError } from './server-client.js';
 
 const shared = sharedDir();
 const MODEL = shared ? path.join(shared, 'models', 'mobilenetv2-12-int8.onnx') : '';
@@ -48,16 +48,6 @@ function uri(file: string): string {
 }
 
 /** The JSON-RPC error of a rejected request. */
-async function rpcError(p: Promise<unknown>): Promise<ResponseError<{ code: string }>> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof ResponseError, `expected a ResponseError, got ${String(e)}`);
-    return e as ResponseError<{ code: string }>;
-  }
-  assert.fail('expected the request to fail');
-}
-
 /** `p`, or a failure after `ms` (a hang fails the test instead of stalling the suite). */
 async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

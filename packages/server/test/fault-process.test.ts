@@ -23,7 +23,7 @@ import { type BatchItem, ClassifyBatchRequest, type ClassifyResult, ClassifyRequ
 import { FIXTURE_IMAGES, sharedDir, SKIP_NO_SHARED } from '../../../test-fixtures/fixtures.js';
 import { Admission } from '../src/admission.js';
 import { FrameGuard, parseHeader } from '../src/frame-guard.js';
-import { BIN, type ServerHandle, startServer } from './server-client.js';
+import { BIN, type ServerHandle, startServer, rpcError } from './server-client.js';
 
 const shared = sharedDir();
 const MODEL = shared ? path.join(shared, 'models', 'mobilenetv2-12-int8.onnx') : '';
@@ -46,16 +46,6 @@ function rssMb(pid: number | undefined): number {
 function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
-}
-
-async function rpcError(p: Promise<unknown>): Promise<ResponseError<{ code: string }>> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof ResponseError, `expected a ResponseError, got ${String(e)}`);
-    return e as ResponseError<{ code: string }>;
-  }
-  assert.fail('expected the request to fail');
 }
 
 /** Resolves with the exit, or rejects after `ms`. */

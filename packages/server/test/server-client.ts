@@ -2,6 +2,7 @@
  * Test helper: starts the real server (`node packages/server/bin/image-classifier.js serve --stdio`) as a child
  * process and talks to it with vscode-jsonrpc's real client connection.
  */
+import { strict as assert } from 'node:assert';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { engineProcessEnv } from '@image-classifier/protocol/launch';
 import * as path from 'node:path';
@@ -11,6 +12,7 @@ import {
   StreamMessageWriter,
   type MessageConnection,
   type ProgressToken,
+  ResponseError,
 } from 'vscode-jsonrpc/node';
 import { StatusNotification, type ServerSettings, type StatusParams } from '@image-classifier/protocol';
 import { REPO_ROOT } from '../../../test-fixtures/fixtures.js';
@@ -107,4 +109,15 @@ export function startServer(env: NodeJS.ProcessEnv = {}, args: string[] = ['--st
     },
   };
   return handle;
+}
+
+/** The JSON-RPC error a request must fail with (the test fails if it succeeds or fails otherwise). */
+export async function rpcError(p: Promise<unknown>): Promise<ResponseError<{ code: string }>> {
+  try {
+    await p;
+  } catch (e) {
+    assert.ok(e instanceof ResponseError, `expected a ResponseError, got ${String(e)}`);
+    return e as ResponseError<{ code: string }>;
+  }
+  assert.fail('expected the request to fail');
 }

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
-import { CancellationTokenSource, ResponseError, StreamMessageReader, type Message } from 'vscode-jsonrpc/node';
+import { CancellationTokenSource, type ResponseError, StreamMessageReader, type Message } from 'vscode-jsonrpc/node';
 import {
   ClassifyBatchRequest,
   ClassifyRequest,
@@ -29,7 +29,7 @@ import {
   writeBadInputs,
   type BadInputs,
 } from '../../../test-fixtures/fixtures.js';
-import { startServer, type ServerHandle } from './server-client.js';
+import { startServer, type ServerHandle, rpcError } from './server-client.js';
 
 const shared = sharedDir();
 const MODEL = shared ? path.join(shared, 'models', 'mobilenetv2-12-int8.onnx') : '';
@@ -61,16 +61,6 @@ async function makeImages(dir: string, count: number, prefix = 'img'): Promise<A
 }
 
 /** The JSON-RPC error of a rejected request. */
-async function rpcError(p: Promise<unknown>): Promise<ResponseError<{ code: string }>> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof ResponseError, `expected a ResponseError, got ${String(e)}`);
-    return e as ResponseError<{ code: string }>;
-  }
-  assert.fail('expected the request to fail');
-}
-
 function peakRssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const m = /VmHWM:\s+(\d+) kB/.exec(status);
