@@ -335,7 +335,7 @@ export function markdown(r) {
     '',
     `Measured ${r.date} on ${r.machine}, 1-minute load average ${r.loadAverage1m.join(' → ')} (start, after the CLI runs, after the per-method runs).`,
     '',
-    `End to end, cold: \`image-classifier curate <fresh copy> --model <m> --format json --out <file>\` with an empty cache folder (no optimized model yet), ${e.mobilenetv2.runs.length} runs each:`,
+    `End to end, cold: \`image-classifier curate <fresh copy> --model <m> --format json --out <file>\` with an empty cache folder (no optimized model yet), ${e.mobilenetv2.runs.length} run${e.mobilenetv2.runs.length === 1 ? '' : 's'} each:`,
     '',
     '| model, run | wall | scan | extract | analyse | total (report) | extraction share | extraction img/s |',
     '| --- | --- | --- | --- | --- | --- | --- | --- |',
