@@ -8,6 +8,8 @@
  *   - exact-mode resize time per image: ours (fixed-point, crop-window only) vs the naive float port
  * Server (issue 3): scripts/bench-server.mjs, when present.
  * Curation at scale (issue 9): scripts/bench-curation.mjs (synthetic embeddings; `--no-curation` leaves it out).
+ * Curation on the dev set: scripts/bench-curation-dev.mjs (cold `curate` end to end with MobileNetV2 and ResNet50,
+ *   quality per method beside ../shared/datasets/curation-dev's baselines; `--no-curation-dev` leaves it out).
  *
  * Writes bench-out/results.json and the figures section of BENCHMARKS.md.
  */
@@ -19,6 +21,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createRequire } from 'node:module';
 import { makeJpegFolder } from './bench-images.mjs';
 import { markdown as curationMarkdown } from './bench-curation.mjs';
+import { markdown as curationDevMarkdown } from './bench-curation-dev.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -500,6 +503,7 @@ function markdown(r) {
     }
   }
   if (r.curation) lines.push('', curationMarkdown(r.curation));
+  if (r.curationDev) lines.push('', curationDevMarkdown(r.curationDev));
   return lines.join('\n');
 }
 
@@ -564,6 +568,11 @@ async function main() {
     log('— curation at scale (synthetic embeddings)');
     const { benchCuration } = await import(pathToFileURL(path.join(ROOT, 'scripts', 'bench-curation.mjs')).href);
     result.curation = benchCuration({ log, quick: QUICK });
+  }
+  if (!process.argv.includes('--no-curation-dev')) {
+    log('— curation on the dev set (cold curate end to end, quality per method)');
+    const { benchCurationDev } = await import(pathToFileURL(path.join(ROOT, 'scripts', 'bench-curation-dev.mjs')).href);
+    result.curationDev = await benchCurationDev({ log, sharedDir: SHARED, runs: QUICK ? 1 : 2 });
   }
   result.totalSeconds = (Date.now() - started) / 1000;
   writeFileSync(path.join(OUT, 'results.json'), JSON.stringify(result, null, 2));
