@@ -5,6 +5,16 @@
 
 export const CURATION_REPORT_VERSION = 1 as const;
 
+/**
+ * Folders named like this right under the dataset root are splits (`root/<split>/<class>/…`), compared without case.
+ * One rule for the engine's scan and the board's moves.
+ */
+export const SPLIT_NAMES = ['train', 'val', 'valid', 'validation', 'test'] as const;
+
+export function isSplitName(name: string): boolean {
+  return (SPLIT_NAMES as readonly string[]).includes(name.toLowerCase());
+}
+
 /** The analyses a run can do; `leakage` is the cross-split part of `duplicates`. */
 export const CURATION_CHECKS = ['label', 'duplicates', 'outliers', 'quality', 'leakage'] as const;
 export type CurationCheck = (typeof CURATION_CHECKS)[number];

@@ -6,11 +6,9 @@
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import type { SkippedEntry } from '@image-classifier/protocol';
+import { isSplitName, type SkippedEntry } from '@image-classifier/protocol';
 import { isKnownImagePath } from '@image-classifier/protocol/formats';
 import { ClassifierError } from '../errors.js';
-
-export const SPLIT_NAMES = ['train', 'val', 'valid', 'validation', 'test'] as const;
 
 export interface DatasetEntry {
   /** Absolute path. */
@@ -26,10 +24,6 @@ export interface DatasetScan {
   entries: DatasetEntry[];
   skipped: SkippedEntry[];
   splits: string[];
-}
-
-function isSplitName(name: string): boolean {
-  return (SPLIT_NAMES as readonly string[]).includes(name.toLowerCase());
 }
 
 interface Walk {

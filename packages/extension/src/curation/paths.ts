@@ -4,17 +4,13 @@
  * puts a file, and the ` (1)`, ` (2)`… suffix that keeps a name clash from overwriting anything. No vscode import.
  */
 import * as path from 'node:path';
+import { isSplitName } from '@image-classifier/protocol/curation';
 
-/** Split folder names (core's `SPLIT_NAMES`; duplicated here because the extension must not import core). */
-export const SPLIT_NAMES = ['train', 'val', 'valid', 'validation', 'test'] as const;
+export { isSplitName, SPLIT_NAMES } from '@image-classifier/protocol/curation';
 
 /** Folders inside the dataset root that belong to the curation board, never to the dataset. */
 export const CURATION_DIR = '.curation';
 export const TRASH_FOLDER = '.trash';
-
-export function isSplitName(name: string): boolean {
-  return (SPLIT_NAMES as readonly string[]).includes(name.toLowerCase());
-}
 
 /** The split (a first folder named like a split) and class folder of a root-relative path. */
 export function placeOf(rel: string): { split?: string; label?: string } {
