@@ -6,8 +6,18 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { ClassifyBatchResult, ClassifyResult, ClearCacheResult, ModelInfoResult, StatusParams } from '@image-classifier/protocol';
-import type { BatchOptions, ClientModule, RequestOptions, ServerConnection, ServerPhase } from './serverTypes';
+import type {
+  ClassifyBatchResult,
+  ClassifyResult,
+  ClearCacheResult,
+  CurateResult,
+  ModelInfoResult,
+  SimilarParams,
+  SimilarResult,
+  StatusParams,
+} from '@image-classifier/protocol';
+import type { RequestType } from 'vscode-languageclient';
+import type { BatchOptions, ClientModule, CurateOptions, RequestOptions, ServerConnection, ServerPhase } from './serverTypes';
 
 export type { ServerPhase } from './serverTypes';
 
@@ -70,6 +80,15 @@ export class ServerManager implements vscode.Disposable {
   }
   clearCache(): Promise<ClearCacheResult> {
     return this.client.clearCache();
+  }
+  curate(root: vscode.Uri, opts: CurateOptions = {}): Promise<CurateResult> {
+    return this.client.curate(root, opts);
+  }
+  similar(params: SimilarParams): Promise<SimilarResult> {
+    return this.client.similar(params);
+  }
+  request<P, R>(type: RequestType<P, R, void>, params: P, token?: vscode.CancellationToken): Promise<R> {
+    return this.client.request(type, params, token);
   }
   async stop(): Promise<void> {
     await this.impl?.stop();

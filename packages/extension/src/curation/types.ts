@@ -1,0 +1,32 @@
+/** The curation board's actions (contract between the board panel and the journal). No vscode import. */
+export type BoardActionKind = 'move' | 'trash' | 'keep' | 'unkeep';
+
+export interface ActionOutcome {
+  ok: boolean;
+  /** One sentence for the user: what happened, or why it was refused (nothing was changed then). */
+  message: string;
+  /** Paths that changed, relative to the root: `to` undefined = the file left the dataset (trashed). */
+  changes: { from: string; to?: string }[];
+  /** Files whose "keep label" decision changed. */
+  decisions: { file: string; keep: boolean }[];
+}
+
+export interface CurationController {
+  /** Absolute file-system path of the dataset root. */
+  readonly root: string;
+  /** Move files into the class folder `toLabel` (same split); a name clash gets a suffix, never overwrites. */
+  move(files: string[], toLabel: string): Promise<ActionOutcome>;
+  /** Trash (OS trash locally, `<root>/.trash/` where there is none), undoable. */
+  trash(files: string[]): Promise<ActionOutcome>;
+  /** "The folder is right": recorded in `<root>/.curation/decisions.json`. */
+  keepLabel(files: string[]): Promise<ActionOutcome>;
+  unkeepLabel(files: string[]): Promise<ActionOutcome>;
+  undo(): Promise<ActionOutcome>;
+  redo(): Promise<ActionOutcome>;
+  canUndo(): boolean;
+  canRedo(): boolean;
+  /** Files the user decided to keep (decisions.json). */
+  keptFiles(): ReadonlySet<string>;
+  /** Writes curation-issues.csv, curation-issues.json and clean-files.txt into `dir`; returns the paths written. */
+  exportReport(report: import('@image-classifier/protocol').CurationReport, dir: string): Promise<string[]>;
+}
