@@ -1,0 +1,167 @@
+// Helpers of the curation-board e2e suite (e2e/curation.test.mjs): the board's webview frame, its cards, files on
+// disk, and the generated 10,000-file report of the performance check.
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { rightClickExplorerItem, waitFor } from './harness.mjs';
+
+/** The curation board's frame (webviews sit in nested iframes): the one whose document has the board. */
+export async function boardFrame(page, { timeoutMs = 60_000 } = {}) {
+  return waitFor(
+    async () => {
+      for (const f of page.frames()) {
+        const ok = await f.evaluate(() => !!document.querySelector('nav.tabs') && !!window.__board).catch(() => false);
+        if (ok) return f;
+      }
+      return undefined;
+    },
+    { timeoutMs, intervalMs: 250, what: 'the curation board webview' },
+  );
+}
+
+/** The cards (or duplicate groups) in the DOM of the tab in view: index, report key, title (path), detail. */
+export function cardsInView(frame) {
+  return frame.evaluate(() =>
+    [...document.querySelectorAll('.grid .cell')]
+      .map((el) => ({
+        index: Number(el.dataset.index),
+        key: el.dataset.key,
+        title: el.title,
+        detail: el.querySelector('.detail')?.textContent ?? '',
+        focused: el.classList.contains('focused'),
+        selected: el.classList.contains('selected'),
+      }))
+      .sort((a, b) => a.index - b.index),
+  );
+}
+
+export async function focusedIndex(frame) {
+  return frame.evaluate(() => Number(document.querySelector('.grid .cell.focused')?.dataset.index ?? -1));
+}
+
+export async function showTab(frame, title) {
+  await frame.locator('nav.tabs button', { hasText: new RegExp(`^${title}`) }).click();
+  await frame.locator('nav.tabs button[aria-selected="true"]', { hasText: new RegExp(`^${title}`) }).waitFor();
+}
+
+export const sha = (file) => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+
+/** Image files under `dir` (relative paths), hidden folders left out. */
+export function listImages(dir, rel = '') {
+  const out = [];
+  for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+    if (e.name.startsWith('.')) continue;
+    const r = rel ? `${rel}/${e.name}` : e.name;
+    if (e.isDirectory()) out.push(...listImages(dir, r));
+    else out.push(r);
+  }
+  return out.sort();
+}
+
+/**
+ * Right-clicks an Explorer row and runs a context-menu item; a click that lands while the menu settles is
+ * sometimes ignored (the menu stays open): then it is clicked again.
+ */
+export async function explorerContextMenu(page, target, label) {
+  await rightClickExplorerItem(page, target);
+  const menu = page.locator('.context-view .monaco-menu');
+  const item = page
+    .locator('.monaco-menu .action-item')
+    .filter({ has: page.locator('.action-label', { hasText: new RegExp(`^\\s*${label}\\s*$`) }) })
+    .last();
+  await item.waitFor({ state: 'visible' });
+  for (let attempt = 0; ; attempt++) {
+    await item.hover();
+    await item.click();
+    try {
+      await menu.waitFor({ state: 'hidden', timeout: 3000 });
+      return;
+    } catch (_e) {
+      if (attempt >= 2) throw new Error(`the context menu stayed open after clicking "${label}" 3 times`);
+    }
+  }
+}
+
+/** A report of `n` generated files in 10 classes (placeholders: no images behind them), as the host would send it. */
+export function generatedReportMessage(n) {
+  const classes = Array.from({ length: 10 }, (_, i) => `class${i}`);
+  const files = [];
+  const labelIssues = [];
+  for (let i = 0; i < n; i++) {
+    const label = classes[i % 10];
+    const file = `${label}/img-${String(i).padStart(5, '0')}.jpg`;
+    const suggested = classes[(i + 3) % 10];
+    files.push({
+      file,
+      label,
+      width: 640,
+      height: 480,
+      suggestedLabel: suggested,
+      labelQuality: i / n,
+      issues: [{ type: 'label', score: i / n }],
+    });
+    labelIssues.push({ file, label, suggestedLabel: suggested, score: i / n });
+  }
+  const report = {
+    version: 1,
+    root: '/generated',
+    createdAt: new Date().toISOString(),
+    model: { name: 'generated', embeddingDims: 2 },
+    checks: ['label'],
+    layout: { splits: [], classes: 10, flat: false },
+    counts: { files: n, analysed: n, unreadable: 0, skipped: 0, labelIssues: n, duplicateGroups: 0, outliers: 0, quality: 0 },
+    files,
+    labelIssues,
+    duplicateGroups: [],
+    outliers: [],
+    quality: [],
+    classes: classes.map((name) => ({ name, files: n / 10, labelIssues: n / 10, relativeSize: 1 })),
+    skipped: [],
+    warnings: [],
+    settings: {},
+    timingsMs: { scan: 0, extract: 0, analyse: 0, total: 0 },
+  };
+  return { type: 'report', rootUri: 'file:///generated', report, facts: {}, kept: [], changes: [], canUndo: false, canRedo: false };
+}
+
+/**
+ * In the board's frame: sends `message` as the host would, waits for the first painted grid, then scrolls the grid
+ * for `ms` (a fixed distance per frame) counting animation frames. Returns the figures.
+ */
+export async function measureBoard(frame, message, ms = 3000) {
+  return frame.evaluate(
+    async ({ message, ms }) => {
+      const board = window.__board;
+      delete board.perf.reportToPaintMs;
+      window.postMessage(message, '*');
+      const t0 = performance.now();
+      while (board.perf.reportToPaintMs === undefined && performance.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 5));
+      const grid = document.querySelector('.grid');
+      const frames = [];
+      const start = performance.now();
+      await new Promise((done) => {
+        const step = (t) => {
+          frames.push(t);
+          grid.scrollTop += 120;
+          if (t - start < ms) requestAnimationFrame(step);
+          else done();
+        };
+        requestAnimationFrame(step);
+      });
+      const gaps = frames.slice(1).map((t, i) => t - frames[i]);
+      const sorted = [...gaps].sort((a, b) => a - b);
+      return {
+        cards: board.model.cards('labels').length,
+        reportToPaintMs: board.perf.reportToPaintMs,
+        scrollMs: frames.at(-1) - frames[0],
+        frames: frames.length,
+        fps: ((frames.length - 1) * 1000) / (frames.at(-1) - frames[0]),
+        p95FrameMs: sorted[Math.floor(sorted.length * 0.95)],
+        maxFrameMs: sorted.at(-1),
+        scrolledPx: grid.scrollTop,
+        cardsInDom: document.querySelectorAll('.grid .cell').length,
+      };
+    },
+    { message, ms },
+  );
+}
