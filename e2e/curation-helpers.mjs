@@ -137,6 +137,8 @@ export async function measureBoard(frame, message, ms = 3000) {
       const t0 = performance.now();
       while (board.perf.reportToPaintMs === undefined && performance.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 5));
       const grid = document.querySelector('.grid');
+      const stats = board.views.get('labels').grid.stats;
+      const [paints0, paintMs0] = [stats.paints, stats.paintMs];
       const frames = [];
       const start = performance.now();
       await new Promise((done) => {
@@ -159,6 +161,8 @@ export async function measureBoard(frame, message, ms = 3000) {
         p95FrameMs: sorted[Math.floor(sorted.length * 0.95)],
         maxFrameMs: sorted.at(-1),
         scrolledPx: grid.scrollTop,
+        gridPaints: stats.paints - paints0,
+        gridPaintMsPerPaint: (stats.paintMs - paintMs0) / Math.max(1, stats.paints - paints0),
         cardsInDom: document.querySelectorAll('.grid .cell').length,
       };
     },

@@ -180,6 +180,19 @@ describe('Curation board in VS Code', { skip: missing.length > 0, timeout: 900_0
       timeoutMs: 60_000,
       what: 'the board to re-query after the file appeared',
     });
+    try {
+      await moveOntoClash(from, clash);
+    } finally {
+      await fsp.rm(clash, { force: true });
+    }
+    await waitFor(async () => /104 images analysed/.test(await frame.locator('.status').innerText()), {
+      timeoutMs: 60_000,
+      what: 'the board to re-query after the file went',
+    });
+  });
+
+  /** Moves the top suspect onto a name that is taken: it gets a name of its own; undo brings it back. */
+  async function moveOntoClash(from, clash) {
     const [mine, theirs] = [sha(from), sha(clash)];
     const countBefore = listImages(path.join(ds, top.suggested)).length;
     await clickCard(top.file);
@@ -192,12 +205,7 @@ describe('Curation board in VS Code', { skip: missing.length > 0, timeout: 900_0
     assert.ok(moved && moved !== clash, `the moved file has its own name: ${moved}`);
     await page.keyboard.press('Control+z');
     await waitFor(() => fs.existsSync(from) && !fs.existsSync(moved), { timeoutMs: 20_000, what: 'undo of the clash move' });
-    await fsp.rm(clash);
-    await waitFor(async () => /104 images analysed/.test(await frame.locator('.status').innerText()), {
-      timeoutMs: 60_000,
-      what: 'the board to re-query after the file went',
-    });
-  });
+  }
 
   uiTest('a duplicate group: keep one, trash the rest; undo restores them', async () => {
     await showTab(frame, 'Duplicates');
@@ -255,7 +263,7 @@ describe('Curation board in VS Code', { skip: missing.length > 0, timeout: 900_0
     await frame.locator('.grid .cell.card').first().waitFor({ state: 'visible', timeout: 120_000 });
     await frame.locator('.grid .cell.card').first().click();
     await page.keyboard.press('Control+z');
-    await waitFor(() => fs.existsSync(from) && !fs.existsSync(to), { timeoutMs: 20_000, what: 'undo after the reload' });
+    await waitFor(() => fs.existsSync(from) && !fs.existsSync(to), { timeoutMs: 60_000, what: 'undo after the reload' });
   });
 
   uiTest('the Overview shows the classes and (when the report has one) the map', async () => {

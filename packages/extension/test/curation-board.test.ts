@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { CurationReport } from '@image-classifier/protocol';
+import { OwnFileEvents } from '../src/curation/ownEvents';
 import { PathTracker, currentReport, labelOfPath } from '../src/curation/tracker';
 import { BoardModel } from '../src/webview/model';
 
@@ -23,7 +24,9 @@ function report(): CurationReport {
       issues: [],
     })),
     labelIssues: [{ file: 'tool/b.jpg', label: 'tool', suggestedLabel: 'fish', score: 0.02 }],
-    duplicateGroups: [{ kind: 'near', files: ['fish/a.jpg', 'train/fish/d.jpg', 'val/fish/e.jpg'], conflictingLabels: false, crossSplit: true }],
+    duplicateGroups: [
+      { kind: 'near', files: ['fish/a.jpg', 'train/fish/d.jpg', 'val/fish/e.jpg'], conflictingLabels: false, crossSplit: true },
+    ],
     outliers: [],
     quality: [],
     classes: [
@@ -83,7 +86,11 @@ test('BoardModel: label-issue cards vanish when kept or moved and come back on u
     type: 'report',
     rootUri: 'file:///ds',
     report: report(),
-    facts: { 'fish/a.jpg': { bytes: 900, mtimeMs: 3 }, 'train/fish/d.jpg': { bytes: 10, mtimeMs: 1 }, 'val/fish/e.jpg': { bytes: 5, mtimeMs: 2 } },
+    facts: {
+      'fish/a.jpg': { bytes: 900, mtimeMs: 3 },
+      'train/fish/d.jpg': { bytes: 10, mtimeMs: 1 },
+      'val/fish/e.jpg': { bytes: 5, mtimeMs: 2 },
+    },
     kept: [],
     changes: [],
     canUndo: false,
@@ -106,4 +113,18 @@ test('BoardModel: label-issue cards vanish when kept or moved and come back on u
   assert.equal(m.keeperByRule(g, 'train'), 'train/fish/d.jpg');
   m.apply({ ok: true, message: '', changes: [{ from: 'val/fish/e.jpg' }, { from: 'fish/a.jpg' }], decisions: [] });
   assert.equal(m.groups('largest').length, 0, 'a group with one copy left is resolved');
+});
+
+test('OwnFileEvents: the board’s own renames do not re-query; a change made elsewhere meanwhile does', () => {
+  const e = new OwnFileEvents();
+  e.begin();
+  assert.equal(e.isForeign('/ds/tool/b.jpg', 0), false, 'held while the action runs');
+  assert.equal(e.end(['/ds/tool/b.jpg', '/ds/fish/b.jpg'], 0), false, 'only its own paths');
+  assert.equal(e.isForeign('/ds/fish/b.jpg', 1000), false, 'a late event of its own');
+  assert.equal(e.isForeign('/ds/fish', 1000), false, 'its folder');
+  assert.equal(e.isForeign('/ds/fish/new.jpg', 1000), true, 'a file added elsewhere');
+  assert.equal(e.isForeign('/ds/fish/b.jpg', 60_000), true, 'its path, much later');
+  e.begin();
+  e.isForeign('/ds/other.jpg', 0);
+  assert.equal(e.end(['/ds/x.jpg'], 0), true, 'an event held during the action that was not its own');
 });

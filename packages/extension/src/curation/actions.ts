@@ -74,12 +74,13 @@ export class BoardActions {
   }
 
   private async outcome(c: CurationController, run: () => Promise<ActionOutcome>): Promise<void> {
-    this.board.quiet(60_000);
-    let out: ActionOutcome;
+    this.board.ownEvents.begin();
+    let out: ActionOutcome | undefined;
     try {
       out = await run();
     } finally {
-      this.board.quiet();
+      const paths = (out?.changes ?? []).flatMap((c) => [c.from, c.to]).filter((p): p is string => !!p);
+      if (this.board.ownEvents.end(paths.map((p) => this.board.uriOf(p).path))) this.board.requeryLater();
     }
     if (out.ok) this.board.applyChanges(out.changes);
     this.board.post({ type: 'outcome', outcome: out, canUndo: c.canUndo(), canRedo: c.canRedo() });

@@ -11,6 +11,7 @@ import { BoardActions } from './actions';
 import { boardHtml } from './html';
 import type { FileFacts, HostMessage } from './messages';
 import { type CurationExplorer, createCurationController } from './stubs';
+import { OwnFileEvents } from './ownEvents';
 import { PathTracker, currentReport } from './tracker';
 import type { ActionOutcome, CurationController } from './types';
 
@@ -49,8 +50,8 @@ export class CurationPanel implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private running: vscode.CancellationTokenSource | undefined;
   private requeryTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Until then, file events are the board's own actions (no re-query). */
-  private quietUntil = 0;
+  /** The board's own file operations, told apart from changes made outside it. */
+  readonly ownEvents = new OwnFileEvents();
   private extraRoots: vscode.Uri[] = [];
   private readonly disposedEmitter = new vscode.EventEmitter<void>();
   readonly onDidDispose = this.disposedEmitter.event;
@@ -87,13 +88,13 @@ export class CurationPanel implements vscode.Disposable {
     this.panel.webview.options = boardOptions(this.deps.context, this.extraRoots);
   }
 
-  /** The board's own file operations: the watcher ignores what they cause. */
-  quiet(ms = 2500): void {
-    this.quietUntil = Date.now() + ms;
+  private fileChanged(uri: vscode.Uri): void {
+    if (/\/\.(curation|trash)(\/|$)/.test(uri.path) || !this.ownEvents.isForeign(uri.path)) return;
+    this.requeryLater();
   }
 
-  private fileChanged(uri: vscode.Uri): void {
-    if (Date.now() < this.quietUntil || /\/\.(curation|trash)(\/|$)/.test(uri.path)) return;
+  /** Asks the report again once files stop changing. */
+  requeryLater(): void {
     clearTimeout(this.requeryTimer);
     this.requeryTimer = setTimeout(() => void this.curate({ quietly: true }), REQUERY_DEBOUNCE_MS);
   }

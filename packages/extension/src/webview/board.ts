@@ -7,7 +7,7 @@ import type { BoardActionKind } from '../curation/types';
 import { type BoardState, type KeepRule, type TabId, host, loadState } from './api';
 import { handleKey } from './keys';
 import { BoardModel } from './model';
-import { classColour, renderOverview } from './overview';
+import { applyInlineStyles, classColour, renderOverview } from './overview';
 import { GridTab } from './tabview';
 import { Thumbs } from './thumbs';
 
@@ -20,6 +20,7 @@ const TABS: { id: TabId; title: string }[] = [
   { id: 'similar', title: 'Similar' },
 ];
 
+const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const $ = <T extends HTMLElement>(sel: string) => document.querySelector<T>(sel)!;
 
 export class Board {
@@ -147,9 +148,10 @@ export class Board {
     el.innerHTML = names
       .map(
         (n, i) =>
-          `<button data-class="${i}" title="Move the selection to ${n}${i < 9 ? ` (${i + 1})` : ''}"><i style="background:${classColour(i, names.length)}"></i>${i < 9 ? `<kbd>${i + 1}</kbd>` : ''}${n}</button>`,
+          `<button data-class="${i}" title="Move the selection to ${esc(n)}${i < 9 ? ` (${i + 1})` : ''}"><i data-colour="${classColour(i, names.length)}"></i>${i < 9 ? `<kbd>${i + 1}</kbd>` : ''}${esc(n)}</button>`,
       )
       .join('');
+    applyInlineStyles(el);
     for (const b of el.querySelectorAll<HTMLButtonElement>('button')) {
       b.addEventListener('click', () => this.view?.moveToClass(Number(b.dataset.class)));
     }

@@ -31,6 +31,15 @@ export function mapPoints(report: CurationReport): MapPoint[] {
   return [];
 }
 
+/**
+ * The CSP allows no inline style attributes: widths and colours travel as data attributes and are set through the
+ * CSSOM (which the CSP allows).
+ */
+export function applyInlineStyles(root: HTMLElement): void {
+  for (const el of root.querySelectorAll<HTMLElement>('[data-width]')) el.style.width = `${el.dataset.width}%`;
+  for (const el of root.querySelectorAll<HTMLElement>('[data-colour]')) el.style.background = el.dataset.colour!;
+}
+
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 export const classColour = (i: number, n: number) => `hsl(${Math.round((360 * i) / Math.max(n, 1))} 70% 55%)`;
 
@@ -53,8 +62,8 @@ function barChart(model: BoardModel): string {
     const k = issues.get(name) ?? 0;
     return (
       `<div class="bar-row"><span class="bar-name">${i < 9 ? `<kbd>${i + 1}</kbd> ` : ''}${esc(name)}</span>` +
-      `<span class="bar"><span class="bar-fill" style="width:${(100 * n) / max}%"></span>` +
-      `<span class="bar-issues" style="width:${(100 * k) / max}%"></span></span>` +
+      `<span class="bar"><span class="bar-fill" data-width="${(100 * n) / max}"></span>` +
+      `<span class="bar-issues" data-width="${(100 * k) / max}"></span></span>` +
       `<span class="bar-count">${n} · ${k} issue${k === 1 ? '' : 's'}</span></div>`
     );
   });
@@ -82,6 +91,7 @@ export function renderOverview(root: HTMLElement, model: BoardModel, thumbs: Thu
   const summary = `${c.files} images · ${c.labelIssues} label issues · ${c.duplicateGroups} duplicate groups · ${c.outliers} outliers · ${c.quality} quality issues`;
   const notes = r.warnings.length ? `<h2>Notes</h2><ul>${r.warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul>` : '';
   root.innerHTML = `<div class="overview"><p class="summary">${esc(summary)}</p><div class="overview-cols"><div>${barChart(model)}${splits(r)}${notes}</div><div class="map-box"></div></div></div>`;
+  applyInlineStyles(root);
   const points = mapPoints(r);
   const box = root.querySelector<HTMLElement>('.map-box')!;
   if (!points.length) {
@@ -119,8 +129,9 @@ function drawMap(box: HTMLElement, model: BoardModel, thumbs: Thumbs, points: Ma
     }
   };
   draw();
-  const legend = names.map((n, i) => `<span class="legend"><i style="background:${classColour(i, names.length)}"></i>${esc(n)}</span>`);
+  const legend = names.map((n, i) => `<span class="legend"><i data-colour="${classColour(i, names.length)}"></i>${esc(n)}</span>`);
   pick.innerHTML = legend.join(' ');
+  applyInlineStyles(pick);
   const at = (e: MouseEvent) => {
     const b = canvas.getBoundingClientRect();
     return [((e.clientX - b.left) * canvas.width) / b.width, ((e.clientY - b.top) * canvas.height) / b.height] as const;
