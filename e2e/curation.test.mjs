@@ -155,32 +155,18 @@ describe('Curation board in VS Code', { skip: missing.length > 0, timeout: 900_0
     await waitFor(async () => (await focusedIndex(frame)) === 0, { what: 'Home → card 0' });
   });
 
-  uiTest('m moves the top suspect into the suggested class folder; Ctrl+Z brings it back, bytes unchanged', async () => {
-    const from = path.join(ds, top.file);
-    const before = sha(from);
-    const to = path.join(ds, top.suggested, path.basename(top.file));
-    await clickCard(top.file);
-    await page.keyboard.press('m');
-    await waitFor(() => fs.existsSync(to) && !fs.existsSync(from), { timeoutMs: 20_000, what: `${top.file} moved to ${top.suggested}/` });
-    assert.equal(sha(to), before);
-    await waitFor(async () => !(await cardsInView(frame)).some((c) => c.title === top.file), { what: 'the card to leave the grid' });
-    await page.keyboard.press('Control+z');
-    await waitFor(() => fs.existsSync(from) && !fs.existsSync(to), { timeoutMs: 20_000, what: `${top.file} back` });
-    assert.equal(sha(from), before, 'bytes unchanged');
-    await waitFor(async () => (await cardsInView(frame))[0]?.title === top.file, { what: 'the card back at the top' });
-  });
-
   uiTest('a name clash does not overwrite: the moved file gets a new name', async () => {
     const from = path.join(ds, top.file);
     const clash = path.join(ds, top.suggested, path.basename(top.file));
     const other = listImages(ds).find((f) => f.startsWith(`${top.suggested}/`));
     await fsp.copyFile(path.join(ds, other), clash);
-    // The board sees the new file (its watcher asks the report again) before the move.
-    await waitFor(async () => /105 images analysed/.test(await frame.locator('.status').innerText()), {
-      timeoutMs: 60_000,
-      what: 'the board to re-query after the file appeared',
-    });
     try {
+      // (Done before any move: for a few seconds after its own renames the board takes events on their paths for
+      // its own.) The board sees the new file (its watcher asks the report again) before the move.
+      await waitFor(async () => /105 images analysed/.test(await frame.locator('.status').innerText()), {
+        timeoutMs: 60_000,
+        what: 'the board to re-query after the file appeared',
+      });
       await moveOntoClash(from, clash);
     } finally {
       await fsp.rm(clash, { force: true });
@@ -206,6 +192,21 @@ describe('Curation board in VS Code', { skip: missing.length > 0, timeout: 900_0
     await page.keyboard.press('Control+z');
     await waitFor(() => fs.existsSync(from) && !fs.existsSync(moved), { timeoutMs: 20_000, what: 'undo of the clash move' });
   }
+
+  uiTest('m moves the top suspect into the suggested class folder; Ctrl+Z brings it back, bytes unchanged', async () => {
+    const from = path.join(ds, top.file);
+    const before = sha(from);
+    const to = path.join(ds, top.suggested, path.basename(top.file));
+    await clickCard(top.file);
+    await page.keyboard.press('m');
+    await waitFor(() => fs.existsSync(to) && !fs.existsSync(from), { timeoutMs: 20_000, what: `${top.file} moved to ${top.suggested}/` });
+    assert.equal(sha(to), before);
+    await waitFor(async () => !(await cardsInView(frame)).some((c) => c.title === top.file), { what: 'the card to leave the grid' });
+    await page.keyboard.press('Control+z');
+    await waitFor(() => fs.existsSync(from) && !fs.existsSync(to), { timeoutMs: 20_000, what: `${top.file} back` });
+    assert.equal(sha(from), before, 'bytes unchanged');
+    await waitFor(async () => (await cardsInView(frame))[0]?.title === top.file, { what: 'the card back at the top' });
+  });
 
   uiTest('a duplicate group: keep one, trash the rest; undo restores them', async () => {
     await showTab(frame, 'Duplicates');
