@@ -155,6 +155,18 @@ describe('Curation board in VS Code', { skip: missing.length > 0, timeout: 900_0
     await waitFor(async () => (await focusedIndex(frame)) === 0, { what: 'Home → card 0' });
   });
 
+  uiTest('s on a card, and Find Similar Images in the Explorer, show the nearest images', async () => {
+    await clickCard(top.file);
+    await page.keyboard.press('s');
+    await frame.locator('nav.tabs button[aria-selected="true"]', { hasText: /^Similar/ }).waitFor({ timeout: 60_000 });
+    await waitFor(async () => (await cardsInView(frame))[0]?.title === top.file, { timeoutMs: 30_000, what: 'the card itself first' });
+    assert.ok((await cardsInView(frame)).length >= 5, 'its neighbours follow');
+    const image = (await fsp.readdir(path.join(ds, 'fish'))).sort()[0];
+    await explorerContextMenu(page, `dataset/fish/${image}`, 'Find Similar Images');
+    await waitFor(async () => (await cardsInView(frame))[0]?.title === `fish/${image}`, { timeoutMs: 60_000, what: `fish/${image} first` });
+    await showTab(frame, 'Label issues');
+  });
+
   uiTest('a name clash does not overwrite: the moved file gets a new name', async () => {
     const from = path.join(ds, top.file);
     const clash = path.join(ds, top.suggested, path.basename(top.file));
@@ -211,6 +223,15 @@ describe('Curation board in VS Code', { skip: missing.length > 0, timeout: 900_0
   uiTest('a duplicate group: keep one, trash the rest; undo restores them', async () => {
     await showTab(frame, 'Duplicates');
     await frame.locator('.grid .cell.group').first().waitFor({ state: 'visible', timeout: 20_000 });
+    await waitFor(
+      () =>
+        frame.evaluate(() =>
+          [...document.querySelectorAll('.cell.group')]
+            .slice(0, 2)
+            .every((g) => [...g.querySelectorAll('.member')].every((m) => m.querySelector('img')?.complete)),
+        ),
+      { what: 'the first groups’ thumbnails' },
+    );
     await screenshot(page, 'curation-duplicates');
     const group = frame.locator('.grid .cell.group').first();
     const keeper = await group.locator('.member.keeper').getAttribute('title');

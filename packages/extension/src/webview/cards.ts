@@ -8,7 +8,7 @@ const base = (p: string) => p.slice(p.lastIndexOf('/') + 1);
 
 function img(thumbs: Thumbs, path: string | null, cls = 'thumb'): string {
   const url = path ? thumbs.url(path) : undefined;
-  return `<div class="${cls}">${url ? `<img alt="" loading="lazy" src="${esc(url)}">` : ''}</div>`;
+  return `<div class="${cls}">${url ? `<img alt="" src="${esc(url)}">` : ''}</div>`;
 }
 
 /** Fills a grid cell with a card; `version` changes when its content must be rebuilt (a move, a thumbnail). */

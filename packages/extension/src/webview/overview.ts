@@ -67,7 +67,8 @@ function barChart(model: BoardModel): string {
       `<span class="bar-count">${n} · ${k} issue${k === 1 ? '' : 's'}</span></div>`
     );
   });
-  return `<h2>Classes</h2><div class="bars">${rows.join('')}</div>`;
+  const legend = '<p class="muted"><span class="swatch files"></span> images <span class="swatch issues"></span> open label issues</p>';
+  return `<h2>Classes</h2><div class="bars">${rows.join('')}</div>${legend}`;
 }
 
 function splits(report: CurationReport): string {
