@@ -295,6 +295,18 @@ describe('Curation board in VS Code', { skip: missing.length > 0, timeout: 900_0
     await screenshot(page, 'curation-map');
   });
 
+  uiTest('Enter opens the focused image beside the board', async () => {
+    await showTab(frame, 'Label issues');
+    const [first] = await cardsInView(frame);
+    await clickCard(first.title);
+    await page.keyboard.press('Enter');
+    const name = path.basename(first.title);
+    const tab = page.locator('.tabs-container .tab', { hasText: name }).first();
+    await tab.waitFor({ state: 'visible', timeout: 30_000 });
+    await tab.locator('.action-label.codicon-close, .codicon-close').first().click({ force: true });
+    await tab.waitFor({ state: 'detached', timeout: 10_000 });
+  });
+
   uiTest('10,000 cards: first painted grid ≤ 1 s after the report, scrolling ≥ 50 fps', async (t) => {
     await showTab(frame, 'Label issues');
     const figures = await measureBoard(frame, generatedReportMessage(10_000));
