@@ -4,6 +4,7 @@ import type { CurationReport } from '@image-classifier/protocol';
 import { OwnFileEvents } from '../src/curation/ownEvents';
 import { PathTracker, currentReport, labelOfPath } from '../src/curation/tracker';
 import { BoardModel } from '../src/webview/model';
+import { mapPoints } from '../src/webview/overview';
 
 function report(): CurationReport {
   const files = ['fish/a.jpg', 'tool/b.jpg', 'tool/c.jpg', 'train/fish/d.jpg', 'val/fish/e.jpg'];
@@ -127,4 +128,19 @@ test('OwnFileEvents: the board’s own renames do not re-query; a change made el
   e.begin();
   e.isForeign('/ds/other.jpg', 0);
   assert.equal(e.end(['/ds/x.jpg'], 0), true, 'an event held during the action that was not its own');
+});
+
+test('mapPoints: the report’s map points follow its files; files without an embedding have none', () => {
+  const r = report() as CurationReport & { map?: unknown };
+  assert.deepEqual(mapPoints(r), [], 'no map, no points');
+  r.map = { method: 'pca', points: [[0, 1], null, [0.5, 0.5], [1, 0], [0.2, 0.3]] };
+  assert.deepEqual(
+    mapPoints(r).map((p) => [p.key, p.x, p.y]),
+    [
+      ['fish/a.jpg', 0, 1],
+      ['tool/c.jpg', 0.5, 0.5],
+      ['train/fish/d.jpg', 1, 0],
+      ['val/fish/e.jpg', 0.2, 0.3],
+    ],
+  );
 });

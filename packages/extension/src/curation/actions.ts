@@ -8,7 +8,6 @@ import * as vscode from 'vscode';
 import type { BoardMessage } from './messages';
 import type { CurationPanel } from './panel';
 import { requestThumbnails } from './stubs';
-import { currentReport } from './tracker';
 import type { ActionOutcome, CurationController } from './types';
 
 /** Thumbnails' long side, px (cards show them at about half this on a 2× screen). */
@@ -101,8 +100,8 @@ export class BoardActions {
     if (res?.dir) this.board.allowRoot(vscode.Uri.file(res.dir));
     const urls: Record<string, string> = {};
     files.forEach((f, i) => {
-      const thumb = res?.items[i]?.thumbnail;
-      const u = thumb ? vscode.Uri.parse(thumb) : uris[i]!;
+      const thumb = res?.items[i]?.path;
+      const u = thumb ? vscode.Uri.file(thumb) : uris[i]!;
       urls[f] = webview.asWebviewUri(u).toString();
     });
     this.board.post({ type: 'thumbs', urls });
@@ -120,7 +119,8 @@ export class BoardActions {
     if (!report) throw new Error('The report is not ready yet: wait for the analysis to finish, then export.');
     const dir = vscode.Uri.joinPath(this.board.root, '.curation', 'export');
     await vscode.workspace.fs.createDirectory(dir);
-    const written = await c.exportReport(currentReport(report, this.board.tracker), dir.fsPath);
+    // The report as the server made it: the controller knows (from its journal) where each file went since.
+    const written = await c.exportReport(report, dir.fsPath);
     const names = written.map((w) => path.basename(w)).join(', ');
     const msg = `Exported ${names} to ${vscode.workspace.asRelativePath(dir, false)}.`;
     this.board.post({ type: 'status', message: msg });

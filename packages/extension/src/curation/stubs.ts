@@ -148,15 +148,15 @@ export async function createCurationController(root: vscode.Uri): Promise<Curati
   return new StubController(root).load();
 }
 
-/** C's thumbnails result (stub shape): one entry per requested URI, the thumbnail's file:// URI when made. */
+/** C's thumbnails result (protocol's ThumbnailsResult, in part): one item per URI, `path` = the WebP's absolute path. */
 export interface ThumbnailsResult {
-  items: { uri: string; thumbnail?: string }[];
+  items: { uri: string; path?: string }[];
   /** The folder the thumbnails are cached in (a localResourceRoot of the board). */
-  dir?: string;
+  dir: string;
 }
 
 export async function requestThumbnails(_client: ServerManager, uris: string[], _size: number): Promise<ThumbnailsResult> {
-  return { items: uris.map((uri) => ({ uri })) };
+  return { items: uris.map((uri) => ({ uri })), dir: '' };
 }
 
 export class CurationExplorer implements vscode.Disposable {

@@ -13,22 +13,15 @@ export interface MapPoint {
   y: number;
 }
 
-/** The report's 2-D map as points, whatever its exact shape (points, or coordinates aligned with the files). */
+/** The report's 2-D map (`map.points[i]` belongs to `files[i]`, null without an embedding) as points. */
 export function mapPoints(report: CurationReport): MapPoint[] {
-  const m = (report as { map?: unknown }).map as
-    | { points?: { file: string; x: number; y: number }[]; files?: string[]; coords?: unknown; x?: number[]; y?: number[] }
-    | undefined;
-  if (!m) return [];
-  if (Array.isArray(m.points)) return m.points.map((p) => ({ key: p.file, x: p.x, y: p.y }));
-  const files = m.files ?? report.files.map((f) => f.file);
-  if (Array.isArray(m.x) && Array.isArray(m.y)) return files.map((key, i) => ({ key, x: m.x![i]!, y: m.y![i]! }));
-  if (Array.isArray(m.coords)) {
-    const c = m.coords as (number | number[])[];
-    const pair = (i: number): [number, number] =>
-      Array.isArray(c[i]) ? [(c[i] as number[])[0]!, (c[i] as number[])[1]!] : [c[2 * i] as number, c[2 * i + 1] as number];
-    return files.map((key, i) => ({ key, x: pair(i)[0], y: pair(i)[1] }));
-  }
-  return [];
+  const m = (report as { map?: { points?: Array<[number, number] | null> } }).map;
+  const out: MapPoint[] = [];
+  (m?.points ?? []).forEach((p, i) => {
+    const f = report.files[i];
+    if (p && f) out.push({ key: f.file, x: p[0], y: p[1] });
+  });
+  return out;
 }
 
 /**
