@@ -1,0 +1,93 @@
+/**
+ * `<root>/.curation/decisions.json`: the files whose folder label the user confirmed ("keep label"), so they stop
+ * appearing as label issues and the decision travels with the dataset in version control. Diff-friendly: a version
+ * field, files sorted, one file per line:
+ *
+ *   {
+ *     "version": 1,
+ *     "keep": {
+ *       "cats/img1.jpg": {"at":"2026-12-01T10:00:00.000Z","label":"cats"}
+ *     }
+ *   }
+ *
+ * `label` is the class folder confirmed. A file moved or trashed by the board loses its decision (the move says the
+ * folder was wrong after all); undoing the move brings it back. Written to a temporary file, fsync'ed, then renamed
+ * over the old one, so a crash leaves the old or the new file, never half of one. No vscode import.
+ */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { type Decision, ensureCurationDir } from './journal';
+
+export const DECISIONS_VERSION = 1 as const;
+export const DECISIONS_FILE = 'decisions.json';
+
+export type Decisions = Map<string, Decision>;
+
+export class DecisionsError extends Error {
+  readonly code = 'DECISIONS_UNREADABLE';
+}
+
+/** The file's text for `decisions` (sorted, one entry per line, stable key order). */
+export function formatDecisions(decisions: Decisions): string {
+  const files = [...decisions.keys()].sort();
+  const lines = files.map((f) => {
+    const d = decisions.get(f)!;
+    return `    ${JSON.stringify(f)}: {"at":${JSON.stringify(d.at)},"label":${JSON.stringify(d.label)}}`;
+  });
+  const keep = lines.length ? `{\n${lines.join(',\n')}\n  }` : '{}';
+  return `{\n  "version": ${DECISIONS_VERSION},\n  "keep": ${keep}\n}\n`;
+}
+
+/** Parses decisions.json; throws DecisionsError (the file is never overwritten then) when it is not one. */
+export function parseDecisions(text: string, where = DECISIONS_FILE): Decisions {
+  let o: { version?: unknown; keep?: unknown };
+  try {
+    o = JSON.parse(text);
+  } catch (e) {
+    throw new DecisionsError(`${where} is not valid JSON (${(e as Error).message}); fix or remove it`);
+  }
+  if (!o || typeof o !== 'object' || o.version !== DECISIONS_VERSION)
+    throw new DecisionsError(`${where} is not a version ${DECISIONS_VERSION} decisions file; fix or remove it`);
+  const out: Decisions = new Map();
+  const keep = o.keep ?? {};
+  if (typeof keep !== 'object' || Array.isArray(keep)) throw new DecisionsError(`${where}: "keep" must be an object; fix or remove it`);
+  for (const [file, d] of Object.entries(keep as Record<string, unknown>)) {
+    const dd = d as Partial<Decision> | null;
+    if (!dd || typeof dd.label !== 'string') throw new DecisionsError(`${where}: the entry for “${file}” has no label; fix or remove it`);
+    out.set(file, { label: dd.label, at: typeof dd.at === 'string' ? dd.at : '' });
+  }
+  return out;
+}
+
+export class DecisionsFile {
+  readonly file: string;
+
+  constructor(root: string) {
+    this.file = path.join(root, '.curation', DECISIONS_FILE);
+  }
+
+  /** The decisions (empty when the file does not exist); throws DecisionsError when it cannot be read. */
+  async load(): Promise<Decisions> {
+    let text: string;
+    try {
+      text = await fs.readFile(this.file, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
+      throw new DecisionsError(`${this.file} cannot be read (${(e as Error).message})`);
+    }
+    return parseDecisions(text, path.join('.curation', DECISIONS_FILE));
+  }
+
+  async save(decisions: Decisions): Promise<void> {
+    await ensureCurationDir(path.dirname(this.file));
+    const tmp = `${this.file}.${process.pid}.${Date.now()}.tmp`;
+    const fh = await fs.open(tmp, 'wx');
+    try {
+      await fh.writeFile(formatDecisions(decisions));
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await fs.rename(tmp, this.file);
+  }
+}
