@@ -12,6 +12,7 @@ export * from './model/models.js';
 export * from './model/float16.js';
 export * from './image/preprocess-pool.js';
 export * from './image/svg.js';
+export * from './image/thumbnail.js';
 export * from './threads.js';
 export * from './fs/regular-file.js';
 export * from './curation/index.js';

@@ -99,6 +99,25 @@ describe('curateDataset on generated datasets', () => {
     assert.equal(r.counts.unreadable, 1);
     assert.equal(r.counts.analysed, 25);
     assert.equal(r.classes.length, 3);
+    // The 2-D map: one entry per file, null for the unreadable one, red and blue apart on it, the misfiled blue with blue.
+    assert.equal(r.map?.method, 'pca');
+    assert.equal(r.map.points.length, r.files.length);
+    const at = (f: string) => r.map!.points[r.files.findIndex((x) => x.file === f)];
+    assert.equal(at('green/broken.jpg'), null);
+    for (const p of r.map.points)
+      if (p)
+        assert.ok(
+          p.every((v) => Number.isFinite(v) && v >= 0 && v <= 1),
+          String(p),
+        );
+    const centre = (prefix: string) => {
+      const pts = r.files.flatMap((f, i) => (f.file.startsWith(prefix) && f.file !== 'red/oops.png' ? [r.map!.points[i]!] : []));
+      return [0, 1].map((c) => pts.reduce((s, p) => s + p[c]!, 0) / pts.length);
+    };
+    const dist = (a: number[], b: readonly number[]) => Math.hypot(a[0]! - b[0]!, a[1]! - b[1]!);
+    const [red, blue] = [centre('red/'), centre('blue/')];
+    assert.ok(dist(red, blue) > 0.3, `red ${red} vs blue ${blue}`);
+    assert.ok(dist(blue, at('red/oops.png')!) < dist(red, at('red/oops.png')!), 'the misfiled blue image sits with the blues');
   });
 
   test('one class: label check skipped with a message, duplicates and quality still run', async () => {

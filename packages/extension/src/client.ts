@@ -36,6 +36,7 @@ import {
   CurateRequest,
   SimilarRequest,
   StatusNotification,
+  ThumbnailsRequest,
   type CurateResult,
   type SimilarParams,
   type SimilarResult,
@@ -44,6 +45,7 @@ import {
   type ClearCacheResult,
   type ModelInfoResult,
   type StatusParams,
+  type ThumbnailsResult,
 } from '@image-classifier/protocol';
 import { engineProcessEnv } from '@image-classifier/protocol/launch';
 import type { BatchOptions, ClientModule, CurateOptions, RequestOptions, ServerConnection, ServerPhase } from './serverTypes';
@@ -315,6 +317,12 @@ export class ServerClient implements ServerConnection {
     // The protocol's request types carry their params' type; the client's overloads cannot see through a generic P.
     const send = c.sendRequest.bind(c) as (t: RequestType<P, R, void>, p: P, tok?: vscode.CancellationToken) => Promise<R>;
     return token ? send(type, params, token) : send(type, params);
+  }
+
+  async thumbnails(uris: string[], size: number, token?: vscode.CancellationToken): Promise<ThumbnailsResult> {
+    const c = await this.ensureStarted();
+    const params = { uris, size };
+    return token ? c.sendRequest(ThumbnailsRequest.type, params, token) : c.sendRequest(ThumbnailsRequest.type, params);
   }
 
   async stop(): Promise<void> {

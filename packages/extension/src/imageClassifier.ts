@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import { ClassificationQueue } from './classificationQueue';
 import { registerCommands } from './commands';
 import { CurationBoards } from './curation/boards';
-import { CurationExplorer } from './curation/stubs';
+import { CurationExplorer } from './curation/explorer';
 import { ModelInfoDocument } from './commands/modelInfo';
 import { EXCLUDE_GLOB } from './commands/util';
 import { LabelDecorations } from './decorations';

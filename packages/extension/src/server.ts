@@ -15,6 +15,7 @@ import type {
   SimilarParams,
   SimilarResult,
   StatusParams,
+  ThumbnailsResult,
 } from '@image-classifier/protocol';
 import type { RequestType } from 'vscode-languageclient';
 import type { BatchOptions, ClientModule, CurateOptions, RequestOptions, ServerConnection, ServerPhase } from './serverTypes';
@@ -89,6 +90,9 @@ export class ServerManager implements vscode.Disposable {
   }
   request<P, R>(type: RequestType<P, R, void>, params: P, token?: vscode.CancellationToken): Promise<R> {
     return this.client.request(type, params, token);
+  }
+  thumbnails(uris: string[], size: number, token?: vscode.CancellationToken): Promise<ThumbnailsResult> {
+    return this.client.thumbnails(uris, size, token);
   }
   async stop(): Promise<void> {
     await this.impl?.stop();

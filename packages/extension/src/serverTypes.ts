@@ -14,6 +14,7 @@ import type {
   SimilarParams,
   SimilarResult,
   StatusParams,
+  ThumbnailsResult,
 } from '@image-classifier/protocol';
 import type { RequestType } from 'vscode-languageclient';
 
@@ -56,6 +57,8 @@ export interface ServerConnection extends vscode.Disposable {
   similar(params: SimilarParams): Promise<SimilarResult>;
   /** Any typed request of the protocol (for methods without a wrapper of their own, e.g. thumbnails). */
   request<P, R>(type: RequestType<P, R, void>, params: P, token?: vscode.CancellationToken): Promise<R>;
+  /** `imageClassifier/thumbnails`: WebP previews (longest side `size`) of file URIs, one item per URI. */
+  thumbnails(uris: string[], size: number, token?: vscode.CancellationToken): Promise<ThumbnailsResult>;
   stop(): Promise<void>;
 }
 

@@ -4,7 +4,7 @@ import type { CurationReport } from '@image-classifier/protocol';
 import { OwnFileEvents } from '../src/curation/ownEvents';
 import { PathTracker, currentReport, labelOfPath } from '../src/curation/tracker';
 import { BoardModel } from '../src/webview/model';
-import { mapPoints } from '../src/webview/overview';
+import { mapPoints } from '../src/webview/map-points';
 
 function report(): CurationReport {
   const files = ['fish/a.jpg', 'tool/b.jpg', 'tool/c.jpg', 'train/fish/d.jpg', 'val/fish/e.jpg'];

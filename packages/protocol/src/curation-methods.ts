@@ -1,6 +1,7 @@
 /**
  * The curation methods: `imageClassifier/curate` (a dataset's CurationReport, with progress, partial results and
- * cancellation) and `imageClassifier/similar` (the nearest images of a dataset to one image). No native imports.
+ * cancellation), `imageClassifier/similar` (the nearest images of a dataset to one image) and
+ * `imageClassifier/thumbnails` (small WebP previews for the curation board). No native imports.
  *
  * Re-query: there is no change notification. Calling `curate` again is the way to refresh a report: embeddings come
  * from the server's content-hash-keyed cache (the same one `classify` uses) and pixel features from an in-memory
@@ -105,4 +106,48 @@ export interface SimilarResult {
 export namespace SimilarRequest {
   export const method = 'imageClassifier/similar' as const;
   export const type = new RequestType<SimilarParams, SimilarResult, void>(method);
+}
+
+// ---- imageClassifier/thumbnails ----------------------------------------------------------------------------
+
+export interface ThumbnailsParams {
+  /** file:// URIs (or absolute paths) of images inside the workspace (else that item's error is OUTSIDE_WORKSPACE). */
+  uris: string[];
+  /** Longest side in pixels: default `ThumbnailsRequest.defaultSize` (192), 16..`ThumbnailsRequest.maxSize` (512). */
+  size?: number;
+}
+
+export interface ThumbnailItem {
+  /** As sent. */
+  uri: string;
+  /** Absolute path of the WebP (inside `ThumbnailsResult.dir`); absent with `error`. */
+  path?: string;
+  /** The thumbnail's size (its longest side ≤ the size asked; a smaller image is not enlarged). */
+  width?: number;
+  height?: number;
+  /** The image could not be read or decoded (the codes of `classify`: DECODE_FAILED, IMAGE_TOO_COMPLEX, …). */
+  error?: ErrorDto;
+}
+
+/**
+ * One item per URI, in order. Thumbnails are WebP files in the server's cache folder, named by the image's content
+ * hash and the size: a moved or renamed image keeps its thumbnail, a changed one gets a new one; `clearCache`
+ * removes them. Cancellation answers with the items finished so far (`cancelled: true`).
+ */
+export interface ThumbnailsResult {
+  /** Absolute folder holding every thumbnail (for a webview's `localResourceRoots`). */
+  dir: string;
+  items: ThumbnailItem[];
+  cancelled: boolean;
+  /** Thumbnails made now (the rest came from the cache or failed). */
+  made: number;
+  durationMs: number;
+}
+
+export namespace ThumbnailsRequest {
+  export const method = 'imageClassifier/thumbnails' as const;
+  export const defaultSize = 192;
+  export const minSize = 16;
+  export const maxSize = 512;
+  export const type = new RequestType<ThumbnailsParams, ThumbnailsResult, void>(method);
 }

@@ -104,6 +104,16 @@ export interface SkippedEntry {
   reason: string;
 }
 
+/**
+ * A 2-D map of the embeddings for an overview: `points[i]` belongs to `files[i]` (same order, same length), `null`
+ * for a file with no embedding (unreadable). Coordinates are in [0, 1] on each axis (each axis scaled on its own),
+ * never NaN. `pca`: the L2-normalised embeddings on their top two principal components (centred).
+ */
+export interface CurationMap {
+  method: 'pca' | 'umap';
+  points: Array<[number, number] | null>;
+}
+
 export interface CurationReport {
   version: typeof CURATION_REPORT_VERSION;
   root: string;
@@ -134,4 +144,6 @@ export interface CurationReport {
   /** The thresholds and parameters used. */
   settings: Record<string, number | string | boolean>;
   timingsMs: { scan: number; extract: number; analyse: number; total: number };
+  /** The embeddings in 2-D, aligned with `files` (absent when nothing was analysed). */
+  map?: CurationMap;
 }

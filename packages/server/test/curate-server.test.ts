@@ -78,6 +78,10 @@ describe('curation over JSON-RPC', { skip: shared ? false : SKIP_NO_SHARED }, ()
     assert.equal(r.counts.analysed, FILES);
     assert.equal(r.run.embedded + r.run.cachedEmbeddings, FILES);
     assert.equal(r.run.analysisThread, 'worker');
+    // The 2-D map came back from the analysis thread, one point per file, in [0, 1].
+    assert.equal(r.map?.method, 'pca');
+    assert.equal(r.map.points.length, FILES);
+    assert.ok(r.map.points.every((p) => p !== null && p.every((v) => v >= 0 && v <= 1)));
     const top3 = r.labelIssues.slice(0, 3).map((x) => x.file);
     assert.ok(
       top3.some((f) => noisy.has(f)),

@@ -9,6 +9,7 @@ import type { Extracted } from './extract.js';
 import { findLabelIssues, type LabelAnalysis, type LabelIssueOptions } from './label-issues.js';
 import { DUAL_MAX_ROWS } from './softmax-regression.js';
 import { matchModelClasses, modelClassProbabilities } from './model-classes.js';
+import { embeddingMap } from './map.js';
 import { findOutliers } from './outliers.js';
 import { qualityIssues } from './quality.js';
 import { type Matrix, type Neighbours, normalizedMatrix } from './vectors.js';
@@ -92,6 +93,8 @@ export interface Analysis {
   duplicates: DuplicateGroup[];
   outliers: OutlierEntry[];
   quality: QualityEntry[];
+  /** Each item's point on the 2-D map (n × 2, in [0, 1]), see map.ts. */
+  map?: Float32Array;
 }
 
 export interface AnalyseOptions extends LabelIssueOptions {
@@ -107,7 +110,7 @@ export function analyse(items: Analysable[], labels: LabelSet | undefined, o: An
     d,
   );
   const nb = nearestNeighbours(m, o.neighbours);
-  const out: Analysis = { m, nb, duplicates: [], outliers: [], quality: [] };
+  const out: Analysis = { m, nb, duplicates: [], outliers: [], quality: [], map: embeddingMap(m) };
   if (o.checks.has('label')) {
     const r = items.length ? analyseLabels(items, m, nb, labels, o) : 'no readable images';
     if (typeof r === 'string') out.labelSkipped = r;

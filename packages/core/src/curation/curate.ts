@@ -11,6 +11,7 @@ import { NEAR_DUPLICATE_DEFAULTS, type NearDuplicateOptions } from './duplicates
 import type { CurationEngine } from './engine.js';
 import { changedSince, type ExtractOptions, extractAll } from './extract.js';
 import type { LabelIssueOptions } from './label-issues.js';
+import { mapOfFiles } from './map.js';
 import { OUTLIER_IQR_FACTOR } from './outliers.js';
 import { QUALITY_THRESHOLDS } from './quality.js';
 import { buildFiles, classSummaries, datasetWarnings } from './report.js';
@@ -92,6 +93,11 @@ export async function curateDataset(root: string, classifier: CurationEngine, o:
   const changed = await changedSince(extracted);
   const { files, labelIssues } = buildFiles(extracted, items, a, changed);
   const classes = classSummaries(scan.entries, labelIssues);
+  const map = mapOfFiles(
+    extracted,
+    items.map((x) => x.entry.file),
+    a.map,
+  );
   const t3 = performance.now();
   const labelled = scan.entries.some((e) => e.label !== undefined);
   return {
@@ -121,5 +127,6 @@ export async function curateDataset(root: string, classifier: CurationEngine, o:
     warnings: datasetWarnings(a, classes, scan.entries.length, items.length, checks),
     settings: settings(o, k),
     timingsMs: { scan: Math.round(t1 - t0), extract: Math.round(t2 - t1), analyse: Math.round(t3 - t2), total: Math.round(t3 - t0) },
+    ...(map ? { map } : {}),
   };
 }

@@ -6,6 +6,7 @@ export * from './engine.js';
 export * from './extract.js';
 export * from './image-features.js';
 export * from './label-issues.js';
+export * from './map.js';
 export * from './model-classes.js';
 export * from './outliers.js';
 export * from './phash.js';

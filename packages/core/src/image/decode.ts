@@ -145,7 +145,7 @@ function cmykToRgbPillow(src: Uint8Array, pixels: number): Uint8Array {
   return out;
 }
 
-function decodeError(format: string, name: string, e: unknown): ClassifierError {
+export function decodeError(format: string, name: string, e: unknown): ClassifierError {
   const msg = e instanceof Error ? e.message : String(e);
   if (/pixel limit/i.test(msg)) {
     return new ClassifierError('IMAGE_TOO_LARGE', `${name} is larger than the pixel limit; raise maxImagePixels if you trust this file.`, {
@@ -194,21 +194,36 @@ function unsupported(format: string, name: string): ClassifierError {
   });
 }
 
+/** A sharp-readable image whose header passed the checks (see probeImage). */
+export interface ProbedImage {
+  builtin: false;
+  format: string;
+  input: Buffer;
+  meta: sharpType.Metadata;
+  storedWidth: number;
+  storedHeight: number;
+  /** An SVG's render density (its canvas bounded by the SVG pixel budget). */
+  density?: number;
+}
+
 /**
- * Decodes image bytes to 8-bit interleaved RGB with EXIF orientation applied.
- * `name` is used in error messages, and its extension to recognise TGA (which has no magic number).
+ * What every decode checks before a pixel is allocated: not empty, the format sniffed from the bytes (a built-in
+ * format is only named: its decoder checks its own header), a format we read, an SVG within the complexity limits
+ * and rendered at a bounded density, otherwise the header's size within `maxPixels` (and not tiny).
  */
-export async function decodeImage(bytes: Uint8Array, name = 'image', opts: DecodeOptions = {}): Promise<DecodedImage> {
-  const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
+export async function probeImage(
+  bytes: Uint8Array,
+  name: string,
+  maxPixels: number,
+): Promise<{ builtin: true; format: string } | ProbedImage> {
   if (bytes.length === 0) {
     throw new ClassifierError('EMPTY_FILE', `${name} is empty (0 bytes); it may still be being written or was truncated.`);
   }
   const format = sniffFormat(bytes, name);
-  if (BUILTIN_FORMATS.has(format)) return decodeWithBuiltin(bytes, format, name, opts);
+  if (BUILTIN_FORMATS.has(format)) return { builtin: true, format };
   if (!SHARP_READABLE.has(format)) throw unsupported(format, name);
   if (format === 'svg') checkSvgComplexity(bytes, name);
   const input = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  // Header first: refuse decompression bombs before a pixel is allocated.
   let meta: sharpType.Metadata;
   try {
     meta = await sharp(input, { limitInputPixels: false, pages: 1 }).metadata();
@@ -223,6 +238,19 @@ export async function decodeImage(bytes: Uint8Array, name = 'image', opts: Decod
   // An SVG is rendered at the size the model needs, not at its declared canvas.
   const density = format === 'svg' ? await svgDensity(input, name, storedWidth, storedHeight) : undefined;
   if (density === undefined) checkImageSize(name, storedWidth, storedHeight, maxPixels);
+  return { builtin: false, format, input, meta, storedWidth, storedHeight, ...(density !== undefined ? { density } : {}) };
+}
+
+/**
+ * Decodes image bytes to 8-bit interleaved RGB with EXIF orientation applied.
+ * `name` is used in error messages, and its extension to recognise TGA (which has no magic number).
+ */
+export async function decodeImage(bytes: Uint8Array, name = 'image', opts: DecodeOptions = {}): Promise<DecodedImage> {
+  const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
+  // Header first: refuse decompression bombs before a pixel is allocated.
+  const probe = await probeImage(bytes, name, maxPixels);
+  if (probe.builtin) return decodeWithBuiltin(bytes, probe.format, name, opts);
+  const { format, input, meta, storedWidth, storedHeight, density } = probe;
   const isCmyk = meta.space === 'cmyk';
   // Pillow opens 16-bit grayscale (PNG, TIFF) as mode I / I;16, and convert('RGB') clips it to 0–255.
   const gray16 = !isCmyk && meta.channels === 1 && meta.depth === 'ushort';

@@ -12,6 +12,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { ClassifierError, type ErrorCode } from '../errors.js';
 import { findWorkerScript } from '../threads.js';
 import type { PreprocessConfig, PreprocessResult } from './preprocess.js';
+import type { Thumbnail } from './thumbnail.js';
 import type { PreprocessingMode } from '@image-classifier/protocol/settings';
 
 export interface PreprocessRequest {
@@ -26,10 +27,25 @@ export interface PreprocessRequest {
   outLength: number;
 }
 
+/** A thumbnail job (see thumbnail.ts): the same decoders, time budget and guards as a classification's decode. */
+export interface ThumbnailRequest {
+  type: 'thumbnail';
+  id: number;
+  bytes: Uint8Array;
+  name: string;
+  size: number;
+  maxPixels?: number;
+}
+
+export type DecoderRequest = PreprocessRequest | ThumbnailRequest;
+
 export type PreprocessResponse =
   | { type: 'started'; id: number }
   | { type: 'done'; id: number; out: Float32Array; width: number; height: number; format: string }
+  | { type: 'thumbnail'; id: number; thumbnail: Thumbnail }
   | { type: 'error'; id: number; error: { code: ErrorCode; message: string; details?: Record<string, unknown> } };
+
+type Answer = Exclude<PreprocessResponse, { type: 'started' } | { type: 'error' }>;
 
 /** `preprocess-worker.js`, preferably beside the inference worker a bundled build names. */
 export function defaultPreprocessWorkerScript(besides?: string): string {
@@ -67,12 +83,11 @@ function decodeTimeoutFromEnv(): number {
 }
 
 interface Pending {
-  resolve: (r: PreprocessResult) => void;
-  reject: (e: Error) => void;
-  /** The caller's tensor (filled from the decoder's answer), and where it goes back. */
-  out: Float32Array;
-  giveBack: (out: Float32Array) => void;
-  req: PreprocessRequest;
+  /** The decoder's answer (never called once abandoned or failed). */
+  answer: (msg: Answer) => void;
+  /** Fails the job (the caller's tensor goes back first). */
+  fail: (e: Error) => void;
+  req: DecoderRequest;
   /** Cancelled: answered already, the decoder's answer is dropped. */
   abandoned?: boolean;
   timer?: NodeJS.Timeout;
@@ -91,23 +106,26 @@ interface Slot {
 function abandon(p: Pending): void {
   if (p.abandoned) return;
   p.abandoned = true;
-  p.giveBack(p.out);
-  p.reject(new ClassifierError('CANCELLED', 'The request was cancelled.'));
+  p.fail(new ClassifierError('CANCELLED', 'The request was cancelled.'));
 }
 
 function settle(p: Pending, msg: PreprocessResponse): void {
   if (p.abandoned || msg.type === 'started') return;
-  p.giveBack(p.out);
   if (msg.type === 'error') {
-    p.reject(new ClassifierError(msg.error.code, msg.error.message, msg.error.details ? { details: msg.error.details } : undefined));
+    p.fail(new ClassifierError(msg.error.code, msg.error.message, msg.error.details ? { details: msg.error.details } : undefined));
     return;
   }
-  if (msg.out.length !== p.out.length) {
-    p.reject(new ClassifierError('INTERNAL', `The decoder returned ${msg.out.length} values for a tensor of ${p.out.length}.`));
-    return;
+  p.answer(msg);
+}
+
+/** A tensor job's answer → its result, copied into the caller's tensor. */
+function tensorAnswer(out: Float32Array, msg: Answer): PreprocessResult {
+  if (msg.type !== 'done') throw new ClassifierError('INTERNAL', `The decoder answered a tensor job with ${msg.type}.`);
+  if (msg.out.length !== out.length) {
+    throw new ClassifierError('INTERNAL', `The decoder returned ${msg.out.length} values for a tensor of ${out.length}.`);
   }
-  p.out.set(msg.out);
-  p.resolve({ tensor: p.out, offset: 0, width: msg.width, height: msg.height, format: msg.format });
+  out.set(msg.out);
+  return { tensor: out, offset: 0, width: msg.width, height: msg.height, format: msg.format };
 }
 
 function setRef(child: ChildProcess, on: boolean): void {
@@ -163,12 +181,10 @@ export class PreprocessPool {
     const fail = (why: string) => {
       const i = this.slots.indexOf(slot);
       if (i < 0) return; // replaced already (killed over its budget)
-      const err = new ClassifierError('INTERNAL', `An image decoder stopped (${why}); the image was not classified. Try again.`);
+      const err = new ClassifierError('INTERNAL', `An image decoder stopped (${why}); the image was not decoded. Try again.`);
       for (const p of slot.pending.values()) {
         clearTimeout(p.timer);
-        if (p.abandoned) continue;
-        p.giveBack(p.out);
-        p.reject(err);
+        if (!p.abandoned) p.fail(err);
       }
       slot.pending.clear();
       slot.busy = 0;
@@ -200,8 +216,6 @@ export class PreprocessPool {
     out: Float32Array,
     giveBack: (out: Float32Array) => void,
   ): Promise<PreprocessResult> {
-    if (this.closed) return Promise.reject(new ClassifierError('MODEL_NOT_READY', 'The classifier was closed.'));
-    if (opts.signal?.aborted) return Promise.reject(new ClassifierError('CANCELLED', 'The request was cancelled.'));
     const req: PreprocessRequest = {
       type: 'run',
       id: this.nextId++,
@@ -212,21 +226,62 @@ export class PreprocessPool {
       outLength: out.length,
       ...(opts.maxPixels !== undefined ? { maxPixels: opts.maxPixels } : {}),
     };
-    const signal = opts.signal;
-    return new Promise((resolve, reject) => {
+    let given = false;
+    const back = () => {
+      if (!given) giveBack(out);
+      given = true;
+    };
+    return this.submit(req, opts.signal, back, (msg) => {
+      back();
+      return tensorAnswer(out, msg);
+    });
+  }
+
+  /**
+   * A WebP thumbnail of `bytes` (longest side ≤ `size`), made in a decoder under the same time budget and guards
+   * as `run`: IMAGE_TOO_COMPLEX past the budget, the decoder's ClassifierError otherwise, CANCELLED on `signal`.
+   */
+  thumbnail(bytes: Uint8Array, name: string, opts: { size: number; maxPixels?: number; signal?: AbortSignal }): Promise<Thumbnail> {
+    const req: ThumbnailRequest = {
+      type: 'thumbnail',
+      id: this.nextId++,
+      bytes,
+      name,
+      size: opts.size,
+      ...(opts.maxPixels !== undefined ? { maxPixels: opts.maxPixels } : {}),
+    };
+    return this.submit(
+      req,
+      opts.signal,
+      () => undefined,
+      (msg) => {
+        if (msg.type !== 'thumbnail') throw new ClassifierError('INTERNAL', `The decoder answered a thumbnail job with ${msg.type}.`);
+        return msg.thumbnail;
+      },
+    );
+  }
+
+  /** Sends `req` to the least busy decoder; `release` runs before any failure, `take` turns the answer into the result. */
+  private submit<T>(req: DecoderRequest, signal: AbortSignal | undefined, release: () => void, take: (msg: Answer) => T): Promise<T> {
+    if (this.closed) return Promise.reject(new ClassifierError('MODEL_NOT_READY', 'The classifier was closed.'));
+    if (signal?.aborted) return Promise.reject(new ClassifierError('CANCELLED', 'The request was cancelled.'));
+    return new Promise<T>((resolve, reject) => {
       const onAbort = () => abandon(p);
       const detach = () => signal?.removeEventListener('abort', onAbort);
       const p: Pending = {
-        resolve: (r) => {
+        answer: (msg) => {
           detach();
-          resolve(r);
+          try {
+            resolve(take(msg));
+          } catch (e) {
+            reject(e);
+          }
         },
-        reject: (e) => {
+        fail: (e) => {
           detach();
+          release();
           reject(e);
         },
-        out,
-        giveBack,
         req,
       };
       this.send(this.leastBusy(), p);
@@ -258,12 +313,11 @@ export class PreprocessPool {
     if (!p || i < 0) return;
     slot.pending.delete(id);
     if (!p.abandoned) {
-      p.giveBack(p.out);
       const seconds = this.decodeTimeoutMs / 1000;
-      p.reject(
+      p.fail(
         new ClassifierError(
           'IMAGE_TOO_COMPLEX',
-          `${p.req.name} took longer than ${seconds} s to decode; it was stopped and not classified. Simplify it or convert it to PNG/JPEG.`,
+          `${p.req.name} took longer than ${seconds} s to decode; it was stopped and ${p.req.type === 'thumbnail' ? 'has no thumbnail' : 'not classified'}. Simplify it or convert it to PNG/JPEG.`,
           { details: { timeoutMs: this.decodeTimeoutMs } },
         ),
       );
@@ -291,7 +345,7 @@ export class PreprocessPool {
     for (const s of this.slots) {
       for (const p of s.pending.values()) {
         clearTimeout(p.timer);
-        if (!p.abandoned) p.reject(err);
+        if (!p.abandoned) p.fail(err);
       }
       s.pending.clear();
       setRef(s.child, false);

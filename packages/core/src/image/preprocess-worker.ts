@@ -7,7 +7,8 @@ import { getPriority, setPriority } from 'node:os';
 import { toClassifierError } from '../errors.js';
 import { preloadSharp } from './decode.js';
 import { preprocessImage } from './preprocess.js';
-import type { PreprocessRequest, PreprocessResponse } from './preprocess-pool.js';
+import type { DecoderRequest, PreprocessRequest, PreprocessResponse } from './preprocess-pool.js';
+import { makeThumbnail } from './thumbnail.js';
 
 const send = process.send?.bind(process);
 if (!send) throw new Error('preprocess-worker must run as a forked process');
@@ -29,7 +30,36 @@ if (nice > 0) {
 // The server went away (closed, crashed): stop at once, even inside a native call (exit would wait for it).
 process.on('disconnect', () => process.kill(process.pid, 'SIGKILL'));
 
-process.on('message', async (msg: PreprocessRequest | { type: 'preload' }) => {
+async function answer(msg: DecoderRequest): Promise<PreprocessResponse> {
+  if (msg.type === 'thumbnail') {
+    const thumbnail = await makeThumbnail(msg.bytes, msg.name, {
+      size: msg.size,
+      ...(msg.maxPixels !== undefined ? { maxPixels: msg.maxPixels } : {}),
+    });
+    return { type: 'thumbnail', id: msg.id, thumbnail };
+  }
+  return preprocess(msg);
+}
+
+async function preprocess(msg: PreprocessRequest): Promise<PreprocessResponse> {
+  const out = new Float32Array(msg.outLength);
+  const r = await preprocessImage(msg.bytes, msg.name, {
+    preprocessing: msg.preprocessing,
+    config: msg.config,
+    out,
+    ...(msg.maxPixels !== undefined ? { maxPixels: msg.maxPixels } : {}),
+  });
+  return {
+    type: 'done',
+    id: msg.id,
+    out: r.tensor.subarray(r.offset, r.offset + msg.outLength),
+    width: r.width,
+    height: r.height,
+    format: r.format,
+  };
+}
+
+process.on('message', async (msg: DecoderRequest | { type: 'preload' }) => {
   if (msg.type === 'preload') {
     try {
       preloadSharp();
@@ -39,22 +69,8 @@ process.on('message', async (msg: PreprocessRequest | { type: 'preload' }) => {
     return;
   }
   reply({ type: 'started', id: msg.id });
-  const out = new Float32Array(msg.outLength);
   try {
-    const r = await preprocessImage(msg.bytes, msg.name, {
-      preprocessing: msg.preprocessing,
-      config: msg.config,
-      out,
-      ...(msg.maxPixels !== undefined ? { maxPixels: msg.maxPixels } : {}),
-    });
-    reply({
-      type: 'done',
-      id: msg.id,
-      out: r.tensor.subarray(r.offset, r.offset + msg.outLength),
-      width: r.width,
-      height: r.height,
-      format: r.format,
-    });
+    reply(await answer(msg));
   } catch (e) {
     const err = toClassifierError(e, 'DECODE_FAILED');
     reply({ type: 'error', id: msg.id, error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } });

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { BoardMessage } from './messages';
 import type { CurationPanel } from './panel';
-import { requestThumbnails } from './stubs';
+import { requestThumbnails } from './thumbnails';
 import type { ActionOutcome, CurationController } from './types';
 
 /** Thumbnails' long side, px (cards show them at about half this on a 2× screen). */
@@ -86,6 +86,15 @@ export class BoardActions {
     this.board.updateExplorer(c);
     if (out.ok) void vscode.window.setStatusBarMessage(`$(check) ${out.message}`, 5000);
     else void vscode.window.showWarningMessage(out.message);
+  }
+
+  /**
+   * Learns the server's thumbnail folder (an empty request) and lets the webview read it, before any card shows:
+   * changing the webview's resource roots later could reload it.
+   */
+  async prepareThumbnails(): Promise<void> {
+    const res = await requestThumbnails(this.board.deps.server, [], THUMB_SIZE).catch(() => undefined);
+    if (res?.dir) this.board.allowRoot(vscode.Uri.file(res.dir));
   }
 
   /** Thumbnails from the server (C's cache) where it has them, the image itself otherwise. */

@@ -10,7 +10,8 @@ import type { ServerManager } from '../server';
 import { BoardActions } from './actions';
 import { boardHtml } from './html';
 import type { FileFacts, HostMessage } from './messages';
-import { type CurationExplorer, createCurationController } from './stubs';
+import { createCurationController } from './controller';
+import type { CurationExplorer } from './explorer';
 import { OwnFileEvents } from './ownEvents';
 import { PathTracker, currentReport } from './tracker';
 import type { ActionOutcome, CurationController } from './types';
@@ -105,6 +106,7 @@ export class CurationPanel implements vscode.Disposable {
     const cts = new vscode.CancellationTokenSource();
     this.running = cts;
     const name = vscode.workspace.asRelativePath(this.root, false);
+    await this.actions.prepareThumbnails();
     const location = opts.quietly ? vscode.ProgressLocation.Window : vscode.ProgressLocation.Notification;
     try {
       const result = await vscode.window.withProgress(
@@ -197,6 +199,7 @@ export class CurationPanel implements vscode.Disposable {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.deps.explorer.update(this.root, undefined, new Set());
     clearTimeout(this.requeryTimer);
     this.running?.cancel();
     for (const d of this.disposables.splice(0)) d.dispose();

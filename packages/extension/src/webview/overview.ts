@@ -4,25 +4,9 @@
  * a drag selects a region into the grid.
  */
 import type { CurationReport } from '@image-classifier/protocol';
+import { type MapPoint, mapPoints } from './map-points';
 import type { BoardModel } from './model';
 import type { Thumbs } from './thumbs';
-
-export interface MapPoint {
-  key: string;
-  x: number;
-  y: number;
-}
-
-/** The report's 2-D map (`map.points[i]` belongs to `files[i]`, null without an embedding) as points. */
-export function mapPoints(report: CurationReport): MapPoint[] {
-  const m = (report as { map?: { points?: Array<[number, number] | null> } }).map;
-  const out: MapPoint[] = [];
-  (m?.points ?? []).forEach((p, i) => {
-    const f = report.files[i];
-    if (p && f) out.push({ key: f.file, x: p[0], y: p[1] });
-  });
-  return out;
-}
 
 /**
  * The CSP allows no inline style attributes: widths and colours travel as data attributes and are set through the

@@ -103,7 +103,10 @@ function tooLarge(file: string, size: number): ClassifierError {
  * Opens `file` (checked again on the opened descriptor: regular, inside the roots) and reads it. `id` is that
  * descriptor's fstat, or undefined when the file changed while it was read (then its hash is not indexed).
  */
-async function readChecked(ctx: ServerContext, file: string): Promise<{ bytes: Buffer; path: string; id: FileIdentity | undefined }> {
+export async function readChecked(
+  ctx: ServerContext,
+  file: string,
+): Promise<{ bytes: Buffer; path: string; id: FileIdentity | undefined }> {
   const opened = ctx.roots.open(file);
   try {
     if (opened.stat.size > MAX_FILE_BYTES) throw tooLarge(file, opened.stat.size);

@@ -10,6 +10,7 @@ import {
   CurateRequest,
   ModelInfoRequest,
   SimilarRequest,
+  ThumbnailsRequest,
 } from '@image-classifier/protocol';
 import type { CancellationToken, Connection, InitializeParams, InitializeResult } from 'vscode-languageserver/node';
 import { CRASH_INFERENCE_WORKER, environment } from '../environment.js';
@@ -22,6 +23,7 @@ import { handle } from './errors.js';
 import { singleParams, tokenOf } from './limits.js';
 import { modelInfo } from './model-info.js';
 import { similar } from './similar.js';
+import { clearThumbnails, closeThumbnails, thumbnails } from './thumbnails.js';
 import { applySettings, onConfigurationChange, readSettings } from './settings.js';
 import { createContext, type ServerContext, type ServerOptions } from './state.js';
 
@@ -56,6 +58,7 @@ function onInitialize(ctx: ServerContext, p: InitializeParams): InitializeResult
             ClearCacheRequest.method,
             CurateRequest.method,
             SimilarRequest.method,
+            ThumbnailsRequest.method,
           ],
         },
       },
@@ -82,7 +85,7 @@ async function unload(ctx: ServerContext, why: string): Promise<void> {
 
 async function onShutdown(ctx: ServerContext): Promise<void> {
   ctx.shutdownRequested = true;
-  await unload(ctx, 'The server is shutting down.');
+  await Promise.all([unload(ctx, 'The server is shutting down.'), closeThumbnails(ctx)]);
   closeCaches(ctx);
 }
 
@@ -92,7 +95,7 @@ export async function stopServer(ctx: ServerContext): Promise<void> {
   ctx.stop.abort();
   // A load in progress becomes stale and closes what it loaded.
   ctx.generation++;
-  await unload(ctx, 'The server is shutting down.');
+  await Promise.all([unload(ctx, 'The server is shutting down.'), closeThumbnails(ctx)]);
   closeCaches(ctx);
   // The cancelled requests answer (batches with what they finished) before the process exits.
   const end = Date.now() + 1000;
@@ -104,6 +107,7 @@ const CLASSIFY_USAGE = 'classify needs one params object {uri, topK?}';
 const BATCH_USAGE = 'classifyBatch needs one params object {uris: string[], topK?}';
 const CURATE_USAGE = 'curate needs one params object {root, checks?}';
 const SIMILAR_USAGE = 'similar needs one params object {uri, k?, root?}';
+const THUMBNAILS_USAGE = 'thumbnails needs one params object {uris: string[], size?}';
 
 /**
  * A request handler's arguments (params spread by vscode-jsonrpc, token last) → `f(params, token)`, run by
@@ -128,6 +132,7 @@ export function listen(ctx: ServerContext): void {
     [ClassifyBatchRequest.method, BATCH_USAGE, classifyBatch],
     [CurateRequest.method, CURATE_USAGE, curate],
     [SimilarRequest.method, SIMILAR_USAGE, similar],
+    [ThumbnailsRequest.method, THUMBNAILS_USAGE, thumbnails],
   ];
   for (const [method, usage, f] of routes)
     c.onRequest(
@@ -135,7 +140,13 @@ export function listen(ctx: ServerContext): void {
       guarded(ctx, usage, (p: never, token) => f(p, ctx, token)),
     );
   c.onRequest(ModelInfoRequest.type, () => modelInfo(ctx));
-  c.onRequest(ClearCacheRequest.type, () => handle(ctx.initialized, async () => clearCache(ctx)));
+  c.onRequest(ClearCacheRequest.type, () =>
+    handle(ctx.initialized, async () => {
+      const r = clearCache(ctx);
+      clearThumbnails(ctx);
+      return r;
+    }),
+  );
   if (environment.testHooks()) {
     // Test hook: the inference worker dies as if it had crashed (see core's WorkerBackend.crashForTest).
     c.onRequest(CRASH_INFERENCE_WORKER, () => ({ crashed: ctx.current?.classifier.crashInferenceWorkerForTest() ?? false }));
