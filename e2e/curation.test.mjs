@@ -308,8 +308,7 @@ describe('Curation board in VS Code', { skip: missing.length > 0, timeout: 900_0
     const name = path.basename(first.title);
     const tab = page.locator('.tabs-container .tab', { hasText: name }).first();
     await tab.waitFor({ state: 'visible', timeout: 30_000 });
-    await tab.click();
-    await runCommand(page, 'View: Close Editor');
+    await tab.click({ button: 'middle' });
     await tab.waitFor({ state: 'detached', timeout: 10_000 });
   });
 
