@@ -297,7 +297,25 @@ describe('Curation board in VS Code', { skip: missing.length > 0, timeout: 900_0
     await showTab(frame, 'Overview');
     await frame.locator('.bars .bar-row').first().waitFor({ state: 'visible' });
     assert.equal(await frame.locator('.bars .bar-row').count(), truth.classes.length);
-    await screenshot(page, 'curation-map');
+    const hasMap = await frame.evaluate(() => (window.__board.model.report.map?.points ?? []).filter(Boolean).length);
+    if (hasMap) {
+      const canvas = frame.locator('canvas.map');
+      await canvas.waitFor({ state: 'visible' });
+      await screenshot(page, 'curation-map');
+      // A drag over the whole map selects every image into the grid (the Similar tab).
+      const box = await canvas.boundingBox();
+      await page.mouse.move(box.x + 2, box.y + 2);
+      await page.mouse.down();
+      await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2, { steps: 4 });
+      await page.mouse.move(box.x + box.width - 2, box.y + box.height - 2, { steps: 4 });
+      await page.mouse.up();
+      await frame.locator('nav.tabs button[aria-selected="true"]', { hasText: /^Similar/ }).waitFor({ timeout: 10_000 });
+      const selected = await frame.evaluate(() => window.__board.model.cards('similar').length);
+      assert.ok(selected >= hasMap - 5, `the drag selected ${selected} of ${hasMap} points`);
+    } else {
+      console.warn('*** the report has no 2-D map: the map is not checked ***');
+      await screenshot(page, 'curation-map');
+    }
   });
 
   uiTest('Enter opens the focused image beside the board', async () => {
