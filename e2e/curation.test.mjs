@@ -31,6 +31,7 @@ import {
   CODE_SERVER_ENTRY,
   NODE24,
   WORK_DIR,
+  explorerItem,
   installExtension,
   isOffHost,
   launchBrowser,
@@ -141,6 +142,8 @@ describe('Curation board in VS Code', { skip: missing.length > 0, timeout: 900_0
     const truthEntry = truth.label_noise.find((n) => n.file === top.file);
     assert.equal(top.suggested, truthEntry.true_class, `suggested ${top.suggested} for ${top.file}`);
     await frame.locator('.grid .cell.card img').first().waitFor({ state: 'visible', timeout: 30_000 });
+    // The product shot: the Explorer shows the suspect's folder with its badges next to the board.
+    await explorerItem(page, `dataset/${top.file}`);
     await screenshot(page, 'curation-grid');
     await fsp.copyFile(path.join(WORK_DIR, 'screenshots', 'curation-grid.png'), path.join(REPO, 'docs', 'curation-board.png'));
   });
