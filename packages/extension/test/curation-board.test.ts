@@ -4,6 +4,7 @@ import type { CurationReport } from '@image-classifier/protocol';
 import { OwnFileEvents } from '../src/curation/ownEvents';
 import { PathTracker, currentReport, labelOfPath } from '../src/curation/tracker';
 import { BoardModel } from '../src/webview/model';
+import { type KeyPress, type KeyTarget, handleKey } from '../src/webview/keys';
 import { mapPoints } from '../src/webview/map-points';
 
 function report(): CurationReport {
@@ -143,4 +144,55 @@ test('mapPoints: the report’s map points follow its files; files without an em
       ['val/fish/e.jpg', 0.2, 0.3],
     ],
   );
+});
+
+test('handleKey: the board’s keys and what they do', () => {
+  const calls: string[] = [];
+  const t: KeyTarget = {
+    move: (d, extend) => calls.push(`move ${d}${extend ? ' +' : ''}`),
+    cols: () => 6,
+    rowsPerPage: () => 3,
+    open: () => calls.push('open'),
+    keep: () => calls.push('keep'),
+    moveToSuggested: () => calls.push('suggested'),
+    moveToClass: (i) => calls.push(`class ${i}`),
+    trash: () => calls.push('trash'),
+    similar: () => calls.push('similar'),
+    undo: () => calls.push('undo'),
+    redo: () => calls.push('redo'),
+    selectAll: () => calls.push('all'),
+  };
+  const press = (key: string, mods: Partial<KeyPress> = {}) =>
+    handleKey({ key, ctrlKey: false, metaKey: false, shiftKey: false, altKey: false, ...mods }, t);
+  for (const k of ['ArrowRight', 'ArrowLeft', 'ArrowDown', 'ArrowUp', 'PageDown', 'Home', 'End', 'Enter', 'k', 'm', '3', 'Delete', 's'])
+    assert.ok(press(k), k);
+  assert.ok(press('ArrowDown', { shiftKey: true }));
+  assert.ok(press('z', { ctrlKey: true }));
+  assert.ok(press('Z', { ctrlKey: true, shiftKey: true }));
+  assert.ok(press('y', { ctrlKey: true }));
+  assert.ok(press('a', { metaKey: true }));
+  assert.equal(press('x'), false, 'other keys are left to VS Code');
+  assert.equal(press('0'), false);
+  assert.equal(press('k', { altKey: true }), false);
+  assert.equal(press('c', { ctrlKey: true }), false, 'copy is not taken');
+  assert.deepEqual(calls, [
+    'move 1',
+    'move -1',
+    'move 6',
+    'move -6',
+    'move 18',
+    'move home',
+    'move end',
+    'open',
+    'keep',
+    'suggested',
+    'class 2',
+    'trash',
+    'similar',
+    'move 6 +',
+    'undo',
+    'redo',
+    'redo',
+    'all',
+  ]);
 });

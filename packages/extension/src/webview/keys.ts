@@ -19,7 +19,17 @@ export interface KeyTarget {
   selectAll(): void;
 }
 
-export function handleKey(e: KeyboardEvent, t: KeyTarget): boolean {
+/** The parts of a KeyboardEvent the board reads (a DOM KeyboardEvent is one). */
+export interface KeyPress {
+  key: string;
+  ctrlKey: boolean;
+  metaKey: boolean;
+  shiftKey: boolean;
+  altKey: boolean;
+}
+
+/** Runs the key's action on `t`; false for a key the board does not use (left to VS Code). */
+export function handleKey(e: KeyPress, t: KeyTarget): boolean {
   const mod = e.ctrlKey || e.metaKey;
   const key = e.key;
   if (mod && (key === 'z' || key === 'Z')) {
