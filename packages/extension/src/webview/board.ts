@@ -126,7 +126,8 @@ export class Board {
     this.renderTabs();
     this.renderClasses();
     for (const v of this.views.values()) v.refresh(fresh ? this.state.focus[v.tab] : undefined);
-    if (this.state.tab === 'overview') this.show('overview');
+    // A new report rebuilds the tab in view (its toolbar said "reading…"); an action only refreshes it.
+    if (this.state.tab === 'overview' || fresh) this.show(this.state.tab);
   }
 
   private renderTabs(): void {
@@ -188,9 +189,11 @@ export class Board {
     const hints: Partial<Record<TabId, string>> = {
       labels: '<kbd>m</kbd> move to the suggested class · <kbd>k</kbd> keep the label · <kbd>1</kbd>–<kbd>9</kbd> pick a class',
       duplicates: 'Click a copy to keep it · <kbd>Delete</kbd> trashes the other copies',
-      similar: this.model.similar.title || 'Press <kbd>s</kbd> on a card to see its nearest images',
+      similar: esc(this.model.similar.title) || 'Press <kbd>s</kbd> on a card to see its nearest images',
     };
-    bar.innerHTML = `<span class="hint">${hints[tab] ?? ''} · <kbd>Enter</kbd> open · <kbd>Delete</kbd> trash · <kbd>Ctrl+Z</kbd> undo</span>`;
+    bar.innerHTML = this.model.report
+      ? `<span class="hint">${hints[tab] ?? ''} · <kbd>Enter</kbd> open · <kbd>Delete</kbd> trash · <kbd>Ctrl+Z</kbd> undo</span>`
+      : '<span class="hint">Reading the dataset… the cards appear when the analysis ends (the Overview shows the images read so far).</span>';
     if (tab === 'duplicates') {
       const sel = document.createElement('select');
       sel.className = 'keep-rule';
