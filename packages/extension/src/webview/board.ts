@@ -180,6 +180,8 @@ export class Board {
     this.view = v;
     content.replaceChildren(...this.toolbar(tab), v.grid.el);
     v.refresh(this.state.focus[tab]);
+    // Re-attached, the grid starts at the top: the focused card is brought back into view.
+    if (v.grid.size) v.grid.reveal(v.focus);
     v.grid.el.focus();
   }
 
