@@ -7,6 +7,7 @@
  *   @image-classifier/core: src/engine/inference-worker.ts → dist/server/inference-worker.js
  *   @image-classifier/core: src/image/preprocess-worker.ts → dist/server/preprocess-worker.js
  *   @image-classifier/server: src/rpc/curate-worker.ts → dist/server/curate-worker.js (curation's analysis)
+ *   src/webview/board.ts                               → dist/media/board.js (the curation board's webview script)
  * The server and core are found as packages (Node resolution from here, then from the server), not by relative path.
  * onnxruntime-node, sharp and usearch stay external: their JS and one platform's native files are copied to
  * dist/server/node_modules/, everything else (other platforms, install scripts, typings, maps) is left out.
@@ -172,6 +173,21 @@ const builds = [
     outdir: path.join(dist, 'server'),
     external: ['onnxruntime-node', 'sharp', 'usearch'],
     metafile: true,
+  },
+  {
+    // The curation board's webview script (DOM only): media/board.css is its style sheet.
+    bundle: true,
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2022',
+    minify: production,
+    sourcemap: production ? false : 'linked',
+    legalComments: 'none',
+    logLevel: 'warning',
+    entryPoints: { board: path.join(here, 'src/webview/board.ts') },
+    outdir: path.join(dist, 'media'),
+    metafile: true,
+    plugins: [clientBundleCheck()],
   },
 ];
 

@@ -24,15 +24,22 @@ import {
   type ErrorHandler,
   type ErrorHandlerResult,
   type LanguageClientOptions,
+  type RequestType,
   type ServerOptions,
+  WorkDoneProgress,
 } from 'vscode-languageclient/node';
 import {
   ClassifyBatchRequest,
   ClassifyRequest,
   ClearCacheRequest,
   ModelInfoRequest,
+  CurateRequest,
+  SimilarRequest,
   StatusNotification,
   ThumbnailsRequest,
+  type CurateResult,
+  type SimilarParams,
+  type SimilarResult,
   type ClassifyBatchResult,
   type ClassifyResult,
   type ClearCacheResult,
@@ -41,7 +48,7 @@ import {
   type ThumbnailsResult,
 } from '@image-classifier/protocol';
 import { engineProcessEnv } from '@image-classifier/protocol/launch';
-import type { BatchOptions, ClientModule, RequestOptions, ServerConnection, ServerPhase } from './serverTypes';
+import type { BatchOptions, ClientModule, CurateOptions, RequestOptions, ServerConnection, ServerPhase } from './serverTypes';
 import { serverSettings } from './settings';
 
 /** At most this many automatic restarts within RESTART_WINDOW_MS; after that the user restarts by hand. */
@@ -278,6 +285,38 @@ export class ServerClient implements ServerConnection {
   async clearCache(): Promise<ClearCacheResult> {
     const c = await this.ensureStarted();
     return c.sendRequest(ClearCacheRequest.type, {});
+  }
+
+  /** curate with partial results and work-done progress; on cancellation the server answers `cancelled: true`. */
+  async curate(root: vscode.Uri, opts: CurateOptions = {}): Promise<CurateResult> {
+    const c = await this.ensureStarted();
+    const partialResultToken = newToken('curate-partial');
+    const workDoneToken = newToken('curate-progress');
+    const { onPartial, onProgress } = opts;
+    const subs = [
+      onPartial ? c.onProgress(CurateRequest.partialResult, partialResultToken, (items) => onPartial(items)) : undefined,
+      onProgress
+        ? c.onProgress(WorkDoneProgress.type, workDoneToken, (p) => {
+            if (p.kind !== 'end') onProgress(p.message ?? '', p.percentage);
+          })
+        : undefined,
+    ];
+    try {
+      return await this.request(CurateRequest.type, { root: root.toString(), partialResultToken, workDoneToken }, opts.token);
+    } finally {
+      for (const s of subs) s?.dispose();
+    }
+  }
+
+  async similar(params: SimilarParams): Promise<SimilarResult> {
+    return this.request(SimilarRequest.type, params);
+  }
+
+  async request<P, R>(type: RequestType<P, R, void>, params: P, token?: vscode.CancellationToken): Promise<R> {
+    const c = await this.ensureStarted();
+    // The protocol's request types carry their params' type; the client's overloads cannot see through a generic P.
+    const send = c.sendRequest.bind(c) as (t: RequestType<P, R, void>, p: P, tok?: vscode.CancellationToken) => Promise<R>;
+    return token ? send(type, params, token) : send(type, params);
   }
 
   async thumbnails(uris: string[], size: number, token?: vscode.CancellationToken): Promise<ThumbnailsResult> {

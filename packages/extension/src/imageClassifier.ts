@@ -6,6 +6,8 @@ import { classifiableGlob } from '@image-classifier/protocol/formats';
 import * as vscode from 'vscode';
 import { ClassificationQueue } from './classificationQueue';
 import { registerCommands } from './commands';
+import { CurationBoards } from './curation/boards';
+import { CurationExplorer } from './curation/explorer';
 import { ModelInfoDocument } from './commands/modelInfo';
 import { EXCLUDE_GLOB } from './commands/util';
 import { LabelDecorations } from './decorations';
@@ -44,6 +46,8 @@ export class ImageClassifierExtension {
     statusBar.showStarting();
     this.statusBar = statusBar;
     const modelInfo = new ModelInfoDocument();
+    const explorer = new CurationExplorer();
+    const boards = new CurationBoards({ context, server, output, explorer });
     context.subscriptions.push(
       output,
       server,
@@ -54,9 +58,11 @@ export class ImageClassifierExtension {
       decorations,
       statusBar,
       modelInfo,
+      explorer,
+      boards,
       vscode.window.registerFileDecorationProvider(decorations),
       vscode.languages.registerHoverProvider({ scheme: 'file' }, new ImagePathHover(store, queue)),
-      ...registerCommands({ context, server, queue, store, view, output, modelInfo, activationTimeMs: this.activationTimeMs }),
+      ...registerCommands({ context, server, queue, store, view, output, modelInfo, boards, activationTimeMs: this.activationTimeMs }),
     );
     // Not needed to answer the first command: set up right after activation, outside activate()'s own time.
     const startTimer = setTimeout(() => this.afterActivation(), 0);

@@ -10,11 +10,15 @@ import type {
   ClassifyBatchResult,
   ClassifyResult,
   ClearCacheResult,
+  CurateResult,
   ModelInfoResult,
+  SimilarParams,
+  SimilarResult,
   StatusParams,
   ThumbnailsResult,
 } from '@image-classifier/protocol';
-import type { BatchOptions, ClientModule, RequestOptions, ServerConnection, ServerPhase } from './serverTypes';
+import type { RequestType } from 'vscode-languageclient';
+import type { BatchOptions, ClientModule, CurateOptions, RequestOptions, ServerConnection, ServerPhase } from './serverTypes';
 
 export type { ServerPhase } from './serverTypes';
 
@@ -77,6 +81,15 @@ export class ServerManager implements vscode.Disposable {
   }
   clearCache(): Promise<ClearCacheResult> {
     return this.client.clearCache();
+  }
+  curate(root: vscode.Uri, opts: CurateOptions = {}): Promise<CurateResult> {
+    return this.client.curate(root, opts);
+  }
+  similar(params: SimilarParams): Promise<SimilarResult> {
+    return this.client.similar(params);
+  }
+  request<P, R>(type: RequestType<P, R, void>, params: P, token?: vscode.CancellationToken): Promise<R> {
+    return this.client.request(type, params, token);
   }
   thumbnails(uris: string[], size: number, token?: vscode.CancellationToken): Promise<ThumbnailsResult> {
     return this.client.thumbnails(uris, size, token);

@@ -8,10 +8,15 @@ import type {
   ClassifyBatchResult,
   ClassifyResult,
   ClearCacheResult,
+  CurateFileProgress,
+  CurateResult,
   ModelInfoResult,
+  SimilarParams,
+  SimilarResult,
   StatusParams,
   ThumbnailsResult,
 } from '@image-classifier/protocol';
+import type { RequestType } from 'vscode-languageclient';
 
 export type ServerPhase = 'stopped' | 'starting' | 'running' | 'failed';
 
@@ -24,6 +29,14 @@ export interface RequestOptions {
 export interface BatchOptions extends RequestOptions {
   /** Items as the server finishes them (partial results), before the request answers. */
   onPartial?: (items: BatchItem[]) => void;
+}
+
+export interface CurateOptions {
+  token?: vscode.CancellationToken;
+  /** Files as the server reads and embeds them (partial results), before the report. */
+  onPartial?: (items: CurateFileProgress[]) => void;
+  /** The server's work-done progress: "embedding 40/104 · 12 img/s", then "analysing…". */
+  onProgress?: (message: string, percentage?: number) => void;
 }
 
 /** What ServerClient (client.ts) offers to ServerManager (server.ts). */
@@ -40,6 +53,10 @@ export interface ServerConnection extends vscode.Disposable {
   classifyBatch(uris: vscode.Uri[], opts?: BatchOptions): Promise<ClassifyBatchResult>;
   modelInfo(): Promise<ModelInfoResult>;
   clearCache(): Promise<ClearCacheResult>;
+  curate(root: vscode.Uri, opts?: CurateOptions): Promise<CurateResult>;
+  similar(params: SimilarParams): Promise<SimilarResult>;
+  /** Any typed request of the protocol (for methods without a wrapper of their own, e.g. thumbnails). */
+  request<P, R>(type: RequestType<P, R, void>, params: P, token?: vscode.CancellationToken): Promise<R>;
   /** `imageClassifier/thumbnails`: WebP previews (longest side `size`) of file URIs, one item per URI. */
   thumbnails(uris: string[], size: number, token?: vscode.CancellationToken): Promise<ThumbnailsResult>;
   stop(): Promise<void>;

@@ -1,6 +1,7 @@
 /** What every command gets: the extension's parts, built once by the extension object. */
 import type * as vscode from 'vscode';
 import type { ClassificationQueue } from '../classificationQueue';
+import type { CurationBoards } from '../curation/boards';
 import type { LabelsViewProvider } from '../labelsView';
 import type { ResultStore } from '../results';
 import type { ServerManager } from '../server';
@@ -14,6 +15,8 @@ export interface CommandContext {
   readonly view: LabelsViewProvider;
   readonly output: vscode.LogOutputChannel;
   readonly modelInfo: ModelInfoDocument;
+  /** The curation boards (one per dataset folder). */
+  readonly boards: CurationBoards;
   /** activate()'s own duration, ms (0 until activate() returned). */
   activationTimeMs(): number;
 }

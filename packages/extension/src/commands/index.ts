@@ -5,6 +5,7 @@
 import * as vscode from 'vscode';
 import { classifyFolder, classifyImage, classifyWorkspace } from './classify';
 import type { CommandContext, CommandFactory, CommandHandler } from './context';
+import { curateDataset, findSimilar } from './curation';
 import { classifyAgain, clearResults, copyLabel, exportLabels, revealInExplorer, setMinConfidence } from './labels';
 import { clearCache, downloadDefaultModel, restartServer, selectModel, showModelInfo } from './model';
 import { showError } from './util';
@@ -38,6 +39,8 @@ export function createCommands(): Record<string, CommandFactory> {
     'imageClassifier.view.classifyAgain': classifyAgain,
     'imageClassifier.view.revealInExplorer': revealInExplorer,
     'imageClassifier.view.copyLabel': copyLabel,
+    'imageClassifier.curateDataset': curateDataset,
+    'imageClassifier.findSimilar': findSimilar,
   };
 }
 

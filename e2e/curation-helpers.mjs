@@ -1,0 +1,203 @@
+// Helpers of the curation-board e2e suite (e2e/curation.test.mjs): the board's webview frame, its cards, files on
+// disk, and the generated 10,000-file report of the performance check.
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { rightClickExplorerItem, waitFor } from './harness.mjs';
+
+/** The curation board's frame (webviews sit in nested iframes): the one whose document has the board. */
+export async function boardFrame(page, { timeoutMs = 60_000 } = {}) {
+  return waitFor(
+    async () => {
+      for (const f of page.frames()) {
+        const ok = await f.evaluate(() => !!document.querySelector('nav.tabs') && !!window.__board).catch(() => false);
+        if (ok) return f;
+      }
+      return undefined;
+    },
+    { timeoutMs, intervalMs: 250, what: 'the curation board webview' },
+  );
+}
+
+/** The cards (or duplicate groups) in the DOM of the tab in view: index, report key, title (path), detail. */
+export function cardsInView(frame) {
+  return frame.evaluate(() =>
+    [...document.querySelectorAll('.grid .cell')]
+      .map((el) => ({
+        index: Number(el.dataset.index),
+        key: el.dataset.key,
+        title: el.title,
+        detail: el.querySelector('.detail')?.textContent ?? '',
+        focused: el.classList.contains('focused'),
+        selected: el.classList.contains('selected'),
+      }))
+      .sort((a, b) => a.index - b.index),
+  );
+}
+
+export async function focusedIndex(frame) {
+  return frame.evaluate(() => Number(document.querySelector('.grid .cell.focused')?.dataset.index ?? -1));
+}
+
+export async function showTab(frame, title) {
+  await frame.locator('nav.tabs button', { hasText: new RegExp(`^${title}`) }).click();
+  await frame.locator('nav.tabs button[aria-selected="true"]', { hasText: new RegExp(`^${title}`) }).waitFor();
+}
+
+export const sha = (file) => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+
+/** Image files under `dir` (relative paths), hidden folders left out. */
+export function listImages(dir, rel = '') {
+  const out = [];
+  for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+    if (e.name.startsWith('.')) continue;
+    const r = rel ? `${rel}/${e.name}` : e.name;
+    if (e.isDirectory()) out.push(...listImages(dir, r));
+    else out.push(r);
+  }
+  return out.sort();
+}
+
+/**
+ * Right-clicks an Explorer row and runs a context-menu item; a click that lands while the menu settles is
+ * sometimes ignored (the menu stays open): then it is clicked again.
+ */
+export async function explorerContextMenu(page, target, label) {
+  await rightClickExplorerItem(page, target);
+  const menu = page.locator('.context-view .monaco-menu');
+  const item = page
+    .locator('.monaco-menu .action-item')
+    .filter({ has: page.locator('.action-label', { hasText: new RegExp(`^\\s*${label}\\s*$`) }) })
+    .last();
+  await item.waitFor({ state: 'visible' });
+  for (let attempt = 0; ; attempt++) {
+    await item.hover();
+    await item.click();
+    try {
+      await menu.waitFor({ state: 'hidden', timeout: 3000 });
+      return;
+    } catch (_e) {
+      if (attempt >= 2) throw new Error(`the context menu stayed open after clicking "${label}" 3 times`);
+    }
+  }
+}
+
+/** A report of `n` generated files in 10 classes (placeholders: no images behind them), as the host would send it. */
+export function generatedReportMessage(n) {
+  const classes = Array.from({ length: 10 }, (_, i) => `class${i}`);
+  const files = [];
+  const labelIssues = [];
+  for (let i = 0; i < n; i++) {
+    const label = classes[i % 10];
+    const file = `${label}/img-${String(i).padStart(5, '0')}.jpg`;
+    const suggested = classes[(i + 3) % 10];
+    files.push({
+      file,
+      label,
+      width: 640,
+      height: 480,
+      suggestedLabel: suggested,
+      labelQuality: i / n,
+      issues: [{ type: 'label', score: i / n }],
+    });
+    labelIssues.push({ file, label, suggestedLabel: suggested, score: i / n });
+  }
+  const report = {
+    version: 1,
+    root: '/generated',
+    createdAt: new Date().toISOString(),
+    model: { name: 'generated', embeddingDims: 2 },
+    checks: ['label'],
+    layout: { splits: [], classes: 10, flat: false },
+    counts: { files: n, analysed: n, unreadable: 0, skipped: 0, labelIssues: n, duplicateGroups: 0, outliers: 0, quality: 0 },
+    files,
+    labelIssues,
+    duplicateGroups: [],
+    outliers: [],
+    quality: [],
+    classes: classes.map((name) => ({ name, files: n / 10, labelIssues: n / 10, relativeSize: 1 })),
+    skipped: [],
+    warnings: [],
+    settings: {},
+    timingsMs: { scan: 0, extract: 0, analyse: 0, total: 0 },
+  };
+  return { type: 'report', rootUri: 'file:///generated', report, facts: {}, kept: [], changes: [], canUndo: false, canRedo: false };
+}
+
+/**
+ * In the board's frame: first the frame rate of scrolling a plain, empty scroller of the grid's size (what this
+ * machine's renderer can do at all, now), then sends `message` as the host would, waits for the first painted grid,
+ * and scrolls the grid for `ms` (a fixed distance per frame) counting animation frames. Returns the figures.
+ */
+export async function measureBoard(frame, message, ms = 3000) {
+  return frame.evaluate(
+    async ({ message, ms }) => {
+      /** Scrolls `el` by 120 px per animation frame for `ms`; the frame times. */
+      const scrollFrames = (el, ms) =>
+        new Promise((done) => {
+          const frames = [];
+          const step = (t) => {
+            frames.push(t);
+            el.scrollTop += 120;
+            if (t - frames[0] < ms) requestAnimationFrame(step);
+            else done(frames);
+          };
+          requestAnimationFrame(step);
+        });
+      const fpsOf = (frames) => ((frames.length - 1) * 1000) / (frames.at(-1) - frames[0]);
+      const board = window.__board;
+      const grid0 = document.querySelector('.grid');
+      const plain = document.createElement('div');
+      plain.style.cssText = `position:fixed;left:0;top:0;width:${grid0.clientWidth}px;height:${grid0.clientHeight}px;overflow:auto`;
+      plain.innerHTML = '<div style="height:400000px"></div>';
+      document.body.append(plain);
+      const baselineFps = fpsOf(await scrollFrames(plain, Math.min(ms, 2000)));
+      plain.remove();
+      // The generated files have no images behind them: the cards show empty placeholders (no thumbnail requests).
+      board.thumbs.url = () => undefined;
+      delete board.perf.reportToPaintMs;
+      window.postMessage(message, '*');
+      const t0 = performance.now();
+      while (board.perf.reportToPaintMs === undefined && performance.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 5));
+      const grid = document.querySelector('.grid');
+      const stats = board.views.get('labels').grid.stats;
+      const [paints0, paintMs0] = [stats.paints, stats.paintMs];
+      const frames = await scrollFrames(grid, ms);
+      const gaps = frames.slice(1).map((t, i) => t - frames[i]);
+      const sorted = [...gaps].sort((a, b) => a - b);
+      return {
+        cards: board.model.cards('labels').length,
+        reportToPaintMs: board.perf.reportToPaintMs,
+        baselineFps,
+        scrollMs: frames.at(-1) - frames[0],
+        frames: frames.length,
+        fps: fpsOf(frames),
+        p95FrameMs: sorted[Math.floor(sorted.length * 0.95)],
+        maxFrameMs: sorted.at(-1),
+        scrolledPx: grid.scrollTop,
+        gridPaints: stats.paints - paints0,
+        gridPaintMsPerPaint: (stats.paintMs - paintMs0) / Math.max(1, stats.paints - paints0),
+        cardsInDom: document.querySelectorAll('.grid .cell').length,
+      };
+    },
+    { message, ms },
+  );
+}
+
+/**
+ * The board's script on its own page (file://, a stand-in for VS Code's webview API that answers no thumbnails),
+ * for the 10,000-card check without the workbench around it. Returns the page's file.
+ */
+export function standaloneBoardPage(dir, extDir) {
+  const url = (p) => new URL(`file://${path.join(extDir, p)}`).href;
+  const html = `<!DOCTYPE html><html><head><link rel="stylesheet" href="${url('media/board.css')}"></head><body>
+<header class="bar"><nav class="tabs"></nav><span class="status"></span><span class="spacer"></span>
+<button class="undo">Undo</button><button class="redo">Redo</button><button class="export">Export</button></header>
+<section class="classes"></section><main class="content"></main>
+<script>window.acquireVsCodeApi = () => ({ postMessage() {}, getState() {}, setState() {} });</script>
+<script src="${url('dist/media/board.js')}"></script></body></html>`;
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, 'board-standalone.html');
+  fs.writeFileSync(file, html);
+  return file;
+}

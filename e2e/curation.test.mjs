@@ -1,0 +1,379 @@
+// End-to-end tests of the curation board (Curate Dataset…) in a real VS Code (code-server + Debian Chromium), on
+// the packaged linux-x64 VSIX, on a copy of ../shared/datasets/curation-dev/dataset with MobileNetV2 configured.
+//
+//   bash .ci/install-e2e.sh && npm run build      # once
+//   node --test e2e/curation.test.mjs
+//
+// Env: IMAGE_CLASSIFIER_SHARED_DIR (default <repo>/../shared), E2E_VSIX (use this VSIX instead of packaging),
+// E2E_KEEP=1 (keep temp dirs). Screenshots: e2e/.work/screenshots/curation-*.png, docs/curation-board.png;
+// figures of the 10,000-card check: e2e/.work/board-perf.json.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+import {
+  boardFrame,
+  cardsInView,
+  explorerContextMenu,
+  focusedIndex,
+  generatedReportMessage,
+  listImages,
+  measureBoard,
+  sha,
+  standaloneBoardPage,
+  showTab,
+} from './curation-helpers.mjs';
+import {
+  CHROMIUM,
+  CODE_SERVER_ENTRY,
+  NODE24,
+  WORK_DIR,
+  explorerItem,
+  installExtension,
+  isOffHost,
+  launchBrowser,
+  makeTempDir,
+  openWorkbench,
+  runCommand,
+  screenshot,
+  startCodeServer,
+  waitFor,
+} from './harness.mjs';
+
+const E2E_DIR = path.dirname(fileURLToPath(import.meta.url));
+const REPO = path.resolve(E2E_DIR, '..');
+const EXT_DIR = path.join(REPO, 'packages', 'extension');
+const SHARED = path.resolve(process.env.IMAGE_CLASSIFIER_SHARED_DIR || path.join(REPO, '..', 'shared'));
+const MODEL = path.join(SHARED, 'models', 'mobilenetv2-12-int8.onnx');
+const DATASET = path.join(SHARED, 'datasets', 'curation-dev', 'dataset');
+const TRUTH = path.join(SHARED, 'datasets', 'curation-dev', 'truth.json');
+const KEEP = process.env.E2E_KEEP === '1';
+
+function missingPrereqs() {
+  const missing = [];
+  if (!fs.existsSync(NODE24) || !fs.existsSync(CODE_SERVER_ENTRY)) missing.push('code-server/Node 24 (run `bash .ci/install-e2e.sh`)');
+  if (!fs.existsSync(CHROMIUM)) missing.push(`Chromium at ${CHROMIUM} (run \`bash .ci/install-e2e.sh\`)`);
+  if (!fs.existsSync(MODEL)) missing.push(`the MobileNetV2 model at ${MODEL} (set IMAGE_CLASSIFIER_SHARED_DIR)`);
+  if (!fs.existsSync(TRUTH)) missing.push(`the curation-dev dataset at ${path.dirname(TRUTH)}`);
+  return missing;
+}
+const missing = missingPrereqs();
+if (missing.length) console.warn(`\n*** SKIPPING the curation board e2e tests: missing ${missing.join('; ')} ***\n`);
+
+async function buildVsix() {
+  if (process.env.E2E_VSIX) return path.resolve(process.env.E2E_VSIX);
+  const out = path.join(await makeTempDir('ic-e2e-vsix-'), 'image-classifier-linux-x64.vsix');
+  execFileSync(process.execPath, ['esbuild.mjs', '--production', '--target=linux-x64'], { cwd: EXT_DIR, stdio: 'pipe' });
+  execFileSync(process.execPath, ['scripts/package.mjs', '--target=linux-x64', `--out=${out}`], { cwd: EXT_DIR, stdio: 'pipe' });
+  return out;
+}
+
+describe('Curation board in VS Code', { skip: missing.length > 0, timeout: 900_000 }, () => {
+  let vsix, ws, ds, server, browser, page, extensionsDir, frame;
+  const truth = missing.length ? { label_noise: [] } : JSON.parse(fs.readFileSync(TRUTH, 'utf8'));
+  const mislabelled = new Set(truth.label_noise.map((n) => n.file));
+  const servedByServiceWorker = new Set();
+  const inFlight = new Set();
+  const offHost = () => browser.offHostRequests().filter((u) => !servedByServiceWorker.has(u));
+  /** The top suspect of the first analysis: { file, suggested }. */
+  let top;
+
+  before(async () => {
+    vsix = await buildVsix();
+    ws = await makeTempDir('ic-e2e-ws-curation-');
+    ds = path.join(ws, 'dataset');
+    await fsp.cp(DATASET, ds, { recursive: true });
+    extensionsDir = path.join(await makeTempDir('ic-e2e-exts-curation-'), 'extensions');
+    await installExtension(vsix, extensionsDir);
+    server = await startCodeServer({
+      workspaceDir: ws,
+      extensionsDir,
+      userSettings: { 'imageClassifier.model': MODEL, 'workbench.colorTheme': 'Default Dark Modern', 'window.commandCenter': false },
+    });
+    browser = await launchBrowser({ viewport: { width: 1440, height: 900 } });
+    browser.context.on('request', (r) => inFlight.add(r.url()));
+    browser.context.on('requestfailed', (r) => inFlight.delete(r.url()));
+    browser.context.on('requestfinished', async (r) => {
+      const res = await r.response().catch(() => null);
+      if (res?.fromServiceWorker()) servedByServiceWorker.add(r.url());
+      inFlight.delete(r.url());
+    });
+    page = await openWorkbench(browser, server.url, ws, { timeoutMs: 90_000 });
+  });
+
+  after(async () => {
+    if (browser) await browser.close();
+    await server?.stop();
+    if (!KEEP) {
+      if (ws) await fsp.rm(ws, { recursive: true, force: true });
+      if (extensionsDir) await fsp.rm(path.dirname(extensionsDir), { recursive: true, force: true });
+      if (vsix && !process.env.E2E_VSIX) await fsp.rm(path.dirname(vsix), { recursive: true, force: true });
+    }
+  });
+
+  function uiTest(name, fn) {
+    test(name, async (t) => {
+      try {
+        await fn(t);
+      } catch (e) {
+        const shot = await screenshot(page, `curation-fail-${name}`).catch(() => undefined);
+        if (shot) console.error(`screenshot: ${shot}`);
+        throw e;
+      }
+    });
+  }
+
+  /** Clicks the card of `file` (current path) in the grid in view, so that the keys go to it. */
+  async function clickCard(file) {
+    await frame.locator(`.grid .cell[title="${file}"]`).first().click();
+    await waitFor(async () => (await cardsInView(frame)).find((c) => c.title === file)?.focused, { what: `${file} focused` });
+  }
+
+  uiTest('Curate Dataset on the folder opens the board with the label-issue grid; the top suspect is truly mislabelled', async () => {
+    await explorerContextMenu(page, 'dataset', 'Curate Dataset…');
+    frame = await boardFrame(page, { timeoutMs: 60_000 });
+    await frame.locator('.grid .cell.card').first().waitFor({ state: 'visible', timeout: 240_000 });
+    const cards = await cardsInView(frame);
+    top = { file: cards[0].title, suggested: cards[0].detail.split('→')[1].trim() };
+    assert.ok(mislabelled.has(top.file), `the top suspect ${top.file} is one of the mislabelled files: ${[...mislabelled].join(', ')}`);
+    const truthEntry = truth.label_noise.find((n) => n.file === top.file);
+    assert.equal(top.suggested, truthEntry.true_class, `suggested ${top.suggested} for ${top.file}`);
+    await frame.locator('.grid .cell.card img').first().waitFor({ state: 'visible', timeout: 30_000 });
+    // The product shot: the Explorer shows the suspect's folder with its badges next to the board.
+    await explorerItem(page, `dataset/${top.file}`);
+    await screenshot(page, 'curation-grid');
+    await fsp.copyFile(path.join(WORK_DIR, 'screenshots', 'curation-grid.png'), path.join(REPO, 'docs', 'curation-board.png'));
+  });
+
+  uiTest('keyboard navigation moves the selection', async () => {
+    await clickCard(top.file);
+    assert.equal(await focusedIndex(frame), 0);
+    await page.keyboard.press('ArrowRight');
+    await waitFor(async () => (await focusedIndex(frame)) === 1, { what: 'ArrowRight → card 1' });
+    const cols = await frame.evaluate(() => window.__board.views?.get?.('labels')?.grid.cols ?? 0);
+    await page.keyboard.press('ArrowDown');
+    const expected = cols > 0 ? Math.min(1 + cols, (await cardsInView(frame)).length - 1) : undefined;
+    await waitFor(async () => (expected === undefined ? (await focusedIndex(frame)) > 1 : (await focusedIndex(frame)) === expected), {
+      what: 'ArrowDown → one row down',
+    });
+    await page.keyboard.press('Home');
+    await waitFor(async () => (await focusedIndex(frame)) === 0, { what: 'Home → card 0' });
+  });
+
+  uiTest('s on a card, and Find Similar Images in the Explorer, show the nearest images', async () => {
+    await clickCard(top.file);
+    await page.keyboard.press('s');
+    await frame.locator('nav.tabs button[aria-selected="true"]', { hasText: /^Similar/ }).waitFor({ timeout: 60_000 });
+    await waitFor(async () => (await cardsInView(frame))[0]?.title === top.file, { timeoutMs: 30_000, what: 'the card itself first' });
+    assert.ok((await cardsInView(frame)).length >= 5, 'its neighbours follow');
+    const image = (await fsp.readdir(path.join(ds, 'fish'))).sort()[0];
+    await explorerContextMenu(page, `dataset/fish/${image}`, 'Find Similar Images');
+    await waitFor(async () => (await cardsInView(frame))[0]?.title === `fish/${image}`, { timeoutMs: 60_000, what: `fish/${image} first` });
+    await showTab(frame, 'Label issues');
+  });
+
+  uiTest('a name clash does not overwrite: the moved file gets a new name', async () => {
+    const from = path.join(ds, top.file);
+    const clash = path.join(ds, top.suggested, path.basename(top.file));
+    const other = listImages(ds).find((f) => f.startsWith(`${top.suggested}/`));
+    await fsp.copyFile(path.join(ds, other), clash);
+    try {
+      // (Done before any move: for a few seconds after its own renames the board takes events on their paths for
+      // its own.) The board sees the new file (its watcher asks the report again) before the move.
+      await waitFor(async () => /105 images analysed/.test(await frame.locator('.status').innerText()), {
+        timeoutMs: 60_000,
+        what: 'the board to re-query after the file appeared',
+      });
+      await moveOntoClash(from, clash);
+    } finally {
+      await fsp.rm(clash, { force: true });
+    }
+    await waitFor(async () => /104 images analysed/.test(await frame.locator('.status').innerText()), {
+      timeoutMs: 60_000,
+      what: 'the board to re-query after the file went',
+    });
+  });
+
+  /** Moves the top suspect onto a name that is taken: it gets a name of its own; undo brings it back. */
+  async function moveOntoClash(from, clash) {
+    const [mine, theirs] = [sha(from), sha(clash)];
+    const countBefore = listImages(path.join(ds, top.suggested)).length;
+    await clickCard(top.file);
+    await page.keyboard.press('m');
+    await waitFor(() => !fs.existsSync(from), { timeoutMs: 20_000, what: `${top.file} moved` });
+    const now = listImages(path.join(ds, top.suggested));
+    assert.equal(now.length, countBefore + 1, `one more file in ${top.suggested}: ${now.join(', ')}`);
+    assert.equal(sha(clash), theirs, 'the file already there is untouched');
+    const moved = now.map((f) => path.join(ds, top.suggested, f)).find((f) => sha(f) === mine);
+    assert.ok(moved && moved !== clash, `the moved file has its own name: ${moved}`);
+    await page.keyboard.press('Control+z');
+    await waitFor(() => fs.existsSync(from) && !fs.existsSync(moved), { timeoutMs: 20_000, what: 'undo of the clash move' });
+  }
+
+  uiTest('m moves the top suspect into the suggested class folder; Ctrl+Z brings it back, bytes unchanged', async () => {
+    const from = path.join(ds, top.file);
+    const before = sha(from);
+    const to = path.join(ds, top.suggested, path.basename(top.file));
+    await clickCard(top.file);
+    await page.keyboard.press('m');
+    await waitFor(() => fs.existsSync(to) && !fs.existsSync(from), { timeoutMs: 20_000, what: `${top.file} moved to ${top.suggested}/` });
+    assert.equal(sha(to), before);
+    await waitFor(async () => !(await cardsInView(frame)).some((c) => c.title === top.file), { what: 'the card to leave the grid' });
+    await page.keyboard.press('Control+z');
+    await waitFor(() => fs.existsSync(from) && !fs.existsSync(to), { timeoutMs: 20_000, what: `${top.file} back` });
+    assert.equal(sha(from), before, 'bytes unchanged');
+    await waitFor(async () => (await cardsInView(frame))[0]?.title === top.file, { what: 'the card back at the top' });
+  });
+
+  uiTest('a duplicate group: keep one, trash the rest; undo restores them', async () => {
+    await showTab(frame, 'Duplicates');
+    await frame.locator('.grid .cell.group').first().waitFor({ state: 'visible', timeout: 20_000 });
+    await waitFor(
+      () =>
+        frame.evaluate(() =>
+          [...document.querySelectorAll('.cell.group')]
+            .slice(0, 2)
+            .every((g) => [...g.querySelectorAll('.member')].every((m) => m.querySelector('img')?.complete)),
+        ),
+      { what: 'the first groups’ thumbnails' },
+    );
+    await screenshot(page, 'curation-duplicates');
+    const group = frame.locator('.grid .cell.group').first();
+    const keeper = await group.locator('.member.keeper').getAttribute('title');
+    const others = await group.locator('.member.other').evaluateAll((els) => els.map((e) => e.title));
+    assert.ok(others.length >= 1, 'the group has copies to trash');
+    const bytes = Object.fromEntries(others.map((f) => [f, sha(path.join(ds, f))]));
+    await group.locator('.group-head').click();
+    await page.keyboard.press('Delete');
+    await waitFor(() => others.every((f) => !fs.existsSync(path.join(ds, f))), { timeoutMs: 20_000, what: 'the other copies trashed' });
+    assert.ok(fs.existsSync(path.join(ds, keeper)), `the kept copy ${keeper} stays`);
+    await page.keyboard.press('Control+z');
+    await waitFor(() => others.every((f) => fs.existsSync(path.join(ds, f))), { timeoutMs: 20_000, what: 'the copies restored' });
+    for (const f of others) assert.equal(sha(path.join(ds, f)), bytes[f], `${f} restored byte for byte`);
+  });
+
+  uiTest('Export writes a CSV with a row for every label issue on the board', async () => {
+    await showTab(frame, 'Label issues');
+    const onBoard = await frame.evaluate(() => window.__board.model.cards('labels').map((c) => window.__board.model.pathOf(c.key)));
+    await frame.locator('button.export').click();
+    const csvPath = await waitFor(
+      () => {
+        const dir = path.join(ds, '.curation', 'export');
+        const f = fs.existsSync(dir) ? fs.readdirSync(dir).find((n) => n.endsWith('.csv')) : undefined;
+        return f && path.join(dir, f);
+      },
+      { timeoutMs: 20_000, what: 'the exported CSV' },
+    );
+    const rows = fs.readFileSync(csvPath, 'utf8').trim().split(/\r?\n/);
+    assert.match(rows[0], /file/i, `a header: ${rows[0]}`);
+    for (const f of onBoard)
+      assert.ok(
+        rows.some((r) => r.includes(f)),
+        `the CSV has a row for ${f}`,
+      );
+    assert.ok(rows.length - 1 >= onBoard.length, `${rows.length - 1} rows ≥ ${onBoard.length} label issues`);
+  });
+
+  uiTest('after a window reload the journal still undoes', async () => {
+    const from = path.join(ds, top.file);
+    const to = path.join(ds, top.suggested, path.basename(top.file));
+    await clickCard(top.file);
+    await page.keyboard.press('m');
+    await waitFor(() => fs.existsSync(to) && !fs.existsSync(from), { timeoutMs: 20_000, what: 'moved before the reload' });
+    await runCommand(page, 'Developer: Reload Window');
+    await page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ state: 'visible', timeout: 90_000 });
+    // The board comes back by itself (its serializer); if the editor did not restore it, open it again.
+    frame = await boardFrame(page, { timeoutMs: 45_000 }).catch(async () => {
+      await explorerContextMenu(page, 'dataset', 'Curate Dataset…');
+      return boardFrame(page, { timeoutMs: 60_000 });
+    });
+    await frame.locator('.grid .cell.card').first().waitFor({ state: 'visible', timeout: 120_000 });
+    await frame.locator('.grid .cell.card').first().click();
+    await page.keyboard.press('Control+z');
+    await waitFor(() => fs.existsSync(from) && !fs.existsSync(to), { timeoutMs: 60_000, what: 'undo after the reload' });
+  });
+
+  uiTest('the Overview shows the classes and (when the report has one) the map', async () => {
+    await showTab(frame, 'Overview');
+    await frame.locator('.bars .bar-row').first().waitFor({ state: 'visible' });
+    assert.equal(await frame.locator('.bars .bar-row').count(), truth.classes.length);
+    const hasMap = await frame.evaluate(() => (window.__board.model.report.map?.points ?? []).filter(Boolean).length);
+    if (hasMap) {
+      const canvas = frame.locator('canvas.map');
+      await canvas.waitFor({ state: 'visible' });
+      await screenshot(page, 'curation-map');
+      // A drag over the whole map selects every image into the grid (the Similar tab).
+      const box = await canvas.boundingBox();
+      await page.mouse.move(box.x + 2, box.y + 2);
+      await page.mouse.down();
+      await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2, { steps: 4 });
+      await page.mouse.move(box.x + box.width - 2, box.y + box.height - 2, { steps: 4 });
+      await page.mouse.up();
+      await frame.locator('nav.tabs button[aria-selected="true"]', { hasText: /^Similar/ }).waitFor({ timeout: 10_000 });
+      const selected = await frame.evaluate(() => window.__board.model.cards('similar').length);
+      assert.ok(selected >= hasMap - 5, `the drag selected ${selected} of ${hasMap} points`);
+    } else {
+      console.warn('*** the report has no 2-D map: the map is not checked ***');
+      await screenshot(page, 'curation-map');
+    }
+  });
+
+  uiTest('Enter opens the focused image beside the board', async () => {
+    await showTab(frame, 'Label issues');
+    const [first] = await cardsInView(frame);
+    await clickCard(first.title);
+    await page.keyboard.press('Enter');
+    const name = path.basename(first.title);
+    const tab = page.locator('.tabs-container .tab', { hasText: name }).first();
+    await tab.waitFor({ state: 'visible', timeout: 30_000 });
+    await tab.click({ button: 'middle' });
+    await tab.waitFor({ state: 'detached', timeout: 10_000 });
+  });
+
+  uiTest('10,000 cards: first painted grid ≤ 1 s after the report, scrolling ≥ 50 fps', async (t) => {
+    await showTab(frame, 'Label issues');
+    const figures = await measureBoard(frame, generatedReportMessage(10_000));
+    // The same script on a page of its own in the same Chromium: what the board costs without the workbench.
+    const alone = await browser.newPage();
+    try {
+      await alone.goto(`file://${standaloneBoardPage(WORK_DIR, EXT_DIR)}`);
+      await alone.waitForFunction(() => !!window.__board);
+      figures.standalone = await measureBoard(alone.mainFrame(), generatedReportMessage(10_000));
+    } finally {
+      await alone.close();
+    }
+    figures.date = new Date().toISOString();
+    await fsp.mkdir(WORK_DIR, { recursive: true });
+    fs.writeFileSync(path.join(WORK_DIR, 'board-perf.json'), `${JSON.stringify(figures, null, 2)}\n`);
+    console.log(`board perf: ${JSON.stringify(figures)}`);
+    assert.equal(figures.cards, 10_000);
+    assert.ok(figures.cardsInDom < 200, `virtualized: ${figures.cardsInDom} cards in the DOM`);
+    assert.ok(figures.reportToPaintMs <= 1000, `first paint ${figures.reportToPaintMs} ms`);
+    for (const [where, f] of [
+      ['in VS Code', figures],
+      ['alone', figures.standalone],
+    ]) {
+      if (f.baselineFps < 55) {
+        // The renderer cannot scroll even an empty scroller at full rate now (a loaded machine): the board's own
+        // figure says nothing then. Said loudly; the figures are in board-perf.json.
+        const note = `board scrolling fps ${where} NOT CHECKED: an empty scroller gets ${f.baselineFps.toFixed(1)} fps here (board: ${f.fps.toFixed(1)})`;
+        console.warn(`*** ${note} ***`);
+        t.diagnostic(note);
+      } else {
+        assert.ok(f.fps >= 50, `scrolling ${where} at ${f.fps.toFixed(1)} fps (an empty scroller: ${f.baselineFps.toFixed(1)})`);
+      }
+    }
+  });
+
+  uiTest('the page made no request to any host but 127.0.0.1', async () => {
+    // Webview resources (vscode-resource.vscode-cdn.net) are answered by VS Code's service worker: wait for those
+    // still in flight (the 10,000-card check asks for many) to be answered before judging.
+    await waitFor(() => [...inFlight].every((u) => !isOffHost(u)), { timeoutMs: 60_000, what: 'requests in flight to settle' });
+    assert.deepEqual(offHost(), []);
+    for (const u of browser.offHostRequests()) assert.match(new URL(u).hostname, /\.vscode-resource\.vscode-cdn\.net$/, u);
+  });
+});

@@ -1,0 +1,141 @@
+/**
+ * What the board asks of the host: actions through the CurationController (B's journal), undo/redo, opening an
+ * image, thumbnails for the visible cards, similar images, export. Each outcome updates the board incrementally
+ * (the tracker and the webview apply its changes; nothing is re-run) and its message is shown.
+ */
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { BoardMessage } from './messages';
+import type { CurationPanel } from './panel';
+import { requestThumbnails } from './thumbnails';
+import type { ActionOutcome, CurationController } from './types';
+
+/** Thumbnails' long side, px (cards show them at about half this on a 2× screen). */
+const THUMB_SIZE = 256;
+
+export class BoardActions {
+  constructor(private readonly board: CurationPanel) {}
+
+  async handle(m: BoardMessage): Promise<void> {
+    try {
+      await this.dispatch(m);
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      this.board.deps.output.error(`Curation board: ${m.type}: ${msg}`);
+      this.board.post({ type: 'status', message: msg, error: true });
+      void vscode.window.showErrorMessage(`Dataset curation: ${msg}`);
+    }
+  }
+
+  private async dispatch(m: BoardMessage): Promise<void> {
+    const controller = await this.board.controller;
+    switch (m.type) {
+      case 'ready':
+        // A webview shown again starts afresh: it gets the report and the changes made since.
+        return this.board.resend();
+      case 'action':
+        return this.outcome(controller, () => this.act(controller, m));
+      case 'undo':
+        return this.outcome(controller, () => controller.undo());
+      case 'redo':
+        return this.outcome(controller, () => controller.redo());
+      case 'open':
+        await vscode.commands.executeCommand('vscode.open', this.board.uriOf(m.file), {
+          preview: true,
+          preserveFocus: true,
+          viewColumn: vscode.ViewColumn.Beside,
+        });
+        return;
+      case 'thumbs':
+        return this.thumbs(m.files);
+      case 'similar':
+        return this.similar(m.file);
+      case 'export':
+        return this.export(controller);
+      case 'perf':
+        this.board.deps.output.info(`Curation board figures: ${JSON.stringify(m.data)}`);
+        return;
+    }
+  }
+
+  private act(c: CurationController, m: Extract<BoardMessage, { type: 'action' }>): Promise<ActionOutcome> {
+    switch (m.action) {
+      case 'move':
+        if (!m.toLabel) throw new Error('Pick the class to move the files to.');
+        return c.move(m.files, m.toLabel);
+      case 'trash':
+        return c.trash(m.files);
+      case 'keep':
+        return c.keepLabel(m.files);
+      case 'unkeep':
+        return c.unkeepLabel(m.files);
+    }
+  }
+
+  private async outcome(c: CurationController, run: () => Promise<ActionOutcome>): Promise<void> {
+    this.board.ownEvents.begin();
+    let out: ActionOutcome | undefined;
+    try {
+      out = await run();
+    } finally {
+      const paths = (out?.changes ?? []).flatMap((c) => [c.from, c.to]).filter((p): p is string => !!p);
+      if (this.board.ownEvents.end(paths.map((p) => this.board.uriOf(p).path))) this.board.requeryLater();
+    }
+    if (out.ok) this.board.applyChanges(out.changes);
+    this.board.post({ type: 'outcome', outcome: out, canUndo: c.canUndo(), canRedo: c.canRedo() });
+    this.board.updateExplorer(c);
+    if (out.ok) void vscode.window.setStatusBarMessage(`$(check) ${out.message}`, 5000);
+    else void vscode.window.showWarningMessage(out.message);
+  }
+
+  /**
+   * Learns the server's thumbnail folder (an empty request) and lets the webview read it, before any card shows:
+   * changing the webview's resource roots later could reload it.
+   */
+  async prepareThumbnails(): Promise<void> {
+    const res = await requestThumbnails(this.board.deps.server, [], THUMB_SIZE).catch(() => undefined);
+    if (res?.dir) this.board.allowRoot(vscode.Uri.file(res.dir));
+  }
+
+  /** Thumbnails from the server (C's cache) where it has them, the image itself otherwise. */
+  private async thumbs(files: string[]): Promise<void> {
+    const webview = this.board.panel.webview;
+    const uris = files.map((f) => this.board.uriOf(f));
+    const res = await requestThumbnails(
+      this.board.deps.server,
+      uris.map((u) => u.toString()),
+      THUMB_SIZE,
+    ).catch(() => undefined);
+    if (res?.dir) this.board.allowRoot(vscode.Uri.file(res.dir));
+    const urls: Record<string, string> = {};
+    files.forEach((f, i) => {
+      const thumb = res?.items[i]?.path;
+      const u = thumb ? vscode.Uri.file(thumb) : uris[i]!;
+      urls[f] = webview.asWebviewUri(u).toString();
+    });
+    this.board.post({ type: 'thumbs', urls });
+  }
+
+  async similar(file: string): Promise<void> {
+    const uri = this.board.uriOf(file);
+    const res = await this.board.deps.server.similar({ uri: uri.toString(), k: 24, root: this.board.root.toString() });
+    const items = res.items.map((h) => ({ file: h.file, similarity: h.similarity }));
+    this.board.post({ type: 'similar', of: file, items });
+  }
+
+  private async export(c: CurationController): Promise<void> {
+    const report = this.board.report;
+    if (!report) throw new Error('The report is not ready yet: wait for the analysis to finish, then export.');
+    const dir = vscode.Uri.joinPath(this.board.root, '.curation', 'export');
+    await vscode.workspace.fs.createDirectory(dir);
+    // The report as the server made it: the controller knows (from its journal) where each file went since.
+    const written = await c.exportReport(report, dir.fsPath);
+    const names = written.map((w) => path.basename(w)).join(', ');
+    const msg = `Exported ${names} to ${vscode.workspace.asRelativePath(dir, false)}.`;
+    this.board.post({ type: 'status', message: msg });
+    const csv = written.find((w) => w.endsWith('.csv'));
+    void vscode.window.showInformationMessage(msg, ...(csv ? ['Open CSV'] : [])).then((a) => {
+      if (a && csv) void vscode.commands.executeCommand('vscode.open', vscode.Uri.file(csv));
+    });
+  }
+}

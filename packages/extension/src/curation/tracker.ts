@@ -1,0 +1,100 @@
+/**
+ * Where each file of a curation report is now, after the board's actions (and their undo/redo): the report stays as
+ * the server made it, the tracker maps its paths to the current ones. No vscode import, no DOM: the host and the
+ * webview both use it, so an ActionOutcome updates the board without re-running anything.
+ */
+import type { CurationFile, CurationReport } from '@image-classifier/protocol';
+import type { ActionOutcome } from './types';
+
+/** The class folder of a path (`train/cat/a.jpg` → `cat`, `cat/a.jpg` → `cat`); undefined at the root. */
+export function labelOfPath(file: string): string | undefined {
+  const parts = file.split('/');
+  return parts.length >= 2 ? parts[parts.length - 2] : undefined;
+}
+
+export class PathTracker {
+  /** Report path → current path; null = trashed (left the dataset). */
+  private readonly current = new Map<string, string | null>();
+  /** Current path → report path. */
+  private readonly original = new Map<string, string>();
+  /** Report path → its path when it was trashed. */
+  private readonly trashedFrom = new Map<string, string>();
+
+  constructor(files: Iterable<string>) {
+    for (const f of files) {
+      this.current.set(f, f);
+      this.original.set(f, f);
+    }
+  }
+
+  /** Applies an outcome's path changes; returns the report paths that changed. */
+  apply(changes: ActionOutcome['changes']): string[] {
+    const touched: string[] = [];
+    for (const c of changes) {
+      let orig = this.original.get(c.from);
+      if (orig === undefined && c.to !== undefined) {
+        // Back from the trash: `from` is where the trash kept it; the file is known by where it was.
+        orig = [...this.trashedFrom].find(([, was]) => was === c.to)?.[0];
+      }
+      if (orig === undefined) continue;
+      const now = this.current.get(orig);
+      if (now) this.original.delete(now);
+      if (c.to === undefined) {
+        this.current.set(orig, null);
+        this.trashedFrom.set(orig, c.from);
+      } else {
+        this.current.set(orig, c.to);
+        this.original.set(c.to, orig);
+        this.trashedFrom.delete(orig);
+      }
+      touched.push(orig);
+    }
+    return touched;
+  }
+
+  /** Where a report path is now: null when trashed, the path itself when it never moved. */
+  currentOf(reportPath: string): string | null {
+    const c = this.current.get(reportPath);
+    return c === undefined ? reportPath : c;
+  }
+
+  /** The report path of a current path (itself for a file the report does not know). */
+  reportPathOf(currentPath: string): string {
+    return this.original.get(currentPath) ?? currentPath;
+  }
+
+  /** The file's class now (its folder), or null when trashed. */
+  labelOf(f: CurationFile): string | undefined | null {
+    const now = this.currentOf(f.file);
+    if (now === null) return null;
+    return now === f.file ? f.label : labelOfPath(now);
+  }
+
+  /** Moved or trashed since the report. */
+  changed(reportPath: string): boolean {
+    return this.currentOf(reportPath) !== reportPath;
+  }
+}
+
+/**
+ * The report as the dataset is now: moved files under their new path and label, trashed ones left out (from the
+ * files and from every issue list). Used for Export.
+ */
+export function currentReport(report: CurationReport, tracker: PathTracker): CurationReport {
+  const at = (f: string) => tracker.currentOf(f);
+  const alive = <T extends { file: string }>(xs: T[]) => xs.filter((x) => at(x.file) !== null).map((x) => ({ ...x, file: at(x.file)! }));
+  const files = alive(report.files).map((f) => ({ ...f, label: labelOfPath(f.file) ?? f.label }));
+  // A moved file's label issue is resolved (the user chose its class); a trashed one is gone.
+  const labelIssues = report.labelIssues.filter((i) => !tracker.changed(i.file));
+  const duplicateGroups = report.duplicateGroups
+    .map((g) => ({ ...g, files: g.files.map(at).filter((f): f is string => f !== null) }))
+    .filter((g) => g.files.length >= 2);
+  return {
+    ...report,
+    files,
+    labelIssues,
+    duplicateGroups,
+    outliers: alive(report.outliers),
+    quality: alive(report.quality),
+  };
+}

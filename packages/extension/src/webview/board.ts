@@ -1,0 +1,228 @@
+/**
+ * The curation board (webview script, bundled to dist/media/board.js): tabs, the class list with its numbers, the
+ * grids, the Overview, and the messages with the host. DOM only; no vscode import.
+ */
+import type { BoardMessage, HostMessage } from '../curation/messages';
+import type { BoardActionKind } from '../curation/types';
+import { type BoardState, type KeepRule, type TabId, host, loadState } from './api';
+import { handleKey } from './keys';
+import { BoardModel } from './model';
+import { applyInlineStyles, classColour, renderOverview } from './overview';
+import { GridTab } from './tabview';
+import { Thumbs } from './thumbs';
+
+const TABS: { id: TabId; title: string }[] = [
+  { id: 'overview', title: 'Overview' },
+  { id: 'labels', title: 'Label issues' },
+  { id: 'duplicates', title: 'Duplicates' },
+  { id: 'outliers', title: 'Outliers' },
+  { id: 'quality', title: 'Quality' },
+  { id: 'similar', title: 'Similar' },
+];
+
+const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const $ = <T extends HTMLElement>(sel: string) => document.querySelector<T>(sel)!;
+
+export class Board {
+  readonly state: BoardState = loadState();
+  readonly model = new BoardModel();
+  readonly thumbs = new Thumbs(() => this.view?.grid.paint(true));
+  private readonly views = new Map<TabId, GridTab>();
+  private view: GridTab | undefined;
+  /** Figures for the tests: report received → first painted grid (ms). */
+  readonly perf: Record<string, number> = {};
+
+  constructor() {
+    window.addEventListener('message', (e: MessageEvent<HostMessage>) => this.receive(e.data));
+    document.addEventListener('keydown', (e) => {
+      if (e.target instanceof HTMLSelectElement || e.target instanceof HTMLInputElement) return;
+      const target = this.view && this.state.tab !== 'overview' ? this.view : undefined;
+      if (target && handleKey(e, target)) e.preventDefault();
+      else if (!target && (e.ctrlKey || e.metaKey) && /^[zy]$/i.test(e.key)) {
+        this.send({ type: /y/i.test(e.key) || e.shiftKey ? 'redo' : 'undo' });
+        e.preventDefault();
+      }
+    });
+    $('.undo').addEventListener('click', () => this.send({ type: 'undo' }));
+    $('.redo').addEventListener('click', () => this.send({ type: 'redo' }));
+    $('.export').addEventListener('click', () => this.send({ type: 'export' }));
+    this.renderTabs();
+    this.show(this.state.tab);
+    this.send({ type: 'ready' });
+  }
+
+  send(m: BoardMessage): void {
+    host.postMessage(m);
+  }
+  act(action: BoardActionKind, files: string[], toLabel?: string): void {
+    if (!files.length) {
+      this.status('Select one or more cards first (click, Ctrl+click, Shift+click, or the arrows).');
+      return;
+    }
+    this.send({ type: 'action', action, files, toLabel });
+  }
+  status(message: string, error = false): void {
+    const s = $('.status');
+    s.textContent = message;
+    s.classList.toggle('error', error);
+  }
+  private save(): void {
+    host.setState(this.state);
+  }
+
+  private receive(m: HostMessage): void {
+    switch (m.type) {
+      case 'progress':
+        this.model.partial.push(...m.partial);
+        this.status(m.message);
+        if (this.state.tab === 'overview' && !this.model.report) this.show('overview');
+        return;
+      case 'report': {
+        const t0 = performance.now();
+        this.model.setReport(m);
+        this.state.root = m.rootUri;
+        this.save();
+        this.setUndo(m);
+        this.status(`${m.report.counts.files} images analysed.`);
+        this.refreshAll(true);
+        requestAnimationFrame(() => requestAnimationFrame(() => (this.perf.reportToPaintMs = performance.now() - t0)));
+        return;
+      }
+      case 'outcome':
+        this.setUndo(m);
+        this.status(m.outcome.message, !m.outcome.ok);
+        if (m.outcome.ok) this.model.apply(m.outcome);
+        this.refreshAll(false);
+        return;
+      case 'thumbs':
+        this.thumbs.receive(m.urls);
+        return;
+      case 'similar': {
+        const name = m.of.slice(m.of.lastIndexOf('/') + 1);
+        this.model.setSimilar(`Images nearest to ${name}`, m.items);
+        this.show('similar');
+        return;
+      }
+      case 'status':
+        this.status(m.message, m.error);
+        return;
+    }
+  }
+
+  private setUndo(m: { canUndo: boolean; canRedo: boolean }): void {
+    $<HTMLButtonElement>('.undo').disabled = !m.canUndo;
+    $<HTMLButtonElement>('.redo').disabled = !m.canRedo;
+  }
+
+  /** Region of the 2-D map → the Similar tab's grid. */
+  private region(keys: string[]): void {
+    this.model.setSimilar(`${keys.length} images selected on the map`, []);
+    this.model.similar.items = keys.map((key) => ({ key, similarity: 1 }));
+    this.model.invalidate();
+    this.show('similar');
+  }
+
+  private refreshAll(fresh: boolean): void {
+    this.renderTabs();
+    this.renderClasses();
+    for (const v of this.views.values()) v.refresh(fresh ? this.state.focus[v.tab] : undefined);
+    // A new report rebuilds the tab in view (its toolbar said "reading…"); an action only refreshes it.
+    if (this.state.tab === 'overview' || fresh) this.show(this.state.tab);
+  }
+
+  private renderTabs(): void {
+    const m = this.model;
+    const count = (t: TabId) =>
+      !m.report || t === 'overview' ? '' : ` (${t === 'duplicates' ? m.groups(this.state.keepRule).length : m.cards(t).length})`;
+    const nav = $('.tabs');
+    nav.innerHTML = TABS.map(
+      (t) => `<button role="tab" data-tab="${t.id}" aria-selected="${t.id === this.state.tab}">${t.title}${count(t.id)}</button>`,
+    ).join('');
+    nav.querySelectorAll<HTMLButtonElement>('button').forEach((b) => {
+      b.addEventListener('click', () => this.show(b.dataset.tab as TabId));
+    });
+  }
+
+  private renderClasses(): void {
+    const names = this.model.classes();
+    const el = $('.classes');
+    el.innerHTML = names
+      .map(
+        (n, i) =>
+          `<button data-class="${i}" title="Move the selection to ${esc(n)}${i < 9 ? ` (${i + 1})` : ''}"><i data-colour="${classColour(i, names.length)}"></i>${i < 9 ? `<kbd>${i + 1}</kbd>` : ''}${esc(n)}</button>`,
+      )
+      .join('');
+    applyInlineStyles(el);
+    for (const b of el.querySelectorAll<HTMLButtonElement>('button')) {
+      b.addEventListener('click', () => this.view?.moveToClass(Number(b.dataset.class)));
+    }
+  }
+
+  /** Shows a tab: the Overview, or a grid (created on first use). */
+  show(tab: TabId): void {
+    this.state.tab = tab;
+    this.save();
+    document.querySelectorAll<HTMLElement>('.tabs button').forEach((b) => {
+      b.setAttribute('aria-selected', String(b.dataset.tab === tab));
+    });
+    const content = $('.content');
+    if (tab === 'overview') {
+      this.view = undefined;
+      content.replaceChildren();
+      renderOverview(content, this.model, this.thumbs, (keys) => this.region(keys));
+      return;
+    }
+    let v = this.views.get(tab);
+    if (!v) {
+      v = new GridTab(this, tab);
+      this.views.set(tab, v);
+    }
+    this.view = v;
+    content.replaceChildren(...this.toolbar(tab), v.grid.el);
+    v.refresh(this.state.focus[tab]);
+    // Re-attached, the grid starts at the top: the focused card is brought back into view.
+    if (v.grid.size) v.grid.reveal(v.focus);
+    v.grid.el.focus();
+  }
+
+  private toolbar(tab: TabId): HTMLElement[] {
+    const bar = document.createElement('div');
+    bar.className = 'toolbar';
+    const hints: Partial<Record<TabId, string>> = {
+      labels: '<kbd>m</kbd> move to the suggested class · <kbd>k</kbd> keep the label · <kbd>1</kbd>–<kbd>9</kbd> pick a class',
+      duplicates: 'Click a copy to keep it · <kbd>Delete</kbd> trashes the other copies',
+      similar: esc(this.model.similar.title) || 'Press <kbd>s</kbd> on a card to see its nearest images',
+    };
+    bar.innerHTML = this.model.report
+      ? `<span class="hint">${hints[tab] ?? ''} · <kbd>Enter</kbd> open · <kbd>Delete</kbd> trash · <kbd>Ctrl+Z</kbd> undo</span>`
+      : '<span class="hint">Reading the dataset… the cards appear when the analysis ends (the Overview shows the images read so far).</span>';
+    if (tab === 'duplicates') {
+      const sel = document.createElement('select');
+      sel.className = 'keep-rule';
+      sel.setAttribute('aria-label', 'Copy to keep');
+      const rules: [KeepRule, string][] = [
+        ['largest', 'Keep the largest'],
+        ['oldest', 'Keep the oldest'],
+        ['train', 'Keep the one in the training split'],
+      ];
+      sel.innerHTML = rules.map(([v, t]) => `<option value="${v}"${v === this.state.keepRule ? ' selected' : ''}>${t}</option>`).join('');
+      sel.addEventListener('change', () => {
+        this.state.keepRule = sel.value as KeepRule;
+        this.model.keepPick.clear();
+        this.save();
+        this.views.get('duplicates')?.refresh();
+      });
+      bar.prepend(sel);
+    }
+    return [bar];
+  }
+
+  selectionChanged(v: GridTab): void {
+    const key = v.keyOf(v.focus);
+    if (key) this.state.focus[v.tab] = key;
+    this.save();
+    if (v.tab === 'duplicates') v.refresh();
+  }
+}
+
+(window as unknown as { __board: Board }).__board = new Board();

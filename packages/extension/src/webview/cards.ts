@@ -1,0 +1,75 @@
+/** How a card and a duplicate group look: built once per cell and item, then only their classes change. */
+import type { Card, GroupView } from './model';
+import type { BoardModel } from './model';
+import type { Thumbs } from './thumbs';
+
+const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const base = (p: string) => p.slice(p.lastIndexOf('/') + 1);
+
+function img(thumbs: Thumbs, path: string | null, cls = 'thumb'): string {
+  const url = path ? thumbs.url(path) : undefined;
+  return `<div class="${cls}">${url ? `<img alt="" src="${esc(url)}">` : ''}</div>`;
+}
+
+/** Fills a grid cell with a card; `version` changes when its content must be rebuilt (a move, a thumbnail). */
+export function renderCard(el: HTMLElement, card: Card, model: BoardModel, thumbs: Thumbs, focused: boolean, selected: boolean): void {
+  const path = model.pathOf(card.key);
+  const url = path ? thumbs.url(path) : undefined;
+  const version = `${card.key}|${path}|${card.detail}|${url ?? ''}`;
+  if (el.dataset.version !== version) {
+    el.dataset.version = version;
+    el.dataset.key = card.key;
+    el.title = path ?? card.key;
+    el.innerHTML =
+      img(thumbs, path) +
+      `<div class="name">${esc(base(path ?? card.key))}</div>` +
+      `<div class="detail">${esc(card.detail)}</div>` +
+      `<div class="score" title="score">${card.score.toFixed(3)}</div>`;
+  }
+  el.classList.add('card');
+  el.classList.toggle('focused', focused);
+  el.classList.toggle('selected', selected);
+  el.setAttribute('role', 'gridcell');
+  el.setAttribute('aria-selected', String(selected));
+}
+
+function sizeText(model: BoardModel, key: string): string {
+  const f = model.file(key);
+  const px = f?.width && f.height ? `${f.width}×${f.height}` : '';
+  const bytes = model.facts[key]?.bytes;
+  const kb = bytes === undefined ? '' : bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : `${Math.round(bytes / 1024)} KB`;
+  return [px, kb].filter(Boolean).join(' · ');
+}
+
+/** Fills a row with a duplicate group: its members side by side, the copy to keep marked. */
+export function renderGroup(el: HTMLElement, g: GroupView, model: BoardModel, thumbs: Thumbs, focused: boolean, selected: boolean): void {
+  const members = g.files
+    .map((key) => {
+      const path = model.pathOf(key) ?? key;
+      const keep = key === g.keeper;
+      const split = model.file(key)?.split;
+      return (
+        `<div class="member${keep ? ' keeper' : ' other'}" data-member="${esc(key)}" title="${esc(path)}">` +
+        img(thumbs, path) +
+        `<div class="name">${keep ? '★ ' : ''}${esc(base(path))}</div>` +
+        `<div class="detail">${esc([split, model.labelOf(key)].filter(Boolean).join('/'))}</div>` +
+        `<div class="detail">${esc(sizeText(model, key))}</div>` +
+        `<div class="tag">${keep ? 'keep' : 'trash'}</div></div>`
+      );
+    })
+    .join('');
+  const version = `${g.id}|${g.keeper}|${g.files.join(',')}|${g.files.map((f) => thumbs.url(model.pathOf(f) ?? f) ?? '').join(',')}`;
+  if (el.dataset.version !== version) {
+    el.dataset.version = version;
+    el.dataset.key = `g:${g.id}`;
+    el.innerHTML =
+      `<div class="group-head"><span>${esc(g.note)}</span>` +
+      `<button class="resolve" data-group="${g.id}" title="Trash the other copies (Delete)">Keep ★, trash ${g.files.length - 1}</button></div>` +
+      `<div class="members">${members}</div>`;
+  }
+  el.classList.add('group');
+  el.classList.toggle('focused', focused);
+  el.classList.toggle('selected', selected);
+  el.setAttribute('role', 'row');
+  el.setAttribute('aria-selected', String(selected));
+}

@@ -1,0 +1,198 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { CurationReport } from '@image-classifier/protocol';
+import { OwnFileEvents } from '../src/curation/ownEvents';
+import { PathTracker, currentReport, labelOfPath } from '../src/curation/tracker';
+import { BoardModel } from '../src/webview/model';
+import { type KeyPress, type KeyTarget, handleKey } from '../src/webview/keys';
+import { mapPoints } from '../src/webview/map-points';
+
+function report(): CurationReport {
+  const files = ['fish/a.jpg', 'tool/b.jpg', 'tool/c.jpg', 'train/fish/d.jpg', 'val/fish/e.jpg'];
+  return {
+    version: 1,
+    root: '/ds',
+    createdAt: '',
+    model: { name: 'm', embeddingDims: 4 },
+    checks: ['label', 'duplicates'],
+    layout: { splits: [], classes: 2, flat: false },
+    counts: { files: 5, analysed: 5, unreadable: 0, skipped: 0, labelIssues: 1, duplicateGroups: 1, outliers: 0, quality: 0 },
+    files: files.map((file, i) => ({
+      file,
+      label: labelOfPath(file),
+      split: file.startsWith('train/') ? 'train' : file.startsWith('val/') ? 'val' : undefined,
+      width: 100 + i,
+      height: 100,
+      issues: [],
+    })),
+    labelIssues: [{ file: 'tool/b.jpg', label: 'tool', suggestedLabel: 'fish', score: 0.02 }],
+    duplicateGroups: [
+      { kind: 'near', files: ['fish/a.jpg', 'train/fish/d.jpg', 'val/fish/e.jpg'], conflictingLabels: false, crossSplit: true },
+    ],
+    outliers: [],
+    quality: [],
+    classes: [
+      { name: 'fish', files: 3, labelIssues: 0, relativeSize: 1 },
+      { name: 'tool', files: 2, labelIssues: 1, relativeSize: 0.67 },
+    ],
+    skipped: [],
+    warnings: [],
+    settings: {},
+    timingsMs: { scan: 0, extract: 0, analyse: 0, total: 0 },
+  };
+}
+
+test('labelOfPath: the folder right above the file', () => {
+  assert.equal(labelOfPath('train/cat/a.jpg'), 'cat');
+  assert.equal(labelOfPath('cat/a.jpg'), 'cat');
+  assert.equal(labelOfPath('a.jpg'), undefined);
+});
+
+test('PathTracker follows a move, its undo, a trash and its restore from wherever the trash kept it', () => {
+  const t = new PathTracker(['tool/b.jpg', 'fish/a.jpg']);
+  assert.deepEqual(t.apply([{ from: 'tool/b.jpg', to: 'fish/b (1).jpg' }]), ['tool/b.jpg']);
+  assert.equal(t.currentOf('tool/b.jpg'), 'fish/b (1).jpg');
+  assert.equal(t.reportPathOf('fish/b (1).jpg'), 'tool/b.jpg');
+  assert.ok(t.changed('tool/b.jpg'));
+  t.apply([{ from: 'fish/b (1).jpg', to: 'tool/b.jpg' }]);
+  assert.equal(t.currentOf('tool/b.jpg'), 'tool/b.jpg');
+  assert.ok(!t.changed('tool/b.jpg'));
+  t.apply([{ from: 'fish/a.jpg' }]);
+  assert.equal(t.currentOf('fish/a.jpg'), null);
+  t.apply([{ from: '.trash/fish/a.jpg', to: 'fish/a.jpg' }]);
+  assert.equal(t.currentOf('fish/a.jpg'), 'fish/a.jpg');
+  assert.deepEqual(t.apply([{ from: 'unknown.jpg', to: 'x/unknown.jpg' }]), []);
+});
+
+test('currentReport: moved files get their new path and label, trashed ones leave every list', () => {
+  const r = report();
+  const t = new PathTracker(r.files.map((f) => f.file));
+  t.apply([{ from: 'tool/b.jpg', to: 'fish/b.jpg' }, { from: 'val/fish/e.jpg' }]);
+  const c = currentReport(r, t);
+  assert.deepEqual(
+    c.files.map((f) => [f.file, f.label]),
+    [
+      ['fish/a.jpg', 'fish'],
+      ['fish/b.jpg', 'fish'],
+      ['tool/c.jpg', 'tool'],
+      ['train/fish/d.jpg', 'fish'],
+    ],
+  );
+  assert.deepEqual(c.labelIssues, [], 'the moved file’s label issue is resolved');
+  assert.deepEqual(c.duplicateGroups[0]!.files, ['fish/a.jpg', 'train/fish/d.jpg']);
+});
+
+test('BoardModel: label-issue cards vanish when kept or moved and come back on undo; keep rules pick the copy', () => {
+  const m = new BoardModel();
+  m.setReport({
+    type: 'report',
+    rootUri: 'file:///ds',
+    report: report(),
+    facts: {
+      'fish/a.jpg': { bytes: 900, mtimeMs: 3 },
+      'train/fish/d.jpg': { bytes: 10, mtimeMs: 1 },
+      'val/fish/e.jpg': { bytes: 5, mtimeMs: 2 },
+    },
+    kept: [],
+    changes: [],
+    canUndo: false,
+    canRedo: false,
+  });
+  assert.deepEqual(
+    m.cards('labels').map((c) => [c.key, c.detail]),
+    [['tool/b.jpg', 'tool → fish']],
+  );
+  m.apply({ ok: true, message: '', changes: [{ from: 'tool/b.jpg', to: 'fish/b.jpg' }], decisions: [] });
+  assert.equal(m.cards('labels').length, 0);
+  assert.equal(m.labelOf('tool/b.jpg'), 'fish');
+  m.apply({ ok: true, message: '', changes: [{ from: 'fish/b.jpg', to: 'tool/b.jpg' }], decisions: [] });
+  assert.equal(m.cards('labels').length, 1);
+  m.apply({ ok: true, message: '', changes: [], decisions: [{ file: 'tool/b.jpg', keep: true }] });
+  assert.equal(m.cards('labels').length, 0, 'a kept file stops appearing');
+  const g = ['fish/a.jpg', 'train/fish/d.jpg', 'val/fish/e.jpg'];
+  assert.equal(m.keeperByRule(g, 'largest'), 'val/fish/e.jpg', 'most pixels');
+  assert.equal(m.keeperByRule(g, 'oldest'), 'train/fish/d.jpg');
+  assert.equal(m.keeperByRule(g, 'train'), 'train/fish/d.jpg');
+  m.apply({ ok: true, message: '', changes: [{ from: 'val/fish/e.jpg' }, { from: 'fish/a.jpg' }], decisions: [] });
+  assert.equal(m.groups('largest').length, 0, 'a group with one copy left is resolved');
+});
+
+test('OwnFileEvents: the board’s own renames do not re-query; a change made elsewhere meanwhile does', () => {
+  const e = new OwnFileEvents();
+  e.begin();
+  assert.equal(e.isForeign('/ds/tool/b.jpg', 0), false, 'held while the action runs');
+  assert.equal(e.end(['/ds/tool/b.jpg', '/ds/fish/b.jpg'], 0), false, 'only its own paths');
+  assert.equal(e.isForeign('/ds/fish/b.jpg', 1000), false, 'a late event of its own');
+  assert.equal(e.isForeign('/ds/fish', 1000), false, 'its folder');
+  assert.equal(e.isForeign('/ds/fish/new.jpg', 1000), true, 'a file added elsewhere');
+  assert.equal(e.isForeign('/ds/fish/b.jpg', 60_000), true, 'its path, much later');
+  e.begin();
+  e.isForeign('/ds/other.jpg', 0);
+  assert.equal(e.end(['/ds/x.jpg'], 0), true, 'an event held during the action that was not its own');
+});
+
+test('mapPoints: the report’s map points follow its files; files without an embedding have none', () => {
+  const r = report() as CurationReport & { map?: unknown };
+  assert.deepEqual(mapPoints(r), [], 'no map, no points');
+  r.map = { method: 'pca', points: [[0, 1], null, [0.5, 0.5], [1, 0], [0.2, 0.3]] };
+  assert.deepEqual(
+    mapPoints(r).map((p) => [p.key, p.x, p.y]),
+    [
+      ['fish/a.jpg', 0, 1],
+      ['tool/c.jpg', 0.5, 0.5],
+      ['train/fish/d.jpg', 1, 0],
+      ['val/fish/e.jpg', 0.2, 0.3],
+    ],
+  );
+});
+
+test('handleKey: the board’s keys and what they do', () => {
+  const calls: string[] = [];
+  const t: KeyTarget = {
+    move: (d, extend) => calls.push(`move ${d}${extend ? ' +' : ''}`),
+    cols: () => 6,
+    rowsPerPage: () => 3,
+    open: () => calls.push('open'),
+    keep: () => calls.push('keep'),
+    moveToSuggested: () => calls.push('suggested'),
+    moveToClass: (i) => calls.push(`class ${i}`),
+    trash: () => calls.push('trash'),
+    similar: () => calls.push('similar'),
+    undo: () => calls.push('undo'),
+    redo: () => calls.push('redo'),
+    selectAll: () => calls.push('all'),
+  };
+  const press = (key: string, mods: Partial<KeyPress> = {}) =>
+    handleKey({ key, ctrlKey: false, metaKey: false, shiftKey: false, altKey: false, ...mods }, t);
+  for (const k of ['ArrowRight', 'ArrowLeft', 'ArrowDown', 'ArrowUp', 'PageDown', 'Home', 'End', 'Enter', 'k', 'm', '3', 'Delete', 's'])
+    assert.ok(press(k), k);
+  assert.ok(press('ArrowDown', { shiftKey: true }));
+  assert.ok(press('z', { ctrlKey: true }));
+  assert.ok(press('Z', { ctrlKey: true, shiftKey: true }));
+  assert.ok(press('y', { ctrlKey: true }));
+  assert.ok(press('a', { metaKey: true }));
+  assert.equal(press('x'), false, 'other keys are left to VS Code');
+  assert.equal(press('0'), false);
+  assert.equal(press('k', { altKey: true }), false);
+  assert.equal(press('c', { ctrlKey: true }), false, 'copy is not taken');
+  assert.deepEqual(calls, [
+    'move 1',
+    'move -1',
+    'move 6',
+    'move -6',
+    'move 18',
+    'move home',
+    'move end',
+    'open',
+    'keep',
+    'suggested',
+    'class 2',
+    'trash',
+    'similar',
+    'move 6 +',
+    'undo',
+    'redo',
+    'redo',
+    'all',
+  ]);
+});
