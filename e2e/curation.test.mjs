@@ -147,6 +147,19 @@ describe('Curation board in VS Code', { skip: missing.length > 0, timeout: 900_0
     await explorerItem(page, `dataset/${top.file}`);
     await screenshot(page, 'curation-grid');
     await fsp.copyFile(path.join(WORK_DIR, 'screenshots', 'curation-grid.png'), path.join(REPO, 'docs', 'curation-board.png'));
+    // The Image Labels view: a group for the curated dataset with its open issue counts.
+    const pane = page.locator('.pane', { has: page.locator('.pane-header', { hasText: /Image Labels/i }) }).first();
+    const header = pane.locator('.pane-header').first();
+    if ((await header.getAttribute('aria-expanded')) === 'false') await header.click();
+    const rowText = () =>
+      pane
+        .locator('.monaco-list-row')
+        .allInnerTexts()
+        .then((t) => t.join('\n'));
+    await waitFor(async () => /Curation: dataset[\s\S]*\d+ label issues?/.test(await rowText()), {
+      what: 'the curation group in Image Labels',
+    });
+    await screenshot(page, 'curation-labels-view');
   });
 
   uiTest('keyboard navigation moves the selection', async () => {

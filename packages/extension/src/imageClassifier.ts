@@ -8,6 +8,7 @@ import { ClassificationQueue } from './classificationQueue';
 import { registerCommands } from './commands';
 import { CurationBoards } from './curation/boards';
 import { CurationExplorer } from './curation/explorer';
+import { CurationSummaries } from './curation/summaries';
 import { ModelInfoDocument } from './commands/modelInfo';
 import { EXCLUDE_GLOB } from './commands/util';
 import { LabelDecorations } from './decorations';
@@ -37,7 +38,8 @@ export class ImageClassifierExtension {
   /** Creates the UI and the commands; the watchers and the early server start follow right after activation. */
   init(): void {
     const { context, output, server, store, queue } = this;
-    const view = new LabelsViewProvider(store);
+    const summaries = new CurationSummaries();
+    const view = new LabelsViewProvider(store, summaries);
     const treeView = vscode.window.createTreeView('imageClassifier.labels', { treeDataProvider: view, showCollapseAll: true });
     view.attach(treeView);
     const decorations = new LabelDecorations(store, queue);
@@ -47,7 +49,7 @@ export class ImageClassifierExtension {
     this.statusBar = statusBar;
     const modelInfo = new ModelInfoDocument();
     const explorer = new CurationExplorer();
-    const boards = new CurationBoards({ context, server, output, explorer });
+    const boards = new CurationBoards({ context, server, output, explorer, summaries, statusBar });
     context.subscriptions.push(
       output,
       server,
@@ -59,6 +61,7 @@ export class ImageClassifierExtension {
       statusBar,
       modelInfo,
       explorer,
+      summaries,
       boards,
       vscode.window.registerFileDecorationProvider(decorations),
       vscode.languages.registerHoverProvider({ scheme: 'file' }, new ImagePathHover(store, queue)),

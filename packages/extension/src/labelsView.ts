@@ -1,10 +1,13 @@
 /**
  * The "Image Labels" view in the Explorer: classified images grouped by their top-1 label (groups by count,
- * images by confidence), with a minimum-confidence filter.
+ * images by confidence), with a minimum-confidence filter; above them, the open issue counts of each dataset curated
+ * in this window (labelsViewCuration.ts).
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { percent, shortLabel } from './format';
+import type { CurationSummaries } from './curation/summaries';
+import { type CurationNode, curationChildren, curationTreeItem } from './labelsViewCuration';
 import { predictionsMarkdown } from './markdown';
 import type { ImageResult, ResultStore, SkippedImage } from './results';
 import { minConfidence, topK } from './settings';
@@ -17,7 +20,8 @@ export type LabelNode =
   | { kind: 'group'; label: string; items: ImageResult[] }
   | { kind: 'image'; result: ImageResult; group: string }
   | { kind: 'skippedGroup'; items: SkippedImage[] }
-  | { kind: 'skipped'; item: SkippedImage };
+  | { kind: 'skipped'; item: SkippedImage }
+  | CurationNode;
 
 export class LabelsViewProvider implements vscode.TreeDataProvider<LabelNode>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<LabelNode | undefined>();
@@ -30,8 +34,12 @@ export class LabelsViewProvider implements vscode.TreeDataProvider<LabelNode>, v
   private readonly subs: vscode.Disposable[] = [];
   view: vscode.TreeView<LabelNode> | undefined;
 
-  constructor(private readonly store: ResultStore) {
+  constructor(
+    private readonly store: ResultStore,
+    private readonly curation?: CurationSummaries,
+  ) {
     this.subs.push(store.onDidChange(() => this.scheduleRefresh()));
+    if (curation) this.subs.push(curation.onDidChange(() => this.scheduleRefresh()));
     this.subs.push(
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration('imageClassifier.minConfidence')) this.refresh();
@@ -102,7 +110,11 @@ export class LabelsViewProvider implements vscode.TreeDataProvider<LabelNode>, v
 
   getChildren(node?: LabelNode): LabelNode[] {
     this.rebuild();
-    if (!node) return this.skippedGroup ? [...this.groups, this.skippedGroup] : this.groups;
+    if (!node) {
+      const curated: LabelNode[] = (this.curation?.all() ?? []).map((dataset) => ({ kind: 'curation', dataset }));
+      return [...curated, ...this.groups, ...(this.skippedGroup ? [this.skippedGroup] : [])];
+    }
+    if (node.kind === 'curation') return curationChildren(node);
     if (node.kind === 'group') return node.items.map((result) => ({ kind: 'image', result, group: node.label }));
     if (node.kind === 'skippedGroup') return node.items.map((item) => ({ kind: 'skipped', item }));
     return [];
@@ -110,12 +122,14 @@ export class LabelsViewProvider implements vscode.TreeDataProvider<LabelNode>, v
 
   getParent(node: LabelNode): LabelNode | undefined {
     if (node.kind === 'skipped') return this.skippedGroup;
+    if (node.kind === 'curationRow') return { kind: 'curation', dataset: node.dataset };
     if (node.kind !== 'image') return undefined;
     return this.groups.find((g) => g.label === node.group);
   }
 
   getTreeItem(node: LabelNode): vscode.TreeItem {
     if (node.kind === 'skippedGroup' || node.kind === 'skipped') return skippedTreeItem(node);
+    if (node.kind === 'curation' || node.kind === 'curationRow') return curationTreeItem(node);
     if (node.kind === 'group') {
       const item = new vscode.TreeItem(shortLabel(node.label), vscode.TreeItemCollapsibleState.Expanded);
       item.id = `group:${node.label}`;

@@ -1,4 +1,7 @@
-/** The model's state in the status bar: loading / downloading n% / "ResNet50 · CPU" / error. */
+/**
+ * The model's state in the status bar: loading / downloading n% / "ResNet50 · CPU" / error; while a dataset is
+ * curated, its progress ("Curating dataset: embedding 40/104") instead, then the model's state again.
+ */
 import * as vscode from 'vscode';
 import type { StatusParams } from '@image-classifier/protocol';
 import { modelDisplayName, providerDisplayName } from './format';
@@ -9,6 +12,9 @@ export class ModelStatusBar implements vscode.Disposable {
   private readonly subs: vscode.Disposable[] = [];
   /** True once the server has said something (then its state, not "starting…", is shown). */
   private hasStatus = false;
+  private lastStatus: StatusParams | undefined;
+  /** Curate runs in progress, by dataset name → their latest progress message. */
+  private readonly curating = new Map<string, string>();
 
   constructor(server: ServerManager) {
     this.item = vscode.window.createStatusBarItem('imageClassifier.model', vscode.StatusBarAlignment.Right, 100);
@@ -16,7 +22,7 @@ export class ModelStatusBar implements vscode.Disposable {
     this.subs.push(server.onStatus((s) => this.render(s)));
     this.subs.push(
       server.onPhase((p) => {
-        if (p === 'stopped' && !server.started) this.item.hide();
+        if (p === 'stopped' && !server.started && !this.curating.size) this.item.hide();
       }),
     );
   }
@@ -31,12 +37,30 @@ export class ModelStatusBar implements vscode.Disposable {
 
   /** Hides the item while nothing runs (a workspace without images starts the server on first use only). */
   hideUntilStatus(): void {
-    if (!this.hasStatus) this.item.hide();
+    if (!this.hasStatus && !this.curating.size) this.item.hide();
+  }
+
+  /** A curate run's progress (`message` undefined: the run ended, finished, cancelled or failed). */
+  curationProgress(dataset: string, message: string | undefined): void {
+    if (message === undefined) this.curating.delete(dataset);
+    else this.curating.set(dataset, message);
+    this.render(this.lastStatus);
   }
 
   render(s: StatusParams | undefined): void {
+    this.lastStatus = s;
     this.hasStatus = s !== undefined;
     const item = this.item;
+    const run = [...this.curating].at(-1);
+    if (run) {
+      const [dataset, message] = run;
+      item.backgroundColor = undefined;
+      item.text = `$(sync~spin) Curating ${dataset}${message ? `: ${message}` : '…'}`;
+      item.tooltip = `Curating ${dataset}: the board shows the results as they arrive (its notification has Cancel).`;
+      item.command = 'imageClassifier.showOutput';
+      item.show();
+      return;
+    }
     item.backgroundColor = undefined;
     item.command = 'imageClassifier.showModelInfo';
     if (!s) {

@@ -1,6 +1,7 @@
 /** Curate Dataset… (a folder's curation board) and Find Similar Images (an image's nearest neighbours on a board). */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import type { IssueTab } from '../curation/issue-counts';
 import type { CommandContext, CommandHandler } from './context';
 import { activeImage, toUri } from './util';
 
@@ -18,7 +19,7 @@ async function pickFolder(): Promise<vscode.Uri | undefined> {
 
 export const curateDataset =
   (ctx: CommandContext): CommandHandler =>
-  async (arg?: unknown) => {
+  async (arg?: unknown, tab?: unknown) => {
     const root = toUri(arg) ?? (await pickFolder());
     if (!root) return undefined;
     const stat = await vscode.workspace.fs.stat(root).then(
@@ -31,9 +32,13 @@ export const curateDataset =
       );
       return undefined;
     }
-    ctx.boards.open(root);
+    const board = ctx.boards.open(root);
+    // From the Image Labels view's curation rows: the board on that tab.
+    if (typeof tab === 'string' && ISSUE_TABS.includes(tab as IssueTab)) board.showTab(tab as IssueTab);
     return undefined;
   };
+
+const ISSUE_TABS: IssueTab[] = ['labels', 'duplicates', 'outliers', 'quality'];
 
 export const findSimilar =
   (ctx: CommandContext): CommandHandler =>

@@ -32,7 +32,8 @@ export class BoardActions {
     switch (m.type) {
       case 'ready':
         // A webview shown again starts afresh: it gets the report and the changes made since.
-        return this.board.resend();
+        await this.board.resend();
+        return this.board.flushPendingTab();
       case 'action':
         return this.outcome(controller, () => this.act(controller, m));
       case 'undo':

@@ -3,6 +3,7 @@
  * DOM: both sides import these types. Paths are relative to the dataset root, '/'-separated, as in the report.
  */
 import type { CurateFileProgress, CurationReport } from '@image-classifier/protocol';
+import type { IssueTab } from './issue-counts';
 import type { ActionOutcome, BoardActionKind } from './types';
 
 /** What the host knows about a file on disk (for the duplicate keep rules): bytes and modification time. */
@@ -32,7 +33,9 @@ export type HostMessage =
   /** Image URLs (webview URIs) for files, by path. */
   | { type: 'thumbs'; urls: Record<string, string> }
   | { type: 'similar'; of: string; items: { file: string; similarity: number }[] }
-  | { type: 'status'; message: string; error?: boolean };
+  | { type: 'status'; message: string; error?: boolean }
+  /** Show this tab (a row of the Image Labels view's curation group was clicked). */
+  | { type: 'tab'; tab: IssueTab };
 
 export type BoardMessage =
   | { type: 'ready' }

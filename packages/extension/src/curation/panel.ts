@@ -12,7 +12,9 @@ import { boardHtml } from './html';
 import type { FileFacts, HostMessage } from './messages';
 import { createCurationController } from './controller';
 import type { CurationExplorer } from './explorer';
+import type { IssueTab } from './issue-counts';
 import { OwnFileEvents } from './ownEvents';
+import type { CurationSummaries } from './summaries';
 import { PathTracker, currentReport } from './tracker';
 import type { ActionOutcome, CurationController } from './types';
 
@@ -23,6 +25,10 @@ export interface BoardDeps {
   readonly server: ServerManager;
   readonly output: vscode.LogOutputChannel;
   readonly explorer: CurationExplorer;
+  /** The open issue counts for the Image Labels view (fed with the Explorer badges). */
+  readonly summaries?: CurationSummaries;
+  /** The status bar item that shows a run's progress. */
+  readonly statusBar?: { curationProgress(dataset: string, message: string | undefined): void };
 }
 
 /** Files changed outside the board: the report is asked again (cheap: embeddings are cached) after this quiet time. */
@@ -108,6 +114,8 @@ export class CurationPanel implements vscode.Disposable {
     const name = vscode.workspace.asRelativePath(this.root, false);
     await this.actions.prepareThumbnails();
     const location = opts.quietly ? vscode.ProgressLocation.Window : vscode.ProgressLocation.Notification;
+    const status = this.deps.statusBar;
+    status?.curationProgress(name, '');
     try {
       const result = await vscode.window.withProgress(
         { location, title: `Curating '${name}'`, cancellable: !opts.quietly },
@@ -116,7 +124,10 @@ export class CurationPanel implements vscode.Disposable {
           let read = 0;
           return this.deps.server.curate(this.root, {
             token: cts.token,
-            onProgress: (message) => progress.report({ message }),
+            onProgress: (message) => {
+              progress.report({ message });
+              if (this.running === cts) status?.curationProgress(name, message);
+            },
             onPartial: (items: CurateFileProgress[]) => {
               read += items.length;
               this.post({ type: 'progress', message: `${read} images read…`, partial: items });
@@ -131,7 +142,10 @@ export class CurationPanel implements vscode.Disposable {
       }
       await this.showReport(result);
     } finally {
-      if (this.running === cts) this.running = undefined;
+      if (this.running === cts) {
+        this.running = undefined;
+        status?.curationProgress(name, undefined);
+      }
       cts.dispose();
     }
   }
@@ -166,8 +180,30 @@ export class CurationPanel implements vscode.Disposable {
     this.changes.push(...changes);
   }
 
+  /** The Explorer badges and the Image Labels view's counts, from the report as the dataset is now. */
   updateExplorer(controller: CurationController): void {
-    if (this.report) this.deps.explorer.update(this.root, currentReport(this.report, this.tracker), controller.keptFiles());
+    if (!this.report) return;
+    const now = currentReport(this.report, this.tracker);
+    this.deps.explorer.update(this.root, now, controller.keptFiles());
+    this.deps.summaries?.update(this.root, now, controller.keptFiles());
+  }
+
+  /** A tab to show once the webview can hear it (a hidden board reloads its page when revealed). */
+  private pendingTab: IssueTab | undefined;
+
+  /** Reveals the board on `tab`. */
+  showTab(tab: IssueTab): void {
+    this.pendingTab = tab;
+    this.panel.reveal();
+    void this.panel.webview.postMessage({ type: 'tab', tab } satisfies HostMessage).then((delivered) => {
+      if (delivered && this.pendingTab === tab) this.pendingTab = undefined;
+    });
+  }
+
+  /** After the webview's `ready`: the tab asked for while it was loading. */
+  flushPendingTab(): void {
+    if (this.pendingTab) this.post({ type: 'tab', tab: this.pendingTab });
+    this.pendingTab = undefined;
   }
 
   /** Size and modification time of the duplicates' members (the keep rules need them). */
@@ -200,6 +236,7 @@ export class CurationPanel implements vscode.Disposable {
     if (this.disposed) return;
     this.disposed = true;
     this.deps.explorer.update(this.root, undefined, new Set());
+    this.deps.summaries?.update(this.root, undefined, new Set());
     clearTimeout(this.requeryTimer);
     this.running?.cancel();
     for (const d of this.disposables.splice(0)) d.dispose();

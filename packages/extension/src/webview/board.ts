@@ -106,6 +106,9 @@ export class Board {
       case 'status':
         this.status(m.message, m.error);
         return;
+      case 'tab':
+        this.show(m.tab);
+        return;
     }
   }
 
