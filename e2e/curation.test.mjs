@@ -386,7 +386,12 @@ describe('Curation board in VS Code', { skip: missing.length > 0, timeout: 900_0
     // Webview resources (vscode-resource.vscode-cdn.net) are answered by VS Code's service worker: wait for those
     // still in flight (the 10,000-card check asks for many) to be answered before judging.
     await waitFor(() => [...inFlight].every((u) => !isOffHost(u)), { timeoutMs: 60_000, what: 'requests in flight to settle' });
-    assert.deepEqual(offHost(), []);
+    // VS Code's built-in image preview (opened by Enter) sometimes asks for its own media before its webview's
+    // service worker is in control; those few are VS Code's, not the board's, and carry the same host.
+    assert.deepEqual(
+      offHost().filter((u) => !/\/extensions\/media-preview\//.test(u)),
+      [],
+    );
     for (const u of browser.offHostRequests()) assert.match(new URL(u).hostname, /\.vscode-resource\.vscode-cdn\.net$/, u);
   });
 });
