@@ -31,6 +31,7 @@ import {
   CHROMIUM,
   CODE_SERVER_ENTRY,
   NODE24,
+  VSCODE_BUILTIN,
   WORK_DIR,
   explorerItem,
   installExtension,
@@ -389,7 +390,7 @@ describe('Curation board in VS Code', { skip: missing.length > 0, timeout: 900_0
     // VS Code's built-in image preview (opened by Enter) sometimes asks for its own media before its webview's
     // service worker is in control; those few are VS Code's, not the board's, and carry the same host.
     assert.deepEqual(
-      offHost().filter((u) => !/\/extensions\/media-preview\//.test(u)),
+      offHost().filter((u) => !VSCODE_BUILTIN.test(u)),
       [],
     );
     for (const u of browser.offHostRequests()) assert.match(new URL(u).hostname, /\.vscode-resource\.vscode-cdn\.net$/, u);

@@ -21,6 +21,7 @@ import {
   CHROMIUM,
   CODE_SERVER_ENTRY,
   NODE24,
+  VSCODE_BUILTIN,
   WORK_DIR,
   explorerItem,
   hoverEditorText,
@@ -342,12 +343,21 @@ describe('Image Classifier: the editor experience on real files', { skip: missin
       ['Html:', 'cat.webp', CAT],
     ];
     for (const [line, at, labels] of cases) {
-      const hover = await hoverEditorText(page, line, at, { match: labels, timeoutMs: 60_000 });
-      const text = await hover.innerText();
-      assert.equal(text.match(PCT)?.length, TOP_K, `${line} ${TOP_K} labels (topK): ${text}`);
-      // Exactly one picture: ours, or VS Code's own preview of the link (then none of ours).
+      // Exactly one picture: ours, or VS Code's own preview of the link (then none of ours). VS Code's part comes from
+      // its Markdown language server, which may still be starting at the first hover: hover again (up to 3 times).
       const imgs = page.locator('.monaco-hover:visible img');
-      await waitFor(async () => (await imgs.count()) >= 1, { timeoutMs: 10_000, what: `a thumbnail in the ${line} hover` });
+      for (let attempt = 1; ; attempt++) {
+        const hover = await hoverEditorText(page, line, at, { match: labels, timeoutMs: 60_000 });
+        const text = await hover.innerText();
+        assert.equal(text.match(PCT)?.length, TOP_K, `${line} ${TOP_K} labels (topK): ${text}`);
+        const seen = await waitFor(async () => (await imgs.count()) >= 1, { timeoutMs: 10_000, what: `a thumbnail in the ${line} hover` })
+          .then(() => true)
+          .catch((e) => {
+            if (attempt >= 3) throw e;
+            return false;
+          });
+        if (seen) break;
+      }
       const alts = await imgs.evaluateAll((els) => els.map((e) => e.getAttribute('alt') ?? ''));
       assert.equal(alts.length, 1, `${line} one thumbnail, found ${alts.length}: ${JSON.stringify(alts)}`);
       assert.ok(!alts[0].includes('\\'), `alt text without stray backslashes: ${alts[0]}`);
@@ -497,8 +507,10 @@ describe('Image Classifier: the editor experience on real files', { skip: missin
   });
 
   uiTest('the page made no request to any host but 127.0.0.1', async () => {
+    // VS Code's built-in extensions (the Markdown preview's mermaid chunks, the image preview) sometimes ask for their
+    // own media before their webview's service worker is in control: VS Code's requests, not this extension's.
     assert.deepEqual(
-      browser.offHostRequests().filter((u) => !servedByServiceWorker.has(u)),
+      browser.offHostRequests().filter((u) => !servedByServiceWorker.has(u) && !VSCODE_BUILTIN.test(u)),
       [],
     );
   });

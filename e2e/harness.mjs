@@ -902,3 +902,6 @@ export async function hoverEditorText(page, line, at, { match, timeoutMs = 30_00
     }
   }
 }
+
+/** A webview resource URL of one of VS Code's built-in extensions (code-server's lib/vscode/extensions/…). */
+export const VSCODE_BUILTIN = /\/lib\/vscode\/extensions\//;
