@@ -27,7 +27,8 @@ export function cardsInView(frame) {
         index: Number(el.dataset.index),
         key: el.dataset.key,
         title: el.title,
-        detail: el.querySelector('.detail')?.textContent ?? '',
+        // The whole text (a card shows it cut with an ellipsis where it is longer than the card is wide).
+        detail: el.querySelector('.detail')?.dataset.text ?? '',
         focused: el.classList.contains('focused'),
         selected: el.classList.contains('selected'),
       }))
@@ -149,7 +150,10 @@ export async function measureBoard(frame, message, ms = 3000) {
       const grid0 = document.querySelector('.grid');
       const plain = document.createElement('div');
       plain.style.cssText = `position:fixed;left:0;top:0;width:${grid0.clientWidth}px;height:${grid0.clientHeight}px;overflow:auto`;
-      plain.innerHTML = '<div style="height:400000px"></div>';
+      // Built through the CSSOM: the board's Content-Security-Policy refuses style attributes in markup.
+      const tall = document.createElement('div');
+      tall.style.height = '400000px';
+      plain.append(tall);
       document.body.append(plain);
       const baselineFps = fpsOf(await scrollFrames(plain, Math.min(ms, 2000)));
       plain.remove();
@@ -200,4 +204,141 @@ export function standaloneBoardPage(dir, extDir) {
   const file = path.join(dir, 'board-standalone.html');
   fs.writeFileSync(file, html);
   return file;
+}
+
+/**
+ * Scrolls the board's grid the way a user's mouse wheel does, while Chromium records a performance trace, and
+ * reads Chromium's own smoothness figures from it: `Input.synthesizeScrollGesture` (the gesture Chromium's
+ * smoothness benchmarks use: wheel events at `speed` px/s, through the browser's input pipeline to whichever
+ * thread scrolls) over `distance` px, and the trace's `FrameSequenceTrackerV3` record of that scroll (frames
+ * expected at the display's rate, frames dropped, frames shown with content missing: "checkerboarded"), its
+ * `ScrollJankV4` verdicts (janky scroll updates) and `PipelineReporter`s (which thread scrolled).
+ * @param {import('playwright-core').Page} page the top-level page
+ * @param {import('playwright-core').Frame} frame the board's frame (a webview's nested iframe, or the page's own)
+ */
+export async function traceScroll(page, frame, { distance = 9000, speed = 3000, empty = false } = {}) {
+  // `empty`: an empty scroller of the grid's size over it instead (what this renderer does at all, now).
+  const selector = empty ? '.empty-scroller' : '.grid';
+  if (empty) {
+    await frame.evaluate(() => {
+      const r = document.querySelector('.grid').getBoundingClientRect();
+      const plain = document.createElement('div');
+      plain.className = 'empty-scroller';
+      plain.style.cssText = `position:fixed;left:${r.left}px;top:${r.top}px;width:${r.width}px;height:${r.height}px;overflow:auto;background:var(--vscode-editor-background, #fff)`;
+      // Built through the CSSOM: the board's Content-Security-Policy refuses style attributes in markup.
+      const tall = document.createElement('div');
+      tall.style.height = '400000px';
+      plain.append(tall);
+      document.body.append(plain);
+    });
+  }
+  const box = await frame.locator(selector).boundingBox();
+  if (!box) throw new Error('the board has no grid in view');
+  const cdp = await page.context().newCDPSession(page);
+  try {
+    const events = [];
+    cdp.on('Tracing.dataCollected', (e) => events.push(...e.value));
+    const complete = new Promise((resolve) => cdp.once('Tracing.tracingComplete', resolve));
+    await cdp.send('Tracing.start', {
+      traceConfig: {
+        includedCategories: [
+          'benchmark',
+          'disabled-by-default-devtools.timeline.frame',
+          ...(process.env.E2E_TRACE_CATEGORIES?.split(',') ?? []),
+        ],
+      },
+    });
+    const topBefore = await frame.evaluate((sel) => document.querySelector(sel).scrollTop, selector);
+    const t0 = Date.now();
+    await cdp.send('Input.synthesizeScrollGesture', {
+      x: Math.round(box.x + box.width / 2),
+      y: Math.round(box.y + box.height / 2),
+      yDistance: -distance,
+      speed,
+      gestureSourceType: 'mouse',
+    });
+    const gestureMs = Date.now() - t0;
+    // The tracker reports once its sequence has ended (a few frames after the last scroll update).
+    await new Promise((r) => setTimeout(r, 1000));
+    await cdp.send('Tracing.end');
+    await complete;
+    if (process.env.E2E_TRACE_DUMP) fs.writeFileSync(`${process.env.E2E_TRACE_DUMP}-${Date.now()}.json`, JSON.stringify(events));
+    const scrolledPx = (await frame.evaluate((sel) => document.querySelector(sel).scrollTop, selector)) - topBefore;
+    if (empty) await frame.evaluate(() => document.querySelector('.empty-scroller').remove());
+    return { gestureMs, scrolledPx, speed, ...smoothnessOf(events) };
+  } finally {
+    await cdp.detach().catch(() => {});
+  }
+}
+
+/**
+ * Chromium's smoothness figures of the scroll in a trace (see traceScroll):
+ * - `fps`: frames that moved the content, per second: Chromium's scroll-jank reporter (`ScrollJankV4`) marks each
+ *   presented frame that carried scroll updates, and how many display frames (vsyncs) passed since the previous one;
+ *   `vsyncsMissed` adds up those gaps, `jankyFrames` are the ones it judged janky.
+ * - `frames`: the `PipelineReporter`s' verdict on every display frame of the scroll (presented whole, presented
+ *   partly — the compositor moved the content without the page's main-thread update —, dropped), and the frames
+ *   shown with content missing (tiles not rastered or recorded yet: blank cards).
+ * - `tracker`: the `FrameSequenceTrackerV3` record of the scroll where the trace has it (expected/dropped frames).
+ */
+export function smoothnessOf(events) {
+  const jank = events.filter((x) => x.name === 'ScrollJankV4' && x.ph === 'b' && x.args?.scroll_jank_v4);
+  if (jank.length < 2) throw new Error('the trace has no scroll frames (ScrollJankV4) of the gesture');
+  // The renderer that scrolled: the one with the most scroll frames.
+  const perPid = new Map();
+  for (const x of jank) perPid.set(x.pid, (perPid.get(x.pid) ?? 0) + 1);
+  const pid = [...perPid].sort((a, b) => b[1] - a[1])[0][0];
+  const frames = jank.filter((x) => x.pid === pid).sort((a, b) => a.ts - b.ts);
+  const [t0, t1] = [frames[0].ts, frames.at(-1).ts];
+  const sequenceMs = (t1 - t0) / 1000;
+  let vsyncs = 0;
+  for (const x of frames.slice(1)) vsyncs += x.args.scroll_jank_v4.vsyncs_since_previous_frame ?? 1;
+  const within = (x) => x.pid === pid && x.ts >= t0 && x.ts <= t1;
+  // One verdict per display frame (a frame can have a second, "forked", report).
+  const bySequence = new Map();
+  for (const x of events) {
+    if (x.name !== 'PipelineReporter' || x.ph !== 'b' || !within(x)) continue;
+    const r = x.args?.frame_reporter ?? x.args?.chrome_frame_reporter;
+    if (!r) continue;
+    const seen = bySequence.get(r.frame_sequence) ?? { states: new Set(), missing: false, scrolled: false };
+    seen.states.add(r.state);
+    seen.missing ||= !!(r.checkerboarded_needs_raster || r.checkerboarded_needs_record || r.has_missing_content);
+    seen.scrolled ||= r.scroll_state !== undefined && r.scroll_state !== 'SCROLL_NONE';
+    bySequence.set(r.frame_sequence, seen);
+  }
+  const verdicts = { presented: 0, partial: 0, dropped: 0, missingContent: 0, scrollState: {} };
+  for (const f of bySequence.values()) {
+    if (f.states.has('STATE_PRESENTED_ALL')) verdicts.presented++;
+    else if (f.states.has('STATE_PRESENTED_PARTIAL')) verdicts.partial++;
+    else if (f.states.has('STATE_DROPPED')) verdicts.dropped++;
+    if (f.missing) verdicts.missingContent++;
+  }
+  for (const x of events) {
+    if (x.name !== 'PipelineReporter' || x.ph !== 'b' || !within(x)) continue;
+    const st = x.args?.frame_reporter?.scroll_state;
+    if (st && st !== 'SCROLL_NONE') verdicts.scrollState[st] = (verdicts.scrollState[st] ?? 0) + 1;
+  }
+  let tracker;
+  for (const x of events) {
+    if (x.name !== 'FrameSequenceTrackerV3' || x.ph !== 'b' || x.pid !== pid || !/Scroll/.test(x.args?.name ?? '')) continue;
+    const d = x.args.args?.data;
+    if (d && (!tracker || d.expected > tracker.expected)) {
+      tracker = {
+        name: x.args.name,
+        expected: d.expected,
+        dropped: d.dropped_v3,
+        checkerboarded: d.checkerboarded,
+        missingContent: d.missing_content,
+      };
+    }
+  }
+  return {
+    sequenceMs,
+    scrollFrames: frames.length,
+    fps: ((frames.length - 1) * 1000) / sequenceMs,
+    vsyncsMissed: vsyncs - (frames.length - 1),
+    jankyFrames: frames.filter((x) => x.args.scroll_jank_v4.is_janky).length,
+    frames: verdicts,
+    tracker,
+  };
 }

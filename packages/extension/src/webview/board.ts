@@ -5,6 +5,7 @@
 import type { BoardMessage, HostMessage } from '../curation/messages';
 import type { BoardActionKind } from '../curation/types';
 import { type BoardState, type KeepRule, type TabId, host, loadState } from './api';
+import { resetFit } from './fit';
 import { handleKey } from './keys';
 import { BoardModel } from './model';
 import { applyInlineStyles, classColour, renderOverview } from './overview';
@@ -46,9 +47,28 @@ export class Board {
     $('.undo').addEventListener('click', () => this.send({ type: 'undo' }));
     $('.redo').addEventListener('click', () => this.send({ type: 'redo' }));
     $('.export').addEventListener('click', () => this.send({ type: 'export' }));
+    this.watchFonts();
     this.renderTabs();
     this.show(this.state.tab);
     this.send({ type: 'ready' });
+  }
+
+  /** VS Code restyles the page (its CSS variables, the body's theme class) on a theme or font change: the cards' text is fitted again. */
+  private watchFonts(): void {
+    const fontNow = () => {
+      const s = getComputedStyle(document.body);
+      return `${s.fontFamily}|${s.fontSize}`;
+    };
+    let font = fontNow();
+    const watcher = new MutationObserver(() => {
+      const now = fontNow();
+      if (now === font) return;
+      font = now;
+      resetFit();
+      this.view?.grid.paint(true);
+    });
+    for (const el of [document.documentElement, document.body])
+      watcher.observe(el, { attributes: true, attributeFilter: ['style', 'class'] });
   }
 
   send(m: BoardMessage): void {

@@ -1,6 +1,7 @@
 /** How a card and a duplicate group look: built once per cell and item, then only their classes change. */
 import type { Card, GroupView } from './model';
 import type { BoardModel } from './model';
+import { type FitMode, fitGeneration, fitText } from './fit';
 import type { Thumbs } from './thumbs';
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -11,19 +12,44 @@ function img(thumbs: Thumbs, path: string | null, cls = 'thumb'): string {
   return `<div class="${cls}">${url ? `<img alt="" src="${esc(url)}">` : ''}</div>`;
 }
 
-/** Fills a grid cell with a card; `version` changes when its content must be rebuilt (a move, a thumbnail). */
-export function renderCard(el: HTMLElement, card: Card, model: BoardModel, thumbs: Thumbs, focused: boolean, selected: boolean): void {
+/** Padding and border of a card, and of a duplicate group's member, on each side (board.css). */
+const CARD_INSET = 7;
+const MEMBER_WIDTH = 160;
+const MEMBER_INSET = 5;
+const MEMBER_TEXT = MEMBER_WIDTH - 2 * MEMBER_INSET;
+
+/**
+ * A line of text (class `cls`) fitted to `width`: cut with an ellipsis where it is longer, the whole text then in
+ * its tooltip and in `data-text`.
+ */
+function line(cls: string, text: string, width: number, host: string, mode: FitMode = 'end', prefix = ''): string {
+  const shown = fitText(prefix + text, width, cls, host, mode);
+  const whole = shown === prefix + text ? '' : ` title="${esc(text)}"`;
+  return `<div class="${cls}" data-text="${esc(text)}"${whole}>${esc(shown)}</div>`;
+}
+
+/** Fills a grid cell (`width` px wide) with a card; `version` changes when its content must be rebuilt (a move, a thumbnail). */
+export function renderCard(
+  el: HTMLElement,
+  card: Card,
+  model: BoardModel,
+  thumbs: Thumbs,
+  focused: boolean,
+  selected: boolean,
+  width: number,
+): void {
   const path = model.pathOf(card.key);
   const url = path ? thumbs.url(path) : undefined;
-  const version = `${card.key}|${path}|${card.detail}|${url ?? ''}`;
+  const version = `${card.key}|${path}|${card.detail}|${url ?? ''}|${width}|${fitGeneration()}`;
   if (el.dataset.version !== version) {
     el.dataset.version = version;
     el.dataset.key = card.key;
     el.title = path ?? card.key;
+    const w = width - 2 * CARD_INSET;
     el.innerHTML =
       img(thumbs, path) +
-      `<div class="name">${esc(base(path ?? card.key))}</div>` +
-      `<div class="detail">${esc(card.detail)}</div>` +
+      line('name', base(path ?? card.key), w, 'cell card', 'middle') +
+      line('detail', card.detail, w, 'cell card') +
       `<div class="score" title="score">${card.score.toFixed(3)}</div>`;
   }
   el.classList.add('card');
@@ -51,14 +77,14 @@ export function renderGroup(el: HTMLElement, g: GroupView, model: BoardModel, th
       return (
         `<div class="member${keep ? ' keeper' : ' other'}" data-member="${esc(key)}" title="${esc(path)}">` +
         img(thumbs, path) +
-        `<div class="name">${keep ? '★ ' : ''}${esc(base(path))}</div>` +
-        `<div class="detail">${esc([split, model.labelOf(key)].filter(Boolean).join('/'))}</div>` +
-        `<div class="detail">${esc(sizeText(model, key))}</div>` +
+        line('name', base(path), MEMBER_TEXT, 'member', 'middle', keep ? '★ ' : '') +
+        line('detail', [split, model.labelOf(key)].filter(Boolean).join('/'), MEMBER_TEXT, 'member') +
+        line('detail', sizeText(model, key), MEMBER_TEXT, 'member') +
         `<div class="tag">${keep ? 'keep' : 'trash'}</div></div>`
       );
     })
     .join('');
-  const version = `${g.id}|${g.keeper}|${g.files.join(',')}|${g.files.map((f) => thumbs.url(model.pathOf(f) ?? f) ?? '').join(',')}`;
+  const version = `${g.id}|${g.keeper}|${g.files.join(',')}|${g.files.map((f) => thumbs.url(model.pathOf(f) ?? f) ?? '').join(',')}|${fitGeneration()}`;
   if (el.dataset.version !== version) {
     el.dataset.version = version;
     el.dataset.key = `g:${g.id}`;
@@ -70,6 +96,6 @@ export function renderGroup(el: HTMLElement, g: GroupView, model: BoardModel, th
   el.classList.add('group');
   el.classList.toggle('focused', focused);
   el.classList.toggle('selected', selected);
-  el.setAttribute('role', 'row');
+  el.setAttribute('role', 'gridcell');
   el.setAttribute('aria-selected', String(selected));
 }

@@ -1,7 +1,13 @@
 /**
- * A virtualized grid: only the rows in view (and two above and below) are in the DOM, each card absolutely placed,
- * reused while it stays in view; scrolling repaints at most once per animation frame. 10,000 cards cost as much as
- * the fifty on screen.
+ * A virtualized grid: only the rows in view (and two above and below) are in the DOM; each row is one absolutely
+ * placed element holding its cells in normal flow, kept while it stays in view; scrolling adds or drops whole rows,
+ * at most once per animation frame. 10,000 cards cost as much as the fifty on screen.
+ *
+ * What a frame of scrolling costs the renderer's main thread is what Chromium must repaint and layerize: every cell
+ * in the rows kept is repainted when rows come and go (the scroller's cull rect moves with it), and each clip,
+ * transform or paint containment in a cell is a paint-property node to walk. So a row has one transform, and cells
+ * and their text have none of them (no `overflow: hidden`, no `contain: paint`): text is fitted to the card's width
+ * in script instead (see cards.ts). In VS Code the webview's wheel scrolling waits on that main thread.
  */
 export interface GridOptions {
   itemWidth: number;
@@ -19,9 +25,11 @@ const OVERSCAN_ROWS = 2;
 export class VirtualGrid {
   readonly el: HTMLElement;
   private readonly spacer: HTMLElement;
-  private readonly live = new Map<number, HTMLElement>();
+  /** Row number → its element (cells in index order). */
+  private readonly rows = new Map<number, HTMLElement>();
   private count = 0;
   cols = 1;
+  private width = 0;
   private frame = 0;
   /** Paints and the main-thread time they took (the performance check reports them). */
   readonly stats = { paints: 0, paintMs: 0 };
@@ -45,16 +53,18 @@ export class VirtualGrid {
   private get rowHeight(): number {
     return this.opts.itemHeight + this.opts.gap;
   }
-  private get itemWidth(): number {
+  /** An item's width: fixed, or (full-width rows) the grid's. */
+  get itemWidth(): number {
     return this.opts.fullWidth ? Math.max(200, this.el.clientWidth - 2 * this.opts.gap) : this.opts.itemWidth;
   }
 
   setCount(n: number): void {
     this.count = n;
-    for (const [i, el] of this.live) {
-      if (i < n) continue;
+    const lastRow = Math.ceil(n / this.cols) - 1;
+    for (const [r, el] of this.rows) {
+      if (r <= lastRow) continue;
       el.remove();
-      this.live.delete(i);
+      this.rows.delete(r);
     }
     this.layout();
     this.paint(true);
@@ -68,10 +78,13 @@ export class VirtualGrid {
     const { gap } = this.opts;
     const w = this.el.clientWidth || 800;
     const cols = this.opts.fullWidth ? 1 : Math.max(1, Math.floor((w - gap) / (this.opts.itemWidth + gap)));
-    if (cols !== this.cols) {
+    const width = this.itemWidth;
+    if (cols !== this.cols || width !== this.width) {
+      // Rows are rebuilt for another column count (or, full width, another item width).
       this.cols = cols;
-      for (const el of this.live.values()) el.remove();
-      this.live.clear();
+      this.width = width;
+      for (const el of this.rows.values()) el.remove();
+      this.rows.clear();
     }
     this.spacer.style.height = `${Math.ceil(this.count / this.cols) * this.rowHeight + gap}px`;
   }
@@ -84,44 +97,67 @@ export class VirtualGrid {
     });
   }
 
-  /** Places the items in view; `all` re-renders those already placed too (after a selection or data change). */
+  /** Places the rows in view; `all` re-renders the items already placed too (after a selection or data change). */
   paint(all: boolean): void {
     const t0 = performance.now();
-    const { gap } = this.opts;
     const rowH = this.rowHeight;
     const top = this.el.scrollTop;
     const h = this.el.clientHeight || 600;
+    const lastRowOfItems = Math.ceil(this.count / this.cols) - 1;
     const firstRow = Math.max(0, Math.floor(top / rowH) - OVERSCAN_ROWS);
-    const lastRow = Math.ceil((top + h) / rowH) + OVERSCAN_ROWS;
-    const first = firstRow * this.cols;
-    const last = Math.min(this.count - 1, (lastRow + 1) * this.cols - 1);
-    for (const [i, el] of this.live) {
-      if (i < first || i > last) {
+    const lastRow = Math.min(lastRowOfItems, Math.ceil((top + h) / rowH) + OVERSCAN_ROWS);
+    for (const [r, el] of this.rows) {
+      if (r < firstRow || r > lastRow) {
         el.remove();
-        this.live.delete(i);
+        this.rows.delete(r);
       }
     }
-    const width = this.itemWidth;
     const fresh = document.createDocumentFragment();
-    for (let i = first; i <= last; i++) {
-      let el = this.live.get(i);
-      if (!el) {
-        el = document.createElement('div');
-        el.className = 'cell';
-        el.dataset.index = String(i);
-        el.style.width = `${width}px`;
-        el.style.height = `${this.opts.itemHeight}px`;
-        el.style.transform = `translate(${gap + (i % this.cols) * (width + gap)}px, ${gap + Math.floor(i / this.cols) * rowH}px)`;
-        this.live.set(i, el);
-        this.opts.render(el, i);
-        fresh.append(el);
+    for (let r = firstRow; r <= lastRow; r++) {
+      let row = this.rows.get(r);
+      if (!row) {
+        row = this.newRow(r);
+        this.rows.set(r, row);
+        this.fill(row, r);
+        fresh.append(row);
       } else if (all) {
-        this.opts.render(el, i);
+        this.fill(row, r);
       }
     }
     this.el.append(fresh);
     this.stats.paints++;
     this.stats.paintMs += performance.now() - t0;
+  }
+
+  private newRow(r: number): HTMLElement {
+    const { gap, itemHeight } = this.opts;
+    const row = document.createElement('div');
+    row.className = 'grid-row';
+    row.setAttribute('role', 'row');
+    row.style.height = `${itemHeight}px`;
+    row.style.gap = `${gap}px`;
+    row.style.transform = `translate(${gap}px, ${gap + r * this.rowHeight}px)`;
+    return row;
+  }
+
+  /** Gives row `r` its cells (as many as it has items) and renders them. */
+  private fill(row: HTMLElement, r: number): void {
+    const first = r * this.cols;
+    const n = Math.max(0, Math.min(this.cols, this.count - first));
+    const width = this.width;
+    while (row.childElementCount > n) row.lastElementChild!.remove();
+    while (row.childElementCount < n) {
+      const el = document.createElement('div');
+      el.className = 'cell';
+      el.style.width = `${width}px`;
+      el.style.height = `${this.opts.itemHeight}px`;
+      row.append(el);
+    }
+    let i = first;
+    for (const el of row.children as HTMLCollectionOf<HTMLElement>) {
+      if (el.dataset.index !== String(i)) el.dataset.index = String(i);
+      this.opts.render(el, i++);
+    }
   }
 
   /** Scrolls so that item `i` is in view. */
@@ -141,6 +177,8 @@ export class VirtualGrid {
 
   /** The items now in the DOM (tests check the virtualization with it). */
   get domCount(): number {
-    return this.live.size;
+    let n = 0;
+    for (const row of this.rows.values()) n += row.childElementCount;
+    return n;
   }
 }

@@ -39,7 +39,7 @@ function barChart(model: BoardModel): string {
     const k = issues.get(name) ?? 0;
     return (
       `<div class="bar-row"><span class="bar-name">${i < 9 ? `<kbd>${i + 1}</kbd> ` : ''}${esc(name)}</span>` +
-      `<span class="bar"><span class="bar-fill" data-width="${(100 * n) / max}"></span>` +
+      `<span class="bar-track"><span class="bar-fill" data-width="${(100 * n) / max}"></span>` +
       `<span class="bar-issues" data-width="${(100 * k) / max}"></span></span>` +
       `<span class="bar-count">${n} · ${k} issue${k === 1 ? '' : 's'}</span></div>`
     );

@@ -53,7 +53,7 @@ export class GridTab implements KeyTarget {
     const key = this.keyOf(i)!;
     const { model, thumbs } = this.board;
     if (isGroup(it)) renderGroup(el, it, model, thumbs, i === this.focus, this.selected.has(key));
-    else renderCard(el, it, model, thumbs, i === this.focus, this.selected.has(key));
+    else renderCard(el, it, model, thumbs, i === this.focus, this.selected.has(key), this.grid.itemWidth);
   }
 
   /** After the data changed: keeps the focus on the same item (or the same place), drops vanished selections. */
