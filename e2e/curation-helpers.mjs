@@ -212,7 +212,8 @@ export function standaloneBoardPage(dir, extDir) {
  * smoothness benchmarks use: wheel events at `speed` px/s, through the browser's input pipeline to whichever
  * thread scrolls) over `distance` px, and the trace's `FrameSequenceTrackerV3` record of that scroll (frames
  * expected at the display's rate, frames dropped, frames shown with content missing: "checkerboarded"), its
- * `ScrollJankV4` verdicts (janky scroll updates) and `PipelineReporter`s (which thread scrolled).
+ * `ScrollJankV4` verdicts (janky scroll updates) and `PipelineReporter`s (which thread scrolled). For the grid, also
+ * samples in every animation frame whether the rows in the DOM cover the view (`coverage`).
  * @param {import('playwright-core').Page} page the top-level page
  * @param {import('playwright-core').Frame} frame the board's frame (a webview's nested iframe, or the page's own)
  */
@@ -232,10 +233,10 @@ export async function traceScroll(page, frame, { distance = 9000, speed = 3000, 
       document.body.append(plain);
     });
   }
-  const box = await frame.locator(selector).boundingBox();
-  if (!box) throw new Error('the board has no grid in view');
   const cdp = await page.context().newCDPSession(page);
   try {
+    const box = await frame.locator(selector).boundingBox();
+    if (!box) throw new Error('the board has no grid in view');
     const events = [];
     cdp.on('Tracing.dataCollected', (e) => events.push(...e.value));
     const complete = new Promise((resolve) => cdp.once('Tracing.tracingComplete', resolve));
@@ -249,6 +250,7 @@ export async function traceScroll(page, frame, { distance = 9000, speed = 3000, 
       },
     });
     const topBefore = await frame.evaluate((sel) => document.querySelector(sel).scrollTop, selector);
+    if (!empty) await frame.evaluate(startCoverageSampler);
     const t0 = Date.now();
     await cdp.send('Input.synthesizeScrollGesture', {
       x: Math.round(box.x + box.width / 2),
@@ -258,17 +260,51 @@ export async function traceScroll(page, frame, { distance = 9000, speed = 3000, 
       gestureSourceType: 'mouse',
     });
     const gestureMs = Date.now() - t0;
-    // The tracker reports once its sequence has ended (a few frames after the last scroll update).
+    const coverage = empty ? undefined : await frame.evaluate(() => window.__coverage.stop());
+    // The reporters write their last frames a little after the last scroll update.
     await new Promise((r) => setTimeout(r, 1000));
     await cdp.send('Tracing.end');
     await complete;
     if (process.env.E2E_TRACE_DUMP) fs.writeFileSync(`${process.env.E2E_TRACE_DUMP}-${Date.now()}.json`, JSON.stringify(events));
     const scrolledPx = (await frame.evaluate((sel) => document.querySelector(sel).scrollTop, selector)) - topBefore;
-    if (empty) await frame.evaluate(() => document.querySelector('.empty-scroller').remove());
-    return { gestureMs, scrolledPx, speed, ...smoothnessOf(events) };
+    return { gestureMs, nominalMs: (distance * 1000) / speed, scrolledPx, speed, coverage, ...smoothnessOf(events) };
   } finally {
+    if (empty) await frame.evaluate(() => document.querySelector('.empty-scroller')?.remove()).catch(() => {});
     await cdp.detach().catch(() => {});
   }
+}
+
+/**
+ * In the board's frame (run by frame.evaluate): in every animation frame until `window.__coverage.stop()`, whether
+ * the grid's rows in the DOM cover what is in view (the virtualization kept up) — a row is one `.grid-row` placed by
+ * `translate(x, y)` with its height set. stop() answers { frames, uncovered }.
+ */
+function startCoverageSampler() {
+  const grid = document.querySelector('.grid');
+  const c = { frames: 0, uncovered: 0, running: true };
+  const gap = 12;
+  const step = () => {
+    if (!c.running) return;
+    c.frames++;
+    const top = grid.scrollTop;
+    const bottom = Math.min(top + grid.clientHeight, grid.scrollHeight);
+    let lo = Number.POSITIVE_INFINITY;
+    let hi = Number.NEGATIVE_INFINITY;
+    for (const row of grid.querySelectorAll('.grid-row')) {
+      const y = Number(/translate\([^,]+,\s*([-\d.]+)px\)/.exec(row.style.transform)?.[1]);
+      lo = Math.min(lo, y);
+      hi = Math.max(hi, y + Number.parseFloat(row.style.height));
+    }
+    if (!(lo <= top + gap && hi >= bottom - gap)) c.uncovered++;
+    requestAnimationFrame(step);
+  };
+  requestAnimationFrame(step);
+  window.__coverage = {
+    stop: () => {
+      c.running = false;
+      return { frames: c.frames, uncovered: c.uncovered };
+    },
+  };
 }
 
 /**
@@ -283,7 +319,9 @@ export async function traceScroll(page, frame, { distance = 9000, speed = 3000, 
  */
 export function smoothnessOf(events) {
   const jank = events.filter((x) => x.name === 'ScrollJankV4' && x.ph === 'b' && x.args?.scroll_jank_v4);
-  if (jank.length < 2) throw new Error('the trace has no scroll frames (ScrollJankV4) of the gesture');
+  if (jank.length < 2) {
+    throw new Error('the trace has no scroll frames (ScrollJankV4, Chromium 145 and later) of the gesture: did it scroll?');
+  }
   // The renderer that scrolled: the one with the most scroll frames.
   const perPid = new Map();
   for (const x of jank) perPid.set(x.pid, (perPid.get(x.pid) ?? 0) + 1);
@@ -300,10 +338,9 @@ export function smoothnessOf(events) {
     if (x.name !== 'PipelineReporter' || x.ph !== 'b' || !within(x)) continue;
     const r = x.args?.frame_reporter ?? x.args?.chrome_frame_reporter;
     if (!r) continue;
-    const seen = bySequence.get(r.frame_sequence) ?? { states: new Set(), missing: false, scrolled: false };
+    const seen = bySequence.get(r.frame_sequence) ?? { states: new Set(), missing: false };
     seen.states.add(r.state);
     seen.missing ||= !!(r.checkerboarded_needs_raster || r.checkerboarded_needs_record || r.has_missing_content);
-    seen.scrolled ||= r.scroll_state !== undefined && r.scroll_state !== 'SCROLL_NONE';
     bySequence.set(r.frame_sequence, seen);
   }
   const verdicts = { presented: 0, partial: 0, dropped: 0, missingContent: 0, scrollState: {} };
@@ -315,7 +352,7 @@ export function smoothnessOf(events) {
   }
   for (const x of events) {
     if (x.name !== 'PipelineReporter' || x.ph !== 'b' || !within(x)) continue;
-    const st = x.args?.frame_reporter?.scroll_state;
+    const st = (x.args?.frame_reporter ?? x.args?.chrome_frame_reporter)?.scroll_state;
     if (st && st !== 'SCROLL_NONE') verdicts.scrollState[st] = (verdicts.scrollState[st] ?? 0) + 1;
   }
   let tracker;

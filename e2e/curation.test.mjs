@@ -353,7 +353,7 @@ describe('Curation board in VS Code', { skip: missing.length > 0, timeout: 900_0
     await tab.waitFor({ state: 'detached', timeout: 10_000 });
   });
 
-  uiTest('10,000 cards: first painted grid ≤ 1 s after the report, scrolling ≥ 50 fps', async () => {
+  uiTest('10,000 cards: first painted grid ≤ 1 s after the report, scrolling ≥ 50 fps', async (t) => {
     await showTab(frame, 'Label issues');
     // Main-thread figures: first paint after the report, and the frame rate of scrolling by script (scrollTop set in
     // every animation frame, so each frame waits for the board's script: the harshest way to scroll).
@@ -380,19 +380,32 @@ describe('Curation board in VS Code', { skip: missing.length > 0, timeout: 900_0
     assert.equal(figures.cards, 10_000);
     assert.ok(figures.cardsInDom < 200, `virtualized: ${figures.cardsInDom} cards in the DOM`);
     assert.ok(figures.reportToPaintMs <= 1000, `first paint ${figures.reportToPaintMs} ms`);
-    for (const [where, f] of [
-      ['in VS Code', figures.trace],
-      ['alone', figures.standalone.trace],
+    for (const [where, f, empty] of [
+      ['in VS Code', figures.trace, figures.emptyTrace],
+      ['alone', figures.standalone.trace, figures.standalone.emptyTrace],
     ]) {
+      const said = `scrolling ${where}: ${f.fps.toFixed(1)} frames a second moved the cards (an empty scroller: ${empty.fps.toFixed(1)}; ${f.vsyncsMissed} display frames missed, ${f.jankyFrames} janky, ${f.frames.partial} without the page's update)`;
       assert.ok(f.scrolledPx >= TRACE_SCROLL.distance * 0.9, `the gesture scrolled ${where} ${f.scrolledPx} px`);
-      assert.ok(
-        f.fps >= 50,
-        `scrolling ${where}: ${f.fps.toFixed(1)} frames a second moved the cards (${f.vsyncsMissed} display frames missed, ${f.jankyFrames} janky)`,
-      );
-      // Blank cards (tiles not painted yet) in at most 1 frame in 20.
+      // A stall before the first or after the last frame of the scroll would not show in the frame rate.
+      assert.ok(f.gestureMs <= f.nominalMs * 1.25 + 500, `the ${f.nominalMs} ms gesture took ${f.gestureMs} ms ${where}`);
+      // As smooth as the renderer scrolls an empty element, always; and ≥ 50 fps where an empty one reaches 55.
+      assert.ok(f.fps >= empty.fps * 0.9, said);
+      if (empty.fps >= 55) assert.ok(f.fps >= 50, said);
+      else {
+        const note = `board scrolling fps ${where}: ≥ 50 NOT CHECKED: an empty scroller gets ${empty.fps.toFixed(1)} fps here (${said})`;
+        console.warn(`*** ${note} ***`);
+        t.diagnostic(note);
+      }
+      // The page kept up: frames presented without its update (the compositor moved stale content), frames with
+      // cards not rastered yet, animation frames whose rows in the DOM did not cover the view: each ≤ 1 in 10 / 20.
+      assert.ok(f.frames.partial <= f.scrollFrames / 10, said);
       assert.ok(
         f.frames.missingContent <= f.scrollFrames / 20,
         `scrolling ${where}: ${f.frames.missingContent} frames showed cards not painted yet`,
+      );
+      assert.ok(
+        f.coverage.uncovered <= f.coverage.frames / 20,
+        `scrolling ${where}: in ${f.coverage.uncovered} of ${f.coverage.frames} animation frames the rows did not cover the view`,
       );
     }
   });

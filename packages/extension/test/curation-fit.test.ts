@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { fitWith } from '../src/webview/fit';
+import { fitWith } from '../src/webview/fit-text';
 
 // A stand-in for the canvas: every code point 1 unit wide.
 const byChar = (s: string) => Array.from(s).length;
@@ -27,6 +27,20 @@ test('never cuts inside a surrogate pair', () => {
   const out = fitWith('🐱🐱🐱🐱🐱🐱', 4, byChar);
   assert.equal(out, '🐱🐱🐱…');
   assert.ok(!/[\uD800-\uDBFF](?![\uDC00-\uDFFF])/.test(out), 'no lone high surrogate');
+});
+
+test('never cuts between a letter and its combining accent (file names from macOS are often decomposed)', () => {
+  const name = 'cafe\u0301-cafe\u0301-cafe\u0301.jpg'; // "café-café-café.jpg", each é as e + U+0301
+  for (const width of [4, 5, 6, 7, 8, 9]) {
+    for (const mode of ['end', 'middle'] as const) {
+      const out = fitWith(name, width, byChar, mode);
+      if (out === name) continue;
+      const [head, tail] = out.split('…');
+      assert.ok(name.startsWith(head) && !name.slice(head.length).startsWith('\u0301'), `${JSON.stringify(out)}: the head lost an accent`);
+      if (mode === 'middle')
+        assert.ok(name.endsWith(tail) && !tail.startsWith('\u0301'), `${JSON.stringify(out)}: the tail starts with a bare accent`);
+    }
+  }
 });
 
 test('a width too small for any character leaves the ellipsis alone', () => {

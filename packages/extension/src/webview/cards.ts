@@ -12,20 +12,25 @@ function img(thumbs: Thumbs, path: string | null, cls = 'thumb'): string {
   return `<div class="${cls}">${url ? `<img alt="" src="${esc(url)}">` : ''}</div>`;
 }
 
-/** Padding and border of a card, and of a duplicate group's member, on each side (board.css). */
+/** A card's padding and border on each side (board.css: border-box cells); a duplicate's member text width (content-box). */
 const CARD_INSET = 7;
-const MEMBER_WIDTH = 160;
-const MEMBER_INSET = 5;
-const MEMBER_TEXT = MEMBER_WIDTH - 2 * MEMBER_INSET;
+const MEMBER_TEXT = 160;
 
 /**
  * A line of text (class `cls`) fitted to `width`: cut with an ellipsis where it is longer, the whole text then in
- * its tooltip and in `data-text`.
+ * `data-text` and (`tooltip`) in its tooltip. A file name needs no tooltip of its own: its card's is the whole path.
  */
-function line(cls: string, text: string, width: number, host: string, mode: FitMode = 'end', prefix = ''): string {
-  const shown = fitText(prefix + text, width, cls, host, mode);
-  const whole = shown === prefix + text ? '' : ` title="${esc(text)}"`;
-  return `<div class="${cls}" data-text="${esc(text)}"${whole}>${esc(shown)}</div>`;
+function line(
+  cls: string,
+  text: string,
+  width: number,
+  host: string,
+  o: { mode?: FitMode; prefix?: string; tooltip?: boolean } = {},
+): string {
+  const whole = (o.prefix ?? '') + text;
+  const shown = fitText(whole, width, cls, host, o.mode);
+  const tip = shown !== whole && o.tooltip !== false ? ` title="${esc(text)}"` : '';
+  return `<div class="${cls}" data-text="${esc(text)}"${tip}>${esc(shown)}</div>`;
 }
 
 /** Fills a grid cell (`width` px wide) with a card; `version` changes when its content must be rebuilt (a move, a thumbnail). */
@@ -45,10 +50,12 @@ export function renderCard(
     el.dataset.version = version;
     el.dataset.key = card.key;
     el.title = path ?? card.key;
+    // What a screen reader says: the whole texts (the card shows them cut to its width).
+    el.setAttribute('aria-label', `${base(path ?? card.key)}, ${card.detail}, score ${card.score.toFixed(3)}`);
     const w = width - 2 * CARD_INSET;
     el.innerHTML =
       img(thumbs, path) +
-      line('name', base(path ?? card.key), w, 'cell card', 'middle') +
+      line('name', base(path ?? card.key), w, 'cell card', { mode: 'middle', tooltip: false }) +
       line('detail', card.detail, w, 'cell card') +
       `<div class="score" title="score">${card.score.toFixed(3)}</div>`;
   }
@@ -74,12 +81,15 @@ export function renderGroup(el: HTMLElement, g: GroupView, model: BoardModel, th
       const path = model.pathOf(key) ?? key;
       const keep = key === g.keeper;
       const split = model.file(key)?.split;
+      const where = [split, model.labelOf(key)].filter(Boolean).join('/');
+      const size = sizeText(model, key);
+      const said = [base(path), where, size, keep ? 'keep' : 'trash'].filter(Boolean).join(', ');
       return (
-        `<div class="member${keep ? ' keeper' : ' other'}" data-member="${esc(key)}" title="${esc(path)}">` +
+        `<div class="member${keep ? ' keeper' : ' other'}" data-member="${esc(key)}" title="${esc(path)}" aria-label="${esc(said)}">` +
         img(thumbs, path) +
-        line('name', base(path), MEMBER_TEXT, 'member', 'middle', keep ? '★ ' : '') +
-        line('detail', [split, model.labelOf(key)].filter(Boolean).join('/'), MEMBER_TEXT, 'member') +
-        line('detail', sizeText(model, key), MEMBER_TEXT, 'member') +
+        line('name', base(path), MEMBER_TEXT, 'member', { mode: 'middle', prefix: keep ? '★ ' : '', tooltip: false }) +
+        line('detail', where, MEMBER_TEXT, 'member') +
+        line('detail', size, MEMBER_TEXT, 'member') +
         `<div class="tag">${keep ? 'keep' : 'trash'}</div></div>`
       );
     })

@@ -3,11 +3,15 @@
  * clip is a paint-property node Chromium walks for every card on every scrolling frame (see grid.ts). Widths are
  * measured with a canvas in the font the card's CSS gives each kind of text; results are cached.
  */
-export type FitMode = 'end' | 'middle';
+import { type FitMode, fitWith } from './fit-text';
 
-const ELLIPSIS = '…';
+export type { FitMode } from './fit-text';
+
 let ctx: CanvasRenderingContext2D | null | undefined;
-const fonts = new Map<string, string>();
+/** The font last given to the canvas (its `font` getter answers a normalized string), and whether it took. */
+let ctxFont = '';
+let ctxFontTook = false;
+const fonts = new Map<string, { font: string; sizePx: number }>();
 const fitted = new Map<string, string>();
 let generation = 0;
 
@@ -24,10 +28,10 @@ export function resetFit(): void {
 }
 
 /** The CSS font of text with class `cls` inside an element with classes `host` (measured once, off screen). */
-function fontOf(cls: string, host: string): string {
+function fontOf(cls: string, host: string): { font: string; sizePx: number } {
   const key = `${host}|${cls}`;
-  let font = fonts.get(key);
-  if (font === undefined) {
+  let f = fonts.get(key);
+  if (f === undefined) {
     const outer = document.createElement('div');
     outer.className = host;
     outer.style.position = 'absolute';
@@ -38,49 +42,34 @@ function fontOf(cls: string, host: string): string {
     outer.append(inner);
     document.body.append(outer);
     const s = getComputedStyle(inner);
-    font = `${s.fontStyle} ${s.fontWeight} ${s.fontSize} ${s.fontFamily}`;
+    f = { font: `${s.fontStyle} ${s.fontWeight} ${s.fontSize} ${s.fontFamily}`, sizePx: Number.parseFloat(s.fontSize) || 13 };
     outer.remove();
-    fonts.set(key, font);
+    fonts.set(key, f);
   }
-  return font;
+  return f;
 }
 
-function widthOf(text: string, font: string): number {
+function widthOf(text: string, f: { font: string; sizePx: number }): number {
   ctx ??= document.createElement('canvas').getContext('2d');
-  if (!ctx) return text.length * 7;
-  if (ctx.font !== font) ctx.font = font;
-  return ctx.measureText(text).width;
-}
-
-/**
- * `text` as it fits in `width` by `measure`: whole, or cut with an ellipsis at the end or, for file names (whose end
- * tells them apart: a number, the extension), in the middle. Cuts between code points, never inside a surrogate pair.
- */
-export function fitWith(text: string, width: number, measure: (s: string) => number, mode: FitMode = 'end'): string {
-  if (measure(text) <= width) return text;
-  const chars = Array.from(text);
-  const cut = (k: number) =>
-    mode === 'end'
-      ? chars.slice(0, k).join('') + ELLIPSIS
-      : chars.slice(0, Math.ceil(k / 2)).join('') + ELLIPSIS + chars.slice(chars.length - Math.floor(k / 2)).join('');
-  // The most characters kept that still fit (binary search; at least the ellipsis).
-  let lo = 0;
-  let hi = chars.length - 1;
-  while (lo < hi) {
-    const mid = Math.ceil((lo + hi) / 2);
-    if (measure(cut(mid)) <= width) lo = mid;
-    else hi = mid - 1;
+  if (ctx && ctxFont !== f.font) {
+    ctxFont = f.font;
+    const before = ctx.font;
+    ctx.font = f.font;
+    // A font string the canvas cannot parse is ignored (its font stays as it was): measure generously instead.
+    ctxFontTook = ctx.font !== before || f.font.includes(before);
   }
-  return cut(lo);
+  // Without a canvas font: no glyph is wider than about 0.7 em in the UI fonts (bold included).
+  if (!ctx || !ctxFontTook) return Array.from(text).length * f.sizePx * 0.7;
+  return ctx.measureText(text).width;
 }
 
 /** `text` fitted (see fitWith) to `width` px in the font of `.cls` inside `.host`; cached. */
 export function fitText(text: string, width: number, cls: string, host: string, mode: FitMode = 'end'): string {
-  const font = fontOf(cls, host);
-  const key = `${font}|${width}|${mode}|${text}`;
+  const f = fontOf(cls, host);
+  const key = `${f.font}|${width}|${mode}|${text}`;
   let out = fitted.get(key);
   if (out === undefined) {
-    out = fitWith(text, width, (s) => widthOf(s, font), mode);
+    out = fitWith(text, width, (s) => widthOf(s, f), mode);
     if (fitted.size > 50_000) fitted.clear();
     fitted.set(key, out);
   }

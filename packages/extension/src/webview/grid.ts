@@ -1,7 +1,7 @@
 /**
- * A virtualized grid: only the rows in view (and two above and below) are in the DOM; each row is one absolutely
- * placed element holding its cells in normal flow, kept while it stays in view; scrolling adds or drops whole rows,
- * at most once per animation frame. 10,000 cards cost as much as the fifty on screen.
+ * A virtualized grid: only the rows in view (and two above and below) are in the DOM, in their order on screen; each
+ * row is one absolutely placed element holding its cells in normal flow, kept while it stays in view; scrolling adds
+ * or drops whole rows, at most once per animation frame. 10,000 cards cost as much as the fifty on screen.
  *
  * What a frame of scrolling costs the renderer's main thread is what Chromium must repaint and layerize: every cell
  * in the rows kept is repainted when rows come and go (the scroller's cull rect moves with it), and each clip,
@@ -87,6 +87,9 @@ export class VirtualGrid {
       this.rows.clear();
     }
     this.spacer.style.height = `${Math.ceil(this.count / this.cols) * this.rowHeight + gap}px`;
+    // The whole grid's size for assistive technology (only the rows in view are in the DOM).
+    this.el.setAttribute('aria-rowcount', String(Math.ceil(this.count / this.cols)));
+    this.el.setAttribute('aria-colcount', String(this.cols));
   }
 
   private schedule(): void {
@@ -112,19 +115,26 @@ export class VirtualGrid {
         this.rows.delete(r);
       }
     }
-    const fresh = document.createDocumentFragment();
+    // New rows go before the rows kept (scrolling up) or after them, so that the DOM (what a screen reader walks)
+    // is in the order on screen.
+    const kept = this.rows.size ? Math.min(...this.rows.keys()) : Number.POSITIVE_INFINITY;
+    const keptFirst = this.rows.get(kept) ?? null;
+    const above = document.createDocumentFragment();
+    const below = document.createDocumentFragment();
     for (let r = firstRow; r <= lastRow; r++) {
       let row = this.rows.get(r);
       if (!row) {
         row = this.newRow(r);
         this.rows.set(r, row);
         this.fill(row, r);
-        fresh.append(row);
+        (r < kept ? above : below).append(row);
       } else if (all) {
         this.fill(row, r);
       }
     }
-    this.el.append(fresh);
+    if (keptFirst && above.childElementCount) this.el.insertBefore(above, keptFirst);
+    else this.el.append(above);
+    this.el.append(below);
     this.stats.paints++;
     this.stats.paintMs += performance.now() - t0;
   }
@@ -134,6 +144,7 @@ export class VirtualGrid {
     const row = document.createElement('div');
     row.className = 'grid-row';
     row.setAttribute('role', 'row');
+    row.setAttribute('aria-rowindex', String(r + 1));
     row.style.height = `${itemHeight}px`;
     row.style.gap = `${gap}px`;
     row.style.transform = `translate(${gap}px, ${gap + r * this.rowHeight}px)`;
@@ -155,7 +166,10 @@ export class VirtualGrid {
     }
     let i = first;
     for (const el of row.children as HTMLCollectionOf<HTMLElement>) {
-      if (el.dataset.index !== String(i)) el.dataset.index = String(i);
+      if (el.dataset.index !== String(i)) {
+        el.dataset.index = String(i);
+        el.setAttribute('aria-colindex', String((i % this.cols) + 1));
+      }
       this.opts.render(el, i++);
     }
   }
