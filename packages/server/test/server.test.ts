@@ -28,7 +28,7 @@ import {
   writeBadInputs,
   type BadInputs,
 } from '../../../test-fixtures/fixtures.js';
-import { startServer, type ServerHandle, rpcError, MOBILENET_INT8, CAT, ESPRESSO, uri } from './server-client.js';
+import { startServer, type ServerHandle, rpcError, MOBILENET_INT8, CAT, ESPRESSO, uri, startReadyServer } from './server-client.js';
 
 const shared = sharedDir();
 
@@ -428,11 +428,9 @@ describe('inference server: persistence, crashes, downloads, malformed messages'
     const coffee = path.join(dir, 'coffee.jpg');
     cpSync(path.join(FIXTURE_IMAGES, 'skimage_chelsea_cat.jpg'), cat);
     cpSync(path.join(FIXTURE_IMAGES, 'skimage_coffee.jpg'), coffee);
-    const a = startServer();
+    const a = await startReadyServer({ cacheDir, roots: [ws] });
     let fresh: ClassifyResult;
     try {
-      await a.initialize({ model: MOBILENET_INT8, cacheDir, roots: [ws] });
-      await a.waitStatus((s) => s.state === 'ready');
       const info = await a.conn.sendRequest(ModelInfoRequest.type, {});
       assert.deepEqual(info.embedding, { outputName: '472_quantized__embedding', dims: 1280 });
       const plain = await a.conn.sendRequest(ClassifyRequest.type, { uri: uri(cat) });
