@@ -41,6 +41,8 @@ function rssOf(pid) {
   }
 }
 
+const uri = (f) => pathToFileURL(f).href;
+
 /** Starts `image-classifier serve --stdio` with a JSON-RPC client; `t0` is just before spawn. */
 function startServer(env = {}) {
   const rpc = require('vscode-jsonrpc/node');
@@ -73,6 +75,11 @@ function startServer(env = {}) {
     ready,
     progress,
     stderr: () => stderr,
+    /** The LSP `initialize` request with these settings as its initializationOptions. */
+    initialize: (initializationOptions) =>
+      conn.sendRequest('initialize', { processId: process.pid, rootUri: null, capabilities: {}, initializationOptions }),
+    /** One `imageClassifier/classify` request for a file path. */
+    classify: (f, extra = {}) => conn.sendRequest('imageClassifier/classify', { uri: uri(f), ...extra }),
     async stop() {
       try {
         await conn.sendRequest('shutdown');
@@ -85,8 +92,6 @@ function startServer(env = {}) {
     },
   };
 }
-
-const uri = (f) => pathToFileURL(f).href;
 
 export async function benchServer({ sharedDir, images, log = console.error, quick = false } = {}) {
   sharedDir ??= process.env.IMAGE_CLASSIFIER_SHARED_DIR ?? path.resolve(ROOT, '..', 'shared');
@@ -175,24 +180,14 @@ export async function benchServer({ sharedDir, images, log = console.error, quic
   // ---- warm the optimized-model cache, then time start → first answer -------------------------------------------
   {
     const warm = startServer();
-    await warm.conn.sendRequest('initialize', {
-      processId: process.pid,
-      rootUri: null,
-      capabilities: {},
-      initializationOptions: settings(),
-    });
+    await warm.initialize(settings());
     await warm.ready;
-    await warm.conn.sendRequest('imageClassifier/classify', { uri: uri(files[0]) });
+    await warm.classify(files[0]);
     await warm.stop();
     const firstAnswer = async () => {
       const s = startServer();
-      await s.conn.sendRequest('initialize', {
-        processId: process.pid,
-        rootUri: null,
-        capabilities: {},
-        initializationOptions: settings(),
-      });
-      const r = await s.conn.sendRequest('imageClassifier/classify', { uri: uri(files[0]) });
+      await s.initialize(settings());
+      const r = await s.classify(files[0]);
       const ms = performance.now() - s.t0;
       const readyMs = await s.ready;
       await s.stop();
@@ -203,8 +198,8 @@ export async function benchServer({ sharedDir, images, log = console.error, quic
     const c = cachedRuns.sort((a, b) => a.ms - b.ms)[Math.floor(cachedRuns.length / 2)];
     // Uncached: a file no server has seen.
     const s = startServer();
-    await s.conn.sendRequest('initialize', { processId: process.pid, rootUri: null, capabilities: {}, initializationOptions: settings() });
-    const r = await s.conn.sendRequest('imageClassifier/classify', { uri: uri(files[files.length - 1]), force: true });
+    await s.initialize(settings());
+    const r = await s.classify(files[files.length - 1], { force: true });
     const uncachedMs = performance.now() - s.t0;
     await s.stop();
     out.startToFirstAnswer = {
@@ -221,10 +216,10 @@ export async function benchServer({ sharedDir, images, log = console.error, quic
   // ---- one server, fast mode: latency, throughput, RSS ------------------------------------------------------------
   const s = startServer();
   try {
-    await s.conn.sendRequest('initialize', { processId: process.pid, rootUri: null, capabilities: {}, initializationOptions: settings() });
+    await s.initialize(settings());
     await s.ready;
     const pid = s.child.pid;
-    const classify = (f, extra = {}) => s.conn.sendRequest('imageClassifier/classify', { uri: uri(f), ...extra });
+    const classify = s.classify;
 
     // Uncached single images, one at a time.
     const single = [];
@@ -317,7 +312,7 @@ export async function benchServer({ sharedDir, images, log = console.error, quic
     const emb = embRuns.sort((a, b) => b.imagesPerSec - a.imagesPerSec)[0];
     out.folderFastWithEmbeddings = { imagesPerSec: emb.imagesPerSec, ratioToWithout: r2(emb.imagesPerSec / best.imagesPerSec) };
     log(`folder (fast) returning embeddings: ${emb.imagesPerSec} img/s (${out.folderFastWithEmbeddings.ratioToWithout} × without)`);
-    out.cachedDuringFolder = { p50Ms: r2(pct(during, 50)), p99Ms: r2(pct(during, 99)), maxMs: r2(Math.max(...during)), n: during.length };
+    out.cachedDuringFolder = latencySummary(during);
     log(
       `folder (fast): ${best.imagesPerSec} img/s = ${out.folderFast.ratioToRawRun} × raw session.run b${batch} beside it (${rawRun8} img/s)`,
     );
@@ -403,6 +398,35 @@ export async function benchServer({ sharedDir, images, log = console.error, quic
   return out;
 }
 
+/** p50, p99 and max of latencies in ms (two decimals), and how many there were. */
+function latencySummary(ms) {
+  return { p50Ms: r2(pct(ms, 50)), p99Ms: r2(pct(ms, 99)), maxMs: r2(Math.max(...ms)), n: ms.length };
+}
+
+/**
+ * Cached round trips to `hot`, one at a time and 5 ms apart, for as long as `busy()` holds; each must be a cache hit.
+ * Resolves with the latencies (ms) of those that finished while `busy()` still held.
+ */
+async function cachedRoundTripsWhile(classify, hot, busy) {
+  const during = [];
+  while (busy()) {
+    const t1 = performance.now();
+    const r = await classify(hot);
+    if (busy()) during.push(performance.now() - t1);
+    if (!r.cached) throw new Error('expected a cached answer');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return during;
+}
+
+/** The `--flood-only` and `--svg-bomb-only` model: `--model=<onnx>`, else ResNet50 from ../shared. */
+function singleMeasurementModel() {
+  const sharedDir = process.env.IMAGE_CLASSIFIER_SHARED_DIR ?? path.resolve(ROOT, '..', 'shared');
+  const arg = process.argv.find((a) => a.startsWith('--model='));
+  const model = arg ? path.resolve(arg.slice('--model='.length)) : path.join(sharedDir, 'models', 'resnet50-torchvision-seed0.onnx');
+  return { sharedDir, model };
+}
+
 /**
  * Cached round trips (one at a time, 5 ms apart) while `n` uncached classify requests (force: each is decoded and
  * run) are all in flight at once: hovers must not queue behind them.
@@ -416,24 +440,14 @@ async function cachedDuringFlood(classify, files, hot, n) {
       left--;
     }),
   );
-  const during = [];
-  while (left > 0) {
-    const t1 = performance.now();
-    const r = await classify(hot);
-    if (left > 0) during.push(performance.now() - t1);
-    if (!r.cached) throw new Error('expected a cached answer');
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  const during = await cachedRoundTripsWhile(classify, hot, () => left > 0);
   const results = await Promise.allSettled(flood);
   const failed = results.filter((r) => r.status === 'rejected');
   if (failed.length) throw new Error(`flood: ${failed.length} of ${n} failed, e.g. ${failed[0].reason?.message}`);
   return {
     concurrent: n,
     floodSeconds: r2((performance.now() - t) / 1000),
-    p50Ms: r2(pct(during, 50)),
-    p99Ms: r2(pct(during, 99)),
-    maxMs: r2(Math.max(...during)),
-    n: during.length,
+    ...latencySummary(during),
   };
 }
 
@@ -443,18 +457,15 @@ function floodLine(f) {
 
 /** `--flood-only`: that one measurement, on its own server (`--model=` another model, e.g. a faster one). */
 async function benchFloodOnly({ log = console.error } = {}) {
-  const sharedDir = process.env.IMAGE_CLASSIFIER_SHARED_DIR ?? path.resolve(ROOT, '..', 'shared');
-  const arg = process.argv.find((a) => a.startsWith('--model='));
-  const model = arg ? path.resolve(arg.slice('--model='.length)) : path.join(sharedDir, 'models', 'resnet50-torchvision-seed0.onnx');
+  const { sharedDir, model } = singleMeasurementModel();
   const work = mkdtempSync(path.join(tmpdir(), 'ic-bench-flood-'));
   const files = await makeJpegFolder(sharedDir, path.join(work, 'images'), 200);
   const roots = [path.join(work, 'images')];
   const s = startServer();
   try {
-    const initializationOptions = { model, cacheDir: path.join(work, 'cache'), roots, maxBatch: 8, preprocessing: 'fast' };
-    await s.conn.sendRequest('initialize', { processId: process.pid, rootUri: null, capabilities: {}, initializationOptions });
+    await s.initialize({ model, cacheDir: path.join(work, 'cache'), roots, maxBatch: 8, preprocessing: 'fast' });
     await s.ready;
-    const classify = (f, extra = {}) => s.conn.sendRequest('imageClassifier/classify', { uri: uri(f), ...extra });
+    const classify = s.classify;
     const out = { model: path.basename(model), cachedDuringFlood: await cachedDuringFlood(classify, files, files[0], 1000) };
     log(floodLine(out.cachedDuringFlood));
     out.targets = { cachedDuringFloodP99Le20ms: out.cachedDuringFlood.p99Ms <= 20 };
@@ -496,19 +507,16 @@ function writeSvgBombs(dir, perKind) {
 
 /** `--svg-bomb-only`: cached round trips (one at a time, 5 ms apart) while SVG bombs are all in flight at once. */
 async function benchSvgBombOnly({ log = console.error, perKind = 4 } = {}) {
-  const sharedDir = process.env.IMAGE_CLASSIFIER_SHARED_DIR ?? path.resolve(ROOT, '..', 'shared');
-  const arg = process.argv.find((a) => a.startsWith('--model='));
-  const model = arg ? path.resolve(arg.slice('--model='.length)) : path.join(sharedDir, 'models', 'resnet50-torchvision-seed0.onnx');
+  const { sharedDir, model } = singleMeasurementModel();
   const work = mkdtempSync(path.join(tmpdir(), 'ic-bench-svg-'));
   const images = path.join(work, 'images');
   const [hot] = await makeJpegFolder(sharedDir, images, 1);
   const bombs = writeSvgBombs(images, perKind);
   const s = startServer();
   try {
-    const initializationOptions = { model, cacheDir: path.join(work, 'cache'), roots: [images], maxBatch: 8, preprocessing: 'fast' };
-    await s.conn.sendRequest('initialize', { processId: process.pid, rootUri: null, capabilities: {}, initializationOptions });
+    await s.initialize({ model, cacheDir: path.join(work, 'cache'), roots: [images], maxBatch: 8, preprocessing: 'fast' });
     await s.ready;
-    const classify = (f, extra = {}) => s.conn.sendRequest('imageClassifier/classify', { uri: uri(f), ...extra });
+    const classify = s.classify;
     await classify(hot);
     let left = bombs.length;
     const t = performance.now();
@@ -520,24 +528,14 @@ async function benchSvgBombOnly({ log = console.error, perKind = 4 } = {}) {
         )
         .finally(() => left--),
     );
-    const during = [];
-    while (left > 0) {
-      const t1 = performance.now();
-      const r = await classify(hot);
-      if (left > 0) during.push(performance.now() - t1);
-      if (!r.cached) throw new Error('expected a cached answer');
-      await new Promise((r) => setTimeout(r, 5));
-    }
+    const during = await cachedRoundTripsWhile(classify, hot, () => left > 0);
     const counts = {};
     for (const o of await Promise.all(outcomes)) counts[o] = (counts[o] ?? 0) + 1;
     const f = {
       bombs: bombs.length,
       outcomes: counts,
       bombSeconds: r2((performance.now() - t) / 1000),
-      p50Ms: r2(pct(during, 50)),
-      p99Ms: r2(pct(during, 99)),
-      maxMs: r2(Math.max(...during)),
-      n: during.length,
+      ...latencySummary(during),
       serverPeakRssMb: r1(rssOf(s.child.pid).hwm),
     };
     log(

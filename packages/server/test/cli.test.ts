@@ -14,10 +14,9 @@ import {
   writeBadInputs,
   type BadInputs,
 } from '../../../test-fixtures/fixtures.js';
+import { MOBILENET_INT8, BIN } from './server-client.js';
 
 const shared = sharedDir();
-const BIN = path.join(REPO_ROOT, 'packages', 'server', 'bin', 'image-classifier.js');
-const MODEL = shared ? path.join(shared, 'models', 'mobilenetv2-12-int8.onnx') : '';
 
 interface Run {
   code: number;
@@ -42,6 +41,11 @@ function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
 }
 const cacheDir = mkdtempSync(path.join(tmpdir(), 'ic-cli-cache-'));
 
+/** `image-classifier classify --model <MobileNetV2 int8> --format jsonl ...args`. */
+function classifyJsonl(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
+  return cli(['classify', '--model', MOBILENET_INT8, '--format', 'jsonl', ...args], env);
+}
+
 // biome-ignore lint/suspicious/noExplicitAny: parsed records are checked field by field
 function jsonl(s: string): Array<Record<string, any>> {
   return s
@@ -63,7 +67,7 @@ describe('image-classifier classify', { skip: shared ? false : SKIP_NO_SHARED },
   });
 
   test('jsonl: one record per image, labels worded as synset.txt', async () => {
-    const r = await cli(['classify', '--model', MODEL, '--format', 'jsonl', path.join(dir, 'photos')]);
+    const r = await classifyJsonl([path.join(dir, 'photos')]);
     assert.equal(r.code, 0, r.stderr);
     const recs = jsonl(r.stdout);
     assert.deepEqual(
@@ -90,7 +94,7 @@ describe('image-classifier classify', { skip: shared ? false : SKIP_NO_SHARED },
       files.missing,
       path.join(dir, 'photos', 'nested', 'coffee.jpg'),
     ];
-    const r = await cli(['classify', '--model', MODEL, '--format', 'jsonl', ...args]);
+    const r = await classifyJsonl(args);
     assert.equal(r.code, 1, 'exit 1 when some image failed');
     const recs = jsonl(r.stdout);
     assert.equal(recs.length, args.length);
@@ -108,23 +112,14 @@ describe('image-classifier classify', { skip: shared ? false : SKIP_NO_SHARED },
   });
 
   test('the 50000×50000 PNG header is refused without allocating it', async () => {
-    const r = await cli(['classify', '--model', MODEL, '--format', 'jsonl', bad.files.bomb]);
+    const r = await classifyJsonl([bad.files.bomb]);
     assert.equal(jsonl(r.stdout)[0]!.error.code, 'IMAGE_TOO_LARGE');
     // 7.5 GB of RGB would be needed; the whole process must finish quickly and small.
     assert.ok(r.ms < 10_000, `took ${r.ms} ms`);
   });
 
   test('--max-pixels lowers the limit', async () => {
-    const r = await cli([
-      'classify',
-      '--model',
-      MODEL,
-      '--format',
-      'jsonl',
-      '--max-pixels',
-      '1000',
-      path.join(FIXTURE_IMAGES, 'skimage_coffee.jpg'),
-    ]);
+    const r = await classifyJsonl(['--max-pixels', '1000', path.join(FIXTURE_IMAGES, 'skimage_coffee.jpg')]);
     assert.equal(r.code, 1);
     assert.equal(jsonl(r.stdout)[0]!.error.code, 'IMAGE_TOO_LARGE');
   });
@@ -132,7 +127,7 @@ describe('image-classifier classify', { skip: shared ? false : SKIP_NO_SHARED },
   test('--dump-tensor writes the reference naming and PyTorch-identical tensors; --logits adds the vector', async () => {
     const out = path.join(dir, 'tensors');
     const img = path.join(shared!, 'images', 'skimage_coffee.png');
-    const r = await cli(['classify', '--model', MODEL, '--format', 'jsonl', '--logits', '--top-k', '3', '--dump-tensor', out, img]);
+    const r = await classifyJsonl(['--logits', '--top-k', '3', '--dump-tensor', out, img]);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(readdirSync(out), ['skimage_coffee_png.f32']);
     const mine = readF32(readFileSync(path.join(out, 'skimage_coffee_png.f32')));
@@ -148,7 +143,7 @@ describe('image-classifier classify', { skip: shared ? false : SKIP_NO_SHARED },
   test('--embedding adds the 1280-d feature vector; refused in csv and for a model without one', async () => {
     const cat = path.join(FIXTURE_IMAGES, 'skimage_chelsea_cat.jpg');
     const coffee = path.join(FIXTURE_IMAGES, 'skimage_coffee.jpg');
-    const r = await cli(['classify', '--model', MODEL, '--embedding', cat, coffee, bad.files.text]);
+    const r = await cli(['classify', '--model', MOBILENET_INT8, '--embedding', cat, coffee, bad.files.text]);
     assert.equal(r.code, 1, r.stderr); // the text file fails, the images do not
     const [a, b, t] = jsonl(r.stdout);
     assert.equal(a!.embedding.length, 1280);
@@ -159,7 +154,7 @@ describe('image-classifier classify', { skip: shared ? false : SKIP_NO_SHARED },
       'pooled ReLU6 features',
     );
     assert.notDeepEqual(a!.embedding, b!.embedding);
-    const csv = await cli(['classify', '--model', MODEL, '--embedding', '--format', 'csv', cat]);
+    const csv = await cli(['classify', '--model', MOBILENET_INT8, '--embedding', '--format', 'csv', cat]);
     assert.equal(csv.code, 2);
     assert.match(csv.stderr, /--embedding .* --format jsonl/);
     const tiny = path.join(dir, 'tiny-pooling.onnx');
@@ -167,38 +162,25 @@ describe('image-classifier classify', { skip: shared ? false : SKIP_NO_SHARED },
     const none = await cli(['classify', '--model', tiny, '--embedding', cat]);
     assert.equal(none.code, 2);
     assert.match(none.stderr, /NO_EMBEDDING: tiny-pooling has no recognisable feature layer/);
-    const info = await cli(['model', 'info', '--model', MODEL, '--format', 'text']);
+    const info = await cli(['model', 'info', '--model', MOBILENET_INT8, '--format', 'text']);
     assert.match(info.stdout, /embedding\s+472_quantized__embedding \[1280\] \(DequantizeLinear/);
   });
 
   test('csv and text formats', async () => {
     const cat = path.join(FIXTURE_IMAGES, 'skimage_chelsea_cat.jpg');
-    const csv = await cli(['classify', '--model', MODEL, '--format', 'csv', '--top-k', '2', cat, bad.files.text]);
+    const csv = await cli(['classify', '--model', MOBILENET_INT8, '--format', 'csv', '--top-k', '2', cat, bad.files.text]);
     const lines = csv.stdout.trim().split('\n');
     assert.equal(lines[0], 'file,rank,index,label,probability,error_code,error_message');
     assert.match(lines[1]!, /,1,285,Egyptian cat,0\.7/);
     assert.match(lines[2]!, /,2,28[12],"?(tabby, tabby cat|tiger cat)"?,/);
     assert.match(lines[3]!, /notes\.txt,,,,,UNSUPPORTED_FORMAT,/);
-    const text = await cli(['classify', '--model', MODEL, '--format', 'text', '--preprocess', 'fast', cat]);
+    const text = await cli(['classify', '--model', MOBILENET_INT8, '--format', 'text', '--preprocess', 'fast', cat]);
     assert.match(text.stdout, /Egyptian cat/);
     assert.match(text.stdout, /%/);
   });
 
   test('fast mode agrees with exact on the top-1', async () => {
-    const r = await cli([
-      'classify',
-      '--model',
-      MODEL,
-      '--format',
-      'jsonl',
-      '--preprocess',
-      'fast',
-      '--batch',
-      '1',
-      '--threads',
-      '1',
-      path.join(dir, 'photos'),
-    ]);
+    const r = await classifyJsonl(['--preprocess', 'fast', '--batch', '1', '--threads', '1', path.join(dir, 'photos')]);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(
       jsonl(r.stdout).map((x) => x.predictions[0].index),
@@ -207,7 +189,7 @@ describe('image-classifier classify', { skip: shared ? false : SKIP_NO_SHARED },
   });
 
   test('model info reports names, shapes, opset, provider and sha256', async () => {
-    const r = await cli(['model', 'info', '--model', MODEL, '--format', 'jsonl']);
+    const r = await cli(['model', 'info', '--model', MOBILENET_INT8, '--format', 'jsonl']);
     assert.equal(r.code, 0, r.stderr);
     const info = JSON.parse(r.stdout);
     assert.equal(info.inputName, 'input');
@@ -216,7 +198,7 @@ describe('image-classifier classify', { skip: shared ? false : SKIP_NO_SHARED },
     assert.equal(info.activeProvider, 'cpu');
     assert.equal(info.sha256, 'cc028fe6cae7bc11a4ff53cfc9b79c920e8be65ce33a904ec3e2a8f66d77f95f');
     assert.ok(info.opsets.length > 0);
-    const text = await cli(['model', 'info', '--model', MODEL, '--format', 'text']);
+    const text = await cli(['model', 'info', '--model', MOBILENET_INT8, '--format', 'text']);
     assert.match(text.stdout, /sha256\s+cc028fe6/);
   });
 });
@@ -224,7 +206,7 @@ describe('image-classifier classify', { skip: shared ? false : SKIP_NO_SHARED },
 describe('models from a URL (a server on 127.0.0.1)', { skip: shared ? false : SKIP_NO_SHARED }, () => {
   test('--model <url> downloads once into the cache, verified, then classifies; a wrong sha256 leaves nothing', async () => {
     const { createServer } = await import('node:http');
-    const body = readFileSync(MODEL);
+    const body = readFileSync(MOBILENET_INT8);
     let hits = 0;
     const server = createServer((_req, res) => {
       hits++;
@@ -259,7 +241,7 @@ describe('models from a URL (a server on 127.0.0.1)', { skip: shared ? false : S
 describe('privacy', { skip: shared ? false : SKIP_NO_SHARED }, () => {
   test("onnxruntime's telemetry writes nothing into the home directory", async () => {
     const home = mkdtempSync(path.join(tmpdir(), 'ic-home-'));
-    const r = await cli(['classify', '--model', MODEL, '--format', 'jsonl', path.join(FIXTURE_IMAGES, 'skimage_coffee.jpg')], {
+    const r = await classifyJsonl([path.join(FIXTURE_IMAGES, 'skimage_coffee.jpg')], {
       HOME: home,
       XDG_CACHE_HOME: '',
     });

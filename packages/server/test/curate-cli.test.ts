@@ -9,11 +9,10 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { before, describe, test } from 'node:test';
-import { FIXTURE_IMAGES, REPO_ROOT, SKIP_NO_SHARED, sharedDir } from '../../../test-fixtures/fixtures.js';
+import { FIXTURE_IMAGES, SKIP_NO_SHARED, sharedDir } from '../../../test-fixtures/fixtures.js';
+import { MOBILENET_INT8, BIN } from './server-client.js';
 
 const shared = sharedDir();
-const BIN = path.join(REPO_ROOT, 'packages', 'server', 'bin', 'image-classifier.js');
-const MODEL = shared ? path.join(shared, 'models', 'mobilenetv2-12-int8.onnx') : '';
 const cacheDir = mkdtempSync(path.join(tmpdir(), 'ic-curate-cache-'));
 
 function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -66,7 +65,7 @@ describe('image-classifier curate and similar with MobileNetV2', { skip: shared 
 
   test('a broken file: exit 1, listed as unreadable, the rest analysed; JSON on stdout, CSV to --out', async () => {
     const csv = path.join(root, '..', `${path.basename(root)}.csv`);
-    const r = await cli(['curate', root, '--model', MODEL, '--format', 'json', '--out', csv, '--no-progress']);
+    const r = await cli(['curate', root, '--model', MOBILENET_INT8, '--format', 'json', '--out', csv, '--no-progress']);
     assert.equal(r.code, 1, r.stderr);
     const report = JSON.parse(r.stdout);
     assert.equal(report.version, 1);
@@ -82,7 +81,7 @@ describe('image-classifier curate and similar with MobileNetV2', { skip: shared 
   });
 
   test('text summary with --checks duplicates', async () => {
-    const r = await cli(['curate', root, '--model', MODEL, '--format', 'text', '--checks', 'duplicates', '--no-progress']);
+    const r = await cli(['curate', root, '--model', MOBILENET_INT8, '--format', 'text', '--checks', 'duplicates', '--no-progress']);
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stdout, /Duplicate groups \(1\):/);
     assert.match(r.stdout, /exact {2}class0\/a\.jpg {2}class1\/copy\.jpg {2}\[CONFLICTING LABELS\]/);
@@ -98,7 +97,7 @@ describe('image-classifier curate and similar with MobileNetV2', { skip: shared 
       '-k',
       '2',
       '--model',
-      MODEL,
+      MOBILENET_INT8,
       '--format',
       'json',
       '--no-progress',
@@ -113,7 +112,7 @@ describe('image-classifier curate and similar with MobileNetV2', { skip: shared 
 
   test('the curation-dev set: exit 0, and evaluate.py scores the JSON report', async (t) => {
     const dev = path.join(shared!, 'datasets', 'curation-dev');
-    const r = await cli(['curate', path.join(dev, 'dataset'), '--model', MODEL, '--format', 'json', '--no-progress']);
+    const r = await cli(['curate', path.join(dev, 'dataset'), '--model', MOBILENET_INT8, '--format', 'json', '--no-progress']);
     assert.equal(r.code, 0, r.stderr);
     const report = JSON.parse(r.stdout);
     assert.equal(report.counts.analysed, 104);

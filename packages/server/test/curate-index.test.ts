@@ -8,18 +8,15 @@ import { strict as assert } from 'node:assert';
 import { cpSync, existsSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { ClearCacheRequest, CurateRequest, type CurateResult, SimilarRequest } from '@image-classifier/protocol';
 import { sharedDir, SKIP_NO_SHARED } from '../../../test-fixtures/fixtures.js';
-import { startServer, type ServerHandle } from './server-client.js';
+import { type ServerHandle, uri, startReadyServer } from './server-client.js';
 
 const shared = sharedDir();
-const MODEL = shared ? path.join(shared, 'models', 'mobilenetv2-12-int8.onnx') : '';
 const DEV = shared ? path.join(shared, 'datasets', 'curation-dev') : '';
 const FILES = 104;
-const uri = (file: string) => pathToFileURL(file).href;
 
 function run(r: CurateResult) {
   assert.equal(r.cancelled, false, 'the run completed');
@@ -38,9 +35,7 @@ describe('curation: the neighbour graph kept with the cache', { skip: shared ? f
     dataset = path.join(work, 'ws', 'dataset');
     cache = path.join(work, 'cache');
     cpSync(path.join(DEV, 'dataset'), dataset, { recursive: true });
-    srv = startServer({ IMAGE_CLASSIFIER_CURATION_EXACT_ROWS: '50' });
-    await srv.initialize({ model: MODEL, cacheDir: cache, roots: [path.join(work, 'ws')] });
-    await srv.waitStatus((s) => s.state === 'ready');
+    srv = await startReadyServer({ cacheDir: cache, roots: [path.join(work, 'ws')] }, { IMAGE_CLASSIFIER_CURATION_EXACT_ROWS: '50' });
   });
 
   after(async () => {

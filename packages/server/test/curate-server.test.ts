@@ -7,9 +7,8 @@ import { strict as assert } from 'node:assert';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { CancellationTokenSource, ResponseError } from 'vscode-jsonrpc/node';
+import { CancellationTokenSource } from 'vscode-jsonrpc/node';
 import {
   ClassifyRequest,
   ClearCacheRequest,
@@ -20,14 +19,11 @@ import {
   SimilarRequest,
 } from '@image-classifier/protocol';
 import { FIXTURE_IMAGES, sharedDir, SKIP_NO_SHARED } from '../../../test-fixtures/fixtures.js';
-import { startServer, type ServerHandle, rpcError } from './server-client.js';
+import { type ServerHandle, rpcError, uri, startReadyServer } from './server-client.js';
 
 const shared = sharedDir();
-const MODEL = shared ? path.join(shared, 'models', 'mobilenetv2-12-int8.onnx') : '';
 const DEV = shared ? path.join(shared, 'datasets', 'curation-dev') : '';
 const FILES = 104;
-
-const uri = (file: string) => pathToFileURL(file).href;
 
 function report(r: CurateResult): CurationReport & { run: Extract<CurateResult, { cancelled: false }>['run'] } {
   assert.equal(r.cancelled, false, 'the run completed');
@@ -51,9 +47,7 @@ describe('curation over JSON-RPC', { skip: shared ? false : SKIP_NO_SHARED }, ()
     cpSync(path.join(FIXTURE_IMAGES, 'skimage_coffee.jpg'), path.join(ws, 'coffee.jpg'));
     const truth = JSON.parse(readFileSync(path.join(DEV, 'truth.json'), 'utf8')) as { label_noise: Array<{ file: string }> };
     noisy = new Set(truth.label_noise.map((x) => x.file));
-    srv = startServer();
-    await srv.initialize({ model: MODEL, cacheDir: path.join(work, 'cache'), roots: [ws] });
-    await srv.waitStatus((s) => s.state === 'ready');
+    srv = await startReadyServer({ cacheDir: path.join(work, 'cache'), roots: [ws] });
   });
 
   after(async () => {

@@ -10,15 +10,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ClassifyBatchRequest, ClassifyRequest, ClearCacheRequest, RpcErrorCodes, type ServerSettings } from '@image-classifier/protocol';
-import { ResponseError } from 'vscode-jsonrpc/node';
 import { FIXTURE_IMAGES, sharedDir, SKIP_NO_SHARED } from '../../../test-fixtures/fixtures.js';
 import { ResultCache } from '../src/result-cache.js';
-import { BIN, type ServerHandle, startServer, rpcError } from './server-client.js';
+import { BIN, type ServerHandle, startServer, rpcError, MOBILENET_INT8, CAT, ESPRESSO } from './server-client.js';
 
 const shared = sharedDir();
-const MODEL = shared ? path.join(shared, 'models', 'mobilenetv2-12-int8.onnx') : '';
-const CAT = 285;
-const ESPRESSO = 967;
 const T = { timeout: 180_000 };
 
 interface Img {
@@ -65,7 +61,7 @@ function listAll(dir: string): string[] {
 
 async function start(settings: ServerSettings, extra: Record<string, unknown> = {}): Promise<ServerHandle> {
   const srv = startServer({ IMAGE_CLASSIFIER_CACHE_DIR: path.join(os.tmpdir(), 'ic-fault-env-cache') });
-  await srv.initialize({ model: MODEL, ...settings }, extra);
+  await srv.initialize({ model: MOBILENET_INT8, ...settings }, extra);
   return srv;
 }
 
@@ -420,7 +416,7 @@ describe('CLI text output of hostile file names', { skip: shared ? false : SKIP_
     const out = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) =>
       execFile(
         process.execPath,
-        [BIN, 'classify', '--model', MODEL, '--format', 'text', '--top-k', '1', '--no-progress', dir],
+        [BIN, 'classify', '--model', MOBILENET_INT8, '--format', 'text', '--top-k', '1', '--no-progress', dir],
         { env: { ...process.env, IMAGE_CLASSIFIER_CACHE_DIR: path.join(dir, '.cache') } },
         (err, stdout, stderr) => (err && !stdout ? reject(err) : resolve({ stdout, stderr })),
       ),
@@ -440,7 +436,7 @@ describe('CLI text output of hostile file names', { skip: shared ? false : SKIP_
       ['--batch', '1000000000'],
     ]) {
       const r = await new Promise<{ code: number; stderr: string }>((resolve) =>
-        execFile(process.execPath, [BIN, 'classify', '--model', MODEL, ...args, FIXTURE_IMAGES], (err, _o, stderr) =>
+        execFile(process.execPath, [BIN, 'classify', '--model', MOBILENET_INT8, ...args, FIXTURE_IMAGES], (err, _o, stderr) =>
           resolve({ code: (err as { code?: number } | null)?.code ?? 0, stderr }),
         ),
       );

@@ -24,7 +24,6 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { after, before, describe, test } from 'node:test';
 import { ClassifierError, readImageFile } from '@image-classifier/core';
@@ -33,21 +32,13 @@ import { ClassifyBatchRequest, ClassifyRequest, ModelInfoRequest, RpcErrorCodes 
 import { FIXTURE_IMAGES, sharedDir, SKIP_NO_SHARED } from '../../../test-fixtures/fixtures.js';
 import { ResultCache } from '../src/result-cache.js';
 import { inside, Roots } from '../src/roots.js';
-import { startServer, rpcError } from './server-client.js';
+import { startServer, rpcError, MOBILENET_INT8, CAT, ESPRESSO, uri } from './server-client.js';
 
 const shared = sharedDir();
-const MODEL = shared ? path.join(shared, 'models', 'mobilenetv2-12-int8.onnx') : '';
-const CAT = 285;
-const ESPRESSO = 967;
 const CAT_JPG = path.join(FIXTURE_IMAGES, 'skimage_chelsea_cat.jpg');
 const COFFEE_JPG = path.join(FIXTURE_IMAGES, 'skimage_coffee.jpg');
 const SKIP = !shared ? SKIP_NO_SHARED : process.platform !== 'linux' ? 'SKIPPED: needs mkfifo and /proc (Linux)' : false;
 
-function uri(file: string): string {
-  return pathToFileURL(file).href;
-}
-
-/** The JSON-RPC error of a rejected request. */
 /** `p`, or a failure after `ms` (a hang fails the test instead of stalling the suite). */
 async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -192,7 +183,7 @@ describe('files that change under the server', { skip: SKIP }, () => {
     copyFileSync(CAT_JPG, path.join(work, 'outside-dots.jpg'));
     const srv = startServer();
     try {
-      await srv.initialize({ model: MODEL, cacheDir: path.join(work, 'cache-dots'), roots: [ws] });
+      await srv.initialize({ model: MOBILENET_INT8, cacheDir: path.join(work, 'cache-dots'), roots: [ws] });
       const a = await within(60_000, '..foo.jpg', srv.conn.sendRequest(ClassifyRequest.type, { uri: uri(path.join(ws, '..foo.jpg')) }));
       assert.equal(top(a), CAT);
       const b = await within(30_000, '..dir/b.jpg', srv.conn.sendRequest(ClassifyRequest.type, { uri: path.join(ws, '..dir', 'b.jpg') }));
@@ -222,7 +213,7 @@ describe('files that change under the server', { skip: SKIP }, () => {
     copyFileSync(COFFEE_JPG, path.join(ws, 'coffee.jpg'));
     const srv = startServer();
     try {
-      await srv.initialize({ model: MODEL, cacheDir: path.join(work, 'cache-fifo-image'), roots: [ws] });
+      await srv.initialize({ model: MOBILENET_INT8, cacheDir: path.join(work, 'cache-fifo-image'), roots: [ws] });
       await within(
         60_000,
         'ready',
@@ -284,7 +275,7 @@ describe('files that change under the server', { skip: SKIP }, () => {
     const flag = new Int32Array(new SharedArrayBuffer(8));
     let swapper: Worker | undefined;
     try {
-      await srv.initialize({ model: MODEL, cacheDir, roots: [ws] });
+      await srv.initialize({ model: MOBILENET_INT8, cacheDir, roots: [ws] });
       await within(
         60_000,
         'ready',
@@ -337,7 +328,7 @@ describe('files that change under the server', { skip: SKIP }, () => {
     // Nothing outside was cached under an inside file's name: a restarted server, from its cache, says espresso.
     const again = startServer();
     try {
-      await again.initialize({ model: MODEL, cacheDir, roots: [ws] });
+      await again.initialize({ model: MOBILENET_INT8, cacheDir, roots: [ws] });
       for (const f of targets) {
         const r = await within(60_000, f, again.conn.sendRequest(ClassifyRequest.type, { uri: uri(f) }));
         assert.equal(top(r), ESPRESSO, f);
@@ -358,7 +349,7 @@ describe('files that change under the server', { skip: SKIP }, () => {
     const cacheDir = path.join(work, 'cache-edit-image');
     const a = startServer();
     try {
-      await a.initialize({ model: MODEL, cacheDir, roots: [ws] });
+      await a.initialize({ model: MOBILENET_INT8, cacheDir, roots: [ws] });
       assert.equal(top(await within(60_000, 'cat', a.conn.sendRequest(ClassifyRequest.type, { uri: uri(photo) }))), CAT);
       rewriteKeepingStat(photo, coffee);
       const r = await within(30_000, 'espresso', a.conn.sendRequest(ClassifyRequest.type, { uri: uri(photo) }));
@@ -371,7 +362,7 @@ describe('files that change under the server', { skip: SKIP }, () => {
     const b = startServer();
     try {
       // Pipelined behind initialize: answered while the model loads, from the cache, if at all.
-      const init = b.initialize({ model: MODEL, cacheDir, roots: [ws] });
+      const init = b.initialize({ model: MOBILENET_INT8, cacheDir, roots: [ws] });
       assert.equal(top(await within(60_000, 'after restart', b.conn.sendRequest(ClassifyRequest.type, { uri: uri(photo) }))), ESPRESSO);
       await init;
       assert.equal(await b.stop(), 0);
@@ -382,7 +373,7 @@ describe('files that change under the server', { skip: SKIP }, () => {
     rewriteKeepingStat(photo, cat);
     const c = startServer();
     try {
-      const init = c.initialize({ model: MODEL, cacheDir, roots: [ws] });
+      const init = c.initialize({ model: MOBILENET_INT8, cacheDir, roots: [ws] });
       assert.equal(top(await within(60_000, 'edited while down', c.conn.sendRequest(ClassifyRequest.type, { uri: uri(photo) }))), CAT);
       await init;
     } finally {
@@ -396,7 +387,7 @@ describe('files that change under the server', { skip: SKIP }, () => {
     const ws = path.join(work, 'edit-model');
     mkdirSync(ws, { recursive: true });
     const model = path.join(ws, 'model.onnx');
-    copyFileSync(MODEL, model);
+    copyFileSync(MOBILENET_INT8, model);
     chmodSync(model, 0o644);
     const image = path.join(ws, 'cat.jpg');
     copyFileSync(CAT_JPG, image);
@@ -475,7 +466,7 @@ describe('files that change under the server', { skip: SKIP }, () => {
       assert.equal(e.code, RpcErrorCodes.MODEL_LOAD_FAILED);
       const mark = srv.statuses.length;
       await srv.conn.sendNotification('workspace/didChangeConfiguration', {
-        settings: { imageClassifier: { model: MODEL, cacheDir, roots: [ws] } },
+        settings: { imageClassifier: { model: MOBILENET_INT8, cacheDir, roots: [ws] } },
       });
       await within(
         60_000,

@@ -7,32 +7,18 @@ import { strict as assert } from 'node:assert';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { before, describe, test } from 'node:test';
 import { fork, spawn } from 'node:child_process';
 import { engineProcessEnv } from '@image-classifier/protocol/launch';
-import {
-  createMessageConnection,
-  IPCMessageReader,
-  IPCMessageWriter,
-  type Message,
-  ResponseError,
-  StreamMessageReader,
-} from 'vscode-jsonrpc/node';
+import { createMessageConnection, IPCMessageReader, IPCMessageWriter, type Message, StreamMessageReader } from 'vscode-jsonrpc/node';
 import { type BatchItem, ClassifyBatchRequest, type ClassifyResult, ClassifyRequest, RpcErrorCodes } from '@image-classifier/protocol';
 import { FIXTURE_IMAGES, sharedDir, SKIP_NO_SHARED } from '../../../test-fixtures/fixtures.js';
 import { Admission } from '../src/admission.js';
 import { FrameGuard, parseHeader } from '../src/frame-guard.js';
-import { BIN, type ServerHandle, startServer, rpcError } from './server-client.js';
+import { BIN, type ServerHandle, startServer, rpcError, MOBILENET_INT8, CAT, uri, startReadyServer } from './server-client.js';
 
 const shared = sharedDir();
-const MODEL = shared ? path.join(shared, 'models', 'mobilenetv2-12-int8.onnx') : '';
-const CAT = 285;
 const CRASH_INFERENCE_WORKER = '$/imageClassifier/test/crashInferenceWorker';
-
-function uri(file: string): string {
-  return pathToFileURL(file).href;
-}
 
 function rssMb(pid: number | undefined): number {
   try {
@@ -155,10 +141,7 @@ describe('server process under faults', { skip: shared ? false : SKIP_NO_SHARED 
   });
 
   async function ready(env: NodeJS.ProcessEnv = {}, name = 'cache'): Promise<ServerHandle> {
-    const s = startServer(env);
-    await s.initialize({ model: MODEL, cacheDir: path.join(work, name), roots: [ws] });
-    await s.waitStatus((x) => x.state === 'ready');
-    return s;
+    return startReadyServer({ cacheDir: path.join(work, name), roots: [ws] }, env);
   }
 
   /** Cached round trips of `file` with nothing else running: the baseline the loaded figures are held to. */
@@ -207,7 +190,7 @@ describe('server process under faults', { skip: shared ? false : SKIP_NO_SHARED 
     const client = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
     const s = startServer({}, ['--stdio', `--clientProcessId=${client.pid}`]);
     try {
-      await s.initialize({ model: MODEL, cacheDir: path.join(work, 'cache-client'), roots: [ws] });
+      await s.initialize({ model: MOBILENET_INT8, cacheDir: path.join(work, 'cache-client'), roots: [ws] });
       await s.waitStatus((x) => x.state === 'ready');
       const batch = busyBatch(s, 4000, 'client').catch(() => undefined);
       await untilProgress(s, 'client');
@@ -241,7 +224,7 @@ describe('server process under faults', { skip: shared ? false : SKIP_NO_SHARED 
         processId: process.pid,
         rootUri: null,
         capabilities: {},
-        initializationOptions: { model: MODEL, cacheDir: path.join(work, 'cache-ipc'), roots: [ws] },
+        initializationOptions: { model: MOBILENET_INT8, cacheDir: path.join(work, 'cache-ipc'), roots: [ws] },
       });
       await conn.sendRequest(ClassifyRequest.type, { uri: uri(cat) }); // waits for the model
       const uris = Array.from({ length: 4000 }, (_, i) => uri(i % 2 ? cat : coffee));
@@ -315,7 +298,7 @@ describe('server process under faults', { skip: shared ? false : SKIP_NO_SHARED 
         processId: null,
         rootUri: null,
         capabilities: {},
-        initializationOptions: { model: MODEL, cacheDir: path.join(work, 'c-p'), roots: [ws] },
+        initializationOptions: { model: MOBILENET_INT8, cacheDir: path.join(work, 'c-p'), roots: [ws] },
       };
       io.frame(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: init }));
       await io.answer(1);

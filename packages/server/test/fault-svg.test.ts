@@ -8,21 +8,17 @@ import { strict as assert } from 'node:assert';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { CancellationTokenSource, ResponseError } from 'vscode-jsonrpc/node';
 import { ClassifyRequest, RPC_REQUEST_CANCELLED, RpcErrorCodes } from '@image-classifier/protocol';
 import { FIXTURE_IMAGES, sharedDir, SKIP_NO_SHARED } from '../../../test-fixtures/fixtures.js';
 import { filterBombSvg, normalSvg, overLimitSvgs, patchJpegSize, plainHugeSvg, slowSvg } from '../../../test-fixtures/svg-bombs.js';
-import { type ServerHandle, startServer } from './server-client.js';
+import { type ServerHandle, uri, startReadyServer } from './server-client.js';
 
 const shared = sharedDir();
-const MODEL = shared ? path.join(shared, 'models', 'mobilenetv2-12-int8.onnx') : '';
 /** The decode time budget the servers here run with (the default is 5 s). */
 const BUDGET_MS = 1000;
 const RSS_LIMIT_MB = 800;
-
-const uri = (file: string) => pathToFileURL(file).href;
 
 /** The child's peak resident memory (VmHWM), in MB. */
 function peakRssMb(pid: number | undefined): number {
@@ -69,10 +65,7 @@ describe('SVG bombs and hostile decodes (server process)', { skip: shared ? fals
   let s: ServerHandle;
 
   async function ready(name: string): Promise<ServerHandle> {
-    const h = startServer({ IMAGE_CLASSIFIER_DECODE_TIMEOUT_MS: String(BUDGET_MS) });
-    await h.initialize({ model: MODEL, cacheDir: path.join(work, name), roots: [ws] });
-    await h.waitStatus((x) => x.state === 'ready');
-    return h;
+    return startReadyServer({ cacheDir: path.join(work, name), roots: [ws] }, { IMAGE_CLASSIFIER_DECODE_TIMEOUT_MS: String(BUDGET_MS) });
   }
 
   before(async () => {

@@ -6,6 +6,7 @@ import { strict as assert } from 'node:assert';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { engineProcessEnv } from '@image-classifier/protocol/launch';
 import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import {
   createMessageConnection,
   StreamMessageReader,
@@ -15,9 +16,21 @@ import {
   ResponseError,
 } from 'vscode-jsonrpc/node';
 import { StatusNotification, type ServerSettings, type StatusParams } from '@image-classifier/protocol';
-import { REPO_ROOT } from '../../../test-fixtures/fixtures.js';
+import { REPO_ROOT, sharedDir } from '../../../test-fixtures/fixtures.js';
 
+/** The `image-classifier` command the tests run. */
 export const BIN = path.join(REPO_ROOT, 'packages', 'server', 'bin', 'image-classifier.js');
+
+const shared = sharedDir();
+/** The real ImageNet model (MobileNetV2 int8) in ../shared; '' without ../shared (the suites that need it skip). */
+export const MOBILENET_INT8 = shared ? path.join(shared, 'models', 'mobilenetv2-12-int8.onnx') : '';
+/** The ImageNet class MobileNetV2 gives the fixture photo skimage_chelsea_cat.jpg (Egyptian cat). */
+export const CAT = 285;
+/** The ImageNet class MobileNetV2 gives the fixture photo skimage_coffee.jpg (espresso). */
+export const ESPRESSO = 967;
+
+/** The file: URI of a path, as the requests take it. */
+export const uri = (file: string): string => pathToFileURL(file).href;
 
 export interface ServerHandle {
   child: ChildProcess;
@@ -109,6 +122,22 @@ export function startServer(env: NodeJS.ProcessEnv = {}, args: string[] = ['--st
     },
   };
   return handle;
+}
+
+/**
+ * A server started with `env`, sent `initialize` with `settings` (the real model unless `settings.model` names
+ * another), and whose model has loaded (status `ready`). A server that does not get there is stopped.
+ */
+export async function startReadyServer(settings: ServerSettings, env: NodeJS.ProcessEnv = {}): Promise<ServerHandle> {
+  const srv = startServer(env);
+  try {
+    await srv.initialize({ model: MOBILENET_INT8, ...settings });
+    await srv.waitStatus((s) => s.state === 'ready');
+    return srv;
+  } catch (e) {
+    await srv.stop();
+    throw e;
+  }
 }
 
 /** The JSON-RPC error a request must fail with (the test fails if it succeeds or fails otherwise). */

@@ -8,7 +8,6 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { CancellationTokenSource, type ResponseError, StreamMessageReader, type Message } from 'vscode-jsonrpc/node';
@@ -29,12 +28,9 @@ import {
   writeBadInputs,
   type BadInputs,
 } from '../../../test-fixtures/fixtures.js';
-import { startServer, type ServerHandle, rpcError } from './server-client.js';
+import { startServer, type ServerHandle, rpcError, MOBILENET_INT8, CAT, ESPRESSO, uri, startReadyServer } from './server-client.js';
 
 const shared = sharedDir();
-const MODEL = shared ? path.join(shared, 'models', 'mobilenetv2-12-int8.onnx') : '';
-const CAT = 285;
-const ESPRESSO = 967;
 
 /** Distinct ImageNet-sized JPEGs made from the two fixture photos (crops, flips); `cat` tells the source. */
 async function makeImages(dir: string, count: number, prefix = 'img'): Promise<Array<{ file: string; cat: boolean }>> {
@@ -60,15 +56,10 @@ async function makeImages(dir: string, count: number, prefix = 'img'): Promise<A
   return out;
 }
 
-/** The JSON-RPC error of a rejected request. */
 function peakRssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const m = /VmHWM:\s+(\d+) kB/.exec(status);
   return m ? Number(m[1]) / 1024 : NaN;
-}
-
-function uri(file: string): string {
-  return pathToFileURL(file).href;
 }
 
 describe('inference server over JSON-RPC', { skip: shared ? false : SKIP_NO_SHARED }, () => {
@@ -97,7 +88,7 @@ describe('inference server over JSON-RPC', { skip: shared ? false : SKIP_NO_SHAR
     symlinkSync(outside, path.join(ws, 'linked-folder'));
     bad = await writeBadInputs(path.join(ws, 'bad'));
     srv = startServer({ IMAGE_CLASSIFIER_CACHE_DIR: path.join(work, 'env-cache') });
-    const init = (await srv.initialize({ model: MODEL, cacheDir, roots: [ws] })) as { serverInfo: { name: string } };
+    const init = (await srv.initialize({ model: MOBILENET_INT8, cacheDir, roots: [ws] })) as { serverInfo: { name: string } };
     assert.equal(init.serverInfo.name, 'image-classifier');
   });
 
@@ -317,7 +308,7 @@ describe('inference server over JSON-RPC', { skip: shared ? false : SKIP_NO_SHAR
 
   test('QUEUE_FULL when more requests wait than maxQueue; the queue limit is a live setting', async () => {
     await srv.conn.sendNotification('workspace/didChangeConfiguration', {
-      settings: { imageClassifier: { model: MODEL, cacheDir, roots: [ws], maxQueue: 3 } },
+      settings: { imageClassifier: { model: MOBILENET_INT8, cacheDir, roots: [ws], maxQueue: 3 } },
     });
     const imgs = await makeImages(path.join(ws, 'queue'), 12, 'q');
     // force: these images' contents are already cached (earlier tests made the same crops), and a cache hit can
@@ -337,7 +328,7 @@ describe('inference server over JSON-RPC', { skip: shared ? false : SKIP_NO_SHAR
     }
     assert.equal(srv.statuses.filter((s) => s.state === 'loading').length, 1, 'no model reload for a queue setting');
     await srv.conn.sendNotification('workspace/didChangeConfiguration', {
-      settings: { imageClassifier: { model: MODEL, cacheDir, roots: [ws] } },
+      settings: { imageClassifier: { model: MOBILENET_INT8, cacheDir, roots: [ws] } },
     });
   });
 
@@ -345,7 +336,7 @@ describe('inference server over JSON-RPC', { skip: shared ? false : SKIP_NO_SHAR
     const pid = srv.child.pid;
     const before = srv.statuses.length;
     await srv.conn.sendNotification('workspace/didChangeConfiguration', {
-      settings: { imageClassifier: { model: MODEL, cacheDir, roots: [ws], preprocessing: 'fast' } },
+      settings: { imageClassifier: { model: MOBILENET_INT8, cacheDir, roots: [ws], preprocessing: 'fast' } },
     });
     await srv.waitStatus((s) => s.state === 'ready' && srv.statuses.indexOf(s) > before);
     assert.equal(srv.statuses[before]!.state, 'loading');
@@ -375,7 +366,7 @@ describe('inference server over JSON-RPC', { skip: shared ? false : SKIP_NO_SHAR
 
     const mark3 = srv.statuses.length;
     await srv.conn.sendNotification('workspace/didChangeConfiguration', {
-      settings: { imageClassifier: { model: MODEL, cacheDir, roots: [ws] } },
+      settings: { imageClassifier: { model: MOBILENET_INT8, cacheDir, roots: [ws] } },
     });
     await srv.waitStatus((s) => s.state === 'ready' && srv.statuses.indexOf(s) >= mark3);
     const back = await srv.conn.sendRequest(ClassifyRequest.type, { uri: uri(cat) });
@@ -412,14 +403,14 @@ describe('inference server: persistence, crashes, downloads, malformed messages'
     const cat = path.join(ws, 'cat.jpg');
     cpSync(path.join(FIXTURE_IMAGES, 'skimage_chelsea_cat.jpg'), cat);
     const a = startServer();
-    await a.initialize({ model: MODEL, cacheDir, roots: [ws] });
+    await a.initialize({ model: MOBILENET_INT8, cacheDir, roots: [ws] });
     const first = await a.conn.sendRequest(ClassifyRequest.type, { uri: uri(cat) });
     assert.equal(first.cached, false);
     assert.equal(await a.stop(), 0);
     const b = startServer();
     try {
       // Pipelined: the classify request goes out right behind initialize, before its answer.
-      const init = b.initialize({ model: MODEL, cacheDir, roots: [ws] });
+      const init = b.initialize({ model: MOBILENET_INT8, cacheDir, roots: [ws] });
       const second = await b.conn.sendRequest(ClassifyRequest.type, { uri: uri(cat) });
       await init;
       assert.equal(second.cached, true);
@@ -437,11 +428,9 @@ describe('inference server: persistence, crashes, downloads, malformed messages'
     const coffee = path.join(dir, 'coffee.jpg');
     cpSync(path.join(FIXTURE_IMAGES, 'skimage_chelsea_cat.jpg'), cat);
     cpSync(path.join(FIXTURE_IMAGES, 'skimage_coffee.jpg'), coffee);
-    const a = startServer();
+    const a = await startReadyServer({ cacheDir, roots: [ws] });
     let fresh: ClassifyResult;
     try {
-      await a.initialize({ model: MODEL, cacheDir, roots: [ws] });
-      await a.waitStatus((s) => s.state === 'ready');
       const info = await a.conn.sendRequest(ModelInfoRequest.type, {});
       assert.deepEqual(info.embedding, { outputName: '472_quantized__embedding', dims: 1280 });
       const plain = await a.conn.sendRequest(ClassifyRequest.type, { uri: uri(cat) });
@@ -461,7 +450,7 @@ describe('inference server: persistence, crashes, downloads, malformed messages'
     }
     const b = startServer();
     try {
-      await b.initialize({ model: MODEL, cacheDir, roots: [ws] });
+      await b.initialize({ model: MOBILENET_INT8, cacheDir, roots: [ws] });
       const again = await b.conn.sendRequest(ClassifyRequest.type, { uri: uri(cat), embedding: true });
       assert.equal(again.cached, true);
       assert.equal(again.embedding?.length, 1280);
@@ -496,7 +485,7 @@ describe('inference server: persistence, crashes, downloads, malformed messages'
     assert.ok(existsSync(log));
     const c = startServer();
     try {
-      await c.initialize({ model: MODEL, cacheDir, roots: [ws] });
+      await c.initialize({ model: MOBILENET_INT8, cacheDir, roots: [ws] });
       await c.conn.sendRequest(ClearCacheRequest.type, {});
       assert.equal(existsSync(log), false);
       const fresh2 = await c.conn.sendRequest(ClassifyRequest.type, { uri: uri(cat), embedding: true });
@@ -513,7 +502,7 @@ describe('inference server: persistence, crashes, downloads, malformed messages'
     const uris = imgs.map((x) => uri(x.file));
     const expected = new Map(imgs.map((x) => [uri(x.file), x.cat ? CAT : ESPRESSO]));
     const a = startServer();
-    await a.initialize({ model: MODEL, cacheDir, roots: [ws] });
+    await a.initialize({ model: MOBILENET_INT8, cacheDir, roots: [ws] });
     const batch = a.conn.sendRequest(ClassifyBatchRequest.type, { uris, partialResultToken: 'p' }).catch(() => undefined);
     const partials = a.progress('p') as BatchItem[][];
     while (partials.flat().length < 12) await new Promise((r) => setImmediate(r));
@@ -537,7 +526,7 @@ describe('inference server: persistence, crashes, downloads, malformed messages'
 
     const b = startServer();
     try {
-      await b.initialize({ model: MODEL, cacheDir, roots: [ws] });
+      await b.initialize({ model: MOBILENET_INT8, cacheDir, roots: [ws] });
       const r = await b.conn.sendRequest(ClassifyBatchRequest.type, { uris });
       assert.equal(r.cancelled, false);
       assert.equal(r.items.length, uris.length);
@@ -559,7 +548,7 @@ describe('inference server: persistence, crashes, downloads, malformed messages'
     // The repaired log loads cleanly.
     const c = startServer();
     try {
-      await c.initialize({ model: MODEL, cacheDir, roots: [ws] });
+      await c.initialize({ model: MOBILENET_INT8, cacheDir, roots: [ws] });
       const r = await c.conn.sendRequest(ClassifyBatchRequest.type, { uris });
       assert.ok(r.items.every((i) => i.cached && i.predictions![0]!.index === expected.get(i.uri)));
       assert.doesNotMatch(c.stderr(), /dropped|cut \d+ bytes/);
@@ -569,7 +558,7 @@ describe('inference server: persistence, crashes, downloads, malformed messages'
   });
 
   test('a URL model: downloading status with percent, MODEL_NOT_READY meanwhile, then ready; a failed download is MODEL_DOWNLOAD_FAILED', async () => {
-    const bytes = readFileSync(MODEL);
+    const bytes = readFileSync(MOBILENET_INT8);
     let release!: () => void;
     const released = new Promise<void>((r) => (release = r));
     let firstHalfSent!: () => void;
@@ -648,7 +637,7 @@ describe('inference server: persistence, crashes, downloads, malformed messages'
     try {
       send(
         '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"processId":null,"rootUri":null,"capabilities":{},"initializationOptions":{"model":' +
-          JSON.stringify(MODEL) +
+          JSON.stringify(MOBILENET_INT8) +
           ',"cacheDir":' +
           JSON.stringify(path.join(work, 'cache-raw')) +
           '}}}',

@@ -7,7 +7,6 @@ import { strict as assert } from 'node:assert';
 import { cpSync, mkdirSync, mkdtempSync, existsSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { CancellationTokenSource, ResponseError } from 'vscode-jsonrpc/node';
 import { sharp } from '@image-classifier/core';
@@ -15,13 +14,10 @@ import { ClassifyRequest, ClearCacheRequest, ThumbnailsRequest, type ThumbnailsR
 import { FIXTURE_IMAGES, sharedDir, SKIP_NO_SHARED, writeBadInputs, type BadInputs } from '../../../test-fixtures/fixtures.js';
 import { bmp } from '../../../test-fixtures/formats.js';
 import { normalSvg, overLimitSvgs, slowSvg } from '../../../test-fixtures/svg-bombs.js';
-import { startServer, type ServerHandle } from './server-client.js';
+import { type ServerHandle, uri, startReadyServer } from './server-client.js';
 
 const shared = sharedDir();
-const MODEL = shared ? path.join(shared, 'models', 'mobilenetv2-12-int8.onnx') : '';
 const BUDGET_MS = 1000;
-const uri = (file: string) => pathToFileURL(file).href;
-
 /** A 320×200 24-bit BMP with a gradient (rows of B, G, R bytes; 960 bytes each, no padding). */
 function gradientBmp(): Uint8Array {
   const rows = Array.from({ length: 200 }, (_, y) => Uint8Array.from({ length: 960 }, (_, i) => (i % 3 === 0 ? y : (i * 7) & 0xff)));
@@ -59,9 +55,10 @@ describe('imageClassifier/thumbnails (server process)', { skip: shared ? false :
     writeFileSync(path.join(ws, 'slow-2.svg'), `${slowSvg()}<!-- 2 -->`);
     bad = await writeBadInputs(path.join(ws, 'bad'));
     writeFileSync(path.join(work, 'outside.png'), await sharp(good.png).toBuffer());
-    srv = startServer({ IMAGE_CLASSIFIER_DECODE_TIMEOUT_MS: String(BUDGET_MS) });
-    await srv.initialize({ model: MODEL, cacheDir: path.join(work, 'cache'), roots: [ws] });
-    await srv.waitStatus((s) => s.state === 'ready');
+    srv = await startReadyServer(
+      { cacheDir: path.join(work, 'cache'), roots: [ws] },
+      { IMAGE_CLASSIFIER_DECODE_TIMEOUT_MS: String(BUDGET_MS) },
+    );
   });
 
   after(async () => {
