@@ -4,18 +4,15 @@
 //   node --test e2e/curation-actions.test.mjs        (after `npm run build`; skips loudly without code-server)
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 
-import { CHROMIUM, CODE_SERVER_ENTRY, E2E_DIR, makeTempDir, makeWorkspace, NODE24, runInHostTests } from './harness.mjs';
+import { E2E_DIR, makeTempDir, makeWorkspace, missingPrerequisites, runInHostTests, warnSkipped } from './harness.mjs';
 
 const ROOT = path.resolve(E2E_DIR, '..');
-const missing = [];
-if (!fs.existsSync(NODE24) || !fs.existsSync(CODE_SERVER_ENTRY)) missing.push('code-server/Node 24 (run `bash .ci/install-e2e.sh`)');
-if (!fs.existsSync(CHROMIUM)) missing.push(`Chromium at ${CHROMIUM} (run \`bash .ci/install-e2e.sh\`)`);
-if (missing.length) console.warn(`\n*** SKIPPING the curation actions e2e test: missing ${missing.join('; ')} ***\n`);
+const missing = missingPrerequisites();
+warnSkipped('the curation actions e2e test', missing);
 
 const bytes = (name) => createHash('sha256').update(name).digest();
 const DATASET = {

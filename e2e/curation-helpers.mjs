@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { rightClickExplorerItem, waitFor } from './harness.mjs';
+import { waitFor } from './harness.mjs';
 
 /** The curation board's frame (webviews sit in nested iframes): the one whose document has the board. */
 export async function boardFrame(page, { timeoutMs = 60_000 } = {}) {
@@ -57,30 +57,6 @@ export function listImages(dir, rel = '') {
     else out.push(r);
   }
   return out.sort();
-}
-
-/**
- * Right-clicks an Explorer row and runs a context-menu item; a click that lands while the menu settles is
- * sometimes ignored (the menu stays open): then it is clicked again.
- */
-export async function explorerContextMenu(page, target, label) {
-  await rightClickExplorerItem(page, target);
-  const menu = page.locator('.context-view .monaco-menu');
-  const item = page
-    .locator('.monaco-menu .action-item')
-    .filter({ has: page.locator('.action-label', { hasText: new RegExp(`^\\s*${label}\\s*$`) }) })
-    .last();
-  await item.waitFor({ state: 'visible' });
-  for (let attempt = 0; ; attempt++) {
-    await item.hover();
-    await item.click();
-    try {
-      await menu.waitFor({ state: 'hidden', timeout: 3000 });
-      return;
-    } catch (_e) {
-      if (attempt >= 2) throw new Error(`the context menu stayed open after clicking "${label}" 3 times`);
-    }
-  }
 }
 
 /** A report of `n` generated files in 10 classes (placeholders: no images behind them), as the host would send it. */

@@ -10,17 +10,14 @@
 // Screenshots: e2e/.work/screenshots/curation-*.png, docs/curation-board.png; figures of the 10,000-card check:
 // e2e/.work/board-perf.json.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 
 import {
   boardFrame,
   cardsInView,
-  explorerContextMenu,
   focusedIndex,
   generatedReportMessage,
   listImages,
@@ -31,94 +28,57 @@ import {
   traceScroll,
 } from './curation-helpers.mjs';
 import {
-  CHROMIUM,
-  CODE_SERVER_ENTRY,
-  NODE24,
+  explorerItem,
+  isOffHost,
+  makeTempDir,
+  missingPrerequisites,
+  runCommand,
+  runExplorerContextMenuItem,
+  screenshot,
   VSCODE_BUILTIN,
   WORK_DIR,
-  explorerItem,
-  installExtension,
-  isOffHost,
-  launchBrowser,
-  makeTempDir,
-  openWorkbench,
-  runCommand,
-  screenshot,
-  startCodeServer,
   waitFor,
+  warnSkipped,
 } from './harness.mjs';
+import {
+  EXT_DIR,
+  KEEP,
+  MODEL_PREREQUISITE,
+  packageExtensionVsix,
+  REPO,
+  removePackagedVsix,
+  SHARED,
+  startExtensionWorkbench,
+} from './workbench.mjs';
 
-const E2E_DIR = path.dirname(fileURLToPath(import.meta.url));
-const REPO = path.resolve(E2E_DIR, '..');
-const EXT_DIR = path.join(REPO, 'packages', 'extension');
-const SHARED = path.resolve(process.env.IMAGE_CLASSIFIER_SHARED_DIR || path.join(REPO, '..', 'shared'));
-const MODEL = path.join(SHARED, 'models', 'mobilenetv2-12-int8.onnx');
 const DATASET = path.join(SHARED, 'datasets', 'curation-dev', 'dataset');
 const TRUTH = path.join(SHARED, 'datasets', 'curation-dev', 'truth.json');
-const KEEP = process.env.E2E_KEEP === '1';
 /** The traced scroll of the 10,000-card check: a brisk mouse-wheel scroll, 3 s long. */
 const TRACE_SCROLL = { distance: 9000, speed: 3000 };
 
-function missingPrereqs() {
-  const missing = [];
-  if (!fs.existsSync(NODE24) || !fs.existsSync(CODE_SERVER_ENTRY)) missing.push('code-server/Node 24 (run `bash .ci/install-e2e.sh`)');
-  if (!fs.existsSync(CHROMIUM)) missing.push(`Chromium at ${CHROMIUM} (run \`bash .ci/install-e2e.sh\`)`);
-  if (!fs.existsSync(MODEL)) missing.push(`the MobileNetV2 model at ${MODEL} (set IMAGE_CLASSIFIER_SHARED_DIR)`);
-  if (!fs.existsSync(TRUTH)) missing.push(`the curation-dev dataset at ${path.dirname(TRUTH)}`);
-  return missing;
-}
-const missing = missingPrereqs();
-if (missing.length) console.warn(`\n*** SKIPPING the curation board e2e tests: missing ${missing.join('; ')} ***\n`);
-
-async function buildVsix() {
-  if (process.env.E2E_VSIX) return path.resolve(process.env.E2E_VSIX);
-  const out = path.join(await makeTempDir('ic-e2e-vsix-'), 'image-classifier-linux-x64.vsix');
-  execFileSync(process.execPath, ['esbuild.mjs', '--production', '--target=linux-x64'], { cwd: EXT_DIR, stdio: 'pipe' });
-  execFileSync(process.execPath, ['scripts/package.mjs', '--target=linux-x64', `--out=${out}`], { cwd: EXT_DIR, stdio: 'pipe' });
-  return out;
-}
+const missing = missingPrerequisites([MODEL_PREREQUISITE, [TRUTH, `the curation-dev dataset at ${path.dirname(TRUTH)}`]]);
+warnSkipped('the curation board e2e tests', missing);
 
 describe('Curation board in VS Code', { skip: missing.length > 0, timeout: 900_000 }, () => {
-  let vsix, ws, ds, server, browser, page, extensionsDir, frame;
+  let ws, ds, vscode, browser, page, frame;
   const truth = missing.length ? { label_noise: [] } : JSON.parse(fs.readFileSync(TRUTH, 'utf8'));
   const mislabelled = new Set(truth.label_noise.map((n) => n.file));
-  const servedByServiceWorker = new Set();
-  const inFlight = new Set();
-  const offHost = () => browser.offHostRequests().filter((u) => !servedByServiceWorker.has(u));
   /** The top suspect of the first analysis: { file, suggested }. */
   let top;
 
   before(async () => {
-    vsix = await buildVsix();
+    const vsix = await packageExtensionVsix();
     ws = await makeTempDir('ic-e2e-ws-curation-');
     ds = path.join(ws, 'dataset');
     await fsp.cp(DATASET, ds, { recursive: true });
-    extensionsDir = path.join(await makeTempDir('ic-e2e-exts-curation-'), 'extensions');
-    await installExtension(vsix, extensionsDir);
-    server = await startCodeServer({
-      workspaceDir: ws,
-      extensionsDir,
-      userSettings: { 'imageClassifier.model': MODEL, 'workbench.colorTheme': 'Default Dark Modern', 'window.commandCenter': false },
-    });
-    browser = await launchBrowser({ viewport: { width: 1440, height: 900 } });
-    browser.context.on('request', (r) => inFlight.add(r.url()));
-    browser.context.on('requestfailed', (r) => inFlight.delete(r.url()));
-    browser.context.on('requestfinished', async (r) => {
-      const res = await r.response().catch(() => null);
-      if (res?.fromServiceWorker()) servedByServiceWorker.add(r.url());
-      inFlight.delete(r.url());
-    });
-    page = await openWorkbench(browser, server.url, ws, { timeoutMs: 90_000 });
+    vscode = await startExtensionWorkbench({ vsix, workspaceDir: ws, extensionsPrefix: 'ic-e2e-exts-curation-' });
+    ({ browser, page } = vscode);
   });
 
   after(async () => {
-    if (browser) await browser.close();
-    await server?.stop();
-    if (!KEEP) {
-      if (ws) await fsp.rm(ws, { recursive: true, force: true });
-      if (extensionsDir) await fsp.rm(path.dirname(extensionsDir), { recursive: true, force: true });
-      if (vsix && !process.env.E2E_VSIX) await fsp.rm(path.dirname(vsix), { recursive: true, force: true });
-    }
+    await vscode?.stop();
+    if (ws && !KEEP) await fsp.rm(ws, { recursive: true, force: true });
+    await removePackagedVsix();
   });
 
   function uiTest(name, fn) {
@@ -140,7 +100,7 @@ describe('Curation board in VS Code', { skip: missing.length > 0, timeout: 900_0
   }
 
   uiTest('Curate Dataset on the folder opens the board with the label-issue grid; the top suspect is truly mislabelled', async () => {
-    await explorerContextMenu(page, 'dataset', 'Curate Dataset…');
+    await runExplorerContextMenuItem(page, 'dataset', 'Curate Dataset…');
     frame = await boardFrame(page, { timeoutMs: 60_000 });
     await frame.locator('.grid .cell.card').first().waitFor({ state: 'visible', timeout: 240_000 });
     const cards = await cardsInView(frame);
@@ -190,7 +150,7 @@ describe('Curation board in VS Code', { skip: missing.length > 0, timeout: 900_0
     await waitFor(async () => (await cardsInView(frame))[0]?.title === top.file, { timeoutMs: 30_000, what: 'the card itself first' });
     assert.ok((await cardsInView(frame)).length >= 5, 'its neighbours follow');
     const image = (await fsp.readdir(path.join(ds, 'fish'))).sort()[0];
-    await explorerContextMenu(page, `dataset/fish/${image}`, 'Find Similar Images');
+    await runExplorerContextMenuItem(page, `dataset/fish/${image}`, 'Find Similar Images');
     await waitFor(async () => (await cardsInView(frame))[0]?.title === `fish/${image}`, { timeoutMs: 60_000, what: `fish/${image} first` });
     await showTab(frame, 'Label issues');
   });
@@ -307,7 +267,7 @@ describe('Curation board in VS Code', { skip: missing.length > 0, timeout: 900_0
     await page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ state: 'visible', timeout: 90_000 });
     // The board comes back by itself (its serializer); if the editor did not restore it, open it again.
     frame = await boardFrame(page, { timeoutMs: 45_000 }).catch(async () => {
-      await explorerContextMenu(page, 'dataset', 'Curate Dataset…');
+      await runExplorerContextMenuItem(page, 'dataset', 'Curate Dataset…');
       return boardFrame(page, { timeoutMs: 60_000 });
     });
     await frame.locator('.grid .cell.card').first().waitFor({ state: 'visible', timeout: 120_000 });
@@ -413,11 +373,14 @@ describe('Curation board in VS Code', { skip: missing.length > 0, timeout: 900_0
   uiTest('the page made no request to any host but 127.0.0.1', async () => {
     // Webview resources (vscode-resource.vscode-cdn.net) are answered by VS Code's service worker: wait for those
     // still in flight (the 10,000-card check asks for many) to be answered before judging.
-    await waitFor(() => [...inFlight].every((u) => !isOffHost(u)), { timeoutMs: 60_000, what: 'requests in flight to settle' });
+    await waitFor(() => [...vscode.serviceWorker.inFlight].every((u) => !isOffHost(u)), {
+      timeoutMs: 60_000,
+      what: 'requests in flight to settle',
+    });
     // VS Code's built-in image preview (opened by Enter) sometimes asks for its own media before its webview's
     // service worker is in control; those few are VS Code's, not the board's, and carry the same host.
     assert.deepEqual(
-      offHost().filter((u) => !VSCODE_BUILTIN.test(u)),
+      vscode.serviceWorker.offHostNetworkRequests().filter((u) => !VSCODE_BUILTIN.test(u)),
       [],
     );
     for (const u of browser.offHostRequests()) assert.match(new URL(u).hostname, /\.vscode-resource\.vscode-cdn\.net$/, u);

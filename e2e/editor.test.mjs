@@ -10,42 +10,40 @@
 // Env: IMAGE_CLASSIFIER_SHARED_DIR (default <repo>/../shared), E2E_VSIX (use this VSIX instead of packaging),
 // E2E_KEEP=1. Screenshots: e2e/.work/screenshots/editor-*.png. Startup figures: e2e/.work/startup-timing.json.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 
 import {
-  CHROMIUM,
-  CODE_SERVER_ENTRY,
-  NODE24,
-  VSCODE_BUILTIN,
-  WORK_DIR,
   explorerItem,
   hoverEditorText,
   hoverExplorerItem,
-  installExtension,
-  launchBrowser,
   makeTempDir,
+  missingPrerequisites,
   openCommandPalette,
   rightClickExplorerItem,
   runCommand,
+  runExplorerContextMenuItem,
   screenshot,
-  startCodeServer,
+  VSCODE_BUILTIN,
+  WORK_DIR,
   waitFor,
   waitForNotification,
+  warnSkipped,
   workbenchUrl,
 } from './harness.mjs';
-
-const E2E_DIR = path.dirname(fileURLToPath(import.meta.url));
-const REPO = path.resolve(E2E_DIR, '..');
-const EXT_DIR = path.join(REPO, 'packages', 'extension');
-const SHARED = path.resolve(process.env.IMAGE_CLASSIFIER_SHARED_DIR || path.join(REPO, '..', 'shared'));
-const MODEL = path.join(SHARED, 'models', 'mobilenetv2-12-int8.onnx');
-const IMAGES = path.join(SHARED, 'images');
-const KEEP = process.env.E2E_KEEP === '1';
+import {
+  clearNotifications,
+  ensureLabelsPaneExpanded,
+  IMAGES,
+  KEEP,
+  MODEL_PREREQUISITE,
+  PHOTOS_PREREQUISITE,
+  packageExtensionVsix,
+  removePackagedVsix,
+  startExtensionWorkbench,
+} from './workbench.mjs';
 /** A topK that no surface shows by accident (the old short surfaces stopped at 3, the default is 5). */
 const TOP_K = 4;
 /**
@@ -62,24 +60,8 @@ const CAT = /Egyptian cat|tabby|tiger cat|Persian cat|Siamese cat|lynx/;
 const COFFEE = /espresso|cup|coffee mug/;
 const PCT = /\d+\.\d%|<0\.1%/g;
 
-function missingPrereqs() {
-  const missing = [];
-  if (!fs.existsSync(NODE24) || !fs.existsSync(CODE_SERVER_ENTRY)) missing.push('code-server/Node 24 (run `bash .ci/install-e2e.sh`)');
-  if (!fs.existsSync(CHROMIUM)) missing.push(`Chromium at ${CHROMIUM} (run \`bash .ci/install-e2e.sh\`)`);
-  if (!fs.existsSync(MODEL)) missing.push(`the MobileNetV2 model at ${MODEL} (set IMAGE_CLASSIFIER_SHARED_DIR)`);
-  if (!fs.existsSync(path.join(IMAGES, 'skimage_chelsea_cat.jpg'))) missing.push(`the photos in ${IMAGES}`);
-  return missing;
-}
-const missing = missingPrereqs();
-if (missing.length) console.warn(`\n*** SKIPPING the editor e2e tests: missing ${missing.join('; ')} ***\n`);
-
-async function buildVsix() {
-  if (process.env.E2E_VSIX) return path.resolve(process.env.E2E_VSIX);
-  const out = path.join(await makeTempDir('ic-e2e-vsix-'), 'image-classifier-linux-x64.vsix');
-  execFileSync(process.execPath, ['esbuild.mjs', '--production', '--target=linux-x64'], { cwd: EXT_DIR, stdio: 'pipe' });
-  execFileSync(process.execPath, ['scripts/package.mjs', '--target=linux-x64', `--out=${out}`], { cwd: EXT_DIR, stdio: 'pipe' });
-  return out;
-}
+const missing = missingPrerequisites([MODEL_PREREQUISITE, PHOTOS_PREREQUISITE]);
+warnSkipped('the editor e2e tests', missing);
 
 /** Photos with the names phones and browsers give them, an unreadable HEIC, a corrupt JPEG, and files that name them. */
 async function makeWorkspaceDir() {
@@ -156,16 +138,6 @@ function extensionHostTimes(userDataDir, t0) {
 }
 
 const statusItem = (page, text) => page.locator('.statusbar-item', { hasText: text }).first();
-const labelsPane = (page) => page.locator('.pane', { has: page.locator('.pane-header', { hasText: /Image Labels/i }) }).first();
-
-async function ensureLabelsPaneExpanded(page) {
-  const pane = labelsPane(page);
-  await pane.waitFor({ state: 'visible' });
-  const header = pane.locator('.pane-header').first();
-  if ((await header.getAttribute('aria-expanded')) === 'false') await header.click();
-  await waitFor(async () => (await header.getAttribute('aria-expanded')) === 'true', { what: 'Image Labels pane expanded' });
-  return pane;
-}
 
 /** The workspace folder's pane header in the Explorer (its name is the folder's). */
 const foldersHeader = (page) => page.locator('.pane-header', { has: page.locator('h3.title', { hasText: /^ic-e2e-ws-editor-/ }) }).first();
@@ -182,35 +154,6 @@ async function showExplorerFolders(page) {
   const header = foldersHeader(page);
   if ((await header.getAttribute('aria-expanded')) === 'false') await header.click();
   await waitFor(async () => (await header.getAttribute('aria-expanded')) === 'true', { what: 'the folder tree expanded' });
-}
-
-async function clearNotifications(page) {
-  await runCommand(page, 'Notifications: Clear All Notifications');
-  await page
-    .locator('.notifications-toasts .notification-list-item')
-    .first()
-    .waitFor({ state: 'hidden', timeout: 10_000 })
-    .catch(() => {});
-}
-
-/** Right-clicks an Explorer row and clicks a context-menu item (again if the first click landed while it settled). */
-async function explorerContextMenu(page, target, label) {
-  await rightClickExplorerItem(page, target);
-  const item = page
-    .locator('.monaco-menu .action-item')
-    .filter({ has: page.locator('.action-label', { hasText: new RegExp(`^\\s*${label}\\s*$`) }) })
-    .last();
-  await item.waitFor({ state: 'visible' });
-  for (let attempt = 0; ; attempt++) {
-    await item.hover();
-    await item.click();
-    try {
-      await page.locator('.context-view .monaco-menu').waitFor({ state: 'hidden', timeout: 3000 });
-      return;
-    } catch (_e) {
-      if (attempt >= 2) throw new Error(`the context menu stayed open after clicking "${label}" 3 times`);
-    }
-  }
 }
 
 /** The labels of the Explorer context menu on `target` (closed again). */
@@ -240,42 +183,30 @@ async function paletteOffers(page, title) {
 }
 
 describe('Image Classifier: the editor experience on real files', { skip: missing.length > 0, timeout: 600_000 }, () => {
-  let vsix, ws, server, browser, page, extensionsDir;
+  let ws, vscode, server, browser, page;
   const shots = [];
-  const servedByServiceWorker = new Set();
 
   before(async () => {
-    [vsix, ws] = await Promise.all([buildVsix(), makeWorkspaceDir()]);
-    extensionsDir = path.join(await makeTempDir('ic-e2e-exts-editor-'), 'extensions');
-    await installExtension(vsix, extensionsDir);
-    server = await startCodeServer({
-      workspaceDir: ws,
-      extensionsDir,
-      userSettings: {
-        'imageClassifier.model': MODEL,
-        'imageClassifier.topK': TOP_K,
-        'workbench.colorTheme': 'Default Dark Modern',
-        'window.commandCenter': false,
-      },
-    });
-    browser = await launchBrowser({ viewport: { width: 1440, height: 900 } });
+    let vsix;
+    [vsix, ws] = await Promise.all([packageExtensionVsix(), makeWorkspaceDir()]);
     // Webviews (image and Markdown previews) load resources from https://*.vscode-resource.vscode-cdn.net/…, which
-    // VS Code's service worker answers from the workbench: they never reach the network.
-    browser.context.on('requestfinished', async (r) => {
-      const res = await r.response().catch(() => null);
-      if (res?.fromServiceWorker()) servedByServiceWorker.add(r.url());
+    // VS Code's service worker answers from the workbench: they never reach the network. The workbench is opened by
+    // the startup test, which times it.
+    vscode = await startExtensionWorkbench({
+      vsix,
+      workspaceDir: ws,
+      extensionsPrefix: 'ic-e2e-exts-editor-',
+      userSettings: { 'imageClassifier.topK': TOP_K },
+      open: false,
     });
+    ({ server, browser } = vscode);
   });
 
   after(async () => {
     if (shots.length) console.log(`screenshots:\n  ${shots.join('\n  ')}`);
-    await browser?.close();
-    await server?.stop();
-    if (!KEEP) {
-      if (ws) await fsp.rm(ws, { recursive: true, force: true });
-      if (extensionsDir) await fsp.rm(path.dirname(extensionsDir), { recursive: true, force: true });
-      if (vsix && !process.env.E2E_VSIX) await fsp.rm(path.dirname(vsix), { recursive: true, force: true });
-    }
+    await vscode?.stop();
+    if (ws && !KEEP) await fsp.rm(ws, { recursive: true, force: true });
+    await removePackagedVsix();
   });
 
   /** A test that saves a screenshot when it fails. */
@@ -393,7 +324,7 @@ describe('Image Classifier: the editor experience on real files', { skip: missin
 
   uiTest('Classify Folder: the counts, why two were skipped, and a "Could not classify" group', async () => {
     await clearNotifications(page);
-    await explorerContextMenu(page, 'photos', 'Classify Folder');
+    await runExplorerContextMenuItem(page, 'photos', 'Classify Folder');
     const done = await waitForNotification(page, /Classified 3 of 5 images in 'photos'/, { timeoutMs: 90_000 });
     assert.match(
       done,
@@ -437,7 +368,7 @@ describe('Image Classifier: the editor experience on real files', { skip: missin
       tip,
     );
     await clearNotifications(page);
-    await explorerContextMenu(page, 'photos/coffee.jpg', 'Classify Image');
+    await runExplorerContextMenuItem(page, 'photos/coffee.jpg', 'Classify Image');
     const text = await waitForNotification(page, /coffee\.jpg:/, { timeoutMs: 60_000 });
     assert.equal(
       text
@@ -474,7 +405,7 @@ describe('Image Classifier: the editor experience on real files', { skip: missin
 
   uiTest('an error names the file workspace-relative, not by its absolute path', async () => {
     await clearNotifications(page);
-    await explorerContextMenu(page, 'photos/broken.jpg', 'Classify Image');
+    await runExplorerContextMenuItem(page, 'photos/broken.jpg', 'Classify Image');
     const text = await waitForNotification(page, /broken\.jpg/, { timeoutMs: 60_000 });
     console.log(`error notification: ${text.replace(/\n/g, ' | ')}`);
     assert.ok(!text.includes(ws), `no absolute path: ${text}`);
@@ -510,7 +441,7 @@ describe('Image Classifier: the editor experience on real files', { skip: missin
     // VS Code's built-in extensions (the Markdown preview's mermaid chunks, the image preview) sometimes ask for their
     // own media before their webview's service worker is in control: VS Code's requests, not this extension's.
     assert.deepEqual(
-      browser.offHostRequests().filter((u) => !servedByServiceWorker.has(u) && !VSCODE_BUILTIN.test(u)),
+      vscode.serviceWorker.offHostNetworkRequests().filter((u) => !VSCODE_BUILTIN.test(u)),
       [],
     );
   });

@@ -7,72 +7,50 @@
 // Env: IMAGE_CLASSIFIER_SHARED_DIR (default <repo>/../shared), E2E_VSIX (use this VSIX instead of packaging),
 // E2E_KEEP=1 (keep temp dirs). Screenshots: e2e/.work/screenshots/ (on failure), docs/screenshot.png (product).
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 
 import {
-  CHROMIUM,
-  CODE_SERVER_ENTRY,
-  NODE24,
+  E2E_DIR,
   explorerItem,
   hoverExplorerItem,
   hoverText,
   installExtension,
-  launchBrowser,
   makeTempDir,
-  openWorkbench,
+  missingPrerequisites,
   rightClickExplorerItem,
   runCommand,
+  runExplorerContextMenuItem,
   runInHostTests,
   screenshot,
-  startCodeServer,
   waitFor,
   waitForNotification,
+  warnSkipped,
 } from './harness.mjs';
-
-const E2E_DIR = path.dirname(fileURLToPath(import.meta.url));
-const REPO = path.resolve(E2E_DIR, '..');
-const EXT_DIR = path.join(REPO, 'packages', 'extension');
-const SHARED = path.resolve(process.env.IMAGE_CLASSIFIER_SHARED_DIR || path.join(REPO, '..', 'shared'));
-const MODEL = path.join(SHARED, 'models', 'mobilenetv2-12-int8.onnx');
-const IMAGES = path.join(SHARED, 'images');
-const KEEP = process.env.E2E_KEEP === '1';
+import {
+  clearNotifications,
+  ensureLabelsPaneExpanded,
+  EXT_DIR,
+  IMAGES,
+  KEEP,
+  labelsPane,
+  MODEL,
+  MODEL_PREREQUISITE,
+  PHOTOS_PREREQUISITE,
+  packageExtensionVsix,
+  REPO,
+  removePackagedVsix,
+  startExtensionWorkbench,
+} from './workbench.mjs';
 
 /** ImageNet classes 281–285: tabby, tiger cat, Persian cat, Siamese cat, Egyptian cat. */
 const CAT_LABELS = ['tabby, tabby cat', 'tiger cat', 'Persian cat', 'Siamese cat, Siamese', 'Egyptian cat'];
 const CAT_RE = /Egyptian cat|tabby|tiger cat|Persian cat|Siamese cat/;
 
-function missingPrereqs() {
-  const missing = [];
-  if (!fs.existsSync(NODE24) || !fs.existsSync(CODE_SERVER_ENTRY)) missing.push('code-server/Node 24 (run `bash .ci/install-e2e.sh`)');
-  if (!fs.existsSync(CHROMIUM)) missing.push(`Chromium at ${CHROMIUM} (run \`bash .ci/install-e2e.sh\`)`);
-  if (!fs.existsSync(MODEL)) missing.push(`the MobileNetV2 model at ${MODEL} (set IMAGE_CLASSIFIER_SHARED_DIR)`);
-  if (!fs.existsSync(path.join(IMAGES, 'skimage_chelsea_cat.jpg'))) missing.push(`the photos in ${IMAGES}`);
-  return missing;
-}
-
-const missing = missingPrereqs();
-if (missing.length) {
-  console.warn(`\n*** SKIPPING the extension e2e tests: missing ${missing.join('; ')} ***\n`);
-}
-
-/** Packages the extension (production bundle + vsce --target linux-x64) unless E2E_VSIX names one. */
-let vsixPromise;
-function packageVsix() {
-  vsixPromise ??= buildVsix();
-  return vsixPromise;
-}
-async function buildVsix() {
-  if (process.env.E2E_VSIX) return path.resolve(process.env.E2E_VSIX);
-  const out = path.join(await makeTempDir('ic-e2e-vsix-'), 'image-classifier-linux-x64.vsix');
-  execFileSync(process.execPath, ['esbuild.mjs', '--production', '--target=linux-x64'], { cwd: EXT_DIR, stdio: 'pipe' });
-  execFileSync(process.execPath, ['scripts/package.mjs', '--target=linux-x64', `--out=${out}`], { cwd: EXT_DIR, stdio: 'pipe' });
-  return out;
-}
+const missing = missingPrerequisites([MODEL_PREREQUISITE, PHOTOS_PREREQUISITE]);
+warnSkipped('the extension e2e tests', missing);
 
 /** Keeps the activation figures of this run for `npm run bench` (BENCHMARKS.md): bench-out/extension.json. */
 function recordActivation(lines, vsix) {
@@ -154,53 +132,6 @@ function serverPids(extensionsDir) {
 
 const statusBarModel = (page) => page.locator('.statusbar-item', { hasText: /MobileNetV2 · CPU/ }).first();
 
-/**
- * Right-clicks an Explorer row and runs a context-menu item. A click that lands while the menu is still settling
- * is sometimes ignored (the menu stays open): then it is clicked again; a menu that closed ran the action.
- */
-async function explorerContextMenu(page, target, label) {
-  await rightClickExplorerItem(page, target);
-  const menu = page.locator('.context-view .monaco-menu');
-  const item = page
-    .locator('.monaco-menu .action-item')
-    .filter({ has: page.locator('.action-label', { hasText: new RegExp(`^\\s*${label}\\s*$`) }) })
-    .last();
-  await item.waitFor({ state: 'visible' });
-  for (let attempt = 0; ; attempt++) {
-    await item.hover();
-    await item.click();
-    try {
-      await menu.waitFor({ state: 'hidden', timeout: 3000 });
-      return;
-    } catch (_e) {
-      if (attempt >= 2) throw new Error(`the context menu stayed open after clicking "${label}" 3 times`);
-    }
-  }
-}
-
-async function clearNotifications(page) {
-  await runCommand(page, 'Notifications: Clear All Notifications');
-  await page
-    .locator('.notifications-toasts .notification-list-item')
-    .first()
-    .waitFor({ state: 'hidden', timeout: 10_000 })
-    .catch(() => {});
-}
-
-/** The "Image Labels" pane in the Explorer. */
-function labelsPane(page) {
-  return page.locator('.pane', { has: page.locator('.pane-header', { hasText: /Image Labels/i }) }).first();
-}
-
-async function ensureLabelsPaneExpanded(page) {
-  const pane = labelsPane(page);
-  await pane.waitFor({ state: 'visible' });
-  const header = pane.locator('.pane-header').first();
-  if ((await header.getAttribute('aria-expanded')) === 'false') await header.click();
-  await waitFor(async () => (await header.getAttribute('aria-expanded')) === 'true', { what: 'Image Labels pane expanded' });
-  return pane;
-}
-
 /** Number in the view's description ("12 images"), or 0. */
 async function labelsCount(page) {
   const d = await labelsPane(page)
@@ -212,59 +143,35 @@ async function labelsCount(page) {
   return m ? Number(m[1]) : 0;
 }
 
-after(async () => {
-  if (vsixPromise && !process.env.E2E_VSIX && !KEEP) {
-    const vsix = await vsixPromise.catch(() => undefined);
-    if (vsix) await fsp.rm(path.dirname(vsix), { recursive: true, force: true });
-  }
-});
+after(removePackagedVsix);
 
 describe('Image Classifier extension in VS Code', { skip: missing.length > 0, timeout: 480_000 }, () => {
-  let vsix, ws, server, browser, page, extensionsDir;
+  let ws, vscode, browser, page, extensionsDir;
   const failures = [];
-  const servedByServiceWorker = new Set();
   /** Requests to hosts other than loopback that really went out (not answered by VS Code's service worker). */
-  const offHost = () => browser.offHostRequests().filter((u) => !servedByServiceWorker.has(u));
+  const offHost = () => vscode.serviceWorker.offHostNetworkRequests();
 
   before(async () => {
-    [vsix, ws] = await Promise.all([packageVsix(), makeWorkspaceDir()]);
+    let vsix;
+    [vsix, ws] = await Promise.all([packageExtensionVsix(), makeWorkspaceDir()]);
     const vsixMb = fs.statSync(vsix).size / 1e6;
     console.log(`VSIX ${path.basename(vsix)}: ${vsixMb.toFixed(1)} MB`);
     assert.ok(vsixMb <= 70, `the VSIX is ${vsixMb.toFixed(1)} MB (> 70 MB)`);
-    extensionsDir = path.join(await makeTempDir('ic-e2e-exts-'), 'extensions');
-    await installExtension(vsix, extensionsDir);
-    server = await startCodeServer({
-      workspaceDir: ws,
-      extensionsDir,
-      userSettings: {
-        'imageClassifier.model': MODEL,
-        'workbench.colorTheme': 'Default Dark Modern',
-        'window.commandCenter': false,
-      },
-    });
-    browser = await launchBrowser({ viewport: { width: 1440, height: 900 } });
     // Webviews (the built-in image preview) load their resources from https://*.vscode-resource.vscode-cdn.net/…:
     // VS Code's service worker answers those from the workbench; they never reach the network.
-    browser.context.on('requestfinished', async (r) => {
-      const res = await r.response().catch(() => null);
-      if (res?.fromServiceWorker()) servedByServiceWorker.add(r.url());
-    });
-    page = await openWorkbench(browser, server.url, ws, { timeoutMs: 90_000 });
+    vscode = await startExtensionWorkbench({ vsix, workspaceDir: ws, extensionsPrefix: 'ic-e2e-exts-' });
+    ({ browser, page, extensionsDir } = vscode);
   });
 
   after(async (_t) => {
     if (page && failures.length) await screenshot(page, `extension-failure-${Date.now()}`).catch(() => {});
-    if (browser) {
+    if (vscode) {
       const off = offHost();
-      await browser.close();
+      await vscode.stop();
       // Checked here too, in case the test that asserts it did not run.
       if (off.length) console.error(`requests to hosts other than 127.0.0.1: ${off.join(', ')}`);
     }
-    await server?.stop();
-    if (!KEEP) {
-      if (ws) await fsp.rm(ws, { recursive: true, force: true });
-      if (extensionsDir) await fsp.rm(path.dirname(extensionsDir), { recursive: true, force: true });
-    }
+    if (ws && !KEEP) await fsp.rm(ws, { recursive: true, force: true });
   });
 
   /** A test that saves a screenshot when it fails. */
@@ -296,7 +203,7 @@ describe('Image Classifier extension in VS Code', { skip: missing.length > 0, ti
   });
 
   uiTest('right-click the cat photo → Classify Image → a notification naming a cat class', async () => {
-    await explorerContextMenu(page, 'photos/skimage_chelsea_cat.jpg', 'Classify Image');
+    await runExplorerContextMenuItem(page, 'photos/skimage_chelsea_cat.jpg', 'Classify Image');
     const text = await waitForNotification(page, /skimage_chelsea_cat\.jpg:/, { timeoutMs: 60_000 });
     const top1 = /skimage_chelsea_cat\.jpg:\s*(.+?)\s+\d+(\.\d)?%/.exec(text)?.[1];
     assert.ok(top1 && CAT_LABELS.includes(top1), `top-1 is a cat class (281–285): ${text}`);
@@ -325,7 +232,7 @@ describe('Image Classifier extension in VS Code', { skip: missing.length > 0, ti
 
   uiTest('Classify Folder → progress, then the Image Labels view groups the photos', async () => {
     await clearNotifications(page);
-    await explorerContextMenu(page, 'photos', 'Classify Folder');
+    await runExplorerContextMenuItem(page, 'photos', 'Classify Folder');
     const done = await waitForNotification(page, /Classified 4 images in 'photos'/, { timeoutMs: 90_000 });
     assert.match(done, /images\/s/);
     await ensureLabelsPaneExpanded(page);
@@ -392,7 +299,7 @@ describe('Image Classifier extension in VS Code', { skip: missing.length > 0, ti
   uiTest('Classify Folder on 200 images is cancelled midway and keeps its partial results', async () => {
     await clearNotifications(page);
     const before = await labelsCount(page);
-    await explorerContextMenu(page, 'many', 'Classify Folder');
+    await runExplorerContextMenuItem(page, 'many', 'Classify Folder');
     const progress = page.locator('.notifications-toasts .notification-list-item', { hasText: /Classifying 'many'/ }).first();
     await progress.waitFor({ state: 'visible', timeout: 30_000 });
     // Cancel once some images are done (the progress message reads "n/200 · x images/s").
@@ -424,7 +331,7 @@ describe('Image Classifier extension in VS Code', { skip: missing.length > 0, ti
     });
     assert.notEqual(newPid, pid);
     await statusBarModel(page).waitFor({ state: 'visible', timeout: 60_000 });
-    await explorerContextMenu(page, 'photos/skimage_chelsea_cat.jpg', 'Classify Image');
+    await runExplorerContextMenuItem(page, 'photos/skimage_chelsea_cat.jpg', 'Classify Image');
     const text = await waitForNotification(page, /skimage_chelsea_cat\.jpg:/, { timeoutMs: 60_000 });
     assert.match(text, CAT_RE);
   });
@@ -437,7 +344,7 @@ describe('Image Classifier extension in VS Code', { skip: missing.length > 0, ti
 
 describe('Image Classifier extension: in-host API tests (smoke-test driver)', { skip: missing.length > 0, timeout: 300_000 }, () => {
   test('commands, settings reload, activation time', async () => {
-    const vsix = await packageVsix();
+    const vsix = await packageExtensionVsix();
     const ws = await makeTempDir('ic-e2e-ws-inhost-');
     const extRoot = await makeTempDir('ic-e2e-exts-inhost-');
     try {

@@ -15,6 +15,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { waitFor } from './wait-for.cjs';
+
+export { waitFor };
 
 export const E2E_DIR = path.dirname(fileURLToPath(import.meta.url));
 export const WORK_DIR = path.join(E2E_DIR, '.work');
@@ -58,8 +61,9 @@ const liveGroups = new Set();
 /** Temp dirs made here; removed on process exit (unless E2E_KEEP=1) if nobody removed them before. */
 const tempDirs = new Set();
 
-function killGroupSync(pid, signal = 'SIGKILL') {
-  for (const p of [...descendants(pid), pid]) {
+/** Sends `signal` to each of `pids` and to the process group `group`; processes already gone are passed over. */
+function signalProcesses(pids, group, signal) {
+  for (const p of pids) {
     try {
       process.kill(p, signal);
     } catch {
@@ -67,10 +71,14 @@ function killGroupSync(pid, signal = 'SIGKILL') {
     }
   }
   try {
-    process.kill(-pid, signal);
+    process.kill(-group, signal);
   } catch {
     /* gone */
   }
+}
+
+function killGroupSync(pid, signal = 'SIGKILL') {
+  signalProcesses([...descendants(pid), pid], pid, signal);
 }
 
 process.on('exit', () => {
@@ -133,58 +141,18 @@ function alive(pid) {
   }
 }
 
-/** Polls `fn` until it returns a truthy value; throws after `timeoutMs`. */
-export async function waitFor(fn, { timeoutMs = 30_000, intervalMs = 100, what = 'condition' } = {}) {
-  const deadline = Date.now() + timeoutMs;
-  let lastErr;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      lastErr = e;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${lastErr.message}` : ''}`);
-    }
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
-
 /** Terminates a process group started here (SIGTERM, then SIGKILL after `graceMs`) and waits for all of it. */
 async function killTree(child, graceMs = 5000) {
   const pid = child.pid;
   if (!pid) return;
   const tree = [pid, ...descendants(pid)];
   const exited = child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : once(child, 'exit');
-  for (const p of tree) {
-    try {
-      process.kill(p, 'SIGTERM');
-    } catch {
-      /* gone */
-    }
-  }
-  try {
-    process.kill(-pid, 'SIGTERM');
-  } catch {
-    /* gone */
-  }
+  signalProcesses(tree, pid, 'SIGTERM');
   const all = () => tree.every((p) => !alive(p));
   try {
     await waitFor(all, { timeoutMs: graceMs, intervalMs: 50, what: 'process tree to exit' });
   } catch {
-    for (const p of [...tree, ...descendants(pid)]) {
-      try {
-        process.kill(p, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }
-    try {
-      process.kill(-pid, 'SIGKILL');
-    } catch {
-      /* gone */
-    }
+    signalProcesses([...tree, ...descendants(pid)], pid, 'SIGKILL');
     await waitFor(all, { timeoutMs: 5000, intervalMs: 50, what: 'process tree to die' }).catch(() => {});
   }
   await Promise.race([exited, new Promise((r) => setTimeout(r, 2000))]);
@@ -238,6 +206,23 @@ function checkInstalled() {
   ]) {
     if (!fs.existsSync(p)) throw new Error(`${what} not found at ${p}: run \`bash .ci/install-e2e.sh\` first`);
   }
+}
+
+/**
+ * What an e2e suite needs that this machine lacks, as sentences: code-server with its Node 24, Chromium, and each of
+ * `files` ([path, what is missing when it is absent]) that does not exist. Empty when all is there.
+ */
+export function missingPrerequisites(files = []) {
+  const missing = [];
+  if (!fs.existsSync(NODE24) || !fs.existsSync(CODE_SERVER_ENTRY)) missing.push('code-server/Node 24 (run `bash .ci/install-e2e.sh`)');
+  if (!fs.existsSync(CHROMIUM)) missing.push(`Chromium at ${CHROMIUM} (run \`bash .ci/install-e2e.sh\`)`);
+  for (const [file, what] of files) if (!fs.existsSync(file)) missing.push(what);
+  return missing;
+}
+
+/** Says loudly on stderr that `tests` (e.g. 'the editor e2e tests') are skipped, and why, when `missing` is not empty. */
+export function warnSkipped(tests, missing) {
+  if (missing.length) console.warn(`\n*** SKIPPING ${tests}: missing ${missing.join('; ')} ***\n`);
 }
 
 /** Environment for code-server / its CLI: Node 24 first on PATH, HOME and XDG dirs under `base`. */
@@ -555,6 +540,30 @@ export async function launchBrowser({ viewport = { width: 1400, height: 900 }, h
   };
 }
 
+/**
+ * Keeps count, for a browser from launchBrowser, of the requests VS Code's service worker answered: webviews load
+ * their resources from https://*.vscode-resource.vscode-cdn.net/…, which the service worker answers from the
+ * workbench, so they never reach the network. `inFlight` holds the URLs asked for and not answered yet.
+ * @returns {{servedByServiceWorker: Set<string>, inFlight: Set<string>, offHostNetworkRequests(): string[]}}
+ */
+export function recordServiceWorkerRequests(browser) {
+  const servedByServiceWorker = new Set();
+  const inFlight = new Set();
+  browser.context.on('request', (r) => inFlight.add(r.url()));
+  browser.context.on('requestfailed', (r) => inFlight.delete(r.url()));
+  browser.context.on('requestfinished', async (r) => {
+    const res = await r.response().catch(() => null);
+    if (res?.fromServiceWorker()) servedByServiceWorker.add(r.url());
+    inFlight.delete(r.url());
+  });
+  return {
+    servedByServiceWorker,
+    inFlight,
+    /** Requests to hosts other than loopback that really went out (not answered by VS Code's service worker). */
+    offHostNetworkRequests: () => browser.offHostRequests().filter((u) => !servedByServiceWorker.has(u)),
+  };
+}
+
 /** `/?folder=…&payload=…` for a code-server URL. payload: [[k, v], …] or { k: v }. */
 export function workbenchUrl(url, folder, payload) {
   const u = new URL(url);
@@ -653,7 +662,45 @@ export async function clickContextMenuItem(page, label) {
     .catch(() => {});
 }
 
+/**
+ * Right-clicks an Explorer row (see explorerItem) and runs the context-menu item labelled `label`. A click that lands
+ * while the menu is still settling is sometimes ignored (the menu stays open): then it is clicked again (3 times at
+ * most); a menu that closed ran the action.
+ */
+export async function runExplorerContextMenuItem(page, target, label) {
+  await rightClickExplorerItem(page, target);
+  const menu = page.locator('.context-view .monaco-menu');
+  const item = page
+    .locator('.monaco-menu .action-item')
+    .filter({ has: page.locator('.action-label', { hasText: new RegExp(`^\\s*${label}\\s*$`) }) })
+    .last();
+  await item.waitFor({ state: 'visible' });
+  for (let attempt = 0; ; attempt++) {
+    await item.hover();
+    await item.click();
+    try {
+      await menu.waitFor({ state: 'hidden', timeout: 3000 });
+      return;
+    } catch (_e) {
+      if (attempt >= 2) throw new Error(`the context menu stayed open after clicking "${label}" 3 times`);
+    }
+  }
+}
+
 const HOVER = '.monaco-hover:visible, .workbench-hover:visible';
+
+/**
+ * Moves the pointer to a neutral spot, the bottom middle of the editor area (no hover providers on an empty editor or
+ * the watermark), and waits (3 s at most) for the `hover` locator to hide.
+ */
+async function moveAwayFromHover(page, hover) {
+  const neutral = await page
+    .locator('.part.editor')
+    .boundingBox()
+    .catch(() => null);
+  await page.mouse.move(neutral ? neutral.x + neutral.width / 2 : 700, neutral ? neutral.y + neutral.height - 5 : 450, { steps: 2 });
+  await hover.waitFor({ state: 'hidden', timeout: 3000 }).catch(() => {});
+}
 
 /**
  * Hovers `target` (a locator) and returns the text of the hover that opens (`.monaco-hover` /
@@ -668,13 +715,7 @@ export async function hoverText(page, target, { match, timeoutMs = 20_000, attem
   let lastText;
   await target.scrollIntoViewIfNeeded();
   for (;;) {
-    // A neutral spot: the middle of the editor area (no hover providers on an empty editor or the watermark).
-    const neutral = await page
-      .locator('.part.editor')
-      .boundingBox()
-      .catch(() => null);
-    await page.mouse.move(neutral ? neutral.x + neutral.width / 2 : 700, neutral ? neutral.y + neutral.height - 5 : 450, { steps: 2 });
-    await hover.waitFor({ state: 'hidden', timeout: 3000 }).catch(() => {});
+    await moveAwayFromHover(page, hover);
     const box = await target.boundingBox();
     if (!box) throw new Error('hover target is not visible');
     await page.mouse.move(box.x + Math.min(box.width / 2, 20), box.y + box.height / 2, { steps: 5 });
@@ -878,12 +919,7 @@ export async function hoverEditorText(page, line, at, { match, timeoutMs = 30_00
   const deadline = Date.now() + timeoutMs;
   let last = '';
   for (;;) {
-    const neutral = await page
-      .locator('.part.editor')
-      .boundingBox()
-      .catch(() => null);
-    await page.mouse.move(neutral ? neutral.x + neutral.width / 2 : 700, neutral ? neutral.y + neutral.height - 5 : 450, { steps: 2 });
-    await hover.waitFor({ state: 'hidden', timeout: 3000 }).catch(() => {});
+    await moveAwayFromHover(page, hover);
     const p = await waitFor(() => editorTextPoint(page, line, at), { timeoutMs: 10_000, what: `"${at}" on the line "${line}"` });
     await page.mouse.move(p.x, p.y, { steps: 4 });
     try {

@@ -5,6 +5,7 @@ const assert = require('node:assert');
 const fs = require('node:fs');
 const _path = require('node:path');
 const vscode = require('vscode');
+const { waitFor } = require('../wait-for.cjs');
 
 const EXT_ID = 'image-classifier.image-classifier';
 const CAT_LABELS = ['tabby, tabby cat', 'tiger cat', 'Persian cat', 'Siamese cat, Siamese', 'Egyptian cat'];
@@ -13,19 +14,9 @@ function log(msg) {
   console.log(`INHOST ${msg}`);
 }
 
-async function poll(fn, what, timeoutMs = 30000) {
-  const deadline = Date.now() + timeoutMs;
-  let last;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+/** Polls `fn` until it returns a truthy value (see ../wait-for.cjs, shared with the harness). */
+function poll(fn, what, timeoutMs = 30000) {
+  return waitFor(fn, { what, timeoutMs });
 }
 
 exports.run = async function run() {
