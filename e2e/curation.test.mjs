@@ -99,34 +99,64 @@ describe('Curation board in VS Code', { skip: missing.length > 0, timeout: 900_0
     await waitFor(async () => (await cardsInView(frame)).find((c) => c.title === file)?.focused, { what: `${file} focused` });
   }
 
-  uiTest('Curate Dataset on the folder opens the board with the label-issue grid; the top suspect is truly mislabelled', async () => {
-    await runExplorerContextMenuItem(page, 'dataset', 'Curate Dataset…');
-    frame = await boardFrame(page, { timeoutMs: 60_000 });
-    await frame.locator('.grid .cell.card').first().waitFor({ state: 'visible', timeout: 240_000 });
-    const cards = await cardsInView(frame);
-    top = { file: cards[0].title, suggested: cards[0].detail.split('→')[1].trim() };
-    assert.ok(mislabelled.has(top.file), `the top suspect ${top.file} is one of the mislabelled files: ${[...mislabelled].join(', ')}`);
-    const truthEntry = truth.label_noise.find((n) => n.file === top.file);
-    assert.equal(top.suggested, truthEntry.true_class, `suggested ${top.suggested} for ${top.file}`);
-    await frame.locator('.grid .cell.card img').first().waitFor({ state: 'visible', timeout: 30_000 });
-    // The product shot: the Explorer shows the suspect's folder with its badges next to the board.
-    await explorerItem(page, `dataset/${top.file}`);
-    await screenshot(page, 'curation-grid');
-    await fsp.copyFile(path.join(WORK_DIR, 'screenshots', 'curation-grid.png'), path.join(REPO, 'docs', 'curation-board.png'));
-    // The Image Labels view: a group for the curated dataset with its open issue counts.
-    const pane = page.locator('.pane', { has: page.locator('.pane-header', { hasText: /Image Labels/i }) }).first();
-    const header = pane.locator('.pane-header').first();
-    if ((await header.getAttribute('aria-expanded')) === 'false') await header.click();
-    const rowText = () =>
-      pane
-        .locator('.monaco-list-row')
-        .allInnerTexts()
-        .then((t) => t.join('\n'));
-    await waitFor(async () => /Curation: dataset[\s\S]*\d+ label issues?/.test(await rowText()), {
-      what: 'the curation group in Image Labels',
-    });
-    await screenshot(page, 'curation-labels-view');
-  });
+  uiTest(
+    'Curate Dataset on the folder opens the board with the label-issue grid, its progress in the status bar; the top suspect is truly mislabelled',
+    async () => {
+      // The status bar's texts while the dataset is read and analysed (sampled until the cards show).
+      const statusTexts = new Set();
+      let sampling = true;
+      const sampler = (async () => {
+        while (sampling) {
+          for (const t of await page
+            .locator('.statusbar-item')
+            .allInnerTexts()
+            .catch(() => []))
+            statusTexts.add(t.trim());
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      })();
+      try {
+        await runExplorerContextMenuItem(page, 'dataset', 'Curate Dataset…');
+        frame = await boardFrame(page, { timeoutMs: 60_000 });
+        await frame.locator('.grid .cell.card').first().waitFor({ state: 'visible', timeout: 240_000 });
+      } finally {
+        sampling = false;
+        await sampler;
+      }
+      // The status bar showed the run's progress (its stage and counts), then the model again.
+      const progress = [...statusTexts].filter((t) => /^Curating dataset/.test(t));
+      assert.ok(
+        progress.some((t) => /^Curating dataset: \S.*\d+\s*\/\s*104\b/.test(t)),
+        `the status bar showed the curate run's progress with its counts: ${JSON.stringify([...statusTexts])}`,
+      );
+      await waitFor(async () => !(await page.locator('.statusbar-item').allInnerTexts()).some((t) => /Curating/.test(t)), {
+        what: 'the status bar to show the model again after the run',
+      });
+      const cards = await cardsInView(frame);
+      top = { file: cards[0].title, suggested: cards[0].detail.split('→')[1].trim() };
+      assert.ok(mislabelled.has(top.file), `the top suspect ${top.file} is one of the mislabelled files: ${[...mislabelled].join(', ')}`);
+      const truthEntry = truth.label_noise.find((n) => n.file === top.file);
+      assert.equal(top.suggested, truthEntry.true_class, `suggested ${top.suggested} for ${top.file}`);
+      await frame.locator('.grid .cell.card img').first().waitFor({ state: 'visible', timeout: 30_000 });
+      // The product shot: the Explorer shows the suspect's folder with its badges next to the board.
+      await explorerItem(page, `dataset/${top.file}`);
+      await screenshot(page, 'curation-grid');
+      await fsp.copyFile(path.join(WORK_DIR, 'screenshots', 'curation-grid.png'), path.join(REPO, 'docs', 'curation-board.png'));
+      // The Image Labels view: a group for the curated dataset with its open issue counts.
+      const pane = page.locator('.pane', { has: page.locator('.pane-header', { hasText: /Image Labels/i }) }).first();
+      const header = pane.locator('.pane-header').first();
+      if ((await header.getAttribute('aria-expanded')) === 'false') await header.click();
+      const rowText = () =>
+        pane
+          .locator('.monaco-list-row')
+          .allInnerTexts()
+          .then((t) => t.join('\n'));
+      await waitFor(async () => /Curation: dataset[\s\S]*\d+ label issues?/.test(await rowText()), {
+        what: 'the curation group in Image Labels',
+      });
+      await screenshot(page, 'curation-labels-view');
+    },
+  );
 
   uiTest('keyboard navigation moves the selection', async () => {
     await clickCard(top.file);
