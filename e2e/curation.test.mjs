@@ -352,6 +352,7 @@ describe('Curation board in VS Code', { skip: missing.length > 0, timeout: 900_0
     // figures, as the DevTools Performance panel shows them.
     figures.emptyTrace = await traceScroll(page, frame, { ...TRACE_SCROLL, empty: true });
     figures.trace = await traceScroll(page, frame, TRACE_SCROLL);
+    await screenshot(page, 'curation-10k-scrolled');
     // The same script on a page of its own in the same Chromium: what the board costs without the workbench.
     const alone = await browser.newPage();
     try {
