@@ -137,9 +137,7 @@ export async function measureBoard(frame, message, ms = 3000) {
       // of the dev set), each card shows one of them, so that scrolling draws images as it would on a real dataset;
       // elsewhere the cards show empty placeholders. (No new thumbnail requests either way.)
       const real = [...(board.thumbs.urls?.values() ?? [])];
-      board.thumbs.url = real.length
-        ? (file) => real[Number(/(\d+)\.jpg$/.exec(file)?.[1] ?? 0) % real.length]
-        : () => undefined;
+      board.thumbs.url = real.length ? (file) => real[Number(/(\d+)\.jpg$/.exec(file)?.[1] ?? 0) % real.length] : () => undefined;
       delete board.perf.reportToPaintMs;
       window.postMessage(message, '*');
       const t0 = performance.now();
