@@ -107,6 +107,7 @@ export function generatedReportMessage(n) {
  * and scrolls the grid for `ms` (a fixed distance per frame) counting animation frames. Returns the figures.
  */
 export async function measureBoard(frame, message, ms = 3000) {
+  await frame.evaluate(mountEmptyScroller);
   return frame.evaluate(
     async ({ message, ms }) => {
       /** Scrolls `el` by 120 px per animation frame for `ms`; the frame times. */
@@ -123,14 +124,7 @@ export async function measureBoard(frame, message, ms = 3000) {
         });
       const fpsOf = (frames) => ((frames.length - 1) * 1000) / (frames.at(-1) - frames[0]);
       const board = window.__board;
-      const grid0 = document.querySelector('.grid');
-      const plain = document.createElement('div');
-      plain.style.cssText = `position:fixed;left:0;top:0;width:${grid0.clientWidth}px;height:${grid0.clientHeight}px;overflow:auto`;
-      // Built through the CSSOM: the board's Content-Security-Policy refuses style attributes in markup.
-      const tall = document.createElement('div');
-      tall.style.height = '400000px';
-      plain.append(tall);
-      document.body.append(plain);
+      const plain = document.querySelector('.empty-scroller');
       const baselineFps = fpsOf(await scrollFrames(plain, Math.min(ms, 2000)));
       plain.remove();
       // The generated files have no images behind them. Where the board already has thumbnails (in VS Code, those
@@ -200,19 +194,7 @@ export function standaloneBoardPage(dir, extDir) {
 export async function traceScroll(page, frame, { distance = 9000, speed = 3000, empty = false } = {}) {
   // `empty`: an empty scroller of the grid's size over it instead (what this renderer does at all, now).
   const selector = empty ? '.empty-scroller' : '.grid';
-  if (empty) {
-    await frame.evaluate(() => {
-      const r = document.querySelector('.grid').getBoundingClientRect();
-      const plain = document.createElement('div');
-      plain.className = 'empty-scroller';
-      plain.style.cssText = `position:fixed;left:${r.left}px;top:${r.top}px;width:${r.width}px;height:${r.height}px;overflow:auto;background:var(--vscode-editor-background, #fff)`;
-      // Built through the CSSOM: the board's Content-Security-Policy refuses style attributes in markup.
-      const tall = document.createElement('div');
-      tall.style.height = '400000px';
-      plain.append(tall);
-      document.body.append(plain);
-    });
-  }
+  if (empty) await frame.evaluate(mountEmptyScroller);
   const cdp = await page.context().newCDPSession(page);
   try {
     const box = await frame.locator(selector).boundingBox();
@@ -252,6 +234,22 @@ export async function traceScroll(page, frame, { distance = 9000, speed = 3000, 
     if (empty) await frame.evaluate(() => document.querySelector('.empty-scroller')?.remove()).catch(() => {});
     await cdp.detach().catch(() => {});
   }
+}
+
+/**
+ * In the board's frame (run by frame.evaluate): an empty scroller (`.empty-scroller`) over the grid, of its size,
+ * 400,000 px tall inside: what this renderer scrolls at all, the baseline of the board's figures.
+ */
+function mountEmptyScroller() {
+  const r = document.querySelector('.grid').getBoundingClientRect();
+  const plain = document.createElement('div');
+  plain.className = 'empty-scroller';
+  plain.style.cssText = `position:fixed;left:${r.left}px;top:${r.top}px;width:${r.width}px;height:${r.height}px;overflow:auto;background:var(--vscode-editor-background, #fff)`;
+  // Built through the CSSOM: the board's Content-Security-Policy refuses style attributes in markup.
+  const tall = document.createElement('div');
+  tall.style.height = '400000px';
+  plain.append(tall);
+  document.body.append(plain);
 }
 
 /**
