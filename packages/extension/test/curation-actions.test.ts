@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { CurationCore } from '../src/curation/core';
 import { NodeFileOps } from '../src/curation/file-ops';
-import { exists, hashOf, journalText, makeDataset, openCore, snapshot, write } from './curation-helpers';
+import { exists, hashOf, journalText, makeDataset, openCore, snapshot, stateDir, statePath, write } from './curation-helpers';
 
 test('curation trash (OS trash): a verified copy is kept, undo restores the bytes (sha256 equal), redo trashes again', async (t) => {
   const ds = makeDataset();
@@ -14,12 +14,12 @@ test('curation trash (OS trash): a verified copy is kept, undo restores the byte
   const r = await core.trash(['train/cats/a.jpg', 'train/cats/a.jpg']);
   assert.equal(r.ok, true, r.message);
   assert.deepEqual(r.changes, [{ from: 'train/cats/a.jpg' }], 'duplicates in the selection count once');
-  assert.match(r.message, /^Moved 1 file to the trash \(a copy is kept in \.curation\/trash\/ for undo\)\.$/);
+  assert.match(r.message, /^Moved 1 file to the trash \(a copy is kept in \.dataset\.curation\/trash-copies\/ beside the dataset, for undo\)\.$/);
   assert.equal(exists(ds.root, 'train/cats/a.jpg'), false);
   assert.equal(readdirSync(ds.osTrash).length, 1, 'the file went to the (stand-in) OS trash');
   const entry = JSON.parse(journalText(ds.root).trim());
   assert.equal(entry.ops[0].op, 'trash');
-  assert.equal(hashOf(ds.root, entry.ops[0].copy), h, 'the saved copy has the same bytes');
+  assert.equal(hashOf(path.dirname(ds.root), path.relative(path.dirname(ds.root), statePath(ds.root, entry.ops[0].copy))), h, 'the saved copy has the same bytes');
   const u = await core.undo();
   assert.equal(u.ok, true, u.message);
   assert.deepEqual(u.changes, [{ from: entry.ops[0].copy, to: 'train/cats/a.jpg' }]);
@@ -30,26 +30,28 @@ test('curation trash (OS trash): a verified copy is kept, undo restores the byte
   assert.equal(hashOf(ds.root, 'train/cats/a.jpg'), h);
   // The saved copy edited behind the journal's back: the undo is refused, nothing changes.
   await core.redo();
-  writeFileSync(path.join(ds.root, entry.ops[0].copy), 'tampered');
+  writeFileSync(statePath(ds.root, entry.ops[0].copy), 'tampered');
   const refused = await core.undo();
   assert.equal(refused.ok, false);
   assert.match(refused.message, /the copy saved for undo is not usable .*Nothing was changed\.$/);
   assert.equal(exists(ds.root, 'train/cats/a.jpg'), false);
 });
 
-test('curation trash (no OS trash, remote): files go to <root>/.trash/<path>, said so; a clash there gets a suffix; undo restores', async (t) => {
+test('curation trash (no OS trash, remote): files go to <state>/trash/<path> beside the dataset, said so; a clash there gets a suffix; undo restores', async (t) => {
   const ds = makeDataset();
   t.after(ds.cleanup);
   const before = snapshot(ds.root);
+  // An earlier version's in-dataset .trash/: moved into the state folder when the board opens.
   write(ds.root, '.trash/train/dogs/c.jpg', 'an older trashed file');
+  const st = stateDir(ds.root);
   const core = await openCore(ds, false);
   const r = await core.trash(['train/cats/b.jpg', 'train/dogs/c.jpg']);
   assert.equal(r.ok, true, r.message);
-  assert.match(r.message, /into the dataset's \.trash\/ folder \(there is no OS trash here\)/);
+  assert.match(r.message, /into \.dataset\.curation\/trash\/ beside the dataset \(there is no OS trash here\)/);
   assert.deepEqual(r.changes, [{ from: 'train/cats/b.jpg' }, { from: 'train/dogs/c.jpg' }]);
-  assert.ok(exists(ds.root, '.trash/train/cats/b.jpg'));
-  assert.equal(readFileSync(path.join(ds.root, '.trash/train/dogs/c.jpg'), 'utf8'), 'an older trashed file', 'never overwritten');
-  assert.ok(exists(ds.root, '.trash/train/dogs/c (1).jpg'));
+  assert.ok(exists(st, 'trash/train/cats/b.jpg'));
+  assert.equal(readFileSync(path.join(st, 'trash/train/dogs/c.jpg'), 'utf8'), 'an older trashed file', 'never overwritten');
+  assert.ok(exists(st, 'trash/train/dogs/c (1).jpg'));
   const u = await core.undo();
   assert.equal(u.ok, true, u.message);
   assert.deepEqual(snapshot(ds.root), before);
@@ -59,7 +61,7 @@ test('curation trash (no OS trash, remote): files go to <root>/.trash/<path>, sa
   const refused = await core.undo();
   assert.equal(refused.ok, false);
   assert.match(refused.message, /train\/cats\/b\.jpg is taken now.*Nothing was changed\.$/);
-  assert.ok(exists(ds.root, '.trash/train/dogs/c (1).jpg'), 'the other file stayed trashed too');
+  assert.ok(exists(st, 'trash/train/dogs/c (1).jpg'), 'the other file stayed trashed too');
 });
 
 test('curation keep/unkeep: journaled and undoable; decisions.json is sorted, one entry per line, versioned', async (t) => {
@@ -74,7 +76,7 @@ test('curation keep/unkeep: journaled and undoable; decisions.json is sorted, on
     { file: 'train/cats/a.jpg', keep: true },
   ]);
   assert.deepEqual([...core.keptFiles()].sort(), ['train/cats/a.jpg', 'train/dogs/c.jpg']);
-  const file = path.join(ds.root, '.curation/decisions.json');
+  const file = path.join(stateDir(ds.root), 'decisions.json');
   assert.equal(
     readFileSync(file, 'utf8'),
     [
@@ -116,12 +118,12 @@ test('curation keep/unkeep: journaled and undoable; decisions.json is sorted, on
 test('curation decisions.json that is not valid is never overwritten: keep is refused with the reason', async (t) => {
   const ds = makeDataset();
   t.after(ds.cleanup);
-  write(ds.root, '.curation/decisions.json', '{"version":1,"keep":{"a.jpg":');
+  write(stateDir(ds.root), 'decisions.json', '{"version":1,"keep":{"a.jpg":');
   const core = await openCore(ds);
   const r = await core.keepLabel(['train/cats/a.jpg']);
   assert.equal(r.ok, false);
   assert.match(r.message, /decisions\.json is not valid JSON .*fix or remove it\. Nothing was changed\.$/);
-  assert.equal(readFileSync(path.join(ds.root, '.curation/decisions.json'), 'utf8'), '{"version":1,"keep":{"a.jpg":');
+  assert.equal(readFileSync(path.join(stateDir(ds.root), 'decisions.json'), 'utf8'), '{"version":1,"keep":{"a.jpg":');
 });
 
 test('curation bad input: paths outside the dataset, missing files and bad class names are refused with a reason', async (t) => {

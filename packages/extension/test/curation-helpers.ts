@@ -58,9 +58,21 @@ export function snapshot(root: string): string[] {
   return out.sort();
 }
 
+/** The board's state folder for a dataset at `root`: `<parent>/.<name>.curation` (src/curation/state.ts). */
+export function stateDir(root: string): string {
+  return path.join(path.dirname(root), `.${path.basename(root)}.curation`);
+}
+
+/** The file a journal path names: `.trash/…` and `.curation/trash/…` are in the state folder, the rest in the dataset. */
+export function statePath(root: string, rel: string): string {
+  if (rel.startsWith('.trash/')) return path.join(stateDir(root), 'trash', rel.slice(7));
+  if (rel.startsWith('.curation/trash/')) return path.join(stateDir(root), 'trash-copies', rel.slice(16));
+  return path.join(root, rel);
+}
+
 export function journalText(root: string): string {
   try {
-    return readFileSync(path.join(root, '.curation', 'journal.jsonl'), 'utf8');
+    return readFileSync(path.join(stateDir(root), 'journal.jsonl'), 'utf8');
   } catch {
     return '';
   }

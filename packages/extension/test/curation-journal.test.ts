@@ -3,7 +3,7 @@ import { readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { parseJournal, replayJournal } from '../src/curation/journal';
-import { exists, hashOf, journalText, makeDataset, openCore, snapshot, write } from './curation-helpers';
+import { exists, hashOf, journalText, makeDataset, openCore, snapshot, stateDir, write } from './curation-helpers';
 
 test('curation undo/redo: move, move, undo, redo, a new action clears redo, undo back to the first', async (t) => {
   const ds = makeDataset();
@@ -71,8 +71,8 @@ test('curation reload: a new controller over the same root continues undoing and
   assert.equal(typeof first.files[0].size, 'number');
   assert.equal(typeof first.files[0].mtimeMs, 'number');
   assert.match(
-    readFileSync(path.join(ds.root, '.curation/.gitignore'), 'utf8'),
-    /^journal\.jsonl$\n^trash\/$/m,
+    readFileSync(path.join(stateDir(ds.root), '.gitignore'), 'utf8'),
+    /^journal\.jsonl$\n^journal\.lock$\n^trash\/$\n^trash-copies\/$/m,
     'journal and trash copies stay local',
   );
 });
@@ -154,7 +154,7 @@ test('curation torn journal: a truncated last line is reported and skipped, the 
   const a = await openCore(ds);
   await a.move(['train/dogs/c.jpg'], 'cats');
   await a.move(['train/cats/b.jpg'], 'dogs');
-  const file = path.join(ds.root, '.curation/journal.jsonl');
+  const file = path.join(stateDir(ds.root), 'journal.jsonl');
   const text = readFileSync(file, 'utf8');
   const lines = text.trimEnd().split('\n');
   // A crash in the middle of writing the second entry: half of its line, no line break.
@@ -195,7 +195,7 @@ test('curation torn journal: a garbage line in the middle is reported and skippe
 test('curation journal: appending after a torn tail keeps both the fragment and the new entry readable', async (t) => {
   const ds = makeDataset();
   t.after(ds.cleanup);
-  write(ds.root, '.curation/journal.jsonl', '{"v":1,"id":"tor');
+  write(stateDir(ds.root), 'journal.jsonl', '{"v":1,"id":"tor');
   const core = await openCore(ds);
   assert.equal(core.journalProblems.length, 1);
   assert.equal((await core.move(['train/dogs/c.jpg'], 'cats')).ok, true);

@@ -87,6 +87,7 @@ export class BoardActions {
     this.board.updateExplorer(c);
     if (out.ok) void vscode.window.setStatusBarMessage(`$(check) ${out.message}`, 5000);
     else void vscode.window.showWarningMessage(out.message);
+    if (out.warnings?.length) void vscode.window.showWarningMessage(`Dataset curation: ${out.warnings.join('; ')}.`);
   }
 
   /**
@@ -127,7 +128,7 @@ export class BoardActions {
   private async export(c: CurationController): Promise<void> {
     const report = this.board.report;
     if (!report) throw new Error('The report is not ready yet: wait for the analysis to finish, then export.');
-    const dir = vscode.Uri.joinPath(this.board.root, '.curation', 'export');
+    const dir = vscode.Uri.file(path.join(c.stateDir, 'export'));
     await vscode.workspace.fs.createDirectory(dir);
     // The report as the server made it: the controller knows (from its journal) where each file went since.
     const written = await c.exportReport(report, dir.fsPath);

@@ -1,20 +1,25 @@
 /**
  * The curation actions on a dataset root, over any `FileOps`: move, trash, keep/unkeep, undo/redo and export,
- * journaled in `<root>/.curation/journal.jsonl` (see journal.ts) with decisions in `.curation/decisions.json`.
- * Every call re-reads the journal (so two windows, or a reload, see the same history) and runs one at a time.
- * The extension wraps this with the VS Code file operations (controller.ts); unit tests use node:fs. No vscode import.
+ * journaled in `journal.jsonl` (see journal.ts) with decisions in `decisions.json`, both in the board's state folder
+ * beside the dataset (state.ts; nothing is written inside the dataset but the moves themselves). Every action holds
+ * the state folder's lock (lock.ts) and re-reads the journal, so two windows, two processes or a reload see the same
+ * history and never act on the same file at once. A state folder that is not usable makes the board read-only, with
+ * the sentence `readOnly`. The extension wraps this with the VS Code file operations (controller.ts); unit tests use
+ * node:fs. No vscode import.
  */
 import type { CurationReport } from '@image-classifier/protocol';
-import { type OpContext, checkOps, freePath, inverseOp, rollback, runOps, statesAfter } from './apply';
-import { type Decisions, DecisionsError, DecisionsFile } from './decisions';
+import * as path from 'node:path';
+import { type OpContext, checkOps, freePath, inverseOp, rollback, rollbackTail, runOps, statesAfter } from './apply';
+import { type Decisions, DECISIONS_FILE, DecisionsError, DecisionsFile } from './decisions';
 import { writeExport } from './export-files';
 import { type FileOps, type FileState, fileState } from './file-ops';
-import { type FileOp, Journal, type JournalEntry, type JournalState, latestEntryFor, newEntryId } from './journal';
-import { absPath, CURATION_DIR, labelProblem, moveTarget, placeOf, relProblem } from './paths';
+import { type FileOp, JOURNAL_FILE, Journal, type JournalEntry, type JournalState, latestEntryFor, newEntryId, opPaths } from './journal';
+import { withLock } from './lock';
+import { labelProblem, moveTarget, placeOf, relProblem } from './paths';
+import { COPIES_AREA, COPIES_PREFIX, CurationError, type CurationErrorCode, isStatePath, type Places, TRASH_AREA } from './places';
+import { hasLegacy, migrateLegacy, placesFor, stateProblem } from './state';
+import { outcomeOf, plural, refused, refusedBy, trashMessage } from './outcome';
 import type { ActionOutcome, BoardActionKind, CurationController } from './types';
-
-const refused = (message: string): ActionOutcome => ({ ok: false, message, changes: [], decisions: [] });
-const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
 
 interface Plan {
   kind: BoardActionKind | 'undo' | 'redo';
@@ -27,52 +32,89 @@ interface Plan {
   refusal: string;
 }
 
-/** What an outcome reports for the operations done. */
-function outcomeOf(done: FileOp[]): Pick<ActionOutcome, 'changes' | 'decisions'> {
-  const changes: ActionOutcome['changes'] = [];
-  const decisions: ActionOutcome['decisions'] = [];
-  for (const op of done) {
-    if (op.op === 'rename') changes.push(op.to.startsWith('.') ? { from: op.from } : { from: op.from, to: op.to });
-    else if (op.op === 'trash') changes.push({ from: op.from });
-    else if (op.op === 'restore') changes.push({ from: op.copy, to: op.to });
-    else decisions.push({ file: op.file, keep: op.after !== null });
-  }
-  return { changes, decisions };
-}
-
 export class CurationCore implements CurationController {
-  /** Problems found in the journal when it was last read (torn or unreadable lines, skipped). */
+  /** Problems found in the journal and decisions when last read (lines skipped, with the reason). */
   journalProblems: string[] = [];
+  /** What opening did that the user should know once (an earlier version's folders moved out of the dataset). */
+  notices: string[] = [];
+  /** Set when the board cannot write its state: why, and what to do. Every action is refused with it. */
+  readOnly?: string;
+  readonly stateDir: string;
   private readonly journal: Journal;
   private readonly decisionsFile: DecisionsFile;
   private readonly ctx: OpContext;
   private state: JournalState = { entries: [], done: [], undone: [], problems: [], endsClean: true };
   private kept = new Set<string>();
   private queue: Promise<unknown> = Promise.resolve();
+  /** Problems and notices already said (each is said once). */
+  private readonly said = new Set<string>();
 
   private constructor(
     readonly root: string,
+    private readonly places: Places,
     ops: FileOps,
     private readonly now: () => Date,
   ) {
-    this.journal = new Journal(root);
-    this.decisionsFile = new DecisionsFile(root);
-    this.ctx = { root, ops };
+    this.stateDir = places.stateDir;
+    this.journal = new Journal(path.join(places.stateDir, JOURNAL_FILE));
+    this.decisionsFile = new DecisionsFile(path.join(places.stateDir, DECISIONS_FILE));
+    this.ctx = { places, ops };
   }
 
-  /** Opens the curation state of `root` (reads the journal and decisions.json). */
-  static async open(root: string, ops: FileOps, now: () => Date = () => new Date()): Promise<CurationCore> {
-    const core = new CurationCore(root, ops, now);
+  /**
+   * Opens the curation state of `root`: checks the state folder (read-only with a sentence when it is not usable),
+   * moves an earlier version's `.curation/` and `.trash/` out of the dataset, reads the journal and decisions.
+   */
+  static async open(
+    root: string,
+    ops: FileOps,
+    now: () => Date = () => new Date(),
+    options: { stateDir?: string } = {},
+  ): Promise<CurationCore> {
+    const core = new CurationCore(root, await placesFor(root, options.stateDir), ops, now);
+    await core.prepare();
     await core.refresh();
     return core;
   }
 
-  /** Re-reads the journal and the decisions. */
+  /** The folder the board's Export writes to (in the state folder). */
+  get exportDir(): string {
+    return path.join(this.stateDir, 'export');
+  }
+
+  /** Checks the state folder and moves an earlier version's folders out of the dataset (under the lock). */
+  private async prepare(): Promise<void> {
+    this.readOnly = await stateProblem(this.places);
+    if (this.readOnly || !(await hasLegacy(this.places))) return;
+    try {
+      const m = await withLock(this.stateDir, () => migrateLegacy(this.places));
+      this.notices.push(...m.notes);
+      this.readOnly = m.problem ?? (await stateProblem(this.places));
+    } catch (e) {
+      this.notices.push(`The board's old folders in the dataset could not be moved out yet (${(e as Error).message})`);
+    }
+  }
+
+  /** Re-reads the journal and the decisions; entries naming an unsafe path are skipped and reported. */
   async refresh(): Promise<Decisions | DecisionsError> {
-    this.state = await this.journal.load();
+    const checked = new Map<string, string | undefined>();
+    const check = async (e: JournalEntry) => {
+      for (const p of [...e.ops.flatMap(opPaths), ...e.files.map((f) => f.path)]) {
+        const problem = await this.places.folderProblem(p as string, checked);
+        if (problem) return `it names ${problem}`;
+      }
+      return undefined;
+    };
+    try {
+      this.state = await this.journal.load(check);
+    } catch (e) {
+      if (!this.readOnly) throw e;
+      this.state = { entries: [], done: [], undone: [], problems: [], endsClean: true };
+    }
     this.journalProblems = this.state.problems;
     try {
       const d = await this.decisionsFile.load();
+      this.journalProblems = [...this.journalProblems, ...this.decisionsFile.problems];
       this.kept = new Set(d.keys());
       return d;
     } catch (e) {
@@ -81,12 +123,19 @@ export class CurationCore implements CurationController {
     }
   }
 
+  /** Marks the current problems and notices as said (the controller shows them when the board opens). */
+  markSaid(): string[] {
+    const fresh = [...this.notices, ...this.journalProblems].filter((p) => !this.said.has(p));
+    for (const p of fresh) this.said.add(p);
+    return fresh;
+  }
+
   canUndo(): boolean {
-    return this.state.done.length > 0;
+    return !this.readOnly && this.state.done.length > 0;
   }
 
   canRedo(): boolean {
-    return this.state.undone.length > 0;
+    return !this.readOnly && this.state.undone.length > 0;
   }
 
   keptFiles(): ReadonlySet<string> {
@@ -119,6 +168,7 @@ export class CurationCore implements CurationController {
 
   exportReport(report: CurationReport, dir: string): Promise<string[]> {
     return this.serial(async () => {
+      if (this.readOnly && path.resolve(dir).startsWith(this.stateDir)) throw new CurationError('READ_ONLY', this.readOnly);
       await this.refresh();
       return writeExport(this.ctx.ops, report, dir, { kept: this.kept, entries: this.state.entries, now: this.now() });
     });
@@ -131,11 +181,28 @@ export class CurationCore implements CurationController {
     return run;
   }
 
-  /** Plans then performs an action; a plan step may answer with an outcome (a refusal) instead. */
+  /**
+   * Plans then performs an action holding the state folder's lock; a plan step may answer with an outcome (a
+   * refusal) instead. Problems newly found on the way come with the outcome as warnings.
+   */
   private act(plan: () => Promise<Plan | ActionOutcome>): Promise<ActionOutcome> {
     return this.serial(async () => {
-      const p = await plan();
-      return 'refusal' in p ? this.perform(p) : p;
+      let out: ActionOutcome;
+      if (this.readOnly) out = refused(this.readOnly, 'READ_ONLY');
+      else
+        try {
+          out = await withLock(this.stateDir, async () => {
+            if (await hasLegacy(this.places)) await this.prepare();
+            if (this.readOnly) return refused(this.readOnly, 'READ_ONLY');
+            const p = await plan();
+            return 'refusal' in p ? this.perform(p) : p;
+          });
+        } catch (e) {
+          if (!(e instanceof CurationError)) throw e;
+          out = refusedBy(e, '');
+        }
+      const warnings = this.markSaid();
+      return warnings.length ? { ...out, warnings } : out;
     });
   }
 
@@ -153,7 +220,14 @@ export class CurationCore implements CurationController {
     for (const f of unique) {
       const problem = relProblem(f);
       if (problem) return refused(`Cannot act on ${problem}. Nothing was changed.`);
-      const st = await fileState(this.ctx.ops, this.root, f);
+      let abs: string;
+      try {
+        abs = await this.places.safe(f);
+      } catch (e) {
+        if (e instanceof CurationError) return refusedBy(e, 'Cannot act on ');
+        throw e;
+      }
+      const st = await fileState(this.ctx.ops, abs, f);
       if (!st) return refused(`${f} is not on disk any more (moved or deleted since the board last looked). Nothing was changed.`);
       states.push(st);
     }
@@ -196,7 +270,7 @@ export class CurationCore implements CurationController {
     const id = newEntryId();
     const ops: FileOp[] = [];
     for (const st of states) {
-      ops.push({ op: 'trash', from: st.path, copy: `${CURATION_DIR}/trash/${id}/${st.path}` });
+      ops.push({ op: 'trash', from: st.path, copy: `${COPIES_PREFIX}${id}/${st.path}` });
       const d = decisions.get(st.path);
       if (d) ops.push({ op: 'decide', file: st.path, before: d, after: null });
     }
@@ -215,7 +289,9 @@ export class CurationCore implements CurationController {
         if (problem) return refused(`Cannot keep ${problem}. Nothing was changed.`);
         const { label } = placeOf(file);
         if (label === undefined) return refused(`${file} is not in a class folder: there is no label to keep. Nothing was changed.`);
-        if (!(await this.ctx.ops.stat(this.abs(file)))) return refused(`${file} is not on disk any more. Nothing was changed.`);
+        const abs = await this.places.safe(file).catch((e) => e as CurationError);
+        if (abs instanceof CurationError) return refusedBy(abs, 'Cannot keep ');
+        if (!(await this.ctx.ops.stat(abs))) return refused(`${file} is not on disk any more. Nothing was changed.`);
         if (before?.label !== label) ops.push({ op: 'decide', file, before, after: { label, at } });
       } else if (before) ops.push({ op: 'decide', file, before, after: null });
     }
@@ -257,13 +333,15 @@ export class CurationCore implements CurationController {
     });
   }
 
-  private abs(rel: string): string {
-    return absPath(this.root, rel);
-  }
-
   /** Checks, runs the operations, writes decisions and the journal entry; rolls everything back on a failure. */
   private async perform(plan: Plan): Promise<ActionOutcome> {
-    const problem = await checkOps(this.ctx, plan.ops, plan.expected);
+    let problem: string | undefined;
+    try {
+      problem = await checkOps(this.ctx, plan.ops, plan.expected);
+    } catch (e) {
+      if (e instanceof CurationError) return refusedBy(e, `${plan.refusal}: `);
+      throw e;
+    }
     if (problem) return refused(`${plan.refusal}: ${problem}. Nothing was changed.`);
     const run = await runOps(this.ctx, plan.ops);
     if (run.error) return this.failed(plan, run.error, run.rollbackFailures);
@@ -277,7 +355,7 @@ export class CurationCore implements CurationController {
         ...(plan.target !== undefined ? { target: plan.target } : {}),
         ops: run.done,
         files: await statesAfter(this.ctx, run.done),
-        message: plan.kind === 'trash' ? trashMessage(run.done) : plan.message,
+        message: plan.kind === 'trash' ? trashMessage(run.done, path.basename(this.stateDir)) : plan.message,
       };
       await this.journal.append(entry, this.state.endsClean);
       await this.refresh();
@@ -294,10 +372,7 @@ export class CurationCore implements CurationController {
 
   private failed(plan: Plan, error: string, rollbackFailures: string[]): ActionOutcome {
     const what = plan.kind === 'undo' || plan.kind === 'redo' ? plan.refusal : 'The action failed';
-    const tail = rollbackFailures.length
-      ? ` Some operations could not be rolled back: ${rollbackFailures.join('; ')}.`
-      : ' What had been done was rolled back: nothing was changed.';
-    return refused(`${what}: ${error}.${tail}`);
+    return refused(`${what}: ${error}.${rollbackTail(rollbackFailures)}`);
   }
 
   private async writeDecisions(done: FileOp[]): Promise<void> {
@@ -310,14 +385,4 @@ export class CurationCore implements CurationController {
     }
     await this.decisionsFile.save(d);
   }
-}
-
-function trashMessage(done: FileOp[]): string {
-  const os = done.filter((o) => o.op === 'trash').length;
-  const folder = done.filter((o) => o.op === 'rename').length;
-  const parts: string[] = [];
-  if (os) parts.push(`Moved ${plural(os, 'file')} to the trash (a copy is kept in .curation/trash/ for undo)`);
-  if (folder)
-    parts.push(`${os ? 'moved' : 'Moved'} ${plural(folder, 'file')} into the dataset's .trash/ folder (there is no OS trash here)`);
-  return `${parts.join('; ')}.`;
 }

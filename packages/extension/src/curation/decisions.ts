@@ -1,5 +1,5 @@
 /**
- * `<root>/.curation/decisions.json`: the files whose folder label the user confirmed ("keep label"), so they stop
+ * `decisions.json` in the board's state folder beside the dataset (state.ts): the files whose folder label the user confirmed ("keep label"), so they stop
  * appearing as label issues and the decision travels with the dataset in version control. Diff-friendly: a version
  * field, files sorted, one file per line:
  *
@@ -12,11 +12,15 @@
  *
  * `label` is the class folder confirmed. A file moved or trashed by the board loses its decision (the move says the
  * folder was wrong after all); undoing the move brings it back. Written to a temporary file, fsync'ed, then renamed
- * over the old one, so a crash leaves the old or the new file, never half of one. No vscode import.
+ * over the old one, so a crash leaves the old or the new file, never half of one. A key that is not a plain dataset
+ * path (`../x.jpg`, `/etc/passwd`, a dot folder) is reported and ignored by the board, and written back unchanged.
+ * No vscode import.
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { type Decision, ensureCurationDir } from './journal';
+import type { Decision } from './journal';
+import { relProblem } from './paths';
+import { ensureStateDir } from './state';
 
 export const DECISIONS_VERSION = 1 as const;
 export const DECISIONS_FILE = 'decisions.json';
@@ -60,11 +64,12 @@ export function parseDecisions(text: string, where = DECISIONS_FILE): Decisions 
 }
 
 export class DecisionsFile {
-  readonly file: string;
+  /** Keys that are not plain dataset paths, in words (from the last load). */
+  problems: string[] = [];
+  /** Those entries, kept as they were so a save writes them back. */
+  private ignored: Decisions = new Map();
 
-  constructor(root: string) {
-    this.file = path.join(root, '.curation', DECISIONS_FILE);
-  }
+  constructor(readonly file: string) {}
 
   /** The decisions (empty when the file does not exist); throws DecisionsError when it cannot be read. */
   async load(): Promise<Decisions> {
@@ -75,15 +80,27 @@ export class DecisionsFile {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
       throw new DecisionsError(`${this.file} cannot be read (${(e as Error).message})`);
     }
-    return parseDecisions(text, path.join('.curation', DECISIONS_FILE));
+    const all = parseDecisions(text, this.file);
+    const out: Decisions = new Map();
+    this.ignored = new Map();
+    this.problems = [];
+    for (const [file, d] of all) {
+      const problem = relProblem(file);
+      if (!problem) out.set(file, d);
+      else {
+        this.ignored.set(file, d);
+        this.problems.push(`${DECISIONS_FILE}: the entry for ${problem}; it was ignored`);
+      }
+    }
+    return out;
   }
 
   async save(decisions: Decisions): Promise<void> {
-    await ensureCurationDir(path.dirname(this.file));
+    await ensureStateDir(path.dirname(this.file));
     const tmp = `${this.file}.${process.pid}.${Date.now()}.tmp`;
     const fh = await fs.open(tmp, 'wx');
     try {
-      await fh.writeFile(formatDecisions(decisions));
+      await fh.writeFile(formatDecisions(new Map([...this.ignored, ...decisions])));
       await fh.sync();
     } finally {
       await fh.close();

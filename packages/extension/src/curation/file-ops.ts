@@ -26,6 +26,8 @@ export interface FileOps {
   rename(from: string, to: string): Promise<void>;
   /** Moves the file to the OS trash: true when done, false (file untouched) when there is no OS trash here. */
   trash(abs: string): Promise<boolean>;
+  /** Removes the folder when it is empty: true when removed, false when it holds something or is not there. */
+  removeEmptyDir(abs: string): Promise<boolean>;
 }
 
 /** A file as it is on disk: what the journal records after each action and checks before undoing it. */
@@ -41,9 +43,8 @@ export function sha256(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-/** The state of `rel` now, or undefined when it is absent or not a file. */
-export async function fileState(ops: FileOps, root: string, rel: string): Promise<FileState | undefined> {
-  const abs = path.join(root, ...rel.split('/'));
+/** The state of `rel` (at `abs`) now, or undefined when it is absent or not a file. */
+export async function fileState(ops: FileOps, abs: string, rel: string): Promise<FileState | undefined> {
   const st = await ops.stat(abs);
   if (!st?.isFile) return undefined;
   const data = await ops.readFile(abs);
@@ -90,10 +91,14 @@ export class NodeFileOps implements FileOps {
     }
   }
 
+  /**
+   * Renames without ever replacing a file: link(2) refuses an existing `to`, then the old name is unlinked. When the
+   * unlink fails (another process moved or removed `from` meanwhile), the new link is removed again, so the file is
+   * never left in two places, and the error says what happened. Where hard links are not supported, a rename after a
+   * check (not atomic against another writer).
+   */
   async rename(from: string, to: string): Promise<void> {
     await fs.mkdir(path.dirname(to), { recursive: true });
-    // link + unlink never replaces an existing file (rename(2) would); fall back to a checked rename where
-    // hard links are not supported.
     try {
       await fs.link(from, to);
     } catch (e) {
@@ -103,7 +108,27 @@ export class NodeFileOps implements FileOps {
       await fs.rename(from, to);
       return;
     }
-    await fs.unlink(from);
+    try {
+      await fs.unlink(from);
+    } catch (e) {
+      const undone = await fs.unlink(to).then(
+        () => true,
+        () => false,
+      );
+      const code = (e as NodeJS.ErrnoException).code;
+      const why = code === 'ENOENT' ? `${from} was moved or removed by someone else meanwhile` : (e as Error).message;
+      throw Object.assign(
+        new Error(undone ? `${why}; the new name ${to} was removed again` : `${why}; the file is now also at ${to}`),
+        { code },
+      );
+    }
+  }
+
+  async removeEmptyDir(abs: string): Promise<boolean> {
+    return fs.rmdir(abs).then(
+      () => true,
+      () => false,
+    );
   }
 
   async trash(abs: string): Promise<boolean> {

@@ -1,13 +1,22 @@
 /**
- * The curation journal: `<root>/.curation/journal.jsonl`, append-only, one JSON object per line (version `v: 1`).
+ * The curation journal: `journal.jsonl` in the board's state folder beside the dataset (state.ts), append-only, one
+ * JSON object per line (version `v: 1`).
  * Every action (move, trash, keep, unkeep) is an entry with the file operations it did and the state (size, mtime,
  * sha256) of each file after it; undo and redo are entries too (`target` = the action's id), so the undo/redo stacks
  * are rebuilt from the file alone after a window reload. Each line is appended and fsync'ed in one write: a crash
- * can only tear the last line, which the reader reports and skips, keeping every other entry. No vscode import.
+ * can only tear the last line, which the reader reports and skips, keeping every other entry.
+ *
+ * The journal is data from disk (a dataset shared as an archive may carry one), so reading it checks every entry:
+ * each path must be a plain relative path the board acts on (places.ts `journalPathProblem`: no `..`, not absolute,
+ * inside the dataset or the state folder), each id must be new (a repeated id is a replayed line), and an entry that
+ * fails is reported and skipped, the rest kept. No vscode import.
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { FileState } from './file-ops';
+import { journalPathProblem } from './places';
+import { relProblem } from './paths';
+import { ensureStateDir } from './state';
 import type { BoardActionKind } from './types';
 
 export const JOURNAL_VERSION = 1 as const;
@@ -20,12 +29,15 @@ export interface Decision {
 }
 
 export type FileOp =
-  /** A move, a trash into `.trash/`, or the undo of either. */
-  | { op: 'rename'; from: string; to: string }
-  /** Moved to the OS trash after its bytes were saved at `copy` (under `.curation/trash/<action id>/`). */
+  /**
+   * A move, a trash into `.trash/` (the state folder's `trash/`), or the undo of either. `made`: the dataset folders
+   * the rename created (removed again, when empty, by its undo).
+   */
+  | { op: 'rename'; from: string; to: string; made?: string[] }
+  /** Moved to the OS trash after its bytes were saved at `copy` (`.curation/trash/<action id>/…`, the state folder's `trash-copies/`). */
   | { op: 'trash'; from: string; copy: string }
   /** The saved copy written back to `to` (the undo of `trash`; the copy stays). */
-  | { op: 'restore'; copy: string; to: string }
+  | { op: 'restore'; copy: string; to: string; made?: string[] }
   /** decisions.json: `file`'s decision went from `before` to `after` (null = none). */
   | { op: 'decide'; file: string; before: Decision | null; after: Decision | null };
 
@@ -70,8 +82,45 @@ function isEntry(o: unknown): o is JournalEntry {
     KINDS.has(e.kind) &&
     Array.isArray(e.ops) &&
     Array.isArray(e.files) &&
+    typeof e.message === 'string' &&
     ((e.kind !== 'undo' && e.kind !== 'redo') || typeof e.target === 'string')
   );
+}
+
+/** The paths an operation names (the `decide` file too). */
+export function opPaths(op: FileOp): unknown[] {
+  const made = 'made' in op && op.made !== undefined ? (Array.isArray(op.made) ? op.made : [op.made]) : [];
+  switch (op.op) {
+    case 'rename':
+      return [op.from, op.to, ...made];
+    case 'trash':
+      return [op.from, op.copy];
+    case 'restore':
+      return [op.copy, op.to, ...made];
+    case 'decide':
+      return [op.file];
+    default:
+      return [undefined];
+  }
+}
+
+const isDecision = (d: unknown) => d === null || (!!d && typeof (d as Decision).label === 'string');
+
+/** Why an entry's operations or file states cannot be acted on (a path outside, an unknown operation), or undefined. */
+export function entryProblem(e: JournalEntry): string | undefined {
+  for (const op of e.ops) {
+    if (!op || !['rename', 'trash', 'restore', 'decide'].includes((op as FileOp).op)) return 'an unknown file operation';
+    if (op.op === 'decide' && (!isDecision(op.before) || !isDecision(op.after))) return 'a malformed decision';
+    for (const p of opPaths(op)) {
+      const problem = op.op === 'decide' && typeof p === 'string' ? relProblem(p) : journalPathProblem(p);
+      if (problem) return problem;
+    }
+  }
+  for (const f of e.files) {
+    const problem = journalPathProblem(f?.path);
+    if (problem) return problem;
+  }
+  return undefined;
 }
 
 /** Splits the journal's text into entries; every unreadable line is reported and skipped, the rest kept. */
@@ -81,6 +130,7 @@ export function parseJournal(text: string): { entries: JournalEntry[]; problems:
   const lines = text.split('\n');
   const endsClean = lines[lines.length - 1] === '';
   if (endsClean) lines.pop();
+  const ids = new Set<string>();
   lines.forEach((line, i) => {
     if (!line.trim()) return;
     const torn = !endsClean && i === lines.length - 1;
@@ -93,8 +143,16 @@ export function parseJournal(text: string): { entries: JournalEntry[]; problems:
       );
       return;
     }
-    if (isEntry(o)) entries.push(o);
-    else if (o && typeof o === 'object' && typeof (o as { v?: unknown }).v === 'number' && (o as { v: number }).v > JOURNAL_VERSION)
+    if (isEntry(o)) {
+      const problem = entryProblem(o);
+      if (problem) problems.push(`line ${i + 1} (entry ${o.id}) was skipped: it names ${problem}`);
+      else if (ids.has(o.id))
+        problems.push(`line ${i + 1} repeats the entry id ${o.id} (a copied or replayed line); it was refused and skipped`);
+      else {
+        ids.add(o.id);
+        entries.push(o);
+      }
+    } else if (o && typeof o === 'object' && typeof (o as { v?: unknown }).v === 'number' && (o as { v: number }).v > JOURNAL_VERSION)
       problems.push(`line ${i + 1} was written by a newer version (v${(o as { v: number }).v}); it was skipped`);
     else problems.push(`line ${i + 1} is not a journal entry; it was skipped`);
   });
@@ -134,29 +192,12 @@ export function newEntryId(): string {
   return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
-const CURATION_GITIGNORE = `# Written by the Image Classifier curation board. decisions.json travels with the dataset;
-# the undo history and the copies kept for undo stay on this machine.
-journal.jsonl
-trash/
-`;
-
-/** Creates `<root>/.curation/` with its .gitignore (an existing .gitignore is left alone). */
-export async function ensureCurationDir(dir: string): Promise<void> {
-  await fs.mkdir(dir, { recursive: true });
-  await fs.writeFile(path.join(dir, '.gitignore'), CURATION_GITIGNORE, { flag: 'wx' }).catch((e: NodeJS.ErrnoException) => {
-    if (e.code !== 'EEXIST') throw e;
-  });
-}
-
-/** The journal file of one dataset root. */
+/** The journal file of one dataset (in its state folder). */
 export class Journal {
-  readonly file: string;
+  constructor(readonly file: string) {}
 
-  constructor(root: string) {
-    this.file = path.join(root, '.curation', JOURNAL_FILE);
-  }
-
-  async load(): Promise<JournalState> {
+  /** Reads the entries; `check` (the file-system checks of an entry's paths) may skip more, with a reason. */
+  async load(check?: (e: JournalEntry) => Promise<string | undefined>): Promise<JournalState> {
     let text = '';
     try {
       text = await fs.readFile(this.file, 'utf8');
@@ -164,9 +205,15 @@ export class Journal {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     }
     const parsed = parseJournal(text);
-    const replayed = replayJournal(parsed.entries);
+    const entries: JournalEntry[] = [];
+    for (const e of parsed.entries) {
+      const problem = check ? await check(e) : undefined;
+      if (problem) parsed.problems.push(`entry ${e.id} was skipped: ${problem}`);
+      else entries.push(e);
+    }
+    const replayed = replayJournal(entries);
     return {
-      entries: parsed.entries,
+      entries,
       done: replayed.done,
       undone: replayed.undone,
       problems: [...parsed.problems, ...replayed.problems],
@@ -179,7 +226,7 @@ export class Journal {
    * fragment stays on its own line (reported and skipped on reading) and never swallows the new entry.
    */
   async append(entry: JournalEntry, endsClean = true): Promise<void> {
-    await ensureCurationDir(path.dirname(this.file));
+    await ensureStateDir(path.dirname(this.file));
     const fh = await fs.open(this.file, 'a');
     try {
       await fh.write(`${endsClean ? '' : '\n'}${JSON.stringify(entry)}\n`);

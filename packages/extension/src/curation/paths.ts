@@ -8,7 +8,7 @@ import { isSplitName } from '@image-classifier/protocol/curation';
 
 export { isSplitName, SPLIT_NAMES } from '@image-classifier/protocol/curation';
 
-/** Folders inside the dataset root that belong to the curation board, never to the dataset. */
+/** Where earlier versions kept the board's state inside the dataset root (state.ts moves them out). */
 export const CURATION_DIR = '.curation';
 export const TRASH_FOLDER = '.trash';
 

@@ -3,14 +3,14 @@
  * applied with `workspace.applyEdit` (so SCM, other extensions and VS Code's own undo see them), the trash is
  * `workspace.fs.delete(…, {useTrash: true})`, everything else `workspace.fs`. In a remote window
  * (`vscode.env.remoteName` set), or where the file system provider refuses the trash (e.g. code-server), there is none
- * to use: the board then moves files into `<root>/.trash/`.
+ * to use: the board then moves files into the `trash/` of its state folder beside the dataset (state.ts).
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { FileOps, FileStat } from './file-ops';
 
 export class VscodeFileOps implements FileOps {
-  /** Set to false after the first refusal, so the rest of a batch goes straight to `.trash/`. */
+  /** Set to false after the first refusal, so the rest of a batch goes straight to the state folder's `trash/`. */
   osTrash = !vscode.env.remoteName;
 
   async stat(abs: string): Promise<FileStat | undefined> {
@@ -41,13 +41,24 @@ export class VscodeFileOps implements FileOps {
     if (!(await this.stat(to)) || (await this.stat(from))) throw new Error(`the rename of ${from} to ${to} did not happen`);
   }
 
+  async removeEmptyDir(abs: string): Promise<boolean> {
+    const uri = vscode.Uri.file(abs);
+    try {
+      if ((await vscode.workspace.fs.readDirectory(uri)).length) return false;
+      await vscode.workspace.fs.delete(uri, { recursive: false, useTrash: false });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   async trash(abs: string): Promise<boolean> {
     if (!this.osTrash) return false;
     try {
       await vscode.workspace.fs.delete(vscode.Uri.file(abs), { recursive: false, useTrash: true });
       return true;
     } catch (e) {
-      // A provider without a trash refuses and leaves the file: say so (the caller uses <root>/.trash/ instead).
+      // A provider without a trash refuses and leaves the file: say so (the caller uses the state folder's trash/).
       if (await this.stat(abs)) {
         this.osTrash = false;
         return false;
