@@ -14,12 +14,19 @@ test('curation trash (OS trash): a verified copy is kept, undo restores the byte
   const r = await core.trash(['train/cats/a.jpg', 'train/cats/a.jpg']);
   assert.equal(r.ok, true, r.message);
   assert.deepEqual(r.changes, [{ from: 'train/cats/a.jpg' }], 'duplicates in the selection count once');
-  assert.match(r.message, /^Moved 1 file to the trash \(a copy is kept in \.dataset\.curation\/trash-copies\/ beside the dataset, for undo\)\.$/);
+  assert.match(
+    r.message,
+    /^Moved 1 file to the trash \(a copy is kept in \.dataset\.curation\/trash-copies\/ beside the dataset, for undo\)\.$/,
+  );
   assert.equal(exists(ds.root, 'train/cats/a.jpg'), false);
   assert.equal(readdirSync(ds.osTrash).length, 1, 'the file went to the (stand-in) OS trash');
   const entry = JSON.parse(journalText(ds.root).trim());
   assert.equal(entry.ops[0].op, 'trash');
-  assert.equal(hashOf(path.dirname(ds.root), path.relative(path.dirname(ds.root), statePath(ds.root, entry.ops[0].copy))), h, 'the saved copy has the same bytes');
+  assert.equal(
+    hashOf(path.dirname(ds.root), path.relative(path.dirname(ds.root), statePath(ds.root, entry.ops[0].copy))),
+    h,
+    'the saved copy has the same bytes',
+  );
   const u = await core.undo();
   assert.equal(u.ok, true, u.message);
   assert.deepEqual(u.changes, [{ from: entry.ops[0].copy, to: 'train/cats/a.jpg' }]);

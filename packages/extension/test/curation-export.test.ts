@@ -93,14 +93,22 @@ test('curation export JSON: the same rows with issue details, the report identit
   assert.equal(o.duplicateGroups.length, 1);
 });
 
-test('curation export clean list: path,label; trashed files left out; suspects kept with their current folder label', () => {
-  assert.equal(
-    cleanFileList(report(), input),
-    ['path,label', 'train/cats/a (1).jpg,cats', 'train/cats/a.jpg,cats', 'train/cats/b.jpg,cats', 'train/dogs/c.jpg,dogs', ''].join('\n'),
-  );
-  const unchanged = cleanFileList(report(), { ...input, locations: new Map() });
-  assert.match(unchanged, /^train\/dogs\/a\.jpg,dogs$/m, 'an unresolved label suspect stays, with its folder label');
-  assert.match(unchanged, /^"val\/cats\/d, ""x""\.jpg",cats$/m);
+test('curation export clean list: the files with no open issue, one path per line, no header; trashed ones left out', () => {
+  // b.jpg is dark (open); dogs/a.jpg was moved (label closed) and its duplicate trashed (group closed); d was trashed.
+  assert.equal(cleanFileList(report(), input), ['train/cats/a (1).jpg', 'train/cats/a.jpg', 'train/dogs/c.jpg', ''].join('\n'));
+  const unchanged = cleanFileList(report(), { ...input, kept: new Set(), locations: new Map() });
+  assert.equal(unchanged, 'train/cats/a.jpg\ntrain/dogs/c.jpg\n', 'an open label issue, duplicate or quality issue keeps a file out');
+  assert.doesNotMatch(unchanged, /^path,label$/m, 'no CSV header');
+  // Keeping the label closes the label issue, but the duplicate group (both files left) is still open.
+  const kept = cleanFileList(report(), { ...input, kept: new Set(['train/dogs/a.jpg']), locations: new Map() });
+  assert.doesNotMatch(kept, /train\/dogs\/a\.jpg/);
+  // Trashing one copy closes the group: the other copy, its label kept, is clean.
+  const one = new Map<string, string | null>([['val/cats/d, "x".jpg', null]]);
+  assert.match(cleanFileList(report(), { ...input, kept: new Set(['train/dogs/a.jpg']), locations: one }), /^train\/dogs\/a\.jpg$/m);
+  // A name with a line break cannot be one line: left out.
+  const r = report();
+  r.files.push({ file: 'train/cats/two\nlines.jpg', label: 'cats', split: 'train', issues: [] });
+  assert.doesNotMatch(cleanFileList(r, input), /two/);
 });
 
 test('curation export locations: only journal entries made after the report count; undo cancels a move', () => {

@@ -46,6 +46,8 @@ export class CurationCore implements CurationController {
   private state: JournalState = { entries: [], done: [], undone: [], problems: [], endsClean: true };
   private kept = new Set<string>();
   private queue: Promise<unknown> = Promise.resolve();
+  /** How long an action waits for another board's lock before it is refused. */
+  private lockWaitMs = 10_000;
   /** Problems and notices already said (each is said once). */
   private readonly said = new Set<string>();
 
@@ -69,9 +71,10 @@ export class CurationCore implements CurationController {
     root: string,
     ops: FileOps,
     now: () => Date = () => new Date(),
-    options: { stateDir?: string } = {},
+    options: { stateDir?: string; lockWaitMs?: number } = {},
   ): Promise<CurationCore> {
     const core = new CurationCore(root, await placesFor(root, options.stateDir), ops, now);
+    if (options.lockWaitMs !== undefined) core.lockWaitMs = options.lockWaitMs;
     await core.prepare();
     await core.refresh();
     return core;
@@ -87,12 +90,17 @@ export class CurationCore implements CurationController {
     this.readOnly = await stateProblem(this.places);
     if (this.readOnly || !(await hasLegacy(this.places))) return;
     try {
-      const m = await withLock(this.stateDir, () => migrateLegacy(this.places));
-      this.notices.push(...m.notes);
-      this.readOnly = m.problem ?? (await stateProblem(this.places));
+      await withLock(this.stateDir, () => this.migrate(), this.lockWaitMs);
     } catch (e) {
       this.notices.push(`The board's old folders in the dataset could not be moved out yet (${(e as Error).message})`);
     }
+  }
+
+  /** Moves an earlier version's `.curation/` and `.trash/` out of the dataset (the caller holds the lock). */
+  private async migrate(): Promise<void> {
+    const m = await migrateLegacy(this.places);
+    this.notices.push(...m.notes.filter((n) => !this.notices.includes(n)));
+    this.readOnly = m.problem ?? (await stateProblem(this.places));
   }
 
   /** Re-reads the journal and the decisions; entries naming an unsafe path are skipped and reported. */
@@ -191,12 +199,16 @@ export class CurationCore implements CurationController {
       if (this.readOnly) out = refused(this.readOnly, 'READ_ONLY');
       else
         try {
-          out = await withLock(this.stateDir, async () => {
-            if (await hasLegacy(this.places)) await this.prepare();
-            if (this.readOnly) return refused(this.readOnly, 'READ_ONLY');
-            const p = await plan();
-            return 'refusal' in p ? this.perform(p) : p;
-          });
+          out = await withLock(
+            this.stateDir,
+            async () => {
+              if (await hasLegacy(this.places)) await this.migrate();
+              if (this.readOnly) return refused(this.readOnly, 'READ_ONLY');
+              const p = await plan();
+              return 'refusal' in p ? this.perform(p) : p;
+            },
+            this.lockWaitMs,
+          );
         } catch (e) {
           if (!(e instanceof CurationError)) throw e;
           out = refusedBy(e, '');

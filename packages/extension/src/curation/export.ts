@@ -1,13 +1,14 @@
 /**
  * The curation export, as text: `curation-issues.csv` and `curation-issues.json` (one row per file with an issue, a
  * decision, or a board action since the report: file, where it is now, split, folder label, suggested label, issue
- * types, scores, decision) and `clean-files.txt` (`path,label` with a header line, for training scripts).
+ * types, scores, decision) and `clean-files.txt` (for training scripts).
  *
- * The clean list is the report's files minus the trashed ones, at their current paths with their current class
- * folder as label. Label-issue suspects are included with their folder label (unless trashed: curating them is the
- * user's call, and a kept or moved file is right by definition); unreadable files are included too (they are part
- * of the dataset; the CSV lists them with the issue `unreadable`). Files added after the report are not in it.
- * Pure functions, no vscode import.
+ * The clean list holds the files with no open issue, one path per line (relative to the dataset folder, at its
+ * current path, sorted, no header), counted as the board counts its tabs: a label issue is closed once the file is
+ * moved or its label kept, a duplicate once fewer than two files of its group are left (the others trashed), and
+ * every other issue (outlier, quality, unreadable, changed) stays open until the file is trashed. Trashed files and
+ * files added after the report are not in it; a name with a line break cannot be one line and is left out (the JSON
+ * lists it). Pure functions, no vscode import.
  */
 import { type CurationFile, type CurationReport, csvRow } from '@image-classifier/protocol';
 import { placeOf } from './paths';
@@ -113,15 +114,30 @@ export function issuesJson(report: CurationReport, rows: ExportRow[], now: Date)
   return `${JSON.stringify(out, null, 2)}\n`;
 }
 
-/** clean-files.txt: `path,label` (header first), the report's files minus trashed ones, sorted by path. */
+const DUPLICATE_TYPES = new Set(['exact_duplicate', 'near_duplicate', 'leakage']);
+
+/** clean-files.txt: the files with no open issue, at their current paths, one per line, sorted (no header). */
 export function cleanFileList(report: CurationReport, input: ExportInput): string {
+  const where = (file: string) => (input.locations.has(file) ? input.locations.get(file)! : file);
+  // A duplicate is open while its group still has two files in the dataset.
+  const openDup = new Set<string>();
+  for (const g of report.duplicateGroups) {
+    const left = g.files.filter((f) => where(f) !== null);
+    if (left.length >= 2) for (const f of left) openDup.add(f);
+  }
   const paths: string[] = [];
   for (const f of report.files) {
-    const loc = input.locations.has(f.file) ? input.locations.get(f.file)! : f.file;
-    if (loc !== null) paths.push(loc);
+    const loc = where(f.file);
+    if (loc === null || /[\r\n]/.test(loc)) continue;
+    const open = f.issues.some((i) => {
+      if (i.type === 'label') return loc === f.file && !input.kept.has(f.file);
+      if (DUPLICATE_TYPES.has(i.type)) return openDup.has(f.file);
+      return true;
+    });
+    if (!open) paths.push(loc);
   }
   paths.sort();
-  return [csvRow(['path', 'label']), ...paths.map((p) => csvRow([p, placeOf(p).label ?? '']))].join('');
+  return paths.map((p) => `${p}\n`).join('');
 }
 
 /** The three export files' names and contents. */

@@ -117,10 +117,9 @@ export class NodeFileOps implements FileOps {
       );
       const code = (e as NodeJS.ErrnoException).code;
       const why = code === 'ENOENT' ? `${from} was moved or removed by someone else meanwhile` : (e as Error).message;
-      throw Object.assign(
-        new Error(undone ? `${why}; the new name ${to} was removed again` : `${why}; the file is now also at ${to}`),
-        { code },
-      );
+      throw Object.assign(new Error(undone ? `${why}; the new name ${to} was removed again` : `${why}; the file is now also at ${to}`), {
+        code,
+      });
     }
   }
 

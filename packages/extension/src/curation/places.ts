@@ -109,7 +109,13 @@ export class Places {
         const shown = parts.slice(0, i + 1).join('/');
         checked.set(
           cur,
-          !st ? '' : st.isSymbolicLink() ? `“${rel}”, whose folder ${shown} is a symbolic link` : st.isDirectory() ? undefined : `“${rel}”, whose ${shown} is not a folder`,
+          !st
+            ? ''
+            : st.isSymbolicLink()
+              ? `“${rel}”, whose folder ${shown} is a symbolic link`
+              : st.isDirectory()
+                ? undefined
+                : `“${rel}”, whose ${shown} is not a folder`,
         );
       }
       const v = checked.get(cur);

@@ -63,8 +63,7 @@ export async function stateProblem(places: Places): Promise<string | undefined> 
   if (!st) return undefined;
   if (st.isSymbolicLink())
     return `${dir} (the board's state folder) is a symbolic link; the board keeps its state only in a real folder. Replace it with a folder or remove it. ${READ_ONLY}`;
-  if (!st.isDirectory())
-    return `${dir} should be the board's state folder but is a file. Move or remove it. ${READ_ONLY}`;
+  if (!st.isDirectory()) return `${dir} should be the board's state folder but is a file. Move or remove it. ${READ_ONLY}`;
   const expect: [string, 'file' | 'folder'][] = [
     ['journal.jsonl', 'file'],
     ['decisions.json', 'file'],
@@ -101,7 +100,10 @@ async function plan(dir: string, target: (rel: string) => string, moves: Move[],
 }
 
 async function sameBytes(a: string, b: string): Promise<boolean> {
-  const h = async (p: string) => createHash('sha256').update(await fs.readFile(p)).digest('hex');
+  const h = async (p: string) =>
+    createHash('sha256')
+      .update(await fs.readFile(p))
+      .digest('hex');
   return (await h(a)) === (await h(b));
 }
 
@@ -162,7 +164,10 @@ export async function migrateLegacy(places: Places): Promise<Migration> {
     for (const name of ['journal.jsonl', 'decisions.json']) {
       const s = dir === legacy ? await lstat(path.join(dir, name)) : undefined;
       if (s && !s.isFile())
-        return { notes, problem: `${path.join(dir, name)} is not a file, so the board cannot move its old state out of the dataset. Move or remove it. ${READ_ONLY}` };
+        return {
+          notes,
+          problem: `${path.join(dir, name)} is not a file, so the board cannot move its old state out of the dataset. Move or remove it. ${READ_ONLY}`,
+        };
     }
     const bad = await plan(dir, target, moves);
     if (bad)
@@ -188,17 +193,16 @@ export async function migrateLegacy(places: Places): Promise<Migration> {
     }
   }
   for (const dir of [legacy, legacyTrash]) if ((await lstat(dir))?.isDirectory()) await pruneTree(dir);
-  notes.unshift(`Moved the board's ${moved} old file${moved === 1 ? '' : 's'} from the dataset's .curation/ and .trash/ folders to ${state}`);
+  notes.unshift(
+    `Moved the board's ${moved} old file${moved === 1 ? '' : 's'} from the dataset's .curation/ and .trash/ folders to ${state}`,
+  );
   for (const dir of [legacy, legacyTrash])
     if (await lstat(dir)) notes.push(`${dir} is still there (it holds files that could not be moved)`);
   return { notes };
 }
 
-/** True when the dataset holds a `.curation` or `.trash` folder of an earlier version (something to migrate). */
+/** True when the dataset holds something named `.curation` or `.trash` (an earlier version's folders to move out). */
 export async function hasLegacy(places: Places): Promise<boolean> {
-  for (const name of [CURATION_DIR, TRASH_FOLDER]) {
-    const st = await lstat(path.join(places.root, name));
-    if (st?.isDirectory()) return true;
-  }
+  for (const name of [CURATION_DIR, TRASH_FOLDER]) if (await lstat(path.join(places.root, name))) return true;
   return false;
 }
