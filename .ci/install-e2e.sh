@@ -19,7 +19,9 @@ t0=$SECONDS
 log() { printf '[install-e2e %3ss] %s\n' "$((SECONDS - t0))" "$*"; }
 
 # ---- 1. Debian packages --------------------------------------------------------------------------
-APT_PKGS=(libkrb5-dev pkg-config chromium)
+# python3-torchvision: the curation tests load a curated dataset with torchvision's own ImageFolder
+# (packages/extension/test/curation-dataset-tree.test.ts; it skips loudly without it).
+APT_PKGS=(libkrb5-dev pkg-config chromium python3-torchvision)
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -34,6 +36,7 @@ else
   log "apt packages already installed: ${APT_PKGS[*]}"
 fi
 [ -x /usr/bin/chromium ] || { echo "install-e2e: /usr/bin/chromium missing after apt-get" >&2; exit 1; }
+/usr/bin/python3 -c 'import torchvision' || { echo "install-e2e: /usr/bin/python3 cannot import torchvision after apt-get" >&2; exit 1; }
 
 # ---- 2. e2e/ npm dependencies ---------------------------------------------------------------------
 # Files whose presence proves code-server's postinstall really ran (it runs `npm install` in lib/vscode and

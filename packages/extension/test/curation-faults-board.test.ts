@@ -10,12 +10,11 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { CurationCore } from '../src/curation/core';
 import { NodeFileOps } from '../src/curation/file-ops';
 import { type Dataset, exists, hashOf, makeDataset, openCore, write } from './curation-helpers';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
+const HERE = __dirname;
 
 /** Every file under `dir` (dot files too, links not followed) with its sha256, or `-> target` for a link. */
 function tree(dir: string): string[] {

@@ -387,14 +387,7 @@ export class CurationCore implements CurationController {
     return refused(`${what}: ${error}.${rollbackTail(rollbackFailures)}`);
   }
 
-  private async writeDecisions(done: FileOp[]): Promise<void> {
-    const decide = done.filter((o): o is Extract<FileOp, { op: 'decide' }> => o.op === 'decide');
-    if (!decide.length) return;
-    const d = await this.decisionsFile.load();
-    for (const op of decide) {
-      if (op.after) d.set(op.file, op.after);
-      else d.delete(op.file);
-    }
-    await this.decisionsFile.save(d);
+  private writeDecisions(done: FileOp[]): Promise<void> {
+    return this.decisionsFile.apply(done);
   }
 }

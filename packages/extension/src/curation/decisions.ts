@@ -18,7 +18,7 @@
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import type { Decision } from './journal';
+import type { Decision, FileOp } from './journal';
 import { relProblem } from './paths';
 import { ensureStateDir } from './state';
 
@@ -106,5 +106,17 @@ export class DecisionsFile {
       await fh.close();
     }
     await fs.rename(tmp, this.file);
+  }
+
+  /** Applies the `decide` operations among `done` to the file (re-read first). */
+  async apply(done: FileOp[]): Promise<void> {
+    const decide = done.filter((o): o is Extract<FileOp, { op: 'decide' }> => o.op === 'decide');
+    if (!decide.length) return;
+    const d = await this.load();
+    for (const op of decide) {
+      if (op.after) d.set(op.file, op.after);
+      else d.delete(op.file);
+    }
+    await this.save(d);
   }
 }

@@ -124,6 +124,9 @@ async function moveNoReplace(from: string, to: string): Promise<string> {
         throw c;
       }
       if (!(await sameBytes(from, target))) throw new Error(`the copy of ${from} at ${target} does not match its bytes`);
+      // The journal checks a copy's mtime before undo: keep the original's.
+      const st = await fs.stat(from);
+      await fs.utimes(target, st.atime, st.mtime);
     }
     await fs.unlink(from);
     return target;
