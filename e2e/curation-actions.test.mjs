@@ -1,5 +1,6 @@
 // The curation board's file actions in a real VS Code extension host (code-server): createCurationController over
-// VscodeFileOps (WorkspaceEdit renames, workspace.fs, the trash or its `.trash/` fallback), no UI. The controller
+// VscodeFileOps (WorkspaceEdit renames, workspace.fs, the trash or its fallback: the `trash/` of the board's state
+// folder beside the dataset, `.dataset.curation/`), no UI. The controller
 // source is bundled with esbuild into a throwaway extension whose in-host test module drives it.
 //   node --test e2e/curation-actions.test.mjs        (after `npm run build`; skips loudly without code-server)
 import assert from 'node:assert/strict';
@@ -51,15 +52,19 @@ exports.run = async () => {
   assert.equal(u.ok, true, u.message);
   for (const [f, h] of Object.entries(before)) assert.equal(sha(abs(f)), h, f + ' back, same bytes');
   const t = await c.trash(['train/cats/b.jpg']);
-  log('trash: ' + t.message + ' (remoteName: ' + vscode.env.remoteName + ', .curation/trash: ' + fs.existsSync(abs('.curation/trash')) + ')');
+  log('trash: ' + t.message + ' (remoteName: ' + vscode.env.remoteName + ', state folder: ' + c.stateDir + ': ' + fs.readdirSync(c.stateDir).join(', ') + ')');
   assert.equal(t.ok, true, t.message);
   assert.equal(fs.existsSync(abs('train/cats/b.jpg')), false);
+  assert.equal(c.stateDir, path.join(path.dirname(root.fsPath), '.dataset.curation'), 'the state folder is beside the dataset');
+  assert.deepEqual(fs.readdirSync(root.fsPath).sort(), ['train'], 'nothing of the board inside the dataset (no .curation, no .trash)');
+  assert.ok(fs.existsSync(path.join(c.stateDir, 'trash/train/cats/b.jpg')) || fs.existsSync(path.join(c.stateDir, 'trash-copies')), 'the trash (or its copy for undo) is in the state folder');
   const reloaded = await createCurationController(root);
   assert.equal(reloaded.canUndo(), true, 'a new controller (a window reload) sees the journal');
   const u2 = await reloaded.undo();
   log('undo trash: ' + u2.message);
   assert.equal(u2.ok, true, u2.message);
   assert.equal(sha(abs('train/cats/b.jpg')), before['train/cats/b.jpg'], 'restored byte for byte');
+  assert.ok(!fs.existsSync(path.join(c.stateDir, 'trash/train')), 'the undo took the emptied trash folders with it');
   fs.appendFileSync(abs('train/cats/b.jpg'), 'edited');
   const r = await reloaded.redo();
   log('redo after an edit: ' + r.message);
@@ -68,7 +73,7 @@ exports.run = async () => {
   assert.equal(fs.existsSync(abs('train/cats/b.jpg')), true);
   const k = await reloaded.keepLabel(['train/cats/a.jpg']);
   assert.equal(k.ok, true, k.message);
-  assert.match(fs.readFileSync(abs('.curation/decisions.json'), 'utf8'), /"train\\/cats\\/a\\.jpg": \\{"at":"[^"]+","label":"cats"\\}/);
+  assert.match(fs.readFileSync(path.join(c.stateDir, 'decisions.json'), 'utf8'), /"train\\/cats\\/a\\.jpg": \\{"at":"[^"]+","label":"cats"\\}/);
   log('OK');
 };
 `;

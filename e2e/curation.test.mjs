@@ -260,6 +260,11 @@ describe('Curation board in VS Code', { skip: missing.length > 0, timeout: 900_0
     await page.keyboard.press('Delete');
     await waitFor(() => others.every((f) => !fs.existsSync(path.join(ds, f))), { timeoutMs: 20_000, what: 'the other copies trashed' });
     assert.ok(fs.existsSync(path.join(ds, keeper)), `the kept copy ${keeper} stays`);
+    assert.deepEqual(
+      fs.readdirSync(ds).filter((n) => n.startsWith('.')),
+      [],
+      'the trash is not inside the dataset (no .trash or .curation for an image-folder loader to take as a class)',
+    );
     await page.keyboard.press('Control+z');
     await waitFor(() => others.every((f) => fs.existsSync(path.join(ds, f))), { timeoutMs: 20_000, what: 'the copies restored' });
     for (const f of others) assert.equal(sha(path.join(ds, f)), bytes[f], `${f} restored byte for byte`);
@@ -271,7 +276,8 @@ describe('Curation board in VS Code', { skip: missing.length > 0, timeout: 900_0
     await frame.locator('button.export').click();
     const csvPath = await waitFor(
       () => {
-        const dir = path.join(ds, '.curation', 'export');
+        // The board's state folder is beside the dataset (never inside it): <parent>/.<name>.curation/export.
+        const dir = path.join(path.dirname(ds), `.${path.basename(ds)}.curation`, 'export');
         const f = fs.existsSync(dir) ? fs.readdirSync(dir).find((n) => n.endsWith('.csv')) : undefined;
         return f && path.join(dir, f);
       },
