@@ -121,7 +121,7 @@ async function pruneAfter(ctx: OpContext, op: RunOp, source: string): Promise<vo
   }
 }
 
-/** Runs one operation; returns the operation actually done (a trash without OS trash becomes a rename into .trash/). */
+/** Runs one operation; returns the operation actually done (a trash without OS trash becomes a rename into `.trash/`). */
 async function runOp(ctx: OpContext, op: RunOp, reserved: Set<string>): Promise<FileOp> {
   switch (op.op) {
     case 'rename': {

@@ -15,7 +15,7 @@ export interface FileStat {
 }
 
 export interface FileOps {
-  /** False where there is certainly no OS trash (a remote window): trash goes straight to `<root>/.trash/`. */
+  /** False where there is certainly no OS trash (a remote window): trash goes to the state folder's `trash/` (state.ts). */
   readonly osTrash: boolean;
   /** Undefined when nothing is at `abs`. */
   stat(abs: string): Promise<FileStat | undefined>;
