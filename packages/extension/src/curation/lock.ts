@@ -83,7 +83,9 @@ async function judge(file: string): Promise<string | undefined> {
 /** Runs `fn` holding the lock of the state folder `dir` (created when missing); waits up to `waitMs` for it. */
 export async function withLock<T>(dir: string, fn: () => Promise<T>, waitMs = 10_000): Promise<T> {
   const file = path.join(dir, LOCK_FILE);
-  await fs.mkdir(dir, { recursive: true });
+  await fs.mkdir(dir, { recursive: true }).catch((e: Error) => {
+    throw new CurationError('READ_ONLY', `The board cannot create its state folder ${dir} (${e.message}); nothing was changed`);
+  });
   const me = JSON.stringify({
     pid: process.pid,
     host: os.hostname(),

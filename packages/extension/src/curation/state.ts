@@ -60,7 +60,14 @@ export async function stateProblem(places: Places): Promise<string | undefined> 
     return `${places.realRoot} is the file system's root: there is no folder beside it for the board's state. ${READ_ONLY}`;
   const dir = places.stateDir;
   const st = await lstat(dir);
-  if (!st) return undefined;
+  if (!st) {
+    const parent = path.dirname(dir);
+    const writable = await fs.access(parent, constants.W_OK).then(
+      () => true,
+      () => false,
+    );
+    return writable ? undefined : `The board keeps its state beside the dataset, in ${dir}, but ${parent} is not writable. ${READ_ONLY}`;
+  }
   if (st.isSymbolicLink())
     return `${dir} (the board's state folder) is a symbolic link; the board keeps its state only in a real folder. Replace it with a folder or remove it. ${READ_ONLY}`;
   if (!st.isDirectory()) return `${dir} should be the board's state folder but is a file. Move or remove it. ${READ_ONLY}`;
