@@ -109,7 +109,7 @@ export class CurationCore implements CurationController {
     const check = async (e: JournalEntry) => {
       for (const p of [...e.ops.flatMap(opPaths), ...e.files.map((f) => f.path)]) {
         const problem = await this.places.folderProblem(p as string, checked);
-        if (problem) return `it names ${problem}`;
+        if (problem) return problem;
       }
       return undefined;
     };

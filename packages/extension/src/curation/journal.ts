@@ -109,8 +109,8 @@ const isDecision = (d: unknown) => d === null || (!!d && typeof (d as Decision).
 /** Why an entry's operations or file states cannot be acted on (a path outside, an unknown operation), or undefined. */
 export function entryProblem(e: JournalEntry): string | undefined {
   for (const op of e.ops) {
-    if (!op || !['rename', 'trash', 'restore', 'decide'].includes((op as FileOp).op)) return 'an unknown file operation';
-    if (op.op === 'decide' && (!isDecision(op.before) || !isDecision(op.after))) return 'a malformed decision';
+    if (!op || !['rename', 'trash', 'restore', 'decide'].includes((op as FileOp).op)) return 'it names an unknown file operation';
+    if (op.op === 'decide' && (!isDecision(op.before) || !isDecision(op.after))) return 'it holds a malformed decision';
     for (const p of opPaths(op)) {
       const problem = op.op === 'decide' && typeof p === 'string' ? relProblem(p) : journalPathProblem(p);
       if (problem) return problem;
@@ -145,7 +145,7 @@ export function parseJournal(text: string): { entries: JournalEntry[]; problems:
     }
     if (isEntry(o)) {
       const problem = entryProblem(o);
-      if (problem) problems.push(`line ${i + 1} (entry ${o.id}) was skipped: it names ${problem}`);
+      if (problem) problems.push(`line ${i + 1} (entry ${o.id}) was skipped: ${problem}`);
       else if (ids.has(o.id))
         problems.push(`line ${i + 1} repeats the entry id ${o.id} (a copied or replayed line); it was refused and skipped`);
       else {

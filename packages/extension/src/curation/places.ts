@@ -56,7 +56,7 @@ function splitOf(rel: string): Split {
 
 /** Why `rel`, a path read from the journal or the decisions file, is not one the board acts on; undefined when it is. */
 export function journalPathProblem(rel: unknown): string | undefined {
-  if (typeof rel !== 'string') return 'a path that is not text';
+  if (typeof rel !== 'string') return 'a path in it is not text';
   const { area, parts } = splitOf(rel);
   if (area === COPIES_AREA) {
     if (!ID.test(parts[0] ?? '')) return `“${rel}” does not name a copy kept for undo`;
@@ -112,10 +112,10 @@ export class Places {
           !st
             ? ''
             : st.isSymbolicLink()
-              ? `“${rel}”, whose folder ${shown} is a symbolic link`
+              ? `“${rel}” passes through ${shown}, a symbolic link (the board never acts through links)`
               : st.isDirectory()
                 ? undefined
-                : `“${rel}”, whose ${shown} is not a folder`,
+                : `“${rel}” passes through ${shown}, which is not a folder`,
         );
       }
       const v = checked.get(cur);
