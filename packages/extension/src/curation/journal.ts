@@ -11,6 +11,7 @@
  * inside the dataset or the state folder), each id must be new (a repeated id is a replayed line), and an entry that
  * fails is reported and skipped, the rest kept. No vscode import.
  */
+import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { FileState } from './file-ops';
@@ -188,8 +189,9 @@ export function latestEntryFor(entries: JournalEntry[], id: string): JournalEntr
   return undefined;
 }
 
+/** A new entry id: the time and 48 random bits (ids must be unique: a repeated one is refused as a replayed line). */
 export function newEntryId(): string {
-  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+  return `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`;
 }
 
 /** The journal file of one dataset (in its state folder). */
