@@ -16,7 +16,7 @@ import { type FileOps, type FileState, fileState } from './file-ops';
 import { type FileOp, JOURNAL_FILE, Journal, type JournalEntry, type JournalState, latestEntryFor, newEntryId, opPaths } from './journal';
 import { withLock } from './lock';
 import { labelProblem, moveTarget, placeOf, relProblem } from './paths';
-import { COPIES_AREA, COPIES_PREFIX, CurationError, type CurationErrorCode, isStatePath, type Places, TRASH_AREA } from './places';
+import { COPIES_PREFIX, CurationError, type Places } from './places';
 import { hasLegacy, migrateLegacy, placesFor, stateProblem } from './state';
 import { outcomeOf, plural, refused, refusedBy, trashMessage } from './outcome';
 import type { ActionOutcome, BoardActionKind, CurationController } from './types';
