@@ -176,7 +176,10 @@ export class CurationCore implements CurationController {
 
   exportReport(report: CurationReport, dir: string): Promise<string[]> {
     return this.serial(async () => {
-      if (this.readOnly && path.resolve(dir).startsWith(this.stateDir)) throw new CurationError('READ_ONLY', this.readOnly);
+      if (path.resolve(dir).startsWith(this.stateDir)) {
+        this.readOnly = (await stateProblem(this.places)) ?? this.readOnly;
+        if (this.readOnly) throw new CurationError('READ_ONLY', this.readOnly);
+      }
       await this.refresh();
       return writeExport(this.ctx.ops, report, dir, { kept: this.kept, entries: this.state.entries, now: this.now() });
     });
