@@ -65,7 +65,8 @@ export function journalPathProblem(rel: unknown): string | undefined {
   }
   if (area === TRASH_AREA) return relProblem(parts.join('/')) ? `“${rel}” is not a plain path inside the board's folder` : undefined;
   const p = relProblem(rel);
-  return p && /relative|plain/.test(p) ? `${p} (it leaves the dataset folder)` : p;
+  const leaves = rel.startsWith('/') || /^[a-zA-Z]:/.test(rel) || rel.split(/[/\\]/).includes('..');
+  return p && leaves ? `${p} (it leaves the dataset folder)` : p;
 }
 
 /** True for a journal path that names the state folder (the file left the dataset). */
