@@ -169,7 +169,11 @@ test('18.3 a curated, trashed, exported dataset (old in-dataset state migrated) 
   };
   write(root, '.curation/journal.jsonl', `${JSON.stringify(entry)}\n`);
   write(root, '.curation/decisions.json', '{"version":1,"keep":{"dogs/d1.png":{"at":"","label":"dogs"}}}\n');
-  write(root, '.curation/.gitignore', 'journal.jsonl\ntrash/\n');
+  write(
+    root,
+    '.curation/.gitignore',
+    '# Written by the Image Classifier curation board. decisions.json travels with the dataset;\n# the undo history and the copies kept for undo stay on this machine.\njournal.jsonl\ntrash/\n',
+  );
   write(root, '.curation/export/clean-files.txt', 'old export\n');
   write(root, '.trash/dogs/y.png', png(9, 9, 9));
   const legacy = Object.fromEntries(
@@ -247,6 +251,7 @@ test('18.3 migration never loses a file: a name taken in the state folder gets a
   write(state, 'decisions.json', '{"version":1,"keep":{}}\n');
   write(ds.root, '.curation/decisions.json', '{"version":1,"keep":{"train/cats/a.jpg":{"at":"","label":"cats"}}}\n');
   write(ds.root, '.trash/train/cats/z.jpg', 'old trashed');
+  write(ds.root, '.curation/.gitignore', 'edited by the user\n');
   write(state, 'trash/train/cats/z.jpg', 'newer trashed');
   const core = await openCore(ds);
   assert.equal(core.readOnly, undefined);
@@ -255,6 +260,7 @@ test('18.3 migration never loses a file: a name taken in the state folder gets a
   assert.equal(readFileSync(path.join(state, 'trash/train/cats/z (1).jpg'), 'utf8'), 'old trashed');
   assert.equal(readFileSync(path.join(state, 'trash/train/cats/z.jpg'), 'utf8'), 'newer trashed');
   assert.match(core.notices.join(' | '), /decisions \(1\)\.json \(decisions\.json was taken there\)/);
+  assert.equal(readFileSync(path.join(state, '.gitignore (1)'), 'utf8'), 'edited by the user\n', 'an edited old .gitignore is kept');
   assert.equal(existsSync(path.join(ds.root, '.curation')) || existsSync(path.join(ds.root, '.trash')), false);
 
   const ds2 = makeDataset();

@@ -25,6 +25,13 @@ trash/
 trash-copies/
 `;
 
+/** The .gitignore earlier versions wrote into `<root>/.curation/` (removed when unchanged, moved otherwise). */
+const LEGACY_GITIGNORE = `# Written by the Image Classifier curation board. decisions.json travels with the dataset;
+# the undo history and the copies kept for undo stay on this machine.
+journal.jsonl
+trash/
+`;
+
 const errno = (e: unknown) => (e as NodeJS.ErrnoException).code;
 const lstat = (p: string) =>
   fs.lstat(p).catch((e) => {
@@ -190,8 +197,8 @@ export async function migrateLegacy(places: Places): Promise<Migration> {
   await ensureStateDir(state);
   let moved = 0;
   for (const m of moves) {
-    if (path.basename(m.from) === '.gitignore' && path.dirname(m.from) === legacy) {
-      await fs.unlink(m.from);
+    if (m.from === path.join(legacy, '.gitignore') && (await fs.readFile(m.from, 'utf8').catch(() => '')) === LEGACY_GITIGNORE) {
+      await fs.unlink(m.from); // the one the board wrote, unchanged: the state folder has its own
       continue;
     }
     try {
@@ -207,7 +214,7 @@ export async function migrateLegacy(places: Places): Promise<Migration> {
     `Moved the board's ${moved} old file${moved === 1 ? '' : 's'} from the dataset's .curation/ and .trash/ folders to ${state}`,
   );
   for (const dir of [legacy, legacyTrash])
-    if (await lstat(dir)) notes.push(`${dir} is still there (it holds files that could not be moved)`);
+    if ((await lstat(dir))?.isDirectory()) notes.push(`${dir} is still there (it holds files that could not be moved)`);
   return { notes };
 }
 
