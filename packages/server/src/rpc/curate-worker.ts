@@ -2,7 +2,9 @@
  * Worker thread for curation's analysis (label issues, duplicates, outliers, quality): pure CPU work that takes
  * from milliseconds to tens of seconds, kept off the JSON-RPC thread. One message in, one out. The neighbour graph
  * the analysis built (large datasets) is saved to `annFile` for find-similar (rather than rebuilt on the main thread)
- * and for the next run, which updates it for the files that changed.
+ * and for the next run, which updates it for the files that changed. That saved graph is read through ann-guard.ts:
+ * checksums first, then a child process loads it before this thread does; a graph that fails either is built anew
+ * and the origin says why (`rebuilt`).
  */
 import { parentPort } from 'node:worker_threads';
 import {
@@ -10,10 +12,11 @@ import {
   type AnalyseOptions,
   type AnnSnapshot,
   analyse,
+  EXACT_MAX_ROWS,
   type LabelSet,
   persistAnnIndex,
-  readAnnSnapshot,
 } from '@image-classifier/core';
+import { type GuardedGraph, readGuardedSnapshot } from './ann-guard.js';
 
 export interface AnalyseRequest {
   items: Analysable[];
@@ -38,16 +41,23 @@ function save(a: ReturnType<typeof analyse>, m: AnalyseRequest): SavedIndex | un
 
 const port = parentPort;
 if (!port) throw new Error('curate-worker must run in a worker thread');
-port.on('message', (m: AnalyseRequest) => {
+port.on('message', async (m: AnalyseRequest) => {
+  let previous: GuardedGraph = {};
   try {
     const d = m.items[0]?.embedding.length ?? 0;
-    const previous = m.annFile && d ? readAnnSnapshot(m.annFile, d) : undefined;
-    const analysis = analyse(m.items, m.labels, previous ? { ...m.options, previousIndex: previous } : m.options);
+    // Only a run that searches with a graph reads the saved one.
+    const graph = m.items.length > (m.options.exactMaxRows ?? EXACT_MAX_ROWS);
+    if (m.annFile && d && graph) previous = await readGuardedSnapshot(m.annFile, d);
+    const options = previous.snapshot ? { ...m.options, previousIndex: previous.snapshot } : m.options;
+    const analysis = analyse(m.items, m.labels, options);
     const saved = save(analysis, m);
-    const origin = analysis.ann?.origin;
+    let origin = analysis.ann?.origin;
+    if (origin?.kind === 'built' && previous.reason) origin = { ...origin, rebuilt: previous.reason };
     delete analysis.ann;
     port.postMessage({ analysis, saved, origin });
   } catch (e) {
     port.postMessage({ error: e instanceof Error ? e.message : String(e) });
+  } finally {
+    if (previous.snapshot) previous.dispose();
   }
 });

@@ -1,0 +1,129 @@
+/**
+ * Loading a saved neighbour graph without trusting it: the parts are verified against their checksums (core's
+ * ann-store.ts), then a child process (ann-probe.js, beside this module) loads the verified bytes with usearch first.
+ * Only when the child loaded them does this process load the same bytes, from a private copy nobody else writes.
+ * A graph that crashes the native library costs the child, never the server: the caller builds the graph anew and
+ * reports why (`run.neighbourIndex.rebuilt`).
+ */
+import { fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, rmSync } from 'node:fs';
+import * as path from 'node:path';
+import { threadId } from 'node:worker_threads';
+import { ANN_DEFAULTS, type AnnSnapshot, checkAnnSnapshot } from '@image-classifier/core';
+import type { AnnProbeAnswer, AnnProbeRequest } from './ann-probe.js';
+
+/** How long the child may take to load a graph (100k images: well under a second). */
+const PROBE_TIMEOUT_MS = 120_000;
+
+export function annProbeScript(): string | undefined {
+  const p = path.join(__dirname, 'ann-probe.js');
+  return existsSync(p) ? p : undefined;
+}
+
+/** A new private file name beside `file` for a verified copy of the graph. */
+export function privateCopyPath(file: string): string {
+  return `${file}.${process.pid}-${threadId}-${randomBytes(6).toString('hex')}.load`;
+}
+
+function usearchConfig(s: AnnSnapshot): Record<string, unknown> {
+  return {
+    dimensions: s.dims,
+    metric: 'cos',
+    quantization: s.options.quantization ?? ANN_DEFAULTS.quantization,
+    connectivity: s.options.connectivity,
+    expansion_add: s.options.expansionAdd,
+    expansion_search: s.options.expansionSearch,
+  };
+}
+
+/** Loads `req` in a child process: ok, or why not (the child's own answer, its crash, or its time-out). */
+export function probeInChild(req: AnnProbeRequest, timeoutMs = PROBE_TIMEOUT_MS): Promise<AnnProbeAnswer> {
+  const script = annProbeScript();
+  if (!script) return Promise.resolve({ ok: false, reason: 'this build has no out-of-process loader for the saved graph' });
+  return new Promise((resolve) => {
+    let settled = false;
+    const done = (a: AnnProbeAnswer) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(a);
+    };
+    let child: ReturnType<typeof fork>;
+    try {
+      child = fork(script, [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], execArgv: [], serialization: 'json' });
+    } catch (e) {
+      resolve({ ok: false, reason: `the graph loader could not start (${(e as Error).message})` });
+      return;
+    }
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      done({ ok: false, reason: `loading the saved graph took over ${Math.round(timeoutMs / 1000)} s` });
+    }, timeoutMs);
+    let stderr = '';
+    child.stderr?.on('data', (b: Buffer) => {
+      stderr = (stderr + b.toString('utf8')).slice(-2000);
+    });
+    child.once('message', (m: AnnProbeAnswer) => done(m));
+    child.once('error', (e) => done({ ok: false, reason: `the graph loader could not start (${e.message})` }));
+    child.once('exit', (code, signal) => {
+      const said = stderr.trim().split('\n')[0]?.slice(0, 200);
+      const why = `${signal ?? `code ${code}`}${said ? `: ${said}` : ''}`;
+      // An answer sent just before the exit is delivered first; the exit decides only when none came.
+      setImmediate(() =>
+        done({
+          ok: false,
+          reason: signal ? `loading the saved graph crashed the native library (${why})` : `the graph loader exited (${why}) before answering`,
+        }),
+      );
+    });
+    child.send(req);
+  });
+}
+
+/** A verified saved graph, loadable in this process from `snapshot.file` (a private copy: `dispose` removes it). */
+export type GuardedGraph = { snapshot: AnnSnapshot; dispose: () => void; reason?: undefined } | { snapshot?: undefined; reason?: string };
+
+/**
+ * The graph saved at `file` for d-dimensional rows, verified (checksums) and loaded once by a child process;
+ * otherwise why not (`reason`), or neither when nothing was saved there.
+ */
+export async function readGuardedSnapshot(file: string, d: number): Promise<GuardedGraph> {
+  const copy = privateCopyPath(file);
+  const dispose = () => rmSync(copy, { force: true });
+  let read: ReturnType<typeof checkAnnSnapshot>;
+  try {
+    read = checkAnnSnapshot(file, d, { copyTo: copy });
+  } catch (e) {
+    dispose();
+    return { reason: `the saved graph could not be read (${(e as Error).message})` };
+  }
+  if (!read.snapshot) return read.reason ? { reason: read.reason } : {};
+  const probe = await probeInChild({ file: copy, config: usearchConfig(read.snapshot), dims: read.snapshot.dims });
+  if (!probe.ok) {
+    dispose();
+    return { reason: probe.reason };
+  }
+  return { snapshot: read.snapshot, dispose };
+}
+
+/**
+ * The snapshot a curate run saved (`snapshot.file`, its hash as saved), checked again and loaded once by a child
+ * process, as a private copy for this process to load; otherwise why not.
+ */
+export async function guardSavedSnapshot(snapshot: AnnSnapshot): Promise<GuardedGraph> {
+  if (!snapshot.sha256 || snapshot.graphBytes === undefined) return { reason: 'the saved graph carries no checksum' };
+  const copy = privateCopyPath(snapshot.file);
+  const dispose = () => rmSync(copy, { force: true });
+  const probe = await probeInChild({
+    file: copy,
+    verify: { source: snapshot.file, sha256: snapshot.sha256, bytes: snapshot.graphBytes },
+    config: usearchConfig(snapshot),
+    dims: snapshot.dims,
+  });
+  if (!probe.ok) {
+    dispose();
+    return { reason: probe.reason };
+  }
+  return { snapshot: { ...snapshot, file: copy }, dispose };
+}
