@@ -7,7 +7,7 @@
  */
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { ANN_DEFAULTS, type AnnSnapshot, checkAnnSnapshot } from '@image-classifier/core';
@@ -24,6 +24,42 @@ export function annProbeScript(): string | undefined {
 /** A new private file name beside `file` for a verified copy of the graph. */
 export function privateCopyPath(file: string): string {
   return `${file}.${process.pid}-${threadId}-${randomBytes(6).toString('hex')}.load`;
+}
+
+/** Whether process `pid` still runs (EPERM: it does, as another user). */
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes private copies of `file`'s graph left by a run that was cancelled or killed mid-load: those of processes
+ * no longer running, and any older than the longest a load may take.
+ */
+export function removeStaleCopies(file: string): void {
+  const dir = path.dirname(file);
+  const base = path.basename(file);
+  const re = /^\.(\d+)-\d+-[0-9a-f]+\.load$/;
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = name.startsWith(base) ? re.exec(name.slice(base.length)) : null;
+    if (!m) continue;
+    const p = path.join(dir, name);
+    try {
+      if (!running(Number(m[1])) || Date.now() - statSync(p).mtimeMs > 2 * PROBE_TIMEOUT_MS) rmSync(p, { force: true });
+    } catch {
+      // Gone meanwhile.
+    }
+  }
 }
 
 function usearchConfig(s: AnnSnapshot): Record<string, unknown> {
@@ -89,6 +125,7 @@ export type GuardedGraph = { snapshot: AnnSnapshot; dispose: () => void; reason?
  * otherwise why not (`reason`), or neither when nothing was saved there.
  */
 export async function readGuardedSnapshot(file: string, d: number): Promise<GuardedGraph> {
+  removeStaleCopies(file);
   const copy = privateCopyPath(file);
   const dispose = () => rmSync(copy, { force: true });
   let read: ReturnType<typeof checkAnnSnapshot>;

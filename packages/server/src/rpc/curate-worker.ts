@@ -49,7 +49,13 @@ port.on('message', async (m: AnalyseRequest) => {
     const graph = m.items.length > (m.options.exactMaxRows ?? EXACT_MAX_ROWS);
     if (m.annFile && d && graph) previous = await readGuardedSnapshot(m.annFile, d);
     const options = previous.snapshot ? { ...m.options, previousIndex: previous.snapshot } : m.options;
-    const analysis = analyse(m.items, m.labels, options);
+    let analysis: ReturnType<typeof analyse>;
+    try {
+      analysis = analyse(m.items, m.labels, options);
+    } finally {
+      // usearch read the copy into memory; removed before the answer (the thread is terminated once it is sent).
+      if (previous.snapshot) previous.dispose();
+    }
     const saved = save(analysis, m);
     let origin = analysis.ann?.origin;
     if (origin?.kind === 'built' && previous.reason) origin = { ...origin, rebuilt: previous.reason };
@@ -57,7 +63,5 @@ port.on('message', async (m: AnalyseRequest) => {
     port.postMessage({ analysis, saved, origin });
   } catch (e) {
     port.postMessage({ error: e instanceof Error ? e.message : String(e) });
-  } finally {
-    if (previous.snapshot) previous.dispose();
   }
 });
