@@ -32,7 +32,8 @@ function rerank(m: Matrix, q: Float32Array, qRow: number, rows: ArrayLike<number
  */
 export type GraphOrigin =
   | { kind: 'built'; rebuilt?: string }
-  | { kind: 'updated'; reused: number; added: number; removed: number } | { kind: 'loaded' };
+  | { kind: 'updated'; reused: number; added: number; removed: number }
+  | { kind: 'loaded' };
 
 export class GraphIndex implements AnnIndex {
   readonly exact = false;

@@ -132,7 +132,8 @@ const PART_NAMES: Record<Part, string> = { graph: 'graph file', f32: 'vector sid
 function mismatch(part: Part, buf: Uint8Array, want: PartSum): string | undefined {
   if (buf.byteLength !== want.bytes)
     return `the saved graph is torn: its ${PART_NAMES[part]} holds ${buf.byteLength} bytes, its manifest says ${want.bytes}`;
-  if (sum(buf).sha256 !== want.sha256) return `the saved graph failed its checksum: its ${PART_NAMES[part]} was changed since it was written`;
+  if (sum(buf).sha256 !== want.sha256)
+    return `the saved graph failed its checksum: its ${PART_NAMES[part]} was changed since it was written`;
   return undefined;
 }
 

@@ -109,7 +109,9 @@ export function probeInChild(req: AnnProbeRequest, timeoutMs = PROBE_TIMEOUT_MS)
       setImmediate(() =>
         done({
           ok: false,
-          reason: signal ? `loading the saved graph crashed the native library (${why})` : `the graph loader exited (${why}) before answering`,
+          reason: signal
+            ? `loading the saved graph crashed the native library (${why})`
+            : `the graph loader exited (${why}) before answering`,
         }),
       );
     });
