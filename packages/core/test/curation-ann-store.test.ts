@@ -12,6 +12,7 @@ import {
   annStoreFiles,
   buildAnnIndex,
   checkAnnSnapshot,
+  copyManifestGraph,
   copyVerifiedGraph,
   loadAnnIndex,
   loadUsearch,
@@ -148,5 +149,31 @@ describe('curation: the saved graph is verified before use', { skip: loadUsearch
     fs.writeFileSync(file, b);
     assert.match(copyVerifiedGraph(file, saved!.sha256!, saved!.graphBytes!, copy) ?? '', /failed its checksum/);
     assert.equal(fs.existsSync(copy), false);
+  });
+
+  test('copyManifestGraph: a copy of the graph as its manifest describes it, which checkAnnSnapshot accepts as verified', () => {
+    const copy = path.join(dir, 'manifest.load');
+    const r = copyManifestGraph(file, copy);
+    assert.equal(r.reason, undefined);
+    assert.equal(r.graph?.file, copy);
+    assert.equal(r.graph?.sha256, saved!.sha256);
+    assert.equal(r.graph?.dims, saved!.dims);
+    assert.deepEqual(fs.readFileSync(copy), fs.readFileSync(file));
+    const read = checkAnnSnapshot(file, D, { verifiedGraph: r.graph! });
+    assert.equal(read.snapshot?.file, copy, 'the snapshot loads the verified copy');
+    assert.ok(loadAnnIndex(m, read.snapshot!));
+    // Saved again meanwhile (another window, same cache): the copy no longer matches the manifest.
+    const other = buildAnnIndex(m, { exactMaxRows: 100, dims: 8 }, ids);
+    persistAnnIndex(other, file, D);
+    assert.match(checkAnnSnapshot(file, D, { verifiedGraph: r.graph! }).reason ?? '', /replaced while this run read it/);
+    fs.rmSync(copy);
+    const b = fs.readFileSync(file);
+    b[b.length - 1] ^= 1;
+    fs.writeFileSync(file, b);
+    assert.match(copyManifestGraph(file, copy).reason ?? '', /failed its checksum: its graph file/);
+    assert.equal(fs.existsSync(copy), false);
+    fs.rmSync(annStoreFiles(file).manifest);
+    assert.match(copyManifestGraph(file, copy).reason ?? '', /no checksum manifest/);
+    assert.deepEqual(copyManifestGraph(path.join(dir, 'none.usearch'), copy), {});
   });
 });

@@ -126,6 +126,22 @@ function validSum(x: unknown): x is PartSum {
   return Boolean(s) && Number.isSafeInteger(s.bytes) && s.bytes >= 0 && typeof s.sha256 === 'string' && /^[0-9a-f]{64}$/.test(s.sha256);
 }
 
+/** The manifest at `file`, or why it cannot be used. */
+function readManifest(file: string): Manifest | string {
+  let manifest: Manifest;
+  try {
+    manifest = JSON.parse(readFileSync(file, 'utf8')) as Manifest;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ENOENT'
+      ? 'the saved graph has no checksum manifest (torn or written by an older version)'
+      : 'the saved graph’s checksum manifest is unreadable';
+  }
+  if (!manifest || typeof manifest !== 'object' || manifest.version !== ANN_STORE_VERSION)
+    return 'the saved graph was written by another version';
+  if (!PARTS.every((p) => validSum(manifest[p]))) return 'the saved graph’s checksum manifest is unreadable';
+  return manifest;
+}
+
 const PART_NAMES: Record<Part, string> = { graph: 'graph file', f32: 'vector sidecar', json: 'key sidecar' };
 
 /** Why `buf` is not the part the manifest describes, or undefined when it is. */
@@ -143,25 +159,17 @@ function mismatch(part: Part, buf: Uint8Array, want: PartSum): string | undefine
  * verified bytes are written to that new file (created, never overwritten) and the snapshot points at it: load
  * that copy, then remove it.
  */
-export function checkAnnSnapshot(file: string, d: number, o: { copyTo?: string } = {}): AnnStoreRead {
+export function checkAnnSnapshot(file: string, d: number, o: { copyTo?: string; verifiedGraph?: VerifiedGraph } = {}): AnnStoreRead {
   const f = annStoreFiles(file);
   if (![f.graph, f.f32, f.json, f.manifest].some((p) => existsSync(p))) return {};
-  let manifest: Manifest;
-  try {
-    manifest = JSON.parse(readFileSync(f.manifest, 'utf8')) as Manifest;
-  } catch (e) {
-    return {
-      reason:
-        (e as NodeJS.ErrnoException).code === 'ENOENT'
-          ? 'the saved graph has no checksum manifest (torn or written by an older version)'
-          : 'the saved graph’s checksum manifest is unreadable',
-    };
-  }
-  if (!manifest || typeof manifest !== 'object' || manifest.version !== ANN_STORE_VERSION)
-    return { reason: 'the saved graph was written by another version' };
-  if (!PARTS.every((p) => validSum(manifest[p]))) return { reason: 'the saved graph’s checksum manifest is unreadable' };
+  const read = readManifest(f.manifest);
+  if (typeof read === 'string') return { reason: read };
+  const manifest = read;
+  if (o.verifiedGraph && (o.verifiedGraph.sha256 !== manifest.graph.sha256 || o.verifiedGraph.bytes !== manifest.graph.bytes))
+    return { reason: 'the saved graph was replaced while this run read it' };
   const bufs = {} as Record<Part, Buffer>;
   for (const p of PARTS) {
+    if (p === 'graph' && o.verifiedGraph) continue;
     try {
       bufs[p] = readFileSync(f[p]);
     } catch {
@@ -183,13 +191,13 @@ export function checkAnnSnapshot(file: string, d: number, o: { copyTo?: string }
   if (
     !Array.isArray(meta.ids) ||
     meta.ids.length !== meta.keys ||
-    meta.graphBytes !== bufs.graph.byteLength ||
+    meta.graphBytes !== manifest.graph.bytes ||
     !Number.isSafeInteger(floats) ||
     buf.byteLength !== 4 * (floats + meta.rows)
   )
     return { reason: 'the saved graph’s parts do not add up' };
-  let graphFile = file;
-  if (o.copyTo) {
+  let graphFile = o.verifiedGraph?.file ?? file;
+  if (o.copyTo && !o.verifiedGraph) {
     try {
       writeFileSync(o.copyTo, bufs.graph, { flag: 'wx', mode: 0o600 });
     } catch (e) {
@@ -214,6 +222,39 @@ export function checkAnnSnapshot(file: string, d: number, o: { copyTo?: string }
       graphBytes: manifest.graph.bytes,
     },
   };
+}
+
+/** A copy of a saved graph's file, verified against the manifest when it was made (copyManifestGraph). */
+export interface VerifiedGraph {
+  file: string;
+  sha256: string;
+  bytes: number;
+  /** The graph's dimensions and options, from its verified key sidecar (to configure usearch for loading it). */
+  dims: number;
+  options: AnnOptions;
+}
+
+/**
+ * Copies the graph saved at `file` to the new file `copyTo` if it matches its manifest: the copy and the hash it was
+ * verified against (give it to checkAnnSnapshot as `verifiedGraph`), else why not; `{}` when nothing is saved.
+ */
+export function copyManifestGraph(file: string, copyTo: string): { graph?: VerifiedGraph; reason?: string } {
+  const f = annStoreFiles(file);
+  if (!existsSync(f.manifest) && !existsSync(f.graph)) return {};
+  const manifest = readManifest(f.manifest);
+  if (typeof manifest === 'string') return { reason: manifest };
+  let meta: Meta;
+  try {
+    const json = readFileSync(f.json);
+    const bad = mismatch('json', json, manifest.json);
+    if (bad) return { reason: bad };
+    meta = JSON.parse(json.toString('utf8')) as Meta;
+  } catch {
+    return { reason: 'the saved graph is torn: its key sidecar is missing or unreadable' };
+  }
+  if (meta.version !== ANN_STORE_VERSION) return { reason: 'the saved graph was written by another version' };
+  const bad = copyVerifiedGraph(file, manifest.graph.sha256, manifest.graph.bytes, copyTo);
+  return bad ? { reason: bad } : { graph: { file: copyTo, ...manifest.graph, dims: meta.dims, options: meta.options } };
 }
 
 /** The graph saved at `file` for d-dimensional rows, verified, or undefined (absent, torn, changed, another version). */

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { threadId } from 'node:worker_threads';
-import { ANN_DEFAULTS, type AnnSnapshot, checkAnnSnapshot } from '@image-classifier/core';
+import { type AnnSnapshot, annStoreFiles, type VerifiedGraph } from '@image-classifier/core';
 import type { AnnProbeAnswer, AnnProbeRequest } from './ann-probe.js';
 
 /** How long the child may take to load a graph (100k images: well under a second). */
@@ -62,17 +62,6 @@ export function removeStaleCopies(file: string): void {
   }
 }
 
-function usearchConfig(s: AnnSnapshot): Record<string, unknown> {
-  return {
-    dimensions: s.dims,
-    metric: 'cos',
-    quantization: s.options.quantization ?? ANN_DEFAULTS.quantization,
-    connectivity: s.options.connectivity,
-    expansion_add: s.options.expansionAdd,
-    expansion_search: s.options.expansionSearch,
-  };
-}
-
 /** Loads `req` in a child process: ok, or why not (the child's own answer, its crash, or its time-out). */
 export function probeInChild(req: AnnProbeRequest, timeoutMs = PROBE_TIMEOUT_MS): Promise<AnnProbeAnswer> {
   const script = annProbeScript();
@@ -119,50 +108,50 @@ export function probeInChild(req: AnnProbeRequest, timeoutMs = PROBE_TIMEOUT_MS)
   });
 }
 
-/** A verified saved graph, loadable in this process from `snapshot.file` (a private copy: `dispose` removes it). */
-export type GuardedGraph = { snapshot: AnnSnapshot; dispose: () => void; reason?: undefined } | { snapshot?: undefined; reason?: string };
+/** A graph verified and loaded once by a child process, as a private copy: `dispose` removes the copy. */
+export interface PreparedGraph {
+  graph?: VerifiedGraph;
+  /** Why the saved graph is not used; neither this nor `graph` when nothing was saved. */
+  reason?: string;
+  dispose: () => void;
+}
+
+function prepare(req: AnnProbeRequest): Promise<PreparedGraph> {
+  const dispose = () => rmSync(req.copyTo, { force: true });
+  return probeInChild(req).then((a) => {
+    if (a.ok) return { graph: a.graph, dispose };
+    dispose();
+    return { reason: a.reason, dispose };
+  });
+}
 
 /**
- * The graph saved at `file` for d-dimensional rows, verified (checksums) and loaded once by a child process;
- * otherwise why not (`reason`), or neither when nothing was saved there.
+ * The graph saved at `annFile`, checked against its manifest and loaded once by a child process, as a private copy
+ * for this process (give it to core's checkAnnSnapshot as `verifiedGraph`, which checks the sidecars); otherwise
+ * why not, or neither when nothing is saved there.
  */
-export async function readGuardedSnapshot(file: string, d: number): Promise<GuardedGraph> {
-  removeStaleCopies(file);
-  const copy = privateCopyPath(file);
-  const dispose = () => rmSync(copy, { force: true });
-  let read: ReturnType<typeof checkAnnSnapshot>;
-  try {
-    read = checkAnnSnapshot(file, d, { copyTo: copy });
-  } catch (e) {
-    dispose();
-    return { reason: `the saved graph could not be read (${(e as Error).message})` };
-  }
-  if (!read.snapshot) return read.reason ? { reason: read.reason } : {};
-  const probe = await probeInChild({ file: copy, config: usearchConfig(read.snapshot), dims: read.snapshot.dims });
-  if (!probe.ok) {
-    dispose();
-    return { reason: probe.reason };
-  }
-  return { snapshot: read.snapshot, dispose };
+export function prepareSavedGraph(annFile: string): Promise<PreparedGraph> {
+  removeStaleCopies(annFile);
+  const f = annStoreFiles(annFile);
+  if (![f.graph, f.f32, f.json, f.manifest].some((p) => existsSync(p))) return Promise.resolve({ dispose: () => undefined });
+  return prepare({ kind: 'saved', annFile, copyTo: privateCopyPath(annFile) });
 }
 
 /**
  * The snapshot a curate run saved (`snapshot.file`, its hash as saved), checked again and loaded once by a child
  * process, as a private copy for this process to load; otherwise why not.
  */
-export async function guardSavedSnapshot(snapshot: AnnSnapshot): Promise<GuardedGraph> {
-  if (!snapshot.sha256 || snapshot.graphBytes === undefined) return { reason: 'the saved graph carries no checksum' };
-  const copy = privateCopyPath(snapshot.file);
-  const dispose = () => rmSync(copy, { force: true });
-  const probe = await probeInChild({
-    file: copy,
-    verify: { source: snapshot.file, sha256: snapshot.sha256, bytes: snapshot.graphBytes },
-    config: usearchConfig(snapshot),
+export async function guardSavedSnapshot(snapshot: AnnSnapshot): Promise<{ snapshot?: AnnSnapshot; reason?: string; dispose: () => void }> {
+  if (!snapshot.sha256 || snapshot.graphBytes === undefined)
+    return { reason: 'the saved graph carries no checksum', dispose: () => undefined };
+  const p = await prepare({
+    kind: 'snapshot',
+    source: snapshot.file,
+    sha256: snapshot.sha256,
+    bytes: snapshot.graphBytes,
     dims: snapshot.dims,
+    options: snapshot.options,
+    copyTo: privateCopyPath(snapshot.file),
   });
-  if (!probe.ok) {
-    dispose();
-    return { reason: probe.reason };
-  }
-  return { snapshot: { ...snapshot, file: copy }, dispose };
+  return p.graph ? { snapshot: { ...snapshot, file: p.graph.file }, dispose: p.dispose } : { reason: p.reason, dispose: p.dispose };
 }

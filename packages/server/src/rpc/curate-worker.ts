@@ -2,8 +2,9 @@
  * Worker thread for curation's analysis (label issues, duplicates, outliers, quality): pure CPU work that takes
  * from milliseconds to tens of seconds, kept off the JSON-RPC thread. One message in, one out. The neighbour graph
  * the analysis built (large datasets) is saved to `annFile` for find-similar (rather than rebuilt on the main thread)
- * and for the next run, which updates it for the files that changed. That saved graph is read through ann-guard.ts:
- * checksums first, then a child process loads it before this thread does; a graph that fails either is built anew
+ * and for the next run, which updates it for the files that changed. That saved graph comes verified: the main
+ * thread had a child process check it against its manifest and load it (ann-guard.ts), into a private copy
+ * (`savedGraph`); here its sidecars are checked against the same manifest. A graph refused by either is built anew
  * and the origin says why (`rebuilt`).
  */
 import { parentPort } from 'node:worker_threads';
@@ -12,11 +13,12 @@ import {
   type AnalyseOptions,
   type AnnSnapshot,
   analyse,
+  checkAnnSnapshot,
   EXACT_MAX_ROWS,
   type LabelSet,
   persistAnnIndex,
+  type VerifiedGraph,
 } from '@image-classifier/core';
-import { type GuardedGraph, readGuardedSnapshot } from './ann-guard.js';
 
 export interface AnalyseRequest {
   items: Analysable[];
@@ -24,6 +26,10 @@ export interface AnalyseRequest {
   options: AnalyseOptions;
   /** Where to save the analysis's neighbour graph (written beside, then renamed). */
   annFile?: string;
+  /** The graph saved at `annFile`, verified and loaded once by a child process (a private copy: ann-guard.ts). */
+  savedGraph?: VerifiedGraph;
+  /** Why the graph saved at `annFile` is not used (absent with `savedGraph`, or when nothing was saved). */
+  savedGraphRefused?: string;
 }
 
 /** The saved graph and the files of its rows, in row order. */
@@ -41,24 +47,22 @@ function save(a: ReturnType<typeof analyse>, m: AnalyseRequest): SavedIndex | un
 
 const port = parentPort;
 if (!port) throw new Error('curate-worker must run in a worker thread');
-port.on('message', async (m: AnalyseRequest) => {
-  let previous: GuardedGraph = {};
+port.on('message', (m: AnalyseRequest) => {
   try {
     const d = m.items[0]?.embedding.length ?? 0;
-    // Only a run that searches with a graph reads the saved one.
+    // Only a run that searches with a graph uses the saved one.
     const graph = m.items.length > (m.options.exactMaxRows ?? EXACT_MAX_ROWS);
-    if (m.annFile && d && graph) previous = await readGuardedSnapshot(m.annFile, d);
-    const options = previous.snapshot ? { ...m.options, previousIndex: previous.snapshot } : m.options;
-    let analysis: ReturnType<typeof analyse>;
-    try {
-      analysis = analyse(m.items, m.labels, options);
-    } finally {
-      // usearch read the copy into memory; removed before the answer (the thread is terminated once it is sent).
-      if (previous.snapshot) previous.dispose();
+    let previous: AnnSnapshot | undefined;
+    let refused = m.savedGraphRefused;
+    if (m.annFile && d && graph && m.savedGraph) {
+      const read = checkAnnSnapshot(m.annFile, d, { verifiedGraph: m.savedGraph });
+      previous = read.snapshot;
+      refused = read.reason;
     }
+    const analysis = analyse(m.items, m.labels, previous ? { ...m.options, previousIndex: previous } : m.options);
     const saved = save(analysis, m);
     let origin = analysis.ann?.origin;
-    if (origin?.kind === 'built' && previous.reason) origin = { ...origin, rebuilt: previous.reason };
+    if (origin?.kind === 'built' && graph && refused) origin = { ...origin, rebuilt: refused };
     delete analysis.ann;
     port.postMessage({ analysis, saved, origin });
   } catch (e) {
