@@ -14,6 +14,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import * as path from 'node:path';
+import { threadId } from 'node:worker_threads';
 import type { AnnIndex, AnnOptions, AnnSnapshot } from './ann.js';
 
 /** The layout of the saved set: 2 added the manifest. */
@@ -56,7 +57,7 @@ function sum(buf: Uint8Array): PartSum {
 
 /** Writes `data` to `file` durably: a temporary file beside, fsynced, renamed over `file`. */
 function writeDurably(file: string, data: string): void {
-  const tmp = `${file}.${process.pid}.tmp`;
+  const tmp = `${file}.${process.pid}-${threadId}.tmp`;
   const fd = openSync(tmp, 'w');
   try {
     writeSync(fd, data);
@@ -80,7 +81,7 @@ function writeDurably(file: string, data: string): void {
 /** Saves `ann` (a graph index) to `file` and its sidecars; undefined for an exact index or when writing fails. */
 export function persistAnnIndex(ann: AnnIndex, file: string, d: number): AnnSnapshot | undefined {
   const out = annStoreFiles(file);
-  const tmp = `${file}.${process.pid}.tmp`;
+  const tmp = `${file}.${process.pid}-${threadId}.tmp`;
   const parts = [tmp, `${tmp}.f32`, `${tmp}.json`];
   try {
     const snap = ann.save(tmp);
