@@ -1,9 +1,10 @@
 /**
- * Loading a saved neighbour graph without trusting it: the parts are verified against their checksums (core's
- * ann-store.ts), then a child process (ann-probe.js, beside this module) loads the verified bytes with usearch first.
- * Only when the child loaded them does this process load the same bytes, from a private copy nobody else writes.
- * A graph that crashes the native library costs the child, never the server: the caller builds the graph anew and
- * reports why (`run.neighbourIndex.rebuilt`).
+ * Loading a saved neighbour graph without trusting it: a child process (ann-probe.js, beside this module) checks the
+ * graph file against its SHA-256 (the manifest's, or the one a snapshot carries), copies the verified bytes to a
+ * private file and loads that copy with usearch. Only when the child loaded it does this process load the same copy
+ * (its sidecars checked against the same manifest by core's checkAnnSnapshot). A graph that crashes the native
+ * library costs the child, never the server: the caller builds the graph anew and reports why
+ * (`run.neighbourIndex.rebuilt`).
  */
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -13,7 +14,7 @@ import { threadId } from 'node:worker_threads';
 import { type AnnSnapshot, annStoreFiles, type VerifiedGraph } from '@image-classifier/core';
 import type { AnnProbeAnswer, AnnProbeRequest } from './ann-probe.js';
 
-/** How long the child may take to load a graph (100k images: well under a second). */
+/** How long the child may take to check and load a graph (100k images: about a second). */
 const PROBE_TIMEOUT_MS = 120_000;
 
 export function annProbeScript(): string | undefined {
