@@ -7,6 +7,7 @@
  *   @image-classifier/core: src/engine/inference-worker.ts → dist/server/inference-worker.js
  *   @image-classifier/core: src/image/preprocess-worker.ts → dist/server/preprocess-worker.js
  *   @image-classifier/server: src/rpc/curate-worker.ts → dist/server/curate-worker.js (curation's analysis)
+ *   @image-classifier/server: src/rpc/ann-probe.ts     → dist/server/ann-probe.js (loads a saved graph out of process)
  *   src/webview/board.ts                               → dist/media/board.js (the curation board's webview script)
  * The server and core are found as packages (Node resolution from here, then from the server), not by relative path.
  * onnxruntime-node, sharp and usearch stay external: their JS and one platform's native files are copied to
@@ -56,6 +57,7 @@ const serverEntry = path.join(serverDir, 'src', 'server-main.ts');
 const workerEntry = path.join(coreDir, 'src', 'engine', 'inference-worker.ts');
 const preprocessEntry = path.join(coreDir, 'src', 'image', 'preprocess-worker.ts');
 const curateEntry = path.join(serverDir, 'src', 'rpc', 'curate-worker.ts');
+const annProbeEntry = path.join(serverDir, 'src', 'rpc', 'ann-probe.ts');
 const coreDist = path.join(coreDir, 'dist');
 if (!existsSync(serverEntry)) {
   fail(
@@ -169,6 +171,7 @@ const builds = [
       'inference-worker': workerEntry,
       'preprocess-worker': preprocessEntry,
       'curate-worker': curateEntry,
+      'ann-probe': annProbeEntry,
     },
     outdir: path.join(dist, 'server'),
     external: ['onnxruntime-node', 'sharp', 'usearch'],

@@ -34,6 +34,7 @@ for (const f of [
   'dist/server/inference-worker.js',
   'dist/server/preprocess-worker.js',
   'dist/server/curate-worker.js',
+  'dist/server/ann-probe.js',
 ]) {
   if (!existsSync(path.join(here, f))) {
     console.error(`package.mjs: ${f} is missing: run \`node esbuild.mjs --production --target=${target}\` first.`);

@@ -55,9 +55,17 @@ export interface CurateRunStats {
   /**
    * How the neighbour index was made: exact search (up to 5,000 images), or a graph built, or the graph the last run
    * of this folder saved, updated (`reused` rows whose content was unchanged, moved files included; `added` new or
-   * edited content; `removed` content that is gone). Absent when the analysis did not say.
+   * edited content; `removed` content that is gone). `rebuilt`: why the graph saved by the last run was not used
+   * and the graph was built again (torn, changed since it was written, another version, or it crashed the loader).
+   * Absent when the analysis did not say.
    */
-  neighbourIndex?: { kind: 'exact' | 'built' | 'updated' | 'loaded'; reused?: number; added?: number; removed?: number };
+  neighbourIndex?: {
+    kind: 'exact' | 'built' | 'updated' | 'loaded';
+    reused?: number;
+    added?: number;
+    removed?: number;
+    rebuilt?: string;
+  };
   durationMs: number;
 }
 

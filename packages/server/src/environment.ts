@@ -11,6 +11,9 @@
  *                                   tests lower it to exercise the saved and updated neighbour graph)
  *   IMAGE_CLASSIFIER_TEST_HOOKS     1 = tests only: enables the request `$/imageClassifier/test/crashInferenceWorker`,
  *                                   which makes the inference worker thread die as if it had crashed
+ *   IMAGE_CLASSIFIER_TEST_CRASH_ANN_LOADER  1 (with IMAGE_CLASSIFIER_TEST_HOOKS=1) = tests only: the child process
+ *                                   that loads a saved neighbour graph (rpc/ann-probe.ts) aborts (SIGABRT) where
+ *                                   usearch would load it, as on a graph usearch cannot read
  *
  * Read elsewhere, documented where they are read:
  *   IMAGE_CLASSIFIER_MODEL_URL, IMAGE_CLASSIFIER_CACHE_DIR   core (packages/core/src/model/download.ts)
@@ -23,6 +26,7 @@ export const HELPER_NICE_ENV = 'IMAGE_CLASSIFIER_HELPER_NICE';
 export const DEBUG_LOOP_ENV = 'IMAGE_CLASSIFIER_DEBUG_LOOP';
 export const FRAME_STALL_ENV = 'IMAGE_CLASSIFIER_FRAME_STALL_MS';
 export const TEST_HOOKS_ENV = 'IMAGE_CLASSIFIER_TEST_HOOKS';
+export const TEST_CRASH_ANN_LOADER_ENV = 'IMAGE_CLASSIFIER_TEST_CRASH_ANN_LOADER';
 export const CURATION_EXACT_ROWS_ENV = 'IMAGE_CLASSIFIER_CURATION_EXACT_ROWS';
 /** The test hook's method (only with IMAGE_CLASSIFIER_TEST_HOOKS=1). */
 export const CRASH_INFERENCE_WORKER = '$/imageClassifier/test/crashInferenceWorker';
@@ -44,6 +48,7 @@ export const environment = {
     return ms > 0 ? ms : undefined;
   },
   testHooks: (env = process.env): boolean => env[TEST_HOOKS_ENV] === '1',
+  testCrashAnnLoader: (env = process.env): boolean => env[TEST_CRASH_ANN_LOADER_ENV] === '1',
   curationExactRows: (env = process.env): number | undefined => {
     const n = envNumber(env, CURATION_EXACT_ROWS_ENV, NaN);
     return n >= 1 ? Math.floor(n) : undefined;

@@ -43,14 +43,14 @@ describe('curation: the neighbour graph kept with the cache', { skip: shared ? f
     rmSync(work, { recursive: true, force: true });
   });
 
-  test('the first run builds the graph and saves it (graph + sidecars, no temporary files left)', async () => {
+  test('the first run builds the graph and saves it (graph + sidecars + checksum manifest, no temporary files left)', async () => {
     const r = run(await srv.conn.sendRequest(CurateRequest.type, { root: uri(dataset) }));
     assert.deepEqual(r.neighbourIndex, { kind: 'built' });
     assert.equal(r.analysisThread, 'worker');
     const files = graphFiles();
-    assert.equal(files.length, 3, files.join(', '));
+    assert.equal(files.length, 4, files.join(', '));
     assert.match(files[0]!, /^ann-[0-9a-f]{20}\.usearch$/);
-    assert.deepEqual(files.slice(1), [`${files[0]}.f32`, `${files[0]}.json`]);
+    assert.deepEqual(files.slice(1), [`${files[0]}.f32`, `${files[0]}.json`, `${files[0]}.sum.json`]);
   });
 
   test('find similar answers from the saved graph: a dataset image finds itself first', async () => {
@@ -84,6 +84,6 @@ describe('curation: the neighbour graph kept with the cache', { skip: shared ? f
     assert.deepEqual(graphFiles(), []);
     const r = run(await srv.conn.sendRequest(CurateRequest.type, { root: uri(dataset) }));
     assert.deepEqual(r.neighbourIndex, { kind: 'built' });
-    assert.equal(graphFiles().length, 3);
+    assert.equal(graphFiles().length, 4);
   });
 });

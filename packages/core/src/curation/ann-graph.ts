@@ -26,8 +26,14 @@ function rerank(m: Matrix, q: Float32Array, qRow: number, rows: ArrayLike<number
   return hits.slice(0, k);
 }
 
-/** How a GraphIndex came to be: built, updated from a saved graph (rows reused), or loaded as saved. */
-export type GraphOrigin = { kind: 'built' } | { kind: 'updated'; reused: number; added: number; removed: number } | { kind: 'loaded' };
+/**
+ * How a GraphIndex came to be: built (`rebuilt`: why the saved graph was not used), updated from a saved graph (rows
+ * reused), or loaded as saved.
+ */
+export type GraphOrigin =
+  | { kind: 'built'; rebuilt?: string }
+  | { kind: 'updated'; reused: number; added: number; removed: number }
+  | { kind: 'loaded' };
 
 export class GraphIndex implements AnnIndex {
   readonly exact = false;

@@ -97,6 +97,9 @@ export interface AnnSnapshot {
   ids: string[];
   /** Per key: the projected vector (keys × dims). */
   reduced: Float32Array;
+  /** The graph file's SHA-256 and size as saved (ann-store.ts), to verify it again before a later load. */
+  sha256?: string;
+  graphBytes?: number;
 }
 
 class ExactIndex implements AnnIndex {

@@ -19,7 +19,10 @@ export interface EmbeddingIndex {
   failed: Array<{ file: string; message: string }>;
   /** The search structure over `matrix`, built (or loaded from `snapshot`) on first use. */
   ann?: AnnIndex;
-  /** A graph the analysis saved over the same rows: loading it is much cheaper than building one. */
+  /**
+   * A graph the analysis saved over the same rows: loading it is much cheaper than building one. usearch loads it
+   * as it is: set it only to a copy verified and loaded once out of process (the server's rpc/ann-guard.ts).
+   */
   snapshot?: AnnSnapshot;
 }
 

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { type Analysable, type AnalyseOptions, type Analysis, analyse, ClassifierError, type LabelSet } from '@image-classifier/core';
 import type { CurateRunStats } from '@image-classifier/protocol';
+import { type PreparedGraph, prepareSavedGraph } from './ann-guard.js';
 import type { SavedIndex } from './curate-worker.js';
 
 export function curateWorkerScript(): string | undefined {
@@ -24,16 +25,20 @@ export interface OffThreadAnalyser {
   saved?: SavedIndex;
   /** How the last run's neighbour index was made. */
   origin?: CurateRunStats['neighbourIndex'];
+  /** Removes what the analyser keeps on disk for its run (the private copy of the saved graph). */
+  dispose: () => void;
 }
 
 /**
  * An analyser for curateDataset's `analyse` hook: in a worker when the script is there, else in this thread. The
- * worker saves the neighbour graph it built to `annFile` (when given) and says so in `saved`.
+ * worker saves the neighbour graph it built to `annFile` (when given) and says so in `saved`. The graph saved there
+ * by an earlier run is verified and loaded once by a child process (ann-guard.ts) from the start, while the images
+ * are read, so that a graph that would crash usearch never reaches this process and the check costs no wait.
  */
 export function offThreadAnalyser(signal: AbortSignal, log: (m: string) => void, annFile?: string): OffThreadAnalyser {
   const script = curateWorkerScript();
   if (!script) {
-    const main: OffThreadAnalyser = { thread: 'main', run: undefined as unknown as Analyser };
+    const main: OffThreadAnalyser = { thread: 'main', run: undefined as unknown as Analyser, dispose: () => undefined };
     main.run = async (items, labels, o) => {
       const a = analyse(items, labels, o);
       if (a.ann) main.origin = a.ann.origin;
@@ -41,19 +46,22 @@ export function offThreadAnalyser(signal: AbortSignal, log: (m: string) => void,
     };
     return main;
   }
-  const out: OffThreadAnalyser = { run: undefined as unknown as Analyser, thread: 'worker' };
-  const run: Analyser = (items, labels, options) =>
-    new Promise<Analysis>((resolve, reject) => {
+  const prepared: Promise<PreparedGraph> | undefined = annFile ? prepareSavedGraph(annFile) : undefined;
+  const dispose = () => void prepared?.then((p) => p.dispose());
+  const out: OffThreadAnalyser = { run: undefined as unknown as Analyser, thread: 'worker', dispose };
+  const run: Analyser = async (items, labels, options) => {
+    const saved = await prepared;
+    return new Promise<Analysis>((resolve, reject) => {
       const w = new Worker(script);
       const stop = () => {
-        void w.terminate();
+        void w.terminate().then(dispose);
         reject(new ClassifierError('CANCELLED', 'Curation was cancelled.'));
       };
       if (signal.aborted) return stop();
       signal.addEventListener('abort', stop, { once: true });
       const done = () => {
         signal.removeEventListener('abort', stop);
-        void w.terminate();
+        void w.terminate().then(dispose);
       };
       w.once('message', (m: { analysis?: Analysis; saved?: SavedIndex; origin?: OffThreadAnalyser['origin']; error?: string }) => {
         done();
@@ -67,8 +75,16 @@ export function offThreadAnalyser(signal: AbortSignal, log: (m: string) => void,
         log(`curation worker failed: ${e.message}`);
         reject(new ClassifierError('INTERNAL', `Curation analysis failed: ${e.message}`));
       });
-      w.postMessage({ items, labels, options, ...(annFile ? { annFile } : {}) });
+      w.postMessage({
+        items,
+        labels,
+        options,
+        ...(annFile ? { annFile } : {}),
+        ...(saved?.graph ? { savedGraph: saved.graph } : {}),
+        ...(saved?.reason ? { savedGraphRefused: saved.reason } : {}),
+      });
     });
+  };
   out.run = run;
   return out;
 }

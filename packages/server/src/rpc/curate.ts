@@ -167,6 +167,7 @@ export async function curate(p: CurateParams, ctx: ServerContext, token: Cancell
     throw e;
   } finally {
     dispose();
+    analyser.dispose();
     model.release();
   }
 }

@@ -11,6 +11,7 @@ import { pathToFileURL } from 'node:url';
 import {
   ClassifierError,
   type EmbeddingIndex,
+  loadAnnIndex,
   normalizedMatrix,
   requireEmbedding,
   scanDataset,
@@ -24,6 +25,7 @@ import { signalFor } from './classify.js';
 import { datasetRoot } from './curate.js';
 import { extractCached } from './curate-extract.js';
 import type { SavedIndex } from './curate-worker.js';
+import { guardSavedSnapshot } from './ann-guard.js';
 import { pace } from './pace.js';
 import { acquireModel } from './model-host.js';
 import type { Loaded, ServerContext } from './state.js';
@@ -114,6 +116,36 @@ async function buildIndex(ctx: ServerContext, l: Loaded, root: string, signal: A
   return store(ctx).byRoot.get(scan.root)!.index;
 }
 
+const guarding = new WeakMap<EmbeddingIndex, Promise<void>>();
+
+/**
+ * Loads the graph the curate run saved for `index` without trusting the file: checked against its hash and loaded
+ * once by a child process (ann-guard.ts) before this process loads the same bytes. Otherwise the snapshot is
+ * dropped and the first query builds the graph in memory.
+ */
+function loadSavedGraph(ctx: ServerContext, index: EmbeddingIndex): Promise<void> {
+  const snapshot = index.snapshot;
+  if (!snapshot || index.ann) return Promise.resolve();
+  let p = guarding.get(index);
+  if (!p) {
+    p = guardSavedSnapshot(snapshot).then((g) => {
+      delete index.snapshot;
+      if (!g.snapshot) {
+        ctx.log(`find similar: the saved graph is not used, building one (${g.reason ?? 'no saved graph'})`);
+        return;
+      }
+      try {
+        const ann = loadAnnIndex(index.matrix, g.snapshot);
+        if (ann) index.ann = ann;
+      } finally {
+        g.dispose();
+      }
+    });
+    guarding.set(index, p);
+  }
+  return p;
+}
+
 async function indexFor(ctx: ServerContext, l: Loaded, rootUri: string | undefined, signal: AbortSignal): Promise<EmbeddingIndex> {
   const s = store(ctx);
   const root = rootUri !== undefined ? datasetRoot(ctx, rootUri) : s.last;
@@ -144,6 +176,7 @@ export async function similar(p: SimilarParams, ctx: ServerContext, token: Cance
     const l = model.loaded;
     requireEmbedding(l.classifier.info);
     const index = await indexFor(ctx, l, p.root, signal);
+    await loadSavedGraph(ctx, index);
     const q = await classifyFile(ctx, l, file, { topK: 1, force: false, interactive: true, signal, embedding: true, rawEmbedding: true });
     if (!q.vector) throw new ClassifierError('NO_EMBEDDING', 'The model returned no embedding.');
     const hits = index.files.length ? searchSimilar(index, unit(q.vector), Math.min(k, index.files.length)) : [];
