@@ -8,7 +8,16 @@
 import { closeSync, realpathSync, type Stats } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ClassifierError, type FileIdentity, identityOf, type OpenedFile, openRegularFileSync, realPathOfFd } from '@image-classifier/core';
+import {
+  ClassifierError,
+  type FileIdentity,
+  type FsPath,
+  identityOf,
+  type OpenedFile,
+  openRegularFileSync,
+  realPathOfFd,
+  shownPath,
+} from '@image-classifier/core';
 
 /** A `file://` URI or an absolute path → an absolute, normalized path. */
 export function uriToPath(uri: unknown): string {
@@ -40,13 +49,18 @@ export function inside(file: string, root: string): boolean {
 
 /** A file's real path and identity (from the fstat of a descriptor opened on it). */
 export interface FileStat extends FileIdentity {
+  /** The real path (a name that is not valid UTF-8 shown with U+FFFD: for keys and messages). */
   path: string;
+  /** The real bytes of a path that is not valid UTF-8: what reads open. */
+  rawPath?: Buffer;
 }
 
 export interface OpenedInRoots {
   fd: number;
   /** The real path of the opened file, from the descriptor. */
   path: string;
+  /** Its real bytes, when the path was given as bytes (a name that is not valid UTF-8). */
+  rawPath?: Buffer;
   /** fstat of the descriptor. */
   stat: Stats;
 }
@@ -100,7 +114,7 @@ export class Roots {
   resolve(uri: unknown): FileStat {
     const o = this.open(uri);
     closeSync(o.fd);
-    return { path: o.path, ...identityOf(o.stat) };
+    return { path: o.path, ...(o.rawPath ? { rawPath: o.rawPath } : {}), ...identityOf(o.stat) };
   }
 
   /**
@@ -111,16 +125,20 @@ export class Roots {
    * decoding in libuv's pool.
    */
   open(uri: unknown): OpenedInRoots {
-    const file = uriToPath(uri);
+    // A Buffer: an absolute path's real bytes (a dataset name that is not valid UTF-8); checked like a string, on
+    // its text form (bad bytes become U+FFFD, never a separator or '..'), and opened by its bytes.
+    const raw = Buffer.isBuffer(uri) ? rawAbsolute(uri) : undefined;
+    const file = raw ? shownPath(raw) : uriToPath(uri);
     if (!this.unrestricted && !this.lexical.some((r) => inside(file, r))) throw this.refuse(file);
     for (let attempt = 0; ; attempt++) {
-      const real = this.realpath(file);
+      const realRaw = this.realpath(raw ?? file);
+      const real = realRaw.toString('utf8');
       if (!this.unrestricted && !this.real.some((r) => inside(real, r)))
         throw this.refuse(file === real ? file : `${file} (a link to ${real})`);
       let opened: OpenedFile;
       try {
         // The final name is not followed: if it became a symlink since realpath, resolve again.
-        opened = openRegularFileSync(real, { noFollow: true });
+        opened = openRegularFileSync(raw ? realRaw : real, { noFollow: true });
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ELOOP' && attempt < 3) continue;
         throw openError(file, e);
@@ -130,17 +148,26 @@ export class Roots {
         closeSync(opened.fd);
         throw this.refuse(`${file} (which was replaced while it was opened: ${where ?? 'an unknown file'})`);
       }
-      return { fd: opened.fd, path: where ?? real, stat: opened.stat };
+      return { fd: opened.fd, path: where ?? real, ...(raw ? { rawPath: realRaw } : {}), stat: opened.stat };
     }
   }
 
-  private realpath(file: string): string {
+  private realpath(file: FsPath): Buffer {
     try {
-      return realpathSync.native(file);
+      return realpathSync.native(file, { encoding: 'buffer' });
     } catch (e) {
-      throw openError(file, e);
+      throw openError(shownPath(file), e);
     }
   }
+}
+
+/** A raw path: absolute and normalized (no `.`/`..` segments), else INVALID_ARGUMENT. */
+function rawAbsolute(b: Buffer): Buffer {
+  const s = b.toString('latin1');
+  if (!path.isAbsolute(s) || path.normalize(s) !== s) {
+    throw new ClassifierError('INVALID_ARGUMENT', `The path ${shownPath(b)} is not absolute and normalized.`);
+  }
+  return b;
 }
 
 function openError(file: string, e: unknown): ClassifierError {

@@ -83,6 +83,7 @@ export async function curateDataset(root: string, classifier: CurationEngine, o:
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),
     ...(o.extractOne ? { extractOne: o.extractOne } : {}),
     ...(o.signal ? { signal: o.signal } : {}),
+    within: scan.realRoot,
   });
   if (o.signal?.aborted) throw new ClassifierError('CANCELLED', 'Curation was cancelled.');
   const t2 = performance.now();

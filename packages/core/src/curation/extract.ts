@@ -6,6 +6,7 @@
 import { promises as fs } from 'node:fs';
 import type { CurationEngine } from './engine.js';
 import { toClassifierError } from '../errors.js';
+import { readImageFileWithStat } from '../image/decode.js';
 import { type ImageFeatures, imageFeatures } from './image-features.js';
 import type { DatasetEntry } from './scan.js';
 
@@ -29,17 +30,32 @@ export interface ExtractOptions {
   extractOne?: (entry: DatasetEntry) => Promise<Extracted>;
   /** Stops handing out entries once aborted (the result then has holes: the caller checks the signal). */
   signal?: AbortSignal;
+  /** The dataset's real root: a file whose opened descriptor is elsewhere is refused unread (OUTSIDE_WORKSPACE). */
+  within?: string;
+}
+
+/** The path file operations use: the real bytes of a name that is not valid UTF-8, else the path. */
+export function entryFsPath(entry: DatasetEntry): string | Buffer {
+  return entry.rawPath ?? entry.path;
 }
 
 async function extractOne(classifier: CurationEngine, entry: DatasetEntry, o: ExtractOptions): Promise<Extracted> {
   try {
-    const st = await fs.stat(entry.path);
-    const bytes = await fs.readFile(entry.path);
+    // The one read path (classify's): non-blocking open, regular files only, inside the root, typed errors.
+    const { bytes, stat: st } = await readImageFileWithStat(entryFsPath(entry), {
+      name: entry.file,
+      ...(o.within !== undefined ? { within: o.within } : {}),
+    });
     const stamp = { size: st.size, mtimeMs: st.mtimeMs };
-    const [r, features] = await Promise.all([
+    // Both settle before an error is chosen, the classifier's first: the same file gets the same code every run.
+    const [c, f] = await Promise.allSettled([
       classifier.classifyBytes(bytes, entry.file, { topK: 1, embedding: true, logits: Boolean(o.logits) }),
-      imageFeatures(bytes, o.maxPixels),
+      imageFeatures(bytes, o.maxPixels, entry.file),
     ]);
+    if (c.status === 'rejected') throw c.reason;
+    if (f.status === 'rejected') throw f.reason;
+    const r = c.value;
+    const features = f.value;
     const top = r.predictions[0];
     return {
       entry,
@@ -65,7 +81,11 @@ export async function extractAll(classifier: CurationEngine, entries: DatasetEnt
   const worker = async () => {
     while (next < entries.length && !o.signal?.aborted) {
       const i = next++;
-      const r = await (o.extractOne ? o.extractOne(entries[i]!) : extractOne(classifier, entries[i]!, o));
+      const e = entries[i]!;
+      // Refused by the scan (a FIFO, a device): never opened, by this read or by a caller's.
+      const r = e.refused
+        ? { entry: e, error: { ...e.refused } }
+        : await (o.extractOne ? o.extractOne(e) : extractOne(classifier, e, o));
       out[i] = r;
       done++;
       if (r.error) failed++;
@@ -82,7 +102,7 @@ export async function changedSince(items: Extracted[]): Promise<Set<string>> {
   await Promise.all(
     items.map(async (x) => {
       if (!x.stamp) return;
-      const st = await fs.stat(x.entry.path).catch(() => undefined);
+      const st = await fs.stat(entryFsPath(x.entry)).catch(() => undefined);
       if (!st || st.size !== x.stamp.size || st.mtimeMs !== x.stamp.mtimeMs) changed.add(x.entry.file);
     }),
   );

@@ -1,10 +1,13 @@
 /**
- * What curation needs from the pixels, from one decode with sharp (libvips; EXIF orientation applied): the SHA-256 of
+ * What curation needs from the pixels, from one decode through the format table's decoders (decode.ts's probe: the
+ * format sniffed from the bytes, the pixel limit and SVG checks on the header; libvips for its formats with EXIF
+ * orientation applied and truncated JPEGs refused, the built-in decoders for BMP/ICO/CUR/Netpbm/TGA), so every
+ * image classify reads is curated and a refused one gets classify's error code: the SHA-256 of
  * the file bytes and of the decoded pixels (exact duplicates), a 64-bit DCT perceptual hash of a 32×32 grayscale
  * thumbnail (near duplicates) and cleanvision's image properties computed from small thumbnails (quality).
  */
 import { createHash } from 'node:crypto';
-import { DEFAULT_MAX_PIXELS, sharp } from '../image/decode.js';
+import { DEFAULT_MAX_PIXELS, decodeError, decodeImage, failingOnTruncation, probeImage, sharp } from '../image/decode.js';
 import { perceptualHash } from './phash.js';
 import { type ImageProperties, imageProperties } from './quality.js';
 
@@ -43,13 +46,35 @@ function isGrayscale(raw: Buffer, pixels: number, channels: number): boolean {
   return true;
 }
 
-/** Decodes `bytes` once and computes the hashes and properties; throws sharp's error for an unreadable image. */
-export async function imageFeatures(bytes: Buffer, maxPixels = DEFAULT_MAX_PIXELS): Promise<ImageFeatures> {
+/** The decoded pixels features are computed on: 8-bit samples, 1–4 channels, EXIF orientation applied. */
+async function decodePixels(bytes: Buffer, maxPixels: number, name: string) {
+  const probe = await probeImage(bytes, name, maxPixels);
+  if (probe.builtin) {
+    // BMP/ICO/CUR/Netpbm/TGA: the engine's decoders (RGB).
+    const img = await decodeImage(bytes, name, { maxPixels });
+    const raw = Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength);
+    return { data: raw, info: { width: img.width, height: img.height, channels: 3 } };
+  }
+  const { format, input, density } = probe;
+  try {
+    return await failingOnTruncation(format, (failOn) =>
+      sharp(input, { limitInputPixels: maxPixels, pages: 1, failOn, ...(density !== undefined ? { density } : {}) })
+        .autoOrient()
+        .raw({ depth: 'uchar' })
+        .toBuffer({ resolveWithObject: true }),
+    );
+  } catch (e) {
+    throw decodeError(format, name, e);
+  }
+}
+
+/**
+ * Decodes `bytes` (a file called `name`) once and computes the hashes and properties; throws the decoders' typed
+ * errors (EMPTY_FILE, UNSUPPORTED_FORMAT, DECODE_FAILED, IMAGE_TOO_LARGE…) for an unreadable image.
+ */
+export async function imageFeatures(bytes: Buffer, maxPixels = DEFAULT_MAX_PIXELS, name = 'image'): Promise<ImageFeatures> {
   const bytesSha256 = createHash('sha256').update(bytes).digest('hex');
-  const { data: raw, info } = await sharp(bytes, { limitInputPixels: maxPixels, pages: 1, failOn: 'error' })
-    .autoOrient()
-    .raw({ depth: 'uchar' })
-    .toBuffer({ resolveWithObject: true });
+  const { data: raw, info } = await decodePixels(bytes, maxPixels, name);
   const { width, height, channels } = info;
   const pixelsSha256 = createHash('sha256').update(`${width}x${height}x${channels};`).update(raw).digest('hex');
   const [hashThumb, colour, blur] = await Promise.all([

@@ -3,10 +3,10 @@
  * unit-norm embeddings: exact search up to EXACT_MAX_ROWS images, above that an approximate index (ann.ts) built on
  * the first query and kept with the EmbeddingIndex, its candidates re-ranked exactly.
  */
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { CurationEngine } from './engine.js';
 import { extractAll } from './extract.js';
+import { readImageFile } from '../image/decode.js';
 import { type AnnIndex, type AnnSnapshot, buildAnnIndex, loadAnnIndex } from './ann.js';
 import { scanDataset } from './scan.js';
 import { type Matrix, normalizedMatrix } from './vectors.js';
@@ -38,7 +38,7 @@ export async function buildEmbeddingIndex(
   onProgress?: (done: number, total: number, failed: number) => void,
 ): Promise<EmbeddingIndex> {
   const scan = await scanDataset(root);
-  const ex = await extractAll(engine, scan.entries, onProgress ? { onProgress } : {});
+  const ex = await extractAll(engine, scan.entries, { within: scan.realRoot, ...(onProgress ? { onProgress } : {}) });
   const ok = ex.filter((x) => x.embedding);
   const d = ok[0]?.embedding?.length ?? 0;
   return {
@@ -69,7 +69,7 @@ export function searchSimilar(index: EmbeddingIndex, query: Float32Array, k: num
 
 /** Embeds one image file and searches the index; a query inside the root is left out of its own results. */
 export async function findSimilar(index: EmbeddingIndex, engine: CurationEngine, image: string, k = 10): Promise<SimilarHit[]> {
-  const bytes = await fs.readFile(image);
+  const bytes = await readImageFile(image);
   const r = await engine.classifyBytes(bytes, image, { topK: 1, embedding: true, priority: 'interactive' });
   if (!r.embedding) throw new Error('the model returned no embedding');
   const rel = path.relative(index.root, path.resolve(image)).split(path.sep).join('/');

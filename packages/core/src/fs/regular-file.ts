@@ -4,7 +4,54 @@
  * any read, and find where the opened file really is from the descriptor itself.
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { ClassifierError } from '../errors.js';
+
+/** A path as node's fs takes it: a string, or the raw bytes of a name that is not valid UTF-8. */
+export type FsPath = string | Buffer;
+
+/** A path for messages: a Buffer path with its invalid bytes escaped (see `displayName`). */
+export function shownPath(file: FsPath): string {
+  return typeof file === 'string' ? file : displayName(file);
+}
+
+/**
+ * A file name's bytes as text: valid UTF-8 as it is, each byte that is not part of a valid UTF-8 sequence as `\xNN`.
+ * For showing only: operations keep the bytes.
+ */
+export function displayName(b: Uint8Array): string {
+  let out = '';
+  let i = 0;
+  while (i < b.length) {
+    const c = b[i]!;
+    const n = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    let ok = n > 0 && i + n <= b.length;
+    for (let j = 1; ok && j < n; j++) ok = (b[i + j]! & 0xc0) === 0x80;
+    // Overlong 3/4-byte forms, UTF-16 surrogates and code points past U+10FFFF are not valid UTF-8.
+    if (ok && n === 3) ok = !(c === 0xe0 && b[i + 1]! < 0xa0) && !(c === 0xed && b[i + 1]! >= 0xa0);
+    if (ok && n === 4) ok = !(c === 0xf0 && b[i + 1]! < 0x90) && !(c === 0xf4 && b[i + 1]! >= 0x90);
+    if (ok) {
+      out += Buffer.from(b.subarray(i, i + n)).toString('utf8');
+      i += n;
+    } else {
+      out += `\\x${c.toString(16).toUpperCase().padStart(2, '0')}`;
+      i++;
+    }
+  }
+  return out;
+}
+
+/** Whether a name's bytes are valid UTF-8 (then the string form names the same file). */
+export function isUtf8Name(b: Uint8Array): boolean {
+  return Buffer.from(Buffer.from(b).toString('utf8'), 'utf8').equals(b);
+}
+
+/** Whether the absolute path `file` is `root` or under it (`..foo` is a name, not a way up). */
+export function isInsideFolder(file: string, root: string): boolean {
+  if (file === root) return true;
+  const rel = path.relative(root, file);
+  return rel !== '' && rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel);
+}
 
 const C = fs.constants;
 /** Read-only; opening a FIFO returns at once (O_NONBLOCK) instead of waiting for a writer; no controlling tty. */
@@ -52,14 +99,14 @@ export interface OpenedFile {
  * Errors: the open's own errno error (ENOENT, EACCES, ELOOP…) as thrown by node, or NOT_A_FILE for anything but a
  * regular file (closed before any read).
  */
-export function openRegularFileSync(file: string, o: { noFollow?: boolean } = {}): OpenedFile {
+export function openRegularFileSync(file: FsPath, o: { noFollow?: boolean } = {}): OpenedFile {
   let fd: number;
   try {
     fd = fs.openSync(file, BASE_FLAGS | (o.noFollow ? (C.O_NOFOLLOW ?? 0) : 0));
   } catch (e) {
     // Windows refuses to open a folder at all.
     if ((e as NodeJS.ErrnoException).code !== 'EISDIR') throw e;
-    throw new ClassifierError('NOT_A_FILE', `${file} is not a regular file (a folder). Pass a regular file.`, {
+    throw new ClassifierError('NOT_A_FILE', `${shownPath(file)} is not a regular file (a folder). Pass a regular file.`, {
       details: { kind: 'a folder' },
     });
   }
@@ -73,7 +120,9 @@ export function openRegularFileSync(file: string, o: { noFollow?: boolean } = {}
   if (!stat.isFile()) {
     fs.closeSync(fd);
     const kind = describeKind(stat);
-    throw new ClassifierError('NOT_A_FILE', `${file} is not a regular file (${kind}). Pass a regular file.`, { details: { kind } });
+    throw new ClassifierError('NOT_A_FILE', `${shownPath(file)} is not a regular file (${kind}). Pass a regular file.`, {
+      details: { kind },
+    });
   }
   return { fd, stat };
 }
@@ -82,7 +131,7 @@ export function openRegularFileSync(file: string, o: { noFollow?: boolean } = {}
  * Where the file open on `fd` really is: /proc/self/fd on Linux (race-free); elsewhere the realpath of `file`,
  * accepted only if it still names the opened file (same device and inode). undefined when that cannot be told.
  */
-export function realPathOfFd(fd: number, file: string, stat: fs.Stats): string | undefined {
+export function realPathOfFd(fd: number, file: FsPath, stat: fs.Stats): string | undefined {
   try {
     const p = fs.readlinkSync(`/proc/self/fd/${fd}`);
     if (p.startsWith('/')) return stat.nlink === 0 && p.endsWith(' (deleted)') ? p.slice(0, -' (deleted)'.length) : p;
@@ -90,9 +139,9 @@ export function realPathOfFd(fd: number, file: string, stat: fs.Stats): string |
     // no /proc: below
   }
   try {
-    const real = fs.realpathSync.native(file);
+    const real = fs.realpathSync.native(file, { encoding: 'buffer' });
     const st = fs.statSync(real);
-    return st.dev === stat.dev && st.ino === stat.ino ? real : undefined;
+    return st.dev === stat.dev && st.ino === stat.ino ? real.toString('utf8') : undefined;
   } catch {
     return undefined;
   }
@@ -118,7 +167,7 @@ export async function readOpenedFile(fd: number, size: number): Promise<Buffer> 
 }
 
 /** Opens, checks and reads a regular file in one go (errors as `openRegularFileSync`'s and the read's). */
-export async function readRegularFile(file: string): Promise<Buffer> {
+export async function readRegularFile(file: FsPath): Promise<Buffer> {
   const { fd, stat } = openRegularFileSync(file);
   try {
     return await readOpenedFile(fd, stat.size);

@@ -1,6 +1,10 @@
-/** The curate command's outputs: a terminal summary, the JSON report, and CSV (one row per file and issue). */
+/**
+ * The curate command's outputs: a terminal summary (control characters in names escaped), the JSON report, and CSV
+ * (one row per file and issue; formula-like fields guarded by protocol's csvField).
+ */
 import type { CurationReport } from '@image-classifier/protocol';
 import { csvRow } from '@image-classifier/protocol';
+import { escapeControl } from '../output.js';
 
 export const CURATE_CSV_HEADER = 'file,label,split,label_quality,suggested_label,predicted,issue,score,detail';
 
@@ -92,5 +96,7 @@ export function curateText(r: CurationReport, top = 10): string {
     '',
     `Took ${(t.total / 1000).toFixed(1)} s (reading + embedding ${(t.extract / 1000).toFixed(1)} s, analysis ${(t.analyse / 1000).toFixed(1)} s).`,
   );
-  return `${out.join('\n')}\n`;
+  // One entry per line; names, labels and reasons come from the disk: control characters (ESC, BEL, line breaks)
+  // are written escaped, as classify's text output does, so a name can neither forge lines nor drive the terminal.
+  return `${out.map(escapeControl).join('\n')}\n`;
 }

@@ -2,6 +2,7 @@
  * `image-classifier similar <image> --in <root> [-k 10] [--format text|json]`: the k images under <root> nearest to
  * <image> by embedding cosine (exact brute-force search; the root is embedded on every run).
  */
+import { escapeControl } from '../output.js';
 import { buildEmbeddingIndex, findSimilar } from '@image-classifier/core';
 import { EXIT_OK, EXIT_SOME_FAILED, failWith, type Io, intOption, parseCommand, UsageError } from './common.js';
 import { MODEL_OPTIONS, openEmbeddingModel } from './model-options.js';
@@ -31,7 +32,7 @@ export async function similarCommand(args: string[], io: Io): Promise<number> {
     const hits = await findSimilar(index, classifier, positionals[0]!, k);
     if (format === 'json')
       io.stdout.write(`${JSON.stringify({ query: positionals[0], root: index.root, k, results: hits, failed: index.failed })}\n`);
-    else for (const h of hits) io.stdout.write(`${h.similarity.toFixed(4)}  ${h.file}\n`);
+    else for (const h of hits) io.stdout.write(`${h.similarity.toFixed(4)}  ${escapeControl(h.file)}\n`);
     return index.failed.length ? EXIT_SOME_FAILED : EXIT_OK;
   } catch (e) {
     line.end();

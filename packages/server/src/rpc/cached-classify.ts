@@ -111,18 +111,18 @@ function tooLarge(file: string, size: number): ClassifierError {
  */
 export async function readChecked(
   ctx: ServerContext,
-  file: string,
+  file: string | Buffer,
 ): Promise<{ bytes: Buffer; path: string; id: FileIdentity | undefined }> {
   const opened = ctx.roots.open(file);
   try {
-    if (opened.stat.size > MAX_FILE_BYTES) throw tooLarge(file, opened.stat.size);
+    if (opened.stat.size > MAX_FILE_BYTES) throw tooLarge(opened.path, opened.stat.size);
     let bytes: Buffer;
     let after: FileIdentity;
     try {
       bytes = await readOpenedFile(opened.fd, opened.stat.size);
       after = identityOf(fstatSync(opened.fd));
     } catch (e) {
-      throw new ClassifierError('READ_FAILED', `Cannot read ${file}: ${(e as Error).message}.`);
+      throw new ClassifierError('READ_FAILED', `Cannot read ${opened.path}: ${(e as Error).message}.`);
     }
     const id = identityOf(opened.stat);
     return { bytes, path: opened.path, id: sameIdentity(id, after) ? id : undefined };
@@ -173,7 +173,7 @@ export async function classifyFile(ctx: ServerContext, l: Loaded, file: FileStat
   if (file.size > MAX_FILE_BYTES) throw tooLarge(file.path, file.size);
   const release = await ctx.admission.acquire(o.interactive, o.signal);
   try {
-    const { bytes, path: read, id } = await readChecked(ctx, file.path);
+    const { bytes, path: read, id } = await readChecked(ctx, file.rawPath ?? file.path);
     const hash = createHash('sha256').update(bytes).digest('hex').slice(0, 40);
     if (id) ctx.cache?.setHash(read, id.size, id.mtimeMs, hash, id);
     if (!o.force) {

@@ -7,7 +7,9 @@
 import { createHash } from 'node:crypto';
 import { closeSync } from 'node:fs';
 import {
+  ClassifierError,
   type DatasetEntry,
+  isInsideFolder,
   type Extracted,
   type ImageFeatures,
   imageFeatures,
@@ -34,7 +36,7 @@ function remember(m: Map<string, ImageFeatures>, key: string, f: ImageFeatures):
 }
 
 /** Reads `file` through the roots and computes its features; keyed like the result cache (sha256, 40 hex digits). */
-async function readFeatures(ctx: ServerContext, file: string, maxPixels: number | undefined): Promise<ImageFeatures> {
+async function readFeatures(ctx: ServerContext, file: string | Buffer, name: string, maxPixels: number | undefined): Promise<ImageFeatures> {
   const opened = ctx.roots.open(file);
   let bytes: Buffer;
   try {
@@ -46,7 +48,7 @@ async function readFeatures(ctx: ServerContext, file: string, maxPixels: number 
   const m = featureCache(ctx);
   const hit = m.get(key);
   if (hit) return hit;
-  const f = await imageFeatures(bytes, maxPixels);
+  const f = await imageFeatures(bytes, maxPixels, name);
   remember(m, key, f);
   return f;
 }
@@ -64,12 +66,19 @@ export interface CurateExtractOptions {
   features: boolean;
   counts: CurateExtractCounts;
   maxPixels?: number;
+  /** The dataset's real root: a file that resolves elsewhere (a link swapped in after the scan) is refused unread. */
+  within?: string;
 }
 
 /** One dataset entry → what curation needs; errors become the entry's error (never thrown), except cancellation. */
 export async function extractCached(ctx: ServerContext, l: Loaded, entry: DatasetEntry, o: CurateExtractOptions): Promise<Extracted> {
   try {
-    const file = ctx.roots.resolve(entry.path);
+    const file = ctx.roots.resolve(entry.rawPath ?? entry.path);
+    if (o.within !== undefined && !isInsideFolder(file.path, o.within))
+      throw new ClassifierError(
+        'OUTSIDE_WORKSPACE',
+        `${entry.file} leads outside the dataset folder (a symbolic link); files outside it are not read.`,
+      );
     const r = await classifyFile(ctx, l, file, {
       topK: 1,
       force: false,
@@ -86,7 +95,7 @@ export async function extractCached(ctx: ServerContext, l: Loaded, entry: Datase
       const hash = ctx.cache?.hashFor(file.path, file.size, file.mtimeMs, file);
       features = hash ? featureCache(ctx).get(hash) : undefined;
       if (features) o.counts.cachedFeatures++;
-      else features = await readFeatures(ctx, file.path, o.maxPixels);
+      else features = await readFeatures(ctx, file.rawPath ?? file.path, entry.file, o.maxPixels);
     }
     const top = r.predictions[0];
     return {

@@ -137,7 +137,7 @@ export async function curate(p: CurateParams, ctx: ServerContext, token: Cancell
         // Before the work: lanes resumed together each check the slice again.
         await pace();
         const before = counts.cachedEmbeddings;
-        const x = await extractCached(ctx, loaded, entry, { signal, features: true, counts });
+        const x = await extractCached(ctx, loaded, entry, { signal, features: true, counts, within: root });
         reporter.file(x, counts.cachedEmbeddings > before);
         if (x.embedding) vectors.set(entry.file, x.embedding);
         return x;

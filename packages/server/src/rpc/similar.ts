@@ -105,8 +105,10 @@ async function buildIndex(ctx: ServerContext, l: Loaded, root: string, signal: A
       await pace();
       if (signal.aborted || next >= scan.entries.length) break;
       const e = scan.entries[next++]!;
-      const x = await extractCached(ctx, l, e, { signal, features: false, counts });
-      if (x.embedding) vectors.set(e.file, x.embedding);
+      const x = e.refused
+        ? undefined
+        : await extractCached(ctx, l, e, { signal, features: false, counts, within: scan.realRoot });
+      if (x?.embedding) vectors.set(e.file, x.embedding);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, l.classifier.maxBatch * 2 + 2) }, lane));
