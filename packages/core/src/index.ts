@@ -15,4 +15,5 @@ export * from './image/svg.js';
 export * from './image/thumbnail.js';
 export * from './threads.js';
 export * from './fs/regular-file.js';
+export * from './fs/read-file.js';
 export * from './curation/index.js';

@@ -48,6 +48,8 @@ export interface FileIssue {
   type: FileIssueType;
   /** The issue's score (its meaning depends on the type; see README "Dataset curation"). */
   score?: number;
+  /** An `unreadable` issue's error code (the same codes as classify's: FILE_NOT_FOUND, NOT_A_FILE, READ_FAILED…). */
+  code?: string;
   detail?: string;
 }
 

@@ -6,7 +6,7 @@
 import { promises as fs } from 'node:fs';
 import type { CurationEngine } from './engine.js';
 import { toClassifierError } from '../errors.js';
-import { readImageFileWithStat } from '../image/decode.js';
+import { readImageFileWithStat } from '../fs/read-file.js';
 import { type ImageFeatures, imageFeatures } from './image-features.js';
 import type { DatasetEntry } from './scan.js';
 
@@ -83,9 +83,7 @@ export async function extractAll(classifier: CurationEngine, entries: DatasetEnt
       const i = next++;
       const e = entries[i]!;
       // Refused by the scan (a FIFO, a device): never opened, by this read or by a caller's.
-      const r = e.refused
-        ? { entry: e, error: { ...e.refused } }
-        : await (o.extractOne ? o.extractOne(e) : extractOne(classifier, e, o));
+      const r = e.refused ? { entry: e, error: { ...e.refused } } : await (o.extractOne ? o.extractOne(e) : extractOne(classifier, e, o));
       out[i] = r;
       done++;
       if (r.error) failed++;

@@ -7,7 +7,8 @@
  * thumbnail (near duplicates) and cleanvision's image properties computed from small thumbnails (quality).
  */
 import { createHash } from 'node:crypto';
-import { DEFAULT_MAX_PIXELS, decodeError, decodeImage, failingOnTruncation, probeImage, sharp } from '../image/decode.js';
+import { formatIdsDecodedBy } from '@image-classifier/protocol/formats';
+import { DEFAULT_MAX_PIXELS, decodeError, decodeImage, failingOnTruncation, probeImage, sharp, sniffFormat } from '../image/decode.js';
 import { perceptualHash } from './phash.js';
 import { type ImageProperties, imageProperties } from './quality.js';
 
@@ -46,16 +47,26 @@ function isGrayscale(raw: Buffer, pixels: number, channels: number): boolean {
   return true;
 }
 
+/** Formats libvips decodes whose header needs no check before the decode (`limitInputPixels` refuses bombs). */
+const SHARP_DIRECT = new Set([...formatIdsDecodedBy('sharp')].filter((f) => f !== 'svg'));
+
 /** The decoded pixels features are computed on: 8-bit samples, 1–4 channels, EXIF orientation applied. */
 async function decodePixels(bytes: Buffer, maxPixels: number, name: string) {
-  const probe = await probeImage(bytes, name, maxPixels);
-  if (probe.builtin) {
-    // BMP/ICO/CUR/Netpbm/TGA: the engine's decoders (RGB).
-    const img = await decodeImage(bytes, name, { maxPixels });
-    const raw = Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength);
-    return { data: raw, info: { width: img.width, height: img.height, channels: 3 } };
+  let format = bytes.length ? sniffFormat(bytes, name) : 'empty';
+  let input = bytes;
+  let density: number | undefined;
+  if (!SHARP_DIRECT.has(format)) {
+    // Empty, unknown and unsupported files, SVG (complexity, render density) and the built-in formats: decode.ts's
+    // probe, with classify's errors.
+    const probe = await probeImage(bytes, name, maxPixels);
+    if (probe.builtin) {
+      // BMP/ICO/CUR/Netpbm/TGA: the engine's decoders (RGB).
+      const img = await decodeImage(bytes, name, { maxPixels });
+      const raw = Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength);
+      return { data: raw, info: { width: img.width, height: img.height, channels: 3 } };
+    }
+    ({ format, input, density } = probe);
   }
-  const { format, input, density } = probe;
   try {
     return await failingOnTruncation(format, (failOn) =>
       sharp(input, { limitInputPixels: maxPixels, pages: 1, failOn, ...(density !== undefined ? { density } : {}) })

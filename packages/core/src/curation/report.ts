@@ -52,7 +52,7 @@ export function buildFiles(
   const files = extracted.map((x): CurationFile => {
     const e = x.entry;
     const list: FileIssue[] = [];
-    if (x.error) list.push({ type: 'unreadable', detail: `${x.error.code}: ${x.error.message}` });
+    if (x.error) list.push({ type: 'unreadable', code: x.error.code, detail: `${x.error.code}: ${x.error.message}` });
     const i = itemIndex.get(e.file);
     const lq = i === undefined ? undefined : byItem.get(i);
     if (lq?.[1]) list.push({ type: 'label', score: lq[0], detail: `suggested label: ${lq[1]}` });

@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import type { CurationEngine } from './engine.js';
 import { extractAll } from './extract.js';
-import { readImageFile } from '../image/decode.js';
+import { readImageFile } from '../fs/read-file.js';
 import { type AnnIndex, type AnnSnapshot, buildAnnIndex, loadAnnIndex } from './ann.js';
 import { scanDataset } from './scan.js';
 import { type Matrix, normalizedMatrix } from './vectors.js';

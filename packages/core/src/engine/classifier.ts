@@ -10,7 +10,7 @@
 import { ClassifierError, toClassifierError } from '../errors.js';
 import { loadBackend, type InferenceBackend } from './inference-backend.js';
 import { checkLabelsFit, IMAGENET_LABELS, predict, type LabelSet } from '../model/labels.js';
-import { readImageFile } from '../image/decode.js';
+import { readImageFile } from '../fs/read-file.js';
 import { defaultPreprocessWorkerScript, PreprocessPool } from '../image/preprocess-pool.js';
 import { preprocessImage, preprocessKey, resolvePreprocessConfig, tensorElements, type PreprocessConfig } from '../image/preprocess.js';
 import { defaultThreads, type ModelInfo } from '../model/session.js';

@@ -36,7 +36,12 @@ function remember(m: Map<string, ImageFeatures>, key: string, f: ImageFeatures):
 }
 
 /** Reads `file` through the roots and computes its features; keyed like the result cache (sha256, 40 hex digits). */
-async function readFeatures(ctx: ServerContext, file: string | Buffer, name: string, maxPixels: number | undefined): Promise<ImageFeatures> {
+async function readFeatures(
+  ctx: ServerContext,
+  file: string | Buffer,
+  name: string,
+  maxPixels: number | undefined,
+): Promise<ImageFeatures> {
   const opened = ctx.roots.open(file);
   let bytes: Buffer;
   try {

@@ -105,9 +105,7 @@ async function buildIndex(ctx: ServerContext, l: Loaded, root: string, signal: A
       await pace();
       if (signal.aborted || next >= scan.entries.length) break;
       const e = scan.entries[next++]!;
-      const x = e.refused
-        ? undefined
-        : await extractCached(ctx, l, e, { signal, features: false, counts, within: scan.realRoot });
+      const x = e.refused ? undefined : await extractCached(ctx, l, e, { signal, features: false, counts, within: scan.realRoot });
       if (x?.embedding) vectors.set(e.file, x.embedding);
     }
   };
