@@ -171,7 +171,7 @@ describe('curation over JSON-RPC', { skip: shared ? false : SKIP_NO_SHARED }, ()
     assert.ok(c.predictions.length > 0);
   });
 
-  test('OUTSIDE_WORKSPACE for a root outside; a symlink out of the workspace is unreadable, not read', async () => {
+  test('OUTSIDE_WORKSPACE for a root outside; a symlink out of the workspace is skipped with the reason, not read', async () => {
     const outside = path.join(work, 'outside');
     mkdirSync(path.join(outside, 'a'), { recursive: true });
     cpSync(path.join(FIXTURE_IMAGES, 'skimage_coffee.jpg'), path.join(outside, 'a', 'x.jpg'));
@@ -187,9 +187,9 @@ describe('curation over JSON-RPC', { skip: shared ? false : SKIP_NO_SHARED }, ()
     symlinkSync(path.join(outside, 'a', 'x.jpg'), path.join(small, 'b', 'link.jpg'));
     const r = report(await srv.conn.sendRequest(CurateRequest.type, { root: uri(small) }));
     assert.equal(r.counts.analysed, 2);
-    const link = r.files.find((f) => f.file === 'b/link.jpg');
-    const issue = link?.issues.find((i) => i.type === 'unreadable');
-    assert.ok(issue && /outside the workspace/.test(issue.detail ?? ''), JSON.stringify(link));
+    assert.ok(!r.files.some((f) => f.file === 'b/link.jpg'), 'the link is not analysed');
+    const skipped = r.skipped.find((x) => x.file === 'b/link.jpg');
+    assert.ok(skipped && /outside the dataset folder/.test(skipped.reason), JSON.stringify(r.skipped));
   });
 });
 
