@@ -93,6 +93,8 @@ describe('curation faults: reads (CLI and server)', { skip: shared ? false : SKI
   let outside: string;
   const ds: Record<string, string> = {};
   let srv: ServerHandle | undefined;
+  /** The codes the CLI gave the 17.6 dataset, for the server's test to compare. */
+  let cliCodes: Map<string, string> | undefined;
 
   before(async () => {
     work = mkdtempSync(path.join(tmpdir(), 'ic-curation-faults-'));
@@ -255,6 +257,7 @@ describe('curation faults: reads (CLI and server)', { skip: shared ? false : SKI
     const { r, report } = await curateJson(ds.codes, [], asNobody);
     assert.equal(r.code, 1);
     const c = codes(report);
+    cliCodes = c;
     assert.equal(c.get('cat/denied.jpg'), 'READ_FAILED');
     assert.equal(c.get('cat/empty.jpg'), 'EMPTY_FILE');
     assert.equal(c.get('cat/notes.jpg'), 'UNSUPPORTED_FORMAT');
@@ -269,6 +272,9 @@ describe('curation faults: reads (CLI and server)', { skip: shared ? false : SKI
     const c = codes(report);
     assert.equal(c.get('cat/empty.jpg'), 'EMPTY_FILE');
     assert.equal(c.get('cat/notes.jpg'), 'UNSUPPORTED_FORMAT');
+    assert.ok(cliCodes, 'the CLI test ran first');
+    for (const f of ['cat/a.jpg', 'cat/empty.jpg', 'cat/notes.jpg', 'coffee/b.jpg'])
+      assert.equal(c.get(f), cliCodes.get(f), `${f}: the server and the CLI agree`);
     // The server runs as root here when the tests do: then the file is readable to it.
     if (process.getuid?.() !== 0) assert.equal(c.get('cat/denied.jpg'), 'READ_FAILED');
   });

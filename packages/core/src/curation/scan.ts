@@ -75,7 +75,8 @@ async function walk(dir: Name, w: Walk): Promise<void> {
   let real: string;
   let names: Dirent<Buffer>[];
   try {
-    real = (await fs.realpath(dir.raw, { encoding: 'buffer' })).toString('utf8');
+    // Latin-1: one character per byte, so two names that differ only in bytes that are not UTF-8 stay apart.
+    real = (await fs.realpath(dir.raw, { encoding: 'buffer' })).toString('latin1');
     names = await fs.readdir(dir.raw, { withFileTypes: true, encoding: 'buffer' });
   } catch (e) {
     w.skipped.push({ file: rel(w.root, dir.shown), reason: `folder cannot be read: ${(e as Error).message}` });
