@@ -15,6 +15,7 @@ import {
   identityOf,
   type OpenedFile,
   openRegularFileSync,
+  readError,
   realPathOfFd,
   shownPath,
 } from '@image-classifier/core';
@@ -170,14 +171,12 @@ function rawAbsolute(b: Buffer): Buffer {
   return b;
 }
 
+/** What went wrong opening `file`, with the engine's one mapping (core's readError) for errno errors. */
 function openError(file: string, e: unknown): ClassifierError {
   if (e instanceof ClassifierError && e.code === 'NOT_A_FILE') {
     const kind = String(e.details?.kind ?? 'a FIFO or device?');
     return new ClassifierError('NOT_A_FILE', `${file} is not a regular file (${kind}). Pass an image file.`);
   }
-  const code = (e as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT' || code === 'ENOTDIR') {
-    return new ClassifierError('FILE_NOT_FOUND', `File not found: ${file}. It may have been moved or deleted.`);
-  }
-  return new ClassifierError('READ_FAILED', `Cannot read ${file}: ${(e as Error).message}.`);
+  if (e instanceof ClassifierError) return e;
+  return readError(file, e);
 }
