@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { CurationReport } from '@image-classifier/protocol';
+import type { CurationFile, CurationReport } from '@image-classifier/protocol';
 import { OwnFileEvents } from '../src/curation/ownEvents';
 import { PathTracker, currentReport, labelOfPath } from '../src/curation/tracker';
 import { BoardModel } from '../src/webview/model';
@@ -15,7 +15,7 @@ function report(): CurationReport {
     createdAt: '',
     model: { name: 'm', embeddingDims: 4 },
     checks: ['label', 'duplicates'],
-    layout: { splits: [], classes: 2, flat: false },
+    layout: { splits: ['train', 'val'], classes: 2, flat: false },
     counts: { files: 5, analysed: 5, unreadable: 0, skipped: 0, labelIssues: 1, duplicateGroups: 1, outliers: 0, quality: 0 },
     files: files.map((file, i) => ({
       file,
@@ -42,10 +42,22 @@ function report(): CurationReport {
   };
 }
 
-test('labelOfPath: the folder right above the file', () => {
+test('labelOfPath: the class folder as the scan reads it (first folder, second under a split)', () => {
   assert.equal(labelOfPath('train/cat/a.jpg'), 'cat');
   assert.equal(labelOfPath('cat/a.jpg'), 'cat');
   assert.equal(labelOfPath('a.jpg'), undefined);
+  // A file in a folder nested in its class folder belongs to the class, not to the nested folder (issue 18).
+  assert.equal(labelOfPath('a<script>alert(2)</script>b/x.jpg'), 'a<script>alert(2)<');
+  assert.equal(labelOfPath('train/cat/sub/a.jpg', ['train', 'val']), 'cat');
+  assert.equal(labelOfPath('test/a.jpg', []), 'test', 'a class named like a split, in a dataset without splits');
+  assert.equal(labelOfPath('train/a.jpg', ['train']), undefined);
+});
+
+test('PathTracker: the undo of a move that came before the report (a reload) gives back the class folder, nested or not', () => {
+  // The report after the reload has the moved file in its new class; the journal's undo brings it back.
+  const t = new PathTracker(['fish/b.jpg', 'a<script>alert(2)</script>b/c.jpg']);
+  t.apply([{ from: 'fish/b.jpg', to: 'a<script>alert(2)</script>b/b.jpg' }]);
+  assert.equal(t.labelOf({ file: 'fish/b.jpg', label: 'fish' } as CurationFile), 'a<script>alert(2)<');
 });
 
 test('PathTracker follows a move, its undo, a trash and its restore from wherever the trash kept it', () => {

@@ -37,9 +37,9 @@ export class BoardActions {
       case 'action':
         return this.outcome(controller, () => this.act(controller, m));
       case 'undo':
-        return this.outcome(controller, () => controller.undo());
+        return this.outcome(controller, () => controller.undo(), { rebuild: true });
       case 'redo':
-        return this.outcome(controller, () => controller.redo());
+        return this.outcome(controller, () => controller.redo(), { rebuild: true });
       case 'open':
         await vscode.commands.executeCommand('vscode.open', this.board.uriOf(m.file), {
           preview: true,
@@ -73,7 +73,12 @@ export class BoardActions {
     }
   }
 
-  private async outcome(c: CurationController, run: () => Promise<ActionOutcome>): Promise<void> {
+  /**
+   * Runs an action and shows its outcome at once (the tracker and the webview apply its changes). With `rebuild`
+   * (undo, redo: the journal may reach back before this report, as after a window reload), the report is then
+   * asked again from the file system, so the board's classes, counts and notes are the dataset's as it is now.
+   */
+  private async outcome(c: CurationController, run: () => Promise<ActionOutcome>, opts: { rebuild?: boolean } = {}): Promise<void> {
     this.board.ownEvents.begin();
     let out: ActionOutcome | undefined;
     try {
@@ -88,6 +93,7 @@ export class BoardActions {
     if (out.ok) void vscode.window.setStatusBarMessage(`$(check) ${out.message}`, 5000);
     else void vscode.window.showWarningMessage(out.message);
     if (out.warnings?.length) void vscode.window.showWarningMessage(`Dataset curation: ${out.warnings.join('; ')}.`);
+    if (opts.rebuild && out.ok && out.changes.length) this.board.requeryNow();
   }
 
   /**

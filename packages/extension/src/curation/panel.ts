@@ -106,6 +106,12 @@ export class CurationPanel implements vscode.Disposable {
     this.requeryTimer = setTimeout(() => void this.curate({ quietly: true }), REQUERY_DEBOUNCE_MS);
   }
 
+  /** Asks the report again now (after an undo or redo), quietly: embeddings are cached, so it is cheap. */
+  requeryNow(): void {
+    clearTimeout(this.requeryTimer);
+    void this.curate({ quietly: true }).catch((e) => this.deps.output.warn(`Curation board: re-reading the dataset: ${String(e)}`));
+  }
+
   /** Runs curate on the folder and sends the board the report. */
   async curate(opts: { quietly?: boolean } = {}): Promise<void> {
     this.running?.cancel();
@@ -152,7 +158,10 @@ export class CurationPanel implements vscode.Disposable {
 
   private async showReport(report: CurationReport): Promise<void> {
     this.report = report;
-    this.tracker = new PathTracker(report.files.map((f) => f.file));
+    this.tracker = new PathTracker(
+      report.files.map((f) => f.file),
+      report.layout?.splits,
+    );
     this.changes = [];
     this.factsCache = await this.facts(report);
     await this.resend();

@@ -43,7 +43,10 @@ export class BoardModel {
   setReport(m: ReportMessage): void {
     this.report = m.report;
     this.byFile = new Map(m.report.files.map((f) => [f.file, f]));
-    this.tracker = new PathTracker(m.report.files.map((f) => f.file));
+    this.tracker = new PathTracker(
+      m.report.files.map((f) => f.file),
+      m.report.layout?.splits,
+    );
     this.tracker.apply(m.changes);
     this.kept = new Set(m.kept);
     this.facts = m.facts;
