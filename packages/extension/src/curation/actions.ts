@@ -124,8 +124,8 @@ export class BoardActions {
     this.board.post({ type: 'thumbs', urls });
   }
 
-  async similar(file: string): Promise<void> {
-    const uri = this.board.uriOf(file);
+  /** The images nearest to `file` (root-relative; or named so, with `uri`, for an image outside the dataset). */
+  async similar(file: string, uri = this.board.uriOf(file)): Promise<void> {
     const res = await this.board.deps.server.similar({ uri: uri.toString(), k: 24, root: this.board.root.toString() });
     const items = res.items.map((h) => ({ file: h.file, similarity: h.similarity }));
     this.board.post({ type: 'similar', of: file, items });

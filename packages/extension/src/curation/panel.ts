@@ -5,6 +5,7 @@
  * (actions.ts). The board's state lives in the webview (getState/setState): no retainContextWhenHidden.
  */
 import * as vscode from 'vscode';
+import { folderName } from './folder-name';
 import type { CurateFileProgress, CurationReport } from '@image-classifier/protocol';
 import type { ServerManager } from '../server';
 import { BoardActions } from './actions';
@@ -117,7 +118,7 @@ export class CurationPanel implements vscode.Disposable {
     this.running?.cancel();
     const cts = new vscode.CancellationTokenSource();
     this.running = cts;
-    const name = vscode.workspace.asRelativePath(this.root, false);
+    const name = folderName(this.root);
     await this.actions.prepareThumbnails();
     const location = opts.quietly ? vscode.ProgressLocation.Window : vscode.ProgressLocation.Notification;
     const status = this.deps.statusBar;
@@ -231,9 +232,14 @@ export class CurationPanel implements vscode.Disposable {
     return out;
   }
 
-  /** Shows the images nearest to `file` (relative to the root) on the board's Similar tab. */
-  findSimilar(file: string): Promise<void> {
-    return this.actions.similar(file);
+  /** Shows the images nearest to `file` (relative to the root, or any image's URI) on the board's Similar tab. */
+  findSimilar(file: string | vscode.Uri): Promise<void> {
+    if (typeof file === 'string') return this.actions.similar(file);
+    const inside = file.toString().startsWith(`${this.root.toString()}/`);
+    const name = inside
+      ? file.path.slice(this.root.path.replace(/\/$/, '').length + 1)
+      : vscode.workspace.asRelativePath(file, false);
+    return this.actions.similar(name, file);
   }
 
   uriOf(rel: string): vscode.Uri {
