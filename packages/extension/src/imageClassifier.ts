@@ -14,6 +14,7 @@ import { EXCLUDE_GLOB } from './commands/util';
 import { LabelDecorations } from './decorations';
 import { ImagePathHover } from './hover';
 import { LabelsViewProvider } from './labelsView';
+import { ClassifiedMemory } from './memory';
 import { ResultStore } from './results';
 import { ServerManager } from './server';
 import { ModelStatusBar } from './statusBar';
@@ -25,6 +26,7 @@ export class ImageClassifierExtension {
   readonly store = new ResultStore();
   readonly queue: ClassificationQueue;
   private statusBar: ModelStatusBar | undefined;
+  private memory: ClassifiedMemory | undefined;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -43,11 +45,13 @@ export class ImageClassifierExtension {
     const treeView = vscode.window.createTreeView('imageClassifier.labels', { treeDataProvider: view, showCollapseAll: true });
     view.attach(treeView);
     const decorations = new LabelDecorations(store, queue);
+    const memory = new ClassifiedMemory(context.workspaceState, store);
+    this.memory = memory;
     const statusBar = new ModelStatusBar(server);
     // Life at once: activation comes as soon as the workspace holds images (workspaceContains in package.json).
     statusBar.showStarting();
     this.statusBar = statusBar;
-    const modelInfo = new ModelInfoDocument();
+    const modelInfo = new ModelInfoDocument(server);
     const explorer = new CurationExplorer();
     const boards = new CurationBoards({ context, server, output, explorer, summaries, statusBar });
     context.subscriptions.push(
@@ -58,6 +62,7 @@ export class ImageClassifierExtension {
       view,
       treeView,
       decorations,
+      memory,
       statusBar,
       modelInfo,
       explorer,
@@ -77,11 +82,27 @@ export class ImageClassifierExtension {
     // Start the server (and load the model) early only where there are images; elsewhere on first use.
     void vscode.workspace.findFiles(classifiableGlob(), EXCLUDE_GLOB, 1).then(
       (found) => {
-        if (found.length) void this.server.ensureStarted().catch(() => undefined);
+        if (found.length) void this.server.ensureStarted().then(() => this.restoreLabels(), () => undefined);
         else this.statusBar?.hideUntilStatus();
       },
       () => this.statusBar?.hideUntilStatus(),
     );
+  }
+
+  /** The labels of the images classified before this window (a reload, a restart), from the server's cache. */
+  private async restoreLabels(): Promise<void> {
+    const memory = this.memory;
+    const uris = memory?.remembered() ?? [];
+    if (!uris.length) return memory?.restoreDone();
+    const t0 = Date.now();
+    try {
+      const n = await this.queue.restore(uris);
+      this.output.info(`Labels of ${n} of ${uris.length} images classified before shown again from the cache (${Date.now() - t0} ms).`);
+    } catch (e) {
+      this.output.warn(`Could not show the earlier labels again: ${e instanceof Error ? e.message : String(e)}`);
+    } finally {
+      memory?.restoreDone();
+    }
   }
 
   /** Shuts the server down cleanly (shutdown/exit, then kill) before the extension host goes away. */

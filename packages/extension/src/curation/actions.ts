@@ -141,9 +141,12 @@ export class BoardActions {
     const names = written.map((w) => path.basename(w)).join(', ');
     const msg = `Exported ${names} to ${vscode.workspace.asRelativePath(dir, false)}.`;
     this.board.post({ type: 'status', message: msg });
-    const csv = written.find((w) => w.endsWith('.csv'));
-    void vscode.window.showInformationMessage(msg, ...(csv ? ['Open CSV'] : [])).then((a) => {
-      if (a && csv) void vscode.commands.executeCommand('vscode.open', vscode.Uri.file(csv));
+    // Open: the CSV (else the first file written); Reveal: the export in the Explorer (the folder may be hidden).
+    const first = written.find((w) => w.endsWith('.csv')) ?? written[0];
+    const target = first ? vscode.Uri.file(first) : dir;
+    void vscode.window.showInformationMessage(msg, 'Open', 'Reveal').then((a) => {
+      if (a === 'Open') void vscode.commands.executeCommand('vscode.open', target);
+      else if (a === 'Reveal') void vscode.commands.executeCommand('revealInExplorer', target);
     });
   }
 }
