@@ -17,6 +17,7 @@ import { LabelsViewProvider } from './labelsView';
 import { ClassifiedMemory } from './memory';
 import { ResultStore } from './results';
 import { ServerManager } from './server';
+import { StartupTimeline } from './startup';
 import { ModelStatusBar } from './statusBar';
 import { watchFiles, watchSettingsAndTabs } from './watch';
 
@@ -27,6 +28,8 @@ export class ImageClassifierExtension {
   readonly queue: ClassificationQueue;
   private statusBar: ModelStatusBar | undefined;
   private memory: ClassifiedMemory | undefined;
+  /** activate() → status item → server → model ready, logged once. */
+  readonly startup = new StartupTimeline(this.output);
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -50,6 +53,7 @@ export class ImageClassifierExtension {
     const statusBar = new ModelStatusBar(server);
     // Life at once: activation comes as soon as the workspace holds images (workspaceContains in package.json).
     statusBar.showStarting();
+    this.startup.mark('statusItemShown');
     this.statusBar = statusBar;
     const modelInfo = new ModelInfoDocument(server);
     const explorer = new CurationExplorer();
@@ -80,10 +84,24 @@ export class ImageClassifierExtension {
   private afterActivation(): void {
     this.context.subscriptions.push(...watchFiles(this), ...watchSettingsAndTabs(this));
     // Start the server (and load the model) early only where there are images; elsewhere on first use.
+    const startup = this.startup;
+    const subs = [
+      this.server.onPhase((p) => p === 'running' && startup.mark('serverRunning')),
+      this.server.onStatus((s) => {
+        if (s.state === 'loading') startup.mark('modelLoading');
+        if (s.state === 'ready' || s.state === 'error') startup.mark('modelReady');
+      }),
+    ];
+    this.context.subscriptions.push(...subs);
     void vscode.workspace.findFiles(classifiableGlob(), EXCLUDE_GLOB, 1).then(
       (found) => {
-        if (found.length) void this.server.ensureStarted().then(() => this.restoreLabels(), () => undefined);
-        else this.statusBar?.hideUntilStatus();
+        startup.mark('imageSearchDone');
+        if (!found.length) return this.statusBar?.hideUntilStatus();
+        startup.mark('serverStartRequested');
+        void this.server.ensureStarted().then(
+          () => this.restoreLabels(),
+          () => undefined,
+        );
       },
       () => this.statusBar?.hideUntilStatus(),
     );
@@ -97,6 +115,7 @@ export class ImageClassifierExtension {
     const t0 = Date.now();
     try {
       const n = await this.queue.restore(uris);
+      this.startup.mark('labelsRestored');
       this.output.info(`Labels of ${n} of ${uris.length} images classified before shown again from the cache (${Date.now() - t0} ms).`);
     } catch (e) {
       this.output.warn(`Could not show the earlier labels again: ${e instanceof Error ? e.message : String(e)}`);

@@ -208,3 +208,45 @@ test('handleKey: the board’s keys and what they do', () => {
     'all',
   ]);
 });
+
+test('BoardModel: the Label issues tab shows the likely errors (confident learning estimate) first, all on demand; scores say what they are', () => {
+  const r = report();
+  r.labelIssues = [
+    { file: 'tool/b.jpg', label: 'tool', suggestedLabel: 'fish', score: 0.004 },
+    { file: 'tool/c.jpg', label: 'tool', suggestedLabel: 'fish', score: 0.2 },
+    { file: 'fish/a.jpg', label: 'fish', suggestedLabel: 'tool', score: 0.31 },
+  ];
+  r.counts = { ...r.counts, labelIssues: 3, estimatedLabelErrors: 1 };
+  const m = new BoardModel();
+  m.setReport({ type: 'report', rootUri: 'file:///ds', report: r, facts: {}, kept: [], changes: [], canUndo: false, canRedo: false });
+  assert.deepEqual(
+    m.cards('labels').map((c) => c.key),
+    ['tool/b.jpg'],
+  );
+  assert.equal(m.cards('labels')[0]!.scoreText, '0.4% tool');
+  assert.deepEqual(m.likelyLabelErrors()?.estimate, 1);
+  m.setAllLabelIssues(true);
+  assert.deepEqual(
+    m.cards('labels').map((c) => c.key),
+    ['tool/b.jpg', 'tool/c.jpg', 'fish/a.jpg'],
+  );
+  // An estimate at or above the flagged count filters nothing.
+  r.counts = { ...r.counts, estimatedLabelErrors: 5 };
+  m.setAllLabelIssues(false);
+  assert.equal(m.likelyLabelErrors(), undefined);
+  assert.equal(m.cards('labels').length, 3);
+  // A map selection has no similarity to show; a similar search shows it once, with its meaning.
+  m.setRegion('2 images selected on the map', ['fish/a.jpg', 'tool/b.jpg']);
+  assert.deepEqual(
+    m.cards('similar').map((c) => [c.detail, c.scoreText]),
+    [
+      ['fish', ''],
+      ['tool', ''],
+    ],
+  );
+  m.setSimilar('Images nearest to a.jpg', [{ file: 'fish/a.jpg', similarity: 1 }]);
+  assert.deepEqual(
+    m.cards('similar').map((c) => [c.detail, c.scoreText]),
+    [['fish', '1.00 similar']],
+  );
+});

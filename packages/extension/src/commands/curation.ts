@@ -66,7 +66,10 @@ const rel = (u: vscode.Uri) => vscode.workspace.asRelativePath(u, false);
 /** The dataset holding the image, or the user's pick among the curated datasets and the image's own folder. */
 async function pickScope(ctx: CommandContext, image: vscode.Uri): Promise<SimilarScope | undefined> {
   const curated = ctx.boards.curatedRoots().filter((u) => u.scheme === 'file');
-  const { direct, choices } = similarScopes(image.fsPath.split(path.sep).join('/'), curated.map((u) => u.fsPath.split(path.sep).join('/')));
+  const { direct, choices } = similarScopes(
+    image.fsPath.split(path.sep).join('/'),
+    curated.map((u) => u.fsPath.split(path.sep).join('/')),
+  );
   if (direct) return direct;
   const items = choices.map((c) => {
     const name = folderName(vscode.Uri.file(c.root));
@@ -84,7 +87,10 @@ async function pickScope(ctx: CommandContext, image: vscode.Uri): Promise<Simila
 /** The image's neighbours in a folder that is not curated (embeddings through the cache, no analysis), to pick from. */
 async function searchFolder(ctx: CommandContext, image: vscode.Uri, root: vscode.Uri): Promise<undefined> {
   const res = await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: `Finding images similar to ${path.basename(image.fsPath)} in ${folderName(root)}…` },
+    {
+      location: vscode.ProgressLocation.Notification,
+      title: `Finding images similar to ${path.basename(image.fsPath)} in ${folderName(root)}…`,
+    },
     () => ctx.server.similar({ uri: image.toString(), k: 24, root: root.toString() }),
   );
   const items = res.items

@@ -43,12 +43,15 @@ export class CurationBoards implements vscode.Disposable {
     const title = `Curate: ${folderName(root)}`;
     const panel = vscode.window.createWebviewPanel(BOARD_VIEW_TYPE, title, vscode.ViewColumn.Active, boardOptions(this.deps.context));
     const board = this.track(new CurationPanel(this.deps, root, panel));
-    void board.curate().then(() => this.remember(board)).catch((e) => {
-      const msg = e instanceof Error ? e.message : String(e);
-      this.deps.output.error(`Curate Dataset: ${msg}`);
-      board.post({ type: 'status', message: msg, error: true });
-      void vscode.window.showErrorMessage(`Curate Dataset: ${msg}`);
-    });
+    void board
+      .curate()
+      .then(() => this.remember(board))
+      .catch((e) => {
+        const msg = e instanceof Error ? e.message : String(e);
+        this.deps.output.error(`Curate Dataset: ${msg}`);
+        board.post({ type: 'status', message: msg, error: true });
+        void vscode.window.showErrorMessage(`Curate Dataset: ${msg}`);
+      });
     return board;
   }
 

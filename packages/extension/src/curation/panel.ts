@@ -137,7 +137,7 @@ export class CurationPanel implements vscode.Disposable {
             },
             onPartial: (items: CurateFileProgress[]) => {
               read += items.length;
-              this.post({ type: 'progress', message: `${read} images read…`, partial: items });
+              this.post({ type: 'progress', message: `${read} image${read === 1 ? '' : 's'} read…`, partial: items });
             },
           });
         },
@@ -236,9 +236,7 @@ export class CurationPanel implements vscode.Disposable {
   findSimilar(file: string | vscode.Uri): Promise<void> {
     if (typeof file === 'string') return this.actions.similar(file);
     const inside = file.toString().startsWith(`${this.root.toString()}/`);
-    const name = inside
-      ? file.path.slice(this.root.path.replace(/\/$/, '').length + 1)
-      : vscode.workspace.asRelativePath(file, false);
+    const name = inside ? file.path.slice(this.root.path.replace(/\/$/, '').length + 1) : vscode.workspace.asRelativePath(file, false);
     return this.actions.similar(name, file);
   }
 
