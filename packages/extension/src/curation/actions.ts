@@ -146,7 +146,8 @@ export class BoardActions {
     const target = first ? vscode.Uri.file(first) : dir;
     void vscode.window.showInformationMessage(msg, 'Open', 'Reveal').then((a) => {
       if (a === 'Open') void vscode.commands.executeCommand('vscode.open', target);
-      else if (a === 'Reveal') void vscode.commands.executeCommand('revealInExplorer', target);
+      else if (a === 'Reveal')
+        void vscode.commands.executeCommand(vscode.workspace.getWorkspaceFolder(target) ? 'revealInExplorer' : 'revealFileInOS', target);
     });
   }
 }
