@@ -33,16 +33,24 @@ export class ModelInfoDocument implements vscode.Disposable {
 
   private static readonly URI = vscode.Uri.from({ scheme: INFO_SCHEME, path: '/Image Classifier Model.md' });
 
-  /** Asks the server again and updates the document, where one is open (restored tabs included). */
+  /**
+   * Asks the server again and updates the document where one is open. A preview the editor restored before this
+   * extension was active could not read it ("cannot be found"): that tab is closed and the preview opened again.
+   */
   async refresh(): Promise<void> {
     const open = vscode.workspace.textDocuments.some((d) => d.uri.scheme === INFO_SCHEME);
-    if (!open || !this.server) return;
+    const stale = open ? [] : restoredPreviewTabs();
+    if ((!open && !stale.length) || !this.server) return;
     try {
       this.last = await this.server.modelInfo();
     } catch {
       return;
     }
     this.changed.fire(ModelInfoDocument.URI);
+    if (stale.length) {
+      await vscode.window.tabGroups.close(stale, true);
+      await this.show(this.last);
+    }
   }
 
   /** Opens (or refreshes) the document with `info`, rendered (the Markdown preview; its source if that fails). */
@@ -64,6 +72,18 @@ export class ModelInfoDocument implements vscode.Disposable {
     this.registration.dispose();
     this.changed.dispose();
   }
+}
+
+/** Markdown preview tabs of the model info document (restored after a reload). */
+function restoredPreviewTabs(): vscode.Tab[] {
+  return vscode.window.tabGroups.all.flatMap((g) =>
+    g.tabs.filter(
+      (t) =>
+        t.input instanceof vscode.TabInputWebview &&
+        /markdown\.preview/.test(t.input.viewType) &&
+        /Image Classifier Model\.md/.test(t.label),
+    ),
+  );
 }
 
 export function modelInfoMarkdown(info: ModelInfoResult | undefined, state?: string): string {

@@ -254,7 +254,7 @@ export class Board {
     box.className = 'likely';
     const all = this.model.allLabelIssues;
     const errors = `${estimate} real label error${estimate === 1 ? '' : 's'}`;
-    const said = estimate < flagged ? `Likely ${errors} of ${flagged} flagged` : `Likely ${errors}: all ${flagged} flagged`;
+    const said = estimate < flagged ? `Likely ${errors} of ${flagged} flagged` : `Likely ${errors}; all ${flagged} flagged are shown`;
     box.innerHTML =
       `<span class="estimate" title="Confident learning's estimate of how many labels are wrong; the flagged files are ranked, the likely errors first">` +
       `${said}</span> `;
