@@ -196,9 +196,9 @@ describe('Image Classifier as a new user meets it (issue 18)', { skip: missing.l
       first.texts.some((t) => /Image Classifier: starting…|loading/.test(t)),
       `the item showed "starting…" or the loading model before "ready": ${JSON.stringify(first.texts)}`,
     );
-    for (const k of ['statusItemShown', 'imageSearchDone', 'serverStartRequested', 'serverRunning', 'modelReady'])
+    for (const k of ['statusItemShown', 'activateReturned', 'imageSearchDone', 'serverStartRequested', 'serverRunning', 'modelReady'])
       assert.equal(typeof timeline[k], 'number', `the timeline has ${k}: ${JSON.stringify(timeline)}`);
-    assert.ok(timeline.statusItemShown <= 50, `the item is shown inside activate(): ${timeline.statusItemShown} ms`);
+    assert.ok(timeline.statusItemShown <= timeline.activateReturned, `the item is shown inside activate(): ${JSON.stringify(timeline)}`);
     assert.ok(timeline.serverRunning <= timeline.modelReady && first.statusMs <= first.readyMs);
   });
 
@@ -433,7 +433,10 @@ describe('Image Classifier as a new user meets it (issue 18)', { skip: missing.l
   });
 
   uiTest('6. after a reload, undo of a move out of a nested folder rebuilds the board from the files', async () => {
-    await runCommand(page, 'File: Collapse Folders in Explorer');
+    // The Explorer's own "Collapse Folders in Explorer" button (the nested folder's row must be in view).
+    const folders = page.locator('.pane-header', { has: page.locator('h3.title', { hasText: /^ic-e2e-ws-first-/ }) }).first();
+    await folders.hover();
+    await folders.locator('.action-label[aria-label^="Collapse Folders"]').first().click();
     const nested = fs.readdirSync(path.join(ds, NESTED)).sort()[0];
     const from = `${NESTED}/${nested}`;
     const to = `tool/${nested}`;
@@ -447,6 +450,8 @@ describe('Image Classifier as a new user meets it (issue 18)', { skip: missing.l
       await runExplorerContextMenuItem(page, 'dataset', 'Curate Dataset…');
       return boardFrame(page, { timeoutMs: 60_000 });
     });
+    // The board comes back on the tab it showed (Similar, empty: a search is not kept across a reload).
+    await showTab(frame, 'Label issues');
     await frame.locator('.grid .cell.card').first().waitFor({ state: 'visible', timeout: 120_000 });
     await frame.locator('.grid .cell.card').first().click();
     await page.keyboard.press('Control+z');

@@ -8,6 +8,7 @@ import type * as vscode from 'vscode';
 
 export type StartupMark =
   | 'statusItemShown'
+  | 'activateReturned'
   | 'imageSearchDone'
   | 'serverStartRequested'
   | 'serverRunning'
