@@ -113,6 +113,28 @@ function startupTimelines(userDataDir) {
   return [...ownLog(userDataDir).matchAll(/Start-up timeline \(ms after activate\(\)\): (\{.*\})/g)].map((m) => JSON.parse(m[1]));
 }
 
+/** From the extension host's log (this machine's clock): when the host started and when it activated us, ms after `t0`. */
+function hostTimes(userDataDir, t0) {
+  const logs = path.join(userDataDir, 'logs');
+  const ms = (line) => {
+    const m = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d\.\d{3})/.exec(line ?? '');
+    return m ? new Date(`${m[1]}T${m[2]}`).getTime() - t0 : undefined;
+  };
+  const out = [];
+  for (const session of fs.existsSync(logs) ? fs.readdirSync(logs).sort() : []) {
+    const dir = path.join(logs, session);
+    for (const host of fs.readdirSync(dir).filter((d) => /^exthost\d+$/.test(d))) {
+      const file = path.join(dir, host, 'remoteexthost.log');
+      if (!fs.existsSync(file)) continue;
+      const lines = fs.readFileSync(file, 'utf8').split('\n');
+      const started = ms(lines.find((l) => /Extension host with pid \d+ started/.test(l)));
+      const activated = ms(lines.find((l) => /_doActivateExtension image-classifier\.image-classifier/.test(l)));
+      if (started !== undefined && activated !== undefined) out.push({ hostStartedMs: started, activatedMs: activated });
+    }
+  }
+  return out;
+}
+
 const statusItem = (page, text) => page.locator('.statusbar-item', { hasText: text }).first();
 
 /** Times from `t0`: the workbench usable (Explorer rows), our status item visible, the model ready; status texts seen. */
@@ -190,7 +212,7 @@ describe('Image Classifier as a new user meets it (issue 18)', { skip: missing.l
     const [timeline] = await waitFor(() => startupTimelines(server.userDataDir).at(0) && startupTimelines(server.userDataDir), {
       what: 'the extension’s start-up timeline in its log',
     });
-    figures.first = { ...first, timeline };
+    figures.first = { ...first, ...hostTimes(server.userDataDir, t0).at(0), timeline };
     console.log(`start-up (ms from opening the workbench URL): ${JSON.stringify(figures.first)}`);
     assert.ok(
       first.texts.some((t) => /Image Classifier: starting…|loading/.test(t)),
@@ -308,7 +330,9 @@ describe('Image Classifier as a new user meets it (issue 18)', { skip: missing.l
       `no empty table header: ${JSON.stringify(info.headers)}`,
     );
 
+    const reloadT0 = Date.now();
     figures.reload = await reloadWindow(page);
+    Object.assign(figures.reload, hostTimes(server.userDataDir, reloadT0).at(-1));
     figures.reload.timeline = (
       await waitFor(() => startupTimelines(server.userDataDir).length >= 2 && startupTimelines(server.userDataDir), {
         what: 'the start-up timeline after the reload',
