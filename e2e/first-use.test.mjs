@@ -80,9 +80,14 @@ async function makeWorkspaceDir() {
       '',
       `Bare: see photos/${ODD_NAME} in prose`,
       '',
+      'Broken: other/broken.jpg',
+      '',
     ].join('\n'),
   );
   await fsp.writeFile(path.join(ws, 'data.json'), `{\n  "shot": "photos/${HASH_NAME}",\n  "odd": "photos/x&y'q.jpg"\n}\n`);
+  // A JPEG cut short (a failed download): the hover says why, without a picture.
+  await fsp.mkdir(path.join(ws, 'other'));
+  await fsp.writeFile(path.join(ws, 'other', 'broken.jpg'), (await fsp.readFile(path.join(IMAGES, 'skimage_coffee.jpg'))).subarray(0, 4000));
   const ds = path.join(ws, 'dataset');
   await fsp.cp(DATASET, ds, { recursive: true });
   await fsp.mkdir(path.join(ds, NESTED));
@@ -236,6 +241,11 @@ describe('Image Classifier as a new user meets it (issue 18)', { skip: missing.l
       assert.match(await hover.innerText(), /\d+\.\d%/, `${line} labels`);
       if (line === 'Plain:') await screenshot(page, 'first-use-hover-hash-markdown');
     }
+    const broken = await hoverEditorText(page, 'Broken:', 'broken', { match: /JPEG|decode|read|corrupt|premature/i, timeoutMs: 60_000 });
+    const brokenText = await broken.innerText();
+    await screenshot(page, 'first-use-hover-broken');
+    assert.doesNotMatch(brokenText, /Vips/, `no library names in the message: ${brokenText}`);
+    assert.equal(await broken.locator('img').count(), 0, 'no blank or partial picture of a broken image');
     await explorerItem(page, 'data.json').then((r) => r.click());
     for (const [line, at, labels] of [
       ['"shot"', '#3', COFFEE],
