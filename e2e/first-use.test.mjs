@@ -394,6 +394,13 @@ describe('Image Classifier as a new user meets it (issue 18)', { skip: missing.l
     assert.equal(Number(/Likely (\d+)/.exec(estimate)?.[1]), counts.estimatedLabelErrors, estimate);
     const cards = await cardsInView(frame);
     assert.equal(cards.length, Math.min(counts.estimatedLabelErrors, counts.labelIssues), 'the likely errors are listed');
+    // The cards fill the grid's width: no strip wider than a gap or two is left at the right of a full row.
+    const unused = await frame.evaluate(() => {
+      const grid = document.querySelector('.grid');
+      const right = Math.max(...[...grid.querySelectorAll('.cell')].map((c) => c.getBoundingClientRect().right));
+      return grid.getBoundingClientRect().left + grid.clientWidth - right;
+    });
+    assert.ok(unused <= 24, `the columns fill the grid (${unused} px left unused)`);
     const score = await frame.locator('.grid .cell.card .score').first().innerText();
     assert.match(score, /^\d+(\.\d)?% \S/, `a label issue's score says what it is: ${score}`);
     await frame.locator('.grid .cell.card img').first().waitFor({ state: 'visible', timeout: 30_000 });
