@@ -87,7 +87,10 @@ async function makeWorkspaceDir() {
   await fsp.writeFile(path.join(ws, 'data.json'), `{\n  "shot": "photos/${HASH_NAME}",\n  "odd": "photos/x&y'q.jpg"\n}\n`);
   // A JPEG cut short (a failed download): the hover says why, without a picture.
   await fsp.mkdir(path.join(ws, 'other'));
-  await fsp.writeFile(path.join(ws, 'other', 'broken.jpg'), (await fsp.readFile(path.join(IMAGES, 'skimage_coffee.jpg'))).subarray(0, 4000));
+  await fsp.writeFile(
+    path.join(ws, 'other', 'broken.jpg'),
+    (await fsp.readFile(path.join(IMAGES, 'skimage_coffee.jpg'))).subarray(0, 4000),
+  );
   const ds = path.join(ws, 'dataset');
   await fsp.cp(DATASET, ds, { recursive: true });
   await fsp.mkdir(path.join(ds, NESTED));

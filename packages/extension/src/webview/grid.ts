@@ -82,9 +82,7 @@ export class VirtualGrid {
     const { gap } = this.opts;
     const w = this.el.clientWidth || 800;
     const cols = this.opts.fullWidth ? 1 : Math.max(1, Math.floor((w - gap) / (this.opts.itemWidth + gap)));
-    const width = this.opts.fullWidth
-      ? Math.max(200, w - 2 * gap)
-      : Math.max(this.opts.itemWidth, Math.floor((w - gap) / cols) - gap);
+    const width = this.opts.fullWidth ? Math.max(200, w - 2 * gap) : Math.max(this.opts.itemWidth, Math.floor((w - gap) / cols) - gap);
     if (cols !== this.cols || width !== this.width) {
       // Rows are rebuilt for another column count (or, full width, another item width).
       this.cols = cols;
