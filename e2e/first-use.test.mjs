@@ -544,6 +544,13 @@ describe('Image Classifier as a new user meets it (issue 18)', { skip: missing.l
     assert.deepEqual(now.classes, ['fish', 'instrument', 'monument', 'tool', 'windmill']);
     await showTab(frame, 'Overview');
     await screenshot(page, 'first-use-after-undo');
+    // The legend's colours are the bars' (point 10).
+    const colours = await frame.evaluate(() => {
+      const bg = (sel) => getComputedStyle(document.querySelector(sel)).backgroundColor;
+      return { bar: bg('.bar-issues'), legend: bg('.swatch.issues'), fill: bg('.bar-fill'), files: bg('.swatch.files') };
+    });
+    assert.equal(colours.legend, colours.bar, JSON.stringify(colours));
+    assert.equal(colours.files, colours.fill, JSON.stringify(colours));
   });
 
   after(async () => {
