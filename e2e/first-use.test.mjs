@@ -545,12 +545,21 @@ describe('Image Classifier as a new user meets it (issue 18)', { skip: missing.l
     await showTab(frame, 'Overview');
     await screenshot(page, 'first-use-after-undo');
     // The legend's colours are the bars' (point 10).
+    // A bar is its colour over the track; a legend swatch must be the same colour over the same background.
     const colours = await frame.evaluate(() => {
-      const bg = (sel) => getComputedStyle(document.querySelector(sel)).backgroundColor;
-      return { bar: bg('.bar-issues'), legend: bg('.swatch.issues'), fill: bg('.bar-fill'), files: bg('.swatch.files') };
+      const css = (sel) => getComputedStyle(document.querySelector(sel));
+      const over = (sel) => `${css(sel).backgroundImage} over ${css(sel).backgroundColor}`;
+      const track = css('.bar-track').backgroundColor;
+      const bar = (sel) => `linear-gradient(${css(sel).backgroundColor}, ${css(sel).backgroundColor}) over ${track}`;
+      return {
+        issuesBar: bar('.bar-issues'),
+        issuesLegend: over('.swatch.issues'),
+        filesBar: bar('.bar-fill'),
+        filesLegend: over('.swatch.files'),
+      };
     });
-    assert.equal(colours.legend, colours.bar, JSON.stringify(colours));
-    assert.equal(colours.files, colours.fill, JSON.stringify(colours));
+    assert.equal(colours.issuesLegend, colours.issuesBar, JSON.stringify(colours));
+    assert.equal(colours.filesLegend, colours.filesBar, JSON.stringify(colours));
   });
 
   after(async () => {
