@@ -443,8 +443,10 @@ describe('Image Classifier as a new user meets it (issue 18)', { skip: missing.l
     // A long status is cut on the tabs' line, it does not push the board down.
     const headerHeight = () => frame.evaluate(() => document.querySelector('header.bar').getBoundingClientRect().height);
     const before = await headerHeight();
+    const said = await frame.locator('.status').innerText();
     await frame.evaluate(() => window.__board.status('A long status message '.repeat(20)));
     assert.equal(await headerHeight(), before, 'the header keeps its height');
+    await frame.evaluate((text) => window.__board.status(text), said);
     await showTab(frame, 'Label issues');
   });
 
@@ -470,6 +472,14 @@ describe('Image Classifier as a new user meets it (issue 18)', { skip: missing.l
     assert.doesNotMatch(card.detail, /\d\.\d{3}/, `the similarity is not printed in the detail too: ${card.detail}`);
     assert.match(await frame.locator('.grid .cell.card .score').first().innerText(), /similar$/);
     assert.equal(await page.locator('.tabs-container .tab', { hasText: /^Curate/ }).count(), 1, 'one board, the dataset’s');
+    await waitFor(
+      () =>
+        frame.evaluate(() => {
+          const imgs = [...document.querySelectorAll('.grid .cell.card img')];
+          return imgs.length >= 6 && imgs.slice(0, 6).every((i) => i.complete && i.naturalWidth > 0);
+        }),
+      { timeoutMs: 30_000, what: 'the first thumbnails of the Similar tab' },
+    );
     await screenshot(page, 'first-use-similar-board');
   });
 
