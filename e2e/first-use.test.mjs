@@ -390,6 +390,11 @@ describe('Image Classifier as a new user meets it (issue 18)', { skip: missing.l
     ).at(-1);
     // The README's product shot: badges, the Image Labels view, a hover on a name with a literal #.
     await explorerItem(page, 'notes.md').then((r) => r.click());
+    // The Model Info tab keeps showing the model when a Markdown file becomes active (a locked preview).
+    await page
+      .locator('.tabs-container .tab', { hasText: /Image Classifier Model/ })
+      .first()
+      .waitFor({ state: 'visible' });
     const hover = await hoverEditorText(page, 'Plain:', '#3', { match: COFFEE, timeoutMs: 60_000 });
     await waitFor(
       () =>

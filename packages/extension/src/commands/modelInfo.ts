@@ -60,7 +60,8 @@ export class ModelInfoDocument implements vscode.Disposable {
     this.changed.fire(uri);
     const doc = await vscode.workspace.openTextDocument(uri);
     try {
-      await vscode.commands.executeCommand('markdown.showPreview', uri);
+      // Locked: the tab keeps showing the model when another Markdown file becomes active.
+      await vscode.commands.executeCommand('markdown.showPreview', uri, undefined, { locked: true });
     } catch {
       await vscode.languages.setTextDocumentLanguage(doc, 'markdown');
       await vscode.window.showTextDocument(doc, { preview: true });
