@@ -415,7 +415,7 @@ describe('Image Classifier: the editor experience on real files', { skip: missin
     await runCommand(page, 'View: Close All Editors');
     await runCommand(page, 'Image Classifier: Show Model Info');
     await page
-      .locator('.tabs-container .tab.active', { hasText: /Preview Image Classifier Model/ })
+      .locator('.tabs-container .tab.active', { hasText: /Preview\]? Image Classifier Model/ })
       .waitFor({ state: 'visible', timeout: 30_000 });
     // The preview is a webview (an iframe); no text editor shows the table's source.
     const source = await page.locator('.editor-instance .view-line', { hasText: '|:--|' }).count();

@@ -117,6 +117,29 @@ export class ClassificationQueue implements vscode.Disposable {
     };
   }
 
+  /**
+   * Shows again what the server's result cache holds for `uris` (after a window reload or a restart): nothing is
+   * classified; images the cache does not hold (changed, or never classified with this model) stay unlabelled.
+   * Returns how many came back.
+   */
+  async restore(uris: vscode.Uri[]): Promise<number> {
+    let restored = 0;
+    for (let start = 0; start < uris.length; start += CLASSIFY_BATCH_MAX_URIS) {
+      const part = uris.slice(start, start + CLASSIFY_BATCH_MAX_URIS);
+      const byKey = new Map(part.map((u) => [u.toString(), u]));
+      const r = await this.server.classifyBatch(part, { topK: topK(), cachedOnly: true });
+      if (r.model) this.lastModel = r.model;
+      const ok = r.items.flatMap((it) =>
+        it.predictions?.length && !it.error && !this.store.get(byKey.get(it.uri) ?? vscode.Uri.parse(it.uri))
+          ? [this.toResult(byKey.get(it.uri) ?? vscode.Uri.parse(it.uri), { predictions: it.predictions, model: r.model })]
+          : [],
+      );
+      this.store.set(ok);
+      restored += ok.length;
+    }
+    return restored;
+  }
+
   /** Queues an image for background classification (visible files, changed files). */
   enqueue(uri: vscode.Uri, opts: { force?: boolean } = {}): void {
     const key = uri.toString();

@@ -268,7 +268,13 @@ export class ServerClient implements ServerConnection {
     const onPartial = opts.onPartial;
     const sub = onPartial ? c.onProgress(ClassifyBatchRequest.partialResult, partialResultToken, (items) => onPartial(items)) : undefined;
     try {
-      const params = { uris: uris.map((u) => u.toString()), topK: opts.topK, force: opts.force, partialResultToken };
+      const params = {
+        uris: uris.map((u) => u.toString()),
+        topK: opts.topK,
+        force: opts.force,
+        ...(opts.cachedOnly ? { cachedOnly: true } : {}),
+        partialResultToken,
+      };
       return await (opts.token
         ? c.sendRequest(ClassifyBatchRequest.type, params, opts.token)
         : c.sendRequest(ClassifyBatchRequest.type, params));

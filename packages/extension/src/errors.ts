@@ -18,7 +18,11 @@ const CONNECTION_CODES = new Set([-32097 /* PendingResponseRejected */, -32096 /
 function firstSentences(s: string): string {
   // Keep what a person reads: drop stack frames and anything after the first line break.
   const line = s.split(/\r?\n/).find((l) => l.trim() && !/^\s*at\s/.test(l)) ?? s;
-  return line.trim().replace(/^Error:\s*/, '');
+  // libvips names its loaders ("VipsJpeg: premature end of JPEG image"): the reader's words stay, the name goes.
+  return line
+    .trim()
+    .replace(/^Error:\s*/, '')
+    .replace(/\bVips[A-Za-z]*:\s*/g, '');
 }
 
 export function isCancellation(e: unknown): boolean {

@@ -16,7 +16,9 @@ export function activate(context: vscode.ExtensionContext): ImageClassifierApi {
   const timing = new ActivationTiming();
   extension = new ImageClassifierExtension(context, () => timing.activationTimeMs);
   extension.init();
-  return createApi(extension, timing.finish(extension.output));
+  const api = createApi(extension, timing.finish(extension.output));
+  extension.startup.mark('activateReturned');
+  return api;
 }
 
 export function deactivate(): Promise<void> | undefined {

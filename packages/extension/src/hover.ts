@@ -63,7 +63,9 @@ export class ImagePathHover implements vscode.HoverProvider {
       const u = toUserError(e, 'Classifying the image');
       if (u.code === 'CANCELLED') return undefined;
       const md = new vscode.MarkdownString(`$(warning) ${escapeMarkdownText(userFacingPaths(u.message))}`, true);
-      return new vscode.Hover(new vscode.MarkdownString(pic(md), true), range);
+      // An image that cannot be decoded gets no thumbnail (the editor would draw a blank or partial picture).
+      const unreadable = u.code === 'DECODE_FAILED' || u.code === 'EMPTY_FILE' || u.code === 'UNSUPPORTED_FORMAT';
+      return new vscode.Hover(unreadable ? md : new vscode.MarkdownString(pic(md), true), range);
     }
   }
 }

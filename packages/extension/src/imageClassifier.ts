@@ -14,8 +14,10 @@ import { EXCLUDE_GLOB } from './commands/util';
 import { LabelDecorations } from './decorations';
 import { ImagePathHover } from './hover';
 import { LabelsViewProvider } from './labelsView';
+import { ClassifiedMemory } from './memory';
 import { ResultStore } from './results';
 import { ServerManager } from './server';
+import { StartupTimeline } from './startup';
 import { ModelStatusBar } from './statusBar';
 import { watchFiles, watchSettingsAndTabs } from './watch';
 
@@ -25,6 +27,9 @@ export class ImageClassifierExtension {
   readonly store = new ResultStore();
   readonly queue: ClassificationQueue;
   private statusBar: ModelStatusBar | undefined;
+  private memory: ClassifiedMemory | undefined;
+  /** activate() → status item → server → model ready, logged once. */
+  readonly startup = new StartupTimeline(this.output);
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -43,11 +48,14 @@ export class ImageClassifierExtension {
     const treeView = vscode.window.createTreeView('imageClassifier.labels', { treeDataProvider: view, showCollapseAll: true });
     view.attach(treeView);
     const decorations = new LabelDecorations(store, queue);
+    const memory = new ClassifiedMemory(context.workspaceState, store);
+    this.memory = memory;
     const statusBar = new ModelStatusBar(server);
     // Life at once: activation comes as soon as the workspace holds images (workspaceContains in package.json).
     statusBar.showStarting();
+    this.startup.mark('statusItemShown');
     this.statusBar = statusBar;
-    const modelInfo = new ModelInfoDocument();
+    const modelInfo = new ModelInfoDocument(server);
     const explorer = new CurationExplorer();
     const boards = new CurationBoards({ context, server, output, explorer, summaries, statusBar });
     context.subscriptions.push(
@@ -58,6 +66,7 @@ export class ImageClassifierExtension {
       view,
       treeView,
       decorations,
+      memory,
       statusBar,
       modelInfo,
       explorer,
@@ -75,13 +84,44 @@ export class ImageClassifierExtension {
   private afterActivation(): void {
     this.context.subscriptions.push(...watchFiles(this), ...watchSettingsAndTabs(this));
     // Start the server (and load the model) early only where there are images; elsewhere on first use.
+    const startup = this.startup;
+    const subs = [
+      this.server.onPhase((p) => p === 'running' && startup.mark('serverRunning')),
+      this.server.onStatus((s) => {
+        if (s.state === 'loading') startup.mark('modelLoading');
+        if (s.state === 'ready' || s.state === 'error') startup.mark('modelReady');
+      }),
+    ];
+    this.context.subscriptions.push(...subs);
     void vscode.workspace.findFiles(classifiableGlob(), EXCLUDE_GLOB, 1).then(
       (found) => {
-        if (found.length) void this.server.ensureStarted().catch(() => undefined);
-        else this.statusBar?.hideUntilStatus();
+        startup.mark('imageSearchDone');
+        if (!found.length) return this.statusBar?.hideUntilStatus();
+        startup.mark('serverStartRequested');
+        void this.server.ensureStarted().then(
+          () => this.restoreLabels(),
+          () => undefined,
+        );
       },
       () => this.statusBar?.hideUntilStatus(),
     );
+  }
+
+  /** The labels of the images classified before this window (a reload, a restart), from the server's cache. */
+  private async restoreLabels(): Promise<void> {
+    const memory = this.memory;
+    const uris = memory?.remembered() ?? [];
+    if (!uris.length) return memory?.restoreDone();
+    const t0 = Date.now();
+    try {
+      const n = await this.queue.restore(uris);
+      this.startup.mark('labelsRestored');
+      this.output.info(`Labels of ${n} of ${uris.length} images classified before shown again from the cache (${Date.now() - t0} ms).`);
+    } catch (e) {
+      this.output.warn(`Could not show the earlier labels again: ${e instanceof Error ? e.message : String(e)}`);
+    } finally {
+      memory?.restoreDone();
+    }
   }
 
   /** Shuts the server down cleanly (shutdown/exit, then kill) before the extension host goes away. */

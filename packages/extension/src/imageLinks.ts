@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { cleanImageRef, imagePathCandidates, looksLikeImage } from './imagePaths';
+import { imagePathCandidates, imageRefReadings, isKnownImage } from './imagePaths';
 
 /** Languages whose built-in features provide document links (image references included). */
 export const LINK_PROVIDER_LANGUAGES: ReadonlySet<string> = new Set(['markdown', 'html', 'css', 'scss', 'less']);
@@ -61,14 +61,20 @@ async function fromLinkProvider(doc: vscode.TextDocument, pos: vscode.Position):
   for (const link of links ?? []) {
     if (!link.range.contains(pos)) continue;
     const target = link.target;
-    if (target?.scheme === 'file' && looksLikeImage(target.path)) {
-      const uri = target.with({ query: '', fragment: '' });
-      if (await exists(uri)) return { uri, range: link.range, fromLinkProvider: true };
+    if (target?.scheme === 'file') {
+      // A name with a literal `#` or `?` (`IMG #3.png`) that the provider read as a fragment or query: the file
+      // that exists wins over the URL reading.
+      const literal = target.path + (target.query ? `?${target.query}` : '') + (target.fragment ? `#${target.fragment}` : '');
+      for (const p of literal !== target.path ? [literal, target.path] : [target.path]) {
+        const uri = target.with({ path: p, query: '', fragment: '' });
+        if (isKnownImage(p) && (await exists(uri))) return { uri, range: link.range, fromLinkProvider: true };
+      }
     }
     // Targets the provider resolves lazily (or as a command): the link's text, read as a path.
-    const written = cleanImageRef(doc.getText(link.range));
-    const uri = written ? await resolveImagePath(doc, written) : undefined;
-    if (uri) return { uri, range: link.range, fromLinkProvider: true };
+    for (const written of imageRefReadings(doc.getText(link.range))) {
+      const uri = await resolveImagePath(doc, written);
+      if (uri) return { uri, range: link.range, fromLinkProvider: true };
+    }
   }
   return undefined;
 }

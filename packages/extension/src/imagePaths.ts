@@ -20,6 +20,7 @@ const EXTENSIONS = KNOWN_IMAGE_EXTENSIONS.map((e) => e.slice(1).replace(/[.*+?^$
 const EXTENSION_END = new RegExp(`\\.(?:${EXTENSIONS})(?![\\p{L}\\p{N}_])((?:[?#][^\\s"'\`<>()]*)?)`, 'giu');
 /** Characters that never belong to an unquoted path: where a scan to the left stops. */
 const HARD_STOP = /["'`<>[\]{}|*=,;]/;
+const WORD = /[\p{L}\p{N}]/u;
 /** At most this many start positions are tried for one unquoted name (`a b c d.jpg` → `d.jpg`, `c d.jpg`, …). */
 const MAX_STARTS = 8;
 
@@ -28,7 +29,8 @@ export function looksLikeImage(ref: string): boolean {
   return isKnownImage(stripSuffix(ref));
 }
 
-function isKnownImage(p: string): boolean {
+/** True when `p` itself (nothing dropped) ends in an image extension the table knows. */
+export function isKnownImage(p: string): boolean {
   return new RegExp(`\\.(?:${EXTENSIONS})$`, 'i').test(p);
 }
 
@@ -52,16 +54,23 @@ export function unescapeString(s: string): string {
   });
 }
 
+/** `<…>` unwrapped, a `file://` URI turned into a path; undefined for other URI schemes (http, data, …). */
+function unwrapRef(written: string): string | undefined {
+  let ref = written.trim();
+  if (ref.startsWith('<') && ref.endsWith('>')) ref = ref.slice(1, -1).trim();
+  const fileUri = /^file:\/\/([^/]*)(\/.*)$/i.exec(ref);
+  if (fileUri) return fileUri[1] && fileUri[1] !== 'localhost' ? `//${fileUri[1]}${fileUri[2]}` : fileUri[2]!;
+  if (/^[a-z][\w+.-]+:/i.test(ref) && !/^[a-z]:[\\/]/i.test(ref)) return undefined;
+  return ref;
+}
+
 /**
  * A written reference → the path it names: `<…>` unwrapped, `file://` URIs turned into paths, `?query` /
  * `#fragment` dropped, percent-escapes decoded. Undefined for other URI schemes (http, data, …) and non-images.
  */
 export function cleanImageRef(written: string): string | undefined {
-  let ref = written.trim();
-  if (ref.startsWith('<') && ref.endsWith('>')) ref = ref.slice(1, -1).trim();
-  const fileUri = /^file:\/\/([^/]*)(\/.*)$/i.exec(ref);
-  if (fileUri) ref = fileUri[1] && fileUri[1] !== 'localhost' ? `//${fileUri[1]}${fileUri[2]}` : fileUri[2]!;
-  else if (/^[a-z][\w+.-]+:/i.test(ref) && !/^[a-z]:[\\/]/i.test(ref)) return undefined;
+  let ref = unwrapRef(written);
+  if (ref === undefined) return undefined;
   ref = stripSuffix(ref);
   if (/%[0-9a-f]{2}/i.test(ref)) {
     try {
@@ -75,6 +84,20 @@ export function cleanImageRef(written: string): string | undefined {
   return ref && isKnownImage(ref) ? ref : undefined;
 }
 
+/**
+ * Every path a written reference may name, the literal one first: a name that holds `#` or `?` itself
+ * (`IMG 2024-05-01 #3.png`) is read as written before it is read as a URL with a fragment or query (which
+ * cleanImageRef gives). The caller keeps the first that exists on disk, so a file that exists wins.
+ */
+export function imageRefReadings(written: string): string[] {
+  const out: string[] = [];
+  const ref = unwrapRef(written);
+  if (ref !== undefined && stripSuffix(ref) !== ref && isKnownImage(ref)) out.push(ref.replace(/^\/([a-z]:\/)/i, '$1'));
+  const url = cleanImageRef(written);
+  if (url !== undefined && !out.includes(url)) out.push(url);
+  return out;
+}
+
 /** True when every `(` has its `)` and no `)` comes first. */
 function balanced(s: string): boolean {
   let depth = 0;
@@ -86,8 +109,16 @@ function balanced(s: string): boolean {
 }
 
 function add(out: PathCandidate[], written: string, start: number, end: number, isString = false): void {
-  const path = cleanImageRef(isString ? unescapeString(written) : written);
-  if (path && !out.some((c) => c.path === path && c.start === start)) out.push({ path, start, end });
+  for (const path of imageRefReadings(isString ? unescapeString(written) : written)) {
+    if (!out.some((c) => c.path === path && c.start === start)) out.push({ path, start, end });
+  }
+}
+
+/** True when the character at `i` stops a scan to the left: a hard stop, except an apostrophe inside a word (`x&y'q`). */
+function stopsScan(line: string, i: number): boolean {
+  const c = line[i]!;
+  if (c === "'" && WORD.test(line[i - 1] ?? '') && WORD.test(line[i + 1] ?? '')) return false;
+  return HARD_STOP.test(c);
 }
 
 /** Quoted strings ("…", '…', `…`) around `character` whose content names an image. */
@@ -122,7 +153,7 @@ function unquoted(line: string, character: number, out: PathCandidate[]): void {
     if (character > end) continue;
     // A name does not reach back over another image name (`a.jpg and b.png`).
     let stop = nameEnd - 1;
-    while (stop > previousEnd && !HARD_STOP.test(line[stop - 1]!)) stop--;
+    while (stop > previousEnd && !stopsScan(line, stop - 1)) stop--;
     const starts: number[] = [];
     for (let i = nameEnd - 1; i > stop && starts.length < MAX_STARTS; i--) {
       if (/[\s(]/.test(line[i - 1]!)) starts.push(i);

@@ -27,6 +27,8 @@ export interface RequestOptions {
 }
 
 export interface BatchOptions extends RequestOptions {
+  /** From the result cache only (see `ClassifyBatchParams.cachedOnly`). */
+  cachedOnly?: boolean;
   /** Items as the server finishes them (partial results), before the request answers. */
   onPartial?: (items: BatchItem[]) => void;
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { CurationReport } from '@image-classifier/protocol';
+import type { CurationFile, CurationReport } from '@image-classifier/protocol';
 import { OwnFileEvents } from '../src/curation/ownEvents';
 import { PathTracker, currentReport, labelOfPath } from '../src/curation/tracker';
 import { BoardModel } from '../src/webview/model';
@@ -15,7 +15,7 @@ function report(): CurationReport {
     createdAt: '',
     model: { name: 'm', embeddingDims: 4 },
     checks: ['label', 'duplicates'],
-    layout: { splits: [], classes: 2, flat: false },
+    layout: { splits: ['train', 'val'], classes: 2, flat: false },
     counts: { files: 5, analysed: 5, unreadable: 0, skipped: 0, labelIssues: 1, duplicateGroups: 1, outliers: 0, quality: 0 },
     files: files.map((file, i) => ({
       file,
@@ -42,10 +42,22 @@ function report(): CurationReport {
   };
 }
 
-test('labelOfPath: the folder right above the file', () => {
+test('labelOfPath: the class folder as the scan reads it (first folder, second under a split)', () => {
   assert.equal(labelOfPath('train/cat/a.jpg'), 'cat');
   assert.equal(labelOfPath('cat/a.jpg'), 'cat');
   assert.equal(labelOfPath('a.jpg'), undefined);
+  // A file in a folder nested in its class folder belongs to the class, not to the nested folder (issue 18).
+  assert.equal(labelOfPath('a<script>alert(2)</script>b/x.jpg'), 'a<script>alert(2)<');
+  assert.equal(labelOfPath('train/cat/sub/a.jpg', ['train', 'val']), 'cat');
+  assert.equal(labelOfPath('test/a.jpg', []), 'test', 'a class named like a split, in a dataset without splits');
+  assert.equal(labelOfPath('train/a.jpg', ['train']), undefined);
+});
+
+test('PathTracker: the undo of a move that came before the report (a reload) gives back the class folder, nested or not', () => {
+  // The report after the reload has the moved file in its new class; the journal's undo brings it back.
+  const t = new PathTracker(['fish/b.jpg', 'a<script>alert(2)</script>b/c.jpg']);
+  t.apply([{ from: 'fish/b.jpg', to: 'a<script>alert(2)</script>b/b.jpg' }]);
+  assert.equal(t.labelOf({ file: 'fish/b.jpg', label: 'fish' } as CurationFile), 'a<script>alert(2)<');
 });
 
 test('PathTracker follows a move, its undo, a trash and its restore from wherever the trash kept it', () => {
@@ -195,4 +207,46 @@ test('handleKey: the board’s keys and what they do', () => {
     'redo',
     'all',
   ]);
+});
+
+test('BoardModel: the Label issues tab shows the likely errors (confident learning estimate) first, all on demand; scores say what they are', () => {
+  const r = report();
+  r.labelIssues = [
+    { file: 'tool/b.jpg', label: 'tool', suggestedLabel: 'fish', score: 0.004 },
+    { file: 'tool/c.jpg', label: 'tool', suggestedLabel: 'fish', score: 0.2 },
+    { file: 'fish/a.jpg', label: 'fish', suggestedLabel: 'tool', score: 0.31 },
+  ];
+  r.counts = { ...r.counts, labelIssues: 3, estimatedLabelErrors: 1 };
+  const m = new BoardModel();
+  m.setReport({ type: 'report', rootUri: 'file:///ds', report: r, facts: {}, kept: [], changes: [], canUndo: false, canRedo: false });
+  assert.deepEqual(
+    m.cards('labels').map((c) => c.key),
+    ['tool/b.jpg'],
+  );
+  assert.equal(m.cards('labels')[0]!.scoreText, '0.4% tool');
+  assert.deepEqual(m.likelyLabelErrors()?.estimate, 1);
+  m.setAllLabelIssues(true);
+  assert.deepEqual(
+    m.cards('labels').map((c) => c.key),
+    ['tool/b.jpg', 'tool/c.jpg', 'fish/a.jpg'],
+  );
+  // An estimate at or above the flagged count filters nothing.
+  r.counts = { ...r.counts, estimatedLabelErrors: 5 };
+  m.setAllLabelIssues(false);
+  assert.equal(m.likelyLabelErrors(), undefined);
+  assert.equal(m.cards('labels').length, 3);
+  // A map selection has no similarity to show; a similar search shows it once, with its meaning.
+  m.setRegion('2 images selected on the map', ['fish/a.jpg', 'tool/b.jpg']);
+  assert.deepEqual(
+    m.cards('similar').map((c) => [c.detail, c.scoreText]),
+    [
+      ['fish', ''],
+      ['tool', ''],
+    ],
+  );
+  m.setSimilar('Images nearest to a.jpg', [{ file: 'fish/a.jpg', similarity: 1 }]);
+  assert.deepEqual(
+    m.cards('similar').map((c) => [c.detail, c.scoreText]),
+    [['fish', '1.00 similar']],
+  );
 });

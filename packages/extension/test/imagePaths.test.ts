@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { cleanImageRef, imagePathCandidates, looksLikeImage, unescapeString } from '../src/imagePaths';
+import { cleanImageRef, imagePathCandidates, imageRefReadings, looksLikeImage, unescapeString } from '../src/imagePaths';
 
 /** The candidate paths for the cursor on the first occurrence of `at` in `line`. */
 function paths(line: string, at: string): string[] {
@@ -75,4 +75,28 @@ test('the cases the old single-pattern reader handled still read the same (first
   assert.deepEqual([tok.start, tok.end], [5, 15]);
   // A URL is never read as a file; only the readings before its scheme remain (none of them exists on disk).
   assert.ok(!imagePathCandidates('see https://example.com/a.png', 20).some((c) => /example\.com/.test(c.path) && !/^see /.test(c.path)));
+});
+
+test('a name with a literal # or ? is read as written first, then as a URL with a fragment (issue 18)', () => {
+  assert.deepEqual(imageRefReadings('IMG 2024-05-01 #3.png'), ['IMG 2024-05-01 #3.png']);
+  assert.deepEqual(imageRefReadings('photos/a.png#b.png'), ['photos/a.png#b.png', 'photos/a.png']);
+  assert.deepEqual(imageRefReadings('<photos/IMG 2024-05-01 #3.png>'), ['photos/IMG 2024-05-01 #3.png']);
+  assert.deepEqual(imageRefReadings('photos/IMG%202024-05-01%20%233.png'), ['photos/IMG 2024-05-01 #3.png']);
+  assert.deepEqual(imageRefReadings('file:///home/me/a%20b.png?x.png'), ['/home/me/a%20b.png?x.png', '/home/me/a b.png']);
+  // A fragment that is no image name is only a fragment.
+  assert.deepEqual(imageRefReadings('img/bg.png?v=3#x'), ['img/bg.png']);
+  assert.deepEqual(imageRefReadings('https://example.com/a.png#b.png'), []);
+  assert.equal(paths('{ "shot": "photos/IMG 2024-05-01 #3.png" }', '#3')[0], 'photos/IMG 2024-05-01 #3.png');
+  assert.equal(paths('Hash: ![](<../photos/IMG 2024-05-01 #3.png>)', '#3')[0], '../photos/IMG 2024-05-01 #3.png');
+  // Unquoted in prose: the longest reading first (the hover keeps the first that exists).
+  assert.equal(paths('see photos/IMG 2024-05-01 #3.png here', '#3')[0], 'see photos/IMG 2024-05-01 #3.png');
+  assert.ok(paths('see photos/IMG 2024-05-01 #3.png here', '#3').includes('photos/IMG 2024-05-01 #3.png'));
+});
+
+test("bare names with & and an apostrophe in prose (x&y'q.jpg) are read whole (issue 18)", () => {
+  assert.ok(paths("Bare: photos/x&y'q.jpg in prose", "y'q").includes("photos/x&y'q.jpg"));
+  assert.ok(paths("it's photos/x&y'q.jpg, isn't it", 'x&y').includes("photos/x&y'q.jpg"));
+  assert.ok(paths('Bare: photos/a&b.jpg', 'a&b').includes('photos/a&b.jpg'));
+  // A quote that opens a string still ends an unquoted scan.
+  assert.deepEqual(paths("open('photos/cat.jpg')", 'cat'), ['photos/cat.jpg']);
 });

@@ -139,6 +139,12 @@ export interface CurationReport {
     unreadable: number;
     skipped: number;
     labelIssues: number;
+    /**
+     * Confident learning's estimate of how many labels are really wrong (the off-diagonal sum of the calibrated
+     * confident joint). Below `labelIssues`, the first this many of `labelIssues` are the likely ones; the board
+     * shows them first and the rest as less likely.
+     */
+    estimatedLabelErrors?: number;
     duplicateGroups: number;
     outliers: number;
     quality: number;

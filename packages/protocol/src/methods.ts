@@ -58,6 +58,11 @@ export interface ClassifyBatchParams {
   force?: boolean;
   /** Also return each image's embedding (see `ClassifyParams.embedding`). */
   embedding?: boolean;
+  /**
+   * Answer from the result cache only (labels shown again after a window reload): an image the cache does not
+   * hold comes back with neither `predictions` nor `error` (`cached: false`); the model runs on none.
+   */
+  cachedOnly?: boolean;
   /** LSP work-done progress token (the client creates it). */
   workDoneToken?: string | number;
   /** LSP partial-result token: batches of `BatchItem` are sent through `$/progress` as they finish. */

@@ -116,6 +116,13 @@ describe('image-classifier curate and similar with MobileNetV2', { skip: shared 
     assert.equal(r.code, 0, r.stderr);
     const report = JSON.parse(r.stdout);
     assert.equal(report.counts.analysed, 104);
+    // Confident learning's estimate of the real label errors, against the 10 the set was built with.
+    const truth = JSON.parse(readFileSync(path.join(dev, 'truth.json'), 'utf8'));
+    assert.equal(typeof report.counts.estimatedLabelErrors, 'number');
+    assert.ok(
+      Math.abs(report.counts.estimatedLabelErrors - truth.label_noise.length) <= 3,
+      `estimated ${report.counts.estimatedLabelErrors} label errors; the set has ${truth.label_noise.length}`,
+    );
     const dir = mkdtempSync(path.join(tmpdir(), 'ic-curate-eval-'));
     const flagged = report.labelIssues.map((l: { file: string }) => l.file);
     const rest = report.files

@@ -195,6 +195,28 @@ describe('inference server over JSON-RPC', { skip: shared ? false : SKIP_NO_SHAR
     assert.equal(ok.predictions[0]!.index, CAT);
   });
 
+  test('classifyBatch cachedOnly: cached images answer from the cache; the others come back unlabelled, unclassified', async () => {
+    await srv.conn.sendRequest(ClassifyRequest.type, { uri: uri(cat), topK: 3 });
+    // An image no request has seen (its own size, so its content is new).
+    const fresh = path.join(ws, 'cached-only-fresh.jpg');
+    await sharp(cat).resize(301, 233).jpeg({ quality: 91 }).toFile(fresh);
+    const r = await srv.conn.sendRequest(ClassifyBatchRequest.type, {
+      uris: [uri(cat), uri(fresh), uri(bad.files.missing)],
+      topK: 2,
+      cachedOnly: true,
+    });
+    const byUri = new Map(r.items.map((i) => [i.uri, i]));
+    const hit = byUri.get(uri(cat))!;
+    assert.equal(hit.cached, true);
+    assert.equal(hit.predictions?.length, 2);
+    assert.equal(hit.predictions[0]!.index, CAT);
+    assert.deepEqual(byUri.get(uri(fresh)), { uri: uri(fresh), cached: false }, 'not in the cache: neither labels nor error');
+    assert.equal(byUri.get(uri(bad.files.missing))!.error!.code, 'FILE_NOT_FOUND');
+    // The model did not run on it: the first real request classifies it.
+    const after = await srv.conn.sendRequest(ClassifyRequest.type, { uri: uri(fresh), topK: 1 });
+    assert.equal(after.cached, false);
+  });
+
   test('classifyBatch: work-done progress, partial results, per-item errors', async () => {
     const imgs = await makeImages(path.join(ws, 'batch'), 24);
     const uris = [

@@ -6,6 +6,7 @@ import { type AnnIndex, type AnnSnapshot, buildAnnIndex, nearestNeighbours } fro
 import type { DuplicateGroup, OutlierEntry, QualityEntry } from '@image-classifier/protocol';
 import { findDuplicates, NEAR_DUPLICATE_DEFAULTS, type NearDuplicateOptions } from './duplicates.js';
 import type { Extracted } from './extract.js';
+import { estimateLabelErrors } from './label-estimate.js';
 import { findLabelIssues, type LabelAnalysis, type LabelIssueOptions } from './label-issues.js';
 import { DUAL_MAX_ROWS } from './softmax-regression.js';
 import { matchModelClasses, modelClassProbabilities } from './model-classes.js';
@@ -43,6 +44,8 @@ export interface LabelResult {
   /** Indices into the analysable items. */
   rows: number[];
   analysis: LabelAnalysis;
+  /** Confident learning's estimate of the wrong labels among them (label-estimate.ts). */
+  estimatedErrors: number;
   usedModel: boolean;
   usedRegression: boolean;
   /** The regression ran with momentum and fewer steps to fit the time budget. */
@@ -75,10 +78,14 @@ export function analyseLabels(
   const extra = outputs && logits.every(Boolean) ? modelClassProbabilities(logits as Float32Array[], outputs) : undefined;
   const plan = regressionPlan(rows.length, classes.length, m.d, o);
   const analysis = findLabelIssues(x, y, classes.length, knn, plan ?? { ...o, regressionWeight: 0 }, extra);
+  const sizes = new Int32Array(classes.length);
+  for (const k of y) sizes[k] = sizes[k]! + 1;
+  const estimatedErrors = estimateLabelErrors(analysis.probs, y, classes.length, (k) => sizes[k]! >= (o.minClassSize ?? 2));
   return {
     classes,
     rows,
     analysis,
+    estimatedErrors,
     usedModel: Boolean(extra),
     usedRegression: Boolean(plan),
     ...(plan?.momentum ? { fastRegression: true } : {}),

@@ -122,6 +122,7 @@ export async function curateDataset(root: string, classifier: CurationEngine, o:
       unreadable: extracted.length - items.length,
       skipped: scan.skipped.length,
       labelIssues: labelIssues.length,
+      ...(a.label ? { estimatedLabelErrors: a.label.estimatedErrors } : {}),
       duplicateGroups: a.duplicates.length,
       outliers: a.outliers.length,
       quality: a.quality.length,

@@ -53,7 +53,7 @@ function confidentThresholds(probs: Float32Array, y: Int32Array, classes: number
 }
 
 /** The calibrated confident joint C[given][true] (rows sum to the given-label counts). */
-function confidentJoint(probs: Float32Array, y: Int32Array, classes: number): Float64Array {
+export function confidentJoint(probs: Float32Array, y: Int32Array, classes: number): Float64Array {
   const t = confidentThresholds(probs, y, classes);
   const joint = new Float64Array(classes * classes);
   const counts = new Float64Array(classes);

@@ -26,15 +26,21 @@ async function classifyWithProgress(
     { location: vscode.ProgressLocation.Notification, title: `Classifying ${title}`, cancellable: true },
     async (progress, token) => {
       let reported = 0;
-      progress.report({ message: `0/${uris.length} · starting…` });
+      // Counted over every file found: the ones no decoder reads are settled at once (and said so).
+      const all = uris.length + unreadable.length;
+      const skippedNote = unreadable.length ? ` · ${unreadable.length} skipped` : '';
+      progress.report({ message: `${unreadable.length}/${all} · starting…${skippedNote}` });
       return ctx.queue.classifyMany(uris, {
         force: false,
         token,
-        onCount: (done, total) => {
-          const pct = Math.floor((done / total) * 100);
+        onCount: (done) => {
+          const pct = Math.floor(((done + unreadable.length) / all) * 100);
           const secs = (Date.now() - t0) / 1000;
           const rate = secs > 0 ? done / secs : 0;
-          progress.report({ increment: pct - reported, message: `${done}/${total} · ${rate.toFixed(1)} images/s` });
+          progress.report({
+            increment: pct - reported,
+            message: `${done + unreadable.length}/${all} · ${rate.toFixed(1)} images/s${skippedNote}`,
+          });
           reported = pct;
         },
       });

@@ -1,7 +1,9 @@
 /** Curate Dataset… (a folder's curation board) and Find Similar Images (an image's nearest neighbours on a board). */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { folderName } from '../curation/folder-name';
 import type { IssueTab } from '../curation/issue-counts';
+import { type SimilarScope, similarScopes } from '../curation/similar-scope';
 import type { CommandContext, CommandHandler } from './context';
 import { activeImage, toUri } from './util';
 
@@ -48,10 +50,57 @@ export const findSimilar =
       void vscode.window.showWarningMessage('Select an image in the Explorer (or open one), then run Find Similar Images.');
       return undefined;
     }
-    // The open board holding the image, else the board of the folder above its class folder.
-    const board = ctx.boards.boardOf(image) ?? ctx.boards.open(vscode.Uri.file(path.dirname(path.dirname(image.fsPath))));
+    const open = ctx.boards.boardOf(image);
+    const scope = open ? { kind: 'dataset' as const, root: open.root.fsPath } : await pickScope(ctx, image);
+    if (!scope) return undefined;
+    if (scope.kind === 'folder') return searchFolder(ctx, image, vscode.Uri.file(scope.root));
+    // A dataset curated before: its board (opened again if closed), the image's neighbours on its Similar tab.
+    const board = open ?? ctx.boards.open(vscode.Uri.file(scope.root));
     board.panel.reveal();
-    const rel = path.relative(board.root.fsPath, image.fsPath).split(path.sep).join('/');
-    await board.findSimilar(rel);
+    await board.findSimilar(image);
     return undefined;
   };
+
+const rel = (u: vscode.Uri) => vscode.workspace.asRelativePath(u, false);
+
+/** The dataset holding the image, or the user's pick among the curated datasets and the image's own folder. */
+async function pickScope(ctx: CommandContext, image: vscode.Uri): Promise<SimilarScope | undefined> {
+  const curated = ctx.boards.curatedRoots().filter((u) => u.scheme === 'file');
+  const { direct, choices } = similarScopes(
+    image.fsPath.split(path.sep).join('/'),
+    curated.map((u) => u.fsPath.split(path.sep).join('/')),
+  );
+  if (direct) return direct;
+  const items = choices.map((c) => {
+    const name = folderName(vscode.Uri.file(c.root));
+    return c.kind === 'dataset'
+      ? { label: `$(database) ${name}`, description: 'a curated dataset', scope: c }
+      : { label: `$(folder) ${name}`, description: "this image's folder and its subfolders (no analysis)", scope: c };
+  });
+  const picked = await vscode.window.showQuickPick(items, {
+    title: `Find images similar to ${rel(image)}`,
+    placeHolder: `${path.basename(image.fsPath)} is in no curated dataset: where to search?`,
+  });
+  return picked?.scope;
+}
+
+/** The image's neighbours in a folder that is not curated (embeddings through the cache, no analysis), to pick from. */
+async function searchFolder(ctx: CommandContext, image: vscode.Uri, root: vscode.Uri): Promise<undefined> {
+  const res = await vscode.window.withProgress(
+    {
+      location: vscode.ProgressLocation.Notification,
+      title: `Finding images similar to ${path.basename(image.fsPath)} in ${folderName(root)}…`,
+    },
+    () => ctx.server.similar({ uri: image.toString(), k: 24, root: root.toString() }),
+  );
+  const items = res.items
+    .filter((h) => h.uri !== image.toString())
+    .map((h) => ({ label: h.file, description: `${(h.similarity * 100).toFixed(0)}% similar`, uri: vscode.Uri.parse(h.uri) }));
+  const picked = await vscode.window.showQuickPick(items, {
+    title: `Images in ${folderName(root)} similar to ${path.basename(image.fsPath)} (${res.indexed} searched)`,
+    placeHolder: items.length ? 'Pick one to open it' : 'No other image in this folder',
+    matchOnDescription: true,
+  });
+  if (picked) await vscode.commands.executeCommand('vscode.open', picked.uri, { preview: true });
+  return undefined;
+}

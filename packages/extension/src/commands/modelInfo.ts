@@ -2,6 +2,7 @@
 import type { ModelInfoResult } from '@image-classifier/protocol';
 import * as vscode from 'vscode';
 import { modelDisplayName, providerDisplayName } from '../format';
+import type { ServerManager } from '../server';
 
 export const INFO_SCHEME = 'imageclassifier-info';
 
@@ -10,21 +11,57 @@ export class ModelInfoDocument implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<vscode.Uri>();
   private readonly registration: vscode.Disposable;
 
-  constructor() {
+  private readonly subs: vscode.Disposable[] = [];
+
+  /** With `server`: a document shown before the model was ready (a tab restored after a reload) follows its status. */
+  constructor(private readonly server?: ServerManager) {
     this.registration = vscode.workspace.registerTextDocumentContentProvider(INFO_SCHEME, {
       onDidChange: this.changed.event,
-      provideTextDocumentContent: () => modelInfoMarkdown(this.last),
+      provideTextDocumentContent: () => modelInfoMarkdown(this.last, this.server?.status?.state),
     });
+    if (!server) return;
+    this.subs.push(
+      server.onStatus((s) => {
+        if (s.state === 'ready' || s.state === 'error') void this.refresh();
+      }),
+      // A tab restored after the model became ready.
+      vscode.workspace.onDidOpenTextDocument((d) => {
+        if (d.uri.scheme === INFO_SCHEME && !this.last && server.status?.state === 'ready') void this.refresh();
+      }),
+    );
+  }
+
+  private static readonly URI = vscode.Uri.from({ scheme: INFO_SCHEME, path: '/Image Classifier Model.md' });
+
+  /**
+   * Asks the server again and updates the document where one is open. A preview the editor restored before this
+   * extension was active could not read it ("cannot be found"): that tab is closed and the preview opened again.
+   */
+  async refresh(): Promise<void> {
+    const open = vscode.workspace.textDocuments.some((d) => d.uri.scheme === INFO_SCHEME);
+    const stale = open ? [] : restoredPreviewTabs();
+    if ((!open && !stale.length) || !this.server) return;
+    try {
+      this.last = await this.server.modelInfo();
+    } catch {
+      return;
+    }
+    this.changed.fire(ModelInfoDocument.URI);
+    if (stale.length) {
+      await vscode.window.tabGroups.close(stale, true);
+      await this.show(this.last);
+    }
   }
 
   /** Opens (or refreshes) the document with `info`, rendered (the Markdown preview; its source if that fails). */
   async show(info: ModelInfoResult): Promise<void> {
     this.last = info;
-    const uri = vscode.Uri.from({ scheme: INFO_SCHEME, path: '/Image Classifier Model.md' });
+    const uri = ModelInfoDocument.URI;
     this.changed.fire(uri);
     const doc = await vscode.workspace.openTextDocument(uri);
     try {
-      await vscode.commands.executeCommand('markdown.showPreview', uri);
+      // Locked: the tab keeps showing the model when another Markdown file becomes active.
+      await vscode.commands.executeCommand('markdown.showPreview', uri, undefined, { locked: true });
     } catch {
       await vscode.languages.setTextDocumentLanguage(doc, 'markdown');
       await vscode.window.showTextDocument(doc, { preview: true });
@@ -32,16 +69,32 @@ export class ModelInfoDocument implements vscode.Disposable {
   }
 
   dispose(): void {
+    for (const d of this.subs) d.dispose();
     this.registration.dispose();
     this.changed.dispose();
   }
 }
 
-export function modelInfoMarkdown(info: ModelInfoResult | undefined): string {
-  if (!info) return '# Image Classifier\n\nNo model information yet.\n';
+/** Markdown preview tabs of the model info document (restored after a reload). */
+function restoredPreviewTabs(): vscode.Tab[] {
+  return vscode.window.tabGroups.all.flatMap((g) =>
+    g.tabs.filter(
+      (t) =>
+        t.input instanceof vscode.TabInputWebview &&
+        /markdown\.preview/.test(t.input.viewType) &&
+        /Image Classifier Model\.md/.test(t.label),
+    ),
+  );
+}
+
+export function modelInfoMarkdown(info: ModelInfoResult | undefined, state?: string): string {
+  if (!info)
+    return state === 'ready'
+      ? '# Image Classifier\n\nReading the model information…\n'
+      : '# Image Classifier\n\nThe model is loading: this page fills in when it is ready.\n';
   const row = (k: string, v: unknown) => (v === undefined || v === '' ? '' : `| ${k} | ${String(v).replace(/\|/g, '\\|')} |\n`);
   const shape = (s?: Array<number | string>) => (s ? `[${s.join(', ')}]` : undefined);
-  let md = `# ${modelDisplayName(info.name)}\n\n| | |\n|:--|:--|\n`;
+  let md = `# ${modelDisplayName(info.name)}\n\n| Property | Value |\n|:--|:--|\n`;
   md += row('State', info.state);
   md += row('Name', info.name);
   md += row('File', info.path);

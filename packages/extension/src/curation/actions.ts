@@ -37,9 +37,9 @@ export class BoardActions {
       case 'action':
         return this.outcome(controller, () => this.act(controller, m));
       case 'undo':
-        return this.outcome(controller, () => controller.undo());
+        return this.outcome(controller, () => controller.undo(), { rebuild: true });
       case 'redo':
-        return this.outcome(controller, () => controller.redo());
+        return this.outcome(controller, () => controller.redo(), { rebuild: true });
       case 'open':
         await vscode.commands.executeCommand('vscode.open', this.board.uriOf(m.file), {
           preview: true,
@@ -73,7 +73,12 @@ export class BoardActions {
     }
   }
 
-  private async outcome(c: CurationController, run: () => Promise<ActionOutcome>): Promise<void> {
+  /**
+   * Runs an action and shows its outcome at once (the tracker and the webview apply its changes). With `rebuild`
+   * (undo, redo: the journal may reach back before this report, as after a window reload), the report is then
+   * asked again from the file system, so the board's classes, counts and notes are the dataset's as it is now.
+   */
+  private async outcome(c: CurationController, run: () => Promise<ActionOutcome>, opts: { rebuild?: boolean } = {}): Promise<void> {
     this.board.ownEvents.begin();
     let out: ActionOutcome | undefined;
     try {
@@ -88,6 +93,7 @@ export class BoardActions {
     if (out.ok) void vscode.window.setStatusBarMessage(`$(check) ${out.message}`, 5000);
     else void vscode.window.showWarningMessage(out.message);
     if (out.warnings?.length) void vscode.window.showWarningMessage(`Dataset curation: ${out.warnings.join('; ')}.`);
+    if (opts.rebuild && out.ok && out.changes.length) this.board.requeryNow();
   }
 
   /**
@@ -118,8 +124,8 @@ export class BoardActions {
     this.board.post({ type: 'thumbs', urls });
   }
 
-  async similar(file: string): Promise<void> {
-    const uri = this.board.uriOf(file);
+  /** The images nearest to `file` (root-relative; or named so, with `uri`, for an image outside the dataset). */
+  async similar(file: string, uri = this.board.uriOf(file)): Promise<void> {
     const res = await this.board.deps.server.similar({ uri: uri.toString(), k: 24, root: this.board.root.toString() });
     const items = res.items.map((h) => ({ file: h.file, similarity: h.similarity }));
     this.board.post({ type: 'similar', of: file, items });
@@ -135,9 +141,13 @@ export class BoardActions {
     const names = written.map((w) => path.basename(w)).join(', ');
     const msg = `Exported ${names} to ${vscode.workspace.asRelativePath(dir, false)}.`;
     this.board.post({ type: 'status', message: msg });
-    const csv = written.find((w) => w.endsWith('.csv'));
-    void vscode.window.showInformationMessage(msg, ...(csv ? ['Open CSV'] : [])).then((a) => {
-      if (a && csv) void vscode.commands.executeCommand('vscode.open', vscode.Uri.file(csv));
+    // Open: the CSV (else the first file written); Reveal: the export in the Explorer (the folder may be hidden).
+    const first = written.find((w) => w.endsWith('.csv')) ?? written[0];
+    const target = first ? vscode.Uri.file(first) : dir;
+    void vscode.window.showInformationMessage(msg, 'Open', 'Reveal').then((a) => {
+      if (a === 'Open') void vscode.commands.executeCommand('vscode.open', target);
+      else if (a === 'Reveal')
+        void vscode.commands.executeCommand(vscode.workspace.getWorkspaceFolder(target) ? 'revealInExplorer' : 'revealFileInOS', target);
     });
   }
 }

@@ -4,7 +4,12 @@
  * report again (embeddings are cached, so this is cheap).
  */
 import * as vscode from 'vscode';
+import { folderName } from './folder-name';
 import { BOARD_VIEW_TYPE, type BoardDeps, CurationPanel, boardOptions } from './panel';
+
+/** workspaceState: the URIs of the datasets curated here, most recent first. */
+const CURATED_KEY = 'imageClassifier.curatedDatasets';
+const MAX_REMEMBERED = 20;
 
 interface SavedBoardState {
   root?: string;
@@ -23,6 +28,7 @@ export class CurationBoards implements vscode.Disposable {
         }
         const board = this.track(new CurationPanel(this.deps, vscode.Uri.parse(state.root), panel));
         await board.curate({ quietly: true });
+        this.remember(board);
       },
     });
   }
@@ -34,16 +40,34 @@ export class CurationBoards implements vscode.Disposable {
       existing.panel.reveal();
       return existing;
     }
-    const title = `Curate: ${vscode.workspace.asRelativePath(root, false) || root.path.split('/').pop()}`;
+    const title = `Curate: ${folderName(root)}`;
     const panel = vscode.window.createWebviewPanel(BOARD_VIEW_TYPE, title, vscode.ViewColumn.Active, boardOptions(this.deps.context));
     const board = this.track(new CurationPanel(this.deps, root, panel));
-    void board.curate().catch((e) => {
-      const msg = e instanceof Error ? e.message : String(e);
-      this.deps.output.error(`Curate Dataset: ${msg}`);
-      board.post({ type: 'status', message: msg, error: true });
-      void vscode.window.showErrorMessage(`Curate Dataset: ${msg}`);
-    });
+    void board
+      .curate()
+      .then(() => this.remember(board))
+      .catch((e) => {
+        const msg = e instanceof Error ? e.message : String(e);
+        this.deps.output.error(`Curate Dataset: ${msg}`);
+        board.post({ type: 'status', message: msg, error: true });
+        void vscode.window.showErrorMessage(`Curate Dataset: ${msg}`);
+      });
     return board;
+  }
+
+  /** The datasets curated in this workspace (open boards first, then those remembered), as file system paths. */
+  curatedRoots(): vscode.Uri[] {
+    const saved = this.deps.context.workspaceState.get<string[]>(CURATED_KEY, []);
+    const all = [...[...this.boards.values()].map((b) => b.root.toString()), ...saved];
+    return [...new Set(all)].map((u) => vscode.Uri.parse(u));
+  }
+
+  /** Remembers a dataset whose analysis finished (Find Similar searches it for images outside it). */
+  private remember(board: CurationPanel): void {
+    if (!board.report) return;
+    const key = board.root.toString();
+    const saved = this.deps.context.workspaceState.get<string[]>(CURATED_KEY, []).filter((u) => u !== key);
+    void this.deps.context.workspaceState.update(CURATED_KEY, [key, ...saved].slice(0, MAX_REMEMBERED));
   }
 
   /** The open board whose folder holds `file`. */

@@ -5,6 +5,7 @@
  * (actions.ts). The board's state lives in the webview (getState/setState): no retainContextWhenHidden.
  */
 import * as vscode from 'vscode';
+import { folderName } from './folder-name';
 import type { CurateFileProgress, CurationReport } from '@image-classifier/protocol';
 import type { ServerManager } from '../server';
 import { BoardActions } from './actions';
@@ -106,12 +107,18 @@ export class CurationPanel implements vscode.Disposable {
     this.requeryTimer = setTimeout(() => void this.curate({ quietly: true }), REQUERY_DEBOUNCE_MS);
   }
 
+  /** Asks the report again now (after an undo or redo), quietly: embeddings are cached, so it is cheap. */
+  requeryNow(): void {
+    clearTimeout(this.requeryTimer);
+    void this.curate({ quietly: true }).catch((e) => this.deps.output.warn(`Curation board: re-reading the dataset: ${String(e)}`));
+  }
+
   /** Runs curate on the folder and sends the board the report. */
   async curate(opts: { quietly?: boolean } = {}): Promise<void> {
     this.running?.cancel();
     const cts = new vscode.CancellationTokenSource();
     this.running = cts;
-    const name = vscode.workspace.asRelativePath(this.root, false);
+    const name = folderName(this.root);
     await this.actions.prepareThumbnails();
     const location = opts.quietly ? vscode.ProgressLocation.Window : vscode.ProgressLocation.Notification;
     const status = this.deps.statusBar;
@@ -130,7 +137,7 @@ export class CurationPanel implements vscode.Disposable {
             },
             onPartial: (items: CurateFileProgress[]) => {
               read += items.length;
-              this.post({ type: 'progress', message: `${read} images read…`, partial: items });
+              this.post({ type: 'progress', message: `${read} image${read === 1 ? '' : 's'} read…`, partial: items });
             },
           });
         },
@@ -152,7 +159,10 @@ export class CurationPanel implements vscode.Disposable {
 
   private async showReport(report: CurationReport): Promise<void> {
     this.report = report;
-    this.tracker = new PathTracker(report.files.map((f) => f.file));
+    this.tracker = new PathTracker(
+      report.files.map((f) => f.file),
+      report.layout?.splits,
+    );
     this.changes = [];
     this.factsCache = await this.facts(report);
     await this.resend();
@@ -222,9 +232,12 @@ export class CurationPanel implements vscode.Disposable {
     return out;
   }
 
-  /** Shows the images nearest to `file` (relative to the root) on the board's Similar tab. */
-  findSimilar(file: string): Promise<void> {
-    return this.actions.similar(file);
+  /** Shows the images nearest to `file` (relative to the root, or any image's URI) on the board's Similar tab. */
+  findSimilar(file: string | vscode.Uri): Promise<void> {
+    if (typeof file === 'string') return this.actions.similar(file);
+    const inside = file.toString().startsWith(`${this.root.toString()}/`);
+    const name = inside ? file.path.slice(this.root.path.replace(/\/$/, '').length + 1) : vscode.workspace.asRelativePath(file, false);
+    return this.actions.similar(name, file);
   }
 
   uriOf(rel: string): vscode.Uri {

@@ -4,6 +4,7 @@
  * that closes clears its dataset.
  */
 import * as vscode from 'vscode';
+import { folderName } from './folder-name';
 import type { CurationReport } from '@image-classifier/protocol';
 import { curationIssueCounts, type IssueCount } from './issue-counts';
 
@@ -23,7 +24,7 @@ export class CurationSummaries implements vscode.Disposable {
   update(root: vscode.Uri, report: CurationReport | undefined, kept: ReadonlySet<string>): void {
     const key = root.toString();
     if (report) {
-      const name = vscode.workspace.asRelativePath(root, false) || root.path.split('/').pop() || root.path;
+      const name = folderName(root);
       this.byRoot.set(key, { root, name, counts: curationIssueCounts(report, kept) });
     } else if (!this.byRoot.delete(key)) return;
     this.changed.fire();

@@ -4,12 +4,19 @@
  * webview both use it, so an ActionOutcome updates the board without re-running anything.
  */
 import type { CurationFile, CurationReport } from '@image-classifier/protocol';
+import { isSplitName } from '@image-classifier/protocol/curation';
 import type { ActionOutcome } from './types';
 
-/** The class folder of a path (`train/cat/a.jpg` → `cat`, `cat/a.jpg` → `cat`); undefined at the root. */
-export function labelOfPath(file: string): string | undefined {
+/**
+ * The class folder of a root-relative path, as the server's scan reads it: the first folder, or the second under a
+ * split folder (`train/cat/a.jpg` → `cat`, `cat/a.jpg` → `cat`, `cat/x/y/a.jpg` → `cat`); undefined at the root.
+ * `splits`: the report's split folders (`layout.splits`); without them, a first folder named like a split is one.
+ */
+export function labelOfPath(file: string, splits?: readonly string[]): string | undefined {
   const parts = file.split('/');
-  return parts.length >= 2 ? parts[parts.length - 2] : undefined;
+  const isSplit = splits ? splits.includes(parts[0]!) : isSplitName(parts[0]!);
+  const i = parts.length > 1 && isSplit ? 1 : 0;
+  return parts.length - i > 1 ? parts[i] : undefined;
 }
 
 export class PathTracker {
@@ -20,7 +27,11 @@ export class PathTracker {
   /** Report path → its path when it was trashed. */
   private readonly trashedFrom = new Map<string, string>();
 
-  constructor(files: Iterable<string>) {
+  /** `splits`: the report's split folders (`layout.splits`), for the class of a moved file. */
+  constructor(
+    files: Iterable<string>,
+    private readonly splits?: readonly string[],
+  ) {
     for (const f of files) {
       this.current.set(f, f);
       this.original.set(f, f);
@@ -67,7 +78,7 @@ export class PathTracker {
   labelOf(f: CurationFile): string | undefined | null {
     const now = this.currentOf(f.file);
     if (now === null) return null;
-    return now === f.file ? f.label : labelOfPath(now);
+    return now === f.file ? f.label : labelOfPath(now, this.splits);
   }
 
   /** Moved or trashed since the report. */
@@ -83,7 +94,7 @@ export class PathTracker {
 export function currentReport(report: CurationReport, tracker: PathTracker): CurationReport {
   const at = (f: string) => tracker.currentOf(f);
   const alive = <T extends { file: string }>(xs: T[]) => xs.filter((x) => at(x.file) !== null).map((x) => ({ ...x, file: at(x.file)! }));
-  const files = alive(report.files).map((f) => ({ ...f, label: labelOfPath(f.file) ?? f.label }));
+  const files = alive(report.files).map((f) => ({ ...f, label: labelOfPath(f.file, report.layout?.splits) ?? f.label }));
   // A moved file's label issue is resolved (the user chose its class); a trashed one is gone.
   const labelIssues = report.labelIssues.filter((i) => !tracker.changed(i.file));
   const duplicateGroups = report.duplicateGroups

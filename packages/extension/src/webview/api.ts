@@ -12,6 +12,8 @@ export interface BoardState {
   /** Report path of the focused card per tab. */
   focus: Partial<Record<TabId, string>>;
   keepRule: KeepRule;
+  /** Label issues: every flagged file, not only the likely errors (confident learning's estimate). */
+  allLabelIssues?: boolean;
 }
 
 interface VsCodeApi {
@@ -25,5 +27,11 @@ export const host = acquireVsCodeApi();
 
 export function loadState(): BoardState {
   const s = host.getState();
-  return { tab: s?.tab ?? 'labels', focus: s?.focus ?? {}, keepRule: s?.keepRule ?? 'largest', root: s?.root };
+  return {
+    tab: s?.tab ?? 'labels',
+    focus: s?.focus ?? {},
+    keepRule: s?.keepRule ?? 'largest',
+    root: s?.root,
+    allLabelIssues: s?.allLabelIssues === true,
+  };
 }

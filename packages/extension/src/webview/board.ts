@@ -47,6 +47,7 @@ export class Board {
     $('.undo').addEventListener('click', () => this.send({ type: 'undo' }));
     $('.redo').addEventListener('click', () => this.send({ type: 'redo' }));
     $('.export').addEventListener('click', () => this.send({ type: 'export' }));
+    this.model.allLabelIssues = this.state.allLabelIssues === true;
     this.watchFonts();
     this.renderTabs();
     this.show(this.state.tab);
@@ -84,8 +85,10 @@ export class Board {
   status(message: string, error = false): void {
     const s = $('.status');
     s.textContent = message;
+    s.title = message;
     s.classList.toggle('error', error);
   }
+
   private save(): void {
     host.setState(this.state);
   }
@@ -120,6 +123,7 @@ export class Board {
       case 'similar': {
         const name = m.of.slice(m.of.lastIndexOf('/') + 1);
         this.model.setSimilar(`Images nearest to ${name}`, m.items);
+        this.renderTabs();
         this.show('similar');
         return;
       }
@@ -139,9 +143,8 @@ export class Board {
 
   /** Region of the 2-D map → the Similar tab's grid. */
   private region(keys: string[]): void {
-    this.model.setSimilar(`${keys.length} images selected on the map`, []);
-    this.model.similar.items = keys.map((key) => ({ key, similarity: 1 }));
-    this.model.invalidate();
+    this.model.setRegion(`${keys.length} image${keys.length === 1 ? '' : 's'} selected on the map`, keys);
+    this.renderTabs();
     this.show('similar');
   }
 
@@ -216,9 +219,14 @@ export class Board {
       duplicates: 'Click a copy to keep it · <kbd>Delete</kbd> trashes the other copies',
       similar: esc(this.model.similar.title) || 'Press <kbd>s</kbd> on a card to see its nearest images',
     };
+    // The keys every grid shares (the Duplicates hint says what Delete does there).
+    const common = [tab === 'duplicates' ? '' : '<kbd>Delete</kbd> trash', '<kbd>Enter</kbd> open', '<kbd>Ctrl+Z</kbd> undo'];
+    const hint = [hints[tab] ?? '', ...common].filter(Boolean).join(' · ');
     bar.innerHTML = this.model.report
-      ? `<span class="hint">${hints[tab] ?? ''} · <kbd>Enter</kbd> open · <kbd>Delete</kbd> trash · <kbd>Ctrl+Z</kbd> undo</span>`
+      ? `<span class="hint">${hint}</span>`
       : '<span class="hint">Reading the dataset… the cards appear when the analysis ends (the Overview shows the images read so far).</span>';
+    const estimate = tab === 'labels' ? this.model.report?.counts.estimatedLabelErrors : undefined;
+    if (estimate !== undefined && this.model.report) bar.prepend(this.likelyToggle(estimate, this.model.report.labelIssues.length));
     if (tab === 'duplicates') {
       const sel = document.createElement('select');
       sel.className = 'keep-rule';
@@ -238,6 +246,32 @@ export class Board {
       bar.prepend(sel);
     }
     return [bar];
+  }
+
+  /** "Likely 18 real label errors (confident learning's estimate) of 51 flagged · Show all 51 / Show the likely 18". */
+  private likelyToggle(estimate: number, flagged: number): HTMLElement {
+    const box = document.createElement('span');
+    box.className = 'likely';
+    const all = this.model.allLabelIssues;
+    const errors = `${estimate} real label error${estimate === 1 ? '' : 's'}`;
+    const said = estimate < flagged ? `Likely ${errors} of ${flagged} flagged` : `Likely ${errors}; all ${flagged} flagged are shown`;
+    box.innerHTML =
+      `<span class="estimate" title="Confident learning's estimate of how many labels are wrong; the flagged files are ranked, the likely errors first">` +
+      `${said}</span> `;
+    if (estimate >= flagged) return box;
+    const l = { estimate, flagged };
+    const button = document.createElement('button');
+    button.className = 'show-all-labels';
+    button.textContent = all ? `Show the likely ${l.estimate}` : `Show all ${l.flagged}`;
+    button.addEventListener('click', () => {
+      this.state.allLabelIssues = !all;
+      this.model.setAllLabelIssues(!all);
+      this.save();
+      this.renderTabs();
+      this.show('labels');
+    });
+    box.append(button);
+    return box;
   }
 
   selectionChanged(v: GridTab): void {

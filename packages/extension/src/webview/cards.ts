@@ -45,19 +45,20 @@ export function renderCard(
 ): void {
   const path = model.pathOf(card.key);
   const url = path ? thumbs.url(path) : undefined;
-  const version = `${card.key}|${path}|${card.detail}|${url ?? ''}|${width}|${fitGeneration()}`;
+  const version = `${card.key}|${path}|${card.detail}|${card.scoreText ?? ''}|${url ?? ''}|${width}|${fitGeneration()}`;
   if (el.dataset.version !== version) {
     el.dataset.version = version;
     el.dataset.key = card.key;
     el.title = path ?? card.key;
     // What a screen reader says: the whole texts (the card shows them cut to its width).
-    el.setAttribute('aria-label', `${base(path ?? card.key)}, ${card.detail}, score ${card.score.toFixed(3)}`);
+    const scoreText = card.scoreText ?? card.score.toFixed(3);
+    el.setAttribute('aria-label', `${base(path ?? card.key)}, ${card.detail}${scoreText ? `, ${scoreText}` : ''}`);
     const w = width - 2 * CARD_INSET;
     el.innerHTML =
       img(thumbs, path) +
       line('name', base(path ?? card.key), w, 'cell card', { mode: 'middle', tooltip: false }) +
       line('detail', card.detail, w, 'cell card') +
-      `<div class="score" title="score">${card.score.toFixed(3)}</div>`;
+      (scoreText ? `<div class="score" title="${esc(card.scoreTitle ?? 'score')}">${esc(scoreText)}</div>` : '');
   }
   el.classList.add('card');
   el.classList.toggle('focused', focused);

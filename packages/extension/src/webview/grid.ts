@@ -53,9 +53,13 @@ export class VirtualGrid {
   private get rowHeight(): number {
     return this.opts.itemHeight + this.opts.gap;
   }
-  /** An item's width: fixed, or (full-width rows) the grid's. */
+  /**
+   * An item's width: (full-width rows) the grid's; otherwise at least `itemWidth`, widened so that the columns fill
+   * the grid (a board beside an editor has no strip of unused width at its right).
+   */
   get itemWidth(): number {
-    return this.opts.fullWidth ? Math.max(200, this.el.clientWidth - 2 * this.opts.gap) : this.opts.itemWidth;
+    if (this.opts.fullWidth) return Math.max(200, this.el.clientWidth - 2 * this.opts.gap);
+    return this.width || this.opts.itemWidth;
   }
 
   setCount(n: number): void {
@@ -78,7 +82,7 @@ export class VirtualGrid {
     const { gap } = this.opts;
     const w = this.el.clientWidth || 800;
     const cols = this.opts.fullWidth ? 1 : Math.max(1, Math.floor((w - gap) / (this.opts.itemWidth + gap)));
-    const width = this.itemWidth;
+    const width = this.opts.fullWidth ? Math.max(200, w - 2 * gap) : Math.max(this.opts.itemWidth, Math.floor((w - gap) / cols) - gap);
     if (cols !== this.cols || width !== this.width) {
       // Rows are rebuilt for another column count (or, full width, another item width).
       this.cols = cols;

@@ -14,6 +14,10 @@ export interface Card {
   score: number;
   /** What the card says below the name ("fish → tool", "blurry", "0.93 similar"). */
   detail: string;
+  /** The score as the card shows it, with its meaning ("0.4% fish", "0.93 similar"); empty: none shown. */
+  scoreText?: string;
+  /** What the score means (the score's tooltip). */
+  scoreTitle?: string;
   suggested?: string;
 }
 
@@ -28,6 +32,12 @@ export interface GroupView {
 
 type ReportMessage = Extract<HostMessage, { type: 'report' }>;
 
+/** A probability as a short percentage ("0.4%", "12%"). */
+function pct(p: number): string {
+  const v = p * 100;
+  return `${v < 10 ? v.toFixed(1) : v.toFixed(0)}%`;
+}
+
 export class BoardModel {
   report: CurationReport | undefined;
   tracker = new PathTracker([]);
@@ -35,6 +45,8 @@ export class BoardModel {
   facts: Record<string, FileFacts> = {};
   partial: CurateFileProgress[] = [];
   similar: { title: string; items: { key: string; similarity: number }[] } = { title: '', items: [] };
+  /** Label issues: all flagged files (true), or only the likely errors, the first `estimate` of the ranking. */
+  allLabelIssues = false;
   /** Duplicate group id → the member the user picked to keep (overrides the rule). */
   readonly keepPick = new Map<number, string>();
   private byFile = new Map<string, CurationFile>();
@@ -43,7 +55,10 @@ export class BoardModel {
   setReport(m: ReportMessage): void {
     this.report = m.report;
     this.byFile = new Map(m.report.files.map((f) => [f.file, f]));
-    this.tracker = new PathTracker(m.report.files.map((f) => f.file));
+    this.tracker = new PathTracker(
+      m.report.files.map((f) => f.file),
+      m.report.layout?.splits,
+    );
     this.tracker.apply(m.changes);
     this.kept = new Set(m.kept);
     this.facts = m.facts;
@@ -63,6 +78,12 @@ export class BoardModel {
     this.cache.delete('similar');
   }
 
+  /** A selection on the map (report paths): the Similar tab's grid, without a similarity to show. */
+  setRegion(title: string, keys: string[]): void {
+    this.similar = { title, items: keys.map((key) => ({ key, similarity: Number.NaN })) };
+    this.cache.delete('similar');
+  }
+
   file(key: string): CurationFile | undefined {
     return this.byFile.get(key);
   }
@@ -79,6 +100,23 @@ export class BoardModel {
     return (this.report?.classes ?? []).map((c) => c.name);
   }
 
+  /**
+   * Confident learning's estimate of the real label errors and the report paths of the likely ones (the first that
+   * many of the ranking); undefined when the report has no estimate or it covers every flagged file.
+   */
+  likelyLabelErrors(): { estimate: number; flagged: number; likely: Set<string> } | undefined {
+    const r = this.report;
+    const estimate = r?.counts.estimatedLabelErrors;
+    if (!r || estimate === undefined || estimate >= r.labelIssues.length) return undefined;
+    return { estimate, flagged: r.labelIssues.length, likely: new Set(r.labelIssues.slice(0, estimate).map((i) => i.file)) };
+  }
+
+  /** Shows every flagged file on the Label issues tab, or only the likely errors. */
+  setAllLabelIssues(all: boolean): void {
+    this.allLabelIssues = all;
+    this.cache.delete('labels');
+  }
+
   cards(tab: TabId): Card[] {
     const hit = this.cache.get(tab);
     if (hit) return hit as Card[];
@@ -92,18 +130,49 @@ export class BoardModel {
     if (!r) return [];
     const alive = (f: string) => this.pathOf(f) !== null;
     switch (tab) {
-      case 'labels':
+      case 'labels': {
+        const likely = this.allLabelIssues ? undefined : this.likelyLabelErrors()?.likely;
         return r.labelIssues
-          .filter((i) => !this.tracker.changed(i.file) && !this.kept.has(i.file))
-          .map((i) => ({ key: i.file, score: i.score, detail: `${i.label} → ${i.suggestedLabel}`, suggested: i.suggestedLabel }));
+          .filter((i) => !this.tracker.changed(i.file) && !this.kept.has(i.file) && (!likely || likely.has(i.file)))
+          .map((i) => ({
+            key: i.file,
+            score: i.score,
+            scoreText: `${pct(i.score)} ${i.label}`,
+            scoreTitle: `The model's probability for the folder's label (${i.label}): low means likely mislabelled`,
+            detail: `${i.label} → ${i.suggestedLabel}`,
+            suggested: i.suggestedLabel,
+          }));
+      }
       case 'outliers':
-        return r.outliers.filter((o) => alive(o.file)).map((o) => ({ key: o.file, score: o.score, detail: this.labelOf(o.file) ?? '' }));
+        return r.outliers
+          .filter((o) => alive(o.file))
+          .map((o) => ({
+            key: o.file,
+            score: o.score,
+            scoreText: `outlier ${o.score.toFixed(2)}`,
+            scoreTitle: 'How far the image is from the rest of its class (higher: more unusual)',
+            detail: this.labelOf(o.file) ?? '',
+          }));
       case 'quality':
-        return r.quality.filter((q) => alive(q.file)).map((q) => ({ key: q.file, score: q.score, detail: q.type.replace(/_/g, ' ') }));
+        return r.quality
+          .filter((q) => alive(q.file))
+          .map((q) => ({
+            key: q.file,
+            score: q.score,
+            scoreText: q.score.toFixed(2),
+            scoreTitle: `How strongly the image is ${q.type.replace(/_/g, ' ')} (0–1)`,
+            detail: q.type.replace(/_/g, ' '),
+          }));
       case 'similar':
         return this.similar.items
           .filter((i) => alive(i.key))
-          .map((i) => ({ key: i.key, score: i.similarity, detail: `${this.labelOf(i.key) ?? ''} · ${i.similarity.toFixed(3)}` }));
+          .map((i) => ({
+            key: i.key,
+            score: Number.isNaN(i.similarity) ? 0 : i.similarity,
+            scoreText: Number.isNaN(i.similarity) ? '' : `${i.similarity.toFixed(2)} similar`,
+            scoreTitle: 'Cosine similarity of the images’ embeddings (1: the same image)',
+            detail: this.labelOf(i.key) ?? '',
+          }));
       default:
         return [];
     }

@@ -66,7 +66,14 @@ export function renderOverview(root: HTMLElement, model: BoardModel, thumbs: Thu
     return;
   }
   const c = r.counts;
-  const summary = `${c.files} images · ${c.labelIssues} label issues · ${c.duplicateGroups} duplicate groups · ${c.outliers} outliers · ${c.quality} quality issues`;
+  const n = (k: number, one: string, many = `${one}s`) => `${k} ${k === 1 ? one : many}`;
+  const summary = [
+    n(c.files, 'image'),
+    n(c.labelIssues, 'label issue'),
+    n(c.duplicateGroups, 'duplicate group'),
+    n(c.outliers, 'outlier'),
+    n(c.quality, 'quality issue'),
+  ].join(' · ');
   const notes = r.warnings.length ? `<h2>Notes</h2><ul>${r.warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul>` : '';
   root.innerHTML = `<div class="overview"><p class="summary">${esc(summary)}</p><div class="overview-cols"><div>${barChart(model)}${splits(r)}${notes}</div><div class="map-box"></div></div></div>`;
   applyInlineStyles(root);

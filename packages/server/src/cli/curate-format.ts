@@ -50,7 +50,9 @@ function classTable(r: CurationReport): string[] {
 function worstExamples(r: CurationReport, top: number): string[] {
   const out: string[] = [];
   if (r.labelIssues.length) {
-    out.push('', `Label issues (${r.labelIssues.length}, most suspect first):`);
+    const est = r.counts.estimatedLabelErrors;
+    const likely = est === undefined ? '' : `; confident learning estimates ${est} real label error${est === 1 ? '' : 's'}`;
+    out.push('', `Label issues (${r.labelIssues.length}, most suspect first${likely}):`);
     for (const l of r.labelIssues.slice(0, top))
       out.push(`  ${l.file}  in '${l.label}', looks like '${l.suggestedLabel}'  (label quality ${l.score.toFixed(3)})`);
   }

@@ -103,7 +103,8 @@ export async function classifyBatch(p: ClassifyBatchParams, ctx: ServerContext, 
   const n = uris.length;
   const results: Array<BatchItem | undefined> = new Array(n);
   const reporter = new BatchReporter(ctx, n, p);
-  const opts = { topK, force: Boolean(p.force), interactive: false, signal, embedding: Boolean(p.embedding) };
+  const cachedOnly = p.cachedOnly === true;
+  const opts = { topK, force: Boolean(p.force) && !cachedOnly, interactive: false, signal, embedding: Boolean(p.embedding), cachedOnly };
   let next = 0;
   const lane = async () => {
     while (!signal.aborted && next < n) {
@@ -112,7 +113,10 @@ export async function classifyBatch(p: ClassifyBatchParams, ctx: ServerContext, 
       let item: BatchItem;
       try {
         const r = await classifyFile(ctx, loaded, ctx.roots.resolve(checkUri(uri)), opts);
-        item = { uri: uriLabel(uri), predictions: r.predictions, cached: r.cached, ...(r.embedding ? { embedding: r.embedding } : {}) };
+        item =
+          cachedOnly && !r.cached
+            ? { uri: uriLabel(uri), cached: false }
+            : { uri: uriLabel(uri), predictions: r.predictions, cached: r.cached, ...(r.embedding ? { embedding: r.embedding } : {}) };
       } catch (e) {
         if (isCancelled(e) && signal.aborted) break;
         item = { uri: uriLabel(uri), error: errorDto(e) };

@@ -38,6 +38,8 @@ export interface ClassifyFileOptions {
   embedding: boolean;
   /** With `embedding`: return it as `FileOutcome.vector` (float32, not rounded into JSON numbers; curation). */
   rawEmbedding?: boolean;
+  /** Answer from the cache only: a file it does not hold comes back with no predictions (`cached: false`), unread by the model. */
+  cachedOnly?: boolean;
 }
 
 /** The embedding log, opened (and read) on first use. */
@@ -171,6 +173,7 @@ export async function classifyFile(ctx: ServerContext, l: Loaded, file: FileStat
     if (hit) return hit;
   }
   if (file.size > MAX_FILE_BYTES) throw tooLarge(file.path, file.size);
+  if (o.cachedOnly) return cachedByContent(ctx, l, file, o);
   const release = await ctx.admission.acquire(o.interactive, o.signal);
   try {
     const { bytes, path: read, id } = await readChecked(ctx, file.rawPath ?? file.path);
@@ -184,4 +187,13 @@ export async function classifyFile(ctx: ServerContext, l: Loaded, file: FileStat
   } finally {
     release();
   }
+}
+
+/** `cachedOnly`: the file's bytes hashed and looked up (a renamed or touched copy still hits); never inferred. */
+async function cachedByContent(ctx: ServerContext, l: Loaded, file: FileStat, o: ClassifyFileOptions): Promise<FileOutcome> {
+  if (!ctx.cache) return { predictions: [], cached: false };
+  const { bytes, path: read, id } = await readChecked(ctx, file.path);
+  const hash = createHash('sha256').update(bytes).digest('hex').slice(0, 40);
+  if (id) ctx.cache.setHash(read, id.size, id.mtimeMs, hash, id);
+  return fromCache(ctx, l, hash, o.topK, o.embedding, o.rawEmbedding) ?? { predictions: [], cached: false };
 }
