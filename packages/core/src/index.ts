@@ -17,3 +17,7 @@ export * from './threads.js';
 export * from './fs/regular-file.js';
 export * from './fs/read-file.js';
 export * from './curation/index.js';
+export * from './remote/options.js';
+export * from './remote/remote-backend.js';
+export * from './remote/fallback.js';
+export type { RemoteModelInfo } from './remote/metadata.js';

@@ -29,6 +29,13 @@ export const ERROR_CODES = [
   'QUEUE_FULL',
   'CANCELLED',
   'INTERNAL',
+  // A remote inference server (Open Inference Protocol / KServe v2: Triton, KServe, MLServer).
+  'REMOTE_UNAVAILABLE',
+  'REMOTE_MODEL_NOT_FOUND',
+  'REMOTE_MODEL_MISMATCH',
+  'REMOTE_AUTH_FAILED',
+  'REMOTE_TIMEOUT',
+  'REMOTE_FAILED',
   // The client's own, about the server process: never sent by the server.
   'SERVER_STOPPED',
   'SERVER_CRASHED',
@@ -67,10 +74,34 @@ export const RpcErrorCodes = {
   LABELS_MISMATCH: 1013,
   NO_EMBEDDING: 1014,
   IMAGE_TOO_COMPLEX: 1015,
+  REMOTE_UNAVAILABLE: 1016,
+  REMOTE_MODEL_NOT_FOUND: 1017,
+  REMOTE_MODEL_MISMATCH: 1018,
+  REMOTE_AUTH_FAILED: 1019,
+  REMOTE_TIMEOUT: 1020,
+  REMOTE_FAILED: 1021,
   INTERNAL: 1099,
 } as const satisfies Partial<Record<ErrorCode, number>>;
 
 export type RpcErrorName = keyof typeof RpcErrorCodes;
+
+/**
+ * What the user can do about each remote-server error: the engine's message says what happened (the server, the
+ * model, the HTTP status), this sentence follows it.
+ */
+export const REMOTE_ERROR_ADVICE = {
+  REMOTE_UNAVAILABLE:
+    'Check that the inference server is running and that imageClassifier.remote.url (--remote) points at it, or turn on imageClassifier.remote.fallbackToLocal to classify with the local model meanwhile.',
+  REMOTE_MODEL_NOT_FOUND:
+    'Check imageClassifier.remote.model and imageClassifier.remote.version (--remote-model, --remote-version) against the models the server has loaded.',
+  REMOTE_MODEL_MISMATCH:
+    'This client sends one FP32 image tensor [batch, 3, height, width] (or [batch, height, width, 3]) and reads FP32 logits [batch, classes] (and an optional embedding [batch, dims]); serve a model with that signature (deploy/triton in the project shows one).',
+  REMOTE_AUTH_FAILED:
+    'Set the headers the server expects in IMAGE_CLASSIFIER_REMOTE_HEADERS (a JSON object) or IMAGE_CLASSIFIER_REMOTE_TOKEN (a bearer token), or in VS Code with "Image Classifier: Set Remote Server Credentials".',
+  REMOTE_TIMEOUT:
+    'The server may be overloaded or the network slow: raise imageClassifier.remote.timeoutMs, lower the batch size, or turn on imageClassifier.remote.fallbackToLocal.',
+  REMOTE_FAILED: "The server's log says more; the request was well formed, so this is the server's own error.",
+} as const satisfies Partial<Record<ErrorCode, string>>;
 
 /** LSP's RequestCancelled. */
 export const RPC_REQUEST_CANCELLED = -32800;

@@ -7,7 +7,7 @@ import type { Prediction } from '@image-classifier/core';
 export type OutputFormat = 'text' | 'jsonl' | 'csv';
 
 export type ResultRecord =
-  | { file: string; predictions: Prediction[]; logits?: number[]; embedding?: number[] }
+  | { file: string; predictions: Prediction[]; logits?: number[]; embedding?: number[]; answeredBy?: 'remote' | 'local' }
   | { file: string; error: { code: string; message: string } };
 
 export function isError(r: ResultRecord): r is Extract<ResultRecord, { error: unknown }> {

@@ -3,10 +3,20 @@ import type { PreprocessingMode } from '@image-classifier/protocol/settings';
 import type { PreprocessConfig } from '../image/preprocess.js';
 import type { LabelSet, Prediction } from '../model/labels.js';
 import type { SessionOptions } from '../model/session.js';
+import type { RemoteOptions } from '../remote/options.js';
 
 export interface ClassifierOptions {
-  /** Local path of the .onnx model (see `resolveModel` for URLs and the default model). */
+  /**
+   * Local path of the .onnx model (see `resolveModel` for URLs and the default model). With `remote`, the local
+   * model behind it when `fallbackToLocal` is on (else unused: may be empty).
+   */
   modelPath: string;
+  /** Run inference on an Open Inference Protocol server (Triton, KServe) instead of onnxruntime-node here. */
+  remote?: RemoteOptions;
+  /** With `remote`: batches the server cannot answer are run by the local model (`modelPath`). */
+  fallbackToLocal?: boolean;
+  /** With `fallbackToLocal`: called when the local model starts answering instead of the server, and back. */
+  onAnswererChange?: (who: 'remote' | 'local', why: string) => void;
   /** Labels; default: ImageNet-1k when the model has 1000 outputs, else `class N`. */
   labels?: LabelSet;
   session?: SessionOptions;
@@ -63,6 +73,8 @@ export interface ClassifyOutcome {
   height: number;
   format: string;
   timings: { preprocessMs: number; queueMs: number; inferenceMs: number; batchSize: number };
+  /** With a remote model and the local fallback on: which model answered (a local answer is not the remote model's result). */
+  answeredBy?: 'remote' | 'local';
 }
 
 export interface InferResult {
@@ -73,4 +85,6 @@ export interface InferResult {
   inferenceMs: number;
   batchSize: number;
   queueMs: number;
+  /** Which model answered, with a remote model and the local fallback. */
+  answeredBy?: 'remote' | 'local';
 }

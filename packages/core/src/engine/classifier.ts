@@ -8,7 +8,8 @@
  * garbage collector with ~1 MB per image.
  */
 import { ClassifierError, toClassifierError } from '../errors.js';
-import { loadBackend, type InferenceBackend } from './inference-backend.js';
+import type { InferenceBackend } from './inference-backend.js';
+import { openBackend } from './open-backend.js';
 import { checkLabelsFit, IMAGENET_LABELS, predict, type LabelSet } from '../model/labels.js';
 import { readImageFile } from '../fs/read-file.js';
 import { defaultPreprocessWorkerScript, PreprocessPool } from '../image/preprocess-pool.js';
@@ -34,6 +35,18 @@ interface Job {
 
 function cancelled(): ClassifierError {
   return new ClassifierError('CANCELLED', 'The request was cancelled.');
+}
+
+/** A signal that aborts once every one of `signals` has (a batch is cancelled when all its images are). */
+function allAborted(signals: AbortSignal[]): { signal: AbortSignal; dispose: () => void } {
+  const c = new AbortController();
+  const unique = [...new Set(signals)];
+  const check = () => {
+    if (unique.every((s) => s.aborted)) c.abort();
+  };
+  for (const s of unique) s.addEventListener('abort', check);
+  check();
+  return { signal: c.signal, dispose: () => unique.forEach((s) => s.removeEventListener('abort', check)) };
 }
 
 export class Classifier {
@@ -92,7 +105,7 @@ export class Classifier {
     this.maxDelayMs = Math.max(0, opts.maxDelayMs ?? 2);
     this.decodeGate = new Semaphore(Math.max(1, opts.decodeConcurrency ?? defaultThreads()));
     this.overlap = opts.overlapDecode ?? true;
-    this.maxInflight = this.overlap ? 2 : 1;
+    this.maxInflight = this.overlap ? Math.max(1, backend.maxInflight ?? 2) : 1;
     this.tensorPoolMax = Math.max(1, opts.decodeConcurrency ?? defaultThreads()) + this.maxBatch * (this.maxInflight + 1);
   }
 
@@ -108,14 +121,7 @@ export class Classifier {
     pool?.preload();
     let backend: InferenceBackend;
     try {
-      backend = await loadBackend(
-        opts.modelPath,
-        { allowSpinning: false, ...opts.session },
-        {
-          ...(opts.worker !== undefined ? { worker: opts.worker } : {}),
-          ...(opts.workerScript !== undefined ? { workerScript: opts.workerScript } : {}),
-        },
-      );
+      backend = await openBackend(opts);
     } catch (e) {
       await pool?.close();
       throw e;
@@ -134,7 +140,10 @@ export class Classifier {
 
   /** Identifies everything that determines a result besides the image bytes (for result caches). */
   get resultKey(): string {
-    return `${this.info.sha256};${preprocessKey(this.preprocessing, this.preprocessConfig)};labels=${this.labels?.source ?? 'none'}`;
+    const r = this.info.remote;
+    // A remote model is known by its server, name and version: its results never mix with a local model's.
+    const model = r ? `remote=${r.url}|${r.model}|${r.version}` : this.info.sha256;
+    return `${model};${preprocessKey(this.preprocessing, this.preprocessConfig)};labels=${this.labels?.source ?? 'none'}`;
   }
 
   /** Reads, decodes, preprocesses and classifies one file. */
@@ -221,6 +230,7 @@ export class Classifier {
       height: pre.height,
       format: pre.format,
       timings: { preprocessMs, queueMs: r.queueMs, inferenceMs: r.inferenceMs, batchSize: r.batchSize },
+      ...(r.answeredBy ? { answeredBy: r.answeredBy } : {}),
     };
   }
 
@@ -312,6 +322,8 @@ export class Classifier {
     this.inflight++;
     const started = performance.now();
     const wantEmbeddings = jobs.some((j) => j.embedding);
+    // A remote request is cancelled once every image in its batch is.
+    const cancel = jobs.every((j) => j.signal) ? allAborted(jobs.map((j) => j.signal!)) : undefined;
     this.backend
       .run(
         input,
@@ -320,6 +332,7 @@ export class Classifier {
           if (this.batchPool.length < this.maxInflight + 1 && buf.length === capacity) this.batchPool.push(buf);
         },
         wantEmbeddings,
+        cancel?.signal,
       )
       .then(
         (out) => {
@@ -337,6 +350,7 @@ export class Classifier {
               inferenceMs: ms,
               batchSize: jobs.length,
               queueMs: started - j.enqueuedAt,
+              ...(out.answeredBy ? { answeredBy: out.answeredBy } : {}),
             });
           });
         },
@@ -346,6 +360,7 @@ export class Classifier {
         },
       )
       .finally(() => {
+        cancel?.dispose();
         this.inflight--;
         this.schedule();
       });

@@ -11,9 +11,18 @@ export interface InferenceBackend {
   /**
    * Runs the first `batch` images of `input` (which may hold more). `giveBack` receives `input` once the backend
    * is done with it, so the caller can reuse the buffer (a worker transfers it out and back). With `embeddings`,
-   * the embeddings come along when the model has them (`info.embedding`).
+   * the embeddings come along when the model has them (`info.embedding`). `signal` cancels a run that can be
+   * cancelled (a remote request); a local run finishes.
    */
-  run(input: Float32Array, batch: number, giveBack?: (input: Float32Array) => void, embeddings?: boolean): Promise<BatchOutput>;
+  run(
+    input: Float32Array,
+    batch: number,
+    giveBack?: (input: Float32Array) => void,
+    embeddings?: boolean,
+    signal?: AbortSignal,
+  ): Promise<BatchOutput>;
+  /** Batches the engine keeps in flight (default 2 with overlapped decoding): a remote server takes several. */
+  readonly maxInflight?: number;
   release(): Promise<void>;
   /** Test hook: make the inference thread die as if it had crashed (worker backends only). */
   crashForTest?(): void;

@@ -224,7 +224,7 @@ function findEmbedding(output: string, producers: Map<string, OnnxNode>, initial
  * earlier in the graph, so the node order stays topological). Repeated protobuf fields may be split, so the
  * graph's own bytes are kept as they are and the new fields appended.
  */
-export function withEmbeddingOutput(buf: Uint8Array, embedding: EmbeddingTensor): Uint8Array {
+export function withEmbeddingOutput(buf: Uint8Array, embedding: EmbeddingTensor, outputName?: string): Uint8Array {
   const fields: Uint8Array[] = [];
   if (embedding.dequantize) {
     const { input, scale, zeroPoint } = embedding.dequantize;
@@ -239,9 +239,20 @@ export function withEmbeddingOutput(buf: Uint8Array, embedding: EmbeddingTensor)
     ]);
     fields.push(lengthDelimited(1, node));
   }
+  // A name of the caller's choosing (a model repository's `embedding`): an Identity node gives the tensor that name.
+  const output = outputName ?? embedding.name;
+  if (outputName !== undefined && outputName !== embedding.name) {
+    const node = concat([
+      lengthDelimited(1, utf8(embedding.name)),
+      lengthDelimited(2, utf8(outputName)),
+      lengthDelimited(3, utf8(`${outputName}__identity`)),
+      lengthDelimited(4, utf8('Identity')),
+    ]);
+    fields.push(lengthDelimited(1, node));
+  }
   // ValueInfoProto { name = 1; type = 2 { tensor_type = 1 { elem_type = 1: FLOAT } } }
   const typeProto = lengthDelimited(1, Uint8Array.from([0x08, 0x01]));
-  fields.push(lengthDelimited(12, concat([lengthDelimited(1, utf8(embedding.name)), lengthDelimited(2, typeProto)])));
+  fields.push(lengthDelimited(12, concat([lengthDelimited(1, utf8(output)), lengthDelimited(2, typeProto)])));
   const extra = concat(fields);
   // One allocation and one copy of the (100 MB) model: the graph field's header is rewritten with its new length,
   // the new fields go right after the graph's own bytes.

@@ -11,6 +11,7 @@ import type { GraphOptimization } from '@image-classifier/protocol/settings';
 import { ClassifierError } from '../errors.js';
 import type { TensorLayout } from '../image/preprocess.js';
 import { describeError, ort } from './ort.js';
+import type { RemoteModelInfo } from '../remote/metadata.js';
 import { createSession, describeSession, readModel, statModel } from './session-create.js';
 
 export { ort } from './ort.js';
@@ -41,6 +42,8 @@ export interface BatchOutput {
   logits: Float32Array;
   /** `batch × info.embedding.dims` floats, when the model has an embedding output. */
   embeddings?: Float32Array;
+  /** Which model answered, when a remote model has the local one behind it (remote/fallback.ts). */
+  answeredBy?: 'remote' | 'local';
 }
 
 /** NO_EMBEDDING unless the model has an embedding output (`ModelInfo.embedding`). */
@@ -99,6 +102,8 @@ export interface ModelInfo {
   /** Why the optimized-model cache could not be written (the model loaded without it). */
   optimizedModelCacheError?: string;
   loadMs: number;
+  /** A model on an inference server (remote/): where, which version, how tensors travel. */
+  remote?: RemoteModelInfo;
 }
 
 export function defaultThreads(): number {

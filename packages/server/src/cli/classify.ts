@@ -49,6 +49,7 @@ async function classifyOne(classifier: Classifier, file: string, want: Want, dum
       predictions: r.predictions,
       ...(r.logits ? { logits: Array.from(r.logits) } : {}),
       ...(r.embedding ? { embedding: embeddingToJson(r.embedding) } : {}),
+      ...(r.answeredBy ? { answeredBy: r.answeredBy } : {}),
     };
   } catch (e) {
     const err = toClassifierError(e, 'INTERNAL');

@@ -8,6 +8,7 @@ import {
   type LabelSet,
   loadLabelsFile,
   requireEmbedding,
+  remoteOptions,
   resolveModel,
 } from '@image-classifier/core';
 import {
@@ -18,6 +19,7 @@ import {
   SETTING_DEFAULTS,
   SETTING_LIMITS,
 } from '@image-classifier/protocol';
+import { escapeControl } from '../output.js';
 import { failWith, type Io, intOption, UsageError } from './common.js';
 import { downloadProgress } from './progress.js';
 
@@ -32,6 +34,13 @@ export const MODEL_OPTIONS = {
   'max-pixels': { type: 'string' },
   'cache-dir': { type: 'string' },
   'model-url': { type: 'string' },
+  remote: { type: 'string' },
+  'remote-model': { type: 'string' },
+  'remote-version': { type: 'string' },
+  'remote-timeout': { type: 'string' },
+  'remote-inflight': { type: 'string' },
+  'remote-protocol': { type: 'string' },
+  'fallback-to-local': { type: 'boolean' },
   format: { type: 'string' },
   'no-progress': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -48,6 +57,40 @@ export interface ModelValues {
   'max-pixels'?: string | undefined;
   'cache-dir'?: string | undefined;
   'model-url'?: string | undefined;
+  remote?: string | undefined;
+  'remote-model'?: string | undefined;
+  'remote-version'?: string | undefined;
+  'remote-timeout'?: string | undefined;
+  'remote-inflight'?: string | undefined;
+  'remote-protocol'?: string | undefined;
+  'fallback-to-local'?: boolean | undefined;
+}
+
+/** --remote and its companions → the engine's remote options (headers from the environment), or none. */
+export function remoteFromValues(values: ModelValues): Pick<ClassifierOptions, 'remote' | 'fallbackToLocal'> {
+  const named = (['remote-model', 'remote-version', 'remote-timeout', 'remote-inflight', 'remote-protocol', 'fallback-to-local'] as const).filter(
+    (k) => values[k] !== undefined,
+  );
+  if (!values.remote) {
+    if (named.length) throw new UsageError(`--${named[0]} needs --remote <url>.`);
+    return {};
+  }
+  if (!values['remote-model']) throw new UsageError('--remote needs --remote-model <name> (the model as the server names it).');
+  const protocol = values['remote-protocol'] ?? 'auto';
+  if (protocol !== 'auto' && protocol !== 'binary' && protocol !== 'json') throw new UsageError(`--remote-protocol must be auto, binary or json (got '${protocol}').`);
+  const timeoutMs = intOption(values['remote-timeout'], '--remote-timeout', 1, 3_600_000);
+  const inflight = intOption(values['remote-inflight'], '--remote-inflight', 1, 64);
+  return {
+    remote: remoteOptions({
+      url: values.remote,
+      model: values['remote-model'],
+      ...(values['remote-version'] ? { version: values['remote-version'] } : {}),
+      ...(timeoutMs ? { timeoutMs } : {}),
+      ...(inflight ? { inflight } : {}),
+      protocol,
+    }),
+    ...(values['fallback-to-local'] ? { fallbackToLocal: true } : {}),
+  };
 }
 
 function providerList(v: string | undefined): { executionProviders?: string[] } {
@@ -77,6 +120,28 @@ export async function buildClassifierOptions(values: ModelValues, io: Io, showPr
   const batch = intOption(values.batch, '--batch', 1, SETTING_LIMITS.maxBatch[1]);
   const maxPixels = intOption(values['max-pixels'], '--max-pixels', 1, SETTING_LIMITS.maxImagePixels[1]);
   const cacheDir = values['cache-dir'] ?? defaultCacheDir();
+  const remote: Pick<ClassifierOptions, 'remote' | 'fallbackToLocal' | 'onAnswererChange'> = remoteFromValues(values);
+  if (remote.fallbackToLocal) {
+    remote.onAnswererChange = (who, why) =>
+      io.stderr.write(
+        who === 'local'
+          ? `image-classifier: the local model answers instead of the server: ${escapeControl(why)}\n`
+          : `image-classifier: the server answers again (${why}).\n`,
+      );
+  }
+  let labels: LabelSet | undefined;
+  if (values.labels) labels = await loadLabelsFile(values.labels);
+  // A remote model needs no local one, unless the local model stands behind it.
+  if (remote.remote && !remote.fallbackToLocal) {
+    return {
+      modelPath: '',
+      ...remote,
+      ...(labels ? { labels } : {}),
+      preprocessing: preprocess,
+      ...(batch ? { maxBatch: batch } : {}),
+      ...(maxPixels ? { maxPixels } : {}),
+    };
+  }
   let source = '';
   const onProgress = downloadProgress(io, showProgress, () => source);
   const model = await resolveModel({
@@ -88,10 +153,9 @@ export async function buildClassifierOptions(values: ModelValues, io: Io, showPr
       source = url;
     },
   });
-  let labels: LabelSet | undefined;
-  if (values.labels) labels = await loadLabelsFile(values.labels);
   return {
     modelPath: model.path,
+    ...remote,
     ...(labels ? { labels } : {}),
     preprocessing: preprocess,
     session: {

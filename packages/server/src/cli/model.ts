@@ -11,6 +11,7 @@ import {
   toClassifierError,
 } from '@image-classifier/core';
 import { EXIT_OK, failWith, type Io, parseCommand, UsageError } from './common.js';
+import { EXPORT_OPTIONS, modelExportCommand } from './model-export.js';
 import { buildClassifierOptions, MODEL_OPTIONS } from './model-options.js';
 import { downloadProgress } from './progress.js';
 
@@ -25,7 +26,25 @@ const DOWNLOAD_OPTIONS = {
 
 type Info = Classifier['info'] & { labels: string | null };
 
+/** A model on an inference server: where, which version, how tensors travel. */
+function remoteRows(info: Info): Array<[string, string]> {
+  const r = info.remote!;
+  return [
+    ['remote server', `${r.url} (${[r.server.name, r.server.version].filter(Boolean).join(' ') || 'unnamed'})`],
+    ['remote model', `${r.model} version ${r.version}${r.versions.length ? ` (server has ${r.versions.join(', ')})` : ''}${r.platform ? `, ${r.platform}` : ''}`],
+    ['input', `${info.inputName} FP32 [${info.inputShape.join(', ')}] (${info.layout})`],
+    ['output', `${info.outputName} [${info.outputShape.join(', ')}]${info.outputIsProbabilities ? ' (softmax)' : ' (logits)'}`],
+    ['classes', `${info.classes} (${info.labels ?? 'no labels'})`],
+    ['embedding', info.embedding ? `${info.embedding.outputName} [${info.embedding.dims}]` : 'none'],
+    ['batch', `${r.maxBatchSize ? `server max ${r.maxBatchSize}` : 'server max unknown'}, ${r.inflight} requests in flight`],
+    ['tensors', r.protocol === 'binary' ? 'binary tensor extension' : 'JSON'],
+    ['timeout', `${r.timeoutMs} ms per request`],
+    ['connect', `${info.loadMs} ms (readiness, metadata)`],
+  ];
+}
+
 function infoRows(info: Info): Array<[string, string]> {
+  if (info.remote) return remoteRows(info);
   const fallbacks = info.providerFallbacks.map((f) => `${f.provider}: ${f.reason}`).join('; ');
   return [
     ['model', info.path],
@@ -57,7 +76,7 @@ async function modelInfoCommand(args: string[], io: Io): Promise<number> {
   const opts = await buildClassifierOptions(values, io, Boolean(io.stderr.isTTY) && !values['no-progress']);
   let c: Classifier;
   try {
-    c = await Classifier.create({ ...opts, worker: false });
+    c = await Classifier.create({ ...opts, worker: false, preprocessWorkers: 0 });
   } catch (e) {
     return failWith(io, e, 'MODEL_LOAD_FAILED');
   }
@@ -98,7 +117,7 @@ export async function modelCommand(args: string[], io: Io): Promise<number> {
   // The subcommand is the first positional, wherever it stands among the options.
   const { tokens } = parseArgs({
     args,
-    options: { ...MODEL_OPTIONS, ...DOWNLOAD_OPTIONS },
+    options: { ...EXPORT_OPTIONS, ...DOWNLOAD_OPTIONS },
     strict: false,
     allowPositionals: true,
     tokens: true,
@@ -108,5 +127,6 @@ export async function modelCommand(args: string[], io: Io): Promise<number> {
   const rest = at < 0 ? args : [...args.slice(0, at), ...args.slice(at + 1)];
   if (sub === 'info') return await modelInfoCommand(rest, io);
   if (sub === 'download') return await modelDownloadCommand(rest, io);
-  throw new UsageError(`Unknown 'model' subcommand '${sub ?? ''}'. Use 'model info' or 'model download'.`);
+  if (sub === 'export-triton') return await modelExportCommand(rest, io);
+  throw new UsageError(`Unknown 'model' subcommand '${sub ?? ''}'. Use 'model info', 'model download' or 'model export-triton'.`);
 }
