@@ -121,6 +121,21 @@ export interface ModelInfoResult {
   loadMs?: number;
   /** The embedding output the model offers (its penultimate layer), when one was found. */
   embedding?: { outputName: string; dims: number };
+  /** A model on an Open Inference Protocol server (Triton, KServe): where, which version, how tensors travel. */
+  remote?: {
+    url: string;
+    model: string;
+    version: string;
+    versions: string[];
+    platform?: string;
+    server: { name?: string; version?: string };
+    protocol: 'binary' | 'json';
+    maxBatchSize?: number;
+    inflight: number;
+    timeoutMs: number;
+  };
+  /** With the remote backend: who answers now (`local` while the local model stands in for the server). */
+  answeredBy?: 'remote' | 'local';
   error?: ErrorDto;
 }
 

@@ -7,6 +7,11 @@
 export type PreprocessingMode = 'exact' | 'fast';
 export const PREPROCESSING_MODES: readonly PreprocessingMode[] = ['exact', 'fast'];
 
+export type InferenceBackendKind = 'local' | 'remote';
+export const INFERENCE_BACKENDS: readonly InferenceBackendKind[] = ['local', 'remote'];
+export type RemoteTensorProtocol = 'auto' | 'binary' | 'json';
+export const REMOTE_PROTOCOLS: readonly RemoteTensorProtocol[] = ['auto', 'binary', 'json'];
+
 export type GraphOptimization = 'disabled' | 'basic' | 'extended' | 'all';
 export const GRAPH_OPTIMIZATIONS: readonly GraphOptimization[] = ['disabled', 'basic', 'extended', 'all'];
 
@@ -36,6 +41,27 @@ export interface ServerSettings {
   maxDelayMs?: number;
   /** Images accepted but not yet finished, beyond which requests are refused with QUEUE_FULL. */
   maxQueue?: number;
+  /**
+   * Where inference runs: `local` (ONNX Runtime in the server process, the default) or `remote` (an Open
+   * Inference Protocol server: Triton, KServe). Credentials for the server are never settings: the server process
+   * reads them from IMAGE_CLASSIFIER_REMOTE_HEADERS / IMAGE_CLASSIFIER_REMOTE_TOKEN (the extension fills them
+   * from its secret storage).
+   */
+  backend?: InferenceBackendKind;
+  /** The server's HTTP base URL, e.g. http://triton.internal:8000 (no user:password in it). */
+  remoteUrl?: string;
+  /** The model's name on the server. */
+  remoteModel?: string;
+  /** Its version; empty: the newest the server has. */
+  remoteVersion?: string;
+  /** Per request (ms). */
+  remoteTimeoutMs?: number;
+  /** Inference requests in flight at once. */
+  remoteInflight?: number;
+  /** Tensor encoding: the binary tensor extension when the server has it (auto), or always binary / JSON. */
+  remoteProtocol?: RemoteTensorProtocol;
+  /** Batches the server cannot answer are classified by the local model (`model`). */
+  fallbackToLocal?: boolean;
 }
 
 /** Defaults of the settings that have one (the others are absent unless set). */
@@ -48,6 +74,11 @@ export const SETTING_DEFAULTS = {
   maxBatch: 8,
   maxDelayMs: 2,
   maxQueue: 4096,
+  backend: 'local' as InferenceBackendKind,
+  remoteTimeoutMs: 30_000,
+  remoteInflight: 4,
+  remoteProtocol: 'auto' as RemoteTensorProtocol,
+  fallbackToLocal: false,
 } as const;
 
 /** Bounds of the numeric settings (inclusive). `threads` is further bounded by twice the cores. */
@@ -58,6 +89,8 @@ export const SETTING_LIMITS = {
   maxBatch: [1, 256],
   maxDelayMs: [0, 1000],
   maxQueue: [1, 1_000_000],
+  remoteTimeoutMs: [100, 3_600_000],
+  remoteInflight: [1, 64],
 } as const;
 
 export interface NormalizedSettings {
@@ -69,7 +102,7 @@ export interface NormalizedSettings {
   refused: Array<keyof ServerSettings>;
 }
 
-const STRING_KEYS = ['model', 'modelSha256', 'defaultModelUrl', 'labels', 'cacheDir'] as const;
+const STRING_KEYS = ['model', 'modelSha256', 'defaultModelUrl', 'labels', 'cacheDir', 'remoteUrl', 'remoteModel', 'remoteVersion'] as const;
 
 function isAbsolutePath(p: string): boolean {
   return p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p) || p.startsWith('\\\\') || /^file:\/\//i.test(p);
@@ -115,6 +148,9 @@ export function normalizeSettings(value: unknown, opts: { cores?: number } = {})
   integer('maxBatch');
   integer('maxDelayMs');
   integer('maxQueue');
+  integer('remoteTimeoutMs');
+  integer('remoteInflight');
+  normalizeRemote(v, out, refuse, refused, problems);
 
   if (v.preprocessing !== undefined && v.preprocessing !== null) {
     if (PREPROCESSING_MODES.includes(v.preprocessing as PreprocessingMode)) out.preprocessing = v.preprocessing as PreprocessingMode;
@@ -144,6 +180,36 @@ export function normalizeSettings(value: unknown, opts: { cores?: number } = {})
     }
   }
   return { settings: out, problems, refused };
+}
+
+/** The backend choice, the tensor protocol, the fallback switch; a URL with credentials in it is refused. */
+function normalizeRemote(
+  v: Record<string, unknown>,
+  out: ServerSettings,
+  refuse: (key: keyof ServerSettings, why: string, fallback?: unknown) => void,
+  refused: Array<keyof ServerSettings>,
+  problems: string[],
+): void {
+  const oneOf = <T extends string>(key: 'backend' | 'remoteProtocol', allowed: readonly T[], fallback: T) => {
+    const x = v[key];
+    if (x === undefined || x === null) return;
+    if (allowed.includes(x as T)) (out as Record<string, unknown>)[key] = x;
+    else refuse(key, `must be one of ${allowed.join(', ')}`, fallback);
+  };
+  oneOf('backend', INFERENCE_BACKENDS, SETTING_DEFAULTS.backend);
+  oneOf('remoteProtocol', REMOTE_PROTOCOLS, SETTING_DEFAULTS.remoteProtocol);
+  if (v.fallbackToLocal !== undefined && v.fallbackToLocal !== null) {
+    if (typeof v.fallbackToLocal === 'boolean') out.fallbackToLocal = v.fallbackToLocal;
+    else refuse('fallbackToLocal', 'must be true or false', SETTING_DEFAULTS.fallbackToLocal);
+  }
+  if (out.remoteUrl && /^[a-z][a-z0-9+.-]*:\/\/[^/]*@/i.test(out.remoteUrl)) {
+    // Said without the value: it holds a secret.
+    delete out.remoteUrl;
+    refused.push('remoteUrl');
+    problems.push(
+      'remoteUrl: must not carry a user name or password (settings are plain text: put credentials in IMAGE_CLASSIFIER_REMOTE_HEADERS, or in VS Code use "Image Classifier: Set Remote Server Credentials"); ignored.',
+    );
+  }
 }
 
 function describe(x: unknown): string {

@@ -46,7 +46,10 @@ function allAborted(signals: AbortSignal[]): { signal: AbortSignal; dispose: () 
   };
   for (const s of unique) s.addEventListener('abort', check);
   check();
-  return { signal: c.signal, dispose: () => unique.forEach((s) => s.removeEventListener('abort', check)) };
+  const dispose = () => {
+    for (const s of unique) s.removeEventListener('abort', check);
+  };
+  return { signal: c.signal, dispose };
 }
 
 export class Classifier {

@@ -71,7 +71,10 @@ export class OipClient {
     try {
       base = new URL(options.url.endsWith('/') ? options.url : `${options.url}/`);
     } catch {
-      throw new ClassifierError('INVALID_ARGUMENT', `The remote server URL '${options.url}' is not a URL (expected e.g. http://triton:8000).`);
+      throw new ClassifierError(
+        'INVALID_ARGUMENT',
+        `The remote server URL '${options.url}' is not a URL (expected e.g. http://triton:8000).`,
+      );
     }
     if (base.protocol !== 'http:' && base.protocol !== 'https:') {
       throw new ClassifierError('INVALID_ARGUMENT', `The remote server URL must be http:// or https:// (got '${options.url}').`);
@@ -126,7 +129,10 @@ export class OipClient {
         why = `HTTP ${r.status}`;
         const ra = Number(r.headers['retry-after']);
         if (Number.isFinite(ra) && ra >= 0) wait = Math.min(BACKOFF_MAX_MS, ra * 1000);
-        last = { code: 'REMOTE_UNAVAILABLE', what: `The server at ${this.where} answered ${url.pathname} with HTTP ${r.status} (${serverMessage(r) || 'unavailable'})` };
+        last = {
+          code: 'REMOTE_UNAVAILABLE',
+          what: `The server at ${this.where} answered ${url.pathname} with HTTP ${r.status} (${serverMessage(r) || 'unavailable'})`,
+        };
       } catch (e) {
         if (!(e instanceof HttpFailure)) throw e;
         if (e.kind === 'aborted') throw new ClassifierError('CANCELLED', 'The request was cancelled.');
@@ -138,7 +144,8 @@ export class OipClient {
             e,
           );
         }
-        if (e.kind === 'too-large') throw remoteError('REMOTE_FAILED', `The server at ${this.where} sent a reply to ${url.pathname} that is too large. ${e.message}`);
+        if (e.kind === 'too-large')
+          throw remoteError('REMOTE_FAILED', `The server at ${this.where} sent a reply to ${url.pathname} that is too large. ${e.message}`);
         if (!RETRY_ERRNO.has(e.errno ?? '')) {
           throw remoteError('REMOTE_UNAVAILABLE', `The server at ${this.where} could not be reached (${e.errno}: ${e.message}).`, e);
         }

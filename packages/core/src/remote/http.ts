@@ -63,22 +63,26 @@ export function httpExchange(req: HttpRequest, agents: { http: http.Agent; https
       if (e) reject(e);
       else resolve(r!);
     };
-    const cr = (secure ? https : http).request(req.url, { method: req.method, headers, agent: secure ? agents.https : agents.http }, (res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (c: Buffer) => {
-        size += c.length;
-        if (size > req.maxReplyBytes) {
-          cr.destroy();
-          finish(new HttpFailure('too-large', `The reply is larger than ${req.maxReplyBytes} bytes.`));
-          return;
-        }
-        chunks.push(c);
-      });
-      res.on('end', () => finish(undefined, { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks, size) }));
-      res.on('error', (e: NodeJS.ErrnoException) => finish(new HttpFailure('network', e.message, e.code ?? 'ECONNRESET')));
-      res.on('aborted', () => finish(new HttpFailure('network', 'The connection closed before the reply was complete.', 'ECONNRESET')));
-    });
+    const cr = (secure ? https : http).request(
+      req.url,
+      { method: req.method, headers, agent: secure ? agents.https : agents.http },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > req.maxReplyBytes) {
+            cr.destroy();
+            finish(new HttpFailure('too-large', `The reply is larger than ${req.maxReplyBytes} bytes.`));
+            return;
+          }
+          chunks.push(c);
+        });
+        res.on('end', () => finish(undefined, { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks, size) }));
+        res.on('error', (e: NodeJS.ErrnoException) => finish(new HttpFailure('network', e.message, e.code ?? 'ECONNRESET')));
+        res.on('aborted', () => finish(new HttpFailure('network', 'The connection closed before the reply was complete.', 'ECONNRESET')));
+      },
+    );
     const timer = setTimeout(() => {
       finish(new HttpFailure('timeout', `No complete reply within ${req.timeoutMs} ms.`));
       cr.destroy();

@@ -68,7 +68,10 @@ export async function fetchModelMetadata(client: OipClient, model: string, versi
       `The server at ${client.where} has no model '${model}'${version ? ` version ${version}` : ''} (HTTP ${r.reply.status}: ${msg || 'not found'}).`,
     );
   }
-  throw remoteError('REMOTE_FAILED', `The server at ${client.where} answered the metadata request for '${model}' with HTTP ${r.reply.status} (${msg}).`);
+  throw remoteError(
+    'REMOTE_FAILED',
+    `The server at ${client.where} answered the metadata request for '${model}' with HTTP ${r.reply.status} (${msg}).`,
+  );
 }
 
 /** Triton's max_batch_size (`GET …/config`); undefined when the server has no such endpoint (KServe). */
@@ -94,12 +97,15 @@ export function remoteModelInfo(meta: ModelMetadata, remote: RemoteModelInfo, lo
   const input = inputs[0]!;
   const shape = Array.isArray(input.shape) ? input.shape : [];
   if (input.datatype !== 'FP32') throw mismatch(`takes ${shapeText(input)}; this client sends FP32 image tensors`);
-  if (shape.length !== 4) throw mismatch(`takes ${shapeText(input)}; this client sends [batch, 3, height, width] or [batch, height, width, 3]`);
+  if (shape.length !== 4)
+    throw mismatch(`takes ${shapeText(input)}; this client sends [batch, 3, height, width] or [batch, height, width, 3]`);
   const [b, c1, d2, d3] = shape as [number, number, number, number];
   const layout = c1 === 3 ? 'NCHW' : d3 === 3 ? 'NHWC' : undefined;
   const [h, w] = layout === 'NCHW' ? [d2, d3] : [c1, d2];
   if (!layout || !(h > 0 && w > 0)) {
-    throw mismatch(`takes ${shapeText(input)}; this client sends 3-channel images of a fixed size, [batch, 3, height, width] or [batch, height, width, 3]`);
+    throw mismatch(
+      `takes ${shapeText(input)}; this client sends 3-channel images of a fixed size, [batch, 3, height, width] or [batch, height, width, 3]`,
+    );
   }
   const rows = outputs.filter((o) => o.datatype === 'FP32' && Array.isArray(o.shape) && o.shape.length === 2 && o.shape[1]! > 0);
   const logits = rows.find((o) => /logit/i.test(o.name)) ?? rows.find((o) => !EMBEDDING_NAME.test(o.name)) ?? rows[0];

@@ -37,7 +37,7 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 export function remoteHeadersFromEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const out: Record<string, string> = {};
   const raw = env[REMOTE_HEADERS_ENV];
-  if (raw && raw.trim()) {
+  if (raw?.trim()) {
     let parsed: unknown;
     try {
       parsed = JSON.parse(raw);
@@ -52,7 +52,10 @@ export function remoteHeadersFromEnv(env: NodeJS.ProcessEnv = process.env): Reco
     }
     for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) {
       if (!HEADER_NAME.test(k) || typeof v !== 'string' || /[\r\n\0]/.test(v)) {
-        throw new ClassifierError('INVALID_ARGUMENT', `${REMOTE_HEADERS_ENV}: '${k}' is not a valid header name with a one-line string value.`);
+        throw new ClassifierError(
+          'INVALID_ARGUMENT',
+          `${REMOTE_HEADERS_ENV}: '${k}' is not a valid header name with a one-line string value.`,
+        );
       }
       out[k] = v;
     }
@@ -66,9 +69,15 @@ export function remoteHeadersFromEnv(env: NodeJS.ProcessEnv = process.env): Reco
 }
 
 /** Options with defaults filled in; the URL and model name checked. */
-export function remoteOptions(o: Partial<RemoteOptions> & { url: string; model: string }, env: NodeJS.ProcessEnv = process.env): RemoteOptions {
+export function remoteOptions(
+  o: Partial<RemoteOptions> & { url: string; model: string },
+  env: NodeJS.ProcessEnv = process.env,
+): RemoteOptions {
   if (!o.model || !/^[A-Za-z0-9._-]+$/.test(o.model)) {
-    throw new ClassifierError('INVALID_ARGUMENT', `The remote model name '${o.model}' must be letters, digits, '.', '_' or '-' (as Triton and KServe name models).`);
+    throw new ClassifierError(
+      'INVALID_ARGUMENT',
+      `The remote model name '${o.model}' must be letters, digits, '.', '_' or '-' (as Triton and KServe name models).`,
+    );
   }
   if (o.version !== undefined && !/^[0-9A-Za-z._-]+$/.test(o.version)) {
     throw new ClassifierError('INVALID_ARGUMENT', `The remote model version '${o.version}' must be letters, digits, '.', '_' or '-'.`);

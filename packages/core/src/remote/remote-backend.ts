@@ -13,7 +13,14 @@ import type { InferenceBackend } from '../engine/inference-backend.js';
 import type { BatchOutput, ModelInfo } from '../model/session.js';
 import { OipClient, remoteError, serverMessage } from './client.js';
 import type { HttpReply } from './http.js';
-import { fetchMaxBatchSize, fetchModelMetadata, modelPath, type RemoteModelInfo, remoteModelInfo, type ServerMetadata } from './metadata.js';
+import {
+  fetchMaxBatchSize,
+  fetchModelMetadata,
+  modelPath,
+  type RemoteModelInfo,
+  remoteModelInfo,
+  type ServerMetadata,
+} from './metadata.js';
 import type { RemoteOptions } from './options.js';
 
 interface OutputTensor {
@@ -85,7 +92,8 @@ export class RemoteBackend implements InferenceBackend {
           `The model '${options.model}' (version ${version}) on ${client.where} is not ready (HTTP ${modelReady.status}).`,
         );
       }
-      const binary = options.protocol === 'binary' || (options.protocol === 'auto' && (server.extensions ?? []).includes('binary_tensor_data'));
+      const binary =
+        options.protocol === 'binary' || (options.protocol === 'auto' && (server.extensions ?? []).includes('binary_tensor_data'));
       const maxBatchSize = await fetchMaxBatchSize(client, options.model, version);
       const remote: RemoteModelInfo = {
         url: client.where,
@@ -129,7 +137,8 @@ export class RemoteBackend implements InferenceBackend {
     const [h, w] = inputSize;
     const shape = layout === 'NCHW' ? [batch, 3, h, w] : [batch, h, w, 3];
     const n = batch * 3 * h * w;
-    if (input.length < n) throw new ClassifierError('INVALID_ARGUMENT', `Input tensor has ${input.length} values; a batch of ${batch} needs ${n}.`);
+    if (input.length < n)
+      throw new ClassifierError('INVALID_ARGUMENT', `Input tensor has ${input.length} values; a batch of ${batch} needs ${n}.`);
     const names = embeddings ? [outputName, this.info.embedding!.outputName] : [outputName];
     const binary = this.info.remote!.protocol === 'binary';
     let body: Buffer[];
@@ -142,13 +151,20 @@ export class RemoteBackend implements InferenceBackend {
         }),
       );
       // The tensor's own bytes, not a copy (float32 is little-endian on every platform the engine ships for).
-      const data = os.endianness() === 'LE' ? Buffer.from(input.buffer, input.byteOffset, n * 4) : Buffer.from(new Float32Array(input.subarray(0, n)).buffer);
+      const data =
+        os.endianness() === 'LE'
+          ? Buffer.from(input.buffer, input.byteOffset, n * 4)
+          : Buffer.from(new Float32Array(input.subarray(0, n)).buffer);
       body = [header, data];
       headers['Content-Type'] = 'application/octet-stream';
       headers['Inference-Header-Content-Length'] = String(header.length);
     } else {
       const data = Array.from(input.subarray(0, n));
-      body = [Buffer.from(JSON.stringify({ inputs: [{ name: inputName, shape, datatype: 'FP32', data }], outputs: names.map((name) => ({ name })) }))];
+      body = [
+        Buffer.from(
+          JSON.stringify({ inputs: [{ name: inputName, shape, datatype: 'FP32', data }], outputs: names.map((name) => ({ name })) }),
+        ),
+      ];
       headers['Content-Type'] = 'application/json';
     }
     const signals = [this.closing.signal, ...(signal ? [signal] : [])];
@@ -173,7 +189,8 @@ export class RemoteBackend implements InferenceBackend {
 
   /** The reply's JSON (with binary outputs after it when `Inference-Header-Content-Length` says so) → logits and embeddings. */
   private readOutputs(r: HttpReply, batch: number, names: string[]): BatchOutput {
-    const bad = (why: string) => remoteError('REMOTE_FAILED', `The server at ${this.client.where} sent an inference reply this client cannot read: ${why}.`);
+    const bad = (why: string) =>
+      remoteError('REMOTE_FAILED', `The server at ${this.client.where} sent an inference reply this client cannot read: ${why}.`);
     const headerLen = r.headers['inference-header-content-length'];
     const jsonLen = headerLen !== undefined ? Number(headerLen) : r.body.length;
     if (!Number.isInteger(jsonLen) || jsonLen < 0 || jsonLen > r.body.length) throw bad(`Inference-Header-Content-Length is ${headerLen}`);
@@ -189,7 +206,8 @@ export class RemoteBackend implements InferenceBackend {
       const size = o.parameters?.binary_data_size;
       let values: Float32Array;
       if (typeof size === 'number') {
-        if (o.datatype !== 'FP32' || size % 4 !== 0 || offset + size > r.body.length) throw bad(`output ${o.name} has ${size} bytes of ${o.datatype}`);
+        if (o.datatype !== 'FP32' || size % 4 !== 0 || offset + size > r.body.length)
+          throw bad(`output ${o.name} has ${size} bytes of ${o.datatype}`);
         values = floatsAt(r.body, offset, size / 4);
         offset += size;
       } else if (Array.isArray(o.data)) {

@@ -29,7 +29,8 @@ export interface TritonConfig {
 
 /** The config.pbtxt text for a model (Triton's protobuf text format). */
 export function tritonConfigText(c: TritonConfig): string {
-  const tensor = (t: { name: string; dims: number[] }) => `  {\n    name: "${t.name}"\n    data_type: TYPE_FP32\n    dims: [ ${t.dims.join(', ')} ]\n  }`;
+  const tensor = (t: { name: string; dims: number[] }) =>
+    `  {\n    name: "${t.name}"\n    data_type: TYPE_FP32\n    dims: [ ${t.dims.join(', ')} ]\n  }`;
   return [
     `name: "${c.name}"`,
     'backend: "onnxruntime"',
@@ -58,7 +59,11 @@ export async function modelExportCommand(args: string[], io: Io): Promise<number
     const c = await Classifier.create({ ...opts, worker: false, preprocessWorkers: 0 });
     const info = c.info;
     await c.close();
-    if (!info.dynamicBatch) throw new ClassifierError('INVALID_ARGUMENT', `${info.name} has a fixed batch of ${info.maxBatch}; Triton's dynamic batching needs a dynamic batch dimension.`);
+    if (!info.dynamicBatch)
+      throw new ClassifierError(
+        'INVALID_ARGUMENT',
+        `${info.name} has a fixed batch of ${info.maxBatch}; Triton's dynamic batching needs a dynamic batch dimension.`,
+      );
     const bytes = readFileSync(opts.modelPath);
     const emb = inspectOnnx(bytes).embedding;
     const out = emb && info.embedding ? withEmbeddingOutput(bytes, emb, 'embedding') : bytes;

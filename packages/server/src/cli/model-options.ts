@@ -68,16 +68,17 @@ export interface ModelValues {
 
 /** --remote and its companions → the engine's remote options (headers from the environment), or none. */
 export function remoteFromValues(values: ModelValues): Pick<ClassifierOptions, 'remote' | 'fallbackToLocal'> {
-  const named = (['remote-model', 'remote-version', 'remote-timeout', 'remote-inflight', 'remote-protocol', 'fallback-to-local'] as const).filter(
-    (k) => values[k] !== undefined,
-  );
+  const named = (
+    ['remote-model', 'remote-version', 'remote-timeout', 'remote-inflight', 'remote-protocol', 'fallback-to-local'] as const
+  ).filter((k) => values[k] !== undefined);
   if (!values.remote) {
     if (named.length) throw new UsageError(`--${named[0]} needs --remote <url>.`);
     return {};
   }
   if (!values['remote-model']) throw new UsageError('--remote needs --remote-model <name> (the model as the server names it).');
   const protocol = values['remote-protocol'] ?? 'auto';
-  if (protocol !== 'auto' && protocol !== 'binary' && protocol !== 'json') throw new UsageError(`--remote-protocol must be auto, binary or json (got '${protocol}').`);
+  if (protocol !== 'auto' && protocol !== 'binary' && protocol !== 'json')
+    throw new UsageError(`--remote-protocol must be auto, binary or json (got '${protocol}').`);
   const timeoutMs = intOption(values['remote-timeout'], '--remote-timeout', 1, 3_600_000);
   const inflight = intOption(values['remote-inflight'], '--remote-inflight', 1, 64);
   return {

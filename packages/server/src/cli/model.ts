@@ -31,7 +31,10 @@ function remoteRows(info: Info): Array<[string, string]> {
   const r = info.remote!;
   return [
     ['remote server', `${r.url} (${[r.server.name, r.server.version].filter(Boolean).join(' ') || 'unnamed'})`],
-    ['remote model', `${r.model} version ${r.version}${r.versions.length ? ` (server has ${r.versions.join(', ')})` : ''}${r.platform ? `, ${r.platform}` : ''}`],
+    [
+      'remote model',
+      `${r.model} version ${r.version}${r.versions.length ? ` (server has ${r.versions.join(', ')})` : ''}${r.platform ? `, ${r.platform}` : ''}`,
+    ],
     ['input', `${info.inputName} FP32 [${info.inputShape.join(', ')}] (${info.layout})`],
     ['output', `${info.outputName} [${info.outputShape.join(', ')}]${info.outputIsProbabilities ? ' (softmax)' : ' (logits)'}`],
     ['classes', `${info.classes} (${info.labels ?? 'no labels'})`],

@@ -153,9 +153,10 @@ async function infer(
   tuneHelperThreads();
   const predictions: Prediction[] = out.predictions.map((p) => ({ index: p.index, label: p.label, probability: p.probability }));
   const key = `${l.key}:${hash}`;
-  if (!l.retired) ctx.cache?.put(key, { p: predictions, w: out.width, h: out.height });
-  if (out.embedding && !l.retired)
-    embeddings(ctx)?.put(key, { d: out.embedding.length, f: encodeFloat16(out.embedding).toString('base64') });
+  // The local model standing in for a remote one gives its own results: not stored under the remote model's key.
+  const store = !l.retired && out.answeredBy !== 'local';
+  if (store) ctx.cache?.put(key, { p: predictions, w: out.width, h: out.height });
+  if (out.embedding && store) embeddings(ctx)?.put(key, { d: out.embedding.length, f: encodeFloat16(out.embedding).toString('base64') });
   return {
     predictions: predictions.slice(0, Math.min(o.topK, predictions.length)),
     cached: false,

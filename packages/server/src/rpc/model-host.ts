@@ -22,6 +22,7 @@ import {
 import { SETTING_DEFAULTS, type ServerSettings, type ServerState, StatusNotification, type StatusParams } from '@image-classifier/protocol';
 import { environment } from '../environment.js';
 import type { Loaded, ServerContext } from './state.js';
+import { needsLocalModel, readyStatus, remoteClassifierOptions } from './remote.js';
 import { tuneHelperThreads } from './threads.js';
 
 /**
@@ -30,6 +31,8 @@ import { tuneHelperThreads } from './threads.js';
  * resolved to, so a restarted server answers cached results before the model is loaded.
  */
 export function modelSignature(s: ServerSettings, cacheDir: string): string | undefined {
+  // A remote model is known only once the server says which version it serves.
+  if (s.backend === 'remote') return undefined;
   const stamp = (f: string) => {
     const st = statSync(f);
     if (!st.isFile()) throw new Error('not a regular file');
@@ -97,6 +100,7 @@ function classifierOptions(
     ...(workerScript ? { workerScript } : {}),
     // Decoder processes run below the JSON-RPC loop, as the helper threads do (see threads.ts).
     decoderNice: environment.helperNice(),
+    ...remoteClassifierOptions(ctx, s, sendStatus),
   };
 }
 
@@ -113,14 +117,16 @@ export async function load(ctx: ServerContext, s: ServerSettings): Promise<void>
   ctx.early = seen && typeof seen.key === 'string' && typeof seen.name === 'string' ? { key: seen.key, name: seen.name } : undefined;
   let classifier: Classifier | undefined;
   try {
-    const model = await resolveModel({
-      ...(s.model ? { model: s.model } : {}),
-      ...(s.modelSha256 ? { sha256: s.modelSha256 } : {}),
-      ...(s.defaultModelUrl ? { defaultModelUrl: s.defaultModelUrl } : {}),
-      cacheDir,
-      onDownloadStart: (url) => ctx.log(`model: ${url}`),
-      onProgress: downloadReporter(ctx, stale),
-    });
+    const model = !needsLocalModel(s)
+      ? { path: '' }
+      : await resolveModel({
+          ...(s.model ? { model: s.model } : {}),
+          ...(s.modelSha256 ? { sha256: s.modelSha256 } : {}),
+          ...(s.defaultModelUrl ? { defaultModelUrl: s.defaultModelUrl } : {}),
+          cacheDir,
+          onDownloadStart: (url) => ctx.log(`model: ${url}`),
+          onProgress: downloadReporter(ctx, stale),
+        });
     if (stale()) return;
     if ((ctx.state as ServerState) === 'downloading') {
       ctx.state = 'loading';
@@ -155,12 +161,7 @@ function loaded(ctx: ServerContext, classifier: Classifier, sig: string | undefi
   const info = classifier.info;
   ctx.log(`model ready: ${info.name} (${info.activeProvider}, ${info.loadMs} ms, optimized-model cache ${info.optimizedModelCache})`);
   if (info.optimizedModelCacheError) ctx.log(`optimized-model cache not written (${info.optimizedModelCacheError}); loads stay slower`);
-  sendStatus(ctx, {
-    state: 'ready',
-    model: info.name,
-    provider: info.activeProvider,
-    message: `${info.name} ready (${info.activeProvider})`,
-  });
+  sendStatus(ctx, readyStatus(ctx, classifier));
 }
 
 function failed(ctx: ServerContext, e: unknown, fallback: 'MODEL_DOWNLOAD_FAILED' | 'MODEL_LOAD_FAILED'): void {

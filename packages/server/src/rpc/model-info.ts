@@ -1,6 +1,7 @@
 /** `imageClassifier/modelInfo`: the loaded model as the client sees it. */
 import type { ModelInfoResult } from '@image-classifier/protocol';
 import { errorDto } from './errors.js';
+import { remoteInfo } from './remote.js';
 import type { ServerContext } from './state.js';
 
 export function modelInfo(ctx: ServerContext): ModelInfoResult {
@@ -33,5 +34,6 @@ export function modelInfo(ctx: ServerContext): ModelInfoResult {
     preprocessing: c.preprocessing,
     loadMs: i.loadMs,
     ...(i.embedding ? { embedding: { outputName: i.embedding.outputName, dims: i.embedding.dims } } : {}),
+    ...remoteInfo(ctx, c),
   };
 }

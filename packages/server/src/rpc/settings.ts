@@ -25,6 +25,14 @@ const MODEL_KEYS: Array<keyof ServerSettings> = [
   'maxImagePixels',
   'maxBatch',
   'maxDelayMs',
+  'backend',
+  'remoteUrl',
+  'remoteModel',
+  'remoteVersion',
+  'remoteTimeoutMs',
+  'remoteInflight',
+  'remoteProtocol',
+  'fallbackToLocal',
 ];
 
 function sameSetting(a: unknown, b: unknown): boolean {
