@@ -131,17 +131,17 @@ function pbTensorValue(name: string, dims: Array<number | string>): Buffer {
 /**
  * A valid ONNX model with no classifier layer: `input [batch,3,224,224]` → GlobalAveragePool → Flatten →
  * `scores [batch,3]` (the mean of each colour channel as three "classes"). ONNX Runtime runs it; it has no
- * embedding to offer.
+ * embedding to offer. `input` gives it other input dimensions (the scores follow the channels).
  */
-export function tinyPoolingModel(): Buffer {
+export function tinyPoolingModel(input: Array<number | string> = ['batch', 3, 224, 224]): Buffer {
   const node = (op: string, input: string, output: string) =>
     pbBytes(1, Buffer.concat([pbStr(1, input), pbStr(2, output), pbStr(3, `${op}_0`), pbStr(4, op)]));
   const graph = Buffer.concat([
     node('GlobalAveragePool', 'input', 'pooled'),
     node('Flatten', 'pooled', 'scores'),
     pbStr(2, 'tiny-pooling'),
-    pbBytes(11, pbTensorValue('input', ['batch', 3, 224, 224])),
-    pbBytes(12, pbTensorValue('scores', ['batch', 3])),
+    pbBytes(11, pbTensorValue('input', input)),
+    pbBytes(12, pbTensorValue('scores', [input[0]!, input[1]!])),
   ]);
   return Buffer.concat([
     pbInt(1, 8),

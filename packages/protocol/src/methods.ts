@@ -75,6 +75,8 @@ export interface BatchItem {
   error?: ErrorDto;
   cached?: boolean;
   embedding?: number[];
+  /** With the remote backend and its local fallback: `local` when the local model answered (not cached). */
+  answeredBy?: 'remote' | 'local';
 }
 
 export interface ClassifyBatchResult {

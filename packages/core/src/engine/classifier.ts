@@ -141,6 +141,11 @@ export class Classifier {
     return this.backend.info;
   }
 
+  /** Images a caller should keep submitted to keep every batch slot busy (a remote server takes several batches). */
+  get pipelineImages(): number {
+    return this.maxBatch * (this.maxInflight + 1);
+  }
+
   /** Identifies everything that determines a result besides the image bytes (for result caches). */
   get resultKey(): string {
     const r = this.info.remote;

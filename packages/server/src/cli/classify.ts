@@ -59,7 +59,7 @@ async function classifyOne(classifier: Classifier, file: string, want: Want, dum
 
 /** Classifies `files` with a bounded window of images in flight, handing the records to `out` in input order. */
 async function run(classifier: Classifier, files: string[], want: Want, dump: TensorDumper | undefined, out: (r: ResultRecord) => void) {
-  const window = Math.max(4, classifier.maxBatch * 3);
+  const window = Math.max(4, classifier.maxBatch * 3, classifier.pipelineImages);
   const results: Array<Promise<ResultRecord> | undefined> = new Array(files.length);
   let next = 0;
   let printed = 0;

@@ -117,6 +117,7 @@ export async function classifyBatch(p: ClassifyBatchParams, ctx: ServerContext, 
           cachedOnly && !r.cached
             ? { uri: uriLabel(uri), cached: false }
             : { uri: uriLabel(uri), predictions: r.predictions, cached: r.cached, ...(r.embedding ? { embedding: r.embedding } : {}) };
+        if (r.answeredBy && item.predictions) item.answeredBy = r.answeredBy;
       } catch (e) {
         if (isCancelled(e) && signal.aborted) break;
         item = { uri: uriLabel(uri), error: errorDto(e) };

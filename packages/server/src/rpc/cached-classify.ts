@@ -163,6 +163,7 @@ async function infer(
     width: out.width,
     height: out.height,
     ...(out.embedding ? (o.rawEmbedding ? { vector: out.embedding } : { embedding: embeddingToJson(out.embedding) }) : {}),
+    ...(out.answeredBy ? { answeredBy: out.answeredBy } : {}),
   };
 }
 

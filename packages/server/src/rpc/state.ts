@@ -39,6 +39,8 @@ export interface FileOutcome {
   vector?: Float32Array;
   width?: number;
   height?: number;
+  /** The local model answered in place of the remote one (not cached). */
+  answeredBy?: 'remote' | 'local';
 }
 
 export interface ServerOptions {
