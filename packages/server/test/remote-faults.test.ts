@@ -110,7 +110,9 @@ describe('remote inference: faults against a real Triton server', { skip }, () =
       const r = await cli([...remoteArgs(proxy.url), '--batch', '2', ...files], AUTH_ENV);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(proxy.stats.injected503, 2);
-      jsonl(r.stdout).forEach((rec, i) => assertSameResult(rec as never, local[i] as never, `after 503s ${path.basename(files[i]!)}`));
+      jsonl(r.stdout).forEach((rec, i) => {
+        assertSameResult(rec as never, local[i] as never, `after 503s ${path.basename(files[i]!)}`);
+      });
       proxy.plan = { fail503: 1_000 };
       const down = await cli([...remoteArgs(proxy.url), '--batch', '2', ...files], AUTH_ENV);
       assert.equal(down.code, 1, 'every image failed, the run finished');
