@@ -49,6 +49,7 @@ import {
 } from '@image-classifier/protocol';
 import { engineProcessEnv } from '@image-classifier/protocol/launch';
 import type { BatchOptions, ClientModule, CurateOptions, RequestOptions, ServerConnection, ServerPhase } from './serverTypes';
+import { remoteSecretEnv } from './secrets';
 import { serverSettings } from './settings';
 
 /** At most this many automatic restarts within RESTART_WINDOW_MS; after that the user restarts by hand. */
@@ -66,6 +67,8 @@ export class ServerClient implements ServerConnection {
   private starting: Promise<LanguageClient> | undefined;
   private readonly restarts: number[] = [];
   private lastStatus: StatusParams | undefined;
+  /** The server process's environment (the remote credentials are added from the secret storage at each start). */
+  private serverEnv: NodeJS.ProcessEnv | undefined;
   private _phase: ServerPhase = 'stopped';
   /** How many times the server process was started (1 = first start); tests use it to see a restart. */
   starts = 0;
@@ -107,7 +110,8 @@ export class ServerClient implements ServerConnection {
   private createClient(): LanguageClient {
     const module = this.serverModule();
     // Telemetry off and glibc's malloc tuned for ONNX Runtime (a cold ResNet50 session starts in ~0.1 s, not ~0.8 s).
-    const env = { ...engineProcessEnv(process.env), ELECTRON_RUN_AS_NODE: '1' };
+    const env: NodeJS.ProcessEnv = { ...engineProcessEnv(process.env), ELECTRON_RUN_AS_NODE: '1' };
+    this.serverEnv = env;
     const serverOptions: ServerOptions = {
       run: { module, transport: TransportKind.ipc, options: { env } },
       debug: { module, transport: TransportKind.ipc, options: { env, execArgv: ['--nolazy', '--inspect=6019'] } },
@@ -206,7 +210,10 @@ export class ServerClient implements ServerConnection {
       this.lastStatus = { state: 'loading', message: 'Starting the server…' };
       this.statusEmitter.fire(this.lastStatus);
       try {
-        if (client.state !== State.Running) await client.start();
+        if (client.state !== State.Running) {
+          if (this.serverEnv) Object.assign(this.serverEnv, await remoteSecretEnv(this.context));
+          await client.start();
+        }
         return client;
       } catch (e) {
         this.setPhase('failed');

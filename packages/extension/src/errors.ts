@@ -64,6 +64,18 @@ export function toUserError(e: unknown, what = 'The request'): UserError {
         message: `The model could not be downloaded: ${raw}${/check the network/i.test(raw) ? '' : ' Check the network, or select a local .onnx file.'}`,
         actions: [{ title: 'Select Model', command: 'imageClassifier.selectModel' }, showOutput],
       };
+    case 'REMOTE_AUTH_FAILED':
+      return {
+        code,
+        message: raw,
+        actions: [{ title: 'Set Credentials', command: 'imageClassifier.setRemoteCredentials' }, showOutput],
+      };
+    case 'REMOTE_UNAVAILABLE':
+    case 'REMOTE_MODEL_NOT_FOUND':
+    case 'REMOTE_MODEL_MISMATCH':
+    case 'REMOTE_TIMEOUT':
+    case 'REMOTE_FAILED':
+      return { code, message: raw, actions: [showOutput] };
     case 'QUEUE_FULL':
       return { code, message: 'The classifier is busy with many images. Try again when the current run is done.', actions: [] };
     case 'FILE_NOT_FOUND':

@@ -12,7 +12,7 @@ export const SECTION = 'imageClassifier';
 export type AutoClassify = 'off' | 'onHover' | 'visibleFiles';
 
 /** Settings that only the workspace's owner should control: in an untrusted workspace only user values count. */
-const RESTRICTED = new Set(['model', 'labels', 'executionProviders']);
+const RESTRICTED = new Set(['model', 'labels', 'executionProviders', 'backend', 'remote.url']);
 
 function read<T>(key: string, fallback: T): T {
   const cfg = vscode.workspace.getConfiguration(SECTION);
@@ -67,8 +67,29 @@ export function serverSettings(context: vscode.ExtensionContext): ServerSettings
     maxImagePixels: Number.isFinite(maxImagePixels) && maxImagePixels > 0 ? maxImagePixels : SETTING_DEFAULTS.maxImagePixels,
     cacheDir: context.globalStorageUri.fsPath,
     roots: (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath),
+    ...remoteSettings(),
+  };
+}
+
+/** The inference-server settings (the server checks them again; credentials are not settings: see secrets.ts). */
+function remoteSettings(): ServerSettings {
+  const backend = read<string>('backend', 'local') === 'remote' ? 'remote' : 'local';
+  const protocol = read<string>('remote.protocol', 'auto');
+  const int = (key: string, fallback: number) => {
+    const v = read<number>(key, fallback);
+    return Number.isInteger(v) && v > 0 ? v : fallback;
+  };
+  return {
+    backend,
+    remoteUrl: read<string>('remote.url', '').trim(),
+    remoteModel: read<string>('remote.model', '').trim(),
+    remoteVersion: read<string>('remote.version', '').trim(),
+    remoteTimeoutMs: int('remote.timeoutMs', SETTING_DEFAULTS.remoteTimeoutMs),
+    remoteInflight: int('remote.inflight', SETTING_DEFAULTS.remoteInflight),
+    remoteProtocol: protocol === 'binary' || protocol === 'json' ? protocol : 'auto',
+    fallbackToLocal: read<boolean>('remote.fallbackToLocal', false) === true,
   };
 }
 
 /** Settings whose change makes earlier results stale (a different model or preprocessing gives other labels). */
-export const RESULT_AFFECTING = ['model', 'labels', 'preprocessing', 'topK'].map((k) => `${SECTION}.${k}`);
+export const RESULT_AFFECTING = ['model', 'labels', 'preprocessing', 'topK', 'backend', 'remote'].map((k) => `${SECTION}.${k}`);

@@ -7,7 +7,7 @@ import { classifyFolder, classifyImage, classifyWorkspace } from './classify';
 import type { CommandContext, CommandFactory, CommandHandler } from './context';
 import { curateDataset, findSimilar } from './curation';
 import { classifyAgain, clearResults, copyLabel, exportLabels, revealInExplorer, setMinConfidence } from './labels';
-import { clearCache, downloadDefaultModel, restartServer, selectModel, showModelInfo } from './model';
+import { clearCache, downloadDefaultModel, restartServer, selectModel, setRemoteCredentials, showModelInfo } from './model';
 import { showError } from './util';
 
 export type { CommandContext } from './context';
@@ -31,6 +31,7 @@ export function createCommands(): Record<string, CommandFactory> {
     'imageClassifier.downloadDefaultModel': downloadDefaultModel,
     'imageClassifier.restartServer': restartServer,
     'imageClassifier.clearCache': clearCache,
+    'imageClassifier.setRemoteCredentials': setRemoteCredentials,
     'imageClassifier.exportLabels': exportLabels,
     'imageClassifier.showOutput': showOutput,
     'imageClassifier.activationTime': activationTime,

@@ -1,6 +1,7 @@
 /** The model and the server: Show Model Info, Select Model…, Download Default Model, Restart Server, Clear Cache. */
 import type { StatusParams } from '@image-classifier/protocol';
 import * as vscode from 'vscode';
+import { promptRemoteCredentials } from '../secrets';
 import { modelDisplayName, providerDisplayName } from '../format';
 import { SECTION } from '../settings';
 import type { CommandContext, CommandHandler } from './context';
@@ -128,4 +129,14 @@ export const clearCache =
     const r = await ctx.server.clearCache();
     void vscode.window.showInformationMessage(`Image Classifier: cleared the cache (${r.removed} entr${r.removed === 1 ? 'y' : 'ies'}).`);
     return r;
+  };
+
+export const setRemoteCredentials =
+  (ctx: CommandContext): CommandHandler =>
+  async () => {
+    if (!(await promptRemoteCredentials(ctx.context))) return false;
+    // The server reads them from its environment: a new process picks them up.
+    await ctx.server.restart();
+    void vscode.window.setStatusBarMessage('Image Classifier: remote server credentials saved; server restarted.', 3000);
+    return true;
   };

@@ -112,6 +112,18 @@ export function modelInfoMarkdown(info: ModelInfoResult | undefined, state?: str
   md += row('Producer', info.producer);
   md += row('ONNX Runtime', info.ortVersion);
   md += row('Load time', info.loadMs !== undefined ? `${Math.round(info.loadMs)} ms` : undefined);
+  const r = info.remote;
+  if (r) {
+    md += '\n## Inference server\n\n| | |\n|:--|:--|\n';
+    md += row('Server', `${r.url} (${[r.server.name, r.server.version].filter(Boolean).join(' ') || 'unnamed'})`);
+    md += row('Model', `${r.model} version ${r.version}${r.versions.length ? ` (server has ${r.versions.join(', ')})` : ''}`);
+    md += row('Answering', info.answeredBy === 'local' ? 'the local model (fallback: the server is unavailable)' : 'the server');
+    md += row('Tensors', r.protocol === 'binary' ? 'binary tensor extension' : 'JSON');
+    md += row(
+      'Batching',
+      `${r.maxBatchSize ? `server max ${r.maxBatchSize}, ` : ''}${r.inflight} requests in flight, ${r.timeoutMs} ms timeout`,
+    );
+  }
   if (info.providerFallbacks?.length) {
     md += `\n## Execution provider fallbacks\n\n${info.providerFallbacks.map((f) => `- **${f.provider}**: ${f.reason}`).join('\n')}\n`;
   }
