@@ -14,6 +14,7 @@ export const USAGE = `Usage:
   image-classifier classify [options] <file|folder>...
   image-classifier model info [--model <path|url>]
   image-classifier model download [--url <url>] [--sha256 <hex>]
+  image-classifier model export-triton <repository> [--model <path|url>] [--name resnet50] [--max-batch 64] [--instance-kind gpu|cpu]
   image-classifier curate <root> [--checks label,duplicates,outliers,quality,leakage] [--format text|json|csv] [--out <file>]
   image-classifier similar <image> --in <folder> [-k 10]
   image-classifier serve [--stdio | --node-ipc | --pipe=<name> | --socket=<port>]
@@ -36,6 +37,16 @@ Classify options:
   --cache-dir <dir>        models and optimized-model cache (default ${'$'}IMAGE_CLASSIFIER_CACHE_DIR or ~/.cache/image-classifier)
   --model-url <url>        mirror for the default model (or env IMAGE_CLASSIFIER_MODEL_URL)
   --no-progress            no progress bar on stderr
+
+Remote inference (an Open Inference Protocol server: Triton, KServe; credentials from the environment:
+IMAGE_CLASSIFIER_REMOTE_HEADERS='{"Header":"value"}' or IMAGE_CLASSIFIER_REMOTE_TOKEN=<bearer token>):
+  --remote <url>           run the model on the server at <url> (e.g. http://triton:8000); decoding stays here
+  --remote-model <name>    the model's name on the server (required with --remote)
+  --remote-version <v>     its version (default: the newest the server has)
+  --remote-timeout <ms>    per request (default 30000)
+  --remote-inflight <n>    requests in flight (default 4)
+  --remote-protocol auto|binary|json   tensor encoding (default auto: binary when the server offers it)
+  --fallback-to-local      batches the server cannot answer are classified by the local --model
 `;
 
 export class UsageError extends Error {}

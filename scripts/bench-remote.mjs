@@ -1,0 +1,222 @@
+#!/usr/bin/env node
+/**
+ * Remote inference (issue 23) against a real NVIDIA Triton (PyTriton, scripts/install-remote-server.sh) on this
+ * machine, beside the local backend, on ../shared/datasets/curation-dev's photos with the seed-0 ResNet50:
+ *   - the CLI's marginal throughput, (N₂ − N₁) / (T(N₂) − T(N₁)) over two folder sizes (start-up cancels out),
+ *     local vs remote over loopback, for several requests in flight;
+ *   - the client's own CPU per image (the part that stays on the laptop: decode, preprocess, HTTP), marginal the
+ *     same way, from the CLI process tree's rusage (bash `times`), and the server's CPU per image (/proc of its
+ *     process group);
+ *   - binary tensors vs JSON tensors.
+ * The server runs on the same cores as the client here (no GPU), so remote throughput on loopback measures the
+ * client's overhead, not a speed-up.
+ * `node scripts/bench-remote.mjs [--quick] [--json]`; `benchRemote()` is what scripts/bench.mjs calls (`--no-remote`).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const CLI = path.join(ROOT, 'packages', 'server', 'bin', 'image-classifier.js');
+const TICK = 100; // clock ticks per second in /proc/<pid>/stat (Linux's USER_HZ)
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = s.address().port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+/** CPU seconds (user + system) of every process in process group `pgid`. */
+function groupCpu(pgid) {
+  let ticks = 0;
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(f[2]) === pgid) ticks += Number(f[11]) + Number(f[12]);
+    } catch {
+      // gone
+    }
+  }
+  return ticks / TICK;
+}
+
+/** Runs the CLI under bash and returns wall seconds and the CPU seconds of the CLI's whole process tree. */
+function timedCli(args) {
+  const t0 = performance.now();
+  const r = spawnSync(
+    'bash',
+    ['-c', '"$@" > /dev/null 2> /tmp/bench-remote.err; rc=$?; times; exit $rc', 'bash', process.execPath, CLI, ...args],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, IMAGE_CLASSIFIER_CACHE_DIR: mkdtempSync(path.join(tmpdir(), 'ic-bench-remote-')) },
+    },
+  );
+  const wall = (performance.now() - t0) / 1000;
+  if (r.status !== 0) throw new Error(`${args.join(' ')} failed: ${readFileSync('/tmp/bench-remote.err', 'utf8').slice(-800)}`);
+  const children = r.stdout.trim().split('\n').pop();
+  const [u, s] = children.split(/\s+/).map((t) => {
+    const m = /(\d+)m([\d.]+)s/.exec(t);
+    return Number(m[1]) * 60 + Number(m[2]);
+  });
+  return { wall, cpu: u + s };
+}
+
+function photos(sharedDir) {
+  const root = path.join(sharedDir, 'datasets', 'curation-dev');
+  const out = [];
+  const walk = (d) => {
+    for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (/\.(jpe?g|png)$/i.test(e.name)) out.push(p);
+    }
+  };
+  walk(root);
+  return out;
+}
+
+async function startTriton(python, modelFile, threads, log) {
+  const port = await freePort();
+  const args = [path.join(ROOT, 'deploy', 'pytriton', 'serve.py'), '--model', `resnet50=${modelFile}`, '--threads', String(threads)];
+  args.push('--http-port', String(port), '--grpc-port', String(await freePort()), '--metrics-port', String(await freePort()));
+  const child = spawn(python, args, { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d) => (err = (err + d).slice(-4000)));
+  const url = `http://127.0.0.1:${port}`;
+  const end = Date.now() + 180_000;
+  for (;;) {
+    const ok = await fetch(`${url}/v2/models/resnet50/ready`).then(
+      (r) => r.status === 200,
+      () => false,
+    );
+    if (ok) break;
+    if (child.exitCode !== null || Date.now() > end) throw new Error(`Triton did not start: ${err}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  log(`  Triton on ${url} (pgid ${child.pid})`);
+  return {
+    url,
+    pgid: child.pid,
+    stop: () => {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    },
+  };
+}
+
+export async function benchRemote({ log = console.error, sharedDir, quick = false } = {}) {
+  const model = path.join(sharedDir, 'models', 'resnet50-torchvision-seed0.onnx');
+  if (!existsSync(model)) return { skipped: `${model} not found` };
+  const inst = spawnSync('bash', [path.join(ROOT, 'scripts', 'install-remote-server.sh')], { encoding: 'utf8', timeout: 20 * 60_000 });
+  const python = inst.stdout?.trim().split('\n').pop();
+  if (inst.status !== 0 || !python || !existsSync(python)) {
+    log(`!!! remote bench skipped: no Triton environment (${(inst.stderr ?? '').trim().slice(-300)})`);
+    return { skipped: 'no Triton environment (scripts/install-remote-server.sh failed)' };
+  }
+  const repo = mkdtempSync(path.join(tmpdir(), 'ic-bench-repo-'));
+  const exp = spawnSync(process.execPath, [CLI, 'model', 'export-triton', repo, '--model', model, '--name', 'resnet50', '--no-progress'], {
+    encoding: 'utf8',
+  });
+  if (exp.status !== 0) throw new Error(exp.stderr);
+  const threads = cpus().length;
+  const all = photos(sharedDir);
+  const [n1, n2] = quick ? [16, 48] : [24, all.length];
+  const depths = quick ? [1, 2, 4] : [1, 2, 4, 8];
+  const triton = await startTriton(python, path.join(repo, 'resnet50', '1', 'model.onnx'), threads, log);
+  const marginal = (args, label) => {
+    const server0 = groupCpu(triton.pgid);
+    const a = timedCli([...args, ...all.slice(0, n1)]);
+    const server1 = groupCpu(triton.pgid);
+    const b = timedCli([...args, ...all.slice(0, n2)]);
+    const server2 = groupCpu(triton.pgid);
+    const n = n2 - n1;
+    const r = {
+      imagesPerSec: n / (b.wall - a.wall),
+      clientCpuMsPerImage: ((b.cpu - a.cpu) * 1000) / n,
+      serverCpuMsPerImage: ((server2 - server1 - (server1 - server0)) * 1000) / n,
+    };
+    log(
+      `  ${label}: ${r.imagesPerSec.toFixed(1)} img/s, client CPU ${r.clientCpuMsPerImage.toFixed(1)} ms/img, server CPU ${r.serverCpuMsPerImage.toFixed(1)} ms/img`,
+    );
+    return r;
+  };
+  try {
+    const base = ['classify', '--format', 'jsonl', '--batch', '8', '--no-progress'];
+    const remote = (depth, protocol = 'binary') => [
+      ...base,
+      '--remote',
+      triton.url,
+      '--remote-model',
+      'resnet50',
+      '--remote-inflight',
+      String(depth),
+      '--remote-protocol',
+      protocol,
+    ];
+    // Warm both (the local optimized-model cache, Triton's first batches).
+    timedCli([...base, '--model', model, ...all.slice(0, 4)]);
+    timedCli([...remote(2), ...all.slice(0, 8)]);
+    const local = marginal([...base, '--model', model], 'local (onnxruntime-node)');
+    local.serverCpuMsPerImage = 0;
+    const byDepth = {};
+    for (const d of depths) byDepth[d] = marginal(remote(d), `remote, ${d} in flight`);
+    const json = marginal(remote(4, 'json'), 'remote, 4 in flight, JSON tensors');
+    const best = Math.max(...depths.map((d) => byDepth[d].imagesPerSec));
+    const keepsBusy = depths.find((d) => byDepth[d].imagesPerSec >= 0.95 * best);
+    return {
+      date: new Date().toISOString(),
+      cores: threads,
+      images: [n1, n2],
+      local,
+      byDepth,
+      json,
+      keepsBusy,
+      server: 'Triton 2.51 (PyTriton 0.7.0), onnxruntime 1.32 CPU',
+    };
+  } finally {
+    triton.stop();
+  }
+}
+
+const f1 = (x) => (x === undefined || Number.isNaN(x) ? '-' : x.toFixed(1));
+
+export function markdown(r) {
+  if (!r || r.skipped) return `### Remote inference (Triton on this machine)\n\nSkipped: ${r?.skipped ?? 'not run'}.`;
+  const lines = [
+    '### Remote inference (Triton on this machine, loopback)',
+    '',
+    `${r.server}, the same seed-0 ResNet50 and ${r.cores} threads as the local backend, on the same ${r.cores} cores; CLI \`classify --batch 8\` on the curation-dev photos, marginal over ${r.images[0]} → ${r.images[1]} images. Client CPU: the CLI's process tree (decode, preprocess, HTTP); server CPU: Triton's process group.`,
+    '',
+    '| backend | img/s | client CPU ms/img | server CPU ms/img |',
+    '| --- | --- | --- | --- |',
+    `| local (onnxruntime-node in the CLI) | ${f1(r.local.imagesPerSec)} | ${f1(r.local.clientCpuMsPerImage)} | - |`,
+  ];
+  for (const [d, v] of Object.entries(r.byDepth)) {
+    lines.push(
+      `| remote, binary tensors, ${d} request${d === '1' ? '' : 's'} in flight | ${f1(v.imagesPerSec)} | ${f1(v.clientCpuMsPerImage)} | ${f1(v.serverCpuMsPerImage)} |`,
+    );
+  }
+  lines.push(
+    `| remote, JSON tensors, 4 in flight | ${f1(r.json.imagesPerSec)} | ${f1(r.json.clientCpuMsPerImage)} | ${f1(r.json.serverCpuMsPerImage)} |`,
+  );
+  lines.push('', `In-flight depth that keeps the server busy (≥ 95% of the best throughput): ${r.keepsBusy}.`);
+  return lines.join('\n');
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const sharedDir = process.env.IMAGE_CLASSIFIER_SHARED_DIR ?? path.resolve(ROOT, '..', 'shared');
+  const r = await benchRemote({ sharedDir, quick: process.argv.includes('--quick') });
+  console.log(process.argv.includes('--json') ? JSON.stringify(r, null, 2) : markdown(r));
+}
