@@ -5,8 +5,8 @@
  *   - the CLI's marginal throughput, (N₂ − N₁) / (T(N₂) − T(N₁)) over two folder sizes (start-up cancels out),
  *     local vs remote over loopback, for several requests in flight;
  *   - the client's own CPU per image (the part that stays on the laptop: decode, preprocess, HTTP), marginal the
- *     same way, from the CLI process tree's rusage (bash `times`), and the server's CPU per image (/proc of its
- *     process group);
+ *     same way, from /proc of the CLI's process group (the CLI and its decoder processes), and the server's CPU per
+ *     image (/proc of Triton's process group);
  *   - binary tensors vs JSON tensors.
  * The server runs on the same cores as the client here (no GPU), so remote throughput on loopback measures the
  * client's overhead, not a speed-up.
@@ -14,7 +14,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,25 +49,40 @@ function groupCpu(pgid) {
   return ticks / TICK;
 }
 
-/** Runs the CLI under bash and returns wall seconds and the CPU seconds of the CLI's whole process tree. */
-function timedCli(args) {
+/** CPU ticks per process of group `pgid`, merged into `seen` (a process's ticks only grow; the last sample counts). */
+function sampleGroup(pgid, seen) {
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(f[2]) === pgid) seen.set(d, Number(f[11]) + Number(f[12]));
+    } catch {
+      // gone
+    }
+  }
+}
+
+/**
+ * Runs the CLI in a process group of its own and returns wall seconds and the CPU seconds of the whole group (the
+ * CLI, its malloc-tuned re-run, its decoder processes), sampled from /proc every 20 ms until it exits.
+ */
+async function timedCli(args) {
   const t0 = performance.now();
-  const r = spawnSync(
-    'bash',
-    ['-c', '"$@" > /dev/null 2> /tmp/bench-remote.err; rc=$?; times; exit $rc', 'bash', process.execPath, CLI, ...args],
-    {
-      encoding: 'utf8',
-      env: { ...process.env, IMAGE_CLASSIFIER_CACHE_DIR: mkdtempSync(path.join(tmpdir(), 'ic-bench-remote-')) },
-    },
-  );
-  const wall = (performance.now() - t0) / 1000;
-  if (r.status !== 0) throw new Error(`${args.join(' ')} failed: ${readFileSync('/tmp/bench-remote.err', 'utf8').slice(-800)}`);
-  const children = r.stdout.trim().split('\n').pop();
-  const [u, s] = children.split(/\s+/).map((t) => {
-    const m = /(\d+)m([\d.]+)s/.exec(t);
-    return Number(m[1]) * 60 + Number(m[2]);
+  const child = spawn(process.execPath, [CLI, ...args], {
+    detached: true,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, IMAGE_CLASSIFIER_CACHE_DIR: mkdtempSync(path.join(tmpdir(), 'ic-bench-remote-')) },
   });
-  return { wall, cpu: u + s };
+  let err = '';
+  child.stderr.on('data', (d) => (err = (err + d).slice(-2000)));
+  const seen = new Map();
+  const timer = setInterval(() => sampleGroup(child.pid, seen), 20);
+  const code = await new Promise((resolve) => child.on('exit', (c) => resolve(c)));
+  clearInterval(timer);
+  const wall = (performance.now() - t0) / 1000;
+  if (code !== 0) throw new Error(`${args.slice(0, 8).join(' ')} … failed: ${err}`);
+  return { wall, cpu: [...seen.values()].reduce((a, b) => a + b, 0) / TICK };
 }
 
 function photos(sharedDir) {
@@ -135,15 +150,17 @@ export async function benchRemote({ log = console.error, sharedDir, quick = fals
   const [n1, n2] = quick ? [16, 48] : [24, all.length];
   const depths = quick ? [1, 2, 4] : [1, 2, 4, 8];
   const triton = await startTriton(python, path.join(repo, 'resnet50', '1', 'model.onnx'), threads, log);
-  const marginal = (args, label) => {
+  const marginal = async (args, label) => {
     const server0 = groupCpu(triton.pgid);
-    const a = timedCli([...args, ...all.slice(0, n1)]);
+    const a = await timedCli([...args, ...all.slice(0, n1)]);
     const server1 = groupCpu(triton.pgid);
-    const b = timedCli([...args, ...all.slice(0, n2)]);
+    const b = await timedCli([...args, ...all.slice(0, n2)]);
     const server2 = groupCpu(triton.pgid);
     const n = n2 - n1;
     const r = {
       imagesPerSec: n / (b.wall - a.wall),
+      // The share of the server's cores busy during the larger run (its CPU time over the run's wall time).
+      serverBusy: (server2 - server1) / b.wall / threads,
       clientCpuMsPerImage: ((b.cpu - a.cpu) * 1000) / n,
       serverCpuMsPerImage: ((server2 - server1 - (server1 - server0)) * 1000) / n,
     };
@@ -166,13 +183,13 @@ export async function benchRemote({ log = console.error, sharedDir, quick = fals
       protocol,
     ];
     // Warm both (the local optimized-model cache, Triton's first batches).
-    timedCli([...base, '--model', model, ...all.slice(0, 4)]);
-    timedCli([...remote(2), ...all.slice(0, 8)]);
-    const local = marginal([...base, '--model', model], 'local (onnxruntime-node)');
+    await timedCli([...base, '--model', model, ...all.slice(0, 4)]);
+    await timedCli([...remote(2), ...all.slice(0, 8)]);
+    const local = await marginal([...base, '--model', model], 'local (onnxruntime-node)');
     local.serverCpuMsPerImage = 0;
     const byDepth = {};
-    for (const d of depths) byDepth[d] = marginal(remote(d), `remote, ${d} in flight`);
-    const json = marginal(remote(4, 'json'), 'remote, 4 in flight, JSON tensors');
+    for (const d of depths) byDepth[d] = await marginal(remote(d), `remote, ${d} in flight`);
+    const json = await marginal(remote(4, 'json'), 'remote, 4 in flight, JSON tensors');
     const best = Math.max(...depths.map((d) => byDepth[d].imagesPerSec));
     const keepsBusy = depths.find((d) => byDepth[d].imagesPerSec >= 0.95 * best);
     return {

@@ -10,6 +10,8 @@
  * Curation at scale (issue 9): scripts/bench-curation.mjs (synthetic embeddings; `--no-curation` leaves it out).
  * Curation on the dev set: scripts/bench-curation-dev.mjs (cold `curate` end to end with MobileNetV2 and ResNet50,
  *   quality per method beside ../shared/datasets/curation-dev's baselines; `--no-curation-dev` leaves it out).
+ * Remote inference (issue 23): scripts/bench-remote.mjs (a real Triton on this machine: client CPU per image, loopback
+ *   throughput, in-flight depth; `--no-remote` leaves it out).
  *
  * Writes bench-out/results.json and the figures section of BENCHMARKS.md.
  */
@@ -22,6 +24,7 @@ import { createRequire } from 'node:module';
 import { makeJpegFolder } from './bench-images.mjs';
 import { markdown as curationMarkdown } from './bench-curation.mjs';
 import { markdown as curationDevMarkdown } from './bench-curation-dev.mjs';
+import { markdown as remoteMarkdown } from './bench-remote.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -504,6 +507,7 @@ function markdown(r) {
   }
   if (r.curation) lines.push('', curationMarkdown(r.curation));
   if (r.curationDev) lines.push('', curationDevMarkdown(r.curationDev));
+  if (r.remote) lines.push('', remoteMarkdown(r.remote));
   return lines.join('\n');
 }
 
@@ -573,6 +577,11 @@ async function main() {
     log('— curation on the dev set (cold curate end to end, quality per method)');
     const { benchCurationDev } = await import(pathToFileURL(path.join(ROOT, 'scripts', 'bench-curation-dev.mjs')).href);
     result.curationDev = await benchCurationDev({ log, sharedDir: SHARED, runs: QUICK ? 1 : 2 });
+  }
+  if (!process.argv.includes('--no-remote')) {
+    log('— remote inference (Triton through PyTriton on this machine, loopback)');
+    const { benchRemote } = await import(pathToFileURL(path.join(ROOT, 'scripts', 'bench-remote.mjs')).href);
+    result.remote = await benchRemote({ log, sharedDir: SHARED, quick: QUICK });
   }
   result.totalSeconds = (Date.now() - started) / 1000;
   writeFileSync(path.join(OUT, 'results.json'), JSON.stringify(result, null, 2));

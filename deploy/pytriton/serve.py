@@ -21,6 +21,8 @@ from pytriton.triton import Triton, TritonConfig, TritonSecurityConfig
 def bind_onnx(triton, name, path, threads, max_batch):
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
+    # Idle intra-op threads sleep instead of spinning (as the local engine runs), leaving the cores to the rest.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
     source = session.get_inputs()[0]
     names = [o.name for o in session.get_outputs()]

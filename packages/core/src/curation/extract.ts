@@ -73,7 +73,8 @@ async function extractOne(classifier: CurationEngine, entry: DatasetEntry, o: Ex
 
 /** Extracts every entry, `window` images in flight (default 3 batches' worth), results in input order. */
 export async function extractAll(classifier: CurationEngine, entries: DatasetEntry[], o: ExtractOptions = {}): Promise<Extracted[]> {
-  const window = Math.max(4, classifier.maxBatch * 3);
+  // A remote model keeps more batches in flight (`pipelineImages`); feed them all.
+  const window = Math.max(4, classifier.maxBatch * 3, (classifier as { pipelineImages?: number }).pipelineImages ?? 0);
   const out: Extracted[] = new Array(entries.length);
   let next = 0;
   let done = 0;

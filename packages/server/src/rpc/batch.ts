@@ -130,7 +130,9 @@ export async function classifyBatch(p: ClassifyBatchParams, ctx: ServerContext, 
     }
   };
   try {
-    const lanes = Math.max(1, Math.min(n, loaded.classifier.maxBatch * 2 + 2));
+    // A remote model takes several batches in flight: enough lanes to keep them all filled.
+    const c = loaded.classifier;
+    const lanes = Math.max(1, Math.min(n, c.info.remote ? c.pipelineImages + 2 : c.maxBatch * 2 + 2));
     await Promise.all(Array.from({ length: lanes }, lane));
     reporter.flushPartial(true);
     const cancelled = signal.aborted && reporter.done < n;

@@ -87,7 +87,9 @@ export function applySettings(ctx: ServerContext, next: ServerSettings, force = 
   const prev = ctx.settings;
   ctx.settings = next;
   ctx.roots = new Roots(rootsFor(ctx, next));
-  ctx.admission.setLimit((next.maxBatch ?? SETTING_DEFAULTS.maxBatch) * 2 + 2);
+  // Batches in flight: two locally, the remote depth plus the one being filled on a server.
+  const inflight = next.backend === 'remote' ? (next.remoteInflight ?? SETTING_DEFAULTS.remoteInflight) + 1 : 2;
+  ctx.admission.setLimit((next.maxBatch ?? SETTING_DEFAULTS.maxBatch) * inflight + 2);
   openCache(ctx, path.resolve(next.cacheDir ?? defaultCacheDir()));
   if (force || MODEL_KEYS.some((k) => !sameSetting(prev[k], next[k]))) {
     ctx.loading = load(ctx, next);
