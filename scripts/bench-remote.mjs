@@ -165,7 +165,7 @@ export async function benchRemote({ log = console.error, sharedDir, quick = fals
       serverCpuMsPerImage: ((server2 - server1 - (server1 - server0)) * 1000) / n,
     };
     log(
-      `  ${label}: ${r.imagesPerSec.toFixed(1)} img/s, client CPU ${r.clientCpuMsPerImage.toFixed(1)} ms/img, server CPU ${r.serverCpuMsPerImage.toFixed(1)} ms/img`,
+      `  ${label}: ${r.imagesPerSec.toFixed(1)} img/s, client CPU ${r.clientCpuMsPerImage.toFixed(1)} ms/img, server CPU ${r.serverCpuMsPerImage.toFixed(1)} ms/img, server busy ${Math.round(r.serverBusy * 100)}%`,
     );
     return r;
   };
@@ -190,10 +190,12 @@ export async function benchRemote({ log = console.error, sharedDir, quick = fals
     const byDepth = {};
     for (const d of depths) byDepth[d] = await marginal(remote(d), `remote, ${d} in flight`);
     const json = await marginal(remote(4, 'json'), 'remote, 4 in flight, JSON tensors');
-    const best = Math.max(...depths.map((d) => byDepth[d].imagesPerSec));
-    const keepsBusy = depths.find((d) => byDepth[d].imagesPerSec >= 0.95 * best);
+    // The smallest depth at which the server is as busy as it gets (within 95% of the busiest).
+    const busiest = Math.max(...depths.map((d) => byDepth[d].serverBusy));
+    const keepsBusy = depths.find((d) => byDepth[d].serverBusy >= 0.95 * busiest);
     return {
       date: new Date().toISOString(),
+      load: loadavg()[0],
       cores: threads,
       images: [n1, n2],
       local,
@@ -211,24 +213,22 @@ const f1 = (x) => (x === undefined || Number.isNaN(x) ? '-' : x.toFixed(1));
 
 export function markdown(r) {
   if (!r || r.skipped) return `### Remote inference (Triton on this machine)\n\nSkipped: ${r?.skipped ?? 'not run'}.`;
+  const pct = (x) => (x === undefined ? '-' : `${Math.round(x * 100)}%`);
   const lines = [
     '### Remote inference (Triton on this machine, loopback)',
     '',
-    `${r.server}, the same seed-0 ResNet50 and ${r.cores} threads as the local backend, on the same ${r.cores} cores; CLI \`classify --batch 8\` on the curation-dev photos, marginal over ${r.images[0]} → ${r.images[1]} images. Client CPU: the CLI's process tree (decode, preprocess, HTTP); server CPU: Triton's process group.`,
+    `${r.server}, the same seed-0 ResNet50 and ${r.cores} threads as the local backend, on the same ${r.cores} cores (load average ${f1(r.load)} when measured); CLI \`classify --batch 8\` on the curation-dev photos, marginal over ${r.images[0]} → ${r.images[1]} images. Client CPU: the CLI's process group (the CLI and its decoder processes: decode, preprocess, HTTP); server CPU: Triton's process group; server busy: its CPU time over the run's wall time and cores.`,
     '',
-    '| backend | img/s | client CPU ms/img | server CPU ms/img |',
-    '| --- | --- | --- | --- |',
-    `| local (onnxruntime-node in the CLI) | ${f1(r.local.imagesPerSec)} | ${f1(r.local.clientCpuMsPerImage)} | - |`,
+    '| backend | img/s | client CPU ms/img | server CPU ms/img | server busy |',
+    '| --- | --- | --- | --- | --- |',
+    `| local (onnxruntime-node in the CLI) | ${f1(r.local.imagesPerSec)} | ${f1(r.local.clientCpuMsPerImage)} | - | - |`,
   ];
-  for (const [d, v] of Object.entries(r.byDepth)) {
-    lines.push(
-      `| remote, binary tensors, ${d} request${d === '1' ? '' : 's'} in flight | ${f1(v.imagesPerSec)} | ${f1(v.clientCpuMsPerImage)} | ${f1(v.serverCpuMsPerImage)} |`,
-    );
-  }
-  lines.push(
-    `| remote, JSON tensors, 4 in flight | ${f1(r.json.imagesPerSec)} | ${f1(r.json.clientCpuMsPerImage)} | ${f1(r.json.serverCpuMsPerImage)} |`,
-  );
-  lines.push('', `In-flight depth that keeps the server busy (≥ 95% of the best throughput): ${r.keepsBusy}.`);
+  const row = (what, v) =>
+    `| ${what} | ${f1(v.imagesPerSec)} | ${f1(v.clientCpuMsPerImage)} | ${f1(v.serverCpuMsPerImage)} | ${pct(v.serverBusy)} |`;
+  for (const [d, v] of Object.entries(r.byDepth))
+    lines.push(row(`remote, binary tensors, ${d} request${d === '1' ? '' : 's'} in flight`, v));
+  lines.push(row('remote, JSON tensors, 4 in flight', r.json));
+  lines.push('', `In-flight depth that keeps the server busy (the smallest within 95% of the busiest): ${r.keepsBusy}.`);
   return lines.join('\n');
 }
 
