@@ -71,11 +71,15 @@ async function timedCli(args) {
   const t0 = performance.now();
   const child = spawn(process.execPath, [CLI, ...args], {
     detached: true,
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, IMAGE_CLASSIFIER_CACHE_DIR: mkdtempSync(path.join(tmpdir(), 'ic-bench-remote-')) },
   });
   let err = '';
   child.stderr.on('data', (d) => (err = (err + d).slice(-2000)));
+  // Records are read only for their errors (a failed image fails the measurement).
+  child.stdout.on('data', (d) => {
+    for (const l of String(d).split('\n')) if (l.includes('"error"')) err = (err + l.slice(0, 400)).slice(-2000);
+  });
   const seen = new Map();
   const timer = setInterval(() => sampleGroup(child.pid, seen), 20);
   const code = await new Promise((resolve) => child.on('exit', (c) => resolve(c)));
@@ -181,6 +185,9 @@ export async function benchRemote({ log = console.error, sharedDir, quick = fals
       String(depth),
       '--remote-protocol',
       protocol,
+      // A generous timeout: on a shared machine a JSON batch can wait long for the CPU.
+      '--remote-timeout',
+      '300000',
     ];
     // Warm both (the local optimized-model cache, Triton's first batches).
     await timedCli([...base, '--model', model, ...all.slice(0, 4)]);

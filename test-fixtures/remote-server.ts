@@ -150,19 +150,22 @@ export interface FaultPlan {
 export interface FaultProxy {
   url: string;
   plan: FaultPlan;
-  /** Inference requests seen, and how many were answered with 503. */
-  stats: { infer: number; injected503: number };
+  /** Inference requests seen, how many were answered with 503, and how many the client abandoned before the reply. */
+  stats: { infer: number; injected503: number; abandoned: number };
   close(): Promise<void>;
 }
 
 /** An HTTP proxy on 127.0.0.1 in front of `target` that follows `plan` (which the test may change at any time). */
 export async function faultProxy(target: string, plan: FaultPlan = {}): Promise<FaultProxy> {
   const t = new URL(target);
-  const stats = { infer: 0, injected503: 0 };
+  const stats = { infer: 0, injected503: 0, abandoned: 0 };
   const proxy: { plan: FaultPlan } = { plan };
   const server = http.createServer((req, res) => {
     const infer = req.method === 'POST' && /\/infer$/.test(req.url ?? '');
     if (infer) stats.infer++;
+    res.on('close', () => {
+      if (infer && !res.writableFinished) stats.abandoned++;
+    });
     const p = proxy.plan;
     if (p.status) {
       req.resume();

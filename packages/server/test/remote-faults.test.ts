@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ClassifyBatchRequest, ClassifyRequest, RpcErrorCodes, type ServerSettings } from '@image-classifier/protocol';
+import { CancellationTokenSource } from 'vscode-jsonrpc/node';
 import { SKIP_NO_SHARED } from '../../../test-fixtures/fixtures.js';
 import { faultProxy, freePort, remotePython, SKIP_NO_REMOTE, startTriton } from '../../../test-fixtures/remote-server.js';
 import {
@@ -152,6 +153,36 @@ describe('remote inference: faults against a real Triton server', { skip }, () =
         assertSameResult(rec as never, local[i] as never, `fallback ${path.basename(files[i]!)}`);
       });
     } finally {
+      await proxy.close();
+    }
+  });
+
+  test('cancelling a folder aborts its requests in flight: the answer comes at once, not after the slow server', async () => {
+    const proxy = await faultProxy(fx.triton.url, { delayMs: 6_000 });
+    const srv = startServer(AUTH_ENV);
+    try {
+      await srv.initialize({
+        backend: 'remote',
+        remoteUrl: proxy.url,
+        remoteModel: 'resnet50',
+        maxBatch: 2,
+        cacheDir: mkdtempSync(path.join(tmpdir(), 'ic-rf-cancel-')),
+        roots: [shared!],
+      });
+      assert.equal((await srv.waitStatus((s) => s.state === 'ready' || s.state === 'error')).state, 'ready');
+      const cts = new CancellationTokenSource();
+      const t0 = performance.now();
+      const run = srv.conn.sendRequest(ClassifyBatchRequest.type, { uris: PHOTOS.map(uri) }, cts.token);
+      while (proxy.stats.infer < 2) await new Promise((r) => setTimeout(r, 20));
+      cts.cancel();
+      const r = await run;
+      const ms = performance.now() - t0;
+      assert.equal(r.cancelled, true);
+      assert.ok(ms < 5_000, `answered after ${Math.round(ms)} ms (the server would have taken 6 s)`);
+      await new Promise((res) => setTimeout(res, 200));
+      assert.ok(proxy.stats.abandoned >= 1, `the requests in flight were aborted (${JSON.stringify(proxy.stats)})`);
+    } finally {
+      await srv.stop();
       await proxy.close();
     }
   });
