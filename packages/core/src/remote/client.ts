@@ -16,6 +16,8 @@ const RETRY_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ECONNABORTE
 const BACKOFF_BASE_MS = 100;
 const BACKOFF_MAX_MS = 5_000;
 const MAX_REPLY_BYTES = 512 * 1024 * 1024;
+/** After a request found the server gone (retries spent), later requests try once for this long: a folder fails fast. */
+const GONE_MS = 5_000;
 
 export function remoteError(code: ErrorCode & keyof typeof REMOTE_ERROR_ADVICE, what: string, cause?: unknown): ClassifierError {
   return new ClassifierError(code, `${what} ${REMOTE_ERROR_ADVICE[code]}`, cause !== undefined ? { cause } : undefined);
@@ -65,6 +67,8 @@ export class OipClient {
   private readonly agents;
   /** Counters: attempts that were retried, and why (for the log and the tests). */
   readonly stats = { requests: 0, retries: 0, lastRetryReason: '' };
+  /** When a request last gave up on an unreachable server (0: the last request got an answer). */
+  private goneAt = 0;
 
   constructor(readonly options: RemoteOptions) {
     let base: URL;
@@ -98,7 +102,8 @@ export class OipClient {
    * except 401/403: REMOTE_AUTH_FAILED); throws REMOTE_UNAVAILABLE / REMOTE_TIMEOUT / CANCELLED.
    */
   async call(method: 'GET' | 'POST', path: string, o: CallOptions = {}): Promise<HttpReply> {
-    const retries = o.retries ?? this.options.retries;
+    const gone = this.goneAt > 0 && Date.now() - this.goneAt < GONE_MS;
+    const retries = gone ? 0 : (o.retries ?? this.options.retries);
     const timeoutMs = o.timeoutMs ?? this.options.timeoutMs;
     const url = this.url(path);
     for (let attempt = 0; ; attempt++) {
@@ -125,6 +130,7 @@ export class OipClient {
             `The server at ${this.where} refused the request to ${url.pathname} (HTTP ${r.status}: ${serverMessage(r) || 'no reason given'}).`,
           );
         }
+        this.goneAt = 0;
         if (!RETRY_STATUS.has(r.status)) return r;
         why = `HTTP ${r.status}`;
         const ra = Number(r.headers['retry-after']);
@@ -160,7 +166,9 @@ export class OipClient {
         };
       }
       if (attempt >= retries) {
-        throw remoteError(last.code, `${last.what}${retries > 0 ? `, also after ${retries} retries` : ''}.`, last.cause);
+        if (last.cause) this.goneAt = Date.now();
+        const tries = retries > 0 ? `, also after ${retries} retries` : gone ? ' (it was unreachable moments ago too)' : '';
+        throw remoteError(last.code, `${last.what}${tries}.`, last.cause);
       }
       this.stats.retries++;
       this.stats.lastRetryReason = why;
