@@ -67,12 +67,12 @@ function sampleGroup(pgid, seen) {
  * Runs the CLI in a process group of its own and returns wall seconds and the CPU seconds of the whole group (the
  * CLI, its malloc-tuned re-run, its decoder processes), sampled from /proc every 20 ms until it exits.
  */
-async function timedCli(args) {
+async function timedCli(args, extraEnv = {}) {
   const t0 = performance.now();
   const child = spawn(process.execPath, [CLI, ...args], {
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, IMAGE_CLASSIFIER_CACHE_DIR: mkdtempSync(path.join(tmpdir(), 'ic-bench-remote-')) },
+    env: { ...process.env, ...extraEnv, IMAGE_CLASSIFIER_CACHE_DIR: mkdtempSync(path.join(tmpdir(), 'ic-bench-remote-')) },
   });
   let err = '';
   child.stderr.on('data', (d) => (err = (err + d).slice(-2000)));
@@ -103,9 +103,34 @@ function photos(sharedDir) {
   return out;
 }
 
+/** With an access token, serve.py restricts inference and metadata to it and leaves the statistics open. */
+const TOKEN = 'bench-remote-token';
+const AUTH = { IMAGE_CLASSIFIER_REMOTE_HEADERS: JSON.stringify({ 'triton-access-token': TOKEN }) };
+
+/** Triton's cumulative statistics of the model: queue and compute time (ns), executions and images. */
+async function tritonStats(url) {
+  const r = await fetch(`${url}/v2/models/resnet50/stats`).then((x) => x.json());
+  const m = r.model_stats[0];
+  const s = m.inference_stats;
+  return {
+    queueNs: Number(s.queue.ns),
+    computeNs: Number(s.compute_infer.ns),
+    executions: Number(m.execution_count),
+    images: Number(m.inference_count),
+  };
+}
+
 async function startTriton(python, modelFile, threads, log) {
   const port = await freePort();
-  const args = [path.join(ROOT, 'deploy', 'pytriton', 'serve.py'), '--model', `resnet50=${modelFile}`, '--threads', String(threads)];
+  const args = [
+    path.join(ROOT, 'deploy', 'pytriton', 'serve.py'),
+    '--model',
+    `resnet50=${modelFile}`,
+    '--threads',
+    String(threads),
+    '--access-token',
+    TOKEN,
+  ];
   args.push('--http-port', String(port), '--grpc-port', String(await freePort()), '--metrics-port', String(await freePort()));
   const child = spawn(python, args, { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
@@ -113,7 +138,7 @@ async function startTriton(python, modelFile, threads, log) {
   const url = `http://127.0.0.1:${port}`;
   const end = Date.now() + 180_000;
   for (;;) {
-    const ok = await fetch(`${url}/v2/models/resnet50/ready`).then(
+    const ok = await fetch(`${url}/v2/models/resnet50/ready`, { headers: { 'triton-access-token': TOKEN } }).then(
       (r) => r.status === 200,
       () => false,
     );
@@ -156,20 +181,26 @@ export async function benchRemote({ log = console.error, sharedDir, quick = fals
   const triton = await startTriton(python, path.join(repo, 'resnet50', '1', 'model.onnx'), threads, log);
   const marginal = async (args, label) => {
     const server0 = groupCpu(triton.pgid);
-    const a = await timedCli([...args, ...all.slice(0, n1)]);
+    const a = await timedCli([...args, ...all.slice(0, n1)], AUTH);
     const server1 = groupCpu(triton.pgid);
-    const b = await timedCli([...args, ...all.slice(0, n2)]);
+    const st1 = await tritonStats(triton.url);
+    const b = await timedCli([...args, ...all.slice(0, n2)], AUTH);
     const server2 = groupCpu(triton.pgid);
+    const st2 = await tritonStats(triton.url);
     const n = n2 - n1;
     const r = {
       imagesPerSec: n / (b.wall - a.wall),
       // The share of the server's cores busy during the larger run (its CPU time over the run's wall time).
       serverBusy: (server2 - server1) / b.wall / threads,
+      // Time requests waited in Triton's queue per unit of compute during the larger run: ≈ 0 when the server idles
+      // between batches (the client is the bottleneck), ≥ 1 when a batch is always waiting (the server is kept busy).
+      queuePerCompute: st2.computeNs > st1.computeNs ? (st2.queueNs - st1.queueNs) / (st2.computeNs - st1.computeNs) : 0,
+      serverBatch: st2.executions > st1.executions ? (st2.images - st1.images) / (st2.executions - st1.executions) : 0,
       clientCpuMsPerImage: ((b.cpu - a.cpu) * 1000) / n,
       serverCpuMsPerImage: ((server2 - server1 - (server1 - server0)) * 1000) / n,
     };
     log(
-      `  ${label}: ${r.imagesPerSec.toFixed(1)} img/s, client CPU ${r.clientCpuMsPerImage.toFixed(1)} ms/img, server CPU ${r.serverCpuMsPerImage.toFixed(1)} ms/img, server busy ${Math.round(r.serverBusy * 100)}%`,
+      `  ${label}: ${r.imagesPerSec.toFixed(1)} img/s, client CPU ${r.clientCpuMsPerImage.toFixed(1)} ms/img, server CPU ${r.serverCpuMsPerImage.toFixed(1)} ms/img, server busy ${Math.round(r.serverBusy * 100)}%, queue/compute ${r.queuePerCompute.toFixed(2)}, server batch ${r.serverBatch.toFixed(1)}`,
     );
     return r;
   };
@@ -191,15 +222,13 @@ export async function benchRemote({ log = console.error, sharedDir, quick = fals
     ];
     // Warm both (the local optimized-model cache, Triton's first batches).
     await timedCli([...base, '--model', model, ...all.slice(0, 4)]);
-    await timedCli([...remote(2), ...all.slice(0, 8)]);
+    await timedCli([...remote(2), ...all.slice(0, 8)], AUTH);
     const local = await marginal([...base, '--model', model], 'local (onnxruntime-node)');
     local.serverCpuMsPerImage = 0;
     const byDepth = {};
     for (const d of depths) byDepth[d] = await marginal(remote(d), `remote, ${d} in flight`);
     const json = await marginal(remote(4, 'json'), 'remote, 4 in flight, JSON tensors');
-    // The smallest depth at which the server is as busy as it gets (within 95% of the busiest).
-    const busiest = Math.max(...depths.map((d) => byDepth[d].serverBusy));
-    const keepsBusy = depths.find((d) => byDepth[d].serverBusy >= 0.95 * busiest);
+    const keepsBusy = keepsServerBusy(byDepth);
     return {
       date: new Date().toISOString(),
       load: loadavg()[0],
@@ -216,6 +245,17 @@ export async function benchRemote({ log = console.error, sharedDir, quick = fals
   }
 }
 
+/**
+ * The smallest depth at which a batch is nearly always waiting when the server finishes one: requests wait in
+ * Triton's queue at least 3/4 as long as they compute (at 1 in flight a request never waits and the server idles
+ * while the client works; once a batch is always waiting, a request waits about one compute, since the dynamic
+ * batcher merges whatever waits into the next, larger batch).
+ */
+function keepsServerBusy(byDepth) {
+  const d = Object.keys(byDepth).find((k) => byDepth[k].queuePerCompute >= 0.75);
+  return d === undefined ? null : Number(d);
+}
+
 const f1 = (x) => (x === undefined || Number.isNaN(x) ? '-' : x.toFixed(1));
 
 export function markdown(r) {
@@ -226,16 +266,20 @@ export function markdown(r) {
     '',
     `${r.server}, the same seed-0 ResNet50 and ${r.cores} threads as the local backend, on the same ${r.cores} cores (load average ${f1(r.load)} when measured); CLI \`classify --batch 8\` on the curation-dev photos, marginal over ${r.images[0]} → ${r.images[1]} images. Client CPU: the CLI's process group (the CLI and its decoder processes: decode, preprocess, HTTP); server CPU: Triton's process group; server busy: its CPU time over the run's wall time and cores.`,
     '',
-    '| backend | img/s | client CPU ms/img | server CPU ms/img | server busy |',
-    '| --- | --- | --- | --- | --- |',
-    `| local (onnxruntime-node in the CLI) | ${f1(r.local.imagesPerSec)} | ${f1(r.local.clientCpuMsPerImage)} | - | - |`,
+    '| backend | img/s | client CPU ms/img | server CPU ms/img | server busy | Triton queue / compute | server batch |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+    `| local (onnxruntime-node in the CLI) | ${f1(r.local.imagesPerSec)} | ${f1(r.local.clientCpuMsPerImage)} | - | - | - | - |`,
   ];
+  const f2 = (x) => (x === undefined ? '-' : x.toFixed(2));
   const row = (what, v) =>
-    `| ${what} | ${f1(v.imagesPerSec)} | ${f1(v.clientCpuMsPerImage)} | ${f1(v.serverCpuMsPerImage)} | ${pct(v.serverBusy)} |`;
+    `| ${what} | ${f1(v.imagesPerSec)} | ${f1(v.clientCpuMsPerImage)} | ${f1(v.serverCpuMsPerImage)} | ${pct(v.serverBusy)} | ${f2(v.queuePerCompute)} | ${f1(v.serverBatch)} |`;
   for (const [d, v] of Object.entries(r.byDepth))
     lines.push(row(`remote, binary tensors, ${d} request${d === '1' ? '' : 's'} in flight`, v));
   lines.push(row('remote, JSON tensors, 4 in flight', r.json));
-  lines.push('', `In-flight depth that keeps the server busy (the smallest within 95% of the busiest): ${r.keepsBusy}.`);
+  lines.push(
+    '',
+    `In-flight depth that keeps the server busy (the smallest at which requests wait in Triton's queue at least 3/4 as long as they compute: a batch is nearly always ready when the server finishes one): ${keepsServerBusy(r.byDepth) ?? 'none of those measured'}.`,
+  );
   return lines.join('\n');
 }
 
