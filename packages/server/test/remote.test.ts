@@ -28,6 +28,12 @@ import { startServer, uri } from './server-client.js';
 
 const skip = !shared ? SKIP_NO_SHARED : !remotePython() ? SKIP_NO_REMOTE : false;
 
+/** Images Triton's model has inferred so far (its statistics endpoint). */
+async function inferred(url: string, model: string): Promise<number> {
+  const r = (await (await fetch(`${url}/v2/models/${model}/stats`)).json()) as { model_stats: Array<{ inference_count: number }> };
+  return Number(r.model_stats[0]!.inference_count);
+}
+
 describe('remote inference on a real Triton server', { skip }, () => {
   let fx: RemoteFixture;
   const local: Record<string, Rec[]> = {};
@@ -54,8 +60,10 @@ describe('remote inference on a real Triton server', { skip }, () => {
   ] as const) {
     test(`CLI: ${name} on Triton (${protocol === 'auto' ? 'binary tensors' : 'JSON tensors'}) equals the local model on ${PHOTOS.length} photos`, async () => {
       const args = ['classify', '--remote', fx.triton.url, '--remote-model', name, '--remote-protocol', protocol, '--batch', '4'];
+      const before = await inferred(fx.triton.url, name);
       const r = await cli([...args, '--format', 'jsonl', '--embedding', ...PHOTOS], AUTH_ENV);
       assert.equal(r.code, 0, r.stderr);
+      assert.equal((await inferred(fx.triton.url, name)) - before, PHOTOS.length, 'Triton inferred every photo');
       const recs = jsonl(r.stdout);
       assert.equal(recs.length, PHOTOS.length);
       let worst = { prob: 0, emb: 0 };
