@@ -8,9 +8,10 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { FallbackBackend, loadBackend, preprocessImage, RemoteBackend, remoteOptions } from '@image-classifier/core';
 import { ClassifyBatchRequest, ModelInfoRequest, type ServerSettings } from '@image-classifier/protocol';
 import { REPO_ROOT, SKIP_NO_SHARED } from '../../../test-fixtures/fixtures.js';
-import { remotePython, SKIP_NO_REMOTE } from '../../../test-fixtures/remote-server.js';
+import { faultProxy, remotePython, SKIP_NO_REMOTE } from '../../../test-fixtures/remote-server.js';
 import {
   AUTH_ENV,
   assertSameResult,
@@ -102,6 +103,39 @@ describe('remote inference on a real Triton server', { skip }, () => {
     const text = await cli(['model', 'info', '--remote', fx.triton.url, '--remote-model', 'resnet50', '--format', 'text'], AUTH_ENV);
     assert.match(text.stdout, /remote model\s+resnet50 version 1/);
     assert.match(text.stdout, /remote server\s+http:\/\/127\.0\.0\.1:\d+ \(triton 2\.\d+/);
+  });
+
+  test('the fallback hands back to the server once it answers again (after its retry pause)', async () => {
+    const proxy = await faultProxy(fx.triton.url);
+    const switches: string[] = [];
+    const remote = await RemoteBackend.connect(remoteOptions({ url: proxy.url, model: 'resnet50', retries: 1 }, AUTH_ENV));
+    // The local model loaded beforehand, so that its load does not eat the pause.
+    const local = await loadBackend(SEED0, {}, { worker: false });
+    const fb = new FallbackBackend(
+      remote,
+      async () => local,
+      (who) => switches.push(who),
+      3_000,
+    );
+    try {
+      const input = (await preprocessImage(readFileSync(PHOTOS[0]!), PHOTOS[0]!)).tensor;
+      const first = await fb.run(input, 1, undefined, true);
+      assert.equal(first.answeredBy, 'remote');
+      proxy.plan = { status: 503 };
+      const during = await fb.run(input, 1, undefined, true);
+      assert.equal(during.answeredBy, 'local');
+      assert.deepEqual(Array.from(during.logits), Array.from(first.logits), 'the local model gives the same logits');
+      proxy.plan = {};
+      const soon = await fb.run(input, 1, undefined, true);
+      assert.equal(soon.answeredBy, 'local', 'within the pause the local model keeps answering');
+      await new Promise((r) => setTimeout(r, 3_100));
+      const back = await fb.run(input, 1, undefined, true);
+      assert.equal(back.answeredBy, 'remote');
+      assert.deepEqual(switches, ['local', 'remote']);
+    } finally {
+      await fb.release();
+      await proxy.close();
+    }
   });
 
   test('the committed deploy/triton config.pbtxt is what model export-triton writes for ResNet50', () => {
