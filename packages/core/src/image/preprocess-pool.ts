@@ -55,6 +55,15 @@ export function defaultPreprocessWorkerScript(besides?: string): string {
 /** How long close() lets decodes in flight finish before it kills the decoders anyway. */
 const CLOSE_WAIT_MS = 1_000;
 
+/** How long close() waits for the killed decoders to be reaped. */
+const REAP_WAIT_MS = 200;
+
+/** Resolves when `child` has exited (at once if it has). */
+function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((r) => child.once('exit', () => r()));
+}
+
 /** The time budget of one decode, unless the pool is given one: after it, the decoder is killed and replaced. */
 export const DEFAULT_DECODE_TIMEOUT_MS = 5_000;
 
@@ -342,6 +351,7 @@ export class PreprocessPool {
       await new Promise((r) => setTimeout(r, 5));
     }
     const err = new ClassifierError('MODEL_NOT_READY', 'The classifier was closed.');
+    const gone: Array<Promise<void>> = [];
     for (const s of this.slots) {
       for (const p of s.pending.values()) {
         clearTimeout(p.timer);
@@ -349,7 +359,13 @@ export class PreprocessPool {
       }
       s.pending.clear();
       setRef(s.child, false);
+      gone.push(exited(s.child));
       s.child.kill('SIGKILL');
     }
+    // Reaped before close() returns (a killed process is gone within a millisecond or two): no decoder outlives
+    // the classifier, and its CPU time is counted to this process (a command-line run ends with its whole tree).
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(gone), new Promise<void>((r) => (timer = setTimeout(r, REAP_WAIT_MS)))]);
+    clearTimeout(timer);
   }
 }

@@ -4,7 +4,8 @@
  *
  * - `exact`: bit-for-bit the PIL path (Pillow's antialiased bilinear, computed only inside the crop).
  * - `fast`: sharp/libvips does resize + crop in one pipeline (shrink-on-load on large JPEGs); within a few
- *   uint8 levels of `exact`.
+ *   uint8 levels of `exact`. Where both are within those bounds, whichever has cost less CPU on images of the
+ *   same kind in this process (fast-choice.ts): `fast` is never slower than `exact`.
  */
 import type sharpType from 'sharp';
 import { ClassifierError } from '../errors.js';
@@ -19,6 +20,7 @@ import {
   type DecodedImage,
 } from './decode.js';
 import { resizeBilinearPillow, type RgbImage } from './resize.js';
+import { FastChooser, fastChooser } from './fast-choice.js';
 
 import { formatIdsDecodedBy } from '@image-classifier/protocol/formats';
 import type { PreprocessingMode } from '@image-classifier/protocol/settings';
@@ -271,9 +273,12 @@ async function fastResizeCrop(bytes: Uint8Array, name: string, c: PreprocessConf
   const height = rotated ? sw : sh;
   const plan = fastPlan(meta, width, height, c);
   if (plan === 'exact') return exactly();
+  // Both paths are within bounds here: take the one that has cost less CPU on images of this class (fast-choice.ts).
+  const key = FastChooser.key(meta.format ?? format, plan, width, height);
+  if (fastChooser.choose(key) === 'exact') return fastChooser.measure(key, 'exact', exactly);
   try {
-    const image = await failingOnTruncation(meta.format ?? format, (failOn) =>
-      sharpResize(input, meta, { width, height, failOn }, c, maxPixels, plan),
+    const image = await fastChooser.measure(key, 'planned', () =>
+      failingOnTruncation(meta.format ?? format, (failOn) => sharpResize(input, meta, { width, height, failOn }, c, maxPixels, plan)),
     );
     return { image, width, height, format: meta.format ?? format };
   } catch (e) {
