@@ -211,6 +211,24 @@ function checks(r) {
   return c;
 }
 
+/** The nice value of the server's inference threads and decoders (its IMAGE_CLASSIFIER_HELPER_NICE, default 10). */
+const SERVER_NICE = Number(process.env.IMAGE_CLASSIFIER_HELPER_NICE ?? 10) || 0;
+
+/**
+ * Raw `session.run` batch 8 on ready tensors in a process of its own at the server's inference priority: on a host
+ * shared with other work, threads at nice 10 get a fraction of what this process's (nice 0) get, so the server is
+ * also compared with raw inference under the same priority. On a quiet host the two raw figures agree.
+ */
+function rawAtServerNice(model, cacheDir, images) {
+  const script = `const core = require(${JSON.stringify(path.join(ROOT, 'packages/core/dist/index.js'))});
+    (async () => { const s = await core.ModelSession.load(${JSON.stringify(model)}, { optimizedModelCacheDir: ${JSON.stringify(path.join(cacheDir, 'optimized'))}, intraOpNumThreads: 2 });
+      const x = new Float32Array(150528 * 8); await s.run(x, 8); const reps = ${Math.ceil(images / 8)}; const t = performance.now();
+      for (let i = 0; i < reps; i++) await s.run(x, 8);
+      console.log((reps * 8000) / (performance.now() - t)); await s.release(); })();`;
+  const out = execFileSync('nice', ['-n', String(SERVER_NICE), process.execPath, '-e', script], { encoding: 'utf8' });
+  return Number(out.trim().split('\n').pop());
+}
+
 /**
  * The server in `exact` on the folder: classifyBatch (force: every image decoded and run) with cached hovers probed
  * every 5 ms, alternated with raw `session.run` batch 8 on ready tensors in this process; one uncached image
@@ -250,11 +268,13 @@ export async function benchServerExact({ model, files, cacheDir, rounds, log }) 
     const hot = files[0];
     await s.classify(hot);
     const raw = [];
+    const rawNiced = [];
     const served = [];
     const during = [];
     await s.conn.sendRequest('imageClassifier/classifyBatch', { uris: files.slice(0, 16).map(uri), force: true });
     for (let r = 0; r < rounds; r++) {
       raw.push(await rawIps());
+      rawNiced.push(rawAtServerNice(model, cacheDir, files.length));
       let done = false;
       const t = performance.now();
       const p = s.conn.sendRequest('imageClassifier/classifyBatch', { uris: files.map(uri), force: true }).finally(() => (done = true));
@@ -268,7 +288,9 @@ export async function benchServerExact({ model, files, cacheDir, rounds, log }) 
       if (res.items.some((i) => i.error)) throw new Error(`server folder: ${JSON.stringify(res.items.find((i) => i.error))}`);
       served.push((files.length * 1000) / (performance.now() - t));
       await settle();
-      log(`  round ${r + 1} server exact folder ${served.at(-1).toFixed(1)} img/s, raw session.run b8 ${raw.at(-1).toFixed(1)} img/s`);
+      log(
+        `  round ${r + 1} server exact folder ${served.at(-1).toFixed(1)} img/s, raw session.run b8 ${raw.at(-1).toFixed(1)} img/s (at nice ${SERVER_NICE}: ${rawNiced.at(-1).toFixed(1)})`,
+      );
     }
     const single = [];
     const rawSingle = [];
@@ -287,6 +309,9 @@ export async function benchServerExact({ model, files, cacheDir, rounds, log }) 
       folderImagesPerSec: median(served),
       rawImagesPerSec: median(raw),
       folderRatio: median(served) / median(raw),
+      serverNice: SERVER_NICE,
+      rawNicedImagesPerSec: median(rawNiced),
+      folderRatioNiced: median(served) / median(rawNiced),
       singleMs: median(single),
       rawSingleMs: median(rawSingle),
       singleRatio: median(single) / median(rawSingle),
@@ -359,7 +384,7 @@ export function markdown(r) {
   if (r.server) {
     const s = r.server;
     L.push(
-      `| server folder \`exact\` ≥ 0.9× raw \`session.run\` b8 | ${f1(s.folderImagesPerSec)} vs ${f1(s.rawImagesPerSec)} img/s: ${f2(s.folderRatio)}× | ${ok(r.checks.serverExactGe09xRaw)} |`,
+      `| server folder \`exact\` ≥ 0.9× raw \`session.run\` b8 | ${f1(s.folderImagesPerSec)} vs ${f1(s.rawImagesPerSec)} img/s: ${f2(s.folderRatio)}×; vs raw at the server's nice ${s.serverNice} (${f1(s.rawNicedImagesPerSec)} img/s): ${f2(s.folderRatioNiced)}× | ${ok(r.checks.serverExactGe09xRaw)} |`,
     );
     L.push(
       `| server: one uncached image ≤ 1.05× decode + run | ${f1(s.singleMs)} vs ${f1(s.rawSingleMs)} ms: ${f2(s.singleRatio)}× | ${ok(s.singleRatio <= 1.05)} |`,
