@@ -34,7 +34,8 @@ const FOLDERS_VERSION = 'v1';
 
 const median = (xs) => {
   const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  return s.length ? s[Math.floor(s.length / 2)] : NaN;
+  const m = Math.floor(s.length / 2);
+  return s.length === 0 ? NaN : s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 const pct = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
