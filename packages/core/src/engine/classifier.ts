@@ -59,10 +59,9 @@ export class Classifier {
   private readonly tensorPoolMax: number;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
-  /** Images decoded while the model loaded, not yet asked for. */
-  private prefetched: Prefetch | undefined;
-  /** Counters for status and benchmarks. */
-  readonly stats = { images: 0, batches: 0, inferenceMs: 0 };
+  private prefetched: Prefetch | undefined; // images decoded while the model loaded, not yet asked for
+  /** Counters for status and benchmarks (`prefetched`: requests answered from images decoded while the model loaded). */
+  readonly stats = { images: 0, batches: 0, inferenceMs: 0, prefetched: 0 };
 
   private constructor(
     private readonly backend: InferenceBackend,
@@ -228,6 +227,7 @@ export class Classifier {
   /** A file decoded while the model loaded (see prefetch.ts): its tensor goes to the queue, its error to the caller. */
   private async classifyPrefetched(early: Promise<PreprocessResult>, o: ClassifyOptions): Promise<ClassifyOutcome> {
     const t0 = performance.now();
+    this.stats.prefetched++;
     const pre = await early;
     return this.outcome(pre, this.enqueueDecoded(pre, o), o, performance.now() - t0);
   }
