@@ -38,7 +38,9 @@ describe('decoding while the model loads', { skip: shared ? false : SKIP_NO_SHAR
           assert.deepEqual([a.width, a.height, a.format], [b.width, b.height, b.format]);
         }
         await assert.rejects(c.classifyFile(missing), (e: ClassifierError) => e.code === 'FILE_NOT_FOUND');
-        assert.equal(c.stats.prefetched, 4, 'all four requests took the images decoded while the model loaded');
+        // The first decodes (one per decoder) start before the model can be ready; the rest, if the model was
+        // quicker, take the ordinary path.
+        assert.ok(c.stats.prefetched >= (workers ? 2 : 1), `requests answered from the prefetch: ${c.stats.prefetched}`);
         // Asked again (no longer prefetched): the ordinary path answers the same.
         const again = await c.classifyFile(files[0]!);
         assert.equal(again.predictions[0]!.index, (await plain.classifyFile(files[0]!)).predictions[0]!.index);
