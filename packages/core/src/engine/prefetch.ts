@@ -5,7 +5,7 @@
  * overrides of ImageNet's: 224×224, NCHW). Once the model is loaded, the tensors are used only if that expectation
  * holds (same `preprocessKey`); otherwise they are dropped and the images decoded again the ordinary way.
  */
-import { readImageFile } from '../image/decode.js';
+import { readImageFile } from '../fs/read-file.js';
 import type { PreprocessPool } from '../image/preprocess-pool.js';
 import {
   preprocessImage,
