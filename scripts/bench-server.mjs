@@ -44,7 +44,7 @@ function rssOf(pid) {
 const uri = (f) => pathToFileURL(f).href;
 
 /** Starts `image-classifier serve --stdio` with a JSON-RPC client; `t0` is just before spawn. */
-function startServer(env = {}) {
+export function startServer(env = {}) {
   const rpc = require('vscode-jsonrpc/node');
   const t0 = performance.now();
   // Started as the extension starts it: telemetry off, malloc tuned (packages/protocol/src/launch.ts).

@@ -7,6 +7,9 @@
  *   - the CLI's end-to-end images/s (exact and fast), batch 1 and 8
  *   - exact-mode resize time per image: ours (fixed-point, crop-window only) vs the naive float port
  * Server (issue 3): scripts/bench-server.mjs, when present.
+ * Against PyTorch (issue 21): scripts/bench-pytorch.mjs, the CLI and the PyTorch pipeline whole process on the same
+ *   folders, the CLI's exit after its answer, the first answer, fast vs exact, the server's exact folder vs raw
+ *   (`--no-pytorch` leaves it out; `--quick` runs one round).
  * Curation at scale (issue 9): scripts/bench-curation.mjs (synthetic embeddings; `--no-curation` leaves it out).
  * Curation on the dev set: scripts/bench-curation-dev.mjs (cold `curate` end to end with MobileNetV2 and ResNet50,
  *   quality per method beside ../shared/datasets/curation-dev's baselines; `--no-curation-dev` leaves it out).
@@ -24,6 +27,7 @@ import { createRequire } from 'node:module';
 import { makeJpegFolder } from './bench-images.mjs';
 import { markdown as curationMarkdown } from './bench-curation.mjs';
 import { markdown as curationDevMarkdown } from './bench-curation-dev.mjs';
+import { markdown as pytorchMarkdown } from './bench-pytorch.mjs';
 import { markdown as remoteMarkdown } from './bench-remote.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -505,6 +509,7 @@ function markdown(r) {
       lines.push(`Activation measured by the in-host end-to-end test (${x.date}, ${x.host}); \`npm test\` refreshes it.`);
     }
   }
+  if (r.pytorch && !r.pytorch.skipped) lines.push('', pytorchMarkdown(r.pytorch));
   if (r.curation) lines.push('', curationMarkdown(r.curation));
   if (r.curationDev) lines.push('', curationDevMarkdown(r.curationDev));
   if (r.remote) lines.push('', remoteMarkdown(r.remote));
@@ -567,6 +572,11 @@ async function main() {
     log('— server');
     const { benchServer } = await import(pathToFileURL(serverBench).href);
     result.server = await benchServer({ sharedDir: SHARED, images: bigFiles, log, quick: QUICK });
+  }
+  if (!process.argv.includes('--no-pytorch')) {
+    log('— against the PyTorch pipeline (whole process, same folders)');
+    const { benchPytorch } = await import(pathToFileURL(path.join(ROOT, 'scripts', 'bench-pytorch.mjs')).href);
+    result.pytorch = await benchPytorch({ sharedDir: SHARED, log, quick: QUICK, server: !process.argv.includes('--no-server') });
   }
   if (!process.argv.includes('--no-curation')) {
     log('— curation at scale (synthetic embeddings)');

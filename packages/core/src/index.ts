@@ -11,6 +11,7 @@ export * from './model/download.js';
 export * from './model/models.js';
 export * from './model/float16.js';
 export * from './image/preprocess-pool.js';
+export { FastChooser, type FastPath } from './image/fast-choice.js';
 export * from './image/svg.js';
 export * from './image/thumbnail.js';
 export * from './threads.js';

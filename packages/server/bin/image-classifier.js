@@ -31,5 +31,22 @@ if (heavy && launch.mallocTuningMissing()) {
     .main(args)
     .then((code) => {
       process.exitCode = code;
+      // classify and model: everything they start is awaited and closed before main() returns (records written,
+      // tensors dumped, caches written, the inference thread and decoders stopped). Flush stdout and stderr, then
+      // exit, rather than wait for whatever handle might still be open: the answer is the last thing that
+      // happens. The other commands (serve, curate, similar) end when their own work does.
+      if (heavy || args[0] === 'model') flushThenExit(code);
     });
+}
+
+/** Exits once everything written to stdout and stderr has been handed to the OS. */
+function flushThenExit(code) {
+  let left = 2;
+  const done = () => {
+    if (--left === 0) process.exit(code);
+  };
+  for (const s of [process.stdout, process.stderr]) {
+    if (s.destroyed || !s.writable) done();
+    else s.write('', done);
+  }
 }

@@ -47,6 +47,11 @@ export interface ClassifierOptions {
   preprocessWorkerScript?: string;
   /** Scheduling priority (nice, Linux) of the decoder processes: the server lowers it to keep its loop responsive. */
   decoderNice?: number;
+  /**
+   * Files the caller will classify first (or a promise of them, e.g. a folder walk in progress): the first few are
+   * read and decoded while the model loads, and their `classifyFile` takes the ready tensors (see prefetch.ts).
+   */
+  prefetch?: string[] | Promise<string[]>;
 }
 
 export type Priority = 'interactive' | 'bulk';

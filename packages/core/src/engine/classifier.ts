@@ -14,10 +14,12 @@ import { checkLabelsFit, IMAGENET_LABELS, predict, type LabelSet } from '../mode
 import { readImageFile } from '../fs/read-file.js';
 import { defaultPreprocessWorkerScript, PreprocessPool } from '../image/preprocess-pool.js';
 import { preprocessImage, preprocessKey, resolvePreprocessConfig, tensorElements, type PreprocessConfig } from '../image/preprocess.js';
+import type { PreprocessResult } from '../image/preprocess.js';
 import { defaultThreads, type ModelInfo } from '../model/session.js';
 import type { PreprocessingMode } from '@image-classifier/protocol/settings';
 import type { ClassifierOptions, ClassifyOptions, ClassifyOutcome, InferResult, Priority } from './classifier-options.js';
 import { Semaphore } from './semaphore.js';
+import { Prefetch } from './prefetch.js';
 
 export type { ClassifierOptions, ClassifyOptions, ClassifyOutcome, InferResult, Priority } from './classifier-options.js';
 
@@ -73,8 +75,9 @@ export class Classifier {
   private readonly tensorPoolMax: number;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
-  /** Counters for status and benchmarks. */
-  readonly stats = { images: 0, batches: 0, inferenceMs: 0 };
+  private prefetched: Prefetch | undefined; // images decoded while the model loaded, not yet asked for
+  /** Counters for status and benchmarks (`prefetched`: requests answered from images decoded while the model loaded). */
+  readonly stats = { images: 0, batches: 0, inferenceMs: 0, prefetched: 0 };
 
   private constructor(
     private readonly backend: InferenceBackend,
@@ -122,16 +125,24 @@ export class Classifier {
           })
         : undefined;
     pool?.preload();
+    const prefetch = opts.prefetch ? Prefetch.forClassifier(opts, pool) : undefined;
     let backend: InferenceBackend;
     try {
       backend = await openBackend(opts);
     } catch (e) {
+      prefetch?.stop();
       await pool?.close();
       throw e;
     }
     try {
-      return new Classifier(backend, opts, pool);
+      const c = new Classifier(backend, opts, pool);
+      prefetch?.freeze();
+      // The model takes the preprocessing the prefetch guessed (nearly always): its tensors are used.
+      if (prefetch?.key === preprocessKey(c.preprocessing, c.preprocessConfig)) c.prefetched = prefetch;
+      else prefetch?.stop();
+      return c;
     } catch (e) {
+      prefetch?.stop();
       await Promise.all([backend.release(), pool?.close()]);
       throw e;
     }
@@ -156,6 +167,8 @@ export class Classifier {
 
   /** Reads, decodes, preprocesses and classifies one file. */
   async classifyFile(file: string, o: ClassifyOptions = {}): Promise<ClassifyOutcome> {
+    const early = this.prefetched?.take(file);
+    if (early) return this.classifyPrefetched(early, o);
     const release = await this.acquireDecoder(o.priority === 'interactive');
     let bytes: Buffer;
     try {
@@ -221,11 +234,27 @@ export class Classifier {
         throw e;
       }
       // Queue before giving the decode slot back, so the scheduler sees this image when it decides.
-      pending = this.enqueue(o.keepTensor ? pre.tensor.slice() : pre.tensor, true, o.priority ?? 'bulk', o.signal, Boolean(o.embedding));
+      pending = this.enqueueDecoded(pre, o);
     } finally {
       release();
     }
-    const preprocessMs = performance.now() - t0;
+    return this.outcome(pre, pending, o, performance.now() - t0);
+  }
+
+  /** A file decoded while the model loaded (see prefetch.ts): its tensor goes to the queue, its error to the caller. */
+  private async classifyPrefetched(early: Promise<PreprocessResult>, o: ClassifyOptions): Promise<ClassifyOutcome> {
+    const t0 = performance.now();
+    this.stats.prefetched++;
+    const pre = await early;
+    return this.outcome(pre, this.enqueueDecoded(pre, o), o, performance.now() - t0);
+  }
+
+  /** Queues a decoded image (a copy of its tensor when the caller keeps it); CANCELLED at once if aborted. */
+  private enqueueDecoded(pre: PreprocessResult, o: ClassifyOptions): Promise<InferResult> {
+    return this.enqueue(o.keepTensor ? pre.tensor.slice() : pre.tensor, true, o.priority ?? 'bulk', o.signal, Boolean(o.embedding));
+  }
+
+  private async outcome(pre: PreprocessResult, pending: Promise<InferResult>, o: ClassifyOptions, ms: number): Promise<ClassifyOutcome> {
     const tensor = o.keepTensor ? pre.tensor : undefined;
     const r = await pending;
     const predictions = predict(r.row, this.labels, o.topK ?? 5, 0, r.row.length, this.info.outputIsProbabilities);
@@ -237,7 +266,7 @@ export class Classifier {
       width: pre.width,
       height: pre.height,
       format: pre.format,
-      timings: { preprocessMs, queueMs: r.queueMs, inferenceMs: r.inferenceMs, batchSize: r.batchSize },
+      timings: { preprocessMs: ms, queueMs: r.queueMs, inferenceMs: r.inferenceMs, batchSize: r.batchSize },
       ...(r.answeredBy ? { answeredBy: r.answeredBy } : {}),
     };
   }
@@ -384,6 +413,7 @@ export class Classifier {
   /** Queued images fail; runs and decodes in flight return before their threads are stopped. */
   async close(): Promise<void> {
     this.closed = true;
+    this.prefetched?.stop();
     if (this.timer) clearTimeout(this.timer);
     const err = new ClassifierError('MODEL_NOT_READY', 'The classifier was closed.');
     for (const j of [...this.interactive.splice(0), ...this.bulk.splice(0)]) j.reject(err);

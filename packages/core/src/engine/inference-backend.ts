@@ -76,6 +76,16 @@ interface Pending {
   reject: (e: Error) => void;
 }
 
+/** Settles with `p`, or after `ms` (whichever comes first); the timer never outlives the race, so it keeps no process alive. */
+async function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Resolves once `cond()` holds or `ms` have passed (polled: used only on the way out). */
 async function until(cond: () => boolean, ms: number): Promise<void> {
   const end = Date.now() + ms;
@@ -213,7 +223,7 @@ export class WorkerBackend implements InferenceBackend {
       await until(() => this.pending.size === 0, RELEASE_WAIT_MS);
       if (this.pending.size === 0) {
         const bye = this.post(this.worker, this.pending, { type: 'release', id: 0 }).catch(() => undefined);
-        await Promise.race([bye, new Promise((r) => setTimeout(r, RELEASE_WAIT_MS))]);
+        await within(bye, RELEASE_WAIT_MS);
       }
     }
     this.dead ??= new ClassifierError('MODEL_NOT_READY', 'The model was unloaded.');

@@ -11,7 +11,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { ClassifierError, type ErrorCode } from '../errors.js';
 import { findWorkerScript } from '../threads.js';
-import type { PreprocessConfig, PreprocessResult } from './preprocess.js';
+import { normalizeInto, type PreprocessConfig, type PreprocessResult } from './preprocess.js';
 import type { Thumbnail } from './thumbnail.js';
 import type { PreprocessingMode } from '@image-classifier/protocol/settings';
 
@@ -23,8 +23,6 @@ export interface PreprocessRequest {
   preprocessing: PreprocessingMode;
   config: PreprocessConfig;
   maxPixels?: number;
-  /** The tensor's length. */
-  outLength: number;
 }
 
 /** A thumbnail job (see thumbnail.ts): the same decoders, time budget and guards as a classification's decode. */
@@ -41,7 +39,8 @@ export type DecoderRequest = PreprocessRequest | ThumbnailRequest;
 
 export type PreprocessResponse =
   | { type: 'started'; id: number }
-  | { type: 'done'; id: number; out: Float32Array; width: number; height: number; format: string }
+  /** The crop's 8-bit RGB pixels (cropWidth × cropHeight); the pool normalizes them into the caller's tensor. */
+  | { type: 'done'; id: number; rgb: Uint8Array; cropWidth: number; cropHeight: number; width: number; height: number; format: string }
   | { type: 'thumbnail'; id: number; thumbnail: Thumbnail }
   | { type: 'error'; id: number; error: { code: ErrorCode; message: string; details?: Record<string, unknown> } };
 
@@ -54,6 +53,15 @@ export function defaultPreprocessWorkerScript(besides?: string): string {
 
 /** How long close() lets decodes in flight finish before it kills the decoders anyway. */
 const CLOSE_WAIT_MS = 1_000;
+
+/** How long close() waits for the killed decoders to be reaped. */
+const REAP_WAIT_MS = 200;
+
+/** Resolves when `child` has exited (at once if it has). */
+function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((r) => child.once('exit', () => r()));
+}
 
 /** The time budget of one decode, unless the pool is given one: after it, the decoder is killed and replaced. */
 export const DEFAULT_DECODE_TIMEOUT_MS = 5_000;
@@ -118,13 +126,14 @@ function settle(p: Pending, msg: PreprocessResponse): void {
   p.answer(msg);
 }
 
-/** A tensor job's answer → its result, copied into the caller's tensor. */
-function tensorAnswer(out: Float32Array, msg: Answer): PreprocessResult {
+/** A tensor job's answer → its result: the crop normalized into the caller's tensor (the values the decoder would make). */
+function tensorAnswer(out: Float32Array, config: PreprocessConfig, msg: Answer): PreprocessResult {
   if (msg.type !== 'done') throw new ClassifierError('INTERNAL', `The decoder answered a tensor job with ${msg.type}.`);
-  if (msg.out.length !== out.length) {
-    throw new ClassifierError('INTERNAL', `The decoder returned ${msg.out.length} values for a tensor of ${out.length}.`);
+  const [h, w] = config.cropSize;
+  if (msg.cropWidth !== w || msg.cropHeight !== h || msg.rgb.length !== w * h * 3 || out.length !== w * h * 3) {
+    throw new ClassifierError('INTERNAL', `The decoder returned a ${msg.cropWidth}×${msg.cropHeight} crop for a ${w}×${h} tensor.`);
   }
-  out.set(msg.out);
+  normalizeInto({ data: msg.rgb, width: w, height: h }, config, out, 0);
   return { tensor: out, offset: 0, width: msg.width, height: msg.height, format: msg.format };
 }
 
@@ -223,7 +232,6 @@ export class PreprocessPool {
       name,
       preprocessing: opts.preprocessing,
       config: opts.config,
-      outLength: out.length,
       ...(opts.maxPixels !== undefined ? { maxPixels: opts.maxPixels } : {}),
     };
     let given = false;
@@ -233,7 +241,7 @@ export class PreprocessPool {
     };
     return this.submit(req, opts.signal, back, (msg) => {
       back();
-      return tensorAnswer(out, msg);
+      return tensorAnswer(out, opts.config, msg);
     });
   }
 
@@ -342,6 +350,7 @@ export class PreprocessPool {
       await new Promise((r) => setTimeout(r, 5));
     }
     const err = new ClassifierError('MODEL_NOT_READY', 'The classifier was closed.');
+    const gone: Array<Promise<void>> = [];
     for (const s of this.slots) {
       for (const p of s.pending.values()) {
         clearTimeout(p.timer);
@@ -349,7 +358,13 @@ export class PreprocessPool {
       }
       s.pending.clear();
       setRef(s.child, false);
+      gone.push(exited(s.child));
       s.child.kill('SIGKILL');
     }
+    // Reaped before close() returns (a killed process is gone within a millisecond or two): no decoder outlives
+    // the classifier, and its CPU time is counted to this process (a command-line run ends with its whole tree).
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(gone), new Promise<void>((r) => (timer = setTimeout(r, REAP_WAIT_MS)))]);
+    clearTimeout(timer);
   }
 }

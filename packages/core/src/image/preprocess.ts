@@ -4,7 +4,8 @@
  *
  * - `exact`: bit-for-bit the PIL path (Pillow's antialiased bilinear, computed only inside the crop).
  * - `fast`: sharp/libvips does resize + crop in one pipeline (shrink-on-load on large JPEGs); within a few
- *   uint8 levels of `exact`.
+ *   uint8 levels of `exact`. Where both are within those bounds, whichever has cost less CPU on images of the
+ *   same kind in this process (fast-choice.ts): `fast` costs what the cheaper path costs (plus a header read).
  */
 import type sharpType from 'sharp';
 import { ClassifierError } from '../errors.js';
@@ -19,6 +20,7 @@ import {
   type DecodedImage,
 } from './decode.js';
 import { resizeBilinearPillow, type RgbImage } from './resize.js';
+import { FastChooser, fastChooser } from './fast-choice.js';
 
 import { formatIdsDecodedBy } from '@image-classifier/protocol/formats';
 import type { PreprocessingMode } from '@image-classifier/protocol/settings';
@@ -187,18 +189,32 @@ export function tensorElements(c: PreprocessConfig): number {
 /** Decodes and preprocesses image bytes into a normalized float32 tensor. */
 export async function preprocessImage(bytes: Uint8Array, name: string, opts: PreprocessOptions = {}): Promise<PreprocessResult> {
   const c = opts.config ?? (IMAGENET_PREPROCESS as PreprocessConfig);
-  const mode = opts.preprocessing ?? 'exact';
   const out = opts.out ?? new Float32Array(tensorElements(c));
   const offset = opts.offset ?? 0;
-  if (mode === 'exact') {
-    const img: DecodedImage = await decodeImage(bytes, name, { maxPixels: opts.maxPixels ?? DEFAULT_MAX_PIXELS });
-    const cropped = resizeAndCropExact(img, c);
-    normalizeInto(cropped, c, out, offset);
-    return { tensor: out, offset, width: img.width, height: img.height, format: img.format };
-  }
-  const r = await fastResizeCrop(bytes, name, c, opts.maxPixels ?? DEFAULT_MAX_PIXELS);
+  const r = await preprocessToCrop(bytes, name, opts);
   normalizeInto(r.image, c, out, offset);
   return { tensor: out, offset, width: r.width, height: r.height, format: r.format };
+}
+
+/** The crop before normalization: the 8-bit RGB pixels the tensor is made of, and the image's size and format. */
+export interface CropResult {
+  image: RgbImage;
+  width: number;
+  height: number;
+  format: string;
+}
+
+/**
+ * Decodes, resizes and crops (everything but the normalization): a quarter of the tensor's bytes, which decoder
+ * processes send back; `normalizeInto` then makes the same float32 values `preprocessImage` would.
+ */
+export async function preprocessToCrop(bytes: Uint8Array, name: string, opts: PreprocessOptions = {}): Promise<CropResult> {
+  const c = opts.config ?? (IMAGENET_PREPROCESS as PreprocessConfig);
+  if ((opts.preprocessing ?? 'exact') === 'exact') {
+    const img: DecodedImage = await decodeImage(bytes, name, { maxPixels: opts.maxPixels ?? DEFAULT_MAX_PIXELS });
+    return { image: resizeAndCropExact(img, c), width: img.width, height: img.height, format: img.format };
+  }
+  return fastResizeCrop(bytes, name, c, opts.maxPixels ?? DEFAULT_MAX_PIXELS);
 }
 
 /** Formats `fast` may hand to libvips whole (the format table's 'sharp' rows); the others take the exact path. */
@@ -235,22 +251,15 @@ function fastPlan(meta: sharpType.Metadata, width: number, height: number, c: Pr
   return ratio >= INTERMEDIATE_MIN_RATIO ? 'sharp-then-exact' : 'exact';
 }
 
-interface FastResult {
-  image: RgbImage;
-  width: number;
-  height: number;
-  format: string;
-}
-
 /** The `fast` geometric part: libvips (shrink-on-load on large JPEGs) where it matches Pillow closely enough. */
-async function fastResizeCrop(bytes: Uint8Array, name: string, c: PreprocessConfig, maxPixels: number): Promise<FastResult> {
+async function fastResizeCrop(bytes: Uint8Array, name: string, c: PreprocessConfig, maxPixels: number): Promise<CropResult> {
   // Validation, format sniffing and the pixel limit are shared with the exact path's header checks.
   if (bytes.length === 0) {
     throw new ClassifierError('EMPTY_FILE', `${name} is empty (0 bytes); it may still be being written or was truncated.`);
   }
   const format = sniffFormat(bytes, name);
   // Formats decoded here (BMP, ICO, Netpbm, TGA) and precise errors also take the exact path.
-  const exactly = async (): Promise<FastResult> => {
+  const exactly = async (): Promise<CropResult> => {
     const img = await decodeImage(bytes, name, { maxPixels });
     return { image: resizeAndCropExact(img, c), width: img.width, height: img.height, format: img.format };
   };
@@ -271,9 +280,12 @@ async function fastResizeCrop(bytes: Uint8Array, name: string, c: PreprocessConf
   const height = rotated ? sw : sh;
   const plan = fastPlan(meta, width, height, c);
   if (plan === 'exact') return exactly();
+  // Both paths are within bounds here: take the one that has cost less CPU on images of this class (fast-choice.ts).
+  const key = FastChooser.key(meta.format ?? format, plan, width, height);
+  if (fastChooser.choose(key) === 'exact') return fastChooser.measure(key, 'exact', exactly);
   try {
-    const image = await failingOnTruncation(meta.format ?? format, (failOn) =>
-      sharpResize(input, meta, { width, height, failOn }, c, maxPixels, plan),
+    const image = await fastChooser.measure(key, 'planned', () =>
+      failingOnTruncation(meta.format ?? format, (failOn) => sharpResize(input, meta, { width, height, failOn }, c, maxPixels, plan)),
     );
     return { image, width, height, format: meta.format ?? format };
   } catch (e) {

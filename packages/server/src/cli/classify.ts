@@ -92,16 +92,20 @@ export async function classifyCommand(args: string[], io: Io): Promise<number> {
   if (positionals.length === 0) throw new UsageError('classify needs at least one image file or folder.');
   const format = outputFormat(values, io);
   const topK = intOption(values['top-k'], '--top-k', 1, SETTING_LIMITS.topK[1]) ?? SETTING_DEFAULTS.topK;
-  const { entries, folders } = await expandInputs(positionals);
   const tty = Boolean(io.stderr.isTTY) && !values['no-progress'];
   const options = await buildClassifierOptions(values, io, tty);
+  // The folders are walked while the model loads, and the first images decoded meanwhile (Classifier's prefetch).
+  const inputs = expandInputs(positionals);
   let classifier: Classifier;
   try {
-    // One image: decode it in this thread (starting decoder threads would cost more than they save).
-    classifier = await Classifier.create({ ...options, ...(entries.length <= 1 ? { preprocessWorkers: 0 } : {}) });
+    // One image: decode it in this thread (starting decoder processes would cost more than they save).
+    const one = positionals.length === 1 && (await fs.stat(positionals[0]!).catch(() => undefined))?.isDirectory() !== true;
+    const prefetch = inputs.then((r) => r.entries.map((e) => e.file));
+    classifier = await Classifier.create({ ...options, prefetch, ...(one ? { preprocessWorkers: 0 } : {}) });
   } catch (e) {
     return failWith(io, e, 'MODEL_LOAD_FAILED');
   }
+  const { entries, folders } = await inputs;
   try {
     if (values.embedding) requireEmbedding(classifier.info);
   } catch (e) {
