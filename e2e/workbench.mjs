@@ -39,7 +39,6 @@ export function packageExtensionVsix() {
 async function buildVsix() {
   if (process.env.E2E_VSIX) return path.resolve(process.env.E2E_VSIX);
   const out = path.join(await makeTempDir('ic-e2e-vsix-'), 'image-classifier-linux-x64.vsix');
-  execFileSync(process.execPath, ['esbuild.mjs', '--production', '--target=linux-x64'], { cwd: EXT_DIR, stdio: 'pipe' });
   execFileSync(process.execPath, ['scripts/package.mjs', '--target=linux-x64', `--out=${out}`], { cwd: EXT_DIR, stdio: 'pipe' });
   return out;
 }

@@ -19,26 +19,34 @@
  *
  *   node esbuild.mjs [--production] [--target=linux-x64] [--watch]
  *
- * --target is a VS Code platform target (linux-x64, linux-arm64, darwin-arm64, darwin-x64, win32-x64, …); the
- * matching @img/sharp-<platform> packages must be installed for targets other than this machine's
- * (`npm install --os=<os> --cpu=<cpu> --no-save @img/sharp-<os>-<cpu> @img/sharp-libvips-<os>-<cpu>`).
+ * --target is a VS Code platform target of scripts/targets.mjs (win32-x64, win32-arm64, darwin-arm64, linux-x64,
+ * linux-arm64); sharp's @img/sharp-<os>-<cpu> packages for targets other than this machine's are fetched from the
+ * npm registry into the natives cache (scripts/natives.mjs) on first use.
  */
 import * as esbuild from 'esbuild';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { thinMachO } from './scripts/native-headers.mjs';
+import { findPackage, sharpNativeDirs } from './scripts/natives.mjs';
+import { targetOf } from './scripts/targets.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
 const production = args.includes('--production');
 const watch = args.includes('--watch');
 const target = (args.find((a) => a.startsWith('--target='))?.slice('--target='.length) ?? `${process.platform}-${process.arch}`).trim();
-const [targetOs, targetArch] = target.split('-');
 
 function fail(msg) {
   console.error(`\nesbuild.mjs: ${msg}\n`);
   process.exit(1);
+}
+let targetInfo;
+try {
+  targetInfo = targetOf(target);
+} catch (e) {
+  fail(e instanceof Error ? e.message : String(e));
 }
 
 // ---- Preconditions: the server's sources and core's build ------------------------------------------------
@@ -222,14 +230,13 @@ const isLicense = (r) => /^(LICEN[CS]E|NOTICE|COPYING)(\.\w+)?$/i.test(r) || /^T
 
 function copyRuntime() {
   const nm = path.join(dist, 'server', 'node_modules');
-  const sharpOs = targetOs === 'alpine' ? 'linuxmusl' : targetOs;
   const ortDir = pkgDir('onnxruntime-node', coreDir);
-  const ortBin = `bin/napi-v6/${targetOs === 'alpine' ? 'linux' : targetOs}/${targetArch}/`;
+  const ortBin = `bin/napi-v6/${targetInfo.ort}/`;
   if (!existsSync(path.join(ortDir, ortBin))) fail(`onnxruntime-node has no binaries for ${target} (${ortBin}).`);
   copyTree(
     ortDir,
     path.join(nm, 'onnxruntime-node'),
-    (r) => r === 'package.json' || isLicense(r) || /^dist\/[^/]+\.js$/.test(r) || r.startsWith(ortBin),
+    (r) => r === 'package.json' || isLicense(r) || /^dist\/[^/]+\.js$/.test(r) || (r.startsWith(ortBin) && !ortDuplicate(ortDir, r)),
   );
 
   const commonDir = pkgDir('onnxruntime-common', ortDir);
@@ -249,53 +256,48 @@ function copyRuntime() {
       (r) => r === 'package.json' || isLicense(r) || (/\.(c?js)$/.test(r) && !r.startsWith('bin/') && !r.startsWith('test')),
     );
   }
-  const sharpNative = `@img/sharp-${sharpOs}-${targetArch}`;
-  const libvips = `@img/sharp-libvips-${sharpOs}-${targetArch}`;
-  let nativeDir;
+  // This machine's sharp packages are installed by npm; other targets' come from the natives cache (natives.mjs).
+  let nativeDirs;
   try {
-    nativeDir = pkgDir(sharpNative, sharpDir);
-  } catch {
-    fail(
-      `${sharpNative} is not installed; for another target install it first: npm install --no-save --os=${targetOs} --cpu=${targetArch} ${sharpNative} ${libvips}`,
-    );
+    nativeDirs = sharpNativeDirs(target, sharpDir, (name) => findPackage(name, sharpDir));
+  } catch (e) {
+    fail(`sharp's native packages for ${target}: ${e instanceof Error ? e.message : String(e)}`);
   }
-  copyTree(
-    nativeDir,
-    path.join(nm, sharpNative),
-    (r) => r === 'package.json' || isLicense(r) || r === 'index.cjs' || /^lib\/.*\.(node|dll)$/.test(r),
-  );
-  // Windows' sharp packages carry libvips themselves; the others link to the libvips package next to them.
-  if (sharpOs !== 'win32') {
-    let vipsDir;
-    try {
-      vipsDir = pkgDir(libvips, nativeDir);
-    } catch {
-      fail(`${libvips} is not installed (npm install --no-save --os=${targetOs} --cpu=${targetArch} ${libvips}).`);
-    }
-    copyTree(
-      vipsDir,
-      path.join(nm, libvips),
-      (r) =>
-        r === 'package.json' ||
-        r === 'versions.json' ||
-        r === 'README.md' ||
-        isLicense(r) ||
-        r === 'lib/index.js' ||
-        /^lib\/[^/]+\.(so[.\d]*|dylib)$/.test(r),
+  for (const [name, dir] of Object.entries(nativeDirs)) {
+    copyTree(dir, path.join(nm, name), (r) =>
+      name.includes('libvips')
+        ? r === 'package.json' ||
+          r === 'versions.json' ||
+          r === 'README.md' ||
+          isLicense(r) ||
+          r === 'lib/index.js' ||
+          /^lib\/[^/]+\.(so[.\d]*|dylib)$/.test(r)
+        : r === 'package.json' || isLicense(r) || r === 'index.cjs' || /^lib\/.*\.(node|dll)$/.test(r),
     );
   }
   copyUsearch(nm);
 }
 
 /**
+ * onnxruntime-node's macOS folder holds libonnxruntime.1.dylib and libonnxruntime.1.30.0.dylib, the same bytes twice
+ * (npm packs no symlinks); the binding loads `@rpath/libonnxruntime.1.dylib`, so the versioned copy is left out.
+ */
+function ortDuplicate(ortDir, rel) {
+  const m = /^(.*\/libonnxruntime\.\d+)\.\d+\.\d+\.dylib$/.exec(rel);
+  if (!m) return false;
+  const twin = path.join(ortDir, `${m[1]}.dylib`);
+  return existsSync(twin) && statSync(twin).size === statSync(path.join(ortDir, rel)).size;
+}
+
+/**
  * usearch (curation's approximate-nearest-neighbour index, Node-API): its CommonJS build, the target's prebuild and
- * its loader's dependencies. Without a prebuild for the target (usearch 2.25 has none for Windows) nothing is
- * copied and curation searches exactly (packages/core/src/curation/ann.ts).
+ * its loader's dependencies. Without a prebuild for the target (none for win32-arm64) nothing is copied and curation
+ * searches exactly (packages/core/src/curation/ann.ts). macOS's prebuild is universal: its arm64 slice is shipped.
  */
 function copyUsearch(nm) {
   const dir = pkgDir('usearch', coreDir);
-  const pre = targetOs === 'darwin' ? 'prebuilds/darwin-arm64+x64/' : `prebuilds/${targetOs}-${targetArch}/`;
-  if (!existsSync(path.join(dir, pre))) {
+  const pre = targetInfo.usearch && `prebuilds/${targetInfo.usearch}/`;
+  if (!pre || !existsSync(path.join(dir, pre))) {
     console.warn(`esbuild.mjs: usearch has no prebuild for ${target}: curation will search exactly (slow beyond ~20k images).`);
     return;
   }
@@ -304,6 +306,10 @@ function copyUsearch(nm) {
     path.join(nm, 'usearch'),
     (r) => r === 'package.json' || isLicense(r) || /^javascript\/dist\/cjs\/(usearch\.js|package\.json)$/.test(r) || r.startsWith(pre),
   );
+  if (targetInfo.usearchSlice) {
+    const f = path.join(nm, 'usearch', pre, 'usearch.node');
+    writeFileSync(f, thinMachO(readFileSync(f), targetInfo.usearchSlice));
+  }
   for (const [dep, from] of [
     ['node-gyp-build', dir],
     ['bindings', dir],
