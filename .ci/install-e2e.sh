@@ -21,7 +21,10 @@ log() { printf '[install-e2e %3ss] %s\n' "$((SECONDS - t0))" "$*"; }
 # ---- 1. Debian packages --------------------------------------------------------------------------
 # python3-torchvision: the curation tests load a curated dataset with torchvision's own ImageFolder
 # (packages/extension/test/curation-dataset-tree.test.ts; it skips loudly without it).
-APT_PKGS=(libkrb5-dev pkg-config chromium python3-torchvision)
+# E2E_CHROMIUM names another Chromium-based browser (GitHub's Ubuntu runners have Google Chrome; Ubuntu's
+# `chromium` is a snap): then Debian's is not installed.
+APT_PKGS=(libkrb5-dev pkg-config python3-torchvision)
+[ -n "${E2E_CHROMIUM:-}" ] && [ -x "${E2E_CHROMIUM}" ] || APT_PKGS+=(chromium)
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -35,7 +38,7 @@ if ((${#missing[@]})); then
 else
   log "apt packages already installed: ${APT_PKGS[*]}"
 fi
-[ -x /usr/bin/chromium ] || { echo "install-e2e: /usr/bin/chromium missing after apt-get" >&2; exit 1; }
+[ -x "${E2E_CHROMIUM:-/usr/bin/chromium}" ] || { echo "install-e2e: ${E2E_CHROMIUM:-/usr/bin/chromium} missing after apt-get" >&2; exit 1; }
 /usr/bin/python3 -c 'import torchvision' || { echo "install-e2e: /usr/bin/python3 cannot import torchvision after apt-get" >&2; exit 1; }
 
 # ---- 2. e2e/ npm dependencies ---------------------------------------------------------------------

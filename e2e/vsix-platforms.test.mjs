@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { checkVsix, MAX_VSIX_BYTES } from '../packages/extension/scripts/check-vsix.mjs';
 import { nativeKind } from '../packages/extension/scripts/native-headers.mjs';
 import { hostTarget, TARGETS } from '../packages/extension/scripts/targets.mjs';
+import { collect } from '../scripts/ci/collect-vsix.mjs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const EXT = path.join(REPO, 'packages', 'extension');
@@ -42,6 +43,9 @@ test('npm run package:all: a VSIX per target, each of its own target only, each 
     );
     assert.equal(names.includes('usearch.node'), TARGETS[target].usearch !== null, f);
   }
+  // The release job's collection step on the same folder: every target there, each passing.
+  const collected = collect(out);
+  assert.equal(collected.ok, true, collected.lines.join('\n'));
   // package:all builds this machine's target last: dist/ is left as this machine runs it.
   const host = hostTarget();
   if (TARGETS[host]) {

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 /**
  * Runs every test suite in one `node --test` invocation so the runner's closing summary covers them all:
- * packages/*\/test/*.test.ts (through tsx) and the VS Code end-to-end suites in e2e/ (which skip loudly when
- * their prerequisites — `bash .ci/install-e2e.sh` — are missing).
- * `--unit` runs only the package suites.
+ * packages/*\/test/*.test.ts (through tsx), scripts/test/*.test.mjs and the VS Code end-to-end suites in e2e/
+ * (which skip loudly when their prerequisites — `bash .ci/install-e2e.sh` — are missing).
+ * `--unit` runs the package suites and scripts/test/ only.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
@@ -16,6 +16,11 @@ for (const pkg of ['protocol', 'core', 'server', 'extension']) {
   const dir = path.join(ROOT, 'packages', pkg, 'test');
   if (!existsSync(dir)) continue;
   for (const f of readdirSync(dir).sort()) if (f.endsWith('.test.ts')) files.push(path.join('packages', pkg, 'test', f));
+}
+// The repository's own scripts (packaging, the CI workflow): scripts/test/*.test.mjs.
+const scriptTests = path.join(ROOT, 'scripts', 'test');
+if (existsSync(scriptTests)) {
+  for (const f of readdirSync(scriptTests).sort()) if (f.endsWith('.test.mjs')) files.push(path.join('scripts', 'test', f));
 }
 if (!process.argv.includes('--unit')) {
   const e2e = path.join(ROOT, 'e2e');

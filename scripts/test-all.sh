@@ -8,6 +8,7 @@ bash .ci/install-e2e.sh
 # The real Open Inference Protocol server (NVIDIA Triton through PyTriton, from PyPI) for the remote-inference tests;
 # without it those tests skip loudly.
 bash scripts/install-remote-server.sh || echo "[test-all] the Triton environment could not be made: the remote-inference tests will be SKIPPED"
+node scripts/ci/ensure-npm.mjs
 if [ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ]; then
   echo "[test-all] node_modules up to date"
 else
