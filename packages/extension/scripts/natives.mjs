@@ -9,7 +9,18 @@
  *   node scripts/natives.mjs [--target=win32-x64 …] [--all]     fetch (if missing) and print the folders
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,6 +52,7 @@ export function untarPackage(tgz, dest) {
     if (header.every((b) => b === 0)) break;
     const field = (o, n) => header.toString('utf8', o, o + n).replace(/\0.*$/s, '');
     const size = Number.parseInt(field(124, 12).trim() || '0', 8);
+    const mode = Number.parseInt(field(100, 8).trim() || '644', 8);
     const type = String.fromCharCode(header[156] || 48);
     const body = tar.subarray(at + 512, at + 512 + size);
     at += 512 + Math.ceil(size / 512) * 512;
@@ -62,6 +74,7 @@ export function untarPackage(tgz, dest) {
     else if (type === '0' || type === '7') {
       mkdirSync(path.dirname(out), { recursive: true });
       writeFileSync(out, body);
+      if (mode & 0o111) chmodSync(out, 0o755);
     } else throw new Error(`${tgz}: ${name} is a link or special file (type ${type}); refusing it`);
   }
 }
