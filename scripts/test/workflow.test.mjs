@@ -28,7 +28,8 @@ test('actionlint fails a broken workflow (the check can fail)', {
   skip: goMissing && 'SKIPPED: go is not installed',
   timeout: 600_000,
 }, () => {
-  const broken = text.replace('runs-on: ${{ matrix.os }}', 'runs-on: ${{ matrix.no_such_key }}');
+  const expr = (e) => `\${{ ${e} }}`;
+  const broken = text.replace(`runs-on: ${expr('matrix.os')}`, `runs-on: ${expr('matrix.no_such_key')}`);
   assert.notEqual(broken, text);
   const r = spawnSync('bash', [path.join(ROOT, 'scripts', 'ci', 'actionlint.sh'), '-'], { input: broken, encoding: 'utf8' });
   assert.notEqual(r.status, 0);
