@@ -10,6 +10,8 @@
  * tunables only take effect when a process starts, so launchers put them in the child's environment. C libraries
  * other than glibc ignore the variable.
  */
+import { runsOnGlibc } from './platform.js';
+
 export const MALLOC_TUNABLES = 'glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=33554432:glibc.malloc.arena_max=1';
 
 /** `GLIBC_TUNABLES` with ours added (a user's own settings for the same tunables win). */
@@ -20,14 +22,33 @@ export function withMallocTunables(current: string | undefined): string {
   return [current, ...add].join(':');
 }
 
-/** The environment for a child process that runs the engine: telemetry off, malloc tuned on Linux. */
-export function engineProcessEnv(base: NodeJS.ProcessEnv, platform: string = process.platform): NodeJS.ProcessEnv {
+/** Whether `platform`'s C library is glibc: this process's own answer for its platform, else Linux = glibc. */
+function glibcOn(platform: string): boolean {
+  return platform === process.platform ? runsOnGlibc() : platform === 'linux';
+}
+
+/** The environment for a child process that runs the engine: telemetry off, malloc tuned on glibc Linux. */
+export function engineProcessEnv(
+  base: NodeJS.ProcessEnv,
+  platform: string = process.platform,
+  glibc = glibcOn(platform),
+): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...base, ORT_DISABLE_TELEMETRY: '1' };
-  if (platform === 'linux' && base.IMAGE_CLASSIFIER_MALLOC_TUNING !== '0') env.GLIBC_TUNABLES = withMallocTunables(base.GLIBC_TUNABLES);
+  if (platform === 'linux' && glibc && base.IMAGE_CLASSIFIER_MALLOC_TUNING !== '0')
+    env.GLIBC_TUNABLES = withMallocTunables(base.GLIBC_TUNABLES);
   return env;
 }
 
-/** True when this Linux process started without the tunables (and the user did not opt out). */
-export function mallocTuningMissing(env: NodeJS.ProcessEnv = process.env, platform: string = process.platform): boolean {
-  return platform === 'linux' && env.IMAGE_CLASSIFIER_MALLOC_TUNING !== '0' && !(env.GLIBC_TUNABLES ?? '').includes('glibc.malloc.hugetlb');
+/** True when this glibc Linux process started without the tunables (and the user did not opt out). */
+export function mallocTuningMissing(
+  env: NodeJS.ProcessEnv = process.env,
+  platform: string = process.platform,
+  glibc = glibcOn(platform),
+): boolean {
+  return (
+    platform === 'linux' &&
+    glibc &&
+    env.IMAGE_CLASSIFIER_MALLOC_TUNING !== '0' &&
+    !(env.GLIBC_TUNABLES ?? '').includes('glibc.malloc.hugetlb')
+  );
 }

@@ -6,6 +6,7 @@
  * thread aborts the process ("terminate called after throwing an instance of 'Napi::Error'"), hence the order.
  * A backstop exits anyway after `graceMs`.
  */
+import { shutdownSignals } from '@image-classifier/protocol/platform';
 
 export interface LifecycleOptions {
   log: (m: string) => void;
@@ -42,9 +43,13 @@ export function createShutdown(o: LifecycleOptions): Shutdown {
   };
 }
 
-/** SIGTERM, SIGINT and SIGHUP shut down in order (exit code 0: the server was asked to stop). */
-export function shutdownOnSignals(shutdown: Shutdown): void {
-  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+/**
+ * The platform's stop signals shut down in order (exit code 0: the server was asked to stop): SIGTERM, SIGINT and
+ * SIGHUP; on Windows, which has no SIGTERM, SIGINT, SIGBREAK and SIGHUP (the `exit` notification and stdin closing
+ * work everywhere).
+ */
+export function shutdownOnSignals(shutdown: Shutdown, platform: NodeJS.Platform = process.platform): void {
+  for (const signal of shutdownSignals(platform)) {
     process.on(signal, () => void shutdown(`${signal} received`, 0));
   }
 }

@@ -7,7 +7,7 @@
  */
 import { closeSync, realpathSync, type Stats } from 'node:fs';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileUriToPath, isInside } from '@image-classifier/protocol/platform';
 import {
   ClassifierError,
   type FileIdentity,
@@ -27,7 +27,7 @@ export function uriToPath(uri: unknown): string {
   }
   if (/^file:/i.test(uri)) {
     try {
-      return path.resolve(fileURLToPath(uri));
+      return fileUriToPath(uri);
     } catch (e) {
       throw new ClassifierError('INVALID_ARGUMENT', `Not a valid file URI: ${uri} (${(e as Error).message}).`);
     }
@@ -41,11 +41,12 @@ export function uriToPath(uri: unknown): string {
   return path.resolve(uri);
 }
 
-/** Whether `file` is `root` or under it: `..` as a whole first segment leaves it, `..foo` (a name) does not. */
-export function inside(file: string, root: string): boolean {
-  if (file === root) return true;
-  const rel = path.relative(root, file);
-  return rel !== '' && rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel);
+/**
+ * Whether `file` is `root` or under it: `..` as a whole first segment leaves it, `..foo` (a name) does not. The
+ * platform's path rules (Windows: another drive is outside, drive letters and names in any case).
+ */
+export function inside(file: string, root: string, platform: NodeJS.Platform = process.platform): boolean {
+  return file === root || isInside(file, root, platform);
 }
 
 /** A file's real path and identity (from the fstat of a descriptor opened on it). */

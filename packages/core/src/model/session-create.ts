@@ -8,6 +8,7 @@ import { closeSync, promises as fs, fstatSync, type Stats } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { InferenceSession } from 'onnxruntime-node';
+import { renameReplacing } from '@image-classifier/protocol/platform';
 import type { GraphOptimization } from '@image-classifier/protocol/settings';
 import { ClassifierError } from '../errors.js';
 import {
@@ -285,7 +286,8 @@ async function createWith(
     // ORT fails the whole load when it cannot write the optimized model (a full disk, a quota): load it without.
     return uncached(describeError(e));
   }
-  const renamed = await fs.rename(tmp, cachePath).then(
+  // Windows: another window's server may hold the cached model open for a moment (renameReplacing retries).
+  const renamed = await renameReplacing(fs.rename, tmp, cachePath).then(
     () => undefined,
     (e: unknown) => describeError(e),
   );

@@ -11,6 +11,7 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import { ClassifierError, defaultPreprocessWorkerScript, PreprocessPool, toClassifierError, webpSize } from '@image-classifier/core';
+import { renameReplacing } from '@image-classifier/protocol/platform';
 
 export interface StoredThumbnail {
   path: string;
@@ -164,7 +165,8 @@ export class ThumbnailStore {
     try {
       await mkdir(path.dirname(file), { recursive: true });
       await writeFile(tmp, t.webp);
-      await rename(tmp, file);
+      // Windows: a reader of the same thumbnail (another window's server) can hold it open for a moment.
+      await renameReplacing(rename, tmp, file);
     } catch (e) {
       rmSync(tmp, { force: true });
       throw new ClassifierError(
