@@ -8,6 +8,8 @@
  *   @image-classifier/core: src/image/preprocess-worker.ts → dist/server/preprocess-worker.js
  *   @image-classifier/server: src/rpc/curate-worker.ts → dist/server/curate-worker.js (curation's analysis)
  *   @image-classifier/server: src/rpc/ann-probe.ts     → dist/server/ann-probe.js (loads a saved graph out of process)
+ *   @image-classifier/server: src/cli.ts               → dist/server/cli.js (the command line, for the npm package
+ *                                                          scripts/pack-cli.mjs makes; left out of the VSIX)
  *   src/webview/board.ts                               → dist/media/board.js (the curation board's webview script)
  * The server and core are found as packages (Node resolution from here, then from the server), not by relative path.
  * onnxruntime-node, sharp and usearch stay external: their JS and one platform's native files are copied to
@@ -180,6 +182,8 @@ const builds = [
       'preprocess-worker': preprocessEntry,
       'curate-worker': curateEntry,
       'ann-probe': annProbeEntry,
+      // The command line (not in the VSIX: .vscodeignore lists what goes in); scripts/pack-cli.mjs packs it.
+      cli: path.join(serverDir, 'src', 'cli.ts'),
     },
     outdir: path.join(dist, 'server'),
     external: ['onnxruntime-node', 'sharp', 'usearch'],

@@ -60,6 +60,7 @@ const LINUX_CI_RUNS = {
   'npm run test:unit': ['scripts/run-tests.mjs', "for (const pkg of ['protocol', 'core', 'server', 'extension'])"],
   'npm run package': ['e2e/vsix-platforms.test.mjs', "'scripts/package.mjs', '--all'"],
   'npm run check-vsix': ['e2e/vsix-platforms.test.mjs', 'checkVsix('],
+  'npm run pack:cli': ['scripts/test/cli-package.test.mjs', 'await packCli(host, work)'],
   'bash .ci/install-e2e.sh': ['scripts/test-all.sh', 'bash .ci/install-e2e.sh'],
   'node --test e2e/extension.test.mjs': ['scripts/run-tests.mjs', "if (f.endsWith('.test.mjs')) files.push(path.join('e2e', f))"],
   'node scripts/ci/collect-vsix.mjs': ['e2e/vsix-platforms.test.mjs', 'collect(out)'],
