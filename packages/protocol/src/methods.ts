@@ -138,6 +138,11 @@ export interface ModelInfoResult {
   };
   /** With the remote backend: who answers now (`local` while the local model stands in for the server). */
   answeredBy?: 'remote' | 'local';
+  /**
+   * Curation's nearest-neighbour search on this platform: 'graph' (usearch's approximate index above 5,000 images,
+   * exact below) or 'exact' (usearch has no build here, e.g. win32-arm64: exact search at every size).
+   */
+  neighbourSearch?: 'graph' | 'exact';
   error?: ErrorDto;
 }
 

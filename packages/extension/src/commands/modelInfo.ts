@@ -112,6 +112,14 @@ export function modelInfoMarkdown(info: ModelInfoResult | undefined, state?: str
   md += row('Producer', info.producer);
   md += row('ONNX Runtime', info.ortVersion);
   md += row('Load time', info.loadMs !== undefined ? `${Math.round(info.loadMs)} ms` : undefined);
+  md += row(
+    'Curation search',
+    info.neighbourSearch === 'exact'
+      ? `exact only: usearch has no build for ${process.platform}-${process.arch} (slower beyond ~20k images)`
+      : info.neighbourSearch === 'graph'
+        ? 'exact up to 5,000 images, then an approximate graph (usearch)'
+        : undefined,
+  );
   const r = info.remote;
   if (r) {
     md += '\n## Inference server\n\n| | |\n|:--|:--|\n';

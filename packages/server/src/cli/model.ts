@@ -9,6 +9,7 @@ import {
   modelFilePath,
   resolveModelUrl,
   toClassifierError,
+  loadUsearch,
 } from '@image-classifier/core';
 import { EXIT_OK, failWith, type Io, parseCommand, UsageError } from './common.js';
 import { EXPORT_OPTIONS, modelExportCommand } from './model-export.js';
@@ -69,6 +70,12 @@ function infoRows(info: Info): Array<[string, string]> {
     ['graph optimization', info.graphOptimizationLevel],
     ['threads', String(info.intraOpNumThreads)],
     ['onnxruntime', info.ortVersion],
+    [
+      'curation search',
+      loadUsearch()
+        ? 'exact up to 5,000 images, then a usearch graph'
+        : `exact only (usearch has no build for ${process.platform}-${process.arch})`,
+    ],
     ['nodes', String(info.nodeCount)],
     ['load', `${info.loadMs} ms (optimized-model cache: ${info.optimizedModelCache})`],
   ];

@@ -1,4 +1,5 @@
 /** `imageClassifier/modelInfo`: the loaded model as the client sees it. */
+import { loadUsearch } from '@image-classifier/core';
 import type { ModelInfoResult } from '@image-classifier/protocol';
 import { errorDto } from './errors.js';
 import { remoteInfo } from './remote.js';
@@ -6,8 +7,10 @@ import type { ServerContext } from './state.js';
 
 export function modelInfo(ctx: ServerContext): ModelInfoResult {
   const l = ctx.current;
+  // A property of the platform, not of the model: said in every state.
+  const neighbourSearch = loadUsearch() ? 'graph' : 'exact';
   if (ctx.state !== 'ready' || !l) {
-    return { state: ctx.state, ...(ctx.loadError && ctx.state === 'error' ? { error: errorDto(ctx.loadError) } : {}) };
+    return { state: ctx.state, neighbourSearch, ...(ctx.loadError && ctx.state === 'error' ? { error: errorDto(ctx.loadError) } : {}) };
   }
   const c = l.classifier;
   const i = c.info;
@@ -35,5 +38,6 @@ export function modelInfo(ctx: ServerContext): ModelInfoResult {
     loadMs: i.loadMs,
     ...(i.embedding ? { embedding: { outputName: i.embedding.outputName, dims: i.embedding.dims } } : {}),
     ...remoteInfo(ctx, c),
+    neighbourSearch,
   };
 }
