@@ -23,9 +23,9 @@ if (qemu) {
     o.execPath = qemu;
     return fork.call(cp, modulePath, a, o);
   };
-  cp.spawn = function qemuSpawn(file, args, options) {
-    if (file === process.execPath)
-      return spawn.call(cp, qemu, [file, ...(Array.isArray(args) ? args : [])], Array.isArray(args) ? options : args);
-    return spawn.apply(cp, arguments);
+  cp.spawn = function qemuSpawn(file, ...rest) {
+    if (file !== process.execPath) return spawn.call(cp, file, ...rest);
+    const [args, options] = Array.isArray(rest[0]) ? rest : [[], rest[0]];
+    return spawn.call(cp, qemu, [file, ...args], options);
   };
 }
