@@ -57,6 +57,17 @@ export function caseCollisions(relPaths: Iterable<string>): string[][] {
 }
 
 /**
+ * One warning per group of dataset files whose names differ only in case (caseCollisions): fine on Linux, but on
+ * Windows and macOS one of each group overwrites the others when the dataset is copied there.
+ */
+export function caseCollisionWarnings(relPaths: Iterable<string>): string[] {
+  return caseCollisions(relPaths).map(
+    (g) =>
+      `${g.join(' and ')} differ only in case: on Windows and macOS (case-insensitive file systems) only one of them can exist; rename one of them before moving the dataset there.`,
+  );
+}
+
+/**
  * A move whose source and target are the same entry on the platform's file system: only the case (or Unicode form)
  * of a name changes. It must be a plain rename: a "target exists" check sees the source itself.
  */

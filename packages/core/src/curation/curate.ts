@@ -4,6 +4,7 @@
  * See README "Dataset curation" for the algorithm and its defaults.
  */
 import { CURATION_CHECKS, CURATION_REPORT_VERSION, type CurationCheck, type CurationReport } from '@image-classifier/protocol';
+import { caseCollisionWarnings } from '@image-classifier/protocol/platform';
 import { ClassifierError } from '../errors.js';
 import type { LabelSet } from '../model/labels.js';
 import { type Analysable, type AnalyseOptions, type Analysis, analyse } from './analyse.js';
@@ -134,7 +135,10 @@ export async function curateDataset(root: string, classifier: CurationEngine, o:
     quality: a.quality,
     classes,
     skipped: scan.skipped,
-    warnings: datasetWarnings(a, classes, scan.entries.length, items.length, checks),
+    warnings: [
+      ...datasetWarnings(a, classes, scan.entries.length, items.length, checks),
+      ...caseCollisionWarnings(scan.entries.map((e) => e.file)),
+    ],
     settings: settings(o, k),
     timingsMs: { scan: Math.round(t1 - t0), extract: Math.round(t2 - t1), analyse: Math.round(t3 - t2), total: Math.round(t3 - t0) },
     ...(map ? { map } : {}),
