@@ -5,7 +5,7 @@
  * native-file check (check-vsix.mjs: every native file of the target, nothing of another, ≤ 70 MB).
  *   node scripts/package.mjs [--target <t> | --target=<t> …] [--all] [--out=<file.vsix>] [--out-dir=<dir>]
  * Without --target it packages this machine's target; --all packages every target of targets.mjs, this machine's
- * last (so dist/ is left built for this machine). Needs `npm run build` first (the repository root's `npm run
+ * last. dist/ is left built for this machine (rebuilt when the last target packaged was another). Needs `npm run build` first (the repository root's `npm run
  * package` / `npm run package:all` do both).
  * vsce: e2e/'s @vscode/vsce (4.x) with e2e/'s Node 24 where .ci/install-e2e.sh installed them, else @vscode/vsce
  * VSCE_NODE20_VERSION (3.x runs on Node 20) installed once into <repo>/.cache/tools/vsce from the npm registry.
@@ -109,6 +109,11 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     const report = checkVsix(out, { target: t });
     console.log(formatCheck(report, process.cwd()));
     if (!report.ok) bad++;
+  }
+  // dist/ is left as this machine runs it (the extension host, the e2e tests and the CLI load it from there).
+  const host = hostTarget();
+  if (targets.at(-1) !== host && TARGETS[host]) {
+    spawnSync(process.execPath, ['esbuild.mjs', '--production', `--target=${host}`], { cwd: here, stdio: 'inherit' });
   }
   if (bad) fail(`${bad} of ${targets.length} VSIX(es) failed the native-file check`);
 }
