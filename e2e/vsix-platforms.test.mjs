@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { checkVsix, MAX_VSIX_BYTES } from '../packages/extension/scripts/check-vsix.mjs';
+import { checkVsix, MAX_VSIX_BYTES, readZip } from '../packages/extension/scripts/check-vsix.mjs';
 import { nativeKind } from '../packages/extension/scripts/native-headers.mjs';
 import { hostTarget, TARGETS } from '../packages/extension/scripts/targets.mjs';
 import { collect } from '../scripts/ci/collect-vsix.mjs';
@@ -31,6 +31,12 @@ test('npm run package:all: a VSIX per target, each of its own target only, each 
   for (const f of files) {
     const target = /^image-classifier-(.+)-\d+\.\d+\.\d+\.vsix$/.exec(f)[1];
     const r = checkVsix(path.join(out, f), { target });
+    // The server's scripts ride along: the server, its workers and the saved-graph probe (rpc/ann-guard.ts).
+    const entries = new Set(readZip(readFileSync(path.join(out, f))).map((e) => e.name));
+    for (const js of ['server.js', 'inference-worker.js', 'preprocess-worker.js', 'curate-worker.js', 'ann-probe.js']) {
+      assert.ok(entries.has(`extension/dist/server/${js}`), `${f} holds dist/server/${js}`);
+    }
+    assert.equal(entries.has('extension/dist/server/cli.js'), false, `${f}: the CLI bundle stays out of the VSIX`);
     assert.deepEqual(r.problems, [], f);
     assert.ok(r.bytes <= MAX_VSIX_BYTES, `${f}: ${r.bytes} bytes`);
     console.log(`${f}: ${(r.bytes / 1e6).toFixed(1)} MB, native files: ${r.natives.map((n) => path.basename(n.name)).join(', ')}`);

@@ -31,7 +31,7 @@ export async function packCli(target, outDir) {
   try {
     const dist = path.join(stage, 'dist');
     mkdirSync(dist, { recursive: true });
-    for (const f of ['cli.js', 'inference-worker.js', 'preprocess-worker.js', 'curate-worker.js']) {
+    for (const f of ['cli.js', 'inference-worker.js', 'preprocess-worker.js', 'curate-worker.js', 'ann-probe.js']) {
       if (!existsSync(path.join(built, f))) throw new Error(`${f} is missing from packages/extension/dist/server`);
       cpSync(path.join(built, f), path.join(dist, f));
     }

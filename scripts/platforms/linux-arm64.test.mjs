@@ -179,7 +179,7 @@ test('the linux-arm64 VSIX holds arm64 binaries only, and its Node runs as arm64
   assert.equal(arch, 'arm64');
 });
 
-test('classification and curation: linux-arm64 (qemu) gives the linux-x64 answers', { skip, timeout: 3_600_000 }, async () => {
+test('classification and curation: linux-arm64 (qemu) gives the linux-x64 answers', { skip, timeout: 14_400_000 }, async () => {
   results.x64 = await runTarget('linux-x64');
   results.arm64 = await runTarget('linux-arm64');
   const { x64, arm64 } = results;
