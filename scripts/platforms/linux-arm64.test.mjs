@@ -27,7 +27,9 @@ const TOOLS = path.join(ROOT, '.cache', 'tools', 'arm64');
 const QEMU = path.join(TOOLS, 'usr', 'bin', 'qemu-aarch64');
 const LD_PREFIX = path.join(TOOLS, 'usr', 'aarch64-linux-gnu');
 const SHARED = process.env.IMAGE_CLASSIFIER_SHARED_DIR ?? path.resolve(ROOT, '..', 'shared');
-const MODEL = path.join(SHARED, 'models', 'resnet50-torchvision-seed0.onnx');
+// IMAGE_CLASSIFIER_PLATFORMS_MODEL: another model of ../shared/models (e.g. mobilenetv2-12-int8.onnx, ~10× less
+// emulated work than ResNet50; its int8 kernels differ between x64 and arm64, so its probabilities may not meet 1e-4).
+const MODEL = path.join(SHARED, 'models', process.env.IMAGE_CLASSIFIER_PLATFORMS_MODEL ?? 'resnet50-torchvision-seed0.onnx');
 const CAT = path.join(SHARED, 'images', 'skimage_chelsea_cat.jpg');
 const DATASET = path.join(SHARED, 'datasets', 'curation-dev', 'dataset');
 
