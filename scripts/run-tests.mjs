@@ -25,6 +25,8 @@ if (existsSync(scriptTests)) {
 if (!process.argv.includes('--unit')) {
   const e2e = path.join(ROOT, 'e2e');
   if (existsSync(e2e)) for (const f of readdirSync(e2e).sort()) if (f.endsWith('.test.mjs')) files.push(path.join('e2e', f));
+  // linux-arm64 under qemu (MobileNetV2, a few minutes; skips loudly off Debian x86-64).
+  files.push(path.join('scripts', 'platforms', 'linux-arm64.test.mjs'));
 }
 console.log(`Running ${files.length} test files:\n  ${files.join('\n  ')}`);
 const r = spawnSync(

@@ -2,7 +2,7 @@
 // gives the linux-x64 VSIX's answers: the same top-5 for ../shared's cat photo (probabilities within 1e-4), the same
 // label issues and duplicate groups on ../shared/datasets/curation-dev, and usearch's arm64 build loads and builds
 // the neighbour graph. Both VSIXes are packaged from this checkout first (scripts/package.mjs).
-//   node --test scripts/platforms/linux-arm64.test.mjs     (`npm run test:platforms`)
+//   node --test scripts/platforms/linux-arm64.test.mjs     (in `npm test`; `npm run test:platforms`: with ResNet50)
 // qemu-aarch64 (≥ 8.1) and the arm64 C library come from Debian's archive into .cache/tools/arm64
 // (fetch-arm64-tools.sh, run first when missing), the arm64 Node from the npm registry into .cache/natives.
 // Skips loudly off linux-x64 Debian, or without ../shared.
@@ -27,9 +27,10 @@ const TOOLS = path.join(ROOT, '.cache', 'tools', 'arm64');
 const QEMU = path.join(TOOLS, 'usr', 'bin', 'qemu-aarch64');
 const LD_PREFIX = path.join(TOOLS, 'usr', 'aarch64-linux-gnu');
 const SHARED = process.env.IMAGE_CLASSIFIER_SHARED_DIR ?? path.resolve(ROOT, '..', 'shared');
-// IMAGE_CLASSIFIER_PLATFORMS_MODEL: another model of ../shared/models (e.g. mobilenetv2-12-int8.onnx, ~10× less
-// emulated work than ResNet50; its int8 kernels differ between x64 and arm64, so its probabilities may not meet 1e-4).
-const MODEL = path.join(SHARED, 'models', process.env.IMAGE_CLASSIFIER_PLATFORMS_MODEL ?? 'resnet50-torchvision-seed0.onnx');
+// The model: MobileNetV2 (int8) by default, about 4 minutes here with the dev set (part of `npm test`);
+// IMAGE_CLASSIFIER_PLATFORMS_MODEL=resnet50-torchvision-seed0.onnx (`npm run test:platforms`) is the fp32 check, ~26×
+// the emulated work per image: tens of minutes.
+const MODEL = path.join(SHARED, 'models', process.env.IMAGE_CLASSIFIER_PLATFORMS_MODEL ?? 'mobilenetv2-12-int8.onnx');
 const CAT = path.join(SHARED, 'images', 'skimage_chelsea_cat.jpg');
 const DATASET = path.join(SHARED, 'datasets', 'curation-dev', 'dataset');
 
