@@ -20,39 +20,9 @@ import type { PreprocessingMode } from '@image-classifier/protocol/settings';
 import type { ClassifierOptions, ClassifyOptions, ClassifyOutcome, InferResult, Priority } from './classifier-options.js';
 import { Semaphore } from './semaphore.js';
 import { Prefetch } from './prefetch.js';
+import { allAborted, cancelled, type Job } from './jobs.js';
 
 export type { ClassifierOptions, ClassifyOptions, ClassifyOutcome, InferResult, Priority } from './classifier-options.js';
-
-interface Job {
-  tensor: Float32Array;
-  /** The tensor came from the engine's pool and goes back to it once copied into a batch. */
-  pooled: boolean;
-  enqueuedAt: number;
-  signal: AbortSignal | undefined;
-  /** The caller wants this image's embedding (a batch fetches embeddings only when one of its jobs does). */
-  embedding: boolean;
-  resolve: (r: InferResult) => void;
-  reject: (e: Error) => void;
-}
-
-function cancelled(): ClassifierError {
-  return new ClassifierError('CANCELLED', 'The request was cancelled.');
-}
-
-/** A signal that aborts once every one of `signals` has (a batch is cancelled when all its images are). */
-function allAborted(signals: AbortSignal[]): { signal: AbortSignal; dispose: () => void } {
-  const c = new AbortController();
-  const unique = [...new Set(signals)];
-  const check = () => {
-    if (unique.every((s) => s.aborted)) c.abort();
-  };
-  for (const s of unique) s.addEventListener('abort', check);
-  check();
-  const dispose = () => {
-    for (const s of unique) s.removeEventListener('abort', check);
-  };
-  return { signal: c.signal, dispose };
-}
 
 export class Classifier {
   readonly preprocessConfig: PreprocessConfig;
