@@ -38,6 +38,8 @@ export type FileIssueType =
   | 'near_duplicate'
   | 'leakage'
   | 'outlier'
+  /** Its probability mass lies mostly under a WordNet synset that no class folder covers (the detail says which). */
+  | 'out_of_vocabulary'
   | QualityIssueType
   /** The engine could not read or decode it (the message says why). */
   | 'unreadable'
@@ -64,6 +66,8 @@ export interface CurationFile {
   suggestedLabel?: string;
   /** The model's own top ImageNet class. */
   predicted?: { label: string; probability: number };
+  /** Why it is flagged, in words (label issue, out-of-vocabulary): what the model sees, where its neighbours are. */
+  reasons?: string[];
   width?: number;
   height?: number;
   issues: FileIssue[];
@@ -75,6 +79,8 @@ export interface LabelIssue {
   suggestedLabel: string;
   /** Label quality (self-confidence); the list is sorted by it, lowest (most suspect) first. */
   score: number;
+  /** Why, in words (as `files[].reasons`). */
+  reasons?: string[];
 }
 
 export interface DuplicateGroup {
@@ -90,8 +96,13 @@ export interface DuplicateGroup {
 
 export interface OutlierEntry {
   file: string;
-  /** Mean cosine distance to the k nearest neighbours. */
+  /**
+   * `embedding` (or absent): the mean cosine distance to the k nearest neighbours. `out_of_vocabulary`: the share
+   * of the model's probability under a WordNet synset that no class folder covers.
+   */
   score: number;
+  kind?: 'embedding' | 'out_of_vocabulary';
+  reason?: string;
 }
 
 export interface QualityEntry {
@@ -109,6 +120,25 @@ export interface ClassSummary {
   labelIssues: number;
   /** files / the largest class's files (class balance). */
   relativeSize: number;
+  /** The WordNet synset the folder name was matched to, when the model's classes are ImageNet's. */
+  concept?: ClassConcept;
+}
+
+export interface ClassConcept {
+  /** WordNet 3.0 id (n + noun offset), absent when the name is no noun with ImageNet classes below it. */
+  synset?: string;
+  /** Its first lemma ("musical instrument"). */
+  name?: string;
+  /** ImageNet classes at or below it (its coverage). */
+  imagenetClasses: number;
+  /** How many such synsets the name could mean; the one holding most of the folder's predictions was taken. */
+  senses: number;
+  /** Mean share of the model's probability under the synset over the folder's own files. */
+  agreement: number;
+  /** The same over the other folders' files (the background the mass is measured against). */
+  background: number;
+  /** What all of a file's mass under the synset (vs none) adds to the class's score, as learned (nats; 0: not used). */
+  weight: number;
 }
 
 export interface SkippedEntry {

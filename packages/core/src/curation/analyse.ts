@@ -9,7 +9,9 @@ import type { Extracted } from './extract.js';
 import { estimateLabelErrors } from './label-estimate.js';
 import { findLabelIssues, type LabelAnalysis, type LabelIssueOptions } from './label-issues.js';
 import { DUAL_MAX_ROWS } from './softmax-regression.js';
+import { labelReasons, type VocabularyOutlier, vocabularyOutliers } from './label-reasons.js';
 import { matchModelClasses, modelClassProbabilities } from './model-classes.js';
+import { type FolderConcept, semanticView } from './semantic.js';
 import { embeddingMap } from './map.js';
 import { findOutliers } from './outliers.js';
 import { qualityIssues } from './quality.js';
@@ -50,6 +52,12 @@ export interface LabelResult {
   usedRegression: boolean;
   /** The regression ran with momentum and fewer steps to fit the time budget. */
   fastRegression?: boolean;
+  /** Per class, the WordNet synset its folder name was matched to (when the model's classes are ImageNet's). */
+  folders?: FolderConcept[];
+  /** Per flagged row, why (semantic.ts, label-reasons.ts). */
+  reasons: Map<number, string[]>;
+  /** Rows whose mass lies mostly under a synset that no folder covers. */
+  vocabulary: VocabularyOutlier[];
 }
 
 function subMatrix(m: Matrix, rows: number[]): Matrix {
@@ -73,11 +81,12 @@ export function analyseLabels(
   const x = all ? m : subMatrix(m, rows);
   const knn = all ? nb : nearestNeighbours(x, o.neighbours);
   const y = Int32Array.from(rows, (i) => classes.indexOf(items[i]!.entry.label!));
-  const outputs = matchModelClasses(classes, labels);
-  const logits = outputs ? rows.map((i) => items[i]!.logits) : [];
+  const logits = rows.map((i) => items[i]!.logits);
+  const view = semanticView(classes, y, logits, labels);
+  const outputs = view ? undefined : matchModelClasses(classes, labels);
   const extra = outputs && logits.every(Boolean) ? modelClassProbabilities(logits as Float32Array[], outputs) : undefined;
   const plan = regressionPlan(rows.length, classes.length, m.d, o);
-  const analysis = findLabelIssues(x, y, classes.length, knn, plan ?? { ...o, regressionWeight: 0 }, extra);
+  const analysis = findLabelIssues(x, y, classes.length, knn, plan ?? { ...o, regressionWeight: 0 }, extra, view);
   const sizes = new Int32Array(classes.length);
   for (const k of y) sizes[k] = sizes[k]! + 1;
   const estimatedErrors = estimateLabelErrors(analysis.probs, y, classes.length, (k) => sizes[k]! >= (o.minClassSize ?? 2));
@@ -86,9 +95,12 @@ export function analyseLabels(
     rows,
     analysis,
     estimatedErrors,
-    usedModel: Boolean(extra),
+    usedModel: Boolean(extra || view),
     usedRegression: Boolean(plan),
     ...(plan?.momentum ? { fastRegression: true } : {}),
+    ...(view ? { folders: view.folders } : {}),
+    reasons: labelReasons(analysis, y, classes, knn, view, labels),
+    vocabulary: view ? vocabularyOutliers(view, x, y, knn, classes, labels) : [],
   };
 }
 
@@ -147,6 +159,9 @@ export function analyse(items: Analysable[], labels: LabelSet | undefined, o: An
       nb,
       items.map((x) => x.entry.file),
     ).outliers;
+    const lr = out.label;
+    for (const v of lr?.vocabulary ?? [])
+      out.outliers.push({ file: items[lr!.rows[v.row]!]!.entry.file, score: v.score, kind: 'out_of_vocabulary', reason: v.reason });
   }
   if (o.checks.has('quality')) {
     out.quality = qualityIssues(

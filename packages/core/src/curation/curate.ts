@@ -15,7 +15,7 @@ import type { LabelIssueOptions } from './label-issues.js';
 import { mapOfFiles } from './map.js';
 import { OUTLIER_IQR_FACTOR } from './outliers.js';
 import { QUALITY_THRESHOLDS } from './quality.js';
-import { buildFiles, classSummaries, datasetWarnings } from './report.js';
+import { buildFiles, classConcepts, classSummaries, datasetWarnings } from './report.js';
 import { scanDataset } from './scan.js';
 
 export interface CurateOptions {
@@ -102,7 +102,7 @@ export async function curateDataset(root: string, classifier: CurationEngine, o:
   if (!items.length && checks.has('label')) a.labelSkipped = 'no readable images';
   const changed = await changedSince(extracted);
   const { files, labelIssues } = buildFiles(extracted, items, a, changed);
-  const classes = classSummaries(scan.entries, labelIssues);
+  const classes = classSummaries(scan.entries, labelIssues, classConcepts(a));
   const map = mapOfFiles(
     extracted,
     items.map((x) => x.entry.file),

@@ -3,7 +3,8 @@
  * a k-nearest-neighbour vote), then confident learning as cleanlab's `find_label_issues` does it: per-class
  * thresholds, the calibrated confident joint, `prune_by_noise_rate`, issues ranked by self-confidence.
  */
-import { crossValidatedProbabilities, type RegressionOptions } from './softmax-regression.js';
+import { type SemanticView, type StackModel, stackOpinions } from './semantic.js';
+import { crossValidatedProbabilities, type RegressionOptions, stratifiedFolds } from './softmax-regression.js';
 import type { Matrix, Neighbours } from './vectors.js';
 
 export interface LabelIssueOptions extends RegressionOptions {
@@ -24,6 +25,8 @@ export interface LabelAnalysis {
   issues: number[];
   /** A suggested class per flagged row (index → class). */
   suggested: Map<number, number>;
+  /** The stacker that joined the model's mass under each folder's synset (semantic.ts), when it did. */
+  stack?: StackModel;
 }
 
 /** kNN vote: the share of each class among a row's neighbours (self excluded). */
@@ -111,14 +114,22 @@ export function findLabelIssues(
   nb: Neighbours,
   o: LabelIssueOptions = {},
   extra?: Float64Array,
+  semantic?: SemanticView,
 ): LabelAnalysis {
   const w = o.regressionWeight ?? 0.5;
-  const reg = w > 0 ? crossValidatedProbabilities(x, y, classes, o.folds ?? 5, o.seed ?? 0, o) : undefined;
+  const folds = Math.max(2, Math.min(o.folds ?? 5, x.n));
+  const reg = w > 0 ? crossValidatedProbabilities(x, y, classes, folds, o.seed ?? 0, o) : undefined;
   // The vote's array becomes the average in place (one n × classes array less at dataset scale).
-  const probs = knnVote(nb, y, classes);
+  let probs = knnVote(nb, y, classes);
   for (let p = 0; p < probs.length; p++) {
     const base = w * (reg ? reg[p]! : 0) + (1 - w) * probs[p]!;
     probs[p] = extra ? (2 * base + extra[p]!) / 3 : base;
+  }
+  let stack: StackModel | undefined;
+  if (semantic) {
+    const s = stackOpinions(probs, semantic, y, stratifiedFolds(y, classes, folds, o.seed ?? 0), folds);
+    probs = s.probs;
+    stack = s.model;
   }
   const quality = new Float64Array(y.length);
   const sizes = new Int32Array(classes);
@@ -135,5 +146,5 @@ export function findLabelIssues(
     for (let j = 1; j < classes; j++) if (probs[i * classes + j]! > probs[i * classes + best]!) best = j;
     suggested.set(i, best === y[i] ? suggestion(probs, i, y[i]!, classes) : best);
   }
-  return { probs, quality, issues, suggested };
+  return { probs, quality, issues, suggested, ...(stack ? { stack } : {}) };
 }

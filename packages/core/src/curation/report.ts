@@ -1,14 +1,17 @@
 /** Assembling the versioned curation report from the scan, the extracted images and the analyses. */
-import type { ClassSummary, CurationFile, FileIssue, LabelIssue } from '@image-classifier/protocol';
+import type { ClassConcept, ClassSummary, CurationFile, FileIssue, LabelIssue } from '@image-classifier/protocol';
 import type { Analysable, Analysis } from './analyse.js';
 import type { Extracted } from './extract.js';
 import type { DatasetEntry } from './scan.js';
 
 const r4 = (v: number) => Math.round(v * 1e4) / 1e4;
 
-/** Ranked label issues and, per analysable index, [quality, suggested label?]. */
-export function labelFindings(items: Analysable[], a: Analysis): { issues: LabelIssue[]; byItem: Map<number, [number, string?]> } {
-  const byItem = new Map<number, [number, string?]>();
+/** Ranked label issues and, per analysable index, [quality, suggested label?, reasons?]. */
+export function labelFindings(
+  items: Analysable[],
+  a: Analysis,
+): { issues: LabelIssue[]; byItem: Map<number, [number, string?, string[]?]> } {
+  const byItem = new Map<number, [number, string?, string[]?]>();
   const issues: LabelIssue[] = [];
   const lr = a.label;
   if (!lr) return { issues, byItem };
@@ -16,8 +19,15 @@ export function labelFindings(items: Analysable[], a: Analysis): { issues: Label
   for (const row of lr.analysis.issues) {
     const item = lr.rows[row]!;
     const suggestedLabel = lr.classes[lr.analysis.suggested.get(row)!]!;
-    byItem.set(item, [r4(lr.analysis.quality[row]!), suggestedLabel]);
-    issues.push({ file: items[item]!.entry.file, label: items[item]!.entry.label!, suggestedLabel, score: r4(lr.analysis.quality[row]!) });
+    const reasons = lr.reasons.get(row);
+    byItem.set(item, [r4(lr.analysis.quality[row]!), suggestedLabel, reasons]);
+    issues.push({
+      file: items[item]!.entry.file,
+      label: items[item]!.entry.label!,
+      suggestedLabel,
+      score: r4(lr.analysis.quality[row]!),
+      ...(reasons ? { reasons } : {}),
+    });
   }
   return { issues, byItem };
 }
@@ -34,7 +44,13 @@ export function fileIssues(a: Analysis, changed: Set<string>): Map<string, FileI
       if (g.crossSplit) add(f, { type: 'leakage', detail: 'a duplicate sits in another split' });
     }
   }
-  for (const o of a.outliers) add(o.file, { type: 'outlier', score: o.score });
+  for (const o of a.outliers)
+    add(
+      o.file,
+      o.kind === 'out_of_vocabulary'
+        ? { type: 'out_of_vocabulary', score: o.score, detail: o.reason! }
+        : { type: 'outlier', score: o.score },
+    );
   for (const q of a.quality) add(q.file, { type: q.type, score: q.score });
   for (const f of changed) add(f, { type: 'changed', detail: 'the file changed while it was analysed; run again for fresh results' });
   return map;
@@ -57,6 +73,7 @@ export function buildFiles(
     const lq = i === undefined ? undefined : byItem.get(i);
     if (lq?.[1]) list.push({ type: 'label', score: lq[0], detail: `suggested label: ${lq[1]}` });
     list.push(...(perFile.get(e.file) ?? []));
+    const reasons = [...(lq?.[2] ?? []), ...list.flatMap((f) => (f.type === 'out_of_vocabulary' && f.detail ? [f.detail] : []))];
     return {
       file: e.file,
       ...(e.label !== undefined ? { label: e.label } : {}),
@@ -64,6 +81,7 @@ export function buildFiles(
       ...(lq ? { labelQuality: lq[0] } : {}),
       ...(lq?.[1] ? { suggestedLabel: lq[1] } : {}),
       ...(x.predicted ? { predicted: x.predicted } : {}),
+      ...(reasons.length ? { reasons } : {}),
       ...(x.features ? { width: x.features.width, height: x.features.height } : {}),
       issues: list,
     };
@@ -71,7 +89,29 @@ export function buildFiles(
   return { files, labelIssues: issues };
 }
 
-export function classSummaries(entries: DatasetEntry[], labelIssues: LabelIssue[]): ClassSummary[] {
+/** Per class name, the synset its folder was matched to and the learned weight of its mass. */
+export function classConcepts(a: Analysis | undefined): Map<string, ClassConcept> {
+  const out = new Map<string, ClassConcept>();
+  const lr = a?.label;
+  if (!lr?.folders) return out;
+  lr.folders.forEach((f, k) => {
+    out.set(lr.classes[k]!, {
+      ...(f.concept ? { synset: f.concept.id, name: f.concept.lemmas[0]! } : {}),
+      imagenetClasses: f.concept?.classes.length ?? 0,
+      senses: f.senses,
+      agreement: r4(f.agreement),
+      background: r4(f.floor),
+      weight: r4(lr.analysis.stack?.weight[k] ?? 0),
+    });
+  });
+  return out;
+}
+
+export function classSummaries(
+  entries: DatasetEntry[],
+  labelIssues: LabelIssue[],
+  concepts = new Map<string, ClassConcept>(),
+): ClassSummary[] {
   const by = new Map<string, { files: number; perSplit: Record<string, number>; issues: number }>();
   for (const e of entries) {
     if (e.label === undefined) continue;
@@ -93,6 +133,7 @@ export function classSummaries(entries: DatasetEntry[], labelIssues: LabelIssue[
       ...(Object.keys(c.perSplit).length ? { perSplit: c.perSplit } : {}),
       labelIssues: c.issues,
       relativeSize: r4(c.files / largest),
+      ...(concepts.has(name) ? { concept: concepts.get(name)! } : {}),
     }));
 }
 
@@ -113,7 +154,14 @@ export function datasetWarnings(
     w.push(`Label check used the kNN vote only: a regression over ${a.label.classes.length} classes would take too long.`);
   if (a?.label?.fastRegression)
     w.push('Large dataset: the label regression ran with momentum and a tenth of the steps to fit the time budget.');
-  if (a?.label?.usedModel) w.push("Folder names are the model's own classes: its probabilities joined the label check.");
+  if (a?.label?.folders) {
+    const f = a.label.folders;
+    const named = f.flatMap((x, k) => (x.concept ? [`${a.label!.classes[k]} → ${x.concept.lemmas[0]} (${x.concept.classes.length})`] : []));
+    const none = a.label.classes.filter((_, k) => !f[k]!.concept);
+    w.push(
+      `Folder names matched WordNet synsets (ImageNet classes below each): ${named.join(', ')}${none.length ? `; no synset for ${none.join(', ')}` : ''}. The model's probability under them joined the label check, weighted by how well each separates its folder.`,
+    );
+  } else if (a?.label?.usedModel) w.push("Folder names are the model's own classes: its probabilities joined the label check.");
   const tiny = classes.filter((c) => c.files < 2).map((c) => c.name);
   if (tiny.length && checks.has('label'))
     w.push(
