@@ -200,9 +200,6 @@ export function stackOpinions(
     }
   }
   const all = Array.from(y, (_, i) => i);
-    const mm = fitStack(base, view.mass, has, y, all);
-    console.error('STACK', mm.a, Array.from(mm.weight), Array.from(mm.bias));
-  }
   return { probs: out, model: fitStack(base, view.mass, has, y, sample(all, c)) };
 }
 
