@@ -60,7 +60,10 @@ export interface CurationFile {
   /** Its class folder; absent in a flat folder. */
   label?: string;
   split?: string;
-  /** Out-of-sample probability of its own label (self-confidence), 0..1: low = suspect. */
+  /**
+   * Out-of-sample probability of its own label relative to its class's mean (self-confidence / the class's mean
+   * self-confidence, capped at 1), 0..1: low = suspect.
+   */
   labelQuality?: number;
   /** Set when the file is flagged as a label issue. */
   suggestedLabel?: string;
@@ -137,8 +140,6 @@ export interface ClassConcept {
   agreement: number;
   /** The same over the other folders' files (the background the mass is measured against). */
   background: number;
-  /** What all of a file's mass under the synset (vs none) adds to the class's score, as learned (nats; 0: not used). */
-  weight: number;
 }
 
 export interface SkippedEntry {

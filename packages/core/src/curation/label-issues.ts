@@ -3,7 +3,7 @@
  * a k-nearest-neighbour vote), then confident learning as cleanlab's `find_label_issues` does it: per-class
  * thresholds, the calibrated confident joint, `prune_by_noise_rate`, issues ranked by self-confidence.
  */
-import { type SemanticView, type StackModel, stackOpinions } from './semantic.js';
+import { mixOpinions, type SemanticView } from './semantic.js';
 import { crossValidatedProbabilities, type RegressionOptions, stratifiedFolds } from './softmax-regression.js';
 import type { Matrix, Neighbours } from './vectors.js';
 
@@ -19,14 +19,14 @@ export interface LabelIssueOptions extends RegressionOptions {
 export interface LabelAnalysis {
   /** n × classes averaged out-of-sample probabilities (float32: 100,000 files × 1,000 classes is 400 MB). */
   probs: Float32Array;
-  /** Self-confidence: probs[i][y[i]]. */
+  /** Self-confidence relative to the class's mean: min(1, probs[i][y[i]] / mean of probs[j][y[i]] over its class). */
   quality: Float64Array;
   /** Flagged rows, most suspect (lowest quality) first. */
   issues: number[];
   /** A suggested class per flagged row (index → class). */
   suggested: Map<number, number>;
-  /** The stacker that joined the model's mass under each folder's synset (semantic.ts), when it did. */
-  stack?: StackModel;
+  /** λ, the weight of the model's mass under the folders' synsets in the mixture (semantic.ts), when it joined. */
+  semanticWeight?: number;
 }
 
 /** kNN vote: the share of each class among a row's neighbours (self excluded). */
@@ -125,11 +125,11 @@ export function findLabelIssues(
     const base = w * (reg ? reg[p]! : 0) + (1 - w) * probs[p]!;
     probs[p] = extra ? (2 * base + extra[p]!) / 3 : base;
   }
-  let stack: StackModel | undefined;
+  let semanticWeight: number | undefined;
   if (semantic) {
-    const s = stackOpinions(probs, semantic, y, stratifiedFolds(y, classes, folds, o.seed ?? 0), folds);
+    const s = mixOpinions(probs, semantic, y, stratifiedFolds(y, classes, folds, o.seed ?? 0), folds);
     probs = s.probs;
-    stack = s.model;
+    semanticWeight = s.lambda;
   }
   const quality = new Float64Array(y.length);
   const sizes = new Int32Array(classes);
@@ -137,6 +137,10 @@ export function findLabelIssues(
     quality[i] = probs[i * classes + y[i]!]!;
     sizes[y[i]!] = sizes[y[i]!]! + 1;
   }
+  // Relative to the class's own threshold (its mean self-confidence): a class that is harder to recognise (diverse,
+  // or without a synset) is not ranked below the others as a whole.
+  const t = confidentThresholds(probs, y, classes);
+  for (let i = 0; i < y.length; i++) quality[i] = Math.min(1, quality[i]! / Math.max(1e-9, t[y[i]!]!));
   const minSize = o.minClassSize ?? 2;
   const flagged = pruneByNoiseRate(probs, y, classes, (k) => sizes[k]! >= minSize);
   const issues = [...flagged].sort((a, b) => quality[a]! - quality[b]! || a - b);
@@ -146,5 +150,5 @@ export function findLabelIssues(
     for (let j = 1; j < classes; j++) if (probs[i * classes + j]! > probs[i * classes + best]!) best = j;
     suggested.set(i, best === y[i] ? suggestion(probs, i, y[i]!, classes) : best);
   }
-  return { probs, quality, issues, suggested, ...(stack ? { stack } : {}) };
+  return { probs, quality, issues, suggested, ...(semanticWeight !== undefined ? { semanticWeight } : {}) };
 }

@@ -101,7 +101,6 @@ export function classConcepts(a: Analysis | undefined): Map<string, ClassConcept
       senses: f.senses,
       agreement: r4(f.agreement),
       background: r4(f.floor),
-      weight: r4(lr.analysis.stack?.weight[k] ?? 0),
     });
   });
   return out;
@@ -159,7 +158,7 @@ export function datasetWarnings(
     const named = f.flatMap((x, k) => (x.concept ? [`${a.label!.classes[k]} → ${x.concept.lemmas[0]} (${x.concept.classes.length})`] : []));
     const none = a.label.classes.filter((_, k) => !f[k]!.concept);
     w.push(
-      `Folder names matched WordNet synsets (ImageNet classes below each): ${named.join(', ')}${none.length ? `; no synset for ${none.join(', ')}` : ''}. The model's probability under them joined the label check, weighted by how well each separates its folder.`,
+      `Folder names matched WordNet synsets (ImageNet classes below each): ${named.join(', ')}${none.length ? `; no synset for ${none.join(', ')}` : ''}. The model's probability under them joined the label check with weight ${a.label.analysis.semanticWeight ?? 0} (fitted on the folder labels).`,
     );
   } else if (a?.label?.usedModel) w.push("Folder names are the model's own classes: its probabilities joined the label check.");
   const tiny = classes.filter((c) => c.files < 2).map((c) => c.name);

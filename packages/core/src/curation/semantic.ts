@@ -3,11 +3,12 @@
  * is matched to a synset, and each file's probability mass under that synset (the sum of the model's softmax over
  * the ImageNet classes below it) is an opinion that does not depend on the folder labels at all.
  *
- * Combination (`stackOpinions`): a conditional-logit stacker, fitted on the folder labels with the same folds as the
- * regression, scores class k of file i as  a·log(base_ik + ε) + w_k·mass_ik + b_k  where base is the kNN/regression
- * average. a, w_k ≥ 0, b_k are learned (L2-penalised): a class whose synset's mass does not separate its files from
- * the others gets w_k ≈ 0, and a class with no synset has no mass term, so neither is dragged down. The mass enters
- * linearly: a log would make a 10 % mass under a three-class synset (monument → memorial) count as strong evidence.
+ * Combination (`mixOpinions`): the semantic opinion (`semanticOpinion`) gives each class the file's mass under its
+ * synset, and shares the mass under no folder's synset among the classes whose own files often lie outside their
+ * synset — a per-class reliability learned from the folder labels (1 − agreement; 1 for a class with no synset) — in
+ * proportion to the kNN/regression opinion. So a class without a synset (windmill, painting) or with little coverage
+ * (monument → memorial, 3 ImageNet classes) keeps what the embeddings say of it. The two opinions are mixed with a
+ * weight λ fitted by likelihood of the folder labels on the other folds (out of sample, as the regression).
  */
 import type { LabelSet } from '../model/labels.js';
 import { softmax } from '../model/labels.js';
@@ -95,115 +96,84 @@ export function semanticView(
   return { folders, mass, floor, probs };
 }
 
-export interface StackModel {
-  /** Weight of log(base + ε). */
-  a: number;
-  /** Per class: weight (≥ 0) of the mass under its synset (0 for a class without one), and bias. */
-  weight: Float64Array;
-  bias: Float64Array;
-}
-
-const BASE_EPS = 0.01;
 export const MASS_EPS = 0.001;
-const STACK_L2 = 0.01;
-const STACK_STEPS = 400;
-/** Rows × classes the stacker is fitted on at most (evenly spaced rows beyond it). */
-const STACK_MAX_CELLS = 500_000;
 
-/** At most STACK_MAX_CELLS / classes of `rows`, evenly spaced (deterministic). */
-function sample(rows: number[], classes: number): number[] {
-  const max = Math.max(1, Math.floor(STACK_MAX_CELLS / classes));
-  if (rows.length <= max) return rows;
-  const step = rows.length / max;
-  return Array.from({ length: max }, (_, q) => rows[Math.floor(q * step)]!);
-}
-
-/** Class scores → probabilities for row i into `z`: a·log(base + ε) + w_k·mass + b_k, softmax. */
-function stackRow(m: StackModel, base: Float32Array, mass: Float64Array, i: number, z: Float64Array): void {
-  const c = z.length;
-  let max = -Infinity;
-  for (let k = 0; k < c; k++) {
-    const p = i * c + k;
-    z[k] = m.a * Math.log(base[p]! + BASE_EPS) + m.weight[k]! * mass[p]! + m.bias[k]!;
-    max = Math.max(max, z[k]!);
-  }
-  let sum = 0;
-  for (let k = 0; k < c; k++) {
-    z[k] = Math.exp(z[k]! - max);
-    sum += z[k]!;
-  }
-  for (let k = 0; k < c; k++) z[k] = z[k]! / sum;
+/** The folder concepts' synsets, for the report: "fruit → fruit (n13134947), 20 ImageNet classes". */
+export function describeConcept(c: Concept | undefined): string {
+  return c ? `${c.lemmas[0]} (${c.id}, ${c.classes.length} ImageNet classes)` : 'no synset with ImageNet classes below';
 }
 
 /**
- * Fits the stacker on `rows` by gradient descent with momentum on the L2-penalised mean log-likelihood of the
- * folder labels. `has[k]`: class k has a synset (else its mass weight stays 0).
+ * The semantic opinion as probabilities over the folders (rows × classes): each class gets the file's mass under
+ * its synset, and the mass under no folder's synset is shared among the classes whose own files often lie outside
+ * their synset (a share 1 − agreement; 1 for a class without a synset), in proportion to the base opinion.
  */
-export function fitStack(base: Float32Array, mass: Float64Array, has: boolean[], y: Int32Array, rows: number[]): StackModel {
-  const c = has.length;
-  const m: StackModel = { a: 1, weight: new Float64Array(c), bias: new Float64Array(c) };
-  const v = { a: 0, weight: new Float64Array(c), bias: new Float64Array(c) };
-  const z = new Float64Array(c);
-  const inv = 1 / Math.max(1, rows.length);
-  const lr = 0.05;
-  for (let it = 0; it < STACK_STEPS; it++) {
-    let ga = STACK_L2 * (m.a - 1);
-    const gw = m.weight.map((w) => STACK_L2 * w);
-    const gb = m.bias.map((b) => STACK_L2 * b);
-    for (const i of rows) {
-      stackRow(m, base, mass, i, z);
-      z[y[i]!] = z[y[i]!]! - 1;
-      for (let k = 0; k < c; k++) {
-        const p = i * c + k;
-        const g = z[k]! * inv;
-        ga += g * Math.log(base[p]! + BASE_EPS);
-        gw[k] = gw[k]! + g * mass[p]!;
-        gb[k] = gb[k]! + g;
-      }
-    }
-    v.a = 0.9 * v.a + ga;
-    m.a -= lr * v.a;
+export function semanticOpinion(base: Float32Array, view: SemanticView): Float32Array {
+  const c = view.folders.length;
+  const n = base.length / c;
+  const out = new Float32Array(base.length);
+  const outside = view.folders.map((f) => (f.concept ? Math.max(0, 1 - f.agreement) : 1));
+  for (let i = 0; i < n; i++) {
+    let covered = 0;
+    let spread = 0;
     for (let k = 0; k < c; k++) {
-      v.weight[k] = 0.9 * v.weight[k]! + gw[k]!;
-      v.bias[k] = 0.9 * v.bias[k]! + gb[k]!;
-      m.weight[k] = has[k] ? Math.max(0, m.weight[k]! - lr * v.weight[k]!) : 0;
-      m.bias[k] = m.bias[k]! - lr * v.bias[k]!;
+      covered += view.mass[i * c + k]!;
+      spread += base[i * c + k]! * outside[k]!;
     }
+    const rest = Math.max(0, 1 - covered);
+    let sum = 0;
+    for (let k = 0; k < c; k++) {
+      const v = view.mass[i * c + k]! + (spread > 0 ? (rest * base[i * c + k]! * outside[k]!) / spread : rest / c);
+      out[i * c + k] = v;
+      sum += v;
+    }
+    for (let k = 0; k < c; k++) out[i * c + k] = sum > 0 ? out[i * c + k]! / sum : 1 / c;
   }
-  return m;
+  return out;
 }
 
-/**
- * Out-of-sample stacked probabilities (rows × classes, float32) over the folds `fold`, and the stacker fitted on
- * every row (reported: its weights say how far each class's synset was trusted).
- */
-export function stackOpinions(
+/** The mixture weight λ ∈ {0, 0.05, …, 0.95} of the semantic opinion under which the labels of `rows` are likeliest. */
+export function fitMixture(base: Float32Array, sem: Float32Array, y: Int32Array, rows: number[], c: number): number {
+  let best = 0;
+  let bestLl = -Infinity;
+  for (let step = 0; step < 20; step++) {
+    const lambda = step / 20;
+    let ll = 0;
+    for (const i of rows) ll += Math.log((1 - lambda) * base[i * c + y[i]!]! + lambda * sem[i * c + y[i]!]! + 1e-6);
+    if (ll > bestLl + 1e-9) {
+      bestLl = ll;
+      best = lambda;
+    }
+  }
+  return best;
+}
+
+/** Out-of-sample mixture of the base and semantic opinions (λ fitted on the other folds), and λ over all rows. */
+export function mixOpinions(
   base: Float32Array,
   view: SemanticView,
   y: Int32Array,
   fold: Int32Array,
   folds: number,
-): { probs: Float32Array; model: StackModel } {
+): { probs: Float32Array; lambda: number } {
   const c = view.folders.length;
-  const has = view.folders.map((f) => Boolean(f.concept));
+  const sem = semanticOpinion(base, view);
   const out = new Float32Array(base.length);
-  const z = new Float64Array(c);
   for (let f = 0; f < folds; f++) {
     const train: number[] = [];
-    const test: number[] = [];
-    for (let i = 0; i < y.length; i++) (fold[i] === f ? test : train).push(i);
-    if (!test.length) continue;
-    const m = fitStack(base, view.mass, has, y, sample(train, c));
-    for (const i of test) {
-      stackRow(m, base, view.mass, i, z);
-      out.set(z, i * c);
-    }
+    for (let i = 0; i < y.length; i++) if (fold[i] !== f) train.push(i);
+    const lambda = fitMixture(base, sem, y, train, c);
+    for (let i = 0; i < y.length; i++)
+      if (fold[i] === f) for (let k = 0; k < c; k++) out[i * c + k] = (1 - lambda) * base[i * c + k]! + lambda * sem[i * c + k]!;
   }
-  const all = Array.from(y, (_, i) => i);
-  return { probs: out, model: fitStack(base, view.mass, has, y, sample(all, c)) };
-}
-
-/** The folder concepts' synsets, for the report: "fruit → fruit (n13134947), 20 ImageNet classes". */
-export function describeConcept(c: Concept | undefined): string {
-  return c ? `${c.lemmas[0]} (${c.id}, ${c.classes.length} ImageNet classes)` : 'no synset with ImageNet classes below';
+  return {
+    probs: out,
+    lambda: fitMixture(
+      base,
+      sem,
+      y,
+      Array.from(y, (_, i) => i),
+      c,
+    ),
+  };
 }
