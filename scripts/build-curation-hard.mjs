@@ -33,6 +33,8 @@ const VERSION = '3.1-2';
 const SEED = 20261206;
 const RCC = '/usr/share/gcompris-qt/rcc';
 const A = '/gcompris/src/activities';
+const SHARED = process.env.IMAGE_CLASSIFIER_SHARED_DIR ?? path.resolve(ROOT, '..', 'shared');
+const MODEL = path.join(SHARED, 'models', 'mobilenetv2-12-int8.onnx');
 
 /** [rcc file, folder in its resources, basename without .webp, true class]. */
 const SOURCES = [
@@ -152,26 +154,32 @@ const SOURCES = [
     n,
     'painting',
   ]),
-  ...['bee', 'crab'].map((n) => ['erase', 'erase/resource', n, 'invertebrate']),
+  ...['bee', 'butterfly', 'caterpillar', 'crab'].map((n) => ['erase', 'erase/resource', n, 'invertebrate']),
 ];
 export const HARD_CLASSES = ['bird', 'fish', 'mammal', 'monument', 'painting'];
 
-/** Label noise: [true class, source basename, folder, kind]. Plausible within the pairs, random across, OOV. */
+/**
+ * Label noise: [true class, candidate photographs, folder, kind]; each move takes the first candidate the model
+ * recognises that no other move took. Plausible within the pairs, random across, and out of vocabulary.
+ */
 const MOVES = [
-  ['mammal', 'flying_fox', 'bird', 'plausible'],
-  ['bird', 'penguin', 'mammal', 'plausible'],
-  ['bird', 'owl', 'mammal', 'plausible'],
-  ['mammal', 'dolphin', 'fish', 'plausible'],
-  ['mammal', 'narwhal', 'fish', 'plausible'],
-  ['painting', 'Eglise_dAuvers-sur-Oise_background', 'monument', 'plausible'],
-  ['monument', 'france/reimsCathedral', 'painting', 'plausible'],
-  ['fish', 'fish5', 'monument', 'random'],
-  ['mammal', 'koala', 'monument', 'random'],
-  ['bird', 'kingfisher', 'painting', 'random'],
-  ['monument', 'germany/brandenburgGate', 'bird', 'random'],
-  ['invertebrate', 'bee', 'bird', 'out_of_vocabulary'],
-  ['invertebrate', 'crab', 'fish', 'out_of_vocabulary'],
+  ['mammal', ['flying_fox', 'squirrel', 'lemur'], 'bird', 'plausible'],
+  ['bird', ['penguin', 'swans'], 'mammal', 'plausible'],
+  ['bird', ['owl', 'gosling'], 'mammal', 'plausible'],
+  ['mammal', ['dolphin', 'narwhal', 'polar_bear'], 'fish', 'plausible'],
+  ['mammal', ['narwhal', 'polar_bear'], 'fish', 'plausible'],
+  ['painting', ['Eglise_dAuvers-sur-Oise_background'], 'monument', 'plausible'],
+  ['monument', ['france/reimsCathedral'], 'painting', 'plausible'],
+  ['fish', ['fish5', 'fish6'], 'monument', 'random'],
+  ['mammal', ['koala', 'panda'], 'monument', 'random'],
+  ['bird', ['kingfisher', 'toucan'], 'painting', 'random'],
+  ['monument', ['germany/brandenburgGate'], 'bird', 'random'],
+  ['invertebrate', ['bee', 'butterfly', 'caterpillar'], 'bird', 'out_of_vocabulary'],
+  ['invertebrate', ['crab', 'caterpillar', 'butterfly'], 'fish', 'out_of_vocabulary'],
 ];
+
+/** The WordNet synset whose ImageNet classes must hold the model's top class for a photograph to count as recognised. */
+const RECOGNISED_UNDER = { bird: 'bird', fish: 'fish', mammal: 'mammal', invertebrate: 'invertebrate' };
 
 function rng(seed) {
   let a = seed >>> 0;
@@ -238,8 +246,13 @@ function licenceOf(files, folder, name) {
   return line ? line.trim() : 'see debian/copyright of gcompris-qt-data (GCompris image collections)';
 }
 
-async function sources(dir) {
+/**
+ * The photographs, decoded and capped at 512 px, each once, and only those MobileNetV2 int8 recognises: its top
+ * class lies under the true class's synset (monuments and paintings, with no such synset, are all kept).
+ */
+async function sources(dir, classifier) {
   const sharp = require('sharp');
+  const core = require(path.join(ROOT, 'packages', 'core', 'dist', 'index.js'));
   const rccs = new Map();
   const out = [];
   const thumbs = [];
@@ -254,6 +267,11 @@ async function sources(dir) {
     // The same photograph in two collections (a farm animal also among the words) is kept once.
     if (thumbs.some((t) => t.reduce((s, v, i) => s + Math.abs(v - thumb[i]), 0) / 256 < 6)) continue;
     thumbs.push(thumb);
+    const under = RECOGNISED_UNDER[cls] && core.lookupNoun(RECOGNISED_UNDER[cls])[0];
+    if (under) {
+      const r = await classifier.classifyBytes(jpeg, `${name}.jpg`, { topK: 1 });
+      if (!under.classes.includes(r.predictions[0].index)) continue;
+    }
     out.push({
       name,
       cls,
@@ -285,10 +303,18 @@ async function transform(jpeg, kind) {
 }
 
 /** Builds the set into `out` (replacing it); returns the truth. */
-export async function buildHardSet(out = HARD_DIR) {
+export async function buildHardSet(out = HARD_DIR, modelPath = MODEL) {
+  if (!existsSync(modelPath)) throw new Error(`${modelPath} not found (the set keeps the photographs this model recognises)`);
   const { dir, deb, sha } = packageFiles(path.join(path.dirname(out), 'debs'));
   const rand = rng(SEED);
-  const originals = await sources(dir);
+  const core = require(path.join(ROOT, 'packages', 'core', 'dist', 'index.js'));
+  const classifier = await core.Classifier.create({ modelPath });
+  let originals;
+  try {
+    originals = await sources(dir, classifier);
+  } finally {
+    await classifier.close();
+  }
   const used = new Set();
   const fileName = () => {
     for (;;) {
@@ -308,12 +334,16 @@ export async function buildHardSet(out = HARD_DIR) {
     return rel;
   };
   const placed = new Map();
-  const moved = new Set();
+  const moveOf = new Map();
+  for (const m of MOVES) {
+    const o = m[1].map((n) => originals.find((x) => x.name === n && x.cls === m[0] && !moveOf.has(x))).find(Boolean);
+    if (o) moveOf.set(o, m);
+  }
   for (const o of originals) {
-    // Each move applies to the first photograph of that name (owl is both a word and a farm animal).
-    const move = MOVES.find((m) => m[1] === o.name && m[0] === o.cls && !moved.has(m));
-    if (move) moved.add(move);
+    const move = moveOf.get(o);
     o.moved = Boolean(move);
+    // Invertebrates have no folder: only those moved into one (out of vocabulary) are in the set.
+    if (!move && !HARD_CLASSES.includes(o.cls)) continue;
     const folder = move ? move[2] : o.cls;
     const rel = write(folder, o.jpeg, {
       true_class: o.cls,
@@ -387,13 +417,16 @@ export async function buildHardSet(out = HARD_DIR) {
   return truth;
 }
 
-/** The set's root and truth, built when absent; { skip } with the reason when the Debian package cannot be had. */
+/**
+ * The set's root and truth, built when absent; { skip } with the reason when the Debian package or the model
+ * (../shared/models) cannot be had.
+ */
 export async function ensureHardSet(out = HARD_DIR) {
   const truthFile = path.join(out, 'truth.json');
   try {
     if (!existsSync(truthFile)) await buildHardSet(out);
   } catch (e) {
-    return { skip: `the harder dev set could not be built (${PACKAGE} ${VERSION} via apt-get download): ${e.message.split('\n')[0]}` };
+    return { skip: `the harder dev set could not be built (${PACKAGE} ${VERSION} via apt-get download, MobileNetV2 int8): ${e.message.split('\n')[0]}` };
   }
   return { root: path.join(out, 'dataset'), truth: JSON.parse(readFileSync(truthFile, 'utf8')) };
 }
