@@ -94,8 +94,14 @@ describe('curation on the curation-dev set (MobileNetV2 int8)', { skip: shared ?
     assert.equal(c.windmill?.synset, undefined);
     assert.equal(c.windmill?.imagenetClasses, 0);
     for (const l of report.labelIssues) {
-      assert.ok(l.reasons?.some((r) => r.startsWith('the model sees ')), `${l.file}: ${l.reasons}`);
-      assert.ok(l.reasons?.some((r) => / of its \d+ nearest images are in /.test(r)), `${l.file}: ${l.reasons}`);
+      assert.ok(
+        l.reasons?.some((r) => r.startsWith('the model sees ')),
+        `${l.file}: ${l.reasons}`,
+      );
+      assert.ok(
+        l.reasons?.some((r) => / of its \d+ nearest images are in /.test(r)),
+        `${l.file}: ${l.reasons}`,
+      );
       assert.deepEqual(report.files.find((f) => f.file === l.file)?.reasons?.slice(0, l.reasons!.length), l.reasons);
     }
   });

@@ -65,7 +65,11 @@ describe('WordNet hierarchy of the ImageNet classes', () => {
 
 describe('semantic opinion', () => {
   const view = (mass: number[], agreement: number[]): SemanticView => ({
-    folders: agreement.map((a, k) => (a >= 0 ? { concept: lookupNoun(k ? 'vegetable' : 'fruit')[0]!, senses: 1, agreement: a, floor: 0 } : { senses: 0, agreement: 0, floor: 0 })),
+    folders: agreement.map((a, k) =>
+      a >= 0
+        ? { concept: lookupNoun(k ? 'vegetable' : 'fruit')[0]!, senses: 1, agreement: a, floor: 0 }
+        : { senses: 0, agreement: 0, floor: 0 },
+    ),
     mass: Float64Array.from(mass),
     floor: new Float64Array(agreement.length),
     probs: [],

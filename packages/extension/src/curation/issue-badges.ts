@@ -72,6 +72,7 @@ function badgeOf(
         lines.push(
           `Label issue: folder ${f.label ?? '?'}, looks like ${f.suggestedLabel ?? issue.detail?.replace(/^suggested label: /, '') ?? '?'}${score(issue.score ?? f.labelQuality)}`,
         );
+        if (f.reasons?.length) lines.push(`  ${f.reasons.slice(0, 2).join('; ')}`);
         break;
       case 'exact_duplicate':
       case 'near_duplicate':
@@ -84,6 +85,10 @@ function badgeOf(
       case 'outlier':
         letters.add('O');
         lines.push(`Outlier: far from every other image${score(issue.score)}`);
+        break;
+      case 'out_of_vocabulary':
+        letters.add('O');
+        lines.push(`Out of vocabulary: ${issue.detail ?? 'the model sees something no class folder covers'}`);
         break;
       case 'changed':
         lines.push('Changed while it was analysed: curate again for fresh results');

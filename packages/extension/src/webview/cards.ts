@@ -45,14 +45,15 @@ export function renderCard(
 ): void {
   const path = model.pathOf(card.key);
   const url = path ? thumbs.url(path) : undefined;
-  const version = `${card.key}|${path}|${card.detail}|${card.scoreText ?? ''}|${url ?? ''}|${width}|${fitGeneration()}`;
+  const why = card.reasons?.join('; ') ?? '';
+  const version = `${card.key}|${path}|${card.detail}|${card.scoreText ?? ''}|${why}|${url ?? ''}|${width}|${fitGeneration()}`;
   if (el.dataset.version !== version) {
     el.dataset.version = version;
     el.dataset.key = card.key;
-    el.title = path ?? card.key;
+    el.title = why ? `${path ?? card.key}\n${card.reasons!.join('\n')}` : (path ?? card.key);
     // What a screen reader says: the whole texts (the card shows them cut to its width).
     const scoreText = card.scoreText ?? card.score.toFixed(3);
-    el.setAttribute('aria-label', `${base(path ?? card.key)}, ${card.detail}${scoreText ? `, ${scoreText}` : ''}`);
+    el.setAttribute('aria-label', `${base(path ?? card.key)}, ${card.detail}${scoreText ? `, ${scoreText}` : ''}${why ? `, ${why}` : ''}`);
     const w = width - 2 * CARD_INSET;
     el.innerHTML =
       img(thumbs, path) +

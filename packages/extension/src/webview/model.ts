@@ -19,6 +19,8 @@ export interface Card {
   /** What the score means (the score's tooltip). */
   scoreTitle?: string;
   suggested?: string;
+  /** Why it is on the board, in words (the report's reasons): shown on hover and read by screen readers. */
+  reasons?: string[];
 }
 
 export interface GroupView {
@@ -141,6 +143,7 @@ export class BoardModel {
             scoreTitle: `The model's probability for the folder's label (${i.label}): low means likely mislabelled`,
             detail: `${i.label} → ${i.suggestedLabel}`,
             suggested: i.suggestedLabel,
+            ...(i.reasons ? { reasons: i.reasons } : {}),
           }));
       }
       case 'outliers':
@@ -149,9 +152,13 @@ export class BoardModel {
           .map((o) => ({
             key: o.file,
             score: o.score,
-            scoreText: `outlier ${o.score.toFixed(2)}`,
-            scoreTitle: 'How far the image is from the rest of its class (higher: more unusual)',
-            detail: this.labelOf(o.file) ?? '',
+            scoreText: o.kind === 'out_of_vocabulary' ? `${pct(o.score)} outside` : `outlier ${o.score.toFixed(2)}`,
+            scoreTitle:
+              o.kind === 'out_of_vocabulary'
+                ? "The model's probability under a WordNet synset no class folder covers"
+                : 'How far the image is from the rest of its class (higher: more unusual)',
+            detail: o.kind === 'out_of_vocabulary' ? `${this.labelOf(o.file) ?? ''} · out of vocabulary` : (this.labelOf(o.file) ?? ''),
+            ...(o.reason ? { reasons: [o.reason] } : {}),
           }));
       case 'quality':
         return r.quality

@@ -32,15 +32,23 @@ function pad(s: string | number, n: number): string {
 function classTable(r: CurationReport): string[] {
   if (!r.classes.length) return [];
   const w = Math.max(5, ...r.classes.map((c) => c.name.length));
-  const out = ['', `${pad('class', w)}  files  label issues  balance${r.layout.splits.length ? '  per split' : ''}`];
+  const concepts = r.classes.some((c) => c.concept);
+  const head = `${pad('class', w)}  files  label issues  balance${concepts ? '  WordNet synset (ImageNet classes below, agreement)' : ''}`;
+  const out = ['', `${head}${r.layout.splits.length ? '  per split' : ''}`];
   for (const c of r.classes.slice(0, 50)) {
     const splits = c.perSplit
       ? `  ${Object.entries(c.perSplit)
           .map(([s, n]) => `${s} ${n}`)
           .join(', ')}`
       : '';
+    const k = c.concept;
+    const concept = !concepts
+      ? ''
+      : k?.synset
+        ? `  ${k.name} ${k.synset} (${k.imagenetClasses}, ${(k.agreement * 100).toFixed(0)} %)`
+        : '  none';
     out.push(
-      `${pad(c.name, w)}  ${pad(c.files, 5)}  ${pad(c.labelIssues, 12)}  ${(c.relativeSize * 100).toFixed(0).padStart(6)} %${splits}`,
+      `${pad(c.name, w)}  ${pad(c.files, 5)}  ${pad(c.labelIssues, 12)}  ${(c.relativeSize * 100).toFixed(0).padStart(6)} %${concept}${splits}`,
     );
   }
   if (r.classes.length > 50) out.push(`… and ${r.classes.length - 50} more classes (see the JSON report)`);
@@ -53,8 +61,10 @@ function worstExamples(r: CurationReport, top: number): string[] {
     const est = r.counts.estimatedLabelErrors;
     const likely = est === undefined ? '' : `; confident learning estimates ${est} real label error${est === 1 ? '' : 's'}`;
     out.push('', `Label issues (${r.labelIssues.length}, most suspect first${likely}):`);
-    for (const l of r.labelIssues.slice(0, top))
+    for (const l of r.labelIssues.slice(0, top)) {
       out.push(`  ${l.file}  in '${l.label}', looks like '${l.suggestedLabel}'  (label quality ${l.score.toFixed(3)})`);
+      if (l.reasons?.length) out.push(`      ${l.reasons.slice(0, 2).join('; ')}`);
+    }
   }
   if (r.duplicateGroups.length) {
     out.push('', `Duplicate groups (${r.duplicateGroups.length}):`);
@@ -65,7 +75,12 @@ function worstExamples(r: CurationReport, top: number): string[] {
   }
   if (r.outliers.length) {
     out.push('', `Outliers (${r.outliers.length}, most isolated first):`);
-    for (const o of r.outliers.slice(0, top)) out.push(`  ${o.file}  (mean kNN cosine distance ${o.score.toFixed(3)})`);
+    for (const o of r.outliers.slice(0, top))
+      out.push(
+        o.kind === 'out_of_vocabulary'
+          ? `  ${o.file}  out of vocabulary: ${o.reason}`
+          : `  ${o.file}  (mean kNN cosine distance ${o.score.toFixed(3)})`,
+      );
   }
   if (r.quality.length) {
     out.push('', `Image quality (${r.quality.length}):`);
