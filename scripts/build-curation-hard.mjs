@@ -426,7 +426,9 @@ export async function ensureHardSet(out = HARD_DIR) {
   try {
     if (!existsSync(truthFile)) await buildHardSet(out);
   } catch (e) {
-    return { skip: `the harder dev set could not be built (${PACKAGE} ${VERSION} via apt-get download, MobileNetV2 int8): ${e.message.split('\n')[0]}` };
+    return {
+      skip: `the harder dev set could not be built (${PACKAGE} ${VERSION} via apt-get download, MobileNetV2 int8): ${e.message.split('\n')[0]}`,
+    };
   }
   return { root: path.join(out, 'dataset'), truth: JSON.parse(readFileSync(truthFile, 'utf8')) };
 }

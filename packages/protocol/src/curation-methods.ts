@@ -122,6 +122,53 @@ export namespace SimilarRequest {
   export const type = new RequestType<SimilarParams, SimilarResult, void>(method);
 }
 
+// ---- imageClassifier/find ----------------------------------------------------------------------------------
+
+export interface FindParams {
+  /** A noun: a WordNet 3.0 lemma with ImageNet classes below it ("vehicle", "dogs", "musical_instruments"). */
+  noun: string;
+  /** The dataset folder to search (inside the workspace). */
+  root: string;
+  /** How many files (default 50, at most 10,000). */
+  top?: number;
+}
+
+export interface FindConceptDto {
+  /** WordNet 3.0 id (n + noun offset). */
+  synset: string;
+  name: string;
+  imagenetClasses: number;
+}
+
+export interface FindHitDto {
+  uri: string;
+  /** Relative to the root, `/`-separated. */
+  file: string;
+  /** The model's probability under the synset (over its top 10 classes, as the result cache keeps them), 0..1. */
+  mass: number;
+  /** The model's top class. */
+  predicted?: { label: string; probability: number };
+}
+
+export interface FindResult {
+  root: string;
+  noun: string;
+  /** The sense searched: of the noun's senses, the one holding the most of the dataset's probability. */
+  concept: FindConceptDto;
+  senses: FindConceptDto[];
+  /** Highest mass first. */
+  items: FindHitDto[];
+  /** Images searched. */
+  searched: number;
+  durationMs: number;
+}
+
+/** An unknown noun answers INVALID_ARGUMENT with close matches in its message. */
+export namespace FindRequest {
+  export const method = 'imageClassifier/find' as const;
+  export const type = new RequestType<FindParams, FindResult, void>(method);
+}
+
 // ---- imageClassifier/thumbnails ----------------------------------------------------------------------------
 
 export interface ThumbnailsParams {

@@ -31,7 +31,14 @@ function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: st
 
 describe('image-classifier curate: usage', () => {
   test('a missing root, an unknown check or format is a usage error (exit 2)', async () => {
-    for (const args of [['curate'], ['curate', '.', '--checks', 'label,bogus'], ['curate', '.', '--format', 'xml'], ['similar', 'x.jpg']]) {
+    for (const args of [
+      ['curate'],
+      ['curate', '.', '--checks', 'label,bogus'],
+      ['curate', '.', '--format', 'xml'],
+      ['similar', 'x.jpg'],
+      ['find', 'dog'],
+      ['find', '--in', '.'],
+    ]) {
       const r = await cli(args);
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, /image-classifier: /);
@@ -108,6 +115,35 @@ describe('image-classifier curate and similar with MobileNetV2', { skip: shared 
     assert.equal(out.results[0].file, 'class0/a.jpg');
     assert.ok(out.results[0].similarity > 0.999);
     assert.ok(!out.results.some((h: { file: string }) => h.file === 'class1/copy.jpg'));
+  });
+
+  test('find: the photos of a concept rank first (cat → the cat and its copy); an unknown noun names close matches', async () => {
+    const r = await cli(['find', 'cats', '--in', root, '--model', MOBILENET_INT8, '--format', 'json', '--no-progress']);
+    assert.equal(r.code, 1, r.stderr); // broken.jpg could not be read
+    const out = JSON.parse(r.stdout);
+    assert.equal(out.concept.synset, 'n02121620', JSON.stringify(out.concept)); // cat (feline): the sense holding most of the set's mass
+    assert.deepEqual(
+      out.results
+        .slice(0, 2)
+        .map((h: { file: string }) => h.file)
+        .sort(),
+      ['class0/a.jpg', 'class1/copy.jpg'],
+    );
+    assert.ok(out.results[0].mass > 0.5 && out.results[2].mass < 0.1, JSON.stringify(out.results));
+    const text = await cli(['find', 'beverage', '--in', root, '--model', MOBILENET_INT8, '--format', 'text', '--no-progress']);
+    assert.match(text.stdout.split('\n')[1] ?? '', /class1\/a\.jpg/, text.stdout); // the coffee cup
+    const bad = await cli(['find', 'vegtable', '--in', root, '--model', MOBILENET_INT8, '--no-progress']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /INVALID_ARGUMENT: 'vegtable' is not a noun .*close matches: vegetable/);
+  });
+
+  test('the curation-dev set as text: the synset of each class, and why the top label issues are suspect', async () => {
+    const dev = path.join(shared!, 'datasets', 'curation-dev', 'dataset');
+    const r = await cli(['curate', dev, '--model', MOBILENET_INT8, '--format', 'text', '--checks', 'label', '--no-progress']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /instrument +\d+ +\d+ +\d+ % +musical instrument n03800933 \(26, \d+ %\)/);
+    assert.match(r.stdout, /windmill +\d+ +\d+ +\d+ % +none/);
+    assert.match(r.stdout, /\n {6}the model sees .+ at \d+ %; \d+ of its 10 nearest images are in \w+\//);
   });
 
   test('the curation-dev set: exit 0, and evaluate.py scores the JSON report', async (t) => {

@@ -16,6 +16,7 @@ import {
   CurateRequest,
   type CurateResult,
   type CurationReport,
+  FindRequest,
   SimilarRequest,
 } from '@image-classifier/protocol';
 import { FIXTURE_IMAGES, sharedDir, SKIP_NO_SHARED } from '../../../test-fixtures/fixtures.js';
@@ -126,6 +127,20 @@ describe('curation over JSON-RPC', { skip: shared ? false : SKIP_NO_SHARED }, ()
     const out = await srv.conn.sendRequest(SimilarRequest.type, { uri: uri(path.join(ws, 'coffee.jpg')), k: 3, root: uri(dataset) });
     assert.equal(out.items.length, 3);
     assert.ok(out.items.every((h) => h.similarity < 0.999));
+  });
+
+  test('find: the fish photos rank first for "fishes" (from the cache); an unknown noun is INVALID_ARGUMENT with close matches', async () => {
+    const r = await srv.conn.sendRequest(FindRequest.type, { noun: 'fishes', root: uri(dataset), top: 10 });
+    assert.equal(r.concept.synset, 'n02512053');
+    assert.equal(r.searched, FILES);
+    assert.equal(r.items.length, 10);
+    const inFish = r.items.filter((h) => h.file.startsWith('fish/')).length;
+    assert.ok(inFish >= 8, `${inFish} of the top 10 in fish/: ${r.items.map((h) => h.file).join(', ')}`);
+    for (let i = 1; i < r.items.length; i++) assert.ok(r.items[i]!.mass <= r.items[i - 1]!.mass);
+    assert.equal(r.items[0]!.uri, uri(path.join(dataset, r.items[0]!.file)));
+    const e = await rpcError(srv.conn.sendRequest(FindRequest.type, { noun: 'fsh', root: uri(dataset) }));
+    assert.equal(e.data?.code, 'INVALID_ARGUMENT');
+    assert.match(e.message, /close matches: .*fish/);
   });
 
   test('a file moved to another class folder: the re-run has its new label and embeds nothing', async () => {

@@ -6,6 +6,7 @@ export * from './curate.js';
 export * from './duplicates.js';
 export * from './engine.js';
 export * from './extract.js';
+export * from './find.js';
 export * from './hierarchy.js';
 export * from './image-features.js';
 export * from './label-reasons.js';

@@ -23,23 +23,41 @@ function argmax(p: ArrayLike<number>): number {
 }
 
 /** What the model sees, placed under a folder's synset when one holds it ("strawberry (a fruit) at 99 %"). */
-function modelReason(view: SemanticView, labels: LabelSet | undefined, classes: string[], row: number, prefer: number): string[] {
+function modelSees(view: SemanticView, labels: LabelSet | undefined, row: number, prefer: number): string {
   const p = view.probs[row]!;
   const top = argmax(p);
   const holders = view.folders.flatMap((f, k) => (f.concept?.classes.includes(top) ? [k] : []));
   const holder = holders.includes(prefer) ? prefer : holders[0];
   const under = holder === undefined ? '' : ` (a ${view.folders[holder]!.concept!.lemmas[0]})`;
-  const out = [`the model sees ${className(labels, top)}${under} at ${pct(p[top]!)}`];
-  const c = classes.length;
-  const parts = [prefer, ...view.folders.keys()]
-    .filter((k, q, all) => all.indexOf(k) === q && view.folders[k]!.concept)
-    .slice(0, 3)
-    .map((k) => `${pct(view.mass[row * c + k]!)} under ${classes[k]} (${view.folders[k]!.concept!.lemmas[0]})`);
-  if (parts.length) out.push(`its probability mass: ${parts.join(', ')}`);
-  return out;
+  return `the model sees ${className(labels, top)}${under} at ${pct(p[top]!)}`;
 }
 
-/** Reasons for each flagged row: the model's view (when the hierarchy applies) and the neighbours' folders. */
+/** The mass under the suggested and the own folder's synsets, where they have one. */
+function massLine(view: SemanticView, classes: string[], row: number, ks: number[]): string | undefined {
+  const c = classes.length;
+  const parts = ks
+    .filter((k) => view.folders[k]!.concept)
+    .map((k) => `${pct(view.mass[row * c + k]!)} under ${classes[k]}/ (${view.folders[k]!.concept!.lemmas[0]})`);
+  return parts.length ? `its probability: ${parts.join(', ')}` : undefined;
+}
+
+/** "9 of its 10 nearest images are in fruit/". */
+function neighbourLine(nb: Neighbours, y: Int32Array, row: number, s: number, classes: string[]): string | undefined {
+  let inS = 0;
+  let count = 0;
+  for (let r = 0; r < nb.k; r++) {
+    const j = nb.index[row * nb.k + r]!;
+    if (j < 0) continue;
+    count++;
+    if (y[j] === s) inS++;
+  }
+  return count ? `${inS} of its ${count} nearest images are in ${classes[s]}/` : undefined;
+}
+
+/**
+ * Reasons for each flagged row: what the model sees (when the hierarchy applies), where its neighbours are, the
+ * mass under the folders' synsets, and the label check's own numbers.
+ */
 export function labelReasons(
   a: LabelAnalysis,
   y: Int32Array,
@@ -51,20 +69,16 @@ export function labelReasons(
   const out = new Map<number, string[]>();
   for (const row of a.issues) {
     const s = a.suggested.get(row)!;
-    const reasons = view ? modelReason(view, labels, classes, row, s) : [];
-    let inS = 0;
-    let count = 0;
-    for (let r = 0; r < nb.k; r++) {
-      const j = nb.index[row * nb.k + r]!;
-      if (j < 0) continue;
-      count++;
-      if (y[j] === s) inS++;
-    }
-    if (count) reasons.push(`${inS} of its ${count} nearest images are in ${classes[s]}/`);
-    reasons.push(
-      `label quality ${a.quality[row]!.toFixed(2)} for ${classes[y[row]!]}/, ${pct(a.probs[row * classes.length + s]!)} for ${classes[s]}/`,
+    const reasons = [
+      view ? modelSees(view, labels, row, s) : undefined,
+      neighbourLine(nb, y, row, s, classes),
+      view ? massLine(view, classes, row, [s, y[row]!]) : undefined,
+      `label quality ${a.quality[row]!.toFixed(2)} in ${classes[y[row]!]}/; ${pct(a.probs[row * classes.length + s]!)} for ${classes[s]}/`,
+    ];
+    out.set(
+      row,
+      reasons.filter((r): r is string => r !== undefined),
     );
-    out.set(row, reasons);
   }
   return out;
 }

@@ -17,6 +17,7 @@ export const USAGE = `Usage:
   image-classifier model export-triton <repository> [--model <path|url>] [--name resnet50] [--max-batch 64] [--instance-kind gpu|cpu]
   image-classifier curate <root> [--checks label,duplicates,outliers,quality,leakage] [--format text|json|csv] [--out <file>]
   image-classifier similar <image> --in <folder> [-k 10]
+  image-classifier find <noun> --in <folder> [--top 20]
   image-classifier serve [--stdio | --node-ipc | --pipe=<name> | --socket=<port>]
 
 Classify options:

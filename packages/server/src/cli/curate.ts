@@ -11,6 +11,7 @@ import { EXIT_OK, EXIT_SOME_FAILED, failWith, type Io, intOption, parseCommand, 
 import { curateCsv, curateText } from './curate-format.js';
 import { MODEL_OPTIONS, openEmbeddingModel } from './model-options.js';
 import { ProgressLine } from './progress.js';
+import { findCommand } from './find.js';
 import { similarCommand } from './similar.js';
 
 export const CURATE_OPTIONS = {
@@ -89,6 +90,9 @@ export async function curateCommand(args: string[], io: Io): Promise<number> {
 export const CURATE_USAGE = `Usage:
   image-classifier curate <root> [options]      find label issues, duplicates, leakage, outliers, quality issues
   image-classifier similar <image> --in <root> [-k 10] [--format text|json]
+  image-classifier find <noun> --in <root> [--top 20] [--format text|json]
+                                                rank images by the model's probability under a WordNet noun
+                                                (vehicle, dog, fruit; plurals and multi-word names work)
 
 <root> holds <class>/<image> files, optionally under train/ val/ valid/ validation/ test/; a flat folder gets
 duplicates, outliers, quality and the model's own labels. The model must have an embedding (MobileNetV2, ResNet50).
@@ -104,12 +108,12 @@ Curate options (and the model options of classify: --model, --threads, --batch, 
 Exit codes: 0 every image analysed, 1 some image unreadable (listed in the report), 2 usage or model error.
 `;
 
-/** The curate and similar commands for cli.ts's dispatch; undefined for other commands. */
+/** The curate, similar and find commands for cli.ts's dispatch; undefined for other commands. */
 export function curationCommand(command: string | undefined, args: string[], io: Io): Promise<number> | undefined {
-  if (command !== 'curate' && command !== 'similar') return undefined;
+  if (command !== 'curate' && command !== 'similar' && command !== 'find') return undefined;
   if (args.includes('--help') || args.includes('-h')) {
     io.stdout.write(CURATE_USAGE);
     return Promise.resolve(EXIT_OK);
   }
-  return command === 'curate' ? curateCommand(args, io) : similarCommand(args, io);
+  return command === 'curate' ? curateCommand(args, io) : command === 'find' ? findCommand(args, io) : similarCommand(args, io);
 }

@@ -9,6 +9,7 @@ import {
   ClearCacheRequest,
   CurateRequest,
   ModelInfoRequest,
+  FindRequest,
   SimilarRequest,
   ThumbnailsRequest,
 } from '@image-classifier/protocol';
@@ -22,6 +23,7 @@ import { curate } from './curate.js';
 import { handle } from './errors.js';
 import { singleParams, tokenOf } from './limits.js';
 import { modelInfo } from './model-info.js';
+import { find } from './find.js';
 import { similar } from './similar.js';
 import { clearThumbnails, closeThumbnails, thumbnails } from './thumbnails.js';
 import { applySettings, onConfigurationChange, readSettings } from './settings.js';
@@ -58,6 +60,7 @@ function onInitialize(ctx: ServerContext, p: InitializeParams): InitializeResult
             ClearCacheRequest.method,
             CurateRequest.method,
             SimilarRequest.method,
+            FindRequest.method,
             ThumbnailsRequest.method,
           ],
         },
@@ -107,6 +110,7 @@ const CLASSIFY_USAGE = 'classify needs one params object {uri, topK?}';
 const BATCH_USAGE = 'classifyBatch needs one params object {uris: string[], topK?}';
 const CURATE_USAGE = 'curate needs one params object {root, checks?}';
 const SIMILAR_USAGE = 'similar needs one params object {uri, k?, root?}';
+const FIND_USAGE = 'find needs one params object {noun, root, top?}';
 const THUMBNAILS_USAGE = 'thumbnails needs one params object {uris: string[], size?}';
 
 /**
@@ -132,6 +136,7 @@ export function listen(ctx: ServerContext): void {
     [ClassifyBatchRequest.method, BATCH_USAGE, classifyBatch],
     [CurateRequest.method, CURATE_USAGE, curate],
     [SimilarRequest.method, SIMILAR_USAGE, similar],
+    [FindRequest.method, FIND_USAGE, find],
     [ThumbnailsRequest.method, THUMBNAILS_USAGE, thumbnails],
   ];
   for (const [method, usage, f] of routes)

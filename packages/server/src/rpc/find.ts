@@ -1,0 +1,78 @@
+/**
+ * `imageClassifier/find`: a dataset's images ranked by the model's probability under a noun's WordNet synset
+ * (core's rankByConcept). Each image goes through the cached classify path (its top 10 classes, as the result cache
+ * keeps them: a curated or classified dataset answers from the cache). An unknown noun is refused before any image
+ * is read, with close matches.
+ */
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ClassifierError, rankByConcept, resolveNoun, scanDataset, toConceptDto } from '@image-classifier/core';
+import type { FindParams, FindResult } from '@image-classifier/protocol';
+import type { CancellationToken } from 'vscode-languageserver/node';
+import { classifyFile } from './cached-classify.js';
+import { signalFor } from './classify.js';
+import { datasetRoot } from './curate.js';
+import { acquireModel } from './model-host.js';
+import { pace } from './pace.js';
+import type { ServerContext } from './state.js';
+
+const MAX_TOP = 10_000;
+/** Classes per image: what the result cache keeps (its STORED_TOP_K). */
+const TOP_CLASSES = 10;
+
+function validTop(top: unknown): number {
+  if (top === undefined || top === null) return 50;
+  if (typeof top !== 'number' || !Number.isInteger(top) || top < 1 || top > MAX_TOP)
+    throw new ClassifierError('INVALID_ARGUMENT', `top must be an integer from 1 to ${MAX_TOP} (got ${JSON.stringify(top)}).`);
+  return top;
+}
+
+export async function find(p: FindParams, ctx: ServerContext, token: CancellationToken): Promise<FindResult> {
+  const t0 = performance.now();
+  if (!p || typeof p !== 'object' || typeof p.noun !== 'string' || typeof p.root !== 'string')
+    throw new ClassifierError('INVALID_ARGUMENT', 'find needs params {noun, root, top?}.');
+  const top = validTop(p.top);
+  const root = datasetRoot(ctx, p.root);
+  const model = await acquireModel(ctx);
+  const { signal, dispose } = signalFor(token);
+  try {
+    const l = model.loaded;
+    const senses = resolveNoun(p.noun, l.classifier.labels);
+    const scan = await scanDataset(root);
+    const files: Parameters<typeof rankByConcept>[0] = [];
+    let next = 0;
+    const lane = async () => {
+      while (next < scan.entries.length && !signal.aborted) {
+        await pace();
+        if (signal.aborted || next >= scan.entries.length) break;
+        const e = scan.entries[next++]!;
+        try {
+          const file = ctx.roots.resolve(e.path);
+          const r = await classifyFile(ctx, l, file, { topK: TOP_CLASSES, force: false, interactive: false, signal, embedding: false });
+          const probs = new Float32Array(l.classifier.info.classes);
+          for (const q of r.predictions) probs[q.index] = q.probability;
+          const best = r.predictions[0];
+          files.push({ file: e.file, probs, ...(best ? { predicted: { label: best.label, probability: best.probability } } : {}) });
+        } catch (err) {
+          if ((err as ClassifierError).code === 'CANCELLED' && signal.aborted) throw err;
+          // One unreadable image never stops the search: it is left out.
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, l.classifier.maxBatch * 2 + 2) }, lane));
+    if (signal.aborted) throw new ClassifierError('CANCELLED', 'The request was cancelled.');
+    const { concept, results } = rankByConcept(files, senses, top);
+    return {
+      root: scan.root,
+      noun: p.noun,
+      concept: toConceptDto(concept),
+      senses: [concept, ...senses.filter((s) => s !== concept)].map(toConceptDto),
+      items: results.map((h) => ({ uri: pathToFileURL(path.join(scan.root, ...h.file.split('/'))).href, ...h })),
+      searched: files.length,
+      durationMs: Math.round(performance.now() - t0),
+    };
+  } finally {
+    dispose();
+    model.release();
+  }
+}
