@@ -73,6 +73,7 @@ export function analyseLabels(
   nb: Neighbours,
   labels: LabelSet | undefined,
   o: LabelIssueOptions & { neighbours: number },
+  itemGroup?: Int32Array,
 ): LabelResult | string {
   const rows = items.flatMap((x, i) => (x.entry.label !== undefined ? [i] : []));
   const classes = [...new Set(rows.map((i) => items[i]!.entry.label!))].sort();
@@ -86,7 +87,8 @@ export function analyseLabels(
   const outputs = view ? undefined : matchModelClasses(classes, labels);
   const extra = outputs && logits.every(Boolean) ? modelClassProbabilities(logits as Float32Array[], outputs) : undefined;
   const plan = regressionPlan(rows.length, classes.length, m.d, o);
-  const analysis = findLabelIssues(x, y, classes.length, knn, plan ?? { ...o, regressionWeight: 0 }, extra, view);
+  const group = itemGroup ? Int32Array.from(rows, (i) => itemGroup[i]!) : undefined;
+  const analysis = findLabelIssues(x, y, classes.length, knn, plan ?? { ...o, regressionWeight: 0 }, extra, view, group);
   const sizes = new Int32Array(classes.length);
   for (const k of y) sizes[k] = sizes[k]! + 1;
   const estimatedErrors = estimateLabelErrors(analysis.probs, y, classes.length, (k) => sizes[k]! >= (o.minClassSize ?? 2));
@@ -102,6 +104,16 @@ export function analyseLabels(
     reasons: labelReasons(analysis, y, classes, knn, view, labels),
     vocabulary: view ? vocabularyOutliers(view, x, y, knn, classes, labels) : [],
   };
+}
+
+/** Per item, the index of its duplicate group, or -1. */
+function groupIds(items: Analysable[], groups: DuplicateGroup[]): Int32Array {
+  const index = new Map(items.map((x, i) => [x.entry.file, i]));
+  const out = new Int32Array(items.length).fill(-1);
+  groups.forEach((g, q) => {
+    for (const f of g.files) out[index.get(f)!] = q;
+  });
+  return out;
 }
 
 export interface Analysis {
@@ -141,19 +153,22 @@ export function analyse(items: Analysable[], labels: LabelSet | undefined, o: An
   const ann = buildAnnIndex(m, o.exactMaxRows ? { exactMaxRows: o.exactMaxRows } : {}, ids, o.previousIndex);
   const nb = ann.all(o.neighbours);
   const out: Analysis = { m, nb, ann, duplicates: [], outliers: [], quality: [], map: embeddingMap(m) };
-  if (o.checks.has('label')) {
-    const r = items.length ? analyseLabels(items, m, nb, labels, o) : 'no readable images';
-    if (typeof r === 'string') out.labelSkipped = r;
-    else out.label = r;
-  }
-  if (o.checks.has('duplicates') || o.checks.has('leakage')) {
+  // Duplicate groups first: a group-aware label check keeps each group in one fold and out of its members' votes.
+  const dupChecks = o.checks.has('duplicates') || o.checks.has('leakage');
+  let groups: DuplicateGroup[] = [];
+  if (dupChecks || (o.checks.has('label') && o.groupAware === true)) {
     const dup = items.map((x) => ({ file: x.entry.file, label: x.entry.label, split: x.entry.split, ...x.features }));
-    const groups = findDuplicates(dup, items.length > 1 ? m : undefined, items.length > 1 ? nb : undefined, {
+    groups = findDuplicates(dup, items.length > 1 ? m : undefined, items.length > 1 ? nb : undefined, {
       ...NEAR_DUPLICATE_DEFAULTS,
       ...o.nearDuplicates,
     });
-    out.duplicates = o.checks.has('duplicates') ? groups : groups.filter((g) => g.crossSplit);
   }
+  if (o.checks.has('label')) {
+    const r = items.length ? analyseLabels(items, m, nb, labels, o, groupIds(items, groups)) : 'no readable images';
+    if (typeof r === 'string') out.labelSkipped = r;
+    else out.label = r;
+  }
+  if (dupChecks) out.duplicates = o.checks.has('duplicates') ? groups : groups.filter((g) => g.crossSplit);
   if (o.checks.has('outliers') && items.length > 1) {
     out.outliers = findOutliers(
       nb,

@@ -117,6 +117,26 @@ export function stratifiedFolds(y: Int32Array, classes: number, k: number, seed:
 }
 
 /**
+ * Stratified folds that keep each group whole (`group[i]`: a group id shared by a row's exact and near duplicates,
+ * or -1): a copy in the training folds would make its twin look right (or wrong) for free. Each group is dealt as
+ * one unit with the class of its first row; rows without a group are units of their own.
+ */
+export function groupedFolds(y: Int32Array, classes: number, k: number, seed: number, group: Int32Array): Int32Array {
+  const units = new Map<number, number[]>();
+  for (let i = 0; i < y.length; i++) {
+    const key = group[i]! >= 0 ? group[i]! : -1 - i;
+    units.set(key, [...(units.get(key) ?? []), i]);
+  }
+  const heads = Int32Array.from(units.values(), (u) => y[u[0]!]!);
+  const unitFold = stratifiedFolds(heads, classes, k, seed);
+  const fold = new Int32Array(y.length);
+  [...units.values()].forEach((u, q) => {
+    for (const i of u) fold[i] = unitFold[q]!;
+  });
+  return fold;
+}
+
+/**
  * The same gradient descent in its dual form, for fewer rows than dimensions: the weights stay X_trainᵀ·A (they start
  * at zero and every step adds rows of X), so scores are G·A with G = X·Xᵀ + 1 (the bias) and each step costs
  * n_train² × C instead of n_train × d × C. Returns the test rows' probabilities.
@@ -189,10 +209,10 @@ export function crossValidatedProbabilities(
   k = 5,
   seed = 0,
   o: RegressionOptions = {},
+  fold = stratifiedFolds(y, classes, Math.max(2, Math.min(k, x.n)), seed),
 ): Float64Array {
   const probs = new Float64Array(x.n * classes);
   const folds = Math.max(2, Math.min(k, x.n));
-  const fold = stratifiedFolds(y, classes, folds, seed);
   const g = x.n < x.d && x.n <= DUAL_MAX_ROWS ? gram(x) : undefined;
   for (let f = 0; f < folds; f++) {
     const train: number[] = [];
