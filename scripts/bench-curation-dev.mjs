@@ -9,7 +9,9 @@
  *      the report's timingsMs, extraction's share of the total and its images/s.
  *   2. Quality per method on MobileNetV2, embeddings extracted once (core's extractAll) and fed back to core's
  *      curateDataset through `extractOne`: label issues by the kNN vote alone (regressionWeight 0), the regression
- *      alone (1) and the shipped average (0.5), each followed by confident learning; duplicates by the shipped rule,
+ *      alone (1), their average (0.5) and the shipped method (the average mixed with the model's mass under the
+ *      folders' WordNet synsets), each followed by confident learning (scripts/bench-curation-methods.mjs has the
+ *      harder dev set and cleanlab beside them); duplicates by the shipped rule,
  *      cosine alone and pHash alone (NEAR_DUPLICATE_DEFAULTS with one signal disabled). evaluate.py scores the
  *      shipped CLI report and recomputes its embedding baselines on the same embeddings (when python3 + numpy run).
  */
@@ -191,10 +193,12 @@ function baselineRanks(shared, emb) {
   }
 }
 
+/** [id, name, regressionWeight, the model's mass under the folders' WordNet synsets joins]. */
 const LABEL_METHODS = [
-  ['knn', 'kNN vote alone (k=10) + confident learning', 0],
-  ['regression', 'CV softmax regression alone + confident learning', 1],
-  ['shipped', 'shipped: average (½ each) + confident learning', 0.5],
+  ['knn', 'kNN vote alone (k=10) + confident learning', 0, false],
+  ['regression', 'CV softmax regression alone + confident learning', 1, false],
+  ['average', 'average (½ each) + confident learning (before the hierarchy)', 0.5, false],
+  ['shipped', "shipped: average mixed with the model's mass under the folders' synsets + confident learning", 0.5, true],
 ];
 const OFF = { hashTight: -1, hashLoose: -1, cosineLoose: 2, cosineTight: 2, cosineAlone: 2 };
 const DUPLICATE_METHODS = [
@@ -224,8 +228,11 @@ async function quality(shared, log) {
     const byFile = new Map(extracted.map((x) => [x.entry.file, x]));
     const extractOne = async (entry) => byFile.get(entry.file);
     const label = {};
-    for (const [id, name, w] of LABEL_METHODS) {
-      const report = await core.curateDataset(root, classifier, { extractOne, checks: ['label'], label: { regressionWeight: w } });
+    // Without the model's labels the hierarchy cannot apply: the embedding-only methods.
+    const noLabels = { info: classifier.info, labels: undefined, maxBatch: classifier.maxBatch, classifyBytes: () => undefined };
+    for (const [id, name, w, semantic] of LABEL_METHODS) {
+      const engine = semantic ? classifier : noLabels;
+      const report = await core.curateDataset(root, engine, { extractOne, checks: ['label'], label: { regressionWeight: w } });
       label[id] = { name, regressionWeight: w, ...scoreLabels(report, noise) };
       log(`label issues, ${name}: ${JSON.stringify(label[id])}`);
     }

@@ -163,3 +163,30 @@ test('requestThumbnails: the URIs as given, the size rounded and clamped to the 
     [[], 192],
   ]);
 });
+
+test('reasons and out of vocabulary: the label tooltip says why; an out-of-vocabulary file is an O with its reason', () => {
+  const m = curationBadges(
+    report([
+      {
+        file: 'vegetable/s.jpg',
+        label: 'vegetable',
+        labelQuality: 0.01,
+        suggestedLabel: 'fruit',
+        reasons: ['the model sees strawberry (a fruit) at 99 %', '9 of its 10 nearest images are in fruit/', 'more'],
+        issues: [{ type: 'label', score: 0.01 }],
+      },
+      {
+        file: 'fruit/car.jpg',
+        label: 'fruit',
+        issues: [{ type: 'out_of_vocabulary', score: 0.97, detail: 'the model sees sports car at 90 %: …' }],
+      },
+    ]),
+  );
+  assert.equal(
+    m.get('vegetable/s.jpg')!.tooltip,
+    'Label issue: folder vegetable, looks like fruit (score 0.01)\n  the model sees strawberry (a fruit) at 99 %; 9 of its 10 nearest images are in fruit/',
+  );
+  const car = m.get('fruit/car.jpg')!;
+  assert.equal(car.badge, 'O');
+  assert.equal(car.tooltip, 'Out of vocabulary: the model sees sports car at 90 %: …');
+});
