@@ -67,6 +67,9 @@ describe('curation over JSON-RPC', { skip: shared ? false : SKIP_NO_SHARED }, ()
     assert.equal(r.map?.method, 'pca');
     assert.equal(r.map.points.length, FILES);
     assert.ok(r.map.points.every((p) => p !== null && p.every((v) => v >= 0 && v <= 1)));
+    // The cached top-10 classes carry the WordNet opinion: folders matched to synsets, the model's view in the reasons.
+    assert.equal(r.classes.find((c) => c.name === 'fish')?.concept?.synset, 'n02512053');
+    assert.ok(r.labelIssues[0]?.reasons?.[0]?.startsWith('the model sees '), JSON.stringify(r.labelIssues[0]));
     const top3 = r.labelIssues.slice(0, 3).map((x) => x.file);
     assert.ok(
       top3.some((f) => noisy.has(f)),

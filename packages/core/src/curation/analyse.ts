@@ -83,7 +83,12 @@ export function analyseLabels(
   const knn = all ? nb : nearestNeighbours(x, o.neighbours);
   const y = Int32Array.from(rows, (i) => classes.indexOf(items[i]!.entry.label!));
   const logits = rows.map((i) => items[i]!.logits);
-  const view = semanticView(classes, y, logits, labels);
+  const view = semanticView(
+    classes,
+    y,
+    rows.map((i) => items[i]!),
+    labels,
+  );
   const outputs = view ? undefined : matchModelClasses(classes, labels);
   const extra = outputs && logits.every(Boolean) ? modelClassProbabilities(logits as Float32Array[], outputs) : undefined;
   const plan = regressionPlan(rows.length, classes.length, m.d, o);

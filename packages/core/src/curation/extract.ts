@@ -15,6 +15,8 @@ export interface Extracted {
   features?: ImageFeatures;
   embedding?: Float32Array;
   logits?: Float32Array;
+  /** The model's top classes and their probabilities, where the logits are not at hand (a server's cached result). */
+  top?: { index: Uint16Array; probability: Float32Array };
   predicted?: { label: string; probability: number };
   /** Size and mtime when read, to notice a file that changes during the run. */
   stamp?: { size: number; mtimeMs: number };

@@ -11,6 +11,7 @@
  * weight λ fitted by likelihood of the folder labels on the other folds (out of sample, as the regression).
  */
 import type { LabelSet } from '../model/labels.js';
+import type { Extracted } from './extract.js';
 import { softmax } from '../model/labels.js';
 import { type Concept, classNode, HIERARCHY_CLASSES, lookupNoun, massUnder } from './hierarchy.js';
 import table from './wordnet-table.json';
@@ -34,6 +35,19 @@ export interface SemanticView {
   floor: Float64Array;
   /** Per row, the model's softmax (kept for the reasons and out-of-vocabulary check; rows × 1000). */
   probs: Float32Array[];
+}
+
+/**
+ * A row's probabilities over the 1000 classes: the softmax of its logits, or (a server's cached result) its top
+ * classes' probabilities with 0 elsewhere.
+ */
+export function modelProbabilities(r: Pick<Extracted, 'logits' | 'top'>): Float32Array {
+  if (r.logits) return Float32Array.from(softmax(r.logits));
+  const p = new Float32Array(HIERARCHY_CLASSES);
+  r.top!.index.forEach((k, q) => {
+    p[k] = r.top!.probability[q]!;
+  });
+  return p;
 }
 
 /** Whether `labels` are the 1000 ImageNet classes in the hierarchy's order (the mass is only meaningful then). */
@@ -67,11 +81,11 @@ function pickSense(name: string, rows: Float32Array[], y: Int32Array, k: number)
 export function semanticView(
   classes: string[],
   y: Int32Array,
-  logits: (Float32Array | undefined)[],
+  rows: Array<Pick<Extracted, 'logits' | 'top'>>,
   labels: LabelSet | undefined,
 ): SemanticView | undefined {
-  if (!hierarchyApplies(labels) || logits.some((l) => !l || l.length !== HIERARCHY_CLASSES)) return undefined;
-  const probs = logits.map((l) => Float32Array.from(softmax(l!)));
+  if (!hierarchyApplies(labels) || rows.some((r) => !(r.logits?.length === HIERARCHY_CLASSES || r.top))) return undefined;
+  const probs = rows.map(modelProbabilities);
   const folders = classes.map((name, k) => pickSense(name, probs, y, k));
   if (!folders.some((f) => f.concept)) return undefined;
   const c = classes.length;

@@ -84,8 +84,9 @@ export async function extractCached(ctx: ServerContext, l: Loaded, entry: Datase
         'OUTSIDE_WORKSPACE',
         `${entry.file} leads outside the dataset folder (a symbolic link); files outside it are not read.`,
       );
+    // The top 10 classes (what the result cache keeps): the label check's WordNet opinion reads them.
     const r = await classifyFile(ctx, l, file, {
-      topK: 1,
+      topK: 10,
       force: false,
       interactive: false,
       signal: o.signal,
@@ -109,6 +110,14 @@ export async function extractCached(ctx: ServerContext, l: Loaded, entry: Datase
       embedding: r.vector,
       stamp: { size: file.size, mtimeMs: file.mtimeMs },
       ...(top ? { predicted: { label: top.label, probability: Math.round(top.probability * 1e4) / 1e4 } } : {}),
+      ...(o.features && r.predictions.length
+        ? {
+            top: {
+              index: Uint16Array.from(r.predictions, (q) => q.index),
+              probability: Float32Array.from(r.predictions, (q) => q.probability),
+            },
+          }
+        : {}),
     };
   } catch (e) {
     const err = toClassifierError(e, 'DECODE_FAILED');
