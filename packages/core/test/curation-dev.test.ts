@@ -93,6 +93,11 @@ describe('curation on the curation-dev set (MobileNetV2 int8)', { skip: shared ?
     assert.equal(c.monument?.imagenetClasses, 3);
     assert.equal(c.windmill?.synset, undefined);
     assert.equal(c.windmill?.imagenetClasses, 0);
+    // No file of this set lies outside every folder's vocabulary (none was planted).
+    assert.deepEqual(
+      report.outliers.filter((o) => o.kind === 'out_of_vocabulary'),
+      [],
+    );
     for (const l of report.labelIssues) {
       assert.ok(
         l.reasons?.some((r) => r.startsWith('the model sees ')),
