@@ -5,6 +5,7 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { FindRequest } from '@image-classifier/protocol';
 import type { BoardMessage } from './messages';
 import type { CurationPanel } from './panel';
 import { requestThumbnails } from './thumbnails';
@@ -51,6 +52,8 @@ export class BoardActions {
         return this.thumbs(m.files);
       case 'similar':
         return this.similar(m.file);
+      case 'find':
+        return this.find(m.noun);
       case 'export':
         return this.export(controller);
       case 'perf':
@@ -129,6 +132,14 @@ export class BoardActions {
     const res = await this.board.deps.server.similar({ uri: uri.toString(), k: 24, root: this.board.root.toString() });
     const items = res.items.map((h) => ({ file: h.file, similarity: h.similarity }));
     this.board.post({ type: 'similar', of: file, items });
+  }
+
+  /** `imageClassifier/find` over the board's root → the Similar tab (an unknown noun: the status line says why). */
+  async find(noun: string): Promise<void> {
+    const res = await this.board.deps.server.request(FindRequest.type, { noun, root: this.board.root.toString(), top: 48 });
+    const items = res.items.map((h) => ({ file: h.file, similarity: h.mass }));
+    const title = `Under '${noun}' (${res.concept.name}, ${res.concept.synset}): ${items.length} images, most probable first`;
+    this.board.post({ type: 'similar', of: noun, items, title });
   }
 
   private async export(c: CurationController): Promise<void> {

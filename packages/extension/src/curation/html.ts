@@ -31,6 +31,7 @@ export function boardHtml(webview: vscode.Webview, extensionUri: vscode.Uri, tit
   <button class="undo" title="Undo (Ctrl+Z)" disabled>Undo</button>
   <button class="redo" title="Redo (Ctrl+Shift+Z)" disabled>Redo</button>
   <button class="export" title="Export the issues and decisions (CSV, JSON, clean file list)">Export</button>
+  <input class="find" type="search" placeholder="Find a concept: dog, fruit, vehicle…" aria-label="Find images by concept (a WordNet noun)" title="The images the model sees under a WordNet noun, most probable first">
 </header>
 <section class="classes" aria-label="Classes (press 1–9 to move the selection there)"></section>
 <main class="content"></main>

@@ -32,7 +32,8 @@ export type HostMessage =
   | ({ type: 'outcome'; outcome: ActionOutcome } & UndoState)
   /** Image URLs (webview URIs) for files, by path. */
   | { type: 'thumbs'; urls: Record<string, string> }
-  | { type: 'similar'; of: string; items: { file: string; similarity: number }[] }
+  /** The Similar tab's grid: images nearest to `of`, or (with `title`) the images found under a concept. */
+  | { type: 'similar'; of: string; items: { file: string; similarity: number }[]; title?: string }
   | { type: 'status'; message: string; error?: boolean }
   /** Show this tab (a row of the Image Labels view's curation group was clicked). */
   | { type: 'tab'; tab: IssueTab };
@@ -45,6 +46,8 @@ export type BoardMessage =
   | { type: 'open'; file: string }
   | { type: 'thumbs'; files: string[] }
   | { type: 'similar'; file: string }
+  /** The search box: the images the model sees under a WordNet noun. */
+  | { type: 'find'; noun: string }
   | { type: 'export' }
   /** Test hook: time from the report's arrival to the first painted grid, and scrolling figures. */
   | { type: 'perf'; data: Record<string, number> };

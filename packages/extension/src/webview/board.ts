@@ -48,6 +48,13 @@ export class Board {
     $('.redo').addEventListener('click', () => this.send({ type: 'redo' }));
     $('.export').addEventListener('click', () => this.send({ type: 'export' }));
     this.model.allLabelIssues = this.state.allLabelIssues === true;
+    $<HTMLInputElement>('.find').addEventListener('keydown', (e) => {
+      const noun = (e.target as HTMLInputElement).value.trim();
+      if (e.key === 'Enter' && noun) {
+        this.status(`Finding images under '${noun}'…`);
+        this.send({ type: 'find', noun });
+      }
+    });
     this.watchFonts();
     this.renderTabs();
     this.show(this.state.tab);
@@ -122,7 +129,7 @@ export class Board {
         return;
       case 'similar': {
         const name = m.of.slice(m.of.lastIndexOf('/') + 1);
-        this.model.setSimilar(`Images nearest to ${name}`, m.items);
+        this.model.setSimilar(m.title ?? `Images nearest to ${name}`, m.items);
         this.renderTabs();
         this.show('similar');
         return;
