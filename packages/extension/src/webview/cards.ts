@@ -25,11 +25,14 @@ function line(
   text: string,
   width: number,
   host: string,
-  o: { mode?: FitMode; prefix?: string; tooltip?: boolean } = {},
+  o: { mode?: FitMode; prefix?: string; tooltip?: boolean; why?: string } = {},
 ): string {
   const whole = (o.prefix ?? '') + text;
   const shown = fitText(whole, width, cls, host, o.mode);
-  const tip = shown !== whole && o.tooltip !== false ? ` title="${esc(text)}"` : '';
+  const full = shown !== whole && o.tooltip !== false ? text : '';
+  // The hover says the whole text when it is cut, and why the card is here (the report's reasons).
+  const tipText = [full, o.why ?? ''].filter(Boolean).join('\n');
+  const tip = tipText ? ` title="${esc(tipText)}"` : '';
   return `<div class="${cls}" data-text="${esc(text)}"${tip}>${esc(shown)}</div>`;
 }
 
@@ -50,7 +53,7 @@ export function renderCard(
   if (el.dataset.version !== version) {
     el.dataset.version = version;
     el.dataset.key = card.key;
-    el.title = why ? `${path ?? card.key}\n${card.reasons!.join('\n')}` : (path ?? card.key);
+    el.title = path ?? card.key;
     // What a screen reader says: the whole texts (the card shows them cut to its width).
     const scoreText = card.scoreText ?? card.score.toFixed(3);
     el.setAttribute('aria-label', `${base(path ?? card.key)}, ${card.detail}${scoreText ? `, ${scoreText}` : ''}${why ? `, ${why}` : ''}`);
@@ -58,7 +61,7 @@ export function renderCard(
     el.innerHTML =
       img(thumbs, path) +
       line('name', base(path ?? card.key), w, 'cell card', { mode: 'middle', tooltip: false }) +
-      line('detail', card.detail, w, 'cell card') +
+      line('detail', card.detail, w, 'cell card', why ? { why: card.reasons!.join('\n') } : {}) +
       (scoreText ? `<div class="score" title="${esc(card.scoreTitle ?? 'score')}">${esc(scoreText)}</div>` : '');
   }
   el.classList.add('card');
