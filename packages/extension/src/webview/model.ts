@@ -140,7 +140,7 @@ export class BoardModel {
             key: i.file,
             score: i.score,
             scoreText: `${pct(i.score)} ${i.label}`,
-            scoreTitle: `The model's probability for the folder's label (${i.label}): low means likely mislabelled`,
+            scoreTitle: `Label quality: the probability of the folder's label (${i.label}) relative to its class's mean; low means likely mislabelled`,
             detail: `${i.label} → ${i.suggestedLabel}`,
             suggested: i.suggestedLabel,
             ...(i.reasons ? { reasons: i.reasons } : {}),
