@@ -42,6 +42,7 @@ import {
 } from './harness.mjs';
 import {
   EXT_DIR,
+  IMAGES,
   KEEP,
   MODEL_PREREQUISITE,
   packageExtensionVsix,
@@ -78,7 +79,6 @@ describe('Curation board in VS Code', { skip: missing.length > 0, timeout: 900_0
   after(async () => {
     await vscode?.stop();
     if (ws && !KEEP) await fsp.rm(ws, { recursive: true, force: true });
-    await removePackagedVsix();
   });
 
   function uiTest(name, fn) {
@@ -421,5 +421,100 @@ describe('Curation board in VS Code', { skip: missing.length > 0, timeout: 900_0
       [],
     );
     for (const u of browser.offHostRequests()) assert.match(new URL(u).hostname, /\.vscode-resource\.vscode-cdn\.net$/, u);
+  });
+});
+
+// Both suites share the packaged VSIX: it goes when the file's tests are done.
+after(removePackagedVsix);
+
+const FORMATS = path.join(SHARED, 'formats', 'images');
+const missingFormats = missingPrerequisites([
+  MODEL_PREREQUISITE,
+  [path.join(FORMATS, 'derived_coffee_8bit.bmp'), `the format samples in ${FORMATS}`],
+  [path.join(IMAGES, 'skimage_coffee.jpg'), `the photos in ${IMAGES}`],
+]);
+warnSkipped('the curation formats e2e test', missingFormats);
+
+describe('Curation board: formats and unreadable files', { skip: missingFormats.length > 0, timeout: 600_000 }, () => {
+  let ws, ds, vscode, page;
+
+  before(async () => {
+    ws = await makeTempDir('ic-e2e-ws-formats-');
+    ds = path.join(ws, 'dataset');
+    const put = async (rel, from) => {
+      await fsp.mkdir(path.dirname(path.join(ds, rel)), { recursive: true });
+      await fsp.copyFile(from, path.join(ds, rel));
+    };
+    await put('cups/coffee.jpg', path.join(IMAGES, 'skimage_coffee.jpg'));
+    await put('cups/coffee.bmp', path.join(FORMATS, 'derived_coffee_8bit.bmp'));
+    await put('cats/chelsea.jpg', path.join(IMAGES, 'skimage_chelsea_cat.jpg'));
+    await put('cats/chelsea.webp', path.join(IMAGES, 'derived_chelsea.webp'));
+    await put('cats/astronaut.png', path.join(IMAGES, 'skimage_astronaut.png'));
+    // A JPEG cut after 4,000 bytes: its header reads, its pixels do not.
+    await fsp.writeFile(path.join(ds, 'cats/broken.jpg'), (await fsp.readFile(path.join(IMAGES, 'skimage_coffee.jpg'))).subarray(0, 4000));
+    vscode = await startExtensionWorkbench({
+      vsix: await packageExtensionVsix(),
+      workspaceDir: ws,
+      extensionsPrefix: 'ic-e2e-exts-formats-',
+    });
+    ({ page } = vscode);
+  });
+
+  after(async () => {
+    await vscode?.stop();
+    if (ws && !KEEP) await fsp.rm(ws, { recursive: true, force: true });
+  });
+
+  test('a BMP is curated like any image, the Overview names the one unreadable file, and a trash leaves only the class folders', async () => {
+    try {
+      await runExplorerContextMenuItem(page, 'dataset', 'Curate Dataset…');
+      const frame = await boardFrame(page, { timeoutMs: 60_000 });
+      await waitFor(() => frame.evaluate(() => !!window.__board.model.report), { timeoutMs: 120_000, what: 'the report' });
+      const files = await frame.evaluate(() => window.__board.model.report.files);
+      const bmp = files.find((f) => f.file === 'cups/coffee.bmp');
+      assert.ok(bmp, 'the BMP is in the report');
+      assert.deepEqual(
+        bmp.issues.filter((i) => i.type === 'unreadable'),
+        [],
+        `the BMP was read: ${JSON.stringify(bmp.issues)}`,
+      );
+      const broken = files.find((f) => f.file === 'cats/broken.jpg');
+      assert.ok(
+        broken?.issues.some((i) => i.type === 'unreadable'),
+        'the truncated JPEG is unreadable',
+      );
+
+      // The Overview says how many files could not be read and names them (as text).
+      await showTab(frame, 'Overview');
+      const section = frame.locator('.overview .unreadable');
+      await section.waitFor({ state: 'visible', timeout: 20_000 });
+      assert.equal((await section.locator('h2').innerText()).trim(), '1 file could not be read');
+      const items = await section.locator('li').allInnerTexts();
+      assert.equal(items.length, 1, items.join('\n'));
+      assert.match(items[0], /^cats\/broken\.jpg [A-Z_]+ \S/, items[0]);
+      assert.ok(!items[0].includes(ws) && !/Vips/.test(items[0]), `paths relative to the dataset, no libvips loader name: ${items[0]}`);
+      await screenshot(page, 'curation-formats-overview');
+
+      // The BMP's card: it and its JPEG twin are a duplicate group, each member with its thumbnail.
+      await showTab(frame, 'Duplicates');
+      const member = frame.locator('.grid .cell.group .member[title="cups/coffee.bmp"]');
+      await member.waitFor({ state: 'visible', timeout: 20_000 });
+      await waitFor(() => member.evaluate((m) => (m.querySelector('img')?.naturalWidth ?? 0) > 0), { what: 'the BMP’s thumbnail' });
+      await screenshot(page, 'curation-formats-bmp-card');
+
+      // Trash the group's other copy: the dataset folder keeps exactly its class folders; the board's state is beside it.
+      const group = frame.locator('.grid .cell.group', { has: frame.locator('.member[title="cups/coffee.bmp"]') });
+      const others = await group.locator('.member.other').evaluateAll((els) => els.map((e) => e.title));
+      assert.ok(others.length >= 1, 'the group has a copy to trash');
+      await group.locator('.group-head').click();
+      await page.keyboard.press('Delete');
+      await waitFor(() => others.every((f) => !fs.existsSync(path.join(ds, f))), { timeoutMs: 20_000, what: 'the copy trashed' });
+      assert.deepEqual(fs.readdirSync(ds).sort(), ['cats', 'cups'], 'the dataset folder holds its class folders and nothing else');
+      assert.ok(fs.existsSync(path.join(ws, '.dataset.curation')), 'the board’s state folder is beside the dataset');
+    } catch (e) {
+      const shot = await screenshot(page, 'curation-fail-formats').catch(() => undefined);
+      if (shot) console.error(`screenshot: ${shot}`);
+      throw e;
+    }
   });
 });

@@ -6,6 +6,7 @@ import { PathTracker, currentReport, labelOfPath } from '../src/curation/tracker
 import { BoardModel } from '../src/webview/model';
 import { type KeyPress, type KeyTarget, handleKey } from '../src/webview/keys';
 import { mapPoints } from '../src/webview/map-points';
+import { unreadableHeading, unreadableRows } from '../src/webview/unreadable';
 
 function report(): CurationReport {
   const files = ['fish/a.jpg', 'tool/b.jpg', 'tool/c.jpg', 'train/fish/d.jpg', 'val/fish/e.jpg'];
@@ -249,4 +250,26 @@ test('BoardModel: the Label issues tab shows the likely errors (confident learni
     m.cards('similar').map((c) => [c.detail, c.scoreText]),
     [['fish', '1.00 similar']],
   );
+});
+
+test('unreadableRows: the Overview lists every unreadable file with its code and why, hostile names as given', () => {
+  const r = report();
+  assert.deepEqual(unreadableRows(r), []);
+  r.files[1]!.issues.push({
+    type: 'unreadable',
+    code: 'DECODE_FAILED',
+    detail: 'DECODE_FAILED: /ds/tool/b.jpg could not be decoded as JPEG (VipsJpeg: premature end of JPEG image).',
+  });
+  r.files.push({
+    file: 'fish/<img src=x onerror=alert(1)>.jpg',
+    label: 'fish',
+    issues: [{ type: 'unreadable', code: 'EMPTY_FILE', detail: 'The file is empty.' }],
+  });
+  r.files[0]!.issues.push({ type: 'outlier', score: 0.9 });
+  assert.deepEqual(unreadableRows(r), [
+    { file: 'tool/b.jpg', code: 'DECODE_FAILED', message: 'tool/b.jpg could not be decoded as JPEG (premature end of JPEG image).' },
+    { file: 'fish/<img src=x onerror=alert(1)>.jpg', code: 'EMPTY_FILE', message: 'The file is empty.' },
+  ]);
+  assert.equal(unreadableHeading(1), '1 file could not be read');
+  assert.equal(unreadableHeading(3), '3 files could not be read');
 });

@@ -7,6 +7,7 @@ import type { CurationReport } from '@image-classifier/protocol';
 import { type MapPoint, mapPoints } from './map-points';
 import type { BoardModel } from './model';
 import type { Thumbs } from './thumbs';
+import { unreadableHeading, unreadableRows } from './unreadable';
 
 /**
  * The CSP allows no inline style attributes: widths and colours travel as data attributes and are set through the
@@ -77,6 +78,7 @@ export function renderOverview(root: HTMLElement, model: BoardModel, thumbs: Thu
   const notes = r.warnings.length ? `<h2>Notes</h2><ul>${r.warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul>` : '';
   root.innerHTML = `<div class="overview"><p class="summary">${esc(summary)}</p><div class="overview-cols"><div>${barChart(model)}${splits(r)}${notes}</div><div class="map-box"></div></div></div>`;
   applyInlineStyles(root);
+  appendUnreadable(root.querySelector<HTMLElement>('.overview-cols > div')!, r);
   const points = mapPoints(r);
   const box = root.querySelector<HTMLElement>('.map-box')!;
   if (!points.length) {
@@ -84,6 +86,29 @@ export function renderOverview(root: HTMLElement, model: BoardModel, thumbs: Thu
     return;
   }
   drawMap(box, model, thumbs, points, onRegion);
+}
+
+/** "N files could not be read" and the list (name, code, why), built as text nodes: names can be hostile. */
+function appendUnreadable(col: HTMLElement, report: CurationReport): void {
+  const rows = unreadableRows(report);
+  if (!rows.length) return;
+  const section = document.createElement('section');
+  section.className = 'unreadable';
+  const h = document.createElement('h2');
+  h.textContent = unreadableHeading(rows.length);
+  const list = document.createElement('ul');
+  for (const row of rows) {
+    const li = document.createElement('li');
+    const name = document.createElement('span');
+    name.className = 'unreadable-file';
+    name.textContent = row.file;
+    const code = document.createElement('code');
+    code.textContent = row.code;
+    li.append(name, ' ', code, row.message ? ` ${row.message}` : '');
+    list.append(li);
+  }
+  section.append(h, list);
+  col.append(section);
 }
 
 function drawMap(box: HTMLElement, model: BoardModel, thumbs: Thumbs, points: MapPoint[], onRegion: (keys: string[]) => void): void {
