@@ -16,7 +16,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const require = createRequire(import.meta.url);
 const SHARED = process.env.IMAGE_CLASSIFIER_SHARED_DIR ?? path.resolve(ROOT, '..', 'shared');
-const MODEL = path.join(SHARED, 'models', 'resnet50-torchvision-seed0.onnx');
+// A real model: the seed-0 ResNet50's random features make near-ties that graph and exact search break differently.
+const MODEL = path.join(SHARED, 'models', 'mobilenetv2-12-int8.onnx');
 const DATASET = path.join(SHARED, 'datasets', 'curation-dev', 'dataset');
 const BUILT = path.join(ROOT, 'packages', 'extension', 'dist', 'server');
 const skip = !existsSync(path.join(BUILT, 'node_modules', 'usearch'))

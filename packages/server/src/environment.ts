@@ -18,6 +18,8 @@
  * Read elsewhere, documented where they are read:
  *   IMAGE_CLASSIFIER_MODEL_URL, IMAGE_CLASSIFIER_CACHE_DIR   core (packages/core/src/model/download.ts)
  *   IMAGE_CLASSIFIER_MALLOC_TUNING                          protocol (packages/protocol/src/launch.ts), by bin/
+ *   IMAGE_CLASSIFIER_ANN_THREADS    core (packages/core/src/curation/ann-graph.ts): usearch's threads; 1 = the same
+ *                                   graph on every build (tests that compare a rebuilt graph's findings)
  */
 
 export const WORKER_ENV = 'IMAGE_CLASSIFIER_WORKER';

@@ -48,7 +48,11 @@ export class GraphIndex implements AnnIndex {
   /** key → row of m (-1: not a current row), row → key. */
   private rowOfKey!: Int32Array;
   private keyOfRow!: Int32Array;
-  private readonly threads = Math.max(1, availableParallelism());
+  /**
+   * Threads for usearch's inserts and searches. IMAGE_CLASSIFIER_ANN_THREADS=1 builds the same graph every time
+   * (parallel inserts may break near-ties between neighbours differently from one build to the next).
+   */
+  private readonly threads = Math.max(1, Number(process.env['IMAGE_CLASSIFIER_ANN_THREADS']) || availableParallelism());
 
   private constructor(
     private readonly m: Matrix,
