@@ -165,12 +165,14 @@ export async function measureBoard(frame, message, ms = 3000) {
 /**
  * The board's script on its own page (file://, a stand-in for VS Code's webview API that answers no thumbnails),
  * for the 10,000-card check without the workbench around it. Returns the page's file.
+ * Its elements are those of the webview page (packages/extension/src/curation/html.ts): the board looks each one up.
  */
 export function standaloneBoardPage(dir, extDir) {
   const url = (p) => new URL(`file://${path.join(extDir, p)}`).href;
   const html = `<!DOCTYPE html><html><head><link rel="stylesheet" href="${url('media/board.css')}"></head><body>
 <header class="bar"><nav class="tabs"></nav><span class="status"></span><span class="spacer"></span>
-<button class="undo">Undo</button><button class="redo">Redo</button><button class="export">Export</button></header>
+<button class="undo">Undo</button><button class="redo">Redo</button><button class="export">Export</button>
+<input class="find" type="search"></header>
 <section class="classes"></section><main class="content"></main>
 <script>window.acquireVsCodeApi = () => ({ postMessage() {}, getState() {}, setState() {} });</script>
 <script src="${url('dist/media/board.js')}"></script></body></html>`;

@@ -231,6 +231,13 @@ describe('Image Classifier as a new user meets it (issue 18)', { skip: missing.l
     await removePackagedVsix();
   });
 
+  /** The Explorer's own "Collapse Folders in Explorer" button: top-level rows back in view. */
+  async function collapseExplorerFolders() {
+    const folders = page.locator('.pane-header', { has: page.locator('h3.title', { hasText: /^ic-e2e-ws-first-/ }) }).first();
+    await folders.hover();
+    await folders.locator('.action-label[aria-label^="Collapse Folders"]').first().click();
+  }
+
   function uiTest(name, fn) {
     test(name, async (t) => {
       try {
@@ -459,6 +466,7 @@ describe('Image Classifier as a new user meets it (issue 18)', { skip: missing.l
   });
 
   uiTest('1b + 10. Find Similar on a photo outside the curated dataset asks where; the Similar tab counts its cards', async () => {
+    await collapseExplorerFolders(); // the board may have revealed a file deep in the dataset: 'photos' in view
     await runExplorerContextMenuItem(page, 'photos/coffee.jpg', 'Find Similar Images');
     const input = page.locator('.quick-input-widget');
     await input.waitFor({ state: 'visible', timeout: 30_000 });
@@ -519,10 +527,7 @@ describe('Image Classifier as a new user meets it (issue 18)', { skip: missing.l
   });
 
   uiTest('6. after a reload, undo of a move out of a nested folder rebuilds the board from the files', async () => {
-    // The Explorer's own "Collapse Folders in Explorer" button (the nested folder's row must be in view).
-    const folders = page.locator('.pane-header', { has: page.locator('h3.title', { hasText: /^ic-e2e-ws-first-/ }) }).first();
-    await folders.hover();
-    await folders.locator('.action-label[aria-label^="Collapse Folders"]').first().click();
+    await collapseExplorerFolders(); // the nested folder's row must be in view
     const nested = fs.readdirSync(path.join(ds, NESTED)).sort()[0];
     const from = `${NESTED}/${nested}`;
     const to = `tool/${nested}`;
