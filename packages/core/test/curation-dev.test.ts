@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { CurationReport } from '@image-classifier/protocol';
-import { SKIP_NO_SHARED, sharedDir } from '../../../test-fixtures/fixtures.js';
+import { pythonWithNumpy, SKIP_NO_SHARED, sharedDir } from '../../../test-fixtures/fixtures.js';
 import { Classifier, curateDataset } from '../src/index.js';
 
 const shared = sharedDir();
@@ -142,7 +142,7 @@ describe('curation on the curation-dev set (MobileNetV2 int8)', { skip: shared ?
     let out: string;
     try {
       out = execFileSync(
-        'python3',
+        pythonWithNumpy(),
         [
           path.join(DEV, 'evaluate.py'),
           '--suspects',

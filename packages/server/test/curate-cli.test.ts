@@ -9,7 +9,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { before, describe, test } from 'node:test';
-import { FIXTURE_IMAGES, SKIP_NO_SHARED, sharedDir } from '../../../test-fixtures/fixtures.js';
+import { FIXTURE_IMAGES, pythonWithNumpy, SKIP_NO_SHARED, sharedDir } from '../../../test-fixtures/fixtures.js';
 import { MOBILENET_INT8, BIN } from './server-client.js';
 
 const shared = sharedDir();
@@ -170,7 +170,7 @@ describe('image-classifier curate and similar with MobileNetV2', { skip: shared 
     let out: string;
     try {
       out = execFileSync(
-        'python3',
+        pythonWithNumpy(),
         [
           path.join(dev, 'evaluate.py'),
           '--suspects',
