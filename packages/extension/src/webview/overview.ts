@@ -142,19 +142,24 @@ function drawMap(box: HTMLElement, model: BoardModel, thumbs: Thumbs, points: Ma
   const legend = names.map((n, i) => `<span class="legend"><i data-colour="${classColour(i, names.length)}"></i>${esc(n)}</span>`);
   pick.innerHTML = legend.join(' ');
   applyInlineStyles(pick);
-  const at = (e: MouseEvent) => {
-    const b = canvas.getBoundingClientRect();
-    return [((e.clientX - b.left) * canvas.width) / b.width, ((e.clientY - b.top) * canvas.height) / b.height] as const;
-  };
+  // The canvas's place when the drag began: a report or an action that arrives mid-drag redraws the Overview
+  // (a new canvas), and the drag still ends where the user lets go, on the document.
+  let rect: DOMRect | undefined;
+  const at = (e: MouseEvent, b: DOMRect = canvas.getBoundingClientRect()) =>
+    [((e.clientX - b.left) * canvas.width) / b.width, ((e.clientY - b.top) * canvas.height) / b.height] as const;
   let start: readonly [number, number] | undefined;
-  canvas.addEventListener('mousedown', (e) => (start = at(e)));
+  canvas.addEventListener('mousedown', (e) => {
+    rect = canvas.getBoundingClientRect();
+    start = at(e, rect);
+    document.addEventListener('mouseup', finish, { once: true });
+  });
   canvas.addEventListener('mousemove', (e) => {
     if (start && e.buttons)
       draw([Math.min(start[0], at(e)[0]), Math.min(start[1], at(e)[1]), Math.max(start[0], at(e)[0]), Math.max(start[1], at(e)[1])]);
   });
-  canvas.addEventListener('mouseup', (e) => {
-    if (!start) return;
-    const [ex, ey] = at(e);
+  const finish = (e: MouseEvent) => {
+    if (!start || !rect) return;
+    const [ex, ey] = at(e, rect);
     const [ax, ay] = start;
     start = undefined;
     if (Math.hypot(ex - ax, ey - ay) < 5) {
@@ -168,5 +173,5 @@ function drawMap(box: HTMLElement, model: BoardModel, thumbs: Thumbs, points: Ma
     const [lx, hx, ly, hy] = [Math.min(ax, ex), Math.max(ax, ex), Math.min(ay, ey), Math.max(ay, ey)];
     draw();
     onRegion(alive.filter((p) => sx(p.x) >= lx && sx(p.x) <= hx && sy(p.y) >= ly && sy(p.y) <= hy).map((p) => p.key));
-  });
+  };
 }
