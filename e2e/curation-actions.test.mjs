@@ -82,7 +82,7 @@ async function makeHarnessExtension() {
   const esbuild = await import('esbuild');
   const dir = await makeTempDir('ic-e2e-curation-ext-');
   await esbuild.build({
-    entryPoints: [path.join(ROOT, 'packages/extension/src/curation/controller.ts')],
+    entryPoints: [path.join(ROOT, 'packages/extension/src/curation/host/controller.ts')],
     bundle: true,
     platform: 'node',
     format: 'cjs',

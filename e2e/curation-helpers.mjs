@@ -165,7 +165,7 @@ export async function measureBoard(frame, message, ms = 3000) {
 /**
  * The board's script on its own page (file://, a stand-in for VS Code's webview API that answers no thumbnails),
  * for the 10,000-card check without the workbench around it. Returns the page's file.
- * Its elements are those of the webview page (packages/extension/src/curation/html.ts): the board looks each one up.
+ * Its elements are those of the webview page (packages/extension/src/curation/host/html.ts): the board looks each one up.
  */
 export function standaloneBoardPage(dir, extDir) {
   const url = (p) => new URL(`file://${path.join(extDir, p)}`).href;

@@ -2,7 +2,7 @@
 /**
  * Builds the extension for packaging:
  *   src/extension.ts                                   → dist/extension.js   (activation; `vscode` external)
- *   src/client.ts                                      → dist/client.js      (the language client, loaded on first need)
+ *   src/server/client.ts                               → dist/client.js      (the language client, loaded on first need)
  *   @image-classifier/server: src/server-main.ts       → dist/server/server.js        (the JSON-RPC server)
  *   @image-classifier/core: src/engine/inference-worker.ts → dist/server/inference-worker.js
  *   @image-classifier/core: src/image/preprocess-worker.ts → dist/server/preprocess-worker.js
@@ -158,7 +158,7 @@ const builds = [
   {
     ...common,
     // client.js (vscode-languageclient) is required by extension.js on first need, not during activation.
-    entryPoints: { extension: path.join(here, 'src/extension.ts'), client: path.join(here, 'src/client.ts') },
+    entryPoints: { extension: path.join(here, 'src/extension.ts'), client: path.join(here, 'src/server/client.ts') },
     outdir: dist,
     external: ['vscode'],
     // Lets activate() report the time from the bundle's first line to its own end.

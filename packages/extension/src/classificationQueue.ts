@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import type { BatchItem, ClassifyBatchResult, ClassifyResult } from '@image-classifier/protocol';
 import { CLASSIFY_BATCH_MAX_URIS } from '@image-classifier/protocol/limits';
 import type { ImageResult, ResultStore } from './results';
-import type { ServerManager } from './server';
+import type { ServerManager } from './server/server';
 import { topK } from './settings';
 import { toUserError } from './errors';
 

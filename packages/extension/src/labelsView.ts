@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { percent, shortLabel } from './format';
-import type { CurationSummaries } from './curation/summaries';
+import type { CurationSummaries } from './curation/host/summaries';
 import { type CurationNode, curationChildren, curationTreeItem } from './labelsViewCuration';
 import { predictionsMarkdown } from './markdown';
 import type { ImageResult, ResultStore, SkippedImage } from './results';

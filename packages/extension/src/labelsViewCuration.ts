@@ -3,9 +3,9 @@
  * window, with a row per issue type; a row opens the dataset's board on that tab.
  */
 import * as vscode from 'vscode';
-import type { IssueCount } from './curation/issue-counts';
-import { issueSummary } from './curation/issue-counts';
-import type { DatasetIssues } from './curation/summaries';
+import type { IssueCount } from './curation/shared/issue-counts';
+import { issueSummary } from './curation/shared/issue-counts';
+import type { DatasetIssues } from './curation/host/summaries';
 
 export type CurationNode =
   | { kind: 'curation'; dataset: DatasetIssues }

@@ -5,7 +5,7 @@
 import * as vscode from 'vscode';
 import type { StatusParams } from '@image-classifier/protocol';
 import { modelDisplayName, providerDisplayName } from './format';
-import type { ServerManager } from './server';
+import type { ServerManager } from './server/server';
 
 export class ModelStatusBar implements vscode.Disposable {
   private readonly item: vscode.StatusBarItem;

@@ -7,7 +7,7 @@ import { isClassifiablePath } from '@image-classifier/protocol/formats';
 import * as vscode from 'vscode';
 import type { ClassificationQueue } from './classificationQueue';
 import type { ResultStore } from './results';
-import type { ServerManager } from './server';
+import type { ServerManager } from './server/server';
 import { autoClassify, RESULT_AFFECTING, SECTION } from './settings';
 
 export interface WatchDeps {

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { CurationCore } from '../src/curation/core';
-import { NodeFileOps } from '../src/curation/file-ops';
+import { CurationCore } from '../src/curation/model/dataset-actions';
+import { NodeFileOps } from '../src/curation/model/file-ops';
 import { exists, hashOf, journalText, makeDataset, openCore, snapshot, stateDir, statePath, write } from './curation-helpers';
 
 test('curation trash (OS trash): a verified copy is kept, undo restores the bytes (sha256 equal), redo trashes again', async (t) => {

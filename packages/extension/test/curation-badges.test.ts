@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CURATION_REPORT_VERSION, type CurationFile, type CurationReport, ThumbnailsRequest } from '@image-classifier/protocol';
-import { curationBadges } from '../src/curation/issue-badges';
-import { requestThumbnails, THUMBNAIL_SIZES } from '../src/curation/thumbnails';
+import { curationBadges } from '../src/curation/shared/issue-badges';
+import { requestThumbnails, THUMBNAIL_SIZES } from '../src/curation/host/thumbnails';
 
 function report(files: CurationFile[], extra: Partial<CurationReport> = {}): CurationReport {
   return {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { CurationFile, CurationReport } from '@image-classifier/protocol';
-import { OwnFileEvents } from '../src/curation/ownEvents';
-import { PathTracker, currentReport, labelOfPath } from '../src/curation/tracker';
+import { OwnFileEvents } from '../src/curation/shared/ownEvents';
+import { PathTracker, currentReport, labelOfPath } from '../src/curation/shared/tracker';
 import { BoardModel } from '../src/webview/model';
 import { type KeyPress, type KeyTarget, handleKey } from '../src/webview/keys';
 import { mapPoints } from '../src/webview/map-points';

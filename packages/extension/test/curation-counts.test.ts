@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CURATION_REPORT_VERSION, type CurationReport } from '@image-classifier/protocol';
-import { curationIssueCounts, issueSummary } from '../src/curation/issue-counts';
-import { PathTracker, currentReport } from '../src/curation/tracker';
+import { curationIssueCounts, issueSummary } from '../src/curation/shared/issue-counts';
+import { PathTracker, currentReport } from '../src/curation/shared/tracker';
 
 const files = ['cats/c1.jpg', 'cats/c2.jpg', 'cats/c3.jpg', 'dogs/d1.jpg', 'dogs/d2.jpg', 'dogs/d3.jpg', 'dogs/odd.jpg'];
 

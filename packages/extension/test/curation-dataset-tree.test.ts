@@ -12,8 +12,8 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { deflateSync } from 'node:zlib';
 import type { CurationReport } from '@image-classifier/protocol';
-import { CurationCore } from '../src/curation/core';
-import { NodeFileOps } from '../src/curation/file-ops';
+import { CurationCore } from '../src/curation/model/dataset-actions';
+import { NodeFileOps } from '../src/curation/model/file-ops';
 import { exists, makeDataset, openCore, stateDir, write } from './curation-helpers';
 
 // ---- a tiny PNG encoder (RGB, no filter), so PIL really opens the files ----------------------------------------

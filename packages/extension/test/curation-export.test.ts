@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import type { CurationReport } from '@image-classifier/protocol';
-import { buildExport, cleanFileList, exportRows, issuesCsv } from '../src/curation/export';
-import { locationsSince } from '../src/curation/export-files';
+import { buildExport, cleanFileList, exportRows, issuesCsv } from '../src/curation/model/export';
+import { locationsSince } from '../src/curation/model/export-files';
 import { makeDataset, openCore, write } from './curation-helpers';
 
 function report(): CurationReport {

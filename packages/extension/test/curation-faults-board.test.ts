@@ -10,8 +10,8 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { CurationCore } from '../src/curation/core';
-import { NodeFileOps } from '../src/curation/file-ops';
+import { CurationCore } from '../src/curation/model/dataset-actions';
+import { NodeFileOps } from '../src/curation/model/file-ops';
 import { type Dataset, exists, hashOf, makeDataset, openCore, write } from './curation-helpers';
 
 const HERE = __dirname;
@@ -165,8 +165,8 @@ test('17.8 two processes moving the same files at once: each file ends in exactl
   const files = Array.from({ length: 12 }, (_, i) => `train/cats/p${i}.jpg`);
   for (const f of files) write(ds.root, f, randomBytes(64));
   const barrier = path.dirname(ds.root);
-  const core = path.join(HERE, '../src/curation/core.ts');
-  const fileOps = path.join(HERE, '../src/curation/file-ops.ts');
+  const core = path.join(HERE, '../src/curation/model/dataset-actions.ts');
+  const fileOps = path.join(HERE, '../src/curation/model/file-ops.ts');
   // Each child says `ready <i>` and waits for the file `go-<i>`: both start each move at the same moment.
   const readyCount = new Map<number, number>();
   const child = (label: string) =>

@@ -3,8 +3,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CurationCore } from '../src/curation/core';
-import { NodeFileOps } from '../src/curation/file-ops';
+import { CurationCore } from '../src/curation/model/dataset-actions';
+import { NodeFileOps } from '../src/curation/model/file-ops';
 
 export interface Dataset {
   root: string;
@@ -58,7 +58,7 @@ export function snapshot(root: string): string[] {
   return out.sort();
 }
 
-/** The board's state folder for a dataset at `root`: `<parent>/.<name>.curation` (src/curation/state.ts). */
+/** The board's state folder for a dataset at `root`: `<parent>/.<name>.curation` (src/curation/model/state.ts). */
 export function stateDir(root: string): string {
   return path.join(path.dirname(root), `.${path.basename(root)}.curation`);
 }

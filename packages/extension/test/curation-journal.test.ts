@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { parseJournal, replayJournal } from '../src/curation/journal';
+import { parseJournal, replayJournal } from '../src/curation/model/journal';
 import { exists, hashOf, journalText, makeDataset, openCore, snapshot, stateDir, write } from './curation-helpers';
 
 test('curation undo/redo: move, move, undo, redo, a new action clears redo, undo back to the first', async (t) => {

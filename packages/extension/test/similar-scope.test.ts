@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { similarScopes } from '../src/curation/similar-scope';
+import { similarScopes } from '../src/curation/shared/similar-scope';
 
 test('an image inside a curated dataset is searched there, the innermost dataset first, without asking', () => {
   assert.deepEqual(similarScopes('/ws/dataset/fish/a.jpg', ['/ws/dataset', '/ws/other']), {

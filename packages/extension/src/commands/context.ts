@@ -1,10 +1,10 @@
 /** What every command gets: the extension's parts, built once by the extension object. */
 import type * as vscode from 'vscode';
 import type { ClassificationQueue } from '../classificationQueue';
-import type { CurationBoards } from '../curation/boards';
+import type { CurationBoards } from '../curation/host/boards';
 import type { LabelsViewProvider } from '../labelsView';
 import type { ResultStore } from '../results';
-import type { ServerManager } from '../server';
+import type { ServerManager } from '../server/server';
 import type { ModelInfoDocument } from './modelInfo';
 
 export interface CommandContext {

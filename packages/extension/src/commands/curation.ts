@@ -1,9 +1,9 @@
 /** Curate Dataset… (a folder's curation board) and Find Similar Images (an image's nearest neighbours on a board). */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { folderName } from '../curation/folder-name';
-import type { IssueTab } from '../curation/issue-counts';
-import { type SimilarScope, similarScopes } from '../curation/similar-scope';
+import { folderName } from '../curation/host/folder-name';
+import type { IssueTab } from '../curation/shared/issue-counts';
+import { type SimilarScope, similarScopes } from '../curation/shared/similar-scope';
 import type { CommandContext, CommandHandler } from './context';
 import { activeImage, toUri } from './util';
 

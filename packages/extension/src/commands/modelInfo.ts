@@ -2,7 +2,7 @@
 import type { ModelInfoResult } from '@image-classifier/protocol';
 import * as vscode from 'vscode';
 import { modelDisplayName, providerDisplayName } from '../format';
-import type { ServerManager } from '../server';
+import type { ServerManager } from '../server/server';
 
 export const INFO_SCHEME = 'imageclassifier-info';
 

@@ -1,5 +1,5 @@
 /** The webview's handle on VS Code: postMessage to the host and the state VS Code keeps while the board is hidden. */
-import type { BoardMessage } from '../curation/messages';
+import type { BoardMessage } from '../curation/shared/messages';
 
 export type TabId = 'overview' | 'labels' | 'duplicates' | 'outliers' | 'quality' | 'similar';
 export type KeepRule = 'largest' | 'oldest' | 'train';

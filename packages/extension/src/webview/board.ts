@@ -1,9 +1,9 @@
 /**
  * The curation board (webview script, bundled to dist/media/board.js): tabs, the class list with its numbers, the
- * grids, the Overview, and the messages with the host. DOM only; no vscode import.
+ * grids, the Overview, and the messages with the host. DOM only.
  */
-import type { BoardMessage, HostMessage } from '../curation/messages';
-import type { BoardActionKind } from '../curation/types';
+import type { BoardMessage, HostMessage } from '../curation/shared/messages';
+import type { BoardActionKind } from '../curation/shared/types';
 import { type BoardState, type KeepRule, type TabId, host, loadState } from './api';
 import { resetFit } from './fit';
 import { handleKey } from './keys';

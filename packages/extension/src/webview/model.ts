@@ -3,9 +3,9 @@
  * the lists each tab shows, derived on demand and cached until something changes.
  */
 import type { CurateFileProgress, CurationFile, CurationReport } from '@image-classifier/protocol';
-import type { FileFacts, HostMessage } from '../curation/messages';
-import { PathTracker } from '../curation/tracker';
-import type { ActionOutcome } from '../curation/types';
+import type { FileFacts, HostMessage } from '../curation/shared/messages';
+import { PathTracker } from '../curation/shared/tracker';
+import type { ActionOutcome } from '../curation/shared/types';
 import type { KeepRule, TabId } from './api';
 
 /** One card: `key` is the report path (stable across moves); the file's current path comes from the tracker. */

@@ -13,13 +13,12 @@
  * Every path read from disk (journal, decisions) is checked twice: by its text (relative, '/'-separated, normalised,
  * no `..`, not absolute, no dot folder in a dataset path) when it is read, and against the file system (no folder on
  * the way is a symbolic link, and its real path is inside the dataset or the state folder) before any operation.
- * No vscode import.
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { relProblem } from './paths';
 
-import type { CurationErrorCode } from './types';
+import type { CurationErrorCode } from '../shared/types';
 
 export type { CurationErrorCode };
 

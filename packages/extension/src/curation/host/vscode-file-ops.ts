@@ -3,11 +3,11 @@
  * applied with `workspace.applyEdit` (so SCM, other extensions and VS Code's own undo see them), the trash is
  * `workspace.fs.delete(…, {useTrash: true})`, everything else `workspace.fs`. In a remote window
  * (`vscode.env.remoteName` set), or where the file system provider refuses the trash (e.g. code-server), there is none
- * to use: the board then moves files into the `trash/` of its state folder beside the dataset (state.ts).
+ * to use: the board then moves files into the `trash/` of its state folder beside the dataset (model/state.ts).
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { FileOps, FileStat } from './file-ops';
+import type { FileOps, FileStat } from '../model/file-ops';
 
 export class VscodeFileOps implements FileOps {
   /** Set to false after the first refusal, so the rest of a batch goes straight to the state folder's `trash/`. */

@@ -1,6 +1,6 @@
 /**
  * A curation report → what the Explorer shows on each file with an open issue: a badge of one or two characters, a
- * tooltip that says what, and a theme colour. Pure (no vscode import), so unit tests cover it.
+ * tooltip that says what, and a theme colour. Pure, so unit tests cover it.
  *
  * Letters, most urgent first: `!` unreadable, `L` label issue, `D` duplicate (exact, near, or across splits),
  * `O` outlier, `Q` quality (dark, blurry, …). The badge is the first two that apply ("LD": a suspect label that is

@@ -8,7 +8,7 @@
  * moved or its label kept, a duplicate once fewer than two files of its group are left (the others trashed), and
  * every other issue (outlier, quality, unreadable, changed) stays open until the file is trashed. Trashed files and
  * files added after the report are not in it; a name with a line break cannot be one line and is left out (the JSON
- * lists it). Pure functions, no vscode import.
+ * lists it). Pure functions.
  */
 import { type CurationFile, type CurationReport, csvRow } from '@image-classifier/protocol';
 import { placeOf } from './paths';

@@ -2,11 +2,11 @@
  * The curation board's thumbnails, through the extension's server handle: `imageClassifier/thumbnails` (WebP files
  * in the server's cache folder; see protocol's ThumbnailsResult). The webview shows them with `asWebviewUri`, with
  * `result.dir` among its `localResourceRoots`. Type imports only: the request itself is sent by the language client
- * bundle (client.ts), which activation does not load.
+ * bundle (server/client.ts), which activation does not load.
  */
 import type * as vscode from 'vscode';
 import type { ThumbnailsResult } from '@image-classifier/protocol';
-import type { ServerManager } from '../server';
+import type { ServerManager } from '../../server/server';
 
 /** The longest side the server accepts, and the default (protocol's ThumbnailsRequest.minSize/maxSize/defaultSize). */
 export const THUMBNAIL_SIZES = { min: 16, max: 512, default: 192 } as const;

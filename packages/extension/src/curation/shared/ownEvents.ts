@@ -2,7 +2,7 @@
  * Tells the board's own file operations apart from changes made outside it, so that only the latter ask the report
  * again: events that arrive while an action runs are held; when it ends, those for the paths it changed (and their
  * folders) are dropped, the others count. Later events for its paths are dropped for a short while too (watchers
- * report late). Paths are URI paths ('/'-separated). No vscode import.
+ * report late). Paths are URI paths ('/'-separated).
  */
 const OWN_EVENTS_MS = 5000;
 

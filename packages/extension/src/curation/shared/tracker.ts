@@ -1,6 +1,6 @@
 /**
  * Where each file of a curation report is now, after the board's actions (and their undo/redo): the report stays as
- * the server made it, the tracker maps its paths to the current ones. No vscode import, no DOM: the host and the
+ * the server made it, the tracker maps its paths to the current ones. No DOM: the host and the
  * webview both use it, so an ActionOutcome updates the board without re-running anything.
  */
 import type { CurationFile, CurationReport } from '@image-classifier/protocol';

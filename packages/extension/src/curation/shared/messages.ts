@@ -1,6 +1,6 @@
 /**
- * The messages between the curation panel (extension host) and the board (webview script). No vscode import, no
- * DOM: both sides import these types. Paths are relative to the dataset root, '/'-separated, as in the report.
+ * The messages between the curation panel (extension host) and the board (webview script). No DOM:
+ * both sides import these types. Paths are relative to the dataset root, '/'-separated, as in the report.
  */
 import type { CurateFileProgress, CurationReport } from '@image-classifier/protocol';
 import type { IssueTab } from './issue-counts';

@@ -6,7 +6,7 @@
  */
 import * as vscode from 'vscode';
 import type { CurationReport } from '@image-classifier/protocol';
-import { curationBadges, type FileBadge } from './issue-badges';
+import { curationBadges, type FileBadge } from '../shared/issue-badges';
 
 export class CurationExplorer implements vscode.FileDecorationProvider, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<vscode.Uri[]>();

@@ -4,7 +4,6 @@
  * the journal and the files, so it acts on what the first one left. A lock whose process is gone (same host, the
  * pid answers ESRCH) is stale and taken over: it is renamed aside first and checked to be the one judged stale, so
  * two windows never both take it. A lock held longer than the wait gives a refusal naming the holder.
- * No vscode import.
  */
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';

@@ -9,7 +9,7 @@
  * The journal is data from disk (a dataset shared as an archive may carry one), so reading it checks every entry:
  * each path must be a plain relative path the board acts on (places.ts `journalPathProblem`: no `..`, not absolute,
  * inside the dataset or the state folder), each id must be new (a repeated id is a replayed line), and an entry that
- * fails is reported and skipped, the rest kept. No vscode import.
+ * fails is reported and skipped, the rest kept.
  */
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -18,7 +18,7 @@ import type { FileState } from './file-ops';
 import { journalPathProblem } from './places';
 import { relProblem } from './paths';
 import { ensureStateDir } from './state';
-import type { BoardActionKind } from './types';
+import type { BoardActionKind } from '../shared/types';
 
 export const JOURNAL_VERSION = 1 as const;
 export const JOURNAL_FILE = 'journal.jsonl';

@@ -49,8 +49,8 @@ import {
 } from '@image-classifier/protocol';
 import { engineProcessEnv } from '@image-classifier/protocol/launch';
 import type { BatchOptions, ClientModule, CurateOptions, RequestOptions, ServerConnection, ServerPhase } from './serverTypes';
-import { remoteSecretEnv } from './secrets';
-import { serverSettings } from './settings';
+import { remoteSecretEnv } from '../secrets';
+import { serverSettings } from '../settings';
 
 /** At most this many automatic restarts within RESTART_WINDOW_MS; after that the user restarts by hand. */
 const MAX_RESTARTS = 5;

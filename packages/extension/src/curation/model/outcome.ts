@@ -1,7 +1,7 @@
-/** The sentences and change lists of the curation actions' outcomes. No vscode import. */
+/** The sentences and change lists of the curation actions' outcomes. */
 import type { FileOp } from './journal';
 import { COPIES_AREA, type CurationError, type CurationErrorCode, isStatePath, TRASH_AREA } from './places';
-import type { ActionOutcome } from './types';
+import type { ActionOutcome } from '../shared/types';
 
 export const refused = (message: string, code?: CurationErrorCode): ActionOutcome => ({
   ok: false,

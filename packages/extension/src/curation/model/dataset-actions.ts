@@ -4,8 +4,8 @@
  * beside the dataset (state.ts; nothing is written inside the dataset but the moves themselves). Every action holds
  * the state folder's lock (lock.ts) and re-reads the journal, so two windows, two processes or a reload see the same
  * history and never act on the same file at once. A state folder that is not usable makes the board read-only, with
- * the sentence `readOnly`. The extension wraps this with the VS Code file operations (controller.ts); unit tests use
- * node:fs. No vscode import.
+ * the sentence `readOnly`. The extension wraps this with the VS Code file operations (host/controller.ts); unit tests use
+ * node:fs.
  */
 import type { CurationReport } from '@image-classifier/protocol';
 import * as path from 'node:path';
@@ -19,7 +19,7 @@ import { labelProblem, moveTarget, placeOf, relProblem } from './paths';
 import { COPIES_PREFIX, CurationError, type Places } from './places';
 import { hasLegacy, migrateLegacy, placesFor, stateProblem } from './state';
 import { outcomeOf, plural, refused, refusedBy, trashMessage } from './outcome';
-import type { ActionOutcome, BoardActionKind, CurationController } from './types';
+import type { ActionOutcome, BoardActionKind, CurationController } from '../shared/types';
 
 interface Plan {
   kind: BoardActionKind | 'undo' | 'redo';

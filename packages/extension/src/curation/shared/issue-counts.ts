@@ -1,7 +1,7 @@
 /**
  * A curated dataset's open issues as counts, for the Image Labels view: one number per board tab, counted as the
  * board counts its tabs (a moved or kept label issue is closed, a trashed file's issues are gone, a duplicate group
- * needs two files left). Pure (no vscode import), so unit tests cover it.
+ * needs two files left). Pure, so unit tests cover it.
  *
  * `report` is the report as the dataset is now (tracker.ts `currentReport`); `kept` holds the files whose label the
  * user kept (report paths; a label issue's path is its report path, since moved ones are already left out).

@@ -1,7 +1,7 @@
 /**
  * The file operations the curation actions need, behind one interface: unit tests use `NodeFileOps` on a temporary
  * folder, the extension uses `VscodeFileOps` (WorkspaceEdit renames, workspace.fs, the OS trash). Absolute
- * file-system paths. No vscode import here.
+ * file-system paths.
  */
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';

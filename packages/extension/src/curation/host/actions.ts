@@ -6,10 +6,10 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { FindRequest } from '@image-classifier/protocol';
-import type { BoardMessage } from './messages';
+import type { BoardMessage } from '../shared/messages';
 import type { CurationPanel } from './panel';
 import { requestThumbnails } from './thumbnails';
-import type { ActionOutcome, CurationController } from './types';
+import type { ActionOutcome, CurationController } from '../shared/types';
 
 /** Thumbnails' long side, px (cards show them at about half this on a 2× screen). */
 const THUMB_SIZE = 256;

@@ -1,11 +1,11 @@
 /**
- * The curation board's controller for one dataset folder: the journaled actions of core.ts over the VS Code file
+ * The curation board's controller for one dataset folder: the journaled actions of model/dataset-actions.ts over the VS Code file
  * operations. Problems found in the journal (a line torn by a crash, a path outside the dataset: skipped), the move
  * of an earlier version's folders out of the dataset, and a read-only board are shown once as a warning.
  */
 import * as vscode from 'vscode';
-import { CurationCore } from './core';
-import type { CurationController } from './types';
+import { CurationCore } from '../model/dataset-actions';
+import type { CurationController } from '../shared/types';
 import { VscodeFileOps } from './vscode-file-ops';
 
 export async function createCurationController(root: vscode.Uri): Promise<CurationController> {

@@ -7,17 +7,17 @@
 import * as vscode from 'vscode';
 import { folderName } from './folder-name';
 import type { CurateFileProgress, CurationReport } from '@image-classifier/protocol';
-import type { ServerManager } from '../server';
+import type { ServerManager } from '../../server/server';
 import { BoardActions } from './actions';
 import { boardHtml } from './html';
-import type { FileFacts, HostMessage } from './messages';
+import type { FileFacts, HostMessage } from '../shared/messages';
 import { createCurationController } from './controller';
 import type { CurationExplorer } from './explorer';
-import type { IssueTab } from './issue-counts';
-import { OwnFileEvents } from './ownEvents';
+import type { IssueTab } from '../shared/issue-counts';
+import { OwnFileEvents } from '../shared/ownEvents';
 import type { CurationSummaries } from './summaries';
-import { PathTracker, currentReport } from './tracker';
-import type { ActionOutcome, CurationController } from './types';
+import { PathTracker, currentReport } from '../shared/tracker';
+import type { ActionOutcome, CurationController } from '../shared/types';
 
 export const BOARD_VIEW_TYPE = 'imageClassifier.curationBoard';
 

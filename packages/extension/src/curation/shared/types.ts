@@ -1,4 +1,4 @@
-/** The curation board's actions (contract between the board panel and the journal). No vscode import. */
+/** The curation board's actions (contract between the board panel and the journal). */
 export type BoardActionKind = 'move' | 'trash' | 'keep' | 'unkeep';
 
 /** Why an action was refused, where the user must act: a link or a path outside, a read-only board, a held lock. */

@@ -1,7 +1,7 @@
 /**
  * Writing the export next to nothing it could overwrite: each file goes to a free name in the folder chosen (an
  * existing `curation-issues.csv` makes it `curation-issues (1).csv`). Where the report's files are now is worked out
- * from the journal's entries written after the report was made (moves, trashes and their undos). No vscode import.
+ * from the journal's entries written after the report was made (moves, trashes and their undos).
  */
 import * as path from 'node:path';
 import type { CurationReport } from '@image-classifier/protocol';

@@ -3,7 +3,7 @@
  * journal last saw it, every destination free), then the operations one by one, each path checked again just before
  * it is used; when one fails, the ones already done are rolled back. A rename or restore records the dataset folders
  * it created (`made`); its undo removes them again when they are empty, and a file leaving the state folder's trash
- * takes its emptied folders there with it. No vscode import.
+ * takes its emptied folders there with it.
  */
 import { type FileOps, type FileState, fileState, sha256, stateDifference } from './file-ops';
 import type { FileOp } from './journal';

@@ -9,7 +9,7 @@
  * there into the state folder (never over an existing one: a taken name gets a ` (n)` suffix) and removes the emptied
  * folders, so nothing is left for an image-folder loader to take as a class. A folder there holding a symbolic link or
  * a special file, or a `journal.jsonl` / `decisions.json` that is not a file, is left untouched and the board is
- * read-only until the user fixes it (the sentence says what to do). No vscode import.
+ * read-only until the user fixes it (the sentence says what to do).
  */
 import { createHash } from 'node:crypto';
 import { constants, promises as fs } from 'node:fs';

@@ -14,7 +14,6 @@
  * folder was wrong after all); undoing the move brings it back. Written to a temporary file, fsync'ed, then renamed
  * over the old one, so a crash leaves the old or the new file, never half of one. A key that is not a plain dataset
  * path (`../x.jpg`, `/etc/passwd`, a dot folder) is reported and ignored by the board, and written back unchanged.
- * No vscode import.
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';

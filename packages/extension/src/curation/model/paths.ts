@@ -1,7 +1,7 @@
 /**
  * Dataset-relative paths for the curation actions ('/'-separated, relative to the dataset root): the split and class
  * folder of a file (the same rule as core's scan: `[train|val|valid|validation|test/]<class>/<file>`), where a move
- * puts a file, and the ` (1)`, ` (2)`… suffix that keeps a name clash from overwriting anything. No vscode import.
+ * puts a file, and the ` (1)`, ` (2)`… suffix that keeps a name clash from overwriting anything.
  */
 import * as path from 'node:path';
 import { isSplitName } from '@image-classifier/protocol/curation';

@@ -6,7 +6,7 @@
 import * as vscode from 'vscode';
 import { folderName } from './folder-name';
 import type { CurationReport } from '@image-classifier/protocol';
-import { curationIssueCounts, type IssueCount } from './issue-counts';
+import { curationIssueCounts, type IssueCount } from '../shared/issue-counts';
 
 export interface DatasetIssues {
   root: vscode.Uri;
