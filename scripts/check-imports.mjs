@@ -13,6 +13,10 @@
  *                                            so unit tests run it under plain node
  *   packages/extension/src/curation/host/    the VS Code side of curation (panel, Explorer badges, controller)
  *   packages/extension/src/server/           the extension's handle on the server process (the language client)
+ *   packages/extension/src/text/             pure text helpers (percentages and label lines, CSV/JSON export, image
+ *                                            paths written in text, Markdown escapes, paths in messages): imports
+ *                                            only itself and @image-classifier/protocol, so unit tests run it under
+ *                                            plain node
  *   packages/extension/src/ (all of it)      never onnxruntime, sharp, usearch, @image-classifier/core or
  *                                            @image-classifier/server, nor a relative path out of packages/extension:
  *                                            the extension depends on @image-classifier/protocol alone
@@ -54,6 +58,11 @@ const RULES = [
     check: (spec, target) => pureImport(spec, target, [`${SRC}/curation/shared`]),
   },
   {
+    name: 'text (pure text helpers: only text/ and @image-classifier/protocol)',
+    dir: `${SRC}/text`,
+    check: (spec, target) => pureImport(spec, target, [`${SRC}/text`]),
+  },
+  {
     name: 'curation/model (no vscode: node builtins, curation/model/, curation/shared/ and @image-classifier/protocol)',
     dir: `${SRC}/curation/model`,
     check: (spec, target) => {
@@ -75,7 +84,7 @@ const RULES = [
   },
 ];
 
-/** The rule of the webview and curation/shared: only the `dirs` given, and the protocol. */
+/** The rule of the webview, curation/shared and text: only the `dirs` given, and the protocol. */
 function pureImport(spec, target, dirs) {
   if (target !== undefined)
     return within(target, dirs) ? undefined : `a file outside ${dirs.map((d) => path.posix.relative(SRC, d)).join(', ')}`;

@@ -47,6 +47,10 @@ const CASES = [
   ['curation/shared/tracker.ts', "import * as path from 'node:path';", /rule curation\/shared/, /a node builtin/],
   ['curation/shared/messages.ts', "import type { ServerManager } from '../../server/server';", /rule curation\/shared/, /a file outside/],
   ['curation/shared/types.ts', "import sharp from 'sharp';", /rule curation\/shared/, /a package other than/],
+  ['text/format.ts', "import * as vscode from 'vscode';", /rule text/, /the VS Code API/],
+  ['text/pathText.ts', "import * as path from 'node:path';", /rule text/, /a node builtin/],
+  ['text/imagePaths.ts', "import { statusText } from '../statusBar';", /rule text/, /a file outside text/],
+  ['text/markdownText.ts', "import MarkdownIt from 'markdown-it';", /rule text/, /a package other than @image-classifier\/protocol/],
   ['curation/model/journal.ts', "import * as vscode from 'vscode';", /rule curation\/model/, /the VS Code API/],
   [
     'curation/model/state.ts',

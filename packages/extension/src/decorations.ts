@@ -5,7 +5,7 @@
  */
 import * as vscode from 'vscode';
 import type { ClassificationQueue } from './classificationQueue';
-import { badgeFor, labelLine } from './format';
+import { badgeFor, labelLine } from './text/format';
 import { isClassifiablePath } from '@image-classifier/protocol/formats';
 import type { ResultStore } from './results';
 import { autoClassify, topK } from './settings';

@@ -1,11 +1,11 @@
 /**
  * The image a position in a text document refers to. Where the editor resolves links itself (the built-in Markdown,
  * HTML and CSS language features), what `vscode.executeLinkProvider` found is used; elsewhere (JSON, YAML, JS/TS,
- * Python, plain text…) the readings of imagePaths.ts are tried against the file system, most specific first.
+ * Python, plain text…) the readings of text/imagePaths.ts are tried against the file system, most specific first.
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { imagePathCandidates, imageRefReadings, isKnownImage } from './imagePaths';
+import { imagePathCandidates, imageRefReadings, isKnownImage } from './text/imagePaths';
 
 /** Languages whose built-in features provide document links (image references included). */
 export const LINK_PROVIDER_LANGUAGES: ReadonlySet<string> = new Set(['markdown', 'html', 'css', 'scss', 'less']);

@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { percent, shortLabel } from './format';
+import { percent, shortLabel } from './text/format';
 import type { CurationSummaries } from './curation/host/summaries';
 import { type CurationNode, curationChildren, curationTreeItem } from './labelsViewCuration';
 import { predictionsMarkdown } from './markdown';

@@ -1,10 +1,10 @@
 /** The rich tooltip/hover body: a thumbnail and the top-k labels with confidences. */
 import * as vscode from 'vscode';
 import type { Prediction } from '@image-classifier/protocol';
-import { modelDisplayName, percent } from './format';
-import { altText, escapeMarkdownText } from './markdownText';
+import { modelDisplayName, percent } from './text/format';
+import { altText, escapeMarkdownText } from './text/markdownText';
 
-export { escapeMarkdownText } from './markdownText';
+export { escapeMarkdownText } from './text/markdownText';
 
 const escapeMd = escapeMarkdownText;
 

@@ -4,7 +4,7 @@
  */
 import * as vscode from 'vscode';
 import type { StatusParams } from '@image-classifier/protocol';
-import { modelDisplayName, providerDisplayName } from './format';
+import { modelDisplayName, providerDisplayName } from './text/format';
 import type { ServerManager } from './server/server';
 
 export class ModelStatusBar implements vscode.Disposable {

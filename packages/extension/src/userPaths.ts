@@ -1,6 +1,6 @@
 /** Messages for people name files as the Explorer does: workspace-relative, not by absolute path or file: URI. */
 import * as vscode from 'vscode';
-import { relativizePaths } from './pathText';
+import { relativizePaths } from './text/pathText';
 
 /** `message` with absolute paths (and file: URIs) inside the workspace folders written workspace-relative. */
 export function userFacingPaths(message: string): string {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { badgeFor, labelLine, modelDisplayName, percent, providerDisplayName, shortLabel, toCsv, toJson } from '../src/format';
+import { badgeFor, labelLine, modelDisplayName, percent, providerDisplayName, shortLabel, toCsv, toJson } from '../src/text/format';
 import { classifiableGlob, isClassifiablePath } from '@image-classifier/protocol/formats';
 
 const preds = [

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { cleanImageRef, imagePathCandidates, imageRefReadings, looksLikeImage, unescapeString } from '../src/imagePaths';
+import { cleanImageRef, imagePathCandidates, imageRefReadings, looksLikeImage, unescapeString } from '../src/text/imagePaths';
 
 /** The candidate paths for the cursor on the first occurrence of `at` in `line`. */
 function paths(line: string, at: string): string[] {

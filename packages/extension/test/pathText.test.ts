@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { relativizePaths } from '../src/pathText';
-import { altText } from '../src/markdownText';
+import { relativizePaths } from '../src/text/pathText';
+import { altText } from '../src/text/markdownText';
 
 const one = [{ path: '/home/me/ws', uri: 'file:///home/me/ws', name: '' }];
 

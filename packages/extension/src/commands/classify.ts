@@ -2,7 +2,7 @@
 import { isClassifiablePath } from '@image-classifier/protocol/formats';
 import * as vscode from 'vscode';
 import type { BatchOutcome } from '../classificationQueue';
-import { labelLine } from '../format';
+import { labelLine } from '../text/format';
 import { topK } from '../settings';
 import type { CommandContext, CommandHandler } from './context';
 import { recordSkipped, skippedSentence, whyNotClassifiable } from './skipped';

@@ -1,6 +1,6 @@
 /** The results: Export Labels…, Minimum Confidence…, Clear Results and the Image Labels view's item actions. */
 import * as vscode from 'vscode';
-import { type ExportRow, percent, shortLabel, toCsv, toJson } from '../format';
+import { type ExportRow, percent, shortLabel, toCsv, toJson } from '../text/format';
 import type { LabelNode } from '../labelsView';
 import { SECTION } from '../settings';
 import type { CommandContext, CommandHandler } from './context';

@@ -2,7 +2,7 @@
 import type { StatusParams } from '@image-classifier/protocol';
 import * as vscode from 'vscode';
 import { promptRemoteCredentials } from '../secrets';
-import { modelDisplayName, providerDisplayName } from '../format';
+import { modelDisplayName, providerDisplayName } from '../text/format';
 import { SECTION } from '../settings';
 import type { CommandContext, CommandHandler } from './context';
 import { showError, updateSetting } from './util';

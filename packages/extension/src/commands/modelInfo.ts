@@ -1,7 +1,7 @@
 /** Show Model Info's document: the server's model info as a read-only Markdown document. */
 import type { ModelInfoResult } from '@image-classifier/protocol';
 import * as vscode from 'vscode';
-import { modelDisplayName, providerDisplayName } from '../format';
+import { modelDisplayName, providerDisplayName } from '../text/format';
 import type { ServerManager } from '../server/server';
 
 export const INFO_SCHEME = 'imageclassifier-info';

@@ -1,5 +1,5 @@
 /**
- * Where Find Similar Images searches (no `vscode` import, unit-tested): the curated dataset that holds the image;
+ * Where Find Similar Images searches: the curated dataset that holds the image;
  * for an image outside every curated dataset, the choices to offer: each curated dataset, then the image's own
  * folder (searched without an analysis). Never a folder the user did not curate or pick.
  */

@@ -1,4 +1,4 @@
-/** Pure Markdown text helpers (no `vscode` import, unit-tested with node --test). */
+/** Markdown text helpers. */
 
 /** Text that Markdown must show as written: the characters with a meaning in inline Markdown are escaped. */
 export function escapeMarkdownText(s: string): string {

@@ -1,9 +1,9 @@
 /**
- * Image paths written in text (no `vscode` import, unit-tested with node --test): which strings under the cursor
- * may name an image file, and how a written reference becomes a file path. Used by the hover for languages without
- * a link provider (JSON, YAML, JS/TS, Python, plain text…) and to clean the text of links a provider found.
- * Handles quotes and string escapes, `<…>` destinations, balanced parentheses (`my photo (1).jpg`), spaces,
- * percent-escapes, unicode, `?query` / `#fragment` suffixes and `file://` URIs.
+ * Image paths written in text: which strings under the cursor may name an image file, and how a written reference
+ * becomes a file path. Used by the hover for languages without a link provider (JSON, YAML, JS/TS, Python, plain
+ * text…) and to clean the text of links a provider found. Handles quotes and string escapes, `<…>` destinations,
+ * balanced parentheses (`my photo (1).jpg`), spaces, percent-escapes, unicode, `?query` / `#fragment` suffixes and
+ * `file://` URIs.
  */
 import { KNOWN_IMAGE_EXTENSIONS } from '@image-classifier/protocol/formats';
 

@@ -1,6 +1,6 @@
 /**
- * Pure formatting helpers (no `vscode` import, unit-tested with node --test): percentages, the one-line label
- * summary used by tooltips, the Explorer badge, display names, CSV/JSON export.
+ * Formatting helpers: percentages, the one-line label summary used by tooltips, the Explorer badge, display names,
+ * CSV/JSON export.
  */
 import { csvField } from '@image-classifier/protocol/csv';
 import type { Prediction } from '@image-classifier/protocol';

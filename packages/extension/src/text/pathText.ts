@@ -1,4 +1,4 @@
-/** Pure text helpers for paths in messages (no `vscode` import, unit-tested with node --test). */
+/** Text helpers for paths in messages. */
 
 export interface RootForMessages {
   /** The folder's file system path (`/home/me/photos`). */
