@@ -3,15 +3,39 @@
  * labels, classifying the image on the spot when `imageClassifier.autoClassify` allows it, and a thumbnail unless
  * VS Code shows its own (Markdown previews the images its links point to): one picture per hover.
  */
+import fsp from 'node:fs/promises';
 import { formatForPath, isClassifiablePath } from '@image-classifier/protocol/formats';
 import * as vscode from 'vscode';
 import type { ClassificationQueue } from './classificationQueue';
 import { toUserError } from './errors';
+import { IMAGE_HEADER_BYTES, type ImageSize, imageSize } from './imageSize';
 import { imageReferenceAt } from './imageLinks';
 import { escapeMarkdownText, predictionsMarkdown, thumbnail } from './markdown';
 import type { ResultStore } from './results';
 import { autoClassify, topK } from './settings';
 import { userFacingPaths } from './userPaths';
+
+/** The tallest hover thumbnail: short enough that the labels below it fit a hover in a short window. */
+const THUMBNAIL_HEIGHT = 96;
+
+/** The image's displayed size from its file's leading bytes (undefined when unreadable or not a known header). */
+async function readImageSize(uri: vscode.Uri): Promise<ImageSize | undefined> {
+  try {
+    if (uri.scheme === 'file') {
+      const fh = await fsp.open(uri.fsPath, 'r');
+      try {
+        const buf = Buffer.alloc(IMAGE_HEADER_BYTES);
+        const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+        return imageSize(buf.subarray(0, bytesRead));
+      } finally {
+        await fh.close();
+      }
+    }
+    return imageSize(await vscode.workspace.fs.readFile(uri));
+  } catch {
+    return undefined;
+  }
+}
 
 export class ImagePathHover implements vscode.HoverProvider {
   constructor(
@@ -26,8 +50,10 @@ export class ImagePathHover implements vscode.HoverProvider {
     const { uri, range } = ref;
     // VS Code's Markdown hover already previews the image a link points to.
     const ownThumbnail = !(ref.fromLinkProvider && doc.languageId === 'markdown');
-    const pic = (md: vscode.MarkdownString) => (ownThumbnail ? `${thumbnail(uri, 96)}\n\n` : '') + md.value;
-    const opts = { thumbnail: ownThumbnail, thumbnailHeight: 96 };
+    const size = ownThumbnail ? await readImageSize(uri) : undefined;
+    if (token.isCancellationRequested) return undefined;
+    const pic = (md: vscode.MarkdownString) => (ownThumbnail ? `${thumbnail(uri, THUMBNAIL_HEIGHT, size)}\n\n` : '') + md.value;
+    const opts = { thumbnail: ownThumbnail, thumbnailHeight: THUMBNAIL_HEIGHT, imageSize: size };
     if (!isClassifiablePath(uri.path)) {
       const reason = formatForPath(uri.path)?.unsupportedReason ?? 'Image Classifier does not read this format.';
       return new vscode.Hover(new vscode.MarkdownString(`$(warning) Not classified: ${escapeMarkdownText(reason)}`, true), range);

@@ -2,27 +2,47 @@
 import * as vscode from 'vscode';
 import type { Prediction } from '@image-classifier/protocol';
 import { modelDisplayName, percent } from './text/format';
+import { fitBox, type ImageSize } from './imageSize';
 import { altText, escapeMarkdownText } from './text/markdownText';
 
 export { escapeMarkdownText } from './text/markdownText';
 
 const escapeMd = escapeMarkdownText;
 
-export function thumbnail(uri: vscode.Uri, height = 112): string {
-  // VS Code's Markdown renderer understands `|height=` after an image link and rewrites file: URIs for remotes.
+/** The widest thumbnail a hover shows (narrower than the hover's smallest maximum width in a split editor). */
+export const THUMBNAIL_MAX_WIDTH = 240;
+
+/**
+ * A thumbnail image link. VS Code's Markdown renderer understands `|width=…,height=…` after an image link (and
+ * rewrites file: URIs for remotes); with the image's `size` known, both are given, fitted in
+ * THUMBNAIL_MAX_WIDTH×`height` with its aspect ratio, so a wide or tall picture is neither cut off by the hover nor
+ * stretched. Without it only the height is fixed.
+ */
+export function thumbnail(uri: vscode.Uri, height = 112, size?: ImageSize): string {
   const name = uri.path.split('/').pop() ?? 'image';
-  return `![${altText(name)}](${uri.toString(true).replace(/[()\s]/g, encodeURIComponent)}|height=${height})`;
+  const box = size ? fitBox(size.width, size.height, THUMBNAIL_MAX_WIDTH, height) : undefined;
+  const dims = box ? `width=${box.width},height=${box.height}` : `height=${height}`;
+  return `![${altText(name)}](${uri.toString(true).replace(/[()\s]/g, encodeURIComponent)}|${dims})`;
 }
 
 export function predictionsMarkdown(
   uri: vscode.Uri,
   predictions: readonly Prediction[],
-  opts: { model?: string; thumbnail?: boolean; thumbnailHeight?: number; durationMs?: number; cached?: boolean; title?: string } = {},
+  opts: {
+    model?: string;
+    thumbnail?: boolean;
+    thumbnailHeight?: number;
+    /** The image's displayed size, when known (the thumbnail is then fitted to it). */
+    imageSize?: ImageSize;
+    durationMs?: number;
+    cached?: boolean;
+    title?: string;
+  } = {},
 ): vscode.MarkdownString {
   const md = new vscode.MarkdownString(undefined, true);
   md.supportHtml = false;
   if (opts.title) md.appendMarkdown(`${escapeMd(opts.title)}\n\n`);
-  if (opts.thumbnail !== false) md.appendMarkdown(`${thumbnail(uri, opts.thumbnailHeight)}\n\n`);
+  if (opts.thumbnail !== false) md.appendMarkdown(`${thumbnail(uri, opts.thumbnailHeight, opts.imageSize)}\n\n`);
   // One line per label (a table would be taller than the hover allows).
   const lines = predictions.map((p, i) =>
     i === 0 ? `**${escapeMd(p.label)}** ${percent(p.probability)}` : `${escapeMd(p.label)} ${percent(p.probability)}`,
