@@ -493,6 +493,14 @@ describe('Curation board: formats and unreadable files', { skip: missingFormats.
       assert.equal(items.length, 1, items.join('\n'));
       assert.match(items[0], /^cats\/broken\.jpg [A-Z_]+ \S/, items[0]);
       assert.ok(!items[0].includes(ws) && !/Vips/.test(items[0]), `paths relative to the dataset, no libvips loader name: ${items[0]}`);
+      assert.equal(items[0].split('broken.jpg').length, 2, `the file named once, not again in the reason: ${items[0]}`);
+      // The summary line and the class bars count the same thing: images analysed, the unreadable one apart.
+      const summary = (await frame.locator('.overview .summary').innerText()).trim();
+      const bars = await frame.locator('.overview .bar-count').allInnerTexts();
+      const analysed = bars.reduce((n, t) => n + Number(/^(\d+)/.exec(t)?.[1] ?? Number.NaN), 0);
+      const unread = bars.reduce((n, t) => n + Number(/(\d+) unreadable/.exec(t)?.[1] ?? 0), 0);
+      assert.match(summary, new RegExp(`^${analysed} images analysed · 1 unreadable · `), `${summary} / ${bars.join(' | ')}`);
+      assert.equal(unread, 1, `the bars count the unreadable file apart: ${bars.join(' | ')}`);
       await screenshot(page, 'curation-formats-overview');
 
       // The BMP's card: it and its JPEG twin are a duplicate group, each member with its thumbnail.

@@ -68,7 +68,7 @@ function thumbnailGeometry(page) {
   return page.evaluate(() => {
     const hover = [...document.querySelectorAll('.monaco-hover')].find((h) => h.getClientRects().length > 0 && h.offsetParent !== null);
     const img = hover?.querySelector('img');
-    if (!img || !img.complete || !img.naturalWidth) return undefined;
+    if (!img?.complete || !img.naturalWidth) return undefined;
     const box = (r) => ({ left: r.left, top: r.top, right: r.right, bottom: r.bottom });
     const clips = [];
     const vis = { left: 0, top: 0, right: window.innerWidth, bottom: window.innerHeight };

@@ -6,6 +6,7 @@ import { PathTracker, currentReport, labelOfPath } from '../src/curation/shared/
 import { BoardModel } from '../src/webview/model';
 import { type KeyPress, type KeyTarget, handleKey } from '../src/webview/keys';
 import { mapPoints } from '../src/webview/map-points';
+import { classCounts, summaryLine } from '../src/webview/overview-counts';
 import { unreadableHeading, unreadableRows } from '../src/webview/unreadable';
 
 function report(): CurationReport {
@@ -267,9 +268,41 @@ test('unreadableRows: the Overview lists every unreadable file with its code and
   });
   r.files[0]!.issues.push({ type: 'outlier', score: 0.9 });
   assert.deepEqual(unreadableRows(r), [
-    { file: 'tool/b.jpg', code: 'DECODE_FAILED', message: 'tool/b.jpg could not be decoded as JPEG (premature end of JPEG image).' },
+    { file: 'tool/b.jpg', code: 'DECODE_FAILED', message: 'The file could not be decoded as JPEG (premature end of JPEG image).' },
     { file: 'fish/<img src=x onerror=alert(1)>.jpg', code: 'EMPTY_FILE', message: 'The file is empty.' },
   ]);
   assert.equal(unreadableHeading(1), '1 file could not be read');
   assert.equal(unreadableHeading(3), '3 files could not be read');
+});
+
+test('unreadableRows: the file is named once, by the row, not again in the reason', () => {
+  const r = report();
+  r.files[2]!.issues.push({ type: 'unreadable', code: 'DECODE_FAILED', detail: 'DECODE_FAILED: c.jpg: Input file is truncated.' });
+  r.files[1]!.issues.push({
+    type: 'unreadable',
+    code: 'UNSUPPORTED_FORMAT',
+    detail: 'UNSUPPORTED_FORMAT: /ds/tool/b.jpg is not an image format this tool can read (detected: heif).',
+  });
+  const rows = unreadableRows(r);
+  assert.deepEqual(
+    rows.map((x) => x.message),
+    ['The file is not an image format this tool can read (detected: heif).', 'Input file is truncated.'],
+  );
+  for (const row of rows) assert.ok(!row.message.includes('b.jpg') && !row.message.includes('c.jpg'), row.message);
+});
+
+test('Overview: the class bars count the images analysed, as the summary line does, and the unreadable apart', () => {
+  const r = report();
+  r.files[2]!.issues.push({ type: 'unreadable', code: 'DECODE_FAILED', detail: 'DECODE_FAILED: truncated' });
+  r.counts = { ...r.counts, analysed: 4, unreadable: 1 };
+  const m = new BoardModel();
+  m.setReport({ type: 'report', rootUri: 'file:///ds', report: r, facts: {}, kept: [], changes: [], canUndo: false, canRedo: false });
+  assert.deepEqual(classCounts(m), [
+    { name: 'fish', analysed: 3, labelIssues: 0, unreadable: 0 },
+    { name: 'tool', analysed: 1, labelIssues: 1, unreadable: 1 },
+  ]);
+  const analysed = classCounts(m).reduce((n, c) => n + c.analysed, 0);
+  assert.equal(analysed, r.counts.analysed, 'the bars add up to the images analysed');
+  assert.match(summaryLine(r.counts), /^4 images analysed · 1 unreadable · 1 label issue · /);
+  assert.doesNotMatch(summaryLine({ ...r.counts, analysed: 5, unreadable: 0 }), /unreadable/);
 });

@@ -6,6 +6,7 @@
 import type { CurationReport } from '@image-classifier/protocol';
 import { type MapPoint, mapPoints } from './map-points';
 import type { BoardModel } from './model';
+import { classCounts, summaryLine } from './overview-counts';
 import type { Thumbs } from './thumbs';
 import { unreadableHeading, unreadableRows } from './unreadable';
 
@@ -21,32 +22,21 @@ export function applyInlineStyles(root: HTMLElement): void {
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 export const classColour = (i: number, n: number) => `hsl(${Math.round((360 * i) / Math.max(n, 1))} 70% 55%)`;
 
+/** The class bars: per class, the images analysed (as the summary line counts them), open label issues, unreadable files. */
 function barChart(model: BoardModel): string {
-  const r = model.report!;
-  const counts = new Map<string, number>();
-  for (const f of r.files) {
-    const l = model.labelOf(f.file);
-    if (l && model.pathOf(f.file) !== null) counts.set(l, (counts.get(l) ?? 0) + 1);
-  }
-  const issues = new Map<string, number>();
-  for (const c of model.cards('labels')) {
-    const l = model.labelOf(c.key) ?? '';
-    issues.set(l, (issues.get(l) ?? 0) + 1);
-  }
-  const names = model.classes();
-  const max = Math.max(1, ...counts.values());
-  const rows = names.map((name, i) => {
-    const n = counts.get(name) ?? 0;
-    const k = issues.get(name) ?? 0;
+  const rows = classCounts(model);
+  const max = Math.max(1, ...rows.map((c) => c.analysed));
+  const html = rows.map(({ name, analysed: n, labelIssues: k, unreadable: u }, i) => {
     return (
       `<div class="bar-row"><span class="bar-name">${i < 9 ? `<kbd>${i + 1}</kbd> ` : ''}${esc(name)}</span>` +
       `<span class="bar-track"><span class="bar-fill" data-width="${(100 * n) / max}"></span>` +
       `<span class="bar-issues" data-width="${(100 * k) / max}"></span></span>` +
-      `<span class="bar-count">${n} · ${k} issue${k === 1 ? '' : 's'}</span></div>`
+      `<span class="bar-count">${n} · ${k} issue${k === 1 ? '' : 's'}${u ? ` · ${u} unreadable` : ''}</span></div>`
     );
   });
-  const legend = '<p class="muted"><span class="swatch files"></span> images <span class="swatch issues"></span> open label issues</p>';
-  return `<h2>Classes</h2><div class="bars">${rows.join('')}</div>${legend}`;
+  const legend =
+    '<p class="muted"><span class="swatch files"></span> images analysed <span class="swatch issues"></span> open label issues</p>';
+  return `<h2>Classes</h2><div class="bars">${html.join('')}</div>${legend}`;
 }
 
 function splits(report: CurationReport): string {
@@ -66,15 +56,7 @@ export function renderOverview(root: HTMLElement, model: BoardModel, thumbs: Thu
       .join(' · ')}</p></div>`;
     return;
   }
-  const c = r.counts;
-  const n = (k: number, one: string, many = `${one}s`) => `${k} ${k === 1 ? one : many}`;
-  const summary = [
-    n(c.files, 'image'),
-    n(c.labelIssues, 'label issue'),
-    n(c.duplicateGroups, 'duplicate group'),
-    n(c.outliers, 'outlier'),
-    n(c.quality, 'quality issue'),
-  ].join(' · ');
+  const summary = summaryLine(r.counts);
   const notes = r.warnings.length ? `<h2>Notes</h2><ul>${r.warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul>` : '';
   root.innerHTML = `<div class="overview"><p class="summary">${esc(summary)}</p><div class="overview-cols"><div>${barChart(model)}${splits(r)}${notes}</div><div class="map-box"></div></div></div>`;
   applyInlineStyles(root);

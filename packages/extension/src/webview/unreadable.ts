@@ -6,7 +6,7 @@ export interface UnreadableRow {
   file: string;
   /** The error code (DECODE_FAILED, EMPTY_FILE, READ_FAILED…). */
   code: string;
-  /** Why, in a sentence (the issue's detail without its code prefix). */
+  /** Why, in a sentence (the issue's detail without its code prefix, and without the file's name: the row shows it). */
   message: string;
 }
 
@@ -24,9 +24,27 @@ export function unreadableRows(report: CurationReport): UnreadableRow[] {
       .split(root.length > 1 ? root : '\0')
       .join('')
       .replace(/\bVips[A-Za-z]*:\s*/g, '');
-    rows.push({ file: f.file, code, message });
+    rows.push({ file: f.file, code, message: withoutName(message, f.file) });
   }
   return rows;
+}
+
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * The reader's sentence without the file's name at its start (the row names the file once): "b.jpg: Bad header." →
+ * "Bad header.", "tool/b.jpg could not be decoded…" → "The file could not be decoded…".
+ */
+function withoutName(message: string, file: string): string {
+  const base = file.split('/').pop() ?? file;
+  for (const name of [file, base]) {
+    const m = new RegExp(`^${escapeRe(name)}(:\\s*|\\s+)`).exec(message);
+    if (!m) continue;
+    const rest = message.slice(m[0].length);
+    if (!rest) return '';
+    return m[1]!.startsWith(':') ? rest[0]!.toUpperCase() + rest.slice(1) : `The file ${rest}`;
+  }
+  return message;
 }
 
 /** The Overview's heading for them: "1 file could not be read", "3 files could not be read". */
