@@ -15,8 +15,19 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { explorerItem, hoverEditorText, makeTempDir, missingPrerequisites, screenshot, waitFor, warnSkipped } from './harness.mjs';
 import {
+  explorerItem,
+  hoverEditorText,
+  hoverText,
+  makeTempDir,
+  missingPrerequisites,
+  runCommand,
+  screenshot,
+  waitFor,
+  warnSkipped,
+} from './harness.mjs';
+import {
+  ensureLabelsPaneExpanded,
   IMAGES,
   KEEP,
   MODEL_PREREQUISITE,
@@ -98,6 +109,46 @@ function thumbnailGeometry(page) {
   });
 }
 
+/**
+ * Waits for the visible hover's thumbnail to load and settle, saves a screenshot, prints its geometry and returns what
+ * is wrong with it: hidden by the hover (more than 1 px on a side), distorted (aspect ratio off by more than 6%), or
+ * too small to see.
+ */
+async function checkThumbnail(page, p, shotName, shots) {
+  const problems = [];
+  // The picture loads after the hover shows and the hover lays itself out again: wait for two equal readings.
+  let last = '';
+  const g = await waitFor(
+    async () => {
+      const now = await thumbnailGeometry(page);
+      const same = now && JSON.stringify(now) === last;
+      last = JSON.stringify(now);
+      return same ? now : undefined;
+    },
+    { timeoutMs: 15_000, intervalMs: 300, what: `the ${p.name} thumbnail loaded and laid out` },
+  );
+  shots.push(await screenshot(page, `hover-thumbnail-${shotName}`));
+  const w = g.img.right - g.img.left;
+  const h = g.img.bottom - g.img.top;
+  const hidden = {
+    left: Math.max(0, g.visible.left - g.img.left),
+    top: Math.max(0, g.visible.top - g.img.top),
+    right: Math.max(0, g.img.right - g.visible.right),
+    bottom: Math.max(0, g.img.bottom - g.visible.bottom),
+  };
+  const ratio = w / h / (g.natural.width / g.natural.height);
+  console.log(
+    `${shotName} ${p.name} (${g.natural.width}×${g.natural.height}): rendered ${w.toFixed(1)}×${h.toFixed(1)} ` +
+      `(attrs ${JSON.stringify(g.attrs)} ${JSON.stringify(g.clips)}), hover ${(g.hover.right - g.hover.left).toFixed(0)}×${(g.hover.bottom - g.hover.top).toFixed(0)}, ` +
+      `hidden ${JSON.stringify(hidden)}, aspect ratio rendered/file ${ratio.toFixed(3)}`,
+  );
+  if (Object.values(hidden).some((v) => v > 1)) problems.push(`${p.name}: px hidden by the hover ${JSON.stringify(hidden)}`);
+  if (Math.abs(ratio - 1) > 0.06)
+    problems.push(`${p.name}: distorted, rendered ${w.toFixed(1)}×${h.toFixed(1)} for ${g.natural.width}×${g.natural.height}`);
+  if (Math.max(w, h) < 24) problems.push(`${p.name}: too small to see (${w.toFixed(1)}×${h.toFixed(1)})`);
+  return problems;
+}
+
 describe('Image Classifier: the hover thumbnail fits the hover', { skip: missing.length > 0, timeout: 600_000 }, () => {
   let ws, vscode, page;
   const shots = [];
@@ -126,38 +177,23 @@ describe('Image Classifier: the hover thumbnail fits the hover', { skip: missing
       for (const p of PICTURES) {
         const key = p.name.replace(/\..*/, '');
         await hoverEditorText(page, `"${key}"`, p.name, { match: /\d+\.\d%|<0\.1%/, timeoutMs: 90_000 });
-        // The picture loads after the hover shows and the hover lays itself out again: wait for two equal readings.
-        let last = '';
-        const g = await waitFor(
-          async () => {
-            const now = await thumbnailGeometry(page);
-            const same = now && JSON.stringify(now) === last;
-            last = JSON.stringify(now);
-            return same ? now : undefined;
-          },
-          { timeoutMs: 15_000, intervalMs: 300, what: `the ${p.name} thumbnail loaded and laid out` },
-        );
-        shots.push(await screenshot(page, `hover-thumbnail-${win.name}-${key}`));
-        const w = g.img.right - g.img.left;
-        const h = g.img.bottom - g.img.top;
-        const hidden = {
-          left: Math.max(0, g.visible.left - g.img.left),
-          top: Math.max(0, g.visible.top - g.img.top),
-          right: Math.max(0, g.img.right - g.visible.right),
-          bottom: Math.max(0, g.img.bottom - g.visible.bottom),
-        };
-        const ratio = w / h / (g.natural.width / g.natural.height);
-        console.log(
-          `${win.name} ${p.name} (${g.natural.width}×${g.natural.height}): rendered ${w.toFixed(1)}×${h.toFixed(1)} ` +
-            `(attrs ${JSON.stringify(g.attrs)} ${JSON.stringify(g.clips)}), hover ${(g.hover.right - g.hover.left).toFixed(0)}×${(g.hover.bottom - g.hover.top).toFixed(0)}, ` +
-            `hidden ${JSON.stringify(hidden)}, aspect ratio rendered/file ${ratio.toFixed(3)}`,
-        );
-        if (Object.values(hidden).some((v) => v > 1)) problems.push(`${p.name}: px hidden by the hover ${JSON.stringify(hidden)}`);
-        if (Math.abs(ratio - 1) > 0.06)
-          problems.push(`${p.name}: distorted, rendered ${w.toFixed(1)}×${h.toFixed(1)} for ${g.natural.width}×${g.natural.height}`);
-        if (Math.max(w, h) < 24) problems.push(`${p.name}: too small to see (${w.toFixed(1)}×${h.toFixed(1)})`);
+        problems.push(...(await checkThumbnail(page, p, `${win.name}-${key}`, shots)));
       }
       assert.deepEqual(problems, [], `every thumbnail wholly visible and undistorted in the ${win.name} window`);
     });
   }
+
+  test('the Image Labels view: a row’s tooltip shows the wide and the tall photo whole and undistorted', async () => {
+    await page.setViewportSize({ width: 1440, height: 900 });
+    await runCommand(page, 'View: Close All Editors');
+    const pane = await ensureLabelsPaneExpanded(page);
+    const problems = [];
+    for (const p of PICTURES.filter((x) => x.name === 'wide.png' || x.name === 'tall.png')) {
+      const row = pane.locator('.monaco-list-row', { hasText: p.name }).first();
+      await row.waitFor({ state: 'visible', timeout: 30_000 });
+      await hoverText(page, row.locator('.label-name').first(), { match: /\d+\.\d%|<0\.1%/, timeoutMs: 30_000 });
+      problems.push(...(await checkThumbnail(page, p, `labels-view-${p.name.replace(/\..*/, '')}`, shots)));
+    }
+    assert.deepEqual(problems, [], 'the tooltip thumbnails wholly visible and undistorted');
+  });
 });

@@ -3,39 +3,18 @@
  * labels, classifying the image on the spot when `imageClassifier.autoClassify` allows it, and a thumbnail unless
  * VS Code shows its own (Markdown previews the images its links point to): one picture per hover.
  */
-import fsp from 'node:fs/promises';
 import { formatForPath, isClassifiablePath } from '@image-classifier/protocol/formats';
 import * as vscode from 'vscode';
 import type { ClassificationQueue } from './classificationQueue';
 import { toUserError } from './errors';
-import { IMAGE_HEADER_BYTES, type ImageSize, imageSize } from './imageSize';
 import { imageReferenceAt } from './imageLinks';
-import { escapeMarkdownText, predictionsMarkdown, thumbnail } from './markdown';
+import { escapeMarkdownText, predictionsMarkdown, readImageSize, thumbnail } from './markdown';
 import type { ResultStore } from './results';
 import { autoClassify, topK } from './settings';
 import { userFacingPaths } from './userPaths';
 
 /** The tallest hover thumbnail: short enough that the labels below it fit a hover in a short window. */
 const THUMBNAIL_HEIGHT = 96;
-
-/** The image's displayed size from its file's leading bytes (undefined when unreadable or not a known header). */
-async function readImageSize(uri: vscode.Uri): Promise<ImageSize | undefined> {
-  try {
-    if (uri.scheme === 'file') {
-      const fh = await fsp.open(uri.fsPath, 'r');
-      try {
-        const buf = Buffer.alloc(IMAGE_HEADER_BYTES);
-        const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-        return imageSize(buf.subarray(0, bytesRead));
-      } finally {
-        await fh.close();
-      }
-    }
-    return imageSize(await vscode.workspace.fs.readFile(uri));
-  } catch {
-    return undefined;
-  }
-}
 
 export class ImagePathHover implements vscode.HoverProvider {
   constructor(

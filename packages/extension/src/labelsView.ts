@@ -8,7 +8,7 @@ import * as vscode from 'vscode';
 import { percent, shortLabel } from './text/format';
 import type { CurationSummaries } from './curation/host/summaries';
 import { type CurationNode, curationChildren, curationTreeItem } from './labelsViewCuration';
-import { predictionsMarkdown } from './markdown';
+import { predictionsMarkdown, readImageSize } from './markdown';
 import type { ImageResult, ResultStore, SkippedImage } from './results';
 import { minConfidence, topK } from './settings';
 import { displayPath } from './userPaths';
@@ -147,13 +147,17 @@ export class LabelsViewProvider implements vscode.TreeDataProvider<LabelNode>, v
     const conf = percent(top.probability);
     item.label = `${conf}  ${path.posix.basename(r.uri.path)}`;
     item.description = undefined;
-    item.tooltip = predictionsMarkdown(r.uri, r.predictions.slice(0, topK()), { model: r.model, title: displayPath(r.uri) });
+    // The tooltip (thumbnail and labels) is made on hover, in resolveTreeItem, once the image's size is read.
     item.command = { command: 'vscode.open', title: 'Open Image', arguments: [r.uri] };
     item.contextValue = 'image';
     return item;
   }
 
-  async resolveTreeItem(item: vscode.TreeItem): Promise<vscode.TreeItem> {
+  async resolveTreeItem(item: vscode.TreeItem, node: LabelNode): Promise<vscode.TreeItem> {
+    if (node.kind !== 'image' || item.tooltip !== undefined) return item;
+    const r = node.result;
+    const imageSize = await readImageSize(r.uri);
+    item.tooltip = predictionsMarkdown(r.uri, r.predictions.slice(0, topK()), { model: r.model, title: displayPath(r.uri), imageSize });
     return item;
   }
 

@@ -1,13 +1,33 @@
 /** The rich tooltip/hover body: a thumbnail and the top-k labels with confidences. */
+import fsp from 'node:fs/promises';
 import * as vscode from 'vscode';
 import type { Prediction } from '@image-classifier/protocol';
 import { modelDisplayName, percent } from './text/format';
-import { fitBox, type ImageSize } from './imageSize';
+import { fitBox, IMAGE_HEADER_BYTES, type ImageSize, imageSize } from './imageSize';
 import { altText, escapeMarkdownText } from './text/markdownText';
 
 export { escapeMarkdownText } from './text/markdownText';
 
 const escapeMd = escapeMarkdownText;
+
+/** The image's displayed size from its file's leading bytes (undefined when unreadable or not a known header). */
+export async function readImageSize(uri: vscode.Uri): Promise<ImageSize | undefined> {
+  try {
+    if (uri.scheme === 'file') {
+      const fh = await fsp.open(uri.fsPath, 'r');
+      try {
+        const buf = Buffer.alloc(IMAGE_HEADER_BYTES);
+        const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+        return imageSize(buf.subarray(0, bytesRead));
+      } finally {
+        await fh.close();
+      }
+    }
+    return imageSize(await vscode.workspace.fs.readFile(uri));
+  } catch {
+    return undefined;
+  }
+}
 
 /** The widest thumbnail a hover shows (narrower than the hover's smallest maximum width in a split editor). */
 export const THUMBNAIL_MAX_WIDTH = 240;
