@@ -6,7 +6,7 @@ import { PathTracker, currentReport, labelOfPath } from '../src/curation/shared/
 import { BoardModel } from '../src/webview/model';
 import { type KeyPress, type KeyTarget, handleKey } from '../src/webview/keys';
 import { mapPoints } from '../src/webview/map-points';
-import { classCounts, summaryLine } from '../src/webview/overview-counts';
+import { analysedLine, classCounts, summaryLine } from '../src/webview/overview-counts';
 import { unreadableHeading, unreadableRows } from '../src/webview/unreadable';
 
 function report(): CurationReport {
@@ -304,5 +304,6 @@ test('Overview: the class bars count the images analysed, as the summary line do
   const analysed = classCounts(m).reduce((n, c) => n + c.analysed, 0);
   assert.equal(analysed, r.counts.analysed, 'the bars add up to the images analysed');
   assert.match(summaryLine(r.counts), /^4 images analysed · 1 unreadable · 1 label issue · /);
+  assert.equal(analysedLine(r.counts), '4 images analysed · 1 unreadable', 'the status line after the report says the same');
   assert.doesNotMatch(summaryLine({ ...r.counts, analysed: 5, unreadable: 0 }), /unreadable/);
 });

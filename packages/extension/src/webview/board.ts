@@ -9,6 +9,7 @@ import { resetFit } from './fit';
 import { handleKey } from './keys';
 import { BoardModel } from './model';
 import { applyInlineStyles, classColour, renderOverview } from './overview';
+import { analysedLine } from './overview-counts';
 import { GridTab } from './tabview';
 import { Thumbs } from './thumbs';
 
@@ -113,7 +114,7 @@ export class Board {
         this.state.root = m.rootUri;
         this.save();
         this.setUndo(m);
-        this.status(`${m.report.counts.files} images analysed.`);
+        this.status(`${analysedLine(m.report.counts)}.`);
         this.refreshAll(true);
         requestAnimationFrame(() => requestAnimationFrame(() => (this.perf.reportToPaintMs = performance.now() - t0)));
         return;

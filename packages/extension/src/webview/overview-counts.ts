@@ -29,12 +29,17 @@ export function classCounts(model: BoardModel): ClassCount[] {
   return [...counts.values()];
 }
 
+const n = (k: number, one: string, many = `${one}s`) => `${k} ${k === 1 ? one : many}`;
+
+/** What was read: "12 images analysed · 1 unreadable" (the board's status line after a report says the same). */
+export function analysedLine(c: CurationReport['counts']): string {
+  return [`${n(c.analysed, 'image')} analysed`, ...(c.unreadable ? [`${c.unreadable} unreadable`] : [])].join(' · ');
+}
+
 /** The Overview's first line: "12 images analysed · 1 unreadable · 3 label issues · …". */
 export function summaryLine(c: CurationReport['counts']): string {
-  const n = (k: number, one: string, many = `${one}s`) => `${k} ${k === 1 ? one : many}`;
   return [
-    `${n(c.analysed, 'image')} analysed`,
-    ...(c.unreadable ? [`${c.unreadable} unreadable`] : []),
+    analysedLine(c),
     n(c.labelIssues, 'label issue'),
     n(c.duplicateGroups, 'duplicate group'),
     n(c.outliers, 'outlier'),
