@@ -48,7 +48,7 @@ const PICTURES = [
   { name: 'tiny.png', width: 12, height: 9, from: 'skimage_chelsea_cat.jpg' },
   { name: 'cat.jpg', width: 451, height: 300, from: 'skimage_chelsea_cat.jpg' },
 ];
-/** Window heights: a laptop's full-height window, and one whose editor leaves a hover about 220 px. */
+/** A laptop's full-height window, and a short one (the hover goes above the line, over the tabs, to fit). */
 const WINDOWS = [
   { name: 'normal', width: 1440, height: 900 },
   { name: 'short', width: 1440, height: 430 },
