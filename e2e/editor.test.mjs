@@ -44,7 +44,7 @@ import {
   removePackagedVsix,
   startExtensionWorkbench,
 } from './workbench.mjs';
-/** A topK that no surface shows by accident (the old short surfaces stopped at 3, the default is 5). */
+/** A topK that no surface shows by accident (not the default 5, not a short list's 3). */
 const TOP_K = 4;
 /**
  * How far behind the extension's activation the status item may appear. The extension's own part is loading the

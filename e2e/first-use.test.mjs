@@ -1,4 +1,4 @@
-// End-to-end tests of what a new user met in a real VS Code (issue 18), in code-server + Debian Chromium with the
+// End-to-end tests of what a new user meets in a real VS Code (issue 18), in code-server + Debian Chromium with the
 // packaged linux-x64 VSIX and MobileNetV2: start-up (the status item from activate() on, where the time goes),
 // hovers on names with `#`, `&` and `'`, Find Similar Images on a photo outside any curated dataset, labels and
 // the Model Info tab after Reload Window, the board's estimate of the real label errors, its small defects, Export's
