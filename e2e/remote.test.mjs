@@ -9,12 +9,11 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { missingPrerequisites, warnSkipped } from './harness/setup.mjs';
-import { makeTempDir } from './harness/processes.mjs';
+import { freePort, makeTempDir } from './harness/processes.mjs';
 import { runExplorerContextMenuItem } from './harness/explorer.mjs';
 import { waitForNotification } from './harness/commands.mjs';
 import { screenshot } from './harness/screenshots.mjs';
@@ -45,16 +44,6 @@ const missing = [
   ...(python ? [] : ['the Triton environment (bash scripts/install-remote-server.sh)']),
 ];
 warnSkipped('the remote-inference e2e tests', missing);
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 /** Exports MobileNetV2 for Triton and starts it; resolves once the model is ready. */
 async function startTriton() {
