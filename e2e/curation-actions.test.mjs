@@ -9,7 +9,9 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 
-import { E2E_DIR, makeTempDir, makeWorkspace, missingPrerequisites, runInHostTests, warnSkipped } from './harness.mjs';
+import { E2E_DIR, missingPrerequisites, warnSkipped } from './harness/setup.mjs';
+import { makeTempDir, makeWorkspace } from './harness/processes.mjs';
+import { runInHostTests } from './harness/in-host.mjs';
 
 const ROOT = path.resolve(E2E_DIR, '..');
 const missing = missingPrerequisites();

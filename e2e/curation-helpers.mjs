@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { waitFor } from './harness.mjs';
+import { waitFor } from './wait-for.cjs';
 
 /** The curation board's frame (webviews sit in nested iframes): the one whose document has the board. */
 export async function boardFrame(page, { timeoutMs = 60_000 } = {}) {

@@ -27,33 +27,29 @@ import {
   showTab,
   traceScroll,
 } from './curation-helpers.mjs';
+import { waitFor } from './wait-for.cjs';
+import { missingPrerequisites, warnSkipped, WORK_DIR } from './harness/setup.mjs';
+import { makeTempDir } from './harness/processes.mjs';
+import { isOffHost, VSCODE_BUILTIN } from './harness/browser.mjs';
+import { explorerItem, runExplorerContextMenuItem } from './harness/explorer.mjs';
+import { runCommand } from './harness/commands.mjs';
+import { screenshot } from './harness/screenshots.mjs';
+import { sampleTextsDuring } from './harness/sampling.mjs';
 import {
-  explorerItem,
-  isOffHost,
-  makeTempDir,
-  missingPrerequisites,
-  runCommand,
-  runExplorerContextMenuItem,
-  screenshot,
-  VSCODE_BUILTIN,
-  WORK_DIR,
-  waitFor,
-  warnSkipped,
-} from './harness.mjs';
-import {
+  CURATION_DEV,
+  CURATION_DEV_DATASET,
   EXT_DIR,
   IMAGES,
-  KEEP,
   MODEL_PREREQUISITE,
-  packageExtensionVsix,
-  REPO,
   removePackagedVsix,
+  REPO,
+  screenshotOnFailure,
   SHARED,
-  startExtensionWorkbench,
+  workbenchSuite,
 } from './workbench.mjs';
 
-const DATASET = path.join(SHARED, 'datasets', 'curation-dev', 'dataset');
-const TRUTH = path.join(SHARED, 'datasets', 'curation-dev', 'truth.json');
+const DATASET = CURATION_DEV_DATASET;
+const TRUTH = path.join(CURATION_DEV, 'truth.json');
 /** The traced scroll of the 10,000-card check: a brisk mouse-wheel scroll, 3 s long. */
 const TRACE_SCROLL = { distance: 9000, speed: 3000 };
 
@@ -67,31 +63,24 @@ describe('Curation board in VS Code', { skip: missing.length > 0, timeout: 900_0
   /** The top suspect of the first analysis: { file, suggested }. */
   let top;
 
-  before(async () => {
-    const vsix = await packageExtensionVsix();
-    ws = await makeTempDir('ic-e2e-ws-curation-');
+  const suite = workbenchSuite({
+    workspace: async () => {
+      const dir = await makeTempDir('ic-e2e-ws-curation-');
+      await fsp.cp(DATASET, path.join(dir, 'dataset'), { recursive: true });
+      return dir;
+    },
+    extensionsPrefix: 'ic-e2e-exts-curation-',
+  });
+  before(() => {
+    ({ ws, vscode } = suite);
     ds = path.join(ws, 'dataset');
-    await fsp.cp(DATASET, ds, { recursive: true });
-    vscode = await startExtensionWorkbench({ vsix, workspaceDir: ws, extensionsPrefix: 'ic-e2e-exts-curation-' });
     ({ browser, page } = vscode);
   });
 
-  after(async () => {
-    await vscode?.stop();
-    if (ws && !KEEP) await fsp.rm(ws, { recursive: true, force: true });
-  });
-
-  function uiTest(name, fn) {
-    test(name, async (t) => {
-      try {
-        await fn(t);
-      } catch (e) {
-        const shot = await screenshot(page, `curation-fail-${name}`).catch(() => undefined);
-        if (shot) console.error(`screenshot: ${shot}`);
-        throw e;
-      }
-    });
-  }
+  const uiTest = screenshotOnFailure(
+    () => page,
+    (name) => `curation-fail-${name}`,
+  );
 
   /** Clicks the card of `file` (current path) in the grid in view, so that the keys go to it. */
   async function clickCard(file) {
@@ -104,25 +93,17 @@ describe('Curation board in VS Code', { skip: missing.length > 0, timeout: 900_0
     async () => {
       // The status bar's texts while the dataset is read and analysed (sampled until the cards show).
       const statusTexts = new Set();
-      let sampling = true;
-      const sampler = (async () => {
-        while (sampling) {
-          for (const t of await page
-            .locator('.statusbar-item')
-            .allInnerTexts()
-            .catch(() => []))
-            statusTexts.add(t.trim());
-          await new Promise((r) => setTimeout(r, 100));
-        }
-      })();
-      try {
-        await runExplorerContextMenuItem(page, 'dataset', 'Curate Dataset…');
-        frame = await boardFrame(page, { timeoutMs: 60_000 });
-        await frame.locator('.grid .cell.card').first().waitFor({ state: 'visible', timeout: 240_000 });
-      } finally {
-        sampling = false;
-        await sampler;
-      }
+      await sampleTextsDuring(
+        page,
+        '.statusbar-item',
+        statusTexts,
+        async () => {
+          await runExplorerContextMenuItem(page, 'dataset', 'Curate Dataset…');
+          frame = await boardFrame(page, { timeoutMs: 60_000 });
+          await frame.locator('.grid .cell.card').first().waitFor({ state: 'visible', timeout: 240_000 });
+        },
+        { everyMs: 100 },
+      );
       // The status bar showed the run's progress (its stage and counts), then the model again.
       const progress = [...statusTexts].filter((t) => /^Curating dataset/.test(t));
       assert.ok(
@@ -438,9 +419,10 @@ warnSkipped('the curation formats e2e test', missingFormats);
 describe('Curation board: formats and unreadable files', { skip: missingFormats.length > 0, timeout: 600_000 }, () => {
   let ws, ds, vscode, page;
 
-  before(async () => {
-    ws = await makeTempDir('ic-e2e-ws-formats-');
-    ds = path.join(ws, 'dataset');
+  /** Class folders holding a JPEG, a BMP, a WebP, a PNG and a truncated JPEG. */
+  async function formatsWorkspace() {
+    const dir = await makeTempDir('ic-e2e-ws-formats-');
+    const ds = path.join(dir, 'dataset');
     const put = async (rel, from) => {
       await fsp.mkdir(path.dirname(path.join(ds, rel)), { recursive: true });
       await fsp.copyFile(from, path.join(ds, rel));
@@ -452,17 +434,13 @@ describe('Curation board: formats and unreadable files', { skip: missingFormats.
     await put('cats/astronaut.png', path.join(IMAGES, 'skimage_astronaut.png'));
     // A JPEG cut after 4,000 bytes: its header reads, its pixels do not.
     await fsp.writeFile(path.join(ds, 'cats/broken.jpg'), (await fsp.readFile(path.join(IMAGES, 'skimage_coffee.jpg'))).subarray(0, 4000));
-    vscode = await startExtensionWorkbench({
-      vsix: await packageExtensionVsix(),
-      workspaceDir: ws,
-      extensionsPrefix: 'ic-e2e-exts-formats-',
-    });
+    return dir;
+  }
+  const suite = workbenchSuite({ workspace: formatsWorkspace, extensionsPrefix: 'ic-e2e-exts-formats-' });
+  before(() => {
+    ({ ws, vscode } = suite);
+    ds = path.join(ws, 'dataset');
     ({ page } = vscode);
-  });
-
-  after(async () => {
-    await vscode?.stop();
-    if (ws && !KEEP) await fsp.rm(ws, { recursive: true, force: true });
   });
 
   test('a BMP is curated like any image, the Overview names the one unreadable file, and a trash leaves only the class folders', async () => {

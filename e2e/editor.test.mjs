@@ -13,38 +13,28 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe } from 'node:test';
 
-import {
-  explorerItem,
-  hoverEditorText,
-  hoverExplorerItem,
-  makeTempDir,
-  missingPrerequisites,
-  openCommandPalette,
-  rightClickExplorerItem,
-  runCommand,
-  runExplorerContextMenuItem,
-  screenshot,
-  VSCODE_BUILTIN,
-  WORK_DIR,
-  waitFor,
-  waitForNotification,
-  warnSkipped,
-  workbenchUrl,
-} from './harness.mjs';
+import { waitFor } from './wait-for.cjs';
+import { missingPrerequisites, warnSkipped, WORK_DIR } from './harness/setup.mjs';
+import { makeTempDir } from './harness/processes.mjs';
+import { VSCODE_BUILTIN, workbenchUrl } from './harness/browser.mjs';
+import { explorerItem, rightClickExplorerItem, runExplorerContextMenuItem } from './harness/explorer.mjs';
+import { hoverEditorText, hoverExplorerItem } from './harness/hover.mjs';
+import { openCommandPalette, runCommand, waitForNotification } from './harness/commands.mjs';
+import { screenshot } from './harness/screenshots.mjs';
 import {
   clearNotifications,
+  copyPhotos,
+  heicContainer,
   ensureLabelsPaneExpanded,
-  IMAGES,
-  KEEP,
   MODEL_PREREQUISITE,
   PHOTOS_PREREQUISITE,
-  packageExtensionVsix,
   removePackagedVsix,
-  startExtensionWorkbench,
+  screenshotOnFailure,
+  workbenchSuite,
 } from './workbench.mjs';
-/** A topK that no surface shows by accident (the old short surfaces stopped at 3, the default is 5). */
+/** A topK that no surface shows by accident (not the default 5, not a short list's 3). */
 const TOP_K = 4;
 /**
  * How far behind the extension's activation the status item may appear. The extension's own part is loading the
@@ -67,14 +57,13 @@ warnSkipped('the editor e2e tests', missing);
 async function makeWorkspaceDir() {
   const ws = await makeTempDir('ic-e2e-ws-editor-');
   const photos = path.join(ws, 'photos');
-  await fsp.mkdir(photos);
-  await fsp.copyFile(path.join(IMAGES, 'skimage_chelsea_cat.jpg'), path.join(photos, 'my photo (1).jpg'));
-  await fsp.copyFile(path.join(IMAGES, 'derived_chelsea.webp'), path.join(photos, '猫 cat.webp'));
-  await fsp.copyFile(path.join(IMAGES, 'skimage_coffee.jpg'), path.join(photos, 'coffee.jpg'));
-  // An iPhone photo's container (an ftyp box saying heic): no decoder here, skipped with the reason.
-  const heic = Buffer.alloc(64);
-  heic.write('\u0000\u0000\u0000\u0018ftypheic\u0000\u0000\u0000\u0000mif1heic', 0, 'latin1');
-  await fsp.writeFile(path.join(photos, 'IMG_0001.heic'), heic);
+  await copyPhotos(photos, {
+    'my photo (1).jpg': 'skimage_chelsea_cat.jpg',
+    '猫 cat.webp': 'derived_chelsea.webp',
+    'coffee.jpg': 'skimage_coffee.jpg',
+  });
+  // An iPhone photo's container: no decoder here, skipped with the reason.
+  await fsp.writeFile(path.join(photos, 'IMG_0001.heic'), heicContainer());
   await fsp.writeFile(path.join(photos, 'broken.jpg'), Buffer.from('\xff\xd8\xff\xe0 not really a JPEG', 'latin1'));
   await fsp.mkdir(path.join(ws, 'docs'));
   await fsp.writeFile(
@@ -186,40 +175,29 @@ describe('Image Classifier: the editor experience on real files', { skip: missin
   let ws, vscode, server, browser, page;
   const shots = [];
 
-  before(async () => {
-    let vsix;
-    [vsix, ws] = await Promise.all([packageExtensionVsix(), makeWorkspaceDir()]);
-    // Webviews (image and Markdown previews) load resources from https://*.vscode-resource.vscode-cdn.net/…, which
-    // VS Code's service worker answers from the workbench: they never reach the network. The workbench is opened by
-    // the startup test, which times it.
-    vscode = await startExtensionWorkbench({
-      vsix,
-      workspaceDir: ws,
-      extensionsPrefix: 'ic-e2e-exts-editor-',
-      userSettings: { 'imageClassifier.topK': TOP_K },
-      open: false,
-    });
+  after(() => {
+    if (shots.length) console.log(`screenshots:\n  ${shots.join('\n  ')}`);
+  });
+  // Webviews (image and Markdown previews) load resources from https://*.vscode-resource.vscode-cdn.net/…, which
+  // VS Code's service worker answers from the workbench: they never reach the network. The workbench is opened by
+  // the startup test, which times it.
+  const suite = workbenchSuite({
+    workspace: makeWorkspaceDir,
+    extensionsPrefix: 'ic-e2e-exts-editor-',
+    userSettings: { 'imageClassifier.topK': TOP_K },
+    open: false,
+  });
+  before(() => {
+    ({ ws, vscode } = suite);
     ({ server, browser } = vscode);
   });
-
-  after(async () => {
-    if (shots.length) console.log(`screenshots:\n  ${shots.join('\n  ')}`);
-    await vscode?.stop();
-    if (ws && !KEEP) await fsp.rm(ws, { recursive: true, force: true });
-    await removePackagedVsix();
-  });
+  after(removePackagedVsix);
 
   /** A test that saves a screenshot when it fails. */
-  function uiTest(name, fn) {
-    test(name, async () => {
-      try {
-        await fn();
-      } catch (e) {
-        if (page) console.error(`screenshot: ${await screenshot(page, `editor-fail-${name}`).catch(() => '(none)')}`);
-        throw e;
-      }
-    });
-  }
+  const uiTest = screenshotOnFailure(
+    () => page,
+    (name) => `editor-fail-${name}`,
+  );
 
   async function shot(name) {
     shots.push(await screenshot(page, `editor-${name}`));

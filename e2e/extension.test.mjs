@@ -12,23 +12,15 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import {
-  E2E_DIR,
-  explorerItem,
-  hoverExplorerItem,
-  hoverText,
-  installExtension,
-  makeTempDir,
-  missingPrerequisites,
-  rightClickExplorerItem,
-  runCommand,
-  runExplorerContextMenuItem,
-  runInHostTests,
-  screenshot,
-  waitFor,
-  waitForNotification,
-  warnSkipped,
-} from './harness.mjs';
+import { waitFor } from './wait-for.cjs';
+import { E2E_DIR, missingPrerequisites, warnSkipped } from './harness/setup.mjs';
+import { makeTempDir } from './harness/processes.mjs';
+import { installExtension } from './harness/code-server.mjs';
+import { explorerItem, rightClickExplorerItem, runExplorerContextMenuItem } from './harness/explorer.mjs';
+import { hoverExplorerItem, hoverText } from './harness/hover.mjs';
+import { runCommand, waitForNotification } from './harness/commands.mjs';
+import { screenshot } from './harness/screenshots.mjs';
+import { runInHostTests } from './harness/in-host.mjs';
 import {
   clearNotifications,
   ensureLabelsPaneExpanded,
@@ -38,11 +30,12 @@ import {
   labelsPane,
   MODEL,
   MODEL_PREREQUISITE,
-  PHOTOS_PREREQUISITE,
   packageExtensionVsix,
-  REPO,
+  PHOTOS_PREREQUISITE,
   removePackagedVsix,
-  startExtensionWorkbench,
+  REPO,
+  screenshotOnFailure,
+  workbenchSuite,
 } from './workbench.mjs';
 
 /** ImageNet classes 281–285: tabby, tiger cat, Persian cat, Siamese cat, Egyptian cat. */
@@ -146,47 +139,39 @@ async function labelsCount(page) {
 after(removePackagedVsix);
 
 describe('Image Classifier extension in VS Code', { skip: missing.length > 0, timeout: 480_000 }, () => {
-  let ws, vscode, browser, page, extensionsDir;
+  let vscode, browser, page, extensionsDir;
   const failures = [];
   /** Requests to hosts other than loopback that really went out (not answered by VS Code's service worker). */
   const offHost = () => vscode.serviceWorker.offHostNetworkRequests();
 
-  before(async () => {
-    let vsix;
-    [vsix, ws] = await Promise.all([packageExtensionVsix(), makeWorkspaceDir()]);
-    const vsixMb = fs.statSync(vsix).size / 1e6;
-    console.log(`VSIX ${path.basename(vsix)}: ${vsixMb.toFixed(1)} MB`);
-    assert.ok(vsixMb <= 70, `the VSIX is ${vsixMb.toFixed(1)} MB (> 70 MB)`);
-    // Webviews (the built-in image preview) load their resources from https://*.vscode-resource.vscode-cdn.net/…:
-    // VS Code's service worker answers those from the workbench; they never reach the network.
-    vscode = await startExtensionWorkbench({ vsix, workspaceDir: ws, extensionsPrefix: 'ic-e2e-exts-' });
+  // Webviews (the built-in image preview) load their resources from https://*.vscode-resource.vscode-cdn.net/…:
+  // VS Code's service worker answers those from the workbench; they never reach the network.
+  const suite = workbenchSuite({
+    workspace: makeWorkspaceDir,
+    extensionsPrefix: 'ic-e2e-exts-',
+    checkVsix: (vsix) => {
+      const vsixMb = fs.statSync(vsix).size / 1e6;
+      console.log(`VSIX ${path.basename(vsix)}: ${vsixMb.toFixed(1)} MB`);
+      assert.ok(vsixMb <= 70, `the VSIX is ${vsixMb.toFixed(1)} MB (> 70 MB)`);
+    },
+    beforeStop: async () => {
+      if (page && failures.length) await screenshot(page, `extension-failure-${Date.now()}`).catch(() => {});
+      // Checked here too, in case the test that asserts it did not run.
+      const off = offHost();
+      if (off.length) console.error(`requests to hosts other than 127.0.0.1: ${off.join(', ')}`);
+    },
+  });
+  before(() => {
+    ({ vscode } = suite);
     ({ browser, page, extensionsDir } = vscode);
   });
 
-  after(async (_t) => {
-    if (page && failures.length) await screenshot(page, `extension-failure-${Date.now()}`).catch(() => {});
-    if (vscode) {
-      const off = offHost();
-      await vscode.stop();
-      // Checked here too, in case the test that asserts it did not run.
-      if (off.length) console.error(`requests to hosts other than 127.0.0.1: ${off.join(', ')}`);
-    }
-    if (ws && !KEEP) await fsp.rm(ws, { recursive: true, force: true });
-  });
-
   /** A test that saves a screenshot when it fails. */
-  function uiTest(name, fn) {
-    test(name, async () => {
-      try {
-        await fn();
-      } catch (e) {
-        failures.push(name);
-        const shot = await screenshot(page, `fail-${name}`).catch(() => undefined);
-        if (shot) console.error(`screenshot: ${shot}`);
-        throw e;
-      }
-    });
-  }
+  const uiTest = screenshotOnFailure(
+    () => page,
+    (name) => `fail-${name}`,
+    { onFailure: (name) => failures.push(name) },
+  );
 
   uiTest('the model loads and the status bar says so', async () => {
     await statusBarModel(page).waitFor({ state: 'visible', timeout: 90_000 });

@@ -1,4 +1,4 @@
-// End-to-end tests of what a new user met in a real VS Code (issue 18), in code-server + Debian Chromium with the
+// End-to-end tests of what a new user meets in a real VS Code (issue 18), in code-server + Debian Chromium with the
 // packaged linux-x64 VSIX and MobileNetV2: start-up (the status item from activate() on, where the time goes),
 // hovers on names with `#`, `&` and `'`, Find Similar Images on a photo outside any curated dataset, labels and
 // the Model Info tab after Reload Window, the board's estimate of the real label errors, its small defects, Export's
@@ -14,39 +14,34 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe } from 'node:test';
 
 import { boardFrame, cardsInView, showTab } from './curation-helpers.mjs';
-import {
-  explorerItem,
-  hoverEditorText,
-  hoverExplorerItem,
-  makeTempDir,
-  missingPrerequisites,
-  runCommand,
-  runExplorerContextMenuItem,
-  screenshot,
-  WORK_DIR,
-  waitFor,
-  waitForNotification,
-  warnSkipped,
-  workbenchUrl,
-} from './harness.mjs';
+import { waitFor } from './wait-for.cjs';
+import { missingPrerequisites, warnSkipped, WORK_DIR } from './harness/setup.mjs';
+import { makeTempDir } from './harness/processes.mjs';
+import { workbenchUrl } from './harness/browser.mjs';
+import { explorerItem, runExplorerContextMenuItem } from './harness/explorer.mjs';
+import { hoverEditorText, hoverExplorerItem } from './harness/hover.mjs';
+import { runCommand, waitForNotification } from './harness/commands.mjs';
+import { screenshot } from './harness/screenshots.mjs';
+import { sampleTextsDuring } from './harness/sampling.mjs';
 import {
   clearNotifications,
+  copyPhotos,
+  heicContainer,
+  CURATION_DEV_DATASET,
   ensureLabelsPaneExpanded,
   IMAGES,
-  KEEP,
   MODEL_PREREQUISITE,
   PHOTOS_PREREQUISITE,
-  packageExtensionVsix,
-  REPO,
   removePackagedVsix,
-  SHARED,
-  startExtensionWorkbench,
+  REPO,
+  screenshotOnFailure,
+  workbenchSuite,
 } from './workbench.mjs';
 
-const DATASET = path.join(SHARED, 'datasets', 'curation-dev', 'dataset');
+const DATASET = CURATION_DEV_DATASET;
 const CAT = /Egyptian cat|tabby|tiger cat|Persian cat|Siamese cat|lynx/;
 const COFFEE = /espresso|cup|coffee mug/;
 const HASH_NAME = 'IMG 2024-05-01 #3.png';
@@ -61,14 +56,13 @@ warnSkipped('the first-use e2e tests (issue 18)', missing);
 async function makeWorkspaceDir() {
   const ws = await makeTempDir('ic-e2e-ws-first-');
   const photos = path.join(ws, 'photos');
-  await fsp.mkdir(photos);
-  await fsp.copyFile(path.join(IMAGES, 'skimage_coffee.jpg'), path.join(photos, 'coffee.jpg'));
-  await fsp.copyFile(path.join(IMAGES, 'skimage_chelsea_cat.jpg'), path.join(photos, 'my photo (1).jpg'));
-  await fsp.copyFile(path.join(IMAGES, 'skimage_coffee.png'), path.join(photos, HASH_NAME));
-  await fsp.copyFile(path.join(IMAGES, 'derived_chelsea_orient6.jpg'), path.join(photos, ODD_NAME));
-  const heic = Buffer.alloc(64);
-  heic.write('\u0000\u0000\u0000\u0018ftypheic\u0000\u0000\u0000\u0000mif1heic', 0, 'latin1');
-  await fsp.writeFile(path.join(photos, 'IMG_0001.heic'), heic);
+  await copyPhotos(photos, {
+    'coffee.jpg': 'skimage_coffee.jpg',
+    'my photo (1).jpg': 'skimage_chelsea_cat.jpg',
+    [HASH_NAME]: 'skimage_coffee.png',
+    [ODD_NAME]: 'derived_chelsea_orient6.jpg',
+  });
+  await fsp.writeFile(path.join(photos, 'IMG_0001.heic'), heicContainer());
   await fsp.writeFile(
     path.join(ws, 'notes.md'),
     [
@@ -179,29 +173,20 @@ const statusItem = (page, text) => page.locator('.statusbar-item', { hasText: te
 /** Times from `t0`: the workbench usable (Explorer rows), our status item visible, the model ready; status texts seen. */
 async function timeStartup(page, t0) {
   const texts = new Set();
-  let sampling = true;
-  const sampler = (async () => {
-    while (sampling) {
-      for (const t of await page
-        .locator('.statusbar-item')
-        .allInnerTexts()
-        .catch(() => []))
-        if (/Image Classifier|MobileNetV2/.test(t)) texts.add(t.trim());
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  })();
   const at = (p) => p.then(() => Date.now() - t0);
-  try {
-    const [usableMs, statusMs, readyMs] = await Promise.all([
-      at(page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ state: 'visible', timeout: 90_000 })),
-      at(statusItem(page, /Image Classifier|MobileNetV2/).waitFor({ state: 'visible', timeout: 120_000 })),
-      at(statusItem(page, /MobileNetV2 · CPU/).waitFor({ state: 'visible', timeout: 120_000 })),
-    ]);
-    return { usableMs, statusMs, readyMs, texts: [...texts] };
-  } finally {
-    sampling = false;
-    await sampler;
-  }
+  const [usableMs, statusMs, readyMs] = await sampleTextsDuring(
+    page,
+    '.statusbar-item',
+    texts,
+    () =>
+      Promise.all([
+        at(page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ state: 'visible', timeout: 90_000 })),
+        at(statusItem(page, /Image Classifier|MobileNetV2/).waitFor({ state: 'visible', timeout: 120_000 })),
+        at(statusItem(page, /MobileNetV2 · CPU/).waitFor({ state: 'visible', timeout: 120_000 })),
+      ]),
+    { keep: (t) => /Image Classifier|MobileNetV2/.test(t) },
+  );
+  return { usableMs, statusMs, readyMs, texts: [...texts] };
 }
 
 /** Reloads the window and times it like the first start. */
@@ -217,19 +202,13 @@ describe('Image Classifier as a new user meets it (issue 18)', { skip: missing.l
   let ws, ds, vscode, server, browser, page, frame;
   const figures = {};
 
-  before(async () => {
-    let vsix;
-    [vsix, ws] = await Promise.all([packageExtensionVsix(), makeWorkspaceDir()]);
+  const suite = workbenchSuite({ workspace: makeWorkspaceDir, extensionsPrefix: 'ic-e2e-exts-first-', open: false });
+  before(() => {
+    ({ ws, vscode } = suite);
     ds = path.join(ws, 'dataset');
-    vscode = await startExtensionWorkbench({ vsix, workspaceDir: ws, extensionsPrefix: 'ic-e2e-exts-first-', open: false });
     ({ server, browser } = vscode);
   });
-
-  after(async () => {
-    await vscode?.stop();
-    if (ws && !KEEP) await fsp.rm(ws, { recursive: true, force: true });
-    await removePackagedVsix();
-  });
+  after(removePackagedVsix);
 
   /** The Explorer's own "Collapse Folders in Explorer" button: top-level rows back in view. */
   async function collapseExplorerFolders() {
@@ -238,16 +217,10 @@ describe('Image Classifier as a new user meets it (issue 18)', { skip: missing.l
     await folders.locator('.action-label[aria-label^="Collapse Folders"]').first().click();
   }
 
-  function uiTest(name, fn) {
-    test(name, async (t) => {
-      try {
-        await fn(t);
-      } catch (e) {
-        if (page) console.error(`screenshot: ${await screenshot(page, `first-use-fail-${name.slice(0, 60)}`).catch(() => '(none)')}`);
-        throw e;
-      }
-    });
-  }
+  const uiTest = screenshotOnFailure(
+    () => page,
+    (name) => `first-use-fail-${name.slice(0, 60)}`,
+  );
 
   uiTest('8. start-up: the item says "starting…" from activate() on, then the model; the timeline says where the time goes', async () => {
     page = await browser.newPage();
@@ -334,24 +307,16 @@ describe('Image Classifier as a new user meets it (issue 18)', { skip: missing.l
   uiTest('10. Classify Folder counts every file of the folder', async (t) => {
     await clearNotifications(page);
     const progress = new Set();
-    let sampling = true;
-    const sampler = (async () => {
-      while (sampling) {
-        for (const t of await page
-          .locator('.notifications-toasts .notification-list-item')
-          .allInnerTexts()
-          .catch(() => []))
-          progress.add(t.replace(/\s+/g, ' '));
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    })();
-    try {
-      await runExplorerContextMenuItem(page, 'photos', 'Classify Folder');
-      await waitForNotification(page, /Classified 4 of 5 images in 'photos'/, { timeoutMs: 120_000 });
-    } finally {
-      sampling = false;
-      await sampler;
-    }
+    await sampleTextsDuring(
+      page,
+      '.notifications-toasts .notification-list-item',
+      progress,
+      async () => {
+        await runExplorerContextMenuItem(page, 'photos', 'Classify Folder');
+        await waitForNotification(page, /Classified 4 of 5 images in 'photos'/, { timeoutMs: 120_000 });
+      },
+      { map: (t) => t.replace(/\s+/g, ' ') },
+    );
     const counts = [...progress].flatMap((x) => [...x.matchAll(/\b(\d+)\/(\d+) ·/g)].map((m) => Number(m[2])));
     console.log(`Classify Folder progress seen: ${JSON.stringify([...progress].filter((x) => /\/\d+ ·/.test(x)))}`);
     // The run can end before its progress is drawn (the photos were classified by the hovers): then nothing to judge.

@@ -9,11 +9,14 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { makeTempDir, missingPrerequisites, runExplorerContextMenuItem, screenshot, waitForNotification, warnSkipped } from './harness.mjs';
+import { missingPrerequisites, warnSkipped } from './harness/setup.mjs';
+import { freePort, makeTempDir } from './harness/processes.mjs';
+import { runExplorerContextMenuItem } from './harness/explorer.mjs';
+import { waitForNotification } from './harness/commands.mjs';
+import { screenshot } from './harness/screenshots.mjs';
 import {
   clearNotifications,
   IMAGES,
@@ -21,10 +24,9 @@ import {
   MODEL,
   MODEL_PREREQUISITE,
   PHOTOS_PREREQUISITE,
-  packageExtensionVsix,
-  REPO,
   removePackagedVsix,
-  startExtensionWorkbench,
+  REPO,
+  workbenchSuite,
 } from './workbench.mjs';
 
 const CLI = path.join(REPO, 'packages', 'server', 'bin', 'image-classifier.js');
@@ -42,16 +44,6 @@ const missing = [
   ...(python ? [] : ['the Triton environment (bash scripts/install-remote-server.sh)']),
 ];
 warnSkipped('the remote-inference e2e tests', missing);
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 /** Exports MobileNetV2 for Triton and starts it; resolves once the model is ready. */
 async function startTriton() {
@@ -99,7 +91,6 @@ async function startTriton() {
 after(removePackagedVsix);
 
 describe('Image Classifier in VS Code with a remote Triton server', { skip: missing.length > 0, timeout: 600_000 }, () => {
-  let ws;
   let vscode;
   let page;
   let triton;
@@ -107,38 +98,39 @@ describe('Image Classifier in VS Code with a remote Triton server', { skip: miss
 
   before(async () => {
     triton = await startTriton();
-    ws = await makeTempDir('ic-e2e-remote-ws-');
-    await fsp.mkdir(path.join(ws, 'photos'));
-    for (const f of ['skimage_chelsea_cat.jpg', 'skimage_coffee.jpg']) await fsp.copyFile(path.join(IMAGES, f), path.join(ws, 'photos', f));
-    // The local model's answer, the reference.
-    const out = execFileSync(
-      process.execPath,
-      [CLI, 'classify', '--model', MODEL, '--format', 'jsonl', path.join(ws, 'photos', 'skimage_chelsea_cat.jpg')],
-      {
-        encoding: 'utf8',
-      },
-    );
-    local = JSON.parse(out.trim());
-    const vsix = await packageExtensionVsix();
-    vscode = await startExtensionWorkbench({
-      vsix,
-      workspaceDir: ws,
-      extensionsPrefix: 'ic-e2e-remote-exts-',
-      userSettings: {
-        'imageClassifier.backend': 'remote',
-        'imageClassifier.remote.url': triton.url,
-        'imageClassifier.remote.model': 'mobilenet',
-        'imageClassifier.remote.timeoutMs': 5000,
-        'imageClassifier.remote.fallbackToLocal': true,
-      },
-    });
+  });
+  const suite = workbenchSuite({
+    workspace: async () => {
+      const dir = await makeTempDir('ic-e2e-remote-ws-');
+      await fsp.mkdir(path.join(dir, 'photos'));
+      for (const f of ['skimage_chelsea_cat.jpg', 'skimage_coffee.jpg'])
+        await fsp.copyFile(path.join(IMAGES, f), path.join(dir, 'photos', f));
+      // The local model's answer, the reference.
+      const out = execFileSync(
+        process.execPath,
+        [CLI, 'classify', '--model', MODEL, '--format', 'jsonl', path.join(dir, 'photos', 'skimage_chelsea_cat.jpg')],
+        {
+          encoding: 'utf8',
+        },
+      );
+      local = JSON.parse(out.trim());
+      return dir;
+    },
+    extensionsPrefix: 'ic-e2e-remote-exts-',
+    userSettings: () => ({
+      'imageClassifier.backend': 'remote',
+      'imageClassifier.remote.url': triton.url,
+      'imageClassifier.remote.model': 'mobilenet',
+      'imageClassifier.remote.timeoutMs': 5000,
+      'imageClassifier.remote.fallbackToLocal': true,
+    }),
+  });
+  before(() => {
+    ({ vscode } = suite);
     ({ page } = vscode);
   });
-
   after(async () => {
-    await vscode?.stop();
     triton?.kill();
-    if (ws && !KEEP) await fsp.rm(ws, { recursive: true, force: true });
     if (triton && !KEEP) await fsp.rm(triton.repo, { recursive: true, force: true });
   });
 

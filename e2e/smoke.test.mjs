@@ -6,25 +6,14 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import {
-  clickContextMenuItem,
-  explorerItem,
-  explorerNames,
-  hoverExplorerItem,
-  installExtension,
-  launchBrowser,
-  makeTempDir,
-  makeWorkspace,
-  openCommandPalette,
-  openWorkbench,
-  rightClickExplorerItem,
-  runCommand,
-  runInHostTests,
-  screenshot,
-  startCodeServer,
-  vscePackage,
-  waitForNotification,
-} from './harness.mjs';
+import { makeTempDir, makeWorkspace } from './harness/processes.mjs';
+import { installExtension, startCodeServer, vscePackage } from './harness/code-server.mjs';
+import { launchBrowser, openWorkbench } from './harness/browser.mjs';
+import { clickContextMenuItem, explorerItem, explorerNames, rightClickExplorerItem } from './harness/explorer.mjs';
+import { hoverExplorerItem } from './harness/hover.mjs';
+import { openCommandPalette, runCommand, waitForNotification } from './harness/commands.mjs';
+import { screenshot } from './harness/screenshots.mjs';
+import { runInHostTests } from './harness/in-host.mjs';
 
 const KEEP = process.env.E2E_KEEP === '1';
 

@@ -1,5 +1,5 @@
 // In-host API tests of the Image Classifier extension, run inside VS Code's extension host by the smoke-test
-// driver (what @vscode/test-electron would run): see runInHostTests in ../harness.mjs and ../extension.test.mjs.
+// driver (what @vscode/test-electron would run): see runInHostTests in ../harness/in-host.mjs and ../extension.test.mjs.
 // Each line this prints starts with INHOST so that the e2e test can pick them out of the browser console.
 const assert = require('node:assert');
 const fs = require('node:fs');

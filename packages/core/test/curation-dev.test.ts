@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import type { CurationReport } from '@image-classifier/protocol';
 import { pythonWithNumpy, SKIP_NO_SHARED, sharedDir } from '../../../test-fixtures/fixtures.js';
 import { Classifier, curateDataset } from '../src/index.js';
+import { key, pairs } from './dev-set-scores.js';
 
 const shared = sharedDir();
 const DEV = shared ? path.join(shared, 'datasets', 'curation-dev') : '';
@@ -20,17 +21,6 @@ interface Truth {
   label_noise: Array<{ file: string }>;
   near_duplicate_groups: Array<{ members: string[] }>;
   exact_duplicate_groups: Array<{ members: string[] }>;
-}
-
-const key = (p: string) => p.split('/').slice(-2).join('/');
-
-function pairs(groups: string[][]): Set<string> {
-  const out = new Set<string>();
-  for (const g of groups) {
-    const s = g.map(key).sort();
-    for (let i = 0; i < s.length; i++) for (let j = i + 1; j < s.length; j++) out.add(`${s[i]}|${s[j]}`);
-  }
-  return out;
 }
 
 function averagePrecision(ranked: string[], positives: Set<string>): number {

@@ -10,6 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import type { CurationReport } from '@image-classifier/protocol';
 import { REPO_ROOT, SKIP_NO_SHARED, sharedDir } from '../../../test-fixtures/fixtures.js';
 import { Classifier, curateDataset } from '../src/index.js';
+import { key, pairs } from './dev-set-scores.js';
 
 const shared = sharedDir();
 
@@ -20,8 +21,6 @@ interface HardTruth {
   exact_duplicate_groups: Array<{ members: string[] }>;
 }
 
-const key = (p: string) => p.split('/').slice(-2).join('/');
-
 /** Flagged label issues (most suspect first), then every other file by label quality (as curation-dev.test.ts). */
 function suspectRanking(r: CurationReport): string[] {
   const flagged = r.labelIssues.map((l) => l.file);
@@ -30,15 +29,6 @@ function suspectRanking(r: CurationReport): string[] {
     .sort((a, b) => a.labelQuality! - b.labelQuality!)
     .map((f) => f.file);
   return [...flagged, ...rest];
-}
-
-function pairs(groups: string[][]): Set<string> {
-  const out = new Set<string>();
-  for (const g of groups) {
-    const s = g.map(key).sort();
-    for (let i = 0; i < s.length; i++) for (let j = i + 1; j < s.length; j++) out.add(`${s[i]}|${s[j]}`);
-  }
-  return out;
 }
 
 describe('curation on the harder dev set (MobileNetV2 int8)', { skip: shared ? false : SKIP_NO_SHARED }, () => {

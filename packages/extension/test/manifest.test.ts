@@ -33,7 +33,7 @@ test('the menus offer Classify Image on the files the table calls classifiable',
 test('one rule for Classify Image: every menu that offers it on a file uses the format table’s clause, and only it', () => {
   for (const item of menuItems.filter((i) => i.command === 'imageClassifier.classifyImage')) {
     assert.ok(item.when?.includes(classifiableWhenClause()), `${item.menu}: ${item.when}`);
-    // No alternative that would offer it on other files (the old `activeCustomEditorId == … ||`).
+    // No alternative that would offer it on other files (an `activeCustomEditorId == … ||` clause).
     assert.ok(!item.when?.includes('||'), `${item.menu}: ${item.when}`);
   }
 });

@@ -1,10 +1,12 @@
 /**
  * `image-classifier serve [--stdio | --node-ipc | --pipe=<name> | --socket=<port>] [--worker=<path>]`
  *
- * Starts the JSON-RPC inference server (LSP framing) on the chosen transport; stdio by default. The transports are
- * built here rather than by vscode-languageserver's argv parsing so that a malformed message gets a JSON-RPC error
- * answer (parse error −32700 / invalid request −32600) instead of being dropped, and the server keeps serving;
- * a malformed frame (LSP header) ends the server instead, see frame-guard.ts.
+ * Starts the JSON-RPC inference server on the chosen transport; stdio by default (the command line, other editors,
+ * the tests). The extension forks it with `--node-ipc` (vscode-languageclient's TransportKind.ipc). The transports
+ * are built here rather than by vscode-languageserver's argv parsing so that a malformed message gets a JSON-RPC
+ * error answer (parse error −32700 / invalid request −32600) instead of being dropped, and the server keeps serving.
+ * On a stream (stdio, pipe, socket: LSP framing) a malformed frame ends the server instead, see frame-guard.ts; on
+ * IPC Node frames the messages, and each one is checked for shape and size, see message-check.ts.
  */
 import * as net from 'node:net';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
@@ -25,6 +27,7 @@ import { noteClientProcess, onClientProcessGone } from './client-process.js';
 import { environment } from './environment.js';
 import { FrameGuard } from './frame-guard.js';
 import { createShutdown, shutdownOnSignals } from './lifecycle.js';
+import { checkIpcMessage, idOf, invalidReason } from './message-check.js';
 import { InferenceServer } from './server.js';
 
 export { WORKER_ENV } from './environment.js';
@@ -95,27 +98,6 @@ export function parseServeArgs(args: string[]): ServeArgs {
   return out;
 }
 
-function idOf(v: unknown): string | number | null {
-  const id = (v as { id?: unknown } | null)?.id;
-  return typeof id === 'string' || typeof id === 'number' ? id : null;
-}
-
-/** Why a parsed value is not a JSON-RPC 2.0 message we can dispatch, or undefined when it is one. */
-function invalidReason(v: unknown): string | undefined {
-  if (Array.isArray(v)) return 'batch messages are not supported';
-  if (!v || typeof v !== 'object') return 'a message must be a JSON object';
-  const m = v as Record<string, unknown>;
-  if (m.jsonrpc !== '2.0') return `"jsonrpc" must be "2.0"`;
-  if ('id' in m && m.id !== null && typeof m.id !== 'string' && typeof m.id !== 'number') return '"id" must be a string, a number or null';
-  if ('method' in m) {
-    if (typeof m.method !== 'string') return '"method" must be a string';
-    if ('params' in m && m.params !== null && typeof m.params !== 'object') return '"params" must be an object or an array';
-    return undefined;
-  }
-  if ('id' in m && ('result' in m || 'error' in m)) return undefined; // a response
-  return 'a message needs a "method" (request or notification) or a "result"/"error" (response)';
-}
-
 /** JSON decoding that turns garbage into a notification the server answers with a JSON-RPC error. */
 const tolerantJson: ContentTypeDecoder = {
   name: 'application/json',
@@ -146,10 +128,15 @@ function invalid(id: string | number | null, code: number, message: string): Mes
   return { jsonrpc: '2.0', method: INVALID_MESSAGE, params } as Message;
 }
 
-/** IPC messages arrive decoded (no tolerantJson): initialize's processId is taken out here. */
+/**
+ * IPC messages arrive decoded by Node (no frames, no tolerantJson): each is checked here instead (message-check.ts),
+ * a refused one becomes the same error answer as on a stream, and initialize's processId is taken out.
+ */
 class IpcReader extends IPCMessageReader {
   override listen(callback: Parameters<IPCMessageReader['listen']>[0]) {
     return super.listen((m) => {
+      const why = checkIpcMessage(m);
+      if (why) return callback(invalid(idOf(m), -32600, `Invalid Request: ${why}.`));
       takeInitializeProcessId(m as unknown as Record<string, unknown>);
       callback(m);
     });

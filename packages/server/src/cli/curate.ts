@@ -7,10 +7,9 @@
 import { promises as fs } from 'node:fs';
 import { curateDataset } from '@image-classifier/core';
 import { CURATION_CHECKS, type CurationCheck, type CurationReport } from '@image-classifier/protocol';
-import { EXIT_OK, EXIT_SOME_FAILED, failWith, type Io, intOption, parseCommand, UsageError } from './common.js';
+import { EXIT_OK, EXIT_SOME_FAILED, type Io, intOption, parseCommand, UsageError } from './common.js';
 import { curateCsv, curateText } from './curate-format.js';
-import { MODEL_OPTIONS, openEmbeddingModel } from './model-options.js';
-import { ProgressLine } from './progress.js';
+import { MODEL_OPTIONS, withEmbeddingModel } from './model-options.js';
 import { findCommand } from './find.js';
 import { similarCommand } from './similar.js';
 
@@ -59,26 +58,15 @@ export async function curateCommand(args: string[], io: Io): Promise<number> {
   const fmt = formats(values, io);
   const neighbours = intOption(values.neighbours, '--neighbours', 1);
   const top = intOption(values.top, '--top', 1) ?? 10;
-  const tty = Boolean(io.stderr.isTTY) && !values['no-progress'];
-  const classifier = await openEmbeddingModel(values, io, tty);
-  if (typeof classifier === 'number') return classifier;
-  const line = new ProgressLine(io, tty);
-  const started = performance.now();
-  let report: CurationReport;
-  try {
-    report = await curateDataset(positionals[0]!, classifier, {
+  const report = await withEmbeddingModel(values, io, ({ classifier, line, progress }) =>
+    curateDataset(positionals[0]!, classifier, {
       checks,
       ...(neighbours ? { neighbours } : {}),
-      onProgress: (done, total, failed) => line.images(done, total, failed, started),
+      onProgress: progress,
       onAnalyse: (n) => line.draw(`Analysing ${n} images (labels, duplicates, outliers, quality)…`),
-    });
-  } catch (e) {
-    line.end();
-    await classifier.close();
-    return failWith(io, e);
-  }
-  line.end();
-  await classifier.close();
+    }),
+  );
+  if (typeof report === 'number') return report;
   if (values.out && fmt.file) {
     await fs.writeFile(values.out, render(report, fmt.file, top));
   }

@@ -4,9 +4,8 @@
  * know is a usage error that names close matches (exit 2).
  */
 import { findByConcept, resolveNoun } from '@image-classifier/core';
-import { EXIT_OK, EXIT_SOME_FAILED, failWith, type Io, intOption, parseCommand, UsageError } from './common.js';
-import { MODEL_OPTIONS, openEmbeddingModel } from './model-options.js';
-import { ProgressLine } from './progress.js';
+import { EXIT_OK, EXIT_SOME_FAILED, type Io, intOption, parseCommand, UsageError } from './common.js';
+import { MODEL_OPTIONS, textOrJson, withEmbeddingModel } from './model-options.js';
 
 export const FIND_OPTIONS = {
   ...MODEL_OPTIONS,
@@ -17,20 +16,15 @@ export const FIND_OPTIONS = {
 export async function findCommand(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parseCommand(args, FIND_OPTIONS);
   if (positionals.length < 1) throw new UsageError('find takes a noun: image-classifier find <noun> --in <folder> [--top 20].');
-  if (!values.in) throw new UsageError('find needs --in <folder>: the images to search.');
+  const root = values.in;
+  if (!root) throw new UsageError('find needs --in <folder>: the images to search.');
   const noun = positionals.join(' ');
-  const format = values.format ?? (io.stdout.isTTY ? 'text' : 'json');
-  if (format !== 'text' && format !== 'json') throw new UsageError(`--format must be text or json (got '${format}').`);
+  const format = textOrJson(values.format, io);
   const top = intOption(values.top, '--top', 1) ?? 20;
-  const tty = Boolean(io.stderr.isTTY) && !values['no-progress'];
-  const classifier = await openEmbeddingModel(values, io, tty);
-  if (typeof classifier === 'number') return classifier;
-  const line = new ProgressLine(io, tty);
-  const started = performance.now();
-  try {
+  return withEmbeddingModel(values, io, async ({ classifier, line, progress }) => {
     // An unknown noun is refused before any image is read.
     resolveNoun(noun, classifier.labels);
-    const r = await findByConcept(values.in, classifier, noun, { top, onProgress: (d, t, f) => line.images(d, t, f, started) });
+    const r = await findByConcept(root, classifier, noun, { top, onProgress: progress });
     line.end();
     if (format === 'json') io.stdout.write(`${JSON.stringify(r)}\n`);
     else {
@@ -48,10 +42,5 @@ export async function findCommand(args: string[], io: Io): Promise<number> {
         );
     }
     return r.failed.length ? EXIT_SOME_FAILED : EXIT_OK;
-  } catch (e) {
-    line.end();
-    return failWith(io, e);
-  } finally {
-    await classifier.close();
-  }
+  });
 }

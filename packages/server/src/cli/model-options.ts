@@ -21,7 +21,7 @@ import {
 } from '@image-classifier/protocol';
 import { escapeControl } from '../output.js';
 import { failWith, type Io, intOption, UsageError } from './common.js';
-import { downloadProgress } from './progress.js';
+import { downloadProgress, ProgressLine } from './progress.js';
 
 export const MODEL_OPTIONS = {
   model: { type: 'string' },
@@ -182,4 +182,46 @@ export async function openEmbeddingModel(values: ModelValues, io: Io, showProgre
   } catch (e) {
     return failWith(io, e, 'MODEL_LOAD_FAILED');
   }
+}
+
+/** What a command that reads a folder with the embedding model works with (curate, similar, find). */
+export interface EmbeddingRun {
+  classifier: Classifier;
+  /** The progress line on stderr (end it before writing to stdout). */
+  line: ProgressLine;
+  /** Draws `done/total` images and `failed` on the progress line, with the rate since the run began. */
+  progress: (done: number, total: number, failed: number) => void;
+}
+
+/**
+ * Opens the embedding model (openEmbeddingModel, with a progress line on a terminal unless --no-progress), runs `run`
+ * with it and closes it after. A model that does not load, or an error from `run`, is printed (failWith) and its exit
+ * code returned instead of `run`'s result.
+ */
+export async function withEmbeddingModel<T>(
+  values: ModelValues & { 'no-progress'?: boolean | undefined },
+  io: Io,
+  run: (r: EmbeddingRun) => Promise<T>,
+): Promise<T | number> {
+  const tty = Boolean(io.stderr.isTTY) && !values['no-progress'];
+  const classifier = await openEmbeddingModel(values, io, tty);
+  if (typeof classifier === 'number') return classifier;
+  const line = new ProgressLine(io, tty);
+  const started = performance.now();
+  try {
+    return await run({ classifier, line, progress: (done, total, failed) => line.images(done, total, failed, started) });
+  } catch (e) {
+    line.end();
+    return failWith(io, e);
+  } finally {
+    line.end();
+    await classifier.close();
+  }
+}
+
+/** `--format text|json` of the search commands: text on a terminal, JSON when piped. */
+export function textOrJson(format: string | undefined, io: Io): 'text' | 'json' {
+  const f = format ?? (io.stdout.isTTY ? 'text' : 'json');
+  if (f !== 'text' && f !== 'json') throw new UsageError(`--format must be text or json (got '${f}').`);
+  return f;
 }

@@ -4,9 +4,8 @@
  */
 import { escapeControl } from '../output.js';
 import { buildEmbeddingIndex, findSimilar } from '@image-classifier/core';
-import { EXIT_OK, EXIT_SOME_FAILED, failWith, type Io, intOption, parseCommand, UsageError } from './common.js';
-import { MODEL_OPTIONS, openEmbeddingModel } from './model-options.js';
-import { ProgressLine } from './progress.js';
+import { EXIT_OK, EXIT_SOME_FAILED, type Io, intOption, parseCommand, UsageError } from './common.js';
+import { MODEL_OPTIONS, textOrJson, withEmbeddingModel } from './model-options.js';
 
 export const SIMILAR_OPTIONS = {
   ...MODEL_OPTIONS,
@@ -17,27 +16,17 @@ export const SIMILAR_OPTIONS = {
 export async function similarCommand(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parseCommand(args, SIMILAR_OPTIONS);
   if (positionals.length !== 1) throw new UsageError('similar takes one image: image-classifier similar <image> --in <folder> [-k 10].');
-  if (!values.in) throw new UsageError('similar needs --in <folder>: the images to search.');
-  const format = values.format ?? (io.stdout.isTTY ? 'text' : 'json');
-  if (format !== 'text' && format !== 'json') throw new UsageError(`--format must be text or json (got '${format}').`);
+  const root = values.in;
+  if (!root) throw new UsageError('similar needs --in <folder>: the images to search.');
+  const format = textOrJson(values.format, io);
   const k = intOption(values.k, '-k', 1) ?? 10;
-  const tty = Boolean(io.stderr.isTTY) && !values['no-progress'];
-  const classifier = await openEmbeddingModel(values, io, tty);
-  if (typeof classifier === 'number') return classifier;
-  const line = new ProgressLine(io, tty);
-  const started = performance.now();
-  try {
-    const index = await buildEmbeddingIndex(values.in, classifier, (d, t, f) => line.images(d, t, f, started));
+  return withEmbeddingModel(values, io, async ({ classifier, line, progress }) => {
+    const index = await buildEmbeddingIndex(root, classifier, progress);
     line.end();
     const hits = await findSimilar(index, classifier, positionals[0]!, k);
     if (format === 'json')
       io.stdout.write(`${JSON.stringify({ query: positionals[0], root: index.root, k, results: hits, failed: index.failed })}\n`);
     else for (const h of hits) io.stdout.write(`${h.similarity.toFixed(4)}  ${escapeControl(h.file)}\n`);
     return index.failed.length ? EXIT_SOME_FAILED : EXIT_OK;
-  } catch (e) {
-    line.end();
-    return failWith(io, e);
-  } finally {
-    await classifier.close();
-  }
+  });
 }

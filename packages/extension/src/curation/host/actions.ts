@@ -1,7 +1,7 @@
 /**
- * What the board asks of the host: actions through the CurationController (B's journal), undo/redo, opening an
- * image, thumbnails for the visible cards, similar images, export. Each outcome updates the board incrementally
- * (the tracker and the webview apply its changes; nothing is re-run) and its message is shown.
+ * What the board asks of the host: actions through the CurationController (journaled in the state folder),
+ * undo/redo, opening an image, thumbnails for the visible cards, similar images, export. Each outcome updates the
+ * board incrementally (the tracker and the webview apply its changes; nothing is re-run) and its message is shown.
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -108,7 +108,7 @@ export class BoardActions {
     if (res?.dir) this.board.allowRoot(vscode.Uri.file(res.dir));
   }
 
-  /** Thumbnails from the server (C's cache) where it has them, the image itself otherwise. */
+  /** Thumbnails from the server (WebP files in its cache folder) where it has them, the image itself otherwise. */
   private async thumbs(files: string[]): Promise<void> {
     const webview = this.board.panel.webview;
     const uris = files.map((f) => this.board.uriOf(f));
