@@ -15,17 +15,13 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import {
-  explorerItem,
-  hoverEditorText,
-  hoverText,
-  makeTempDir,
-  missingPrerequisites,
-  runCommand,
-  screenshot,
-  waitFor,
-  warnSkipped,
-} from './harness.mjs';
+import { waitFor } from './wait-for.cjs';
+import { missingPrerequisites, warnSkipped } from './harness/setup.mjs';
+import { makeTempDir } from './harness/processes.mjs';
+import { explorerItem } from './harness/explorer.mjs';
+import { hoverEditorText, hoverText } from './harness/hover.mjs';
+import { runCommand } from './harness/commands.mjs';
+import { screenshot } from './harness/screenshots.mjs';
 import {
   ensureLabelsPaneExpanded,
   IMAGES,
