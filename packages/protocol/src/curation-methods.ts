@@ -12,6 +12,7 @@
 import { ProgressType, RequestType } from 'vscode-jsonrpc';
 import type { CurationCheck, CurationReport } from './curation.js';
 import type { ErrorDto } from './errors.js';
+import { type MessageDirection, paramsUsage } from './rpc.js';
 
 // ---- imageClassifier/curate --------------------------------------------------------------------------------
 
@@ -80,6 +81,8 @@ export type CurateResult =
 export namespace CurateRequest {
   export const method = 'imageClassifier/curate' as const;
   export const type = new RequestType<CurateParams, CurateResult, void>(method);
+  export const messageDirection: MessageDirection = 'clientToServer';
+  export const usage = paramsUsage<CurateParams>()('root', 'checks?');
   /** The shape of partial results on `$/progress`. */
   export const partialResult = new ProgressType<CurateFileProgress[]>();
 }
@@ -120,6 +123,8 @@ export interface SimilarResult {
 export namespace SimilarRequest {
   export const method = 'imageClassifier/similar' as const;
   export const type = new RequestType<SimilarParams, SimilarResult, void>(method);
+  export const messageDirection: MessageDirection = 'clientToServer';
+  export const usage = paramsUsage<SimilarParams>()('uri', 'k?', 'root?');
 }
 
 // ---- imageClassifier/find ----------------------------------------------------------------------------------
@@ -167,6 +172,8 @@ export interface FindResult {
 export namespace FindRequest {
   export const method = 'imageClassifier/find' as const;
   export const type = new RequestType<FindParams, FindResult, void>(method);
+  export const messageDirection: MessageDirection = 'clientToServer';
+  export const usage = paramsUsage<FindParams>()('noun', 'root', 'top?');
 }
 
 // ---- imageClassifier/thumbnails ----------------------------------------------------------------------------
@@ -211,4 +218,6 @@ export namespace ThumbnailsRequest {
   export const minSize = 16;
   export const maxSize = 512;
   export const type = new RequestType<ThumbnailsParams, ThumbnailsResult, void>(method);
+  export const messageDirection: MessageDirection = 'clientToServer';
+  export const usage = paramsUsage<ThumbnailsParams>()('uris: string[]', 'size?');
 }

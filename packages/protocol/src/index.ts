@@ -7,3 +7,4 @@ export * from './csv.js';
 export * from './curation.js';
 export * from './limits.js';
 export * from './curation-methods.js';
+export * from './rpc.js';

@@ -6,6 +6,7 @@
  */
 import { NotificationType, ProgressType, RequestType } from 'vscode-jsonrpc';
 import type { ErrorDto } from './errors.js';
+import { type MessageDirection, paramsUsage } from './rpc.js';
 import { CLASSIFY_BATCH_MAX_URIS } from './limits.js';
 import type { GraphOptimization, PreprocessingMode } from './settings.js';
 
@@ -48,6 +49,8 @@ export interface ClassifyResult {
 export namespace ClassifyRequest {
   export const method = 'imageClassifier/classify' as const;
   export const type = new RequestType<ClassifyParams, ClassifyResult, void>(method);
+  export const messageDirection: MessageDirection = 'clientToServer';
+  export const usage = paramsUsage<ClassifyParams>()('uri', 'topK?');
 }
 
 // ---- imageClassifier/classifyBatch -------------------------------------------------------------------------
@@ -93,6 +96,8 @@ export namespace ClassifyBatchRequest {
   export const maxUris = CLASSIFY_BATCH_MAX_URIS;
   export const method = 'imageClassifier/classifyBatch' as const;
   export const type = new RequestType<ClassifyBatchParams, ClassifyBatchResult, void>(method);
+  export const messageDirection: MessageDirection = 'clientToServer';
+  export const usage = paramsUsage<ClassifyBatchParams>()('uris: string[]', 'topK?');
   /** The shape of partial results on `$/progress`. */
   export const partialResult = new ProgressType<BatchItem[]>();
 }
@@ -149,6 +154,7 @@ export interface ModelInfoResult {
 export namespace ModelInfoRequest {
   export const method = 'imageClassifier/modelInfo' as const;
   export const type = new RequestType<Record<string, never> | void, ModelInfoResult, void>(method);
+  export const messageDirection: MessageDirection = 'clientToServer';
 }
 
 // ---- imageClassifier/clearCache ----------------------------------------------------------------------------
@@ -160,6 +166,7 @@ export interface ClearCacheResult {
 export namespace ClearCacheRequest {
   export const method = 'imageClassifier/clearCache' as const;
   export const type = new RequestType<Record<string, never> | void, ClearCacheResult, void>(method);
+  export const messageDirection: MessageDirection = 'clientToServer';
 }
 
 // ---- imageClassifier/status (server → client) ----------------------------------------------------------------
@@ -180,4 +187,5 @@ export interface StatusParams {
 export namespace StatusNotification {
   export const method = 'imageClassifier/status' as const;
   export const type = new NotificationType<StatusParams>(method);
+  export const messageDirection: MessageDirection = 'serverToClient';
 }

@@ -82,7 +82,7 @@ describe('settings', () => {
     // Not an object: logged, nothing applied.
     onConfigurationChange(ctx, { settings: { imageClassifier: 7 } });
     assert.match(logs[1] ?? '', /^settings: settings must be an object/);
-    assert.deepEqual(ctx.settings, {});
+    assert.deepEqual(ctx.config.settings, {});
   });
 });
 

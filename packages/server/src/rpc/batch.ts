@@ -3,13 +3,7 @@
  * and cancellation (the items finished so far are returned with `cancelled: true`).
  */
 import { ClassifierError, requireEmbedding } from '@image-classifier/core';
-import {
-  type BatchItem,
-  ClassifyBatchRequest,
-  type ClassifyBatchParams,
-  type ClassifyBatchResult,
-  SETTING_DEFAULTS,
-} from '@image-classifier/protocol';
+import { type BatchItem, ClassifyBatchRequest, type ClassifyBatchParams, type ClassifyBatchResult, SETTING_DEFAULTS, usageLine } from '@image-classifier/protocol';
 import { type CancellationToken, WorkDoneProgress } from 'vscode-languageserver/node';
 import { classifyFile } from './cached-classify.js';
 import { signalFor } from './classify.js';
@@ -19,7 +13,6 @@ import { acquireModel } from './model-host.js';
 import { pace } from './pace.js';
 import type { Loaded, ServerContext } from './state.js';
 
-const MAX_CONCURRENT_BATCHES = 8;
 const PROGRESS_INTERVAL_MS = 200;
 const PARTIAL_INTERVAL_MS = 100;
 
@@ -75,31 +68,31 @@ class BatchReporter {
 }
 
 /** Takes a batch slot and the model (and checks the embedding), giving both back if any step fails. */
-async function admitBatch(ctx: ServerContext, p: ClassifyBatchParams): Promise<{ loaded: Loaded; release: () => void }> {
-  if (ctx.runningBatches >= MAX_CONCURRENT_BATCHES) {
-    throw new ClassifierError('QUEUE_FULL', `${ctx.runningBatches} batches are already running; wait for one to finish.`);
-  }
-  ctx.runningBatches++;
+async function admitBatch(
+  ctx: ServerContext,
+  p: ClassifyBatchParams,
+): Promise<{ loaded: Loaded; release: () => void; leave: () => void }> {
+  const leave = ctx.inFlight.enterBatch();
   let model: { loaded: Loaded; release: () => void } | undefined;
   try {
     model = await acquireModel(ctx);
     if (p.embedding) requireEmbedding(model.loaded.classifier.info);
-    return model;
+    return { ...model, leave };
   } catch (e) {
     model?.release();
-    ctx.runningBatches--;
+    leave();
     throw e;
   }
 }
 
 export async function classifyBatch(p: ClassifyBatchParams, ctx: ServerContext, token: CancellationToken): Promise<ClassifyBatchResult> {
   const t0 = performance.now();
-  if (!p || typeof p !== 'object') throw new ClassifierError('INVALID_ARGUMENT', 'classifyBatch needs params {uris: string[], topK?}.');
+  if (!p || typeof p !== 'object') throw new ClassifierError('INVALID_ARGUMENT', `${usageLine(ClassifyBatchRequest.method, ClassifyBatchRequest.usage)}.`);
   const uris = checkUris(p.uris);
-  const topK = validTopK(p.topK, ctx.settings.topK ?? SETTING_DEFAULTS.topK);
+  const topK = validTopK(p.topK, ctx.config.settings.topK ?? SETTING_DEFAULTS.topK);
   const model = await admitBatch(ctx, p);
   const { loaded } = model;
-  const { signal, dispose } = signalFor(token, ctx.stop.signal);
+  const { signal, dispose } = signalFor(token, ctx.lifecycle.stop.signal);
   const n = uris.length;
   const results: Array<BatchItem | undefined> = new Array(n);
   const reporter = new BatchReporter(ctx, n, p);
@@ -112,7 +105,7 @@ export async function classifyBatch(p: ClassifyBatchParams, ctx: ServerContext, 
       const uri = uris[i];
       let item: BatchItem;
       try {
-        const r = await classifyFile(ctx, loaded, ctx.roots.resolve(checkUri(uri)), opts);
+        const r = await classifyFile(ctx, loaded, ctx.config.roots.resolve(checkUri(uri)), opts);
         item =
           cachedOnly && !r.cached
             ? { uri: uriLabel(uri), cached: false }
@@ -146,6 +139,6 @@ export async function classifyBatch(p: ClassifyBatchParams, ctx: ServerContext, 
   } finally {
     dispose();
     model.release();
-    ctx.runningBatches--;
+    model.leave();
   }
 }

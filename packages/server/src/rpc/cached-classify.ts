@@ -5,8 +5,7 @@
  * and its hash is indexed under that descriptor's fstat: what was read is what the index says.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, rmSync } from 'node:fs';
-import * as path from 'node:path';
+import { closeSync, fstatSync } from 'node:fs';
 import {
   ClassifierError,
   decodeFloat16,
@@ -18,17 +17,15 @@ import {
   sameIdentity,
 } from '@image-classifier/core';
 import type { Prediction } from '@image-classifier/protocol';
-import { ResultCache } from '../result-cache.js';
 import type { FileStat } from '../roots.js';
-import type { CachedEmbedding, FileOutcome, Loaded, ServerContext } from './state.js';
+import { embeddings } from './caches.js';
+import type { FileOutcome, Loaded, ServerContext } from './state.js';
 import { tuneHelperThreads } from './threads.js';
 
 /** Predictions kept per cached result, so later requests with a larger top-k still hit. */
 const STORED_TOP_K = 10;
 /** Files larger than this are refused before they are read. */
 const MAX_FILE_BYTES = 512 * 1024 * 1024;
-/** The embeddings' log beside the results' (same format). */
-const EMBEDDINGS_LOG = 'embeddings-v1.log';
 
 export interface ClassifyFileOptions {
   topK: number;
@@ -42,43 +39,9 @@ export interface ClassifyFileOptions {
   cachedOnly?: boolean;
 }
 
-/** The embedding log, opened (and read) on first use. */
-function embeddings(ctx: ServerContext): ResultCache<CachedEmbedding> | undefined {
-  if (!ctx.embeddingCache && ctx.cache && ctx.cacheDir) {
-    try {
-      ctx.embeddingCache = ResultCache.open<CachedEmbedding>(path.join(ctx.cacheDir, 'results'), ctx.log, EMBEDDINGS_LOG);
-      ctx.log(`embedding cache: ${ctx.embeddingCache.entries} embeddings (${ctx.embeddingCache.stats.loadMs} ms)`);
-    } catch (e) {
-      ctx.log(`embedding cache disabled: ${(e as Error).message}`);
-    }
-  }
-  return ctx.embeddingCache;
-}
-
-/** `imageClassifier/clearCache`: results cleared; embeddings cleared if open, else their log removed unread. */
-export function clearCache(ctx: ServerContext): { removed: number } {
-  const removed = ctx.cache?.clear() ?? 0;
-  // Cleared if open; otherwise removed unread (it may be hundreds of MB).
-  if (ctx.embeddingCache) ctx.embeddingCache.clear();
-  else if (ctx.cacheDir) {
-    try {
-      rmSync(path.join(ctx.cacheDir, 'results', EMBEDDINGS_LOG), { force: true });
-    } catch (e) {
-      ctx.log(`embedding cache: cannot remove its log (${(e as Error).message})`);
-    }
-  }
-  // The neighbour graphs curate saved for find-similar (a kept index stays in memory until the next curate).
-  try {
-    if (ctx.cacheDir) rmSync(path.join(ctx.cacheDir, 'curation'), { recursive: true, force: true });
-  } catch (e) {
-    ctx.log(`curation index: cannot remove it (${(e as Error).message})`);
-  }
-  return { removed };
-}
-
 /** The cached result for content `hash` under a model's result key, if it holds at least `want` predictions. */
 export function cachedResult(ctx: ServerContext, modelKey: string, hash: string | undefined, want: number): FileOutcome | undefined {
-  const v = hash ? ctx.cache?.get(`${modelKey}:${hash}`) : undefined;
+  const v = hash ? ctx.caches.results?.get(`${modelKey}:${hash}`) : undefined;
   if (!v || !Array.isArray(v.p) || v.p.length < want) return undefined;
   return { predictions: v.p.slice(0, want), cached: true, width: v.w, height: v.h };
 }
@@ -115,7 +78,7 @@ export async function readChecked(
   ctx: ServerContext,
   file: string | Buffer,
 ): Promise<{ bytes: Buffer; path: string; id: FileIdentity | undefined }> {
-  const opened = ctx.roots.open(file);
+  const opened = ctx.config.roots.open(file);
   try {
     if (opened.stat.size > MAX_FILE_BYTES) throw tooLarge(opened.path, opened.stat.size);
     let bytes: Buffer;
@@ -155,7 +118,7 @@ async function infer(
   const key = `${l.key}:${hash}`;
   // The local model standing in for a remote one gives its own results: not stored under the remote model's key.
   const store = !l.retired && out.answeredBy !== 'local';
-  if (store) ctx.cache?.put(key, { p: predictions, w: out.width, h: out.height });
+  if (store) ctx.caches.results?.put(key, { p: predictions, w: out.width, h: out.height });
   if (out.embedding && store) embeddings(ctx)?.put(key, { d: out.embedding.length, f: encodeFloat16(out.embedding).toString('base64') });
   return {
     predictions: predictions.slice(0, Math.min(o.topK, predictions.length)),
@@ -169,8 +132,8 @@ async function infer(
 
 /** One file through cache and engine. `file` is already inside the roots. Throws ClassifierErrors. */
 export async function classifyFile(ctx: ServerContext, l: Loaded, file: FileStat, o: ClassifyFileOptions): Promise<FileOutcome> {
-  if (!o.force && ctx.cache) {
-    const h = ctx.cache.hashFor(file.path, file.size, file.mtimeMs, file);
+  if (!o.force && ctx.caches.results) {
+    const h = ctx.caches.results.hashFor(file.path, file.size, file.mtimeMs, file);
     const hit = h ? fromCache(ctx, l, h, o.topK, o.embedding, o.rawEmbedding) : undefined;
     if (hit) return hit;
   }
@@ -180,7 +143,7 @@ export async function classifyFile(ctx: ServerContext, l: Loaded, file: FileStat
   try {
     const { bytes, path: read, id } = await readChecked(ctx, file.rawPath ?? file.path);
     const hash = createHash('sha256').update(bytes).digest('hex').slice(0, 40);
-    if (id) ctx.cache?.setHash(read, id.size, id.mtimeMs, hash, id);
+    if (id) ctx.caches.results?.setHash(read, id.size, id.mtimeMs, hash, id);
     if (!o.force) {
       const hit = fromCache(ctx, l, hash, o.topK, o.embedding, o.rawEmbedding);
       if (hit) return hit;
@@ -193,9 +156,9 @@ export async function classifyFile(ctx: ServerContext, l: Loaded, file: FileStat
 
 /** `cachedOnly`: the file's bytes hashed and looked up (a renamed or touched copy still hits); never inferred. */
 async function cachedByContent(ctx: ServerContext, l: Loaded, file: FileStat, o: ClassifyFileOptions): Promise<FileOutcome> {
-  if (!ctx.cache) return { predictions: [], cached: false };
+  if (!ctx.caches.results) return { predictions: [], cached: false };
   const { bytes, path: read, id } = await readChecked(ctx, file.path);
   const hash = createHash('sha256').update(bytes).digest('hex').slice(0, 40);
-  if (id) ctx.cache.setHash(read, id.size, id.mtimeMs, hash, id);
+  if (id) ctx.caches.results.setHash(read, id.size, id.mtimeMs, hash, id);
   return fromCache(ctx, l, hash, o.topK, o.embedding, o.rawEmbedding) ?? { predictions: [], cached: false };
 }

@@ -1,6 +1,6 @@
 /** `imageClassifier/classify`: one image, interactive priority, answered from the cache even while the model loads. */
 import { ClassifierError, requireEmbedding } from '@image-classifier/core';
-import { type ClassifyParams, type ClassifyResult, SETTING_DEFAULTS } from '@image-classifier/protocol';
+import { type ClassifyParams, type ClassifyResult, SETTING_DEFAULTS, ClassifyRequest, usageLine } from '@image-classifier/protocol';
 import type { CancellationToken } from 'vscode-languageserver/node';
 import { cachedResult, classifyFile } from './cached-classify.js';
 import { validTopK } from './errors.js';
@@ -30,30 +30,25 @@ export function elapsedMs(t0: number): number {
 
 export async function classify(p: ClassifyParams, ctx: ServerContext, token: CancellationToken): Promise<ClassifyResult> {
   const t0 = performance.now();
-  if (!p || typeof p !== 'object') throw new ClassifierError('INVALID_ARGUMENT', 'classify needs params {uri, topK?}.');
-  const topK = validTopK(p.topK, ctx.settings.topK ?? SETTING_DEFAULTS.topK);
-  const file = ctx.roots.resolve(checkUri(p.uri));
-  const maxQueue = ctx.settings.maxQueue ?? SETTING_DEFAULTS.maxQueue;
-  if (ctx.pendingSingles >= maxQueue) {
-    throw new ClassifierError(
-      'QUEUE_FULL',
-      `The server has ${ctx.pendingSingles} requests waiting (limit ${maxQueue}); try again shortly.`,
-    );
-  }
-  if (ctx.state !== 'ready' && ctx.early && !p.force && !p.embedding && ctx.cache) {
+  if (!p || typeof p !== 'object') throw new ClassifierError('INVALID_ARGUMENT', `${usageLine(ClassifyRequest.method, ClassifyRequest.usage)}.`);
+  const topK = validTopK(p.topK, ctx.config.settings.topK ?? SETTING_DEFAULTS.topK);
+  const file = ctx.config.roots.resolve(checkUri(p.uri));
+  const maxQueue = ctx.config.settings.maxQueue ?? SETTING_DEFAULTS.maxQueue;
+  ctx.inFlight.checkSingleRoom(maxQueue);
+  if (ctx.model.state !== 'ready' && ctx.model.early && !p.force && !p.embedding && ctx.caches.results) {
     // The model is still loading, but this file's result for the same model is in the cache.
-    const hit = cachedResult(ctx, ctx.early.key, ctx.cache.hashFor(file.path, file.size, file.mtimeMs, file), topK);
+    const hit = cachedResult(ctx, ctx.model.early.key, ctx.caches.results.hashFor(file.path, file.size, file.mtimeMs, file), topK);
     if (hit) {
       const { predictions, width, height } = hit;
-      return { uri: p.uri, predictions, model: ctx.early.name, cached: true, durationMs: elapsedMs(t0), width, height };
+      return { uri: p.uri, predictions, model: ctx.model.early.name, cached: true, durationMs: elapsedMs(t0), width, height };
     }
   }
-  ctx.pendingSingles++;
+  const leave = ctx.inFlight.enterSingle();
   const { loaded, release } = await acquireModel(ctx).catch((e) => {
-    ctx.pendingSingles--;
+    leave();
     throw e;
   });
-  const { signal, dispose } = signalFor(token, ctx.stop.signal);
+  const { signal, dispose } = signalFor(token, ctx.lifecycle.stop.signal);
   try {
     if (p.embedding) requireEmbedding(loaded.classifier.info);
     const opts = { topK, force: Boolean(p.force), interactive: true, signal, embedding: Boolean(p.embedding) };
@@ -70,6 +65,6 @@ export async function classify(p: ClassifyParams, ctx: ServerContext, token: Can
   } finally {
     dispose();
     release();
-    ctx.pendingSingles--;
+    leave();
   }
 }

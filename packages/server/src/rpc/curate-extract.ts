@@ -42,7 +42,7 @@ async function readFeatures(
   name: string,
   maxPixels: number | undefined,
 ): Promise<ImageFeatures> {
-  const opened = ctx.roots.open(file);
+  const opened = ctx.config.roots.open(file);
   let bytes: Buffer;
   try {
     bytes = await readOpenedFile(opened.fd, opened.stat.size);
@@ -78,7 +78,7 @@ export interface CurateExtractOptions {
 /** One dataset entry → what curation needs; errors become the entry's error (never thrown), except cancellation. */
 export async function extractCached(ctx: ServerContext, l: Loaded, entry: DatasetEntry, o: CurateExtractOptions): Promise<Extracted> {
   try {
-    const file = ctx.roots.resolve(entry.rawPath ?? entry.path);
+    const file = ctx.config.roots.resolve(entry.rawPath ?? entry.path);
     if (o.within !== undefined && !isInsideFolder(file.path, o.within))
       throw new ClassifierError(
         'OUTSIDE_WORKSPACE',
@@ -98,7 +98,7 @@ export async function extractCached(ctx: ServerContext, l: Loaded, entry: Datase
     else o.counts.embedded++;
     let features: ImageFeatures | undefined;
     if (o.features) {
-      const hash = ctx.cache?.hashFor(file.path, file.size, file.mtimeMs, file);
+      const hash = ctx.caches.results?.hashFor(file.path, file.size, file.mtimeMs, file);
       features = hash ? featureCache(ctx).get(hash) : undefined;
       if (features) o.counts.cachedFeatures++;
       else features = await readFeatures(ctx, file.rawPath ?? file.path, entry.file, o.maxPixels);

@@ -6,15 +6,7 @@
  */
 import { realpathSync, statSync } from 'node:fs';
 import { ClassifierError, type CurationEngine, curateDataset, type Extracted, requireEmbedding } from '@image-classifier/core';
-import {
-  CURATION_CHECKS,
-  type CurateFileProgress,
-  type ErrorDto,
-  type CurateParams,
-  CurateRequest,
-  type CurateResult,
-  type CurateRunStats,
-} from '@image-classifier/protocol';
+import { CURATION_CHECKS, type CurateFileProgress, type ErrorDto, type CurateParams, CurateRequest, type CurateResult, type CurateRunStats, usageLine } from '@image-classifier/protocol';
 import { type CancellationToken, WorkDoneProgress } from 'vscode-languageserver/node';
 import { inside, uriToPath } from '../roots.js';
 import { environment } from '../environment.js';
@@ -39,10 +31,10 @@ export function datasetRoot(ctx: ServerContext, uri: unknown): string {
   } catch {
     throw new ClassifierError('FILE_NOT_FOUND', `Dataset folder not found: ${p}.`);
   }
-  if (!ctx.roots.unrestricted && !ctx.roots.list.some((r) => inside(real, r)))
+  if (!ctx.config.roots.unrestricted && !ctx.config.roots.list.some((r) => inside(real, r)))
     throw new ClassifierError(
       'OUTSIDE_WORKSPACE',
-      `${p} is outside the workspace folders this server may read (${ctx.roots.list.join(', ') || 'none'}).`,
+      `${p} is outside the workspace folders this server may read (${ctx.config.roots.list.join(', ') || 'none'}).`,
     );
   if (!statSync(real).isDirectory()) throw new ClassifierError('NOT_A_FILE', `${p} is not a folder.`);
   return real;
@@ -112,7 +104,7 @@ function validChecks(c: unknown): CurateParams['checks'] {
 export async function curate(p: CurateParams, ctx: ServerContext, token: CancellationToken): Promise<CurateResult> {
   const t0 = performance.now();
   if (!p || typeof p !== 'object' || typeof p.root !== 'string')
-    throw new ClassifierError('INVALID_ARGUMENT', 'curate needs params {root, checks?}.');
+    throw new ClassifierError('INVALID_ARGUMENT', `${usageLine(CurateRequest.method, CurateRequest.usage)}.`);
   const checks = validChecks(p.checks);
   const root = datasetRoot(ctx, p.root);
   const model = await acquireModel(ctx);

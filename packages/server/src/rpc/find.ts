@@ -7,7 +7,7 @@
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ClassifierError, rankByConcept, resolveNoun, scanDataset, toConceptDto } from '@image-classifier/core';
-import type { FindParams, FindResult } from '@image-classifier/protocol';
+import { type FindParams, type FindResult, FindRequest, usageLine } from '@image-classifier/protocol';
 import type { CancellationToken } from 'vscode-languageserver/node';
 import { classifyFile } from './cached-classify.js';
 import { signalFor } from './classify.js';
@@ -30,7 +30,7 @@ function validTop(top: unknown): number {
 export async function find(p: FindParams, ctx: ServerContext, token: CancellationToken): Promise<FindResult> {
   const t0 = performance.now();
   if (!p || typeof p !== 'object' || typeof p.noun !== 'string' || typeof p.root !== 'string')
-    throw new ClassifierError('INVALID_ARGUMENT', 'find needs params {noun, root, top?}.');
+    throw new ClassifierError('INVALID_ARGUMENT', `${usageLine(FindRequest.method, FindRequest.usage)}.`);
   const top = validTop(p.top);
   const root = datasetRoot(ctx, p.root);
   const model = await acquireModel(ctx);
@@ -47,7 +47,7 @@ export async function find(p: FindParams, ctx: ServerContext, token: Cancellatio
         if (signal.aborted || next >= scan.entries.length) break;
         const e = scan.entries[next++]!;
         try {
-          const file = ctx.roots.resolve(e.path);
+          const file = ctx.config.roots.resolve(e.path);
           const r = await classifyFile(ctx, l, file, { topK: TOP_CLASSES, force: false, interactive: false, signal, embedding: false });
           const probs = new Float32Array(l.classifier.info.classes);
           for (const q of r.predictions) probs[q.index] = q.probability;

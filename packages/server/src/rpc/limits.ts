@@ -4,7 +4,7 @@
  * checks never walk or print the value they refuse (a 10⁵-deep array or a 1 MB string costs nothing here).
  */
 import { ClassifierError } from '@image-classifier/core';
-import { ClassifyBatchRequest } from '@image-classifier/protocol/methods';
+import { ClassifyBatchRequest, usageLine } from '@image-classifier/protocol';
 
 /** The longest `uri` accepted as sent (a file:// URI may percent-encode every byte of its path). */
 export const MAX_URI_CHARS = 16_384;
@@ -56,7 +56,7 @@ export function checkUri(v: unknown): string {
 
 /** A batch's `uris`, checked as a whole (each one is checked as its item is classified). */
 export function checkUris(v: unknown): unknown[] {
-  if (!Array.isArray(v)) throw invalid(`classifyBatch needs params {uris: string[], topK?} (uris is ${describeValue(v)}).`);
+  if (!Array.isArray(v)) throw invalid(`${usageLine(ClassifyBatchRequest.method, ClassifyBatchRequest.usage)} (uris is ${describeValue(v)}).`);
   if (v.length > MAX_BATCH_URIS) {
     throw invalid(`The batch holds ${v.length} URIs; the limit is ${MAX_BATCH_URIS}: send the folder in several batches.`);
   }

@@ -1,6 +1,8 @@
 /**
  * The model host: loads (and reloads) the model the settings name, reports each step as a status notification,
- * and lends the ready model to requests (a replaced model is closed when its last request is done).
+ * and lends the ready model to requests (a replaced model is closed when its last request is done). The model's
+ * part of the server state (state.ts `ModelHostState`, where the `generation` rule is written down) is written only
+ * here.
  */
 import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
@@ -21,7 +23,7 @@ import {
 } from '@image-classifier/core';
 import { SETTING_DEFAULTS, type ServerSettings, type ServerState, StatusNotification, type StatusParams } from '@image-classifier/protocol';
 import { environment } from '../environment.js';
-import type { Loaded, ServerContext } from './state.js';
+import type { Loaded, ModelHostState, ServerContext } from './state.js';
 import { needsLocalModel, readyStatus, remoteClassifierOptions } from './remote.js';
 import { tuneHelperThreads } from './threads.js';
 
@@ -50,9 +52,13 @@ export function modelSignature(s: ServerSettings, cacheDir: string): string | un
   }
 }
 
+function mine(ctx: ServerContext): ModelHostState {
+  return ctx.model as ModelHostState;
+}
+
 export function sendStatus(ctx: ServerContext, s: StatusParams): void {
-  ctx.lastStatus = s;
-  if (!ctx.initialized) return;
+  mine(ctx).lastStatus = s;
+  if (!ctx.lifecycle.initialized) return;
   void ctx.connection.sendNotification(StatusNotification.type, s).catch(() => undefined);
 }
 
@@ -64,7 +70,7 @@ function downloadReporter(ctx: ServerContext, stale: () => boolean): (p: Downloa
     const percent = Math.floor(p.percent ?? 0);
     if (percent === lastPercent && percent !== 100) return;
     lastPercent = percent;
-    ctx.state = 'downloading';
+    mine(ctx).state = 'downloading';
     const mb = (p.receivedBytes / 1e6).toFixed(1);
     sendStatus(ctx, {
       state: 'downloading',
@@ -104,17 +110,40 @@ function classifierOptions(
   };
 }
 
-/** Loads the model `s` names; a newer load (settings changed again) makes this one stale, and it gives way. */
-export async function load(ctx: ServerContext, s: ServerSettings): Promise<void> {
-  const gen = ++ctx.generation;
-  const stale = () => gen !== ctx.generation;
-  ctx.state = 'loading';
-  ctx.loadError = undefined;
+/** Starts loading the model `s` names; requests wait on `loading` (see acquireModel). */
+export function startLoad(ctx: ServerContext, s: ServerSettings): void {
+  mine(ctx).loading = load(ctx, s);
+}
+
+/**
+ * `initialize`: the first load starts once the response has gone out (so status notifications follow it), by
+ * `start` (which applies the settings); requests that come meanwhile wait on `loading`, which then hands over to the
+ * real load.
+ */
+export function loadAfterInitialize(ctx: ServerContext, start: () => void): void {
+  mine(ctx).loading = new Promise<void>((resolve) =>
+    setImmediate(() => {
+      start();
+      resolve();
+    }),
+  );
+}
+
+/**
+ * Loads the model `s` names. It bumps `generation`; a newer load (settings changed again) or an unload bumps it
+ * again and makes this one stale: it then gives way (see `ModelHostState` for the rule).
+ */
+async function load(ctx: ServerContext, s: ServerSettings): Promise<void> {
+  const m = mine(ctx);
+  const gen = ++m.generation;
+  const stale = () => gen !== m.generation;
+  m.state = 'loading';
+  m.loadError = undefined;
   sendStatus(ctx, { state: 'loading', message: 'Loading the model', ...(s.model ? { model: s.model } : {}) });
-  const cacheDir = ctx.cacheDir ?? defaultCacheDir();
+  const cacheDir = ctx.caches.dir ?? defaultCacheDir();
   const earlySig = modelSignature(s, cacheDir);
-  const seen = earlySig ? ctx.cache?.getModel(earlySig) : undefined;
-  ctx.early = seen && typeof seen.key === 'string' && typeof seen.name === 'string' ? { key: seen.key, name: seen.name } : undefined;
+  const seen = earlySig ? ctx.caches.results?.getModel(earlySig) : undefined;
+  m.early = seen && typeof seen.key === 'string' && typeof seen.name === 'string' ? { key: seen.key, name: seen.name } : undefined;
   let classifier: Classifier | undefined;
   try {
     const model = !needsLocalModel(s)
@@ -128,8 +157,8 @@ export async function load(ctx: ServerContext, s: ServerSettings): Promise<void>
           onProgress: downloadReporter(ctx, stale),
         });
     if (stale()) return;
-    if ((ctx.state as ServerState) === 'downloading') {
-      ctx.state = 'loading';
+    if ((m.state as ServerState) === 'downloading') {
+      m.state = 'loading';
       sendStatus(ctx, { state: 'loading', message: 'Loading the model' });
     }
     const labels = s.labels ? await loadLabelsFile(s.labels) : undefined;
@@ -142,7 +171,7 @@ export async function load(ctx: ServerContext, s: ServerSettings): Promise<void>
   } catch (e) {
     if (stale()) return;
     const fallback =
-      (ctx.state as ServerState) === 'downloading' || (s.model && /^https?:/i.test(s.model) && !classifier)
+      (m.state as ServerState) === 'downloading' || (s.model && /^https?:/i.test(s.model) && !classifier)
         ? 'MODEL_DOWNLOAD_FAILED'
         : 'MODEL_LOAD_FAILED';
     failed(ctx, e, fallback);
@@ -150,13 +179,14 @@ export async function load(ctx: ServerContext, s: ServerSettings): Promise<void>
 }
 
 function loaded(ctx: ServerContext, classifier: Classifier, sig: string | undefined): void {
-  const old = ctx.current;
-  ctx.current = { classifier, key: createHash('sha256').update(classifier.resultKey).digest('hex').slice(0, 16), users: 0, retired: false };
-  ctx.labelsSource = classifier.labels?.source;
+  const m = mine(ctx);
+  const old = m.current;
+  m.current = { classifier, key: createHash('sha256').update(classifier.resultKey).digest('hex').slice(0, 16), users: 0, retired: false };
+  m.labelsSource = classifier.labels?.source;
   if (old) retire(old);
-  ctx.early = undefined;
-  if (sig) ctx.cache?.setModel(sig, { key: ctx.current.key, name: classifier.info.name });
-  ctx.state = 'ready';
+  m.early = undefined;
+  if (sig) ctx.caches.results?.setModel(sig, { key: m.current.key, name: classifier.info.name });
+  m.state = 'ready';
   tuneHelperThreads(true);
   const info = classifier.info;
   ctx.log(`model ready: ${info.name} (${info.activeProvider}, ${info.loadMs} ms, optimized-model cache ${info.optimizedModelCache})`);
@@ -167,17 +197,32 @@ function loaded(ctx: ServerContext, classifier: Classifier, sig: string | undefi
 function failed(ctx: ServerContext, e: unknown, fallback: 'MODEL_DOWNLOAD_FAILED' | 'MODEL_LOAD_FAILED'): void {
   let err = toClassifierError(e, fallback);
   if (err.code === 'INTERNAL') err = new ClassifierError(fallback, err.message, { cause: e });
-  const old = ctx.current;
-  ctx.current = undefined;
+  const m = mine(ctx);
+  const old = m.current;
+  m.current = undefined;
   if (old) retire(old);
-  ctx.early = undefined;
-  ctx.state = 'error';
-  ctx.loadError = err;
+  m.early = undefined;
+  m.state = 'error';
+  m.loadError = err;
   ctx.log(`model failed: ${err.code}: ${err.message}`);
   sendStatus(ctx, { state: 'error', error: { code: err.code, message: err.message }, message: err.message });
 }
 
-export function retire(l: Loaded): void {
+/**
+ * Unloads the model (shutdown, stop): a load in progress becomes stale (`generation`), queued images fail, runs in
+ * flight return first (see Classifier.close).
+ */
+export async function unload(ctx: ServerContext, why: string): Promise<void> {
+  const m = mine(ctx);
+  m.generation++;
+  const cur = m.current;
+  m.current = undefined;
+  m.state = 'error';
+  m.loadError = new ClassifierError('MODEL_NOT_READY', why);
+  if (cur) await cur.classifier.close().catch(() => undefined);
+}
+
+function retire(l: Loaded): void {
   l.retired = true;
   if (l.users === 0) void l.classifier.close().catch(() => undefined);
 }
@@ -198,20 +243,18 @@ function lend(l: Loaded): { loaded: Loaded; release: () => void } {
 
 /** The ready model, waiting while a local model loads; MODEL_NOT_READY while downloading. */
 export async function acquireModel(ctx: ServerContext): Promise<{ loaded: Loaded; release: () => void }> {
+  const m = ctx.model;
   for (;;) {
-    if (ctx.state === 'ready' && ctx.current) return lend(ctx.current);
-    if (ctx.state === 'error') {
-      throw ctx.loadError ?? new ClassifierError('MODEL_NOT_READY', 'The model is not loaded.');
+    if (m.state === 'ready' && m.current) return lend(m.current);
+    if (m.state === 'error') {
+      throw m.loadError ?? new ClassifierError('MODEL_NOT_READY', 'The model is not loaded.');
     }
-    if (ctx.state === 'downloading') {
-      throw new ClassifierError(
-        'MODEL_NOT_READY',
-        `The model is still downloading (${ctx.lastStatus.percent ?? 0}%). Try again when it is ready.`,
-      );
+    if (m.state === 'downloading') {
+      throw new ClassifierError('MODEL_NOT_READY', `The model is still downloading (${m.lastStatus.percent ?? 0}%). Try again when it is ready.`);
     }
-    if (!ctx.loading) throw new ClassifierError('MODEL_NOT_READY', 'The server has not been initialized yet (send initialize first).');
-    const l = ctx.loading;
+    if (!m.loading) throw new ClassifierError('MODEL_NOT_READY', 'The server has not been initialized yet (send initialize first).');
+    const l = m.loading;
     await l;
-    if (l === ctx.loading && ctx.state === 'loading') throw new ClassifierError('MODEL_NOT_READY', 'The model is not loaded.');
+    if (l === m.loading && m.state === 'loading') throw new ClassifierError('MODEL_NOT_READY', 'The model is not loaded.');
   }
 }

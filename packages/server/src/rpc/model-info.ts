@@ -6,16 +6,16 @@ import { remoteInfo } from './remote.js';
 import type { ServerContext } from './state.js';
 
 export function modelInfo(ctx: ServerContext): ModelInfoResult {
-  const l = ctx.current;
+  const l = ctx.model.current;
   // A property of the platform, not of the model: said in every state.
   const neighbourSearch = loadUsearch() ? 'graph' : 'exact';
-  if (ctx.state !== 'ready' || !l) {
-    return { state: ctx.state, neighbourSearch, ...(ctx.loadError && ctx.state === 'error' ? { error: errorDto(ctx.loadError) } : {}) };
+  if (ctx.model.state !== 'ready' || !l) {
+    return { state: ctx.model.state, neighbourSearch, ...(ctx.model.loadError && ctx.model.state === 'error' ? { error: errorDto(ctx.model.loadError) } : {}) };
   }
   const c = l.classifier;
   const i = c.info;
   return {
-    state: ctx.state,
+    state: ctx.model.state,
     name: i.name,
     path: i.path,
     sha256: i.sha256,
@@ -33,7 +33,7 @@ export function modelInfo(ctx: ServerContext): ModelInfoResult {
     graphOptimizationLevel: i.graphOptimizationLevel,
     intraOpNumThreads: i.intraOpNumThreads,
     ortVersion: i.ortVersion,
-    ...(ctx.labelsSource ? { labels: ctx.labelsSource } : {}),
+    ...(ctx.model.labelsSource ? { labels: ctx.model.labelsSource } : {}),
     preprocessing: c.preprocessing,
     loadMs: i.loadMs,
     ...(i.embedding ? { embedding: { outputName: i.embedding.outputName, dims: i.embedding.dims } } : {}),

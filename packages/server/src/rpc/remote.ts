@@ -45,8 +45,8 @@ export function remoteClassifierOptions(
         who === 'local' ? `remote: the local model answers instead of the server: ${why}` : `remote: the server answers again (${why})`,
       );
       // Before the model is ready, `loaded` reports it (a fallback at start); afterwards each change is a status.
-      const l = ctx.current;
-      if (!l || ctx.state !== 'ready') return;
+      const l = ctx.model.current;
+      if (!l || ctx.model.state !== 'ready') return;
       send(ctx, readyStatus(ctx, l.classifier));
     },
   };
@@ -56,7 +56,7 @@ export function remoteClassifierOptions(
 export function readyStatus(ctx: ServerContext, c: Classifier): StatusParams {
   const info = c.info;
   const r = info.remote;
-  const wanted = ctx.settings.backend === 'remote';
+  const wanted = ctx.config.settings.backend === 'remote';
   if (r && answering.get(ctx) !== 'local') {
     return {
       state: 'ready',
@@ -82,6 +82,6 @@ export function remoteInfo(ctx: ServerContext, c: Classifier): Pick<ModelInfoRes
   const who = answering.get(ctx);
   return {
     ...(r ? { remote: { ...r, server: { ...r.server }, versions: [...r.versions] } } : {}),
-    ...(ctx.settings.backend === 'remote' ? { answeredBy: who ?? (r ? 'remote' : 'local') } : {}),
+    ...(ctx.config.settings.backend === 'remote' ? { answeredBy: who ?? (r ? 'remote' : 'local') } : {}),
   };
 }

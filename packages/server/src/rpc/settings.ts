@@ -1,15 +1,16 @@
 /**
  * Settings from the client: normalized by protocol's `normalizeSettings` (never cast), each refused value logged
  * and replaced by its default; a change that concerns the model reloads it, one that moves the cache reopens it.
+ * The settings' part of the server state (state.ts `ConfigState`) is written only here.
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { defaultCacheDir } from '@image-classifier/core';
 import { normalizeSettings, SETTING_DEFAULTS, type ServerSettings } from '@image-classifier/protocol';
-import { ResultCache } from '../result-cache.js';
 import { Roots } from '../roots.js';
-import { load } from './model-host.js';
-import type { CachedValue, ServerContext } from './state.js';
+import { openCaches } from './caches.js';
+import { startLoad } from './model-host.js';
+import type { ConfigState, ServerContext } from './state.js';
 
 /** Settings that need a new model session when they change. */
 const MODEL_KEYS: Array<keyof ServerSettings> = [
@@ -35,6 +36,10 @@ const MODEL_KEYS: Array<keyof ServerSettings> = [
   'fallbackToLocal',
 ];
 
+function mine(ctx: ServerContext): ConfigState {
+  return ctx.config as ConfigState;
+}
+
 function sameSetting(a: unknown, b: unknown): boolean {
   return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 }
@@ -57,7 +62,7 @@ export function readSettings(ctx: ServerContext, value: unknown): ServerSettings
  * `roots` was sent but refused, an empty list (nothing readable). */
 function rootsFor(ctx: ServerContext, s: ServerSettings): string[] | undefined {
   if (s.roots) return s.roots;
-  if (ctx.initRoots) return ctx.initRoots;
+  if (ctx.config.initRoots) return ctx.config.initRoots;
   if (rootsRefused.has(s)) {
     ctx.log('roots: refused and there are no workspace folders; no file may be read until valid roots are set.');
     return [];
@@ -65,35 +70,24 @@ function rootsFor(ctx: ServerContext, s: ServerSettings): string[] | undefined {
   return undefined;
 }
 
-/** Opens the result cache under `cacheDir` when it moved (closing the old one and the embeddings'). */
-function openCache(ctx: ServerContext, cacheDir: string): void {
-  if (cacheDir === ctx.cacheDir) return;
-  ctx.cache?.close();
-  ctx.embeddingCache?.close();
-  ctx.embeddingCache = undefined;
-  ctx.cacheDir = cacheDir;
-  try {
-    // Never throws for an unusable folder (read-only, full, a file in the way): it degrades, and says so.
-    ctx.cache = ResultCache.open<CachedValue>(path.join(cacheDir, 'results'), ctx.log);
-    ctx.log(`result cache: ${ctx.cache.entries} results (${ctx.cache.stats.loadMs} ms, ${ctx.cache.stats.mode})`);
-  } catch (e) {
-    ctx.cache = undefined;
-    ctx.log(`result cache disabled: ${(e as Error).message}`);
-  }
-}
-
 /** Applies new (normalized) settings; reloads the model when a setting it depends on changed (or `force`). */
 export function applySettings(ctx: ServerContext, next: ServerSettings, force = false): void {
-  const prev = ctx.settings;
-  ctx.settings = next;
-  ctx.roots = new Roots(rootsFor(ctx, next));
+  const c = mine(ctx);
+  const prev = c.settings;
+  c.settings = next;
+  c.roots = new Roots(rootsFor(ctx, next));
   // Batches in flight: two locally, the remote depth plus the one being filled on a server.
   const inflight = next.backend === 'remote' ? (next.remoteInflight ?? SETTING_DEFAULTS.remoteInflight) + 1 : 2;
   ctx.admission.setLimit((next.maxBatch ?? SETTING_DEFAULTS.maxBatch) * inflight + 2);
-  openCache(ctx, path.resolve(next.cacheDir ?? defaultCacheDir()));
-  if (force || MODEL_KEYS.some((k) => !sameSetting(prev[k], next[k]))) {
-    ctx.loading = load(ctx, next);
-  }
+  openCaches(ctx, path.resolve(next.cacheDir ?? defaultCacheDir()));
+  if (force || MODEL_KEYS.some((k) => !sameSetting(prev[k], next[k]))) startLoad(ctx, next);
+}
+
+/** `initialize`: its options (normalized) and workspace folders, which later configuration changes apply over. */
+export function initialSettings(ctx: ServerContext, options: unknown, roots: string[] | undefined): void {
+  const c = mine(ctx);
+  c.initSettings = readSettings(ctx, options);
+  c.initRoots = roots;
 }
 
 /** `workspace/didChangeConfiguration`: `settings.imageClassifier` over the initialization options. */
@@ -105,7 +99,7 @@ export function onConfigurationChange(ctx: ServerContext, params: unknown): void
     return;
   }
   const fresh = readSettings(ctx, s);
-  const init = ctx.initSettings ?? {};
+  const init = ctx.config.initSettings ?? {};
   const merged = { ...init, ...fresh };
   if (!merged.roots && (rootsRefused.has(fresh) || rootsRefused.has(init))) rootsRefused.add(merged);
   applySettings(ctx, merged);

@@ -18,7 +18,7 @@ import {
   searchSimilar,
   unit,
 } from '@image-classifier/core';
-import type { SimilarParams, SimilarResult } from '@image-classifier/protocol';
+import { type SimilarParams, type SimilarResult, SimilarRequest, usageLine } from '@image-classifier/protocol';
 import type { CancellationToken } from 'vscode-languageserver/node';
 import { classifyFile } from './cached-classify.js';
 import { signalFor } from './classify.js';
@@ -52,9 +52,9 @@ function store(ctx: ServerContext): Indexes {
  * removes it), one file per root and model, replaced by each run.
  */
 export function annFileFor(ctx: ServerContext, modelKey: string, root: string): string | undefined {
-  if (!ctx.cacheDir) return undefined;
+  if (!ctx.caches.dir) return undefined;
   const id = createHash('sha256').update(`${modelKey}\0${root}`).digest('hex').slice(0, 20);
-  const dir = path.join(ctx.cacheDir, 'curation');
+  const dir = path.join(ctx.caches.dir, 'curation');
   try {
     mkdirSync(dir, { recursive: true });
   } catch {
@@ -167,9 +167,9 @@ function validK(k: unknown): number {
 export async function similar(p: SimilarParams, ctx: ServerContext, token: CancellationToken): Promise<SimilarResult> {
   const t0 = performance.now();
   if (!p || typeof p !== 'object' || typeof p.uri !== 'string')
-    throw new ClassifierError('INVALID_ARGUMENT', 'similar needs params {uri, k?, root?}.');
+    throw new ClassifierError('INVALID_ARGUMENT', `${usageLine(SimilarRequest.method, SimilarRequest.usage)}.`);
   const k = validK(p.k);
-  const file = ctx.roots.resolve(p.uri);
+  const file = ctx.config.roots.resolve(p.uri);
   const model = await acquireModel(ctx);
   const { signal, dispose } = signalFor(token);
   try {

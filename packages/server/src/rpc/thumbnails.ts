@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ClassifierError } from '@image-classifier/core';
-import { type ThumbnailItem, ThumbnailsRequest, type ThumbnailsParams, type ThumbnailsResult } from '@image-classifier/protocol';
+import { type ThumbnailItem, ThumbnailsRequest, type ThumbnailsParams, type ThumbnailsResult, usageLine } from '@image-classifier/protocol';
 import type { CancellationToken } from 'vscode-languageserver/node';
 import { environment } from '../environment.js';
 import { readChecked } from './cached-classify.js';
@@ -48,7 +48,7 @@ function validSize(v: unknown): number {
 
 function validUris(v: unknown): unknown[] {
   if (!Array.isArray(v))
-    throw new ClassifierError('INVALID_ARGUMENT', `thumbnails needs params {uris: string[], size?} (uris is ${describeValue(v)}).`);
+    throw new ClassifierError('INVALID_ARGUMENT', `${usageLine(ThumbnailsRequest.method, ThumbnailsRequest.usage)} (uris is ${describeValue(v)}).`);
   if (v.length > MAX_BATCH_URIS) {
     throw new ClassifierError(
       'INVALID_ARGUMENT',
@@ -72,15 +72,15 @@ async function thumbnailOf(
   uri: unknown,
   job: Job,
 ): Promise<{ item: ThumbnailItem; made: boolean }> {
-  const file = ctx.roots.resolve(checkUri(uri));
-  const known = ctx.cache?.hashFor(file.path, file.size, file.mtimeMs, file);
+  const file = ctx.config.roots.resolve(checkUri(uri));
+  const known = ctx.caches.results?.hashFor(file.path, file.size, file.mtimeMs, file);
   const hit = known ? store.cached(job.dir, known, job.size) : undefined;
   if (hit) return { item: { uri: uriLabel(uri), ...hit }, made: false };
   const release = await store.slot(job.signal);
   try {
     const { bytes, path: read, id } = await readChecked(ctx, file.path);
     const hash = createHash('sha256').update(bytes).digest('hex').slice(0, 40);
-    if (id) ctx.cache?.setHash(read, id.size, id.mtimeMs, hash, id);
+    if (id) ctx.caches.results?.setHash(read, id.size, id.mtimeMs, hash, id);
     const r = await store.get(job.dir, hash, bytes, read, {
       size: job.size,
       signal: job.signal,
@@ -96,11 +96,11 @@ export async function thumbnails(p: ThumbnailsParams, ctx: ServerContext, token:
   const t0 = performance.now();
   const uris = validUris(p.uris);
   const size = validSize(p.size);
-  if (!ctx.cacheDir) throw new ClassifierError('MODEL_NOT_READY', 'The server has no cache folder yet; try again once it has started.');
-  const dir = ThumbnailStore.dirOf(ctx.cacheDir);
+  if (!ctx.caches.dir) throw new ClassifierError('MODEL_NOT_READY', 'The server has no cache folder yet; try again once it has started.');
+  const dir = ThumbnailStore.dirOf(ctx.caches.dir);
   const store = storeOf(ctx);
-  const { signal, dispose } = signalFor(token, ctx.stop.signal);
-  const job: Job = { dir, size, maxPixels: ctx.settings.maxImagePixels, signal };
+  const { signal, dispose } = signalFor(token, ctx.lifecycle.stop.signal);
+  const job: Job = { dir, size, maxPixels: ctx.config.settings.maxImagePixels, signal };
   const items: Array<ThumbnailItem | undefined> = new Array(uris.length);
   let made = 0;
   let next = 0;
@@ -130,11 +130,11 @@ export async function thumbnails(p: ThumbnailsParams, ctx: ServerContext, token:
 
 /** `clearCache`: the thumbnails go with the results. */
 export function clearThumbnails(ctx: ServerContext): void {
-  if (!ctx.cacheDir) return;
+  if (!ctx.caches.dir) return;
   try {
-    storeOf(ctx).clear(ThumbnailStore.dirOf(ctx.cacheDir));
+    storeOf(ctx).clear(ThumbnailStore.dirOf(ctx.caches.dir));
   } catch (e) {
-    ctx.log(`thumbnails: cannot remove ${ThumbnailStore.dirOf(ctx.cacheDir)} (${(e as Error).message})`);
+    ctx.log(`thumbnails: cannot remove ${ThumbnailStore.dirOf(ctx.caches.dir)} (${(e as Error).message})`);
   }
 }
 
