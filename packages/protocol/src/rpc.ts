@@ -22,7 +22,8 @@ type Named<F> = F extends `${infer K}?${string}` ? K : F extends `${infer K}: ${
  */
 export function paramsUsage<P>() {
   return <const F extends readonly Field<P>[]>(
-    ...fields: F & (Exclude<RequiredKeys<P>, Named<F[number]>> extends never ? unknown : { missingRequired: Exclude<RequiredKeys<P>, Named<F[number]>> })
+    ...fields: F &
+      (Exclude<RequiredKeys<P>, Named<F[number]>> extends never ? unknown : { missingRequired: Exclude<RequiredKeys<P>, Named<F[number]>> })
   ): string => `{${fields.join(', ')}}`;
 }
 

@@ -71,7 +71,10 @@ describe('routes: one table from the protocol', () => {
         `${d.name}.messageDirection is 'clientToServer' or 'serverToClient' (got ${String(d.messageDirection)})`,
       );
     }
-    assert.ok(declared.some((d) => d.messageDirection === 'serverToClient'), 'the status notification goes to the client');
+    assert.ok(
+      declared.some((d) => d.messageDirection === 'serverToClient'),
+      'the status notification goes to the client',
+    );
   });
 
   test('every protocol request sent to the server has a handler, and every handler a protocol entry', () => {
@@ -93,14 +96,11 @@ describe('routes: one table from the protocol', () => {
     for (const r of ROUTES.filter((x) => x.admit === 'params')) {
       const ns = Object.values(protocol).find((v) => (v as { method?: unknown })?.method === r.method) as { usage: string };
       const name = r.method.split('/').pop();
-      await assert.rejects(
-        Promise.resolve(requests.get(r.method)!('a', 'b', token)),
-        (e: Error & { data?: { code?: string } }) => {
-          assert.equal(e.data?.code, 'INVALID_ARGUMENT');
-          assert.equal(e.message, `${name} needs one params object ${ns.usage} (got 2 positional values).`);
-          return true;
-        },
-      );
+      await assert.rejects(Promise.resolve(requests.get(r.method)!('a', 'b', token)), (e: Error & { data?: { code?: string } }) => {
+        assert.equal(e.data?.code, 'INVALID_ARGUMENT');
+        assert.equal(e.message, `${name} needs one params object ${ns.usage} (got 2 positional values).`);
+        return true;
+      });
     }
     assert.equal(protocol.ClassifyRequest.usage, '{uri, topK?}');
     assert.equal(protocol.ClassifyBatchRequest.usage, '{uris: string[], topK?}');

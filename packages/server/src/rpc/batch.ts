@@ -3,7 +3,14 @@
  * and cancellation (the items finished so far are returned with `cancelled: true`).
  */
 import { ClassifierError, requireEmbedding } from '@image-classifier/core';
-import { type BatchItem, ClassifyBatchRequest, type ClassifyBatchParams, type ClassifyBatchResult, SETTING_DEFAULTS, usageLine } from '@image-classifier/protocol';
+import {
+  type BatchItem,
+  ClassifyBatchRequest,
+  type ClassifyBatchParams,
+  type ClassifyBatchResult,
+  SETTING_DEFAULTS,
+  usageLine,
+} from '@image-classifier/protocol';
 import { type CancellationToken, WorkDoneProgress } from 'vscode-languageserver/node';
 import { classifyFile } from './cached-classify.js';
 import { signalFor } from './classify.js';
@@ -68,10 +75,7 @@ class BatchReporter {
 }
 
 /** Takes a batch slot and the model (and checks the embedding), giving both back if any step fails. */
-async function admitBatch(
-  ctx: ServerContext,
-  p: ClassifyBatchParams,
-): Promise<{ loaded: Loaded; release: () => void; leave: () => void }> {
+async function admitBatch(ctx: ServerContext, p: ClassifyBatchParams): Promise<{ loaded: Loaded; release: () => void; leave: () => void }> {
   const leave = ctx.inFlight.enterBatch();
   let model: { loaded: Loaded; release: () => void } | undefined;
   try {
@@ -87,7 +91,8 @@ async function admitBatch(
 
 export async function classifyBatch(p: ClassifyBatchParams, ctx: ServerContext, token: CancellationToken): Promise<ClassifyBatchResult> {
   const t0 = performance.now();
-  if (!p || typeof p !== 'object') throw new ClassifierError('INVALID_ARGUMENT', `${usageLine(ClassifyBatchRequest.method, ClassifyBatchRequest.usage)}.`);
+  if (!p || typeof p !== 'object')
+    throw new ClassifierError('INVALID_ARGUMENT', `${usageLine(ClassifyBatchRequest.method, ClassifyBatchRequest.usage)}.`);
   const uris = checkUris(p.uris);
   const topK = validTopK(p.topK, ctx.config.settings.topK ?? SETTING_DEFAULTS.topK);
   const model = await admitBatch(ctx, p);

@@ -30,7 +30,8 @@ export function elapsedMs(t0: number): number {
 
 export async function classify(p: ClassifyParams, ctx: ServerContext, token: CancellationToken): Promise<ClassifyResult> {
   const t0 = performance.now();
-  if (!p || typeof p !== 'object') throw new ClassifierError('INVALID_ARGUMENT', `${usageLine(ClassifyRequest.method, ClassifyRequest.usage)}.`);
+  if (!p || typeof p !== 'object')
+    throw new ClassifierError('INVALID_ARGUMENT', `${usageLine(ClassifyRequest.method, ClassifyRequest.usage)}.`);
   const topK = validTopK(p.topK, ctx.config.settings.topK ?? SETTING_DEFAULTS.topK);
   const file = ctx.config.roots.resolve(checkUri(p.uri));
   const maxQueue = ctx.config.settings.maxQueue ?? SETTING_DEFAULTS.maxQueue;

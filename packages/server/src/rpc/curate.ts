@@ -6,7 +6,16 @@
  */
 import { realpathSync, statSync } from 'node:fs';
 import { ClassifierError, type CurationEngine, curateDataset, type Extracted, requireEmbedding } from '@image-classifier/core';
-import { CURATION_CHECKS, type CurateFileProgress, type ErrorDto, type CurateParams, CurateRequest, type CurateResult, type CurateRunStats, usageLine } from '@image-classifier/protocol';
+import {
+  CURATION_CHECKS,
+  type CurateFileProgress,
+  type ErrorDto,
+  type CurateParams,
+  CurateRequest,
+  type CurateResult,
+  type CurateRunStats,
+  usageLine,
+} from '@image-classifier/protocol';
 import { type CancellationToken, WorkDoneProgress } from 'vscode-languageserver/node';
 import { inside, uriToPath } from '../roots.js';
 import { environment } from '../environment.js';

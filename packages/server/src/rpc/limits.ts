@@ -56,7 +56,8 @@ export function checkUri(v: unknown): string {
 
 /** A batch's `uris`, checked as a whole (each one is checked as its item is classified). */
 export function checkUris(v: unknown): unknown[] {
-  if (!Array.isArray(v)) throw invalid(`${usageLine(ClassifyBatchRequest.method, ClassifyBatchRequest.usage)} (uris is ${describeValue(v)}).`);
+  if (!Array.isArray(v))
+    throw invalid(`${usageLine(ClassifyBatchRequest.method, ClassifyBatchRequest.usage)} (uris is ${describeValue(v)}).`);
   if (v.length > MAX_BATCH_URIS) {
     throw invalid(`The batch holds ${v.length} URIs; the limit is ${MAX_BATCH_URIS}: send the folder in several batches.`);
   }

@@ -250,7 +250,10 @@ export async function acquireModel(ctx: ServerContext): Promise<{ loaded: Loaded
       throw m.loadError ?? new ClassifierError('MODEL_NOT_READY', 'The model is not loaded.');
     }
     if (m.state === 'downloading') {
-      throw new ClassifierError('MODEL_NOT_READY', `The model is still downloading (${m.lastStatus.percent ?? 0}%). Try again when it is ready.`);
+      throw new ClassifierError(
+        'MODEL_NOT_READY',
+        `The model is still downloading (${m.lastStatus.percent ?? 0}%). Try again when it is ready.`,
+      );
     }
     if (!m.loading) throw new ClassifierError('MODEL_NOT_READY', 'The server has not been initialized yet (send initialize first).');
     const l = m.loading;

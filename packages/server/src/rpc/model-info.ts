@@ -10,7 +10,11 @@ export function modelInfo(ctx: ServerContext): ModelInfoResult {
   // A property of the platform, not of the model: said in every state.
   const neighbourSearch = loadUsearch() ? 'graph' : 'exact';
   if (ctx.model.state !== 'ready' || !l) {
-    return { state: ctx.model.state, neighbourSearch, ...(ctx.model.loadError && ctx.model.state === 'error' ? { error: errorDto(ctx.model.loadError) } : {}) };
+    return {
+      state: ctx.model.state,
+      neighbourSearch,
+      ...(ctx.model.loadError && ctx.model.state === 'error' ? { error: errorDto(ctx.model.loadError) } : {}),
+    };
   }
   const c = l.classifier;
   const i = c.info;

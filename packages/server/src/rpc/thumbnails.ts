@@ -48,7 +48,10 @@ function validSize(v: unknown): number {
 
 function validUris(v: unknown): unknown[] {
   if (!Array.isArray(v))
-    throw new ClassifierError('INVALID_ARGUMENT', `${usageLine(ThumbnailsRequest.method, ThumbnailsRequest.usage)} (uris is ${describeValue(v)}).`);
+    throw new ClassifierError(
+      'INVALID_ARGUMENT',
+      `${usageLine(ThumbnailsRequest.method, ThumbnailsRequest.usage)} (uris is ${describeValue(v)}).`,
+    );
   if (v.length > MAX_BATCH_URIS) {
     throw new ClassifierError(
       'INVALID_ARGUMENT',
