@@ -36,7 +36,7 @@ function whenServerReady(ext: ImageClassifierExtension): Promise<void> {
       }
       return false;
     };
-    void server.ensureStarted().then(() => {
+    void server.client.ensureStarted().then(() => {
       if (check()) return;
       const sub = server.onStatus(() => {
         if (check()) sub.dispose();

@@ -3,7 +3,7 @@
  * background queue (visible files, changed files). Every answer lands in the ResultStore.
  */
 import * as vscode from 'vscode';
-import type { BatchItem, ClassifyBatchResult, ClassifyResult } from '@image-classifier/protocol';
+import { type BatchItem, type ClassifyBatchResult, ClassifyRequest, type ClassifyResult } from '@image-classifier/protocol';
 import { CLASSIFY_BATCH_MAX_URIS } from '@image-classifier/protocol/limits';
 import type { ImageResult, ResultStore } from './results';
 import type { ServerManager } from './server/server';
@@ -43,8 +43,8 @@ export class ClassificationQueue implements vscode.Disposable {
     const key = uri.toString();
     const running = !opts.force ? this.inflight.get(key) : undefined;
     if (running) return running;
-    const p = this.server
-      .classify(uri, { force: opts.force, topK: topK(), token: opts.token })
+    const p = this.server.client
+      .sendRequest(ClassifyRequest.type, { uri: key, topK: topK(), force: opts.force }, opts.token)
       .then((r) => {
         this.failedAuto.delete(key);
         this.store.set([this.toResult(uri, r)]);
@@ -91,12 +91,11 @@ export class ClassificationQueue implements vscode.Disposable {
     // The server takes at most CLASSIFY_BATCH_MAX_URIS URIs a request: larger folders go in several, in turn.
     for (let start = 0; start < uris.length && !cancelled; start += CLASSIFY_BATCH_MAX_URIS) {
       try {
-        result = await this.server.classifyBatch(uris.slice(start, start + CLASSIFY_BATCH_MAX_URIS), {
-          force: opts.force,
-          topK: topK(),
-          token: opts.token,
-          onPartial: (items) => accept(items),
-        });
+        const part = uris.slice(start, start + CLASSIFY_BATCH_MAX_URIS).map((u) => u.toString());
+        result = await this.server.client.classifyBatch(
+          { uris: part, topK: topK(), force: opts.force },
+          { token: opts.token, onPartial: (items) => accept(items) },
+        );
         if (result.model) this.lastModel = result.model;
         accept(result.items, result.model);
         cancelled = result.cancelled;
@@ -127,7 +126,7 @@ export class ClassificationQueue implements vscode.Disposable {
     for (let start = 0; start < uris.length; start += CLASSIFY_BATCH_MAX_URIS) {
       const part = uris.slice(start, start + CLASSIFY_BATCH_MAX_URIS);
       const byKey = new Map(part.map((u) => [u.toString(), u]));
-      const r = await this.server.classifyBatch(part, { topK: topK(), cachedOnly: true });
+      const r = await this.server.client.classifyBatch({ uris: part.map((u) => u.toString()), topK: topK(), cachedOnly: true });
       if (r.model) this.lastModel = r.model;
       const ok = r.items.flatMap((it) =>
         it.predictions?.length && !it.error && !this.store.get(byKey.get(it.uri) ?? vscode.Uri.parse(it.uri))

@@ -98,7 +98,7 @@ export class ImageClassifierExtension {
         startup.mark('imageSearchDone');
         if (!found.length) return this.statusBar?.hideUntilStatus();
         startup.mark('serverStartRequested');
-        void this.server.ensureStarted().then(
+        void this.server.client.ensureStarted().then(
           () => this.restoreLabels(),
           () => undefined,
         );

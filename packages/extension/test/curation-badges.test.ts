@@ -146,9 +146,11 @@ test("requestThumbnails' size bounds match the protocol's", () => {
 test('requestThumbnails: the URIs as given, the size rounded and clamped to the bounds', async () => {
   const calls: Array<[string[], number]> = [];
   const client = {
-    thumbnails: async (uris: string[], size: number) => {
-      calls.push([uris, size]);
-      return { dir: '/cache/thumbnails', items: [], cancelled: false, made: 0, durationMs: 0 };
+    sendRequest: async <P, R>(type: { method: string }, params: P): Promise<R> => {
+      assert.equal(type.method, ThumbnailsRequest.method);
+      const p = params as { uris: string[]; size: number };
+      calls.push([p.uris, p.size]);
+      return { dir: '/cache/thumbnails', items: [], cancelled: false, made: 0, durationMs: 0 } as R;
     },
   };
   const r = await requestThumbnails(client, ['file:///ws/a.jpg'], 100.4);

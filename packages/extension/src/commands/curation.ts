@@ -1,6 +1,7 @@
 /** Curate Dataset… (a folder's curation board) and Find Similar Images (an image's nearest neighbours on a board). */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { SimilarRequest } from '@image-classifier/protocol';
 import { folderName } from '../curation/host/folder-name';
 import type { IssueTab } from '../curation/shared/issue-counts';
 import { type SimilarScope, similarScopes } from '../curation/shared/similar-scope';
@@ -91,7 +92,7 @@ async function searchFolder(ctx: CommandContext, image: vscode.Uri, root: vscode
       location: vscode.ProgressLocation.Notification,
       title: `Finding images similar to ${path.basename(image.fsPath)} in ${folderName(root)}…`,
     },
-    () => ctx.server.similar({ uri: image.toString(), k: 24, root: root.toString() }),
+    () => ctx.server.client.sendRequest(SimilarRequest.type, { uri: image.toString(), k: 24, root: root.toString() }),
   );
   const items = res.items
     .filter((h) => h.uri !== image.toString())

@@ -1,5 +1,5 @@
 /** The model and the server: Show Model Info, Select Model…, Download Default Model, Restart Server, Clear Cache. */
-import type { StatusParams } from '@image-classifier/protocol';
+import { ClearCacheRequest, ModelInfoRequest, type StatusParams } from '@image-classifier/protocol';
 import * as vscode from 'vscode';
 import { promptRemoteCredentials } from '../secrets';
 import { modelDisplayName, providerDisplayName } from '../text/format';
@@ -12,7 +12,7 @@ export const showModelInfo =
   async () => {
     const info = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Window, title: 'Image Classifier: reading model info…' },
-      () => ctx.server.modelInfo(),
+      () => ctx.server.client.sendRequest(ModelInfoRequest.type, {}),
     );
     await ctx.modelInfo.show(info);
     return info;
@@ -108,7 +108,7 @@ export const downloadDefaultModel =
       if (!ok) return undefined;
       await updateSetting('model', '');
     }
-    await ctx.server.ensureStarted();
+    await ctx.server.client.ensureStarted();
     await ctx.server.pushSettings();
     return followModelDownload(ctx);
   };
@@ -117,7 +117,7 @@ export const restartServer =
   (ctx: CommandContext): CommandHandler =>
   async () => {
     await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Restarting the Image Classifier server…' }, () =>
-      ctx.server.restart(),
+      ctx.server.client.restart(),
     );
     void vscode.window.setStatusBarMessage('Image Classifier: server restarted.', 3000);
     return ctx.server.pid;
@@ -126,7 +126,7 @@ export const restartServer =
 export const clearCache =
   (ctx: CommandContext): CommandHandler =>
   async () => {
-    const r = await ctx.server.clearCache();
+    const r = await ctx.server.client.sendRequest(ClearCacheRequest.type, {});
     void vscode.window.showInformationMessage(`Image Classifier: cleared the cache (${r.removed} entr${r.removed === 1 ? 'y' : 'ies'}).`);
     return r;
   };
@@ -136,7 +136,7 @@ export const setRemoteCredentials =
   async () => {
     if (!(await promptRemoteCredentials(ctx.context))) return false;
     // The server reads them from its environment: a new process picks them up.
-    await ctx.server.restart();
+    await ctx.server.client.restart();
     void vscode.window.setStatusBarMessage('Image Classifier: remote server credentials saved; server restarted.', 3000);
     return true;
   };

@@ -1,5 +1,5 @@
 /** Show Model Info's document: the server's model info as a read-only Markdown document. */
-import type { ModelInfoResult } from '@image-classifier/protocol';
+import { ModelInfoRequest, type ModelInfoResult } from '@image-classifier/protocol';
 import * as vscode from 'vscode';
 import { modelDisplayName, providerDisplayName } from '../text/format';
 import type { ServerManager } from '../server/server';
@@ -42,7 +42,7 @@ export class ModelInfoDocument implements vscode.Disposable {
     const stale = open ? [] : restoredPreviewTabs();
     if ((!open && !stale.length) || !this.server) return;
     try {
-      this.last = await this.server.modelInfo();
+      this.last = await this.server.client.sendRequest(ModelInfoRequest.type, {});
     } catch {
       return;
     }

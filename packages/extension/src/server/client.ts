@@ -1,7 +1,9 @@
 /**
  * The inference server's lifecycle: a vscode-languageclient LanguageClient that forks the bundled server
  * (`dist/server/server.js`) with the editor's own Node over IPC, starts it on first need, pushes settings,
- * restarts it when it crashes (a bounded number of times), and turns its status notifications into events.
+ * restarts it when it crashes (vscode-languageclient's default policy, see `restartPolicy`), and turns its status
+ * notifications into events. Requests go through `sendRequest` with the protocol's request types; classifyBatch
+ * and curate add the progress tokens they listen to.
  *
  * Bundled separately as dist/client.js and loaded on first need by ServerManager (server.ts), so that
  * vscode-languageclient is not evaluated during activation. The two share only the types in serverTypes.ts.
@@ -15,14 +17,12 @@ import * as vscode from 'vscode';
 import {
   CloseAction,
   DidChangeConfigurationNotification,
-  ErrorAction,
   LanguageClient,
   RevealOutputChannelOn,
   State,
   TransportKind,
   type CloseHandlerResult,
   type ErrorHandler,
-  type ErrorHandlerResult,
   type LanguageClientOptions,
   type RequestType,
   type ServerOptions,
@@ -30,31 +30,52 @@ import {
 } from 'vscode-languageclient/node';
 import {
   ClassifyBatchRequest,
-  ClassifyRequest,
-  ClearCacheRequest,
-  ModelInfoRequest,
   CurateRequest,
-  SimilarRequest,
   StatusNotification,
-  ThumbnailsRequest,
-  type CurateResult,
-  type SimilarParams,
-  type SimilarResult,
+  type ClassifyBatchParams,
   type ClassifyBatchResult,
-  type ClassifyResult,
-  type ClearCacheResult,
-  type ModelInfoResult,
+  type CurateParams,
+  type CurateResult,
   type StatusParams,
-  type ThumbnailsResult,
 } from '@image-classifier/protocol';
 import { engineProcessEnv } from '@image-classifier/protocol/launch';
-import type { BatchOptions, ClientModule, CurateOptions, RequestOptions, ServerConnection, ServerPhase } from './serverTypes';
+import type { BatchOptions, ClientModule, CurateOptions, ServerConnection, ServerPhase } from './serverTypes';
 import { remoteSecretEnv } from '../secrets';
 import { serverSettings } from '../settings';
 
-/** At most this many automatic restarts within RESTART_WINDOW_MS; after that the user restarts by hand. */
-const MAX_RESTARTS = 5;
-const RESTART_WINDOW_MS = 3 * 60_000;
+/**
+ * Automatic restarts: vscode-languageclient's default error handler restarts a server that stopped up to this many
+ * times; the next stop within 3 minutes of the first of them leaves it stopped (the user restarts it by hand).
+ */
+export const MAX_RESTARTS = 5;
+
+/** What the client shows when the server stopped unexpectedly. */
+export interface RestartNotices {
+  /** The server is being restarted. */
+  restarting(): void;
+  /** The server stopped MAX_RESTARTS + 1 times within 3 minutes and stays stopped. */
+  gaveUp(): void;
+}
+
+/**
+ * The restart policy, wrapped the way vscode-eslint wraps it: `defaults` (the client's
+ * `createDefaultErrorHandler(MAX_RESTARTS)`) decides; this only adds the notices (the give-up one with actions, in
+ * place of the default's plain message) and keeps the output channel from popping up (`handled`: the log has it).
+ */
+export function restartPolicy(defaults: () => ErrorHandler, notices: RestartNotices): ErrorHandler {
+  return {
+    error: async (error, message, count) => ({ ...(await defaults().error(error, message, count)), handled: true }),
+    closed: async (): Promise<CloseHandlerResult> => {
+      const r = await defaults().closed();
+      if (r.action === CloseAction.DoNotRestart) {
+        notices.gaveUp();
+        return { action: CloseAction.DoNotRestart, handled: true };
+      }
+      notices.restarting();
+      return { action: r.action, handled: true };
+    },
+  };
+}
 
 let tokenCounter = 0;
 function newToken(kind: string): string {
@@ -65,7 +86,6 @@ function newToken(kind: string): string {
 export class ServerClient implements ServerConnection {
   private client: LanguageClient | undefined;
   private starting: Promise<LanguageClient> | undefined;
-  private readonly restarts: number[] = [];
   private lastStatus: StatusParams | undefined;
   /** The server process's environment (the remote credentials are added from the secret storage at each start). */
   private serverEnv: NodeJS.ProcessEnv | undefined;
@@ -132,13 +152,15 @@ export class ServerClient implements ServerConnection {
         },
       },
       initializationOptions: () => serverSettings(this.context),
-      errorHandler: this.errorHandler(),
+      // The client's own default handler, made below once the client exists (as vscode-eslint does).
+      errorHandler: restartPolicy(() => defaults, this.restartNotices()),
       initializationFailedHandler: (error) => {
         this.output.error(`The server failed to initialize: ${error instanceof Error ? error.message : String(error)}`);
         return false;
       },
     };
     const client = new LanguageClient('imageClassifier', 'Image Classifier', serverOptions, clientOptions);
+    const defaults = client.createDefaultErrorHandler(MAX_RESTARTS);
     client.onNotification(StatusNotification.type, (s) => {
       this.lastStatus = s;
       this.statusEmitter.fire(s);
@@ -157,37 +179,29 @@ export class ServerClient implements ServerConnection {
     return client;
   }
 
-  private errorHandler(): ErrorHandler {
+  private restartNotices(): RestartNotices {
     return {
-      error: (_error, _message, count): ErrorHandlerResult => {
-        // A broken pipe or garbled message: keep going unless it happens repeatedly, then let `closed` decide.
-        return { action: count !== undefined && count <= 3 ? ErrorAction.Continue : ErrorAction.Shutdown, handled: true };
+      gaveUp: () => {
+        this.setPhase('failed');
+        this.lastStatus = {
+          state: 'error',
+          error: { code: 'SERVER_CRASHED', message: 'The server keeps stopping.' },
+          message: 'The server keeps stopping.',
+        };
+        this.statusEmitter.fire(this.lastStatus);
+        void vscode.window
+          .showErrorMessage(
+            `The Image Classifier server stopped ${MAX_RESTARTS + 1} times in 3 minutes and will not be restarted automatically. ` +
+              'Look at the output for the reason (often a model that does not load, or memory), then run "Image Classifier: Restart Server".',
+            'Show Output',
+            'Restart Server',
+          )
+          .then((a) => {
+            if (a === 'Show Output') this.output.show(true);
+            if (a === 'Restart Server') void vscode.commands.executeCommand('imageClassifier.restartServer');
+          });
       },
-      closed: (): CloseHandlerResult => {
-        const now = Date.now();
-        while (this.restarts.length && now - this.restarts[0]! > RESTART_WINDOW_MS) this.restarts.shift();
-        if (this.restarts.length >= MAX_RESTARTS) {
-          this.setPhase('failed');
-          this.lastStatus = {
-            state: 'error',
-            error: { code: 'SERVER_CRASHED', message: 'The server keeps stopping.' },
-            message: 'The server keeps stopping.',
-          };
-          this.statusEmitter.fire(this.lastStatus);
-          void vscode.window
-            .showErrorMessage(
-              `The Image Classifier server stopped ${MAX_RESTARTS + 1} times in ${RESTART_WINDOW_MS / 60_000} minutes and will not be restarted automatically. ` +
-                'Look at the output for the reason (often a model that does not load, or memory), then run "Image Classifier: Restart Server".',
-              'Show Output',
-              'Restart Server',
-            )
-            .then((a) => {
-              if (a === 'Show Output') this.output.show(true);
-              if (a === 'Restart Server') void vscode.commands.executeCommand('imageClassifier.restartServer');
-            });
-          return { action: CloseAction.DoNotRestart, handled: true };
-        }
-        this.restarts.push(now);
+      restarting: () => {
         this.output.warn('The server process stopped unexpectedly; restarting it.');
         void vscode.window.setStatusBarMessage(
           '$(sync~spin) Image Classifier: the server stopped unexpectedly and is being restarted…',
@@ -195,7 +209,6 @@ export class ServerClient implements ServerConnection {
         );
         this.lastStatus = { state: 'loading', message: 'Restarting the server…' };
         this.statusEmitter.fire(this.lastStatus);
-        return { action: CloseAction.Restart, handled: true };
       },
     };
   }
@@ -237,8 +250,8 @@ export class ServerClient implements ServerConnection {
     return this.starting;
   }
 
+  /** Stops the server and starts a new one (a new client, so the restart count starts again). */
   async restart(): Promise<void> {
-    this.restarts.length = 0;
     const old = this.client;
     this.client = undefined;
     this.lastStatus = undefined;
@@ -259,49 +272,34 @@ export class ServerClient implements ServerConnection {
     await c.sendNotification(DidChangeConfigurationNotification.type, { settings: { imageClassifier: serverSettings(this.context) } });
   }
 
-  async classify(uri: vscode.Uri, opts: RequestOptions = {}): Promise<ClassifyResult> {
+  async sendRequest<P, R>(type: RequestType<P, R, void>, params: P, token?: vscode.CancellationToken): Promise<R> {
     const c = await this.ensureStarted();
-    const params = { uri: uri.toString(), topK: opts.topK, force: opts.force };
-    return opts.token ? c.sendRequest(ClassifyRequest.type, params, opts.token) : c.sendRequest(ClassifyRequest.type, params);
+    // The protocol's request types carry their params' type; the client's overloads cannot see through a generic P.
+    const send = c.sendRequest.bind(c) as (t: RequestType<P, R, void>, p: P, tok?: vscode.CancellationToken) => Promise<R>;
+    return token ? send(type, params, token) : send(type, params);
   }
 
   /**
    * classifyBatch with partial results. On cancellation the server answers with what it finished
    * (`cancelled: true`); if it answers with an error instead, the partial results already delivered stand.
    */
-  async classifyBatch(uris: vscode.Uri[], opts: BatchOptions = {}): Promise<ClassifyBatchResult> {
+  async classifyBatch(
+    params: Omit<ClassifyBatchParams, 'workDoneToken' | 'partialResultToken'>,
+    opts: BatchOptions = {},
+  ): Promise<ClassifyBatchResult> {
     const c = await this.ensureStarted();
     const partialResultToken = newToken('partial');
     const onPartial = opts.onPartial;
     const sub = onPartial ? c.onProgress(ClassifyBatchRequest.partialResult, partialResultToken, (items) => onPartial(items)) : undefined;
     try {
-      const params = {
-        uris: uris.map((u) => u.toString()),
-        topK: opts.topK,
-        force: opts.force,
-        ...(opts.cachedOnly ? { cachedOnly: true } : {}),
-        partialResultToken,
-      };
-      return await (opts.token
-        ? c.sendRequest(ClassifyBatchRequest.type, params, opts.token)
-        : c.sendRequest(ClassifyBatchRequest.type, params));
+      return await this.sendRequest(ClassifyBatchRequest.type, { ...params, partialResultToken }, opts.token);
     } finally {
       sub?.dispose();
     }
   }
 
-  async modelInfo(): Promise<ModelInfoResult> {
-    const c = await this.ensureStarted();
-    return c.sendRequest(ModelInfoRequest.type, {});
-  }
-
-  async clearCache(): Promise<ClearCacheResult> {
-    const c = await this.ensureStarted();
-    return c.sendRequest(ClearCacheRequest.type, {});
-  }
-
   /** curate with partial results and work-done progress; on cancellation the server answers `cancelled: true`. */
-  async curate(root: vscode.Uri, opts: CurateOptions = {}): Promise<CurateResult> {
+  async curate(params: Omit<CurateParams, 'workDoneToken' | 'partialResultToken'>, opts: CurateOptions = {}): Promise<CurateResult> {
     const c = await this.ensureStarted();
     const partialResultToken = newToken('curate-partial');
     const workDoneToken = newToken('curate-progress');
@@ -315,27 +313,10 @@ export class ServerClient implements ServerConnection {
         : undefined,
     ];
     try {
-      return await this.request(CurateRequest.type, { root: root.toString(), partialResultToken, workDoneToken }, opts.token);
+      return await this.sendRequest(CurateRequest.type, { ...params, partialResultToken, workDoneToken }, opts.token);
     } finally {
       for (const s of subs) s?.dispose();
     }
-  }
-
-  async similar(params: SimilarParams): Promise<SimilarResult> {
-    return this.request(SimilarRequest.type, params);
-  }
-
-  async request<P, R>(type: RequestType<P, R, void>, params: P, token?: vscode.CancellationToken): Promise<R> {
-    const c = await this.ensureStarted();
-    // The protocol's request types carry their params' type; the client's overloads cannot see through a generic P.
-    const send = c.sendRequest.bind(c) as (t: RequestType<P, R, void>, p: P, tok?: vscode.CancellationToken) => Promise<R>;
-    return token ? send(type, params, token) : send(type, params);
-  }
-
-  async thumbnails(uris: string[], size: number, token?: vscode.CancellationToken): Promise<ThumbnailsResult> {
-    const c = await this.ensureStarted();
-    const params = { uris, size };
-    return token ? c.sendRequest(ThumbnailsRequest.type, params, token) : c.sendRequest(ThumbnailsRequest.type, params);
   }
 
   async stop(): Promise<void> {

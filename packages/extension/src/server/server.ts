@@ -1,24 +1,17 @@
 /**
- * The extension's handle on the inference server. The real work (vscode-languageclient, the protocol's request
- * types) lives in ServerClient (client.ts), bundled as dist/client.js and required on first need: activation stays
- * cheap because the language client is not even evaluated until an image is to be classified. The two know each
- * other only through the types in serverTypes.ts.
+ * The extension's handle on the inference server, as rust-analyzer's `Ctx` holds its language client: `client` is
+ * the one ServerClient (client.ts), made on first use, and callers send the protocol's request types through it
+ * (`server.client.sendRequest(ClassifyRequest.type, params, token)`). ServerClient is bundled as dist/client.js and
+ * required only then: activation stays cheap because vscode-languageclient is not even evaluated until an image is
+ * to be classified. The two know each other only through the types in serverTypes.ts.
+ *
+ * What this handle answers itself, without making the client: the phase, status and process while none was made,
+ * and settings pushes and stops that have no server to go to.
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type {
-  ClassifyBatchResult,
-  ClassifyResult,
-  ClearCacheResult,
-  CurateResult,
-  ModelInfoResult,
-  SimilarParams,
-  SimilarResult,
-  StatusParams,
-  ThumbnailsResult,
-} from '@image-classifier/protocol';
-import type { RequestType } from 'vscode-languageclient';
-import type { BatchOptions, ClientModule, CurateOptions, RequestOptions, ServerConnection, ServerPhase } from './serverTypes';
+import type { StatusParams } from '@image-classifier/protocol';
+import type { ClientModule, ServerConnection, ServerPhase } from './serverTypes';
 
 export type { ServerPhase } from './serverTypes';
 
@@ -36,7 +29,8 @@ export class ServerManager implements vscode.Disposable {
     private readonly loadModule: () => ClientModule = () => require(path.join(__dirname, 'client.js')) as ClientModule,
   ) {}
 
-  private get client(): ServerConnection {
+  /** The server's client, made (and its bundle loaded) on first use; it starts the server on its first request. */
+  get client(): ServerConnection {
     if (!this.impl) {
       const m = this.loadModule();
       this.impl = new m.ServerClient(this.context, this.output, this.statusEmitter, this.phaseEmitter);
@@ -60,40 +54,11 @@ export class ServerManager implements vscode.Disposable {
     return this.impl?.starts ?? 0;
   }
 
-  async ensureStarted(): Promise<void> {
-    await this.client.ensureStarted();
-  }
-  restart(): Promise<void> {
-    return this.client.restart();
-  }
   /** Sends the current settings to a running server; a server not started yet gets them when it starts. */
   async pushSettings(): Promise<void> {
     await this.impl?.pushSettings();
   }
-  classify(uri: vscode.Uri, opts: RequestOptions = {}): Promise<ClassifyResult> {
-    return this.client.classify(uri, opts);
-  }
-  classifyBatch(uris: vscode.Uri[], opts: BatchOptions = {}): Promise<ClassifyBatchResult> {
-    return this.client.classifyBatch(uris, opts);
-  }
-  modelInfo(): Promise<ModelInfoResult> {
-    return this.client.modelInfo();
-  }
-  clearCache(): Promise<ClearCacheResult> {
-    return this.client.clearCache();
-  }
-  curate(root: vscode.Uri, opts: CurateOptions = {}): Promise<CurateResult> {
-    return this.client.curate(root, opts);
-  }
-  similar(params: SimilarParams): Promise<SimilarResult> {
-    return this.client.similar(params);
-  }
-  request<P, R>(type: RequestType<P, R, void>, params: P, token?: vscode.CancellationToken): Promise<R> {
-    return this.client.request(type, params, token);
-  }
-  thumbnails(uris: string[], size: number, token?: vscode.CancellationToken): Promise<ThumbnailsResult> {
-    return this.client.thumbnails(uris, size, token);
-  }
+  /** Stops the server if a client was made. */
   async stop(): Promise<void> {
     await this.impl?.stop();
   }

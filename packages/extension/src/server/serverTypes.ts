@@ -5,30 +5,22 @@
 import type * as vscode from 'vscode';
 import type {
   BatchItem,
+  ClassifyBatchParams,
   ClassifyBatchResult,
-  ClassifyResult,
-  ClearCacheResult,
   CurateFileProgress,
+  CurateParams,
   CurateResult,
-  ModelInfoResult,
-  SimilarParams,
-  SimilarResult,
   StatusParams,
-  ThumbnailsResult,
 } from '@image-classifier/protocol';
 import type { RequestType } from 'vscode-languageclient';
 
 export type ServerPhase = 'stopped' | 'starting' | 'running' | 'failed';
 
-export interface RequestOptions {
-  force?: boolean;
-  topK?: number;
-  token?: vscode.CancellationToken;
-}
+/** The params of a request whose progress tokens the client makes (see ServerConnection.classifyBatch, curate). */
+type WithoutTokens<P> = Omit<P, 'workDoneToken' | 'partialResultToken'>;
 
-export interface BatchOptions extends RequestOptions {
-  /** From the result cache only (see `ClassifyBatchParams.cachedOnly`). */
-  cachedOnly?: boolean;
+export interface BatchOptions {
+  token?: vscode.CancellationToken;
   /** Items as the server finishes them (partial results), before the request answers. */
   onPartial?: (items: BatchItem[]) => void;
 }
@@ -41,26 +33,27 @@ export interface CurateOptions {
   onProgress?: (message: string, percentage?: number) => void;
 }
 
-/** What ServerClient (client.ts) offers to ServerManager (server.ts). */
+/**
+ * The one client of the inference server (ServerClient in client.ts), made on first use by ServerManager (server.ts).
+ * Callers send the protocol's request types through `sendRequest`; only the requests whose progress tokens the
+ * client makes and listens to have methods of their own.
+ */
 export interface ServerConnection extends vscode.Disposable {
   readonly phase: ServerPhase;
   readonly status: StatusParams | undefined;
   readonly pid: number | undefined;
   readonly started: boolean;
   readonly starts: number;
+  /** Starts the server if it is not running; resolves once it answered `initialize`. */
   ensureStarted(): Promise<unknown>;
   restart(): Promise<void>;
   pushSettings(): Promise<void>;
-  classify(uri: vscode.Uri, opts?: RequestOptions): Promise<ClassifyResult>;
-  classifyBatch(uris: vscode.Uri[], opts?: BatchOptions): Promise<ClassifyBatchResult>;
-  modelInfo(): Promise<ModelInfoResult>;
-  clearCache(): Promise<ClearCacheResult>;
-  curate(root: vscode.Uri, opts?: CurateOptions): Promise<CurateResult>;
-  similar(params: SimilarParams): Promise<SimilarResult>;
-  /** Any typed request of the protocol (for methods without a wrapper of their own, e.g. thumbnails). */
-  request<P, R>(type: RequestType<P, R, void>, params: P, token?: vscode.CancellationToken): Promise<R>;
-  /** `imageClassifier/thumbnails`: WebP previews (longest side `size`) of file URIs, one item per URI. */
-  thumbnails(uris: string[], size: number, token?: vscode.CancellationToken): Promise<ThumbnailsResult>;
+  /** A request of the protocol (`ClassifyRequest.type`, …), once the server runs; `token` cancels it. */
+  sendRequest<P, R>(type: RequestType<P, R, void>, params: P, token?: vscode.CancellationToken): Promise<R>;
+  /** `imageClassifier/classifyBatch` with a partial-result token: `onPartial` gets the items as they finish. */
+  classifyBatch(params: WithoutTokens<ClassifyBatchParams>, opts?: BatchOptions): Promise<ClassifyBatchResult>;
+  /** `imageClassifier/curate` with partial-result and work-done tokens (`onPartial`, `onProgress`). */
+  curate(params: WithoutTokens<CurateParams>, opts?: CurateOptions): Promise<CurateResult>;
   stop(): Promise<void>;
 }
 

@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { FindRequest } from '@image-classifier/protocol';
+import { FindRequest, SimilarRequest } from '@image-classifier/protocol';
 import type { BoardMessage } from '../shared/messages';
 import type { CurationPanel } from './panel';
 import { requestThumbnails } from './thumbnails';
@@ -104,7 +104,7 @@ export class BoardActions {
    * changing the webview's resource roots later could reload it.
    */
   async prepareThumbnails(): Promise<void> {
-    const res = await requestThumbnails(this.board.deps.server, [], THUMB_SIZE).catch(() => undefined);
+    const res = await requestThumbnails(this.board.deps.server.client, [], THUMB_SIZE).catch(() => undefined);
     if (res?.dir) this.board.allowRoot(vscode.Uri.file(res.dir));
   }
 
@@ -113,7 +113,7 @@ export class BoardActions {
     const webview = this.board.panel.webview;
     const uris = files.map((f) => this.board.uriOf(f));
     const res = await requestThumbnails(
-      this.board.deps.server,
+      this.board.deps.server.client,
       uris.map((u) => u.toString()),
       THUMB_SIZE,
     ).catch(() => undefined);
@@ -129,14 +129,18 @@ export class BoardActions {
 
   /** The images nearest to `file` (root-relative; or named so, with `uri`, for an image outside the dataset). */
   async similar(file: string, uri = this.board.uriOf(file)): Promise<void> {
-    const res = await this.board.deps.server.similar({ uri: uri.toString(), k: 24, root: this.board.root.toString() });
+    const res = await this.board.deps.server.client.sendRequest(SimilarRequest.type, {
+      uri: uri.toString(),
+      k: 24,
+      root: this.board.root.toString(),
+    });
     const items = res.items.map((h) => ({ file: h.file, similarity: h.similarity }));
     this.board.post({ type: 'similar', of: file, items });
   }
 
   /** `imageClassifier/find` over the board's root → the Similar tab (an unknown noun: the status line says why). */
   async find(noun: string): Promise<void> {
-    const res = await this.board.deps.server.request(FindRequest.type, { noun, root: this.board.root.toString(), top: 48 });
+    const res = await this.board.deps.server.client.sendRequest(FindRequest.type, { noun, root: this.board.root.toString(), top: 48 });
     const items = res.items.map((h) => ({ file: h.file, similarity: h.mass }));
     const title = `Under '${noun}' (${res.concept.name}, ${res.concept.synset}): ${items.length} images, most probable first`;
     this.board.post({ type: 'similar', of: noun, items, title });

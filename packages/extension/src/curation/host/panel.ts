@@ -129,17 +129,20 @@ export class CurationPanel implements vscode.Disposable {
         async (progress, token) => {
           token.onCancellationRequested(() => cts.cancel());
           let read = 0;
-          return this.deps.server.curate(this.root, {
-            token: cts.token,
-            onProgress: (message) => {
-              progress.report({ message });
-              if (this.running === cts) status?.curationProgress(name, message);
+          return this.deps.server.client.curate(
+            { root: this.root.toString() },
+            {
+              token: cts.token,
+              onProgress: (message) => {
+                progress.report({ message });
+                if (this.running === cts) status?.curationProgress(name, message);
+              },
+              onPartial: (items: CurateFileProgress[]) => {
+                read += items.length;
+                this.post({ type: 'progress', message: `${read} image${read === 1 ? '' : 's'} read…`, partial: items });
+              },
             },
-            onPartial: (items: CurateFileProgress[]) => {
-              read += items.length;
-              this.post({ type: 'progress', message: `${read} image${read === 1 ? '' : 's'} read…`, partial: items });
-            },
-          });
+          );
         },
       );
       if (cts.token.isCancellationRequested && this.running !== cts) return;

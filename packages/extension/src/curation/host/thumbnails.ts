@@ -1,12 +1,12 @@
 /**
  * The curation board's thumbnails, through the extension's server handle: `imageClassifier/thumbnails` (WebP files
  * in the server's cache folder; see protocol's ThumbnailsResult). The webview shows them with `asWebviewUri`, with
- * `result.dir` among its `localResourceRoots`. Type imports only: the request itself is sent by the language client
- * bundle (server/client.ts), which activation does not load.
+ * `result.dir` among its `localResourceRoots`. The request goes through the server's one client (server/serverTypes.ts
+ * `ServerConnection`), whose bundle (server/client.ts) activation does not load.
  */
 import type * as vscode from 'vscode';
-import type { ThumbnailsResult } from '@image-classifier/protocol';
-import type { ServerManager } from '../../server/server';
+import { ThumbnailsRequest, type ThumbnailsResult } from '@image-classifier/protocol';
+import type { ServerConnection } from '../../server/serverTypes';
 
 /** The longest side the server accepts, and the default (protocol's ThumbnailsRequest.minSize/maxSize/defaultSize). */
 export const THUMBNAIL_SIZES = { min: 16, max: 512, default: 192 } as const;
@@ -17,7 +17,7 @@ export const THUMBNAIL_SIZES = { min: 16, max: 512, default: 192 } as const;
  * with the items finished so far (`cancelled: true`).
  */
 export function requestThumbnails(
-  client: Pick<ServerManager, 'thumbnails'>,
+  client: Pick<ServerConnection, 'sendRequest'>,
   uris: string[],
   size: number,
   token?: vscode.CancellationToken,
@@ -25,5 +25,5 @@ export function requestThumbnails(
   const side = Number.isFinite(size)
     ? Math.min(THUMBNAIL_SIZES.max, Math.max(THUMBNAIL_SIZES.min, Math.round(size)))
     : THUMBNAIL_SIZES.default;
-  return client.thumbnails(uris, side, token);
+  return client.sendRequest(ThumbnailsRequest.type, { uris, size: side }, token);
 }
