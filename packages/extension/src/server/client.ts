@@ -272,11 +272,14 @@ export class ServerClient implements ServerConnection {
     await c.sendNotification(DidChangeConfigurationNotification.type, { settings: { imageClassifier: serverSettings(this.context) } });
   }
 
+  /**
+   * Sent by the method's name, with `params` as one object (what the typed call sends): `type` may come from the
+   * activation bundle, whose copy of vscode-jsonrpc is not this bundle's, and vscode-jsonrpc refuses a request type
+   * whose parameter structure is another copy's ("Unknown parameter structure auto").
+   */
   async sendRequest<P, R>(type: RequestType<P, R, void>, params: P, token?: vscode.CancellationToken): Promise<R> {
     const c = await this.ensureStarted();
-    // The protocol's request types carry their params' type; the client's overloads cannot see through a generic P.
-    const send = c.sendRequest.bind(c) as (t: RequestType<P, R, void>, p: P, tok?: vscode.CancellationToken) => Promise<R>;
-    return token ? send(type, params, token) : send(type, params);
+    return (token ? c.sendRequest(type.method, params, token) : c.sendRequest(type.method, params)) as Promise<R>;
   }
 
   /**
