@@ -306,4 +306,65 @@ test('Overview: the class bars count the images analysed, as the summary line do
   assert.match(summaryLine(r.counts), /^4 images analysed · 1 unreadable · 1 label issue · /);
   assert.equal(analysedLine(r.counts), '4 images analysed · 1 unreadable', 'the status line after the report says the same');
   assert.doesNotMatch(summaryLine({ ...r.counts, analysed: 5, unreadable: 0 }), /unreadable/);
+
+test('BoardModel.setFound: a search shows the images with ≥ 1 % under the concept, highest first, counted as shown; a cleared search puts the Similar tab back', () => {
+  const m = new BoardModel();
+  m.setReport({
+    type: 'report',
+    rootUri: 'file:///ds',
+    report: report(),
+    facts: {},
+    kept: [],
+    changes: [],
+    canUndo: false,
+    canRedo: false,
+  });
+  m.setSimilar('Images nearest to a.jpg', [{ file: 'fish/a.jpg', similarity: 1 }]);
+  const before = m.similar;
+  // A file moved since the report is found under its new path and shown as its report card.
+  m.apply({ ok: true, message: '', changes: [{ from: 'tool/c.jpg', to: 'fish/c.jpg' }], decisions: [] });
+  const fish = { synset: 'n02512053', name: 'fish', imagenetClasses: 16 };
+  m.setFound({
+    type: 'found',
+    seq: 1,
+    noun: 'fishes',
+    concept: fish,
+    otherSenses: [],
+    items: [
+      { file: 'fish/a.jpg', mass: 0.9994 },
+      { file: 'fish/c.jpg', mass: 0.055 },
+      { file: 'tool/b.jpg', mass: 0.0099 },
+      { file: 'train/fish/d.jpg', mass: 0 },
+    ],
+    searched: 5,
+  });
+  assert.equal(m.similar.title, "'fishes' → fish (n02512053, 16 ImageNet classes): 2 of 5 images, most probable first");
+  assert.equal(m.similar.concept?.count, 2);
+  assert.deepEqual(
+    m.cards('similar').map((c) => [c.key, c.detail, c.scoreText]),
+    [
+      ['fish/a.jpg', 'fish', '100% fish'],
+      ['tool/c.jpg', 'fish', '5.5% fish'],
+    ],
+  );
+  assert.match(m.cards('similar')[0]!.scoreTitle ?? '', /probability under fish \(n02512053\)/);
+  m.setFound({
+    type: 'found',
+    seq: 2,
+    noun: 'instrument',
+    concept: { synset: 'n03800933', name: 'musical instrument', imagenetClasses: 26 },
+    otherSenses: [{ synset: 'n03574816', name: 'instrument', imagenetClasses: 60 }],
+    items: [],
+    searched: 1,
+  });
+  assert.equal(
+    m.similar.title,
+    "'instrument' → musical instrument (n03800933, 26 ImageNet classes) (other sense: instrument n03574816): 0 of 1 image, most probable first",
+  );
+  assert.deepEqual(m.cards('similar'), []);
+  m.restoreSimilar(before);
+  assert.deepEqual(
+    m.cards('similar').map((c) => [c.key, c.scoreText]),
+    [['fish/a.jpg', '1.00 similar']],
+  );
 });

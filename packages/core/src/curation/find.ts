@@ -39,10 +39,14 @@ export interface ConceptSearch {
 
 export const toConceptDto = (c: Concept): ConceptDto => ({ synset: c.id, name: c.lemmas[0]!, imagenetClasses: c.classes.length });
 
-/** The senses of `noun` (with ImageNet classes below); throws INVALID_ARGUMENT with close matches when none. */
+/**
+ * The senses of `noun` (with ImageNet classes below); throws INVALID_ARGUMENT for an empty noun, and with close
+ * matches when it has none.
+ */
 export function resolveNoun(noun: string, labels: LabelSet | undefined): Concept[] {
   if (!hierarchyApplies(labels))
     throw new ClassifierError('INVALID_ARGUMENT', "Find by concept needs a model with ImageNet's 1000 classes (MobileNetV2, ResNet50).");
+  if (!noun.trim()) throw new ClassifierError('INVALID_ARGUMENT', 'Give a noun to find, for example fish, fruit or vehicle.');
   const senses = lookupNoun(noun);
   if (!senses.length) {
     const near = closeNouns(noun);

@@ -7,7 +7,7 @@ import type { BoardActionKind } from '../curation/shared/types';
 import { type BoardState, type KeepRule, type TabId, host, loadState } from './api';
 import { resetFit } from './fit';
 import { handleKey } from './keys';
-import { BoardModel } from './model';
+import { BoardModel, type SimilarView } from './model';
 import { applyInlineStyles, classColour, renderOverview } from './overview';
 import { analysedLine } from './overview-counts';
 import { GridTab } from './tabview';
@@ -31,6 +31,12 @@ export class Board {
   readonly thumbs = new Thumbs(() => this.view?.grid.paint(true));
   private readonly views = new Map<TabId, GridTab>();
   private view: GridTab | undefined;
+  /** The latest search's number: only its answer is shown. */
+  private findSeq = 0;
+  /** The search in flight (its number), if any. */
+  private findPending: number | undefined;
+  /** What the board showed before the search (a cleared box brings it back). */
+  private beforeFind: { tab: TabId; similar: SimilarView; status: string; error: boolean } | undefined;
   /** Figures for the tests: report received → first painted grid (ms). */
   readonly perf: Record<string, number> = {};
 
@@ -38,6 +44,11 @@ export class Board {
     window.addEventListener('message', (e: MessageEvent<HostMessage>) => this.receive(e.data));
     document.addEventListener('keydown', (e) => {
       if (e.target instanceof HTMLSelectElement || e.target instanceof HTMLInputElement) return;
+      if (e.key === '/' && !e.ctrlKey && !e.metaKey && !e.altKey) {
+        $<HTMLInputElement>('.find').focus();
+        e.preventDefault();
+        return;
+      }
       const target = this.view && this.state.tab !== 'overview' ? this.view : undefined;
       if (target && handleKey(e, target)) e.preventDefault();
       else if (!target && (e.ctrlKey || e.metaKey) && /^[zy]$/i.test(e.key)) {
@@ -49,17 +60,89 @@ export class Board {
     $('.redo').addEventListener('click', () => this.send({ type: 'redo' }));
     $('.export').addEventListener('click', () => this.send({ type: 'export' }));
     this.model.allLabelIssues = this.state.allLabelIssues === true;
-    $<HTMLInputElement>('.find').addEventListener('keydown', (e) => {
-      const noun = (e.target as HTMLInputElement).value.trim();
-      if (e.key === 'Enter' && noun) {
-        this.status(`Finding images under '${noun}'…`);
-        this.send({ type: 'find', noun });
-      }
-    });
+    this.wireFind();
     this.watchFonts();
     this.renderTabs();
     this.show(this.state.tab);
     this.send({ type: 'ready' });
+  }
+
+  /**
+   * The search box: Enter searches (an empty box does not), Escape or emptying the box by any means puts back the
+   * tab and the Similar grid shown before the search, ArrowDown goes to the results. Only the answer to the latest
+   * search is shown; a newer search or a cleared box cancels the one in flight. `/` anywhere else focuses the box.
+   */
+  private wireFind(): void {
+    const box = $<HTMLInputElement>('.find');
+    box.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter') this.find(box.value);
+      else if (e.key === 'Escape' && box.value) {
+        box.value = '';
+        this.clearFind();
+      } else if (e.key === 'ArrowDown' && this.view && this.state.tab !== 'overview') this.view.grid.el.focus();
+      else return;
+      e.preventDefault();
+      e.stopPropagation();
+    });
+    box.addEventListener('input', () => {
+      if (!box.value.trim()) this.clearFind();
+    });
+  }
+
+  private find(text: string): void {
+    const noun = text.trim();
+    if (!noun) return this.clearFind();
+    const s = $('.status');
+    this.beforeFind ??= {
+      tab: this.state.tab,
+      similar: this.model.similar,
+      status: s.textContent ?? '',
+      error: s.classList.contains('error'),
+    };
+    this.findPending = ++this.findSeq;
+    this.status(`Finding images under '${noun}'…`);
+    this.send({ type: 'find', noun, seq: this.findSeq });
+  }
+
+  /** The box was emptied: the search in flight is cancelled and the board shows what it showed before the search. */
+  private clearFind(): void {
+    this.findSeq++;
+    if (this.findPending !== undefined) this.send({ type: 'find', noun: '', seq: this.findSeq });
+    this.findPending = undefined;
+    const before = this.beforeFind;
+    this.beforeFind = undefined;
+    if (!before) return;
+    this.model.restoreSimilar(before.similar);
+    this.status(before.status, before.error);
+    this.renderTabs();
+    this.show(before.tab);
+  }
+
+  /** Something else took over the Similar tab (nearest images, a map region): the search is over, the box empty. */
+  private forgetFind(): void {
+    this.findSeq++;
+    this.findPending = undefined;
+    this.beforeFind = undefined;
+    $<HTMLInputElement>('.find').value = '';
+  }
+
+  private found(m: Extract<HostMessage, { type: 'found' }>): void {
+    // The answer to a search that a newer one (or a cleared box) replaced.
+    if (m.seq !== this.findSeq) return;
+    this.findPending = undefined;
+    if ('error' in m) {
+      this.status(m.error, true);
+      return;
+    }
+    this.model.setFound(m);
+    const n = this.model.similar.concept?.count ?? 0;
+    this.status(`${n} image${n === 1 ? '' : 's'} under '${m.noun}' (${m.concept.name}).`);
+    const box = $<HTMLInputElement>('.find');
+    const typing = document.activeElement === box;
+    this.renderTabs();
+    this.show('similar');
+    // Typing goes on in the box (a refined noun, Escape); ArrowDown goes to the cards.
+    if (typing) box.focus();
   }
 
   /** VS Code restyles the page (its CSS variables, the body's theme class) on a theme or font change: the cards' text is fitted again. */
@@ -128,9 +211,13 @@ export class Board {
       case 'thumbs':
         this.thumbs.receive(m.urls);
         return;
+      case 'found':
+        this.found(m);
+        return;
       case 'similar': {
         const name = m.of.slice(m.of.lastIndexOf('/') + 1);
-        this.model.setSimilar(m.title ?? `Images nearest to ${name}`, m.items);
+        this.forgetFind();
+        this.model.setSimilar(`Images nearest to ${name}`, m.items);
         this.renderTabs();
         this.show('similar');
         return;
@@ -151,6 +238,7 @@ export class Board {
 
   /** Region of the 2-D map → the Similar tab's grid. */
   private region(keys: string[]): void {
+    this.forgetFind();
     this.model.setRegion(`${keys.length} image${keys.length === 1 ? '' : 's'} selected on the map`, keys);
     this.renderTabs();
     this.show('similar');

@@ -33,6 +33,17 @@ export interface GroupView {
 }
 
 type ReportMessage = Extract<HostMessage, { type: 'report' }>;
+type FoundMessage = Extract<HostMessage, { type: 'found'; concept: unknown }>;
+
+/** The least mass under a searched concept for an image to be shown as under it (1 %). */
+export const FIND_MIN_MASS = 0.01;
+
+export interface SimilarView {
+  title: string;
+  items: { key: string; similarity: number }[];
+  /** A search's answer: `similarity` is then the mass under the concept; `count` what the toolbar says it shows. */
+  concept?: { noun: string; name: string; synset: string; count: number };
+}
 
 /** A probability as a short percentage ("0.4%", "12%"). */
 function pct(p: number): string {
@@ -46,7 +57,8 @@ export class BoardModel {
   kept = new Set<string>();
   facts: Record<string, FileFacts> = {};
   partial: CurateFileProgress[] = [];
-  similar: { title: string; items: { key: string; similarity: number }[] } = { title: '', items: [] };
+  /** The Similar tab: nearest images, a region of the map, or (with `concept`) a search's images and their mass. */
+  similar: SimilarView = { title: '', items: [] };
   /** Label issues: all flagged files (true), or only the likely errors, the first `estimate` of the ranking. */
   allLabelIssues = false;
   /** Duplicate group id → the member the user picked to keep (overrides the rule). */
@@ -77,6 +89,32 @@ export class BoardModel {
 
   setSimilar(title: string, items: { file: string; similarity: number }[]): void {
     this.similar = { title, items: items.map((i) => ({ key: this.tracker.reportPathOf(i.file), similarity: i.similarity })) };
+    this.cache.delete('similar');
+  }
+
+  /**
+   * A search's answer: the images with at least FIND_MIN_MASS of the model's probability under the concept, highest
+   * first, and what the tab's toolbar says about them. The files the server ranked below are not under it.
+   */
+  setFound(m: FoundMessage): void {
+    const items = m.items.filter((i) => i.mass >= FIND_MIN_MASS);
+    const c = m.concept;
+    const others = m.otherSenses.length
+      ? ` (other sense${m.otherSenses.length === 1 ? '' : 's'}: ${m.otherSenses.map((o) => `${o.name} ${o.synset}`).join(', ')})`
+      : '';
+    const n = `${items.length} of ${m.searched} image${m.searched === 1 ? '' : 's'}`;
+    const title = `'${m.noun}' → ${c.name} (${c.synset}, ${c.imagenetClasses} ImageNet classes)${others}: ${n}, most probable first`;
+    this.similar = {
+      title,
+      items: items.map((i) => ({ key: this.tracker.reportPathOf(i.file), similarity: i.mass })),
+      concept: { noun: m.noun, name: c.name, synset: c.synset, count: items.length },
+    };
+    this.cache.delete('similar');
+  }
+
+  /** Puts back what the Similar tab showed before (a cleared search). */
+  restoreSimilar(view: SimilarView): void {
+    this.similar = view;
     this.cache.delete('similar');
   }
 
@@ -170,16 +208,20 @@ export class BoardModel {
             scoreTitle: `How strongly the image is ${q.type.replace(/_/g, ' ')} (0–1)`,
             detail: q.type.replace(/_/g, ' '),
           }));
-      case 'similar':
+      case 'similar': {
+        const c = this.similar.concept;
         return this.similar.items
           .filter((i) => alive(i.key))
           .map((i) => ({
             key: i.key,
             score: Number.isNaN(i.similarity) ? 0 : i.similarity,
-            scoreText: Number.isNaN(i.similarity) ? '' : `${i.similarity.toFixed(2)} similar`,
-            scoreTitle: 'Cosine similarity of the images’ embeddings (1: the same image)',
+            scoreText: Number.isNaN(i.similarity) ? '' : c ? `${pct(i.similarity)} ${c.name}` : `${i.similarity.toFixed(2)} similar`,
+            scoreTitle: c
+              ? `The model's probability under ${c.name} (${c.synset}): its classes below it, of its top 10 for this image`
+              : 'Cosine similarity of the images’ embeddings (1: the same image)',
             detail: this.labelOf(i.key) ?? '',
           }));
+      }
       default:
         return [];
     }

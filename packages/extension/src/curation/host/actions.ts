@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { FindRequest, SimilarRequest } from '@image-classifier/protocol';
-import type { BoardMessage } from '../shared/messages';
+import { type BoardMessage, FIND_TOP } from '../shared/messages';
 import type { CurationPanel } from './panel';
 import { requestThumbnails } from './thumbnails';
 import type { ActionOutcome, CurationController } from '../shared/types';
@@ -15,6 +15,9 @@ import type { ActionOutcome, CurationController } from '../shared/types';
 const THUMB_SIZE = 256;
 
 export class BoardActions {
+  /** The search box's request in flight. */
+  private findCancel: vscode.CancellationTokenSource | undefined;
+
   constructor(private readonly board: CurationPanel) {}
 
   async handle(m: BoardMessage): Promise<void> {
@@ -53,7 +56,7 @@ export class BoardActions {
       case 'similar':
         return this.similar(m.file);
       case 'find':
-        return this.find(m.noun);
+        return this.find(m.noun, m.seq);
       case 'export':
         return this.export(controller);
       case 'perf':
@@ -138,12 +141,32 @@ export class BoardActions {
     this.board.post({ type: 'similar', of: file, items });
   }
 
-  /** `imageClassifier/find` over the board's root → the Similar tab (an unknown noun: the status line says why). */
-  async find(noun: string): Promise<void> {
-    const res = await this.board.deps.server.client.sendRequest(FindRequest.type, { noun, root: this.board.root.toString(), top: 48 });
-    const items = res.items.map((h) => ({ file: h.file, similarity: h.mass }));
-    const title = `Under '${noun}' (${res.concept.name}, ${res.concept.synset}): ${items.length} images, most probable first`;
-    this.board.post({ type: 'similar', of: noun, items, title });
+  /**
+   * The search box: `imageClassifier/find` over the board's root, answered with `found` (the board shows it in the
+   * Similar tab). A newer search cancels the one in flight, whose answer is dropped; an empty noun only cancels. A
+   * noun that finds nothing (not in the hierarchy: INVALID_ARGUMENT, with close matches) is answered in the board,
+   * without a notification: it is a typo, not a failure.
+   */
+  async find(noun: string, seq: number): Promise<void> {
+    this.findCancel?.cancel();
+    const cts = new vscode.CancellationTokenSource();
+    this.findCancel = cts;
+    try {
+      if (!noun.trim()) return;
+      const params = { noun, root: this.board.root.toString(), top: FIND_TOP };
+      const res = await this.board.deps.server.client.sendRequest(FindRequest.type, params, cts.token);
+      if (cts.token.isCancellationRequested) return;
+      const items = res.items.map((h) => ({ file: h.file, mass: h.mass }));
+      const [concept, ...otherSenses] = res.senses;
+      this.board.post({ type: 'found', seq, noun, concept: concept ?? res.concept, otherSenses, items, searched: res.searched });
+    } catch (e) {
+      if (cts.token.isCancellationRequested) return;
+      if ((e as { data?: { code?: string } }).data?.code !== 'INVALID_ARGUMENT') throw e;
+      this.board.post({ type: 'found', seq, noun, error: (e as Error).message });
+    } finally {
+      if (this.findCancel === cts) this.findCancel = undefined;
+      cts.dispose();
+    }
   }
 
   private async export(c: CurationController): Promise<void> {

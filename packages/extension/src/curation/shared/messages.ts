@@ -12,6 +12,16 @@ export interface FileFacts {
   mtimeMs: number;
 }
 
+/** A sense of the searched noun: WordNet 3.0 id, its first lemma, the ImageNet classes at or below it. */
+export interface FoundConcept {
+  synset: string;
+  name: string;
+  imagenetClasses: number;
+}
+
+/** Files the host asks `imageClassifier/find` for (the board shows those with at least FIND_MIN_MASS of them). */
+export const FIND_TOP = 1000;
+
 export interface UndoState {
   canUndo: boolean;
   canRedo: boolean;
@@ -32,8 +42,17 @@ export type HostMessage =
   | ({ type: 'outcome'; outcome: ActionOutcome } & UndoState)
   /** Image URLs (webview URIs) for files, by path. */
   | { type: 'thumbs'; urls: Record<string, string> }
-  /** The Similar tab's grid: images nearest to `of`, or (with `title`) the images found under a concept. */
-  | { type: 'similar'; of: string; items: { file: string; similarity: number }[]; title?: string }
+  /** The Similar tab's grid: the images nearest to `of`. */
+  | { type: 'similar'; of: string; items: { file: string; similarity: number }[] }
+  /**
+   * The answer to the search box's `find` of the same `seq`: the images under the noun's synset, highest mass first
+   * (the server's top FIND_TOP of `searched`), or `error`: why the noun finds nothing (not in the hierarchy, with
+   * close matches).
+   */
+  | ({ type: 'found'; seq: number; noun: string } & (
+      | { concept: FoundConcept; otherSenses: FoundConcept[]; items: { file: string; mass: number }[]; searched: number }
+      | { error: string }
+    ))
   | { type: 'status'; message: string; error?: boolean }
   /** Show this tab (a row of the Image Labels view's curation group was clicked). */
   | { type: 'tab'; tab: IssueTab };
@@ -46,8 +65,11 @@ export type BoardMessage =
   | { type: 'open'; file: string }
   | { type: 'thumbs'; files: string[] }
   | { type: 'similar'; file: string }
-  /** The search box: the images the model sees under a WordNet noun. */
-  | { type: 'find'; noun: string }
+  /**
+   * The search box: the images the model sees under a WordNet noun; answered by `found` with the same `seq`. A newer
+   * `find` cancels the one in flight; an empty `noun` only cancels.
+   */
+  | { type: 'find'; noun: string; seq: number }
   | { type: 'export' }
   /** Test hook: time from the report's arrival to the first painted grid, and scrolling figures. */
   | { type: 'perf'; data: Record<string, number> };
