@@ -91,7 +91,10 @@ export class Board {
 
   private find(text: string): void {
     const noun = text.trim();
-    if (!noun) return this.clearFind();
+    if (!noun) {
+      this.clearFind();
+      return;
+    }
     const s = $('.status');
     this.beforeFind ??= {
       tab: this.state.tab,
