@@ -1,0 +1,246 @@
+// End-to-end test of the curation board's concept search box in a real VS Code (code-server + Debian Chromium), on
+// the packaged linux-x64 VSIX, on a copy of ../shared/datasets/curation-dev/dataset with MobileNetV2 configured:
+// what the box finds is what `image-classifier find <noun> --in <dataset>` finds, in the same order.
+//
+//   bash .ci/install-e2e.sh && npm run build      # once
+//   node --test e2e/curation-find.test.mjs
+//
+// Env: IMAGE_CLASSIFIER_SHARED_DIR (default <repo>/../shared), E2E_VSIX, E2E_KEEP=1 (as in curation.test.mjs).
+// Screenshots: e2e/.work/screenshots/curation-find-*.png.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+
+import { boardFrame, listImages, showTab } from './curation-helpers.mjs';
+import { makeTempDir, missingPrerequisites, notificationTexts, runExplorerContextMenuItem, screenshot, waitFor, warnSkipped } from './harness.mjs';
+import { KEEP, MODEL, MODEL_PREREQUISITE, packageExtensionVsix, REPO, removePackagedVsix, SHARED, startExtensionWorkbench } from './workbench.mjs';
+
+const DATASET = path.join(SHARED, 'datasets', 'curation-dev', 'dataset');
+const FILES = 104;
+/** The least mass under the concept for the board to show an image (FIND_MIN_MASS in the board's model). */
+const MIN_MASS = 0.01;
+
+const missing = missingPrerequisites([MODEL_PREREQUISITE, [path.join(DATASET, 'fish'), `the curation-dev dataset at ${DATASET}`]]);
+warnSkipped('the curation find-by-concept e2e tests', missing);
+
+/** `image-classifier find <noun> --in <dir> --format json`: every file, highest mass first. */
+async function cliFind(noun, dir) {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [
+      path.join(REPO, 'packages/server/bin/image-classifier.js'),
+      'find',
+      noun,
+      '--in',
+      dir,
+      '--model',
+      MODEL,
+      '--top',
+      '1000',
+      '--format',
+      'json',
+      '--no-progress',
+    ],
+    { maxBuffer: 1 << 24 },
+  );
+  return JSON.parse(stdout);
+}
+
+/** What the board shows of the search: the tab, the Similar grid's cards (current paths, masses), the texts. */
+function searchState(frame) {
+  return frame.evaluate(() => {
+    const b = window.__board;
+    const status = document.querySelector('.status');
+    return {
+      tab: b.state.tab,
+      concept: b.model.similar.concept,
+      title: b.model.similar.title,
+      cards: b.model.cards('similar').map((c) => ({ file: b.model.pathOf(c.key), mass: c.score, scoreText: c.scoreText })),
+      labelCards: b.model.cards('labels').map((c) => c.key),
+      tabLabel: document.querySelector('nav.tabs button[data-tab="similar"]')?.textContent ?? '',
+      hint: document.querySelector('.toolbar .hint')?.textContent ?? '',
+      status: status.textContent,
+      statusError: status.classList.contains('error'),
+      box: document.querySelector('input.find').value,
+      focus: document.activeElement?.className ?? '',
+      domCards: [...document.querySelectorAll('.grid .cell.card')].map((el) => el.title),
+    };
+  });
+}
+
+describe('Curation board: find by concept in VS Code', { skip: missing.length > 0, timeout: 900_000 }, () => {
+  let ws, ds, vscode, page, frame, box, filesBefore;
+  /** The Label issues tab's cards before any search. */
+  let labelsBefore;
+
+  before(async () => {
+    const vsix = await packageExtensionVsix();
+    ws = await makeTempDir('ic-e2e-ws-find-');
+    ds = path.join(ws, 'dataset');
+    await fsp.cp(DATASET, ds, { recursive: true });
+    filesBefore = listImages(ds);
+    vscode = await startExtensionWorkbench({ vsix, workspaceDir: ws, extensionsPrefix: 'ic-e2e-exts-find-' });
+    ({ page } = vscode);
+  });
+
+  after(async () => {
+    await vscode?.stop();
+    if (ws && !KEEP) await fsp.rm(ws, { recursive: true, force: true });
+    await removePackagedVsix();
+  });
+
+  function uiTest(name, fn) {
+    test(name, async (t) => {
+      try {
+        await fn(t);
+      } catch (e) {
+        const shot = await screenshot(page, `curation-find-fail-${name.slice(0, 40)}`).catch(() => undefined);
+        if (shot) console.error(`screenshot: ${shot}`);
+        throw e;
+      }
+    });
+  }
+
+  /** Types `noun` into the search box key by key, presses Enter and waits for its answer (a result or an error). */
+  async function search(noun) {
+    await box.click();
+    await box.fill('');
+    await box.pressSequentially(noun);
+    await box.press('Enter');
+    return waitFor(
+      async () => {
+        const s = await searchState(frame);
+        const answered = s.statusError ? s.status.includes(`'${noun}'`) : s.concept?.noun === noun && !/^Finding/.test(s.status);
+        return answered && s;
+      },
+      { timeoutMs: 60_000, what: `the board's answer to '${noun}'` },
+    );
+  }
+
+  /** The board's cards for `noun` are the CLI's files with mass ≥ MIN_MASS, in its order; the counts agree. */
+  async function assertMatchesCli(noun, s) {
+    const cli = await cliFind(noun, ds);
+    assert.equal(s.concept.synset, cli.concept.synset, `${noun}: the same sense`);
+    const expected = cli.results.filter((r) => r.mass >= MIN_MASS);
+    const shown = s.cards.map((c) => c.file);
+    console.log(
+      `'${noun}' → ${cli.concept.name} ${cli.concept.synset}: board ${shown.length}, CLI ${expected.length} with ≥ ${MIN_MASS}\n` +
+        s.cards
+          .map((c, i) => `  ${c.file} ${c.mass.toFixed(4)} | CLI ${cli.results[i]?.file} ${cli.results[i]?.mass.toFixed(4)}`)
+          .join('\n'),
+    );
+    assert.deepEqual(
+      shown,
+      expected.map((r) => r.file),
+      `'${noun}': the board's cards are the CLI's files in its order`,
+    );
+    for (const [i, c] of s.cards.entries()) assert.ok(Math.abs(c.mass - expected[i].mass) < 0.01, `${c.file}: ${c.mass} vs ${expected[i].mass}`);
+    // The count said three times (the toolbar, the tab, the status line) is the number of cards.
+    const n = shown.length;
+    assert.match(s.hint, new RegExp(`^'${noun}' → ${cli.concept.name} \\(${cli.concept.synset}, \\d+ ImageNet classes\\).*: ${n} of ${FILES} images, most probable first`));
+    assert.equal(s.tabLabel, `Similar (${n})`);
+    assert.equal(s.status, `${n} image${n === 1 ? '' : 's'} under '${noun}' (${cli.concept.name}).`);
+    assert.equal(s.tab, 'similar');
+    return cli;
+  }
+
+  uiTest('Curate Dataset opens the board with its label issues', async () => {
+    await runExplorerContextMenuItem(page, 'dataset', 'Curate Dataset…');
+    frame = await boardFrame(page, { timeoutMs: 60_000 });
+    await frame.locator('.grid .cell.card').first().waitFor({ state: 'visible', timeout: 240_000 });
+    await waitFor(async () => /104 images analysed/.test(await frame.locator('.status').innerText()), { what: 'the analysis' });
+    box = frame.locator('input.find');
+    labelsBefore = (await searchState(frame)).labelCards;
+    assert.ok(labelsBefore.length > 0);
+  });
+
+  uiTest("'fish' in the search box: the fish photos, ranked by mass as the CLI ranks them, counted as shown", async () => {
+    const s = await search('fish');
+    await assertMatchesCli('fish', s);
+    assert.ok(s.cards.slice(0, 12).filter((c) => c.file.startsWith('fish/')).length >= 10, 'the fish/ folder first');
+    assert.match(s.cards[0].scoreText, /^\d+(\.\d)?% fish$/);
+    assert.equal(s.focus, 'find', 'the focus stays in the box');
+    await frame.locator('.grid .cell.card img').first().waitFor({ state: 'visible', timeout: 30_000 });
+    await screenshot(page, 'curation-find-fish');
+  });
+
+  uiTest("a hypernym: 'structure' spans monument/ and windmill/", async () => {
+    const s = await search('structure');
+    await assertMatchesCli('structure', s);
+    const top = s.cards.slice(0, 25).map((c) => c.file.split('/')[0]);
+    assert.ok(top.includes('monument') && top.includes('windmill'), `monument/ and windmill/ in the top 25: ${top.join(', ')}`);
+    await frame.locator('.grid .cell.card img').first().waitFor({ state: 'visible', timeout: 30_000 });
+    await screenshot(page, 'curation-find-structure');
+  });
+
+  uiTest('a noun not in the hierarchy: the sentence with close matches in the status line, the results stay, no notification', async () => {
+    const shown = (await searchState(frame)).cards;
+    const q = await search('qwertyzzz');
+    assert.ok(q.statusError);
+    assert.match(q.status, /^'qwertyzzz' is not a noun with ImageNet classes below it in WordNet; close matches: \w/);
+    assert.deepEqual(q.cards, shown, 'the last results stay in view');
+    await screenshot(page, 'curation-find-unknown');
+    assert.match((await search('fsh')).status, /close matches: (\w+, )*fish\b/);
+    assert.match((await search('wale')).status, /close matches: (\w+, )*whale\b/);
+    const toasts = (await notificationTexts(page)).join('\n');
+    assert.doesNotMatch(toasts, /qwertyzzz|fsh|wale/, `no notification for a noun the hierarchy lacks: ${toasts}`);
+  });
+
+  uiTest('Escape in the box, or emptying it, puts back the tab and the cards shown before the search', async () => {
+    await box.click();
+    await page.keyboard.press('Escape');
+    const s = await waitFor(
+      async () => {
+        const s = await searchState(frame);
+        return s.tab === 'labels' && s;
+      },
+      { what: 'the Label issues tab back' },
+    );
+    assert.equal(s.box, '');
+    assert.deepEqual(s.labelCards, labelsBefore);
+    assert.equal(s.status, `${FILES} images analysed.`);
+    assert.equal(s.statusError, false);
+    assert.equal(s.concept, undefined, 'the Similar tab shows what it showed before the search');
+    assert.equal(s.cards.length, 0);
+    await search('fish');
+    await box.fill('');
+    await waitFor(async () => (await searchState(frame)).tab === 'labels', { what: 'the Label issues tab back after emptying the box' });
+    // Enter in an empty box searches nothing.
+    await box.press('Enter');
+    assert.equal((await searchState(frame)).tab, 'labels');
+    await screenshot(page, 'curation-find-cleared');
+  });
+
+  uiTest('typing fast: only the last search is shown; / focuses the box, ArrowDown goes to the cards', async () => {
+    await frame.evaluate(() => {
+      window.__found = [];
+      window.addEventListener('message', (e) => e.data?.type === 'found' && window.__found.push(e.data.noun));
+    });
+    await box.click();
+    await box.pressSequentially('device');
+    await box.press('Enter');
+    await box.fill('');
+    await box.pressSequentially('fish');
+    await box.press('Enter');
+    await waitFor(async () => (await searchState(frame)).concept?.noun === 'fish', { what: "the answer to 'fish'" });
+    // The first search was cancelled (no answer) or its answer is dropped: give it time to arrive, then look again.
+    await waitFor(() => frame.evaluate(() => window.__found.includes('device')), { timeoutMs: 5000, what: "'device'" }).catch(() => {});
+    const s = await searchState(frame);
+    assert.equal(s.concept.noun, 'fish', `the last search stays in view (answers received: ${await frame.evaluate(() => window.__found.join(', '))})`);
+    assert.match(s.hint, /^'fish' →/);
+    // Keyboard: ArrowDown from the box to the grid; `/` back to the box.
+    await box.press('ArrowDown');
+    await waitFor(async () => (await searchState(frame)).focus.includes('grid'), { what: 'the grid focused' });
+    await page.keyboard.press('/');
+    await waitFor(async () => (await searchState(frame)).focus === 'find', { what: 'the box focused by /' });
+    // Every key typed into the box stayed there: no card was moved, kept or trashed.
+    assert.deepEqual(listImages(ds), filesBefore);
+    assert.deepEqual(fs.readdirSync(ds).sort(), ['fish', 'instrument', 'monument', 'tool', 'windmill']);
+    await page.keyboard.press('Escape');
+    await showTab(frame, 'Label issues');
+  });
+});
