@@ -16,8 +16,25 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 
 import { boardFrame, listImages, showTab } from './curation-helpers.mjs';
-import { makeTempDir, missingPrerequisites, notificationTexts, runExplorerContextMenuItem, screenshot, waitFor, warnSkipped } from './harness.mjs';
-import { KEEP, MODEL, MODEL_PREREQUISITE, packageExtensionVsix, REPO, removePackagedVsix, SHARED, startExtensionWorkbench } from './workbench.mjs';
+import {
+  makeTempDir,
+  missingPrerequisites,
+  notificationTexts,
+  runExplorerContextMenuItem,
+  screenshot,
+  waitFor,
+  warnSkipped,
+} from './harness.mjs';
+import {
+  KEEP,
+  MODEL,
+  MODEL_PREREQUISITE,
+  packageExtensionVsix,
+  REPO,
+  removePackagedVsix,
+  SHARED,
+  startExtensionWorkbench,
+} from './workbench.mjs';
 
 const DATASET = path.join(SHARED, 'datasets', 'curation-dev', 'dataset');
 const FILES = 104;
@@ -65,6 +82,9 @@ function searchState(frame) {
       hint: document.querySelector('.toolbar .hint')?.textContent ?? '',
       status: status.textContent,
       statusError: status.classList.contains('error'),
+      note: document.querySelector('.find-note').textContent,
+      noteError: document.querySelector('.find-note').classList.contains('error'),
+      matches: [...document.querySelectorAll('.find-note button.match')].map((b) => b.textContent),
       box: document.querySelector('input.find').value,
       focus: document.activeElement?.className ?? '',
       domCards: [...document.querySelectorAll('.grid .cell.card')].map((el) => el.title),
@@ -105,23 +125,33 @@ describe('Curation board: find by concept in VS Code', { skip: missing.length > 
     });
   }
 
-  /** Types `noun` into the search box key by key, presses Enter and waits for its answer (a result or an error). */
+  /**
+   * Types `noun` over what the box holds (selected, so it is replaced as a user retypes, never emptied), presses
+   * Enter and waits for the answer (a result or an error).
+   */
   async function search(noun) {
     await box.click();
-    await box.fill('');
+    await box.selectText();
     await box.pressSequentially(noun);
     await box.press('Enter');
     return waitFor(
       async () => {
         const s = await searchState(frame);
-        const answered = s.statusError ? s.status.includes(`'${noun}'`) : s.concept?.noun === noun && !/^Finding/.test(s.status);
+        const answered = s.noteError ? s.note.includes(`'${noun}'`) : s.concept?.noun === noun && !/^Finding/.test(s.note);
         return answered && s;
       },
       { timeoutMs: 60_000, what: `the board's answer to '${noun}'` },
     );
   }
 
-  /** The board's cards for `noun` are the CLI's files with mass ≥ MIN_MASS, in its order; the counts agree. */
+  /**
+   * The board's cards for `noun` against `image-classifier find --format json` on the same folder: the same sense;
+   * the same top 10 files in the same order; every card among the CLI's files with mass ≥ MIN_MASS and every CLI
+   * file with mass ≥ 0.5 on the board. The server's mass counts the classes under the synset among each image's top
+   * 10 (the result cache keeps those), the CLI's all 1000: the board's is never above the CLI's and, for a broad
+   * synset, can be below it by a tenth or two (mid-ranked files then come in another order). The count the board
+   * says (the toolbar, the tab, the note) is the number of cards.
+   */
   async function assertMatchesCli(noun, s) {
     const cli = await cliFind(noun, ds);
     assert.equal(s.concept.synset, cli.concept.synset, `${noun}: the same sense`);
@@ -133,17 +163,33 @@ describe('Curation board: find by concept in VS Code', { skip: missing.length > 
           .map((c, i) => `  ${c.file} ${c.mass.toFixed(4)} | CLI ${cli.results[i]?.file} ${cli.results[i]?.mass.toFixed(4)}`)
           .join('\n'),
     );
+    const K = 10;
     assert.deepEqual(
-      shown,
-      expected.map((r) => r.file),
-      `'${noun}': the board's cards are the CLI's files in its order`,
+      shown.slice(0, K),
+      cli.results.slice(0, K).map((r) => r.file),
+      `'${noun}': the top ${K} cards are the CLI's top ${K}, in its order`,
     );
-    for (const [i, c] of s.cards.entries()) assert.ok(Math.abs(c.mass - expected[i].mass) < 0.01, `${c.file}: ${c.mass} vs ${expected[i].mass}`);
-    // The count said three times (the toolbar, the tab, the status line) is the number of cards.
+    const cliMass = new Map(cli.results.map((r) => [r.file, r.mass]));
+    for (const c of s.cards) {
+      const m = cliMass.get(c.file) ?? 0;
+      assert.ok(m >= MIN_MASS, `${c.file} on the board has ${m} under '${noun}' by the CLI`);
+      assert.ok(c.mass <= m + 1e-4 && c.mass >= m - 0.25, `${c.file}: board ${c.mass}, CLI ${m}`);
+    }
+    for (const r of cli.results.filter((r) => r.mass >= 0.5)) assert.ok(shown.includes(r.file), `${r.file} (CLI ${r.mass}) on the board`);
+    assert.ok(
+      Math.abs(shown.length - expected.length) <= Math.max(3, expected.length / 10),
+      `${shown.length} cards, ${expected.length} by the CLI`,
+    );
     const n = shown.length;
-    assert.match(s.hint, new RegExp(`^'${noun}' → ${cli.concept.name} \\(${cli.concept.synset}, \\d+ ImageNet classes\\).*: ${n} of ${FILES} images, most probable first`));
+    assert.match(
+      s.hint,
+      new RegExp(
+        `^'${noun}' → ${cli.concept.name} \\(${cli.concept.synset}, \\d+ ImageNet classes\\).*: ${n} of ${FILES} images, most probable first`,
+      ),
+    );
     assert.equal(s.tabLabel, `Similar (${n})`);
-    assert.equal(s.status, `${n} image${n === 1 ? '' : 's'} under '${noun}' (${cli.concept.name}).`);
+    assert.equal(s.note, `${n} image${n === 1 ? '' : 's'} under '${noun}'.`);
+    assert.equal(s.noteError, false);
     assert.equal(s.tab, 'similar');
     return cli;
   }
@@ -164,6 +210,7 @@ describe('Curation board: find by concept in VS Code', { skip: missing.length > 
     assert.ok(s.cards.slice(0, 12).filter((c) => c.file.startsWith('fish/')).length >= 10, 'the fish/ folder first');
     assert.match(s.cards[0].scoreText, /^\d+(\.\d)?% fish$/);
     assert.equal(s.focus, 'find', 'the focus stays in the box');
+    assert.equal(s.status, `${FILES} images analysed.`, 'the status line is the board’s own');
     await frame.locator('.grid .cell.card img').first().waitFor({ state: 'visible', timeout: 30_000 });
     await screenshot(page, 'curation-find-fish');
   });
@@ -180,12 +227,28 @@ describe('Curation board: find by concept in VS Code', { skip: missing.length > 
   uiTest('a noun not in the hierarchy: the sentence with close matches in the status line, the results stay, no notification', async () => {
     const shown = (await searchState(frame)).cards;
     const q = await search('qwertyzzz');
-    assert.ok(q.statusError);
-    assert.match(q.status, /^'qwertyzzz' is not a noun with ImageNet classes below it in WordNet; close matches: \w/);
+    assert.ok(q.noteError);
+    assert.match(q.note, /^'qwertyzzz' is not a noun with ImageNet classes below it in WordNet; close matches: \w[\w ]*(, \w[\w ]*)*\.$/);
+    assert.equal(q.matches.length, 5, q.note);
     assert.deepEqual(q.cards, shown, 'the last results stay in view');
+    assert.equal(q.tab, 'similar');
+    assert.equal(q.statusError, false, 'the status line is the board’s own');
+    const fsh = await search('fsh');
+    assert.ok(fsh.matches.includes('fish'), fsh.note);
     await screenshot(page, 'curation-find-unknown');
-    assert.match((await search('fsh')).status, /close matches: (\w+, )*fish\b/);
-    assert.match((await search('wale')).status, /close matches: (\w+, )*whale\b/);
+    const wale = await search('wale');
+    assert.ok(wale.matches.includes('whale'), wale.note);
+    // A close match is a link: it searches that noun.
+    await frame.locator('.find-note button.match', { hasText: /^whale$/ }).click();
+    const whale = await waitFor(
+      async () => {
+        const s = await searchState(frame);
+        return s.concept?.noun === 'whale' && s;
+      },
+      { what: "the search for 'whale'" },
+    );
+    assert.equal(whale.box, 'whale');
+    assert.equal(whale.concept.synset, 'n02062744');
     const toasts = (await notificationTexts(page)).join('\n');
     assert.doesNotMatch(toasts, /qwertyzzz|fsh|wale/, `no notification for a noun the hierarchy lacks: ${toasts}`);
   });
@@ -201,9 +264,9 @@ describe('Curation board: find by concept in VS Code', { skip: missing.length > 
       { what: 'the Label issues tab back' },
     );
     assert.equal(s.box, '');
+    assert.equal(s.note, '');
     assert.deepEqual(s.labelCards, labelsBefore);
     assert.equal(s.status, `${FILES} images analysed.`);
-    assert.equal(s.statusError, false);
     assert.equal(s.concept, undefined, 'the Similar tab shows what it showed before the search');
     assert.equal(s.cards.length, 0);
     await search('fish');
@@ -223,14 +286,18 @@ describe('Curation board: find by concept in VS Code', { skip: missing.length > 
     await box.click();
     await box.pressSequentially('device');
     await box.press('Enter');
-    await box.fill('');
+    await box.selectText();
     await box.pressSequentially('fish');
     await box.press('Enter');
     await waitFor(async () => (await searchState(frame)).concept?.noun === 'fish', { what: "the answer to 'fish'" });
     // The first search was cancelled (no answer) or its answer is dropped: give it time to arrive, then look again.
     await waitFor(() => frame.evaluate(() => window.__found.includes('device')), { timeoutMs: 5000, what: "'device'" }).catch(() => {});
     const s = await searchState(frame);
-    assert.equal(s.concept.noun, 'fish', `the last search stays in view (answers received: ${await frame.evaluate(() => window.__found.join(', '))})`);
+    assert.equal(
+      s.concept.noun,
+      'fish',
+      `the last search stays in view (answers received: ${await frame.evaluate(() => window.__found.join(', '))})`,
+    );
     assert.match(s.hint, /^'fish' →/);
     // Keyboard: ArrowDown from the box to the grid; `/` back to the box.
     await box.press('ArrowDown');

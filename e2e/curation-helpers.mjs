@@ -171,8 +171,8 @@ export function standaloneBoardPage(dir, extDir) {
   const url = (p) => new URL(`file://${path.join(extDir, p)}`).href;
   const html = `<!DOCTYPE html><html><head><link rel="stylesheet" href="${url('media/board.css')}"></head><body>
 <header class="bar"><nav class="tabs"></nav><span class="status"></span><span class="spacer"></span>
-<button class="undo">Undo</button><button class="redo">Redo</button><button class="export">Export</button>
-<input class="find" type="search"></header>
+<button class="undo">Undo</button><button class="redo">Redo</button><button class="export">Export</button></header>
+<div class="findbar"><input class="find" type="search"><span class="find-note"></span></div>
 <section class="classes"></section><main class="content"></main>
 <script>window.acquireVsCodeApi = () => ({ postMessage() {}, getState() {}, setState() {} });</script>
 <script src="${url('dist/media/board.js')}"></script></body></html>`;

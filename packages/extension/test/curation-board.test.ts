@@ -4,6 +4,7 @@ import type { CurationFile, CurationReport } from '@image-classifier/protocol';
 import { OwnFileEvents } from '../src/curation/shared/ownEvents';
 import { PathTracker, currentReport, labelOfPath } from '../src/curation/shared/tracker';
 import { BoardModel } from '../src/webview/model';
+import { closeMatchParts } from '../src/webview/close-matches';
 import { type KeyPress, type KeyTarget, handleKey } from '../src/webview/keys';
 import { mapPoints } from '../src/webview/map-points';
 import { analysedLine, classCounts, summaryLine } from '../src/webview/overview-counts';
@@ -367,4 +368,14 @@ test('BoardModel.setFound: a search shows the images with ≥ 1 % under the conc
     m.cards('similar').map((c) => [c.key, c.scoreText]),
     [['fish/a.jpg', '1.00 similar']],
   );
+});
+
+test('closeMatchParts: the server’s sentence cut around its close matches (each shown as a link)', () => {
+  assert.deepEqual(closeMatchParts("'fsh' is not a noun with ImageNet classes below it in WordNet; close matches: fish, dish, sea bird."), {
+    before: "'fsh' is not a noun with ImageNet classes below it in WordNet; close matches: ",
+    matches: ['fish', 'dish', 'sea bird'],
+    after: '.',
+  });
+  const plain = 'Give a noun to find, for example fish, fruit or vehicle.';
+  assert.deepEqual(closeMatchParts(plain), { before: plain, matches: [], after: '' });
 });

@@ -7,7 +7,8 @@ import type { BoardActionKind } from '../curation/shared/types';
 import { type BoardState, type KeepRule, type TabId, host, loadState } from './api';
 import { resetFit } from './fit';
 import { handleKey } from './keys';
-import { BoardModel, type SimilarView } from './model';
+import { FindBox } from './find-box';
+import { BoardModel } from './model';
 import { applyInlineStyles, classColour, renderOverview } from './overview';
 import { analysedLine } from './overview-counts';
 import { GridTab } from './tabview';
@@ -31,12 +32,8 @@ export class Board {
   readonly thumbs = new Thumbs(() => this.view?.grid.paint(true));
   private readonly views = new Map<TabId, GridTab>();
   private view: GridTab | undefined;
-  /** The latest search's number: only its answer is shown. */
-  private findSeq = 0;
-  /** The search in flight (its number), if any. */
-  private findPending: number | undefined;
-  /** What the board showed before the search (a cleared box brings it back). */
-  private beforeFind: { tab: TabId; similar: SimilarView; status: string; error: boolean } | undefined;
+  /** The concept search box. */
+  private readonly findBox: FindBox;
   /** Figures for the tests: report received → first painted grid (ms). */
   readonly perf: Record<string, number> = {};
 
@@ -45,7 +42,7 @@ export class Board {
     document.addEventListener('keydown', (e) => {
       if (e.target instanceof HTMLSelectElement || e.target instanceof HTMLInputElement) return;
       if (e.key === '/' && !e.ctrlKey && !e.metaKey && !e.altKey) {
-        $<HTMLInputElement>('.find').focus();
+        this.findBox.focus();
         e.preventDefault();
         return;
       }
@@ -60,92 +57,30 @@ export class Board {
     $('.redo').addEventListener('click', () => this.send({ type: 'redo' }));
     $('.export').addEventListener('click', () => this.send({ type: 'export' }));
     this.model.allLabelIssues = this.state.allLabelIssues === true;
-    this.wireFind();
+    this.findBox = new FindBox($<HTMLInputElement>('.find'), $('.find-note'), {
+      send: (m) => this.send(m),
+      view: () => ({ tab: this.state.tab, similar: this.model.similar }),
+      restore: (tab, similar) => {
+        this.model.restoreSimilar(similar);
+        this.renderTabs();
+        this.show(tab);
+      },
+      show: (m) => {
+        this.model.setFound(m);
+        this.renderTabs();
+        this.show('similar');
+        return this.model.similar.concept?.count ?? 0;
+      },
+      focusGrid: () => {
+        if (!this.view || this.state.tab === 'overview') return false;
+        this.view.grid.el.focus();
+        return true;
+      },
+    });
     this.watchFonts();
     this.renderTabs();
     this.show(this.state.tab);
     this.send({ type: 'ready' });
-  }
-
-  /**
-   * The search box: Enter searches (an empty box does not), Escape or emptying the box by any means puts back the
-   * tab and the Similar grid shown before the search, ArrowDown goes to the results. Only the answer to the latest
-   * search is shown; a newer search or a cleared box cancels the one in flight. `/` anywhere else focuses the box.
-   */
-  private wireFind(): void {
-    const box = $<HTMLInputElement>('.find');
-    box.addEventListener('keydown', (e) => {
-      if (e.key === 'Enter') this.find(box.value);
-      else if (e.key === 'Escape' && box.value) {
-        box.value = '';
-        this.clearFind();
-      } else if (e.key === 'ArrowDown' && this.view && this.state.tab !== 'overview') this.view.grid.el.focus();
-      else return;
-      e.preventDefault();
-      e.stopPropagation();
-    });
-    box.addEventListener('input', () => {
-      if (!box.value.trim()) this.clearFind();
-    });
-  }
-
-  private find(text: string): void {
-    const noun = text.trim();
-    if (!noun) {
-      this.clearFind();
-      return;
-    }
-    const s = $('.status');
-    this.beforeFind ??= {
-      tab: this.state.tab,
-      similar: this.model.similar,
-      status: s.textContent ?? '',
-      error: s.classList.contains('error'),
-    };
-    this.findPending = ++this.findSeq;
-    this.status(`Finding images under '${noun}'…`);
-    this.send({ type: 'find', noun, seq: this.findSeq });
-  }
-
-  /** The box was emptied: the search in flight is cancelled and the board shows what it showed before the search. */
-  private clearFind(): void {
-    this.findSeq++;
-    if (this.findPending !== undefined) this.send({ type: 'find', noun: '', seq: this.findSeq });
-    this.findPending = undefined;
-    const before = this.beforeFind;
-    this.beforeFind = undefined;
-    if (!before) return;
-    this.model.restoreSimilar(before.similar);
-    this.status(before.status, before.error);
-    this.renderTabs();
-    this.show(before.tab);
-  }
-
-  /** Something else took over the Similar tab (nearest images, a map region): the search is over, the box empty. */
-  private forgetFind(): void {
-    this.findSeq++;
-    this.findPending = undefined;
-    this.beforeFind = undefined;
-    $<HTMLInputElement>('.find').value = '';
-  }
-
-  private found(m: Extract<HostMessage, { type: 'found' }>): void {
-    // The answer to a search that a newer one (or a cleared box) replaced.
-    if (m.seq !== this.findSeq) return;
-    this.findPending = undefined;
-    if ('error' in m) {
-      this.status(m.error, true);
-      return;
-    }
-    this.model.setFound(m);
-    const n = this.model.similar.concept?.count ?? 0;
-    this.status(`${n} image${n === 1 ? '' : 's'} under '${m.noun}' (${m.concept.name}).`);
-    const box = $<HTMLInputElement>('.find');
-    const typing = document.activeElement === box;
-    this.renderTabs();
-    this.show('similar');
-    // Typing goes on in the box (a refined noun, Escape); ArrowDown goes to the cards.
-    if (typing) box.focus();
   }
 
   /** VS Code restyles the page (its CSS variables, the body's theme class) on a theme or font change: the cards' text is fitted again. */
@@ -215,11 +150,11 @@ export class Board {
         this.thumbs.receive(m.urls);
         return;
       case 'found':
-        this.found(m);
+        this.findBox.receive(m);
         return;
       case 'similar': {
         const name = m.of.slice(m.of.lastIndexOf('/') + 1);
-        this.forgetFind();
+        this.findBox.forget();
         this.model.setSimilar(`Images nearest to ${name}`, m.items);
         this.renderTabs();
         this.show('similar');
@@ -241,7 +176,7 @@ export class Board {
 
   /** Region of the 2-D map → the Similar tab's grid. */
   private region(keys: string[]): void {
-    this.forgetFind();
+    this.findBox.forget();
     this.model.setRegion(`${keys.length} image${keys.length === 1 ? '' : 's'} selected on the map`, keys);
     this.renderTabs();
     this.show('similar');

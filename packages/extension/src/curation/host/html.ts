@@ -31,8 +31,11 @@ export function boardHtml(webview: vscode.Webview, extensionUri: vscode.Uri, tit
   <button class="undo" title="Undo (Ctrl+Z)" disabled>Undo</button>
   <button class="redo" title="Redo (Ctrl+Shift+Z)" disabled>Redo</button>
   <button class="export" title="Export the issues and decisions (CSV, JSON, clean file list)">Export</button>
-  <input class="find" type="search" placeholder="Find a concept: dog, fruit, vehicle…" aria-label="Find images by concept (a WordNet noun)" title="The images the model sees under a WordNet noun, most probable first">
 </header>
+<div class="findbar">
+  <input class="find" type="search" placeholder="Find a concept: dog, fruit, vehicle…" aria-label="Find images by concept (a WordNet noun)" title="The images the model sees under a WordNet noun, most probable first (Enter; / to come here, Escape to clear)">
+  <span class="find-note" role="status" aria-live="polite"></span>
+</div>
 <section class="classes" aria-label="Classes (press 1–9 to move the selection there)"></section>
 <main class="content"></main>
 <script nonce="${nonce}" src="${script}"></script>
