@@ -293,6 +293,7 @@ describe('Curation board: find by concept in VS Code', { skip: missing.length > 
     // The first search was cancelled (no answer) or its answer is dropped: give it time to arrive, then look again.
     await waitFor(() => frame.evaluate(() => window.__found.includes('device')), { timeoutMs: 5000, what: "'device'" }).catch(() => {});
     const s = await searchState(frame);
+    console.log(`answers the board received: ${await frame.evaluate(() => window.__found.join(', '))}`);
     assert.equal(
       s.concept.noun,
       'fish',
