@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { CurationFile, CurationReport } from '@image-classifier/protocol';
+import { FIND_TOP } from '../src/curation/shared/messages';
 import { OwnFileEvents } from '../src/curation/shared/ownEvents';
 import { PathTracker, currentReport, labelOfPath } from '../src/curation/shared/tracker';
 import { BoardModel } from '../src/webview/model';
@@ -341,6 +342,7 @@ test('BoardModel.setFound: a search shows the images with ≥ 1 % under the conc
   });
   assert.equal(m.similar.title, "'fishes' → fish (n02512053, 16 ImageNet classes): 2 of 5 images, most probable first");
   assert.equal(m.similar.concept?.count, 2);
+  assert.equal(m.similar.concept?.capped, false);
   assert.deepEqual(
     m.cards('similar').map((c) => [c.key, c.detail, c.scoreText]),
     [
@@ -363,6 +365,11 @@ test('BoardModel.setFound: a search shows the images with ≥ 1 % under the conc
     "'instrument' → musical instrument (n03800933, 26 ImageNet classes) (other sense: instrument n03574816): 0 of 1 image, most probable first",
   );
   assert.deepEqual(m.cards('similar'), []);
+  // As many images as the host asks for, all above the floor: the toolbar does not say that is all there is.
+  const many = Array.from({ length: FIND_TOP }, (_, i) => ({ file: `fish/x${i}.jpg`, mass: 0.9 }));
+  m.setFound({ type: 'found', seq: 3, noun: 'fish', concept: fish, otherSenses: [], items: many, searched: 5000 });
+  assert.match(m.similar.title, new RegExp(`: the first ${FIND_TOP} of 5000 images, most probable first$`));
+  assert.equal(m.similar.concept?.capped, true);
   m.restoreSimilar(before);
   assert.deepEqual(
     m.cards('similar').map((c) => [c.key, c.scoreText]),

@@ -69,7 +69,8 @@ export class Board {
         this.model.setFound(m);
         this.renderTabs();
         this.show('similar');
-        return this.model.similar.concept?.count ?? 0;
+        const c = this.model.similar.concept;
+        return { count: c?.count ?? 0, capped: c?.capped ?? false };
       },
       focusGrid: () => {
         if (!this.view || this.state.tab === 'overview') return false;

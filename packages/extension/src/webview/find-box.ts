@@ -19,8 +19,8 @@ export interface FindHost {
   /** The tab in view and what the Similar tab shows (kept before a search, put back when it is cleared). */
   view(): { tab: TabId; similar: SimilarView };
   restore(tab: TabId, similar: SimilarView): void;
-  /** Shows a search's images in the Similar tab; how many it shows. */
-  show(m: FoundResult): number;
+  /** Shows a search's images in the Similar tab; how many it shows, and whether more lie under the concept. */
+  show(m: FoundResult): { count: number; capped: boolean };
   /** Moves the focus to the grid in view; false when there is none. */
   focusGrid(): boolean;
 }
@@ -95,8 +95,9 @@ export class FindBox {
       return;
     }
     const typing = document.activeElement === this.box;
-    const n = this.host.show(m);
-    this.say(`${n} image${n === 1 ? '' : 's'} under '${m.noun}'${m.noun.toLowerCase() === m.concept.name ? '' : ` (${m.concept.name})`}.`);
+    const { count: n, capped } = this.host.show(m);
+    const sense = m.noun.toLowerCase() === m.concept.name ? '' : ` (${m.concept.name})`;
+    this.say(`${capped ? 'The first ' : ''}${n} image${n === 1 ? '' : 's'} under '${m.noun}'${sense}.`);
     // Typing goes on in the box (a refined noun, Escape); ArrowDown goes to the cards.
     if (typing) this.box.focus();
   }

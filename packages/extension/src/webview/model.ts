@@ -3,7 +3,7 @@
  * the lists each tab shows, derived on demand and cached until something changes.
  */
 import type { CurateFileProgress, CurationFile, CurationReport } from '@image-classifier/protocol';
-import type { FileFacts, HostMessage } from '../curation/shared/messages';
+import { FIND_TOP, type FileFacts, type HostMessage } from '../curation/shared/messages';
 import { PathTracker } from '../curation/shared/tracker';
 import type { ActionOutcome } from '../curation/shared/types';
 import type { KeepRule, TabId } from './api';
@@ -41,8 +41,11 @@ export const FIND_MIN_MASS = 0.01;
 export interface SimilarView {
   title: string;
   items: { key: string; similarity: number }[];
-  /** A search's answer: `similarity` is then the mass under the concept; `count` what the toolbar says it shows. */
-  concept?: { noun: string; name: string; synset: string; count: number };
+  /**
+   * A search's answer: `similarity` is then the mass under the concept; `count` what the toolbar says it shows,
+   * `capped` when the host's FIND_TOP were all shown (more may lie under the concept).
+   */
+  concept?: { noun: string; name: string; synset: string; count: number; capped: boolean };
 }
 
 /** A probability as a short percentage ("0.4%", "12%"). */
@@ -102,12 +105,14 @@ export class BoardModel {
     const others = m.otherSenses.length
       ? ` (other sense${m.otherSenses.length === 1 ? '' : 's'}: ${m.otherSenses.map((o) => `${o.name} ${o.synset}`).join(', ')})`
       : '';
-    const n = `${items.length} of ${m.searched} image${m.searched === 1 ? '' : 's'}`;
+    // The host asks for the FIND_TOP most probable: when every one of them is shown, more may lie under the concept.
+    const capped = items.length >= FIND_TOP;
+    const n = `${capped ? `the first ${items.length}` : items.length} of ${m.searched} image${m.searched === 1 ? '' : 's'}`;
     const title = `'${m.noun}' → ${c.name} (${c.synset}, ${c.imagenetClasses} ImageNet classes)${others}: ${n}, most probable first`;
     this.similar = {
       title,
       items: items.map((i) => ({ key: this.tracker.reportPathOf(i.file), similarity: i.mass })),
-      concept: { noun: m.noun, name: c.name, synset: c.synset, count: items.length },
+      concept: { noun: m.noun, name: c.name, synset: c.synset, count: items.length, capped },
     };
     this.cache.delete('similar');
   }
