@@ -308,6 +308,7 @@ test('Overview: the class bars count the images analysed, as the summary line do
   assert.match(summaryLine(r.counts), /^4 images analysed · 1 unreadable · 1 label issue · /);
   assert.equal(analysedLine(r.counts), '4 images analysed · 1 unreadable', 'the status line after the report says the same');
   assert.doesNotMatch(summaryLine({ ...r.counts, analysed: 5, unreadable: 0 }), /unreadable/);
+});
 
 test('BoardModel.setFound: a search shows the images with ≥ 1 % under the concept, highest first, counted as shown; a cleared search puts the Similar tab back', () => {
   const m = new BoardModel();
