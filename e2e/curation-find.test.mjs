@@ -12,31 +12,27 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe } from 'node:test';
 import { promisify } from 'node:util';
 
 import { boardFrame, listImages, showTab } from './curation-helpers.mjs';
+import { waitFor } from './wait-for.cjs';
+import { missingPrerequisites, warnSkipped } from './harness/setup.mjs';
+import { makeTempDir } from './harness/processes.mjs';
+import { runExplorerContextMenuItem } from './harness/explorer.mjs';
+import { notificationTexts } from './harness/commands.mjs';
+import { screenshot } from './harness/screenshots.mjs';
 import {
-  makeTempDir,
-  missingPrerequisites,
-  notificationTexts,
-  runExplorerContextMenuItem,
-  screenshot,
-  waitFor,
-  warnSkipped,
-} from './harness.mjs';
-import {
-  KEEP,
+  CURATION_DEV_DATASET,
   MODEL,
   MODEL_PREREQUISITE,
-  packageExtensionVsix,
   REPO,
   removePackagedVsix,
-  SHARED,
-  startExtensionWorkbench,
+  screenshotOnFailure,
+  workbenchSuite,
 } from './workbench.mjs';
 
-const DATASET = path.join(SHARED, 'datasets', 'curation-dev', 'dataset');
+const DATASET = CURATION_DEV_DATASET;
 const FILES = 104;
 /** The least mass under the concept for the board to show an image (FIND_MIN_MASS in the board's model). */
 const MIN_MASS = 0.01;
@@ -93,37 +89,29 @@ function searchState(frame) {
 }
 
 describe('Curation board: find by concept in VS Code', { skip: missing.length > 0, timeout: 900_000 }, () => {
-  let ws, ds, vscode, page, frame, box, filesBefore;
+  let ds, page, frame, box, filesBefore;
   /** The Label issues tab's cards before any search. */
   let labelsBefore;
 
-  before(async () => {
-    const vsix = await packageExtensionVsix();
-    ws = await makeTempDir('ic-e2e-ws-find-');
-    ds = path.join(ws, 'dataset');
-    await fsp.cp(DATASET, ds, { recursive: true });
+  const suite = workbenchSuite({
+    workspace: async () => {
+      const dir = await makeTempDir('ic-e2e-ws-find-');
+      await fsp.cp(DATASET, path.join(dir, 'dataset'), { recursive: true });
+      return dir;
+    },
+    extensionsPrefix: 'ic-e2e-exts-find-',
+  });
+  before(() => {
+    ds = path.join(suite.ws, 'dataset');
     filesBefore = listImages(ds);
-    vscode = await startExtensionWorkbench({ vsix, workspaceDir: ws, extensionsPrefix: 'ic-e2e-exts-find-' });
-    ({ page } = vscode);
+    ({ page } = suite.vscode);
   });
+  after(removePackagedVsix);
 
-  after(async () => {
-    await vscode?.stop();
-    if (ws && !KEEP) await fsp.rm(ws, { recursive: true, force: true });
-    await removePackagedVsix();
-  });
-
-  function uiTest(name, fn) {
-    test(name, async (t) => {
-      try {
-        await fn(t);
-      } catch (e) {
-        const shot = await screenshot(page, `curation-find-fail-${name.slice(0, 40)}`).catch(() => undefined);
-        if (shot) console.error(`screenshot: ${shot}`);
-        throw e;
-      }
-    });
-  }
+  const uiTest = screenshotOnFailure(
+    () => page,
+    (name) => `curation-find-fail-${name.slice(0, 40)}`,
+  );
 
   /**
    * Types `noun` over what the box holds (selected, so it is replaced as a user retypes, never emptied), presses
