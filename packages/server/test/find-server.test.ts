@@ -113,6 +113,6 @@ describe('imageClassifier/find', { skip: shared ? false : SKIP_NO_SHARED }, () =
     await refused({ noun: 'fish', root: uri(path.join(ws, 'notes.txt')) }, 'NOT_A_FILE', /notes\.txt is not a folder\.$/);
     for (const top of [0, 1.5, 10_001, '5'])
       await refused({ noun: 'fish', root, top }, 'INVALID_ARGUMENT', /^top must be an integer from 1 to 10000 \(got /);
-    await refused({ root }, 'INVALID_ARGUMENT', /^find needs params \{noun, root, top\?\}\.$/);
+    await refused({ root }, 'INVALID_ARGUMENT', /^find needs one params object \{noun, root, top\?\}\.$/);
   });
 });
