@@ -1,0 +1,223 @@
+/**
+ * The issue-kind table: every kind of issue a curation report can put on a file, the check that finds it, and how
+ * the CLI, the board and the Explorer name and mark it. One row per kind, one row per report section (a board tab),
+ * as formats.ts does for image formats. The checks themselves live in core (`CHECKS`, core/src/curation/checks.ts):
+ * a new kind is its check's module plus one row here. No imports but types: the webview bundles it.
+ */
+import type { CurationCheck, CurationReport, QualityIssueType } from './curation.js';
+
+/** The report's issue sections, each a board tab and a row of the Image Labels view. */
+export type IssueSectionId = 'labels' | 'duplicates' | 'outliers' | 'quality';
+
+/** The Explorer badge letters, most urgent first (ISSUE_LETTERS). */
+export type IssueLetter = '!' | 'L' | 'D' | 'O' | 'Q';
+
+/** A VS Code theme colour id for a badge and its file name. */
+export type IssueColor = 'list.errorForeground' | 'list.warningForeground' | 'editorInfo.foreground';
+
+export interface IssueSection {
+  /** The board tab's id (and the Image Labels view row's). */
+  id: IssueSectionId;
+  /** The check (core's CHECKS id) whose findings the section lists. */
+  check: CurationCheck;
+  /** The tab's title and the CLI's heading: "Label issues". */
+  title: string;
+  /** Count words: "1 label issue", "2 label issues". */
+  one: string;
+  many: string;
+  /** A codicon id (the Image Labels view row). */
+  icon: string;
+  /** The report's count of the section's entries (`counts[countField]`). */
+  countField: 'labelIssues' | 'duplicateGroups' | 'outliers' | 'quality';
+}
+
+export const ISSUE_SECTIONS: readonly IssueSection[] = [
+  { id: 'labels', check: 'label', title: 'Label issues', one: 'label issue', many: 'label issues', icon: 'tag', countField: 'labelIssues' },
+  {
+    id: 'duplicates',
+    check: 'duplicates',
+    title: 'Duplicates',
+    one: 'duplicate group',
+    many: 'duplicate groups',
+    icon: 'copy',
+    countField: 'duplicateGroups',
+  },
+  { id: 'outliers', check: 'outliers', title: 'Outliers', one: 'outlier', many: 'outliers', icon: 'telescope', countField: 'outliers' },
+  { id: 'quality', check: 'quality', title: 'Quality', one: 'quality issue', many: 'quality issues', icon: 'eye', countField: 'quality' },
+];
+
+export interface IssueKind {
+  /** As `files[].issues[].type` says it (FileIssueType is this column). */
+  id: string;
+  /** The check (core's CHECKS id) that finds it; absent for what the engine's read finds (unreadable, changed). */
+  check?: CurationCheck;
+  /** The report section (board tab) that lists it; absent for kinds no tab lists. */
+  section?: IssueSectionId;
+  /** For people, at the start of a line: "Near duplicate", "too light" (quality kinds are listed after "Quality: "). */
+  title: string;
+  /** Count words: "1 near duplicate", "3 near duplicates". */
+  one: string;
+  many: string;
+  /** A codicon id. */
+  icon: string;
+  /** The Explorer badge letter; absent: the kind shows no badge. */
+  badge?: IssueLetter;
+  /** The badge's colour when this kind's letter leads the badge. */
+  color?: IssueColor;
+  /** What the Explorer's tooltip says after the title when the issue has no detail. */
+  explain?: string;
+  /** Its detail is a reason in words: the report's `files[].reasons` lists it too. */
+  detailIsReason?: boolean;
+}
+
+const quality = <Id extends QualityIssueType>(id: Id, title: string) =>
+  ({
+    id,
+    check: 'quality',
+    section: 'quality',
+    title,
+    one: `${title} image`,
+    many: `${title} images`,
+    icon: 'eye',
+    badge: 'Q',
+    color: 'editorInfo.foreground',
+  }) as const;
+
+/** Most urgent first: the Explorer's badge letters follow this order. */
+export const ISSUE_KINDS = [
+  // The engine could not read or decode it (the detail says why).
+  {
+    id: 'unreadable',
+    title: 'Unreadable',
+    one: 'unreadable file',
+    many: 'unreadable files',
+    icon: 'error',
+    badge: '!',
+    color: 'list.errorForeground',
+    explain: 'the image could not be decoded',
+  },
+  {
+    id: 'label',
+    check: 'label',
+    section: 'labels',
+    title: 'Label issue',
+    one: 'label issue',
+    many: 'label issues',
+    icon: 'tag',
+    badge: 'L',
+    color: 'list.errorForeground',
+  },
+  {
+    id: 'exact_duplicate',
+    check: 'duplicates',
+    section: 'duplicates',
+    title: 'Exact duplicate',
+    one: 'exact duplicate',
+    many: 'exact duplicates',
+    icon: 'copy',
+    badge: 'D',
+    color: 'list.warningForeground',
+  },
+  {
+    id: 'near_duplicate',
+    check: 'duplicates',
+    section: 'duplicates',
+    title: 'Near duplicate',
+    one: 'near duplicate',
+    many: 'near duplicates',
+    icon: 'copy',
+    badge: 'D',
+    color: 'list.warningForeground',
+  },
+  {
+    id: 'leakage',
+    check: 'duplicates',
+    section: 'duplicates',
+    title: 'Leakage',
+    one: 'duplicate across splits',
+    many: 'duplicates across splits',
+    icon: 'copy',
+    badge: 'D',
+    color: 'list.warningForeground',
+  },
+  {
+    id: 'outlier',
+    check: 'outliers',
+    section: 'outliers',
+    title: 'Outlier',
+    one: 'outlier',
+    many: 'outliers',
+    icon: 'telescope',
+    badge: 'O',
+    color: 'list.warningForeground',
+    explain: 'far from every other image',
+  },
+  // Its probability mass lies mostly under a WordNet synset that no class folder covers (the detail says which).
+  {
+    id: 'out_of_vocabulary',
+    check: 'outliers',
+    section: 'outliers',
+    title: 'Out of vocabulary',
+    one: 'out-of-vocabulary image',
+    many: 'out-of-vocabulary images',
+    icon: 'telescope',
+    badge: 'O',
+    color: 'list.warningForeground',
+    explain: 'the model sees something no class folder covers',
+    detailIsReason: true,
+  },
+  quality('dark', 'dark'),
+  quality('light', 'too light'),
+  quality('blurry', 'blurry'),
+  quality('low_information', 'low information'),
+  quality('odd_aspect_ratio', 'odd aspect ratio'),
+  quality('odd_size', 'odd size'),
+  quality('grayscale', 'grayscale'),
+  quality('tiny', 'tiny'),
+  // Its size or modification time changed while the run read it: its results may describe an older version.
+  {
+    id: 'changed',
+    title: 'Changed while it was analysed',
+    one: 'changed file',
+    many: 'changed files',
+    icon: 'history',
+    explain: 'curate again for fresh results',
+  },
+] as const satisfies readonly IssueKind[];
+
+/** Every issue kind's id (`files[].issues[].type`). */
+export type IssueKindId = (typeof ISSUE_KINDS)[number]['id'];
+
+/** The kinds of the outliers section besides the embedding outlier itself (OutlierEntry.kind). */
+export type OutlierKindId = Exclude<Extract<(typeof ISSUE_KINDS)[number], { section: 'outliers' }>['id'], 'outlier'>;
+
+const byId = new Map<string, IssueKind>(ISSUE_KINDS.map((k): [string, IssueKind] => [k.id, k]));
+
+/** The row of a kind id; undefined for an id the table does not know (a newer report). */
+export function issueKind(id: string): IssueKind | undefined {
+  return byId.get(id);
+}
+
+export function issueSection(id: IssueSectionId): IssueSection {
+  return ISSUE_SECTIONS.find((s) => s.id === id)!;
+}
+
+/** The badge letters, most urgent first (the order of their first kind in ISSUE_KINDS). */
+export const ISSUE_LETTERS: readonly IssueLetter[] = [
+  ...new Set((ISSUE_KINDS as readonly IssueKind[]).flatMap((k) => (k.badge ? [k.badge] : []))),
+];
+
+/** The colour of a badge led by `letter`. */
+export function letterColor(letter: IssueLetter): IssueColor {
+  return (ISSUE_KINDS as readonly IssueKind[]).find((k) => k.badge === letter)!.color!;
+}
+
+/** "1 outlier", "2 outliers". */
+export function countText(n: number, w: { one: string; many: string }): string {
+  return `${n} ${n === 1 ? w.one : w.many}`;
+}
+
+/** A section's count in a report. */
+export function sectionCount(report: Pick<CurationReport, 'counts'>, s: IssueSection): number {
+  return report.counts[s.countField];
+}
