@@ -27,12 +27,26 @@ export interface IssueSection {
   many: string;
   /** A codicon id (the Image Labels view row). */
   icon: string;
-  /** The report's count of the section's entries (`counts[countField]`). */
-  countField: 'labelIssues' | 'duplicateGroups' | 'outliers' | 'quality';
+  /** The report's list of the section's entries, and its count (`report[field]`, `counts[field]`). */
+  field: 'labelIssues' | 'duplicateGroups' | 'outliers' | 'quality';
+  /**
+   * What closes an entry on the board: `move-or-keep` a move (the user chose its class), a kept label or a trash;
+   * `group` fewer than two of its group's files left; `trash` the file leaving the dataset.
+   */
+  closedBy: 'move-or-keep' | 'group' | 'trash';
 }
 
 export const ISSUE_SECTIONS: readonly IssueSection[] = [
-  { id: 'labels', check: 'label', title: 'Label issues', one: 'label issue', many: 'label issues', icon: 'tag', countField: 'labelIssues' },
+  {
+    id: 'labels',
+    check: 'label',
+    title: 'Label issues',
+    one: 'label issue',
+    many: 'label issues',
+    icon: 'tag',
+    field: 'labelIssues',
+    closedBy: 'move-or-keep',
+  },
   {
     id: 'duplicates',
     check: 'duplicates',
@@ -40,10 +54,29 @@ export const ISSUE_SECTIONS: readonly IssueSection[] = [
     one: 'duplicate group',
     many: 'duplicate groups',
     icon: 'copy',
-    countField: 'duplicateGroups',
+    field: 'duplicateGroups',
+    closedBy: 'group',
   },
-  { id: 'outliers', check: 'outliers', title: 'Outliers', one: 'outlier', many: 'outliers', icon: 'telescope', countField: 'outliers' },
-  { id: 'quality', check: 'quality', title: 'Quality', one: 'quality issue', many: 'quality issues', icon: 'eye', countField: 'quality' },
+  {
+    id: 'outliers',
+    check: 'outliers',
+    title: 'Outliers',
+    one: 'outlier',
+    many: 'outliers',
+    icon: 'telescope',
+    field: 'outliers',
+    closedBy: 'trash',
+  },
+  {
+    id: 'quality',
+    check: 'quality',
+    title: 'Quality',
+    one: 'quality issue',
+    many: 'quality issues',
+    icon: 'eye',
+    field: 'quality',
+    closedBy: 'trash',
+  },
 ];
 
 export interface IssueKind {
@@ -68,6 +101,11 @@ export interface IssueKind {
   explain?: string;
   /** Its detail is a reason in words: the report's `files[].reasons` lists it too. */
   detailIsReason?: boolean;
+  /**
+   * How a board card shows its score: `share` a probability ("0.4% outside"), `value` a number ("outlier 0.42");
+   * `title` what the score means (the score's tooltip).
+   */
+  score?: { unit: 'share' | 'value'; label: string; title: string };
 }
 
 const quality = <Id extends QualityIssueType>(id: Id, title: string) =>
@@ -151,6 +189,7 @@ export const ISSUE_KINDS = [
     badge: 'O',
     color: 'list.warningForeground',
     explain: 'far from every other image',
+    score: { unit: 'value', label: 'outlier', title: 'How far the image is from the rest of its class (higher: more unusual)' },
   },
   // Its probability mass lies mostly under a WordNet synset that no class folder covers (the detail says which).
   {
@@ -165,6 +204,7 @@ export const ISSUE_KINDS = [
     color: 'list.warningForeground',
     explain: 'the model sees something no class folder covers',
     detailIsReason: true,
+    score: { unit: 'share', label: 'outside', title: "The model's probability under a WordNet synset no class folder covers" },
   },
   quality('dark', 'dark'),
   quality('light', 'too light'),
@@ -177,11 +217,11 @@ export const ISSUE_KINDS = [
   // Its size or modification time changed while the run read it: its results may describe an older version.
   {
     id: 'changed',
-    title: 'Changed while it was analysed',
+    title: 'Changed',
     one: 'changed file',
     many: 'changed files',
     icon: 'history',
-    explain: 'curate again for fresh results',
+    explain: 'the file changed while it was analysed; curate again for fresh results',
   },
 ] as const satisfies readonly IssueKind[];
 
@@ -219,5 +259,5 @@ export function countText(n: number, w: { one: string; many: string }): string {
 
 /** A section's count in a report. */
 export function sectionCount(report: Pick<CurationReport, 'counts'>, s: IssueSection): number {
-  return report.counts[s.countField];
+  return report.counts[s.field];
 }

@@ -62,7 +62,7 @@ test('the text summary has a heading per ISSUE_SECTIONS row with its count, and 
   const r = report();
   const text = curateText(r, 20);
   for (const s of ISSUE_SECTIONS) {
-    const n = r.counts[s.countField];
+    const n = r.counts[s.field];
     assert.match(text, new RegExp(`^${s.many[0]!.toUpperCase()}${s.many.slice(1)} \\(${n}[,)]`, 'm'), s.id);
   }
   const perIssue = text.split('\n').find((l) => l.startsWith('Files per issue: '))!;

@@ -5,6 +5,7 @@
  */
 import type { CurationFile, CurationReport } from '@image-classifier/protocol';
 import { isSplitName } from '@image-classifier/protocol/curation';
+import { openIssues } from './open-issues';
 import type { ActionOutcome } from './types';
 
 /**
@@ -93,19 +94,19 @@ export class PathTracker {
  */
 export function currentReport(report: CurationReport, tracker: PathTracker): CurationReport {
   const at = (f: string) => tracker.currentOf(f);
-  const alive = <T extends { file: string }>(xs: T[]) => xs.filter((x) => at(x.file) !== null).map((x) => ({ ...x, file: at(x.file)! }));
-  const files = alive(report.files).map((f) => ({ ...f, label: labelOfPath(f.file, report.layout?.splits) ?? f.label }));
-  // A moved file's label issue is resolved (the user chose its class); a trashed one is gone.
-  const labelIssues = report.labelIssues.filter((i) => !tracker.changed(i.file));
-  const duplicateGroups = report.duplicateGroups
-    .map((g) => ({ ...g, files: g.files.map(at).filter((f): f is string => f !== null) }))
-    .filter((g) => g.files.length >= 2);
+  const files = report.files
+    .filter((f) => at(f.file) !== null)
+    .map((f) => ({ ...f, file: at(f.file)!, label: labelOfPath(at(f.file)!, report.layout?.splits) ?? f.label }));
+  // The open issues (open-issues.ts) under their current paths: a moved file's label issue is resolved (the user
+  // chose its class), a trashed file's issues are gone, a group needs two files left.
+  const open = openIssues(report, tracker);
+  const moved = <T extends { file: string }>(xs: T[]) => xs.map((x) => ({ ...x, file: at(x.file)! }));
   return {
     ...report,
     files,
-    labelIssues,
-    duplicateGroups,
-    outliers: alive(report.outliers),
-    quality: alive(report.quality),
+    labelIssues: open.labelIssues,
+    duplicateGroups: open.duplicateGroups.map(({ id: _, ...g }) => ({ ...g, files: g.files.map((f) => at(f)!) })),
+    outliers: moved(open.outliers),
+    quality: moved(open.quality),
   };
 }
