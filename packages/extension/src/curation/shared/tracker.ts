@@ -5,7 +5,7 @@
  */
 import type { CurationFile, CurationReport } from '@image-classifier/protocol';
 import { isSplitName } from '@image-classifier/protocol/curation';
-import { openIssues } from './open-issues';
+import { fileIssueOpener, openIssues } from './open-issues';
 import type { ActionOutcome } from './types';
 
 /**
@@ -89,16 +89,23 @@ export class PathTracker {
 }
 
 /**
- * The report as the dataset is now: moved files under their new path and label, trashed ones left out (from the
- * files and from every issue list). Used for Export.
+ * The report as the dataset is now: moved files under their new path and label, trashed ones left out, and only the
+ * open issues (open-issues.ts) in every issue list and on every file. The Explorer's badges and the Image Labels
+ * view's counts read it.
  */
 export function currentReport(report: CurationReport, tracker: PathTracker): CurationReport {
   const at = (f: string) => tracker.currentOf(f);
-  const files = report.files
-    .filter((f) => at(f.file) !== null)
-    .map((f) => ({ ...f, file: at(f.file)!, label: labelOfPath(at(f.file)!, report.layout?.splits) ?? f.label }));
   // The open issues (open-issues.ts) under their current paths: a moved file's label issue is resolved (the user
   // chose its class), a trashed file's issues are gone, a group needs two files left.
+  const isOpen = fileIssueOpener(report, tracker);
+  const files = report.files
+    .filter((f) => at(f.file) !== null)
+    .map((f) => ({
+      ...f,
+      file: at(f.file)!,
+      label: labelOfPath(at(f.file)!, report.layout?.splits) ?? f.label,
+      issues: f.issues.filter((i) => isOpen(f.file, i)),
+    }));
   const open = openIssues(report, tracker);
   const moved = <T extends { file: string }>(xs: T[]) => xs.map((x) => ({ ...x, file: at(x.file)! }));
   return {
