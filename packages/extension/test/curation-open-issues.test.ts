@@ -128,11 +128,7 @@ test('the host (currentReport → counts, badges, clean list) and the board (Boa
     const now = currentReport(r, host);
     const badged = new Set(curationBadges(now, kept).keys());
     const locations = new Map(r.files.map((f) => [f.file, host.currentOf(f.file)]));
-    const clean = new Set(
-      cleanFileList(r, { locations, kept } as Parameters<typeof cleanFileList>[1])
-        .split('\n')
-        .filter(Boolean),
-    );
+    const clean = new Set(cleanFileList(r, { locations, kept, now: new Date() }).split('\n').filter(Boolean));
     for (const f of now.files) assert.equal(badged.has(f.file), !clean.has(f.file), `after step ${i + 1}: ${f.file}`);
   }
 });
