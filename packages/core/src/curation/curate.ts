@@ -3,7 +3,13 @@
  * features), then find label issues, exact/near duplicates (and leakage across splits), outliers and quality issues.
  * See README "Dataset curation" for the algorithm and its defaults.
  */
-import { CURATION_CHECKS, CURATION_REPORT_VERSION, type CurationCheck, type CurationReport } from '@image-classifier/protocol';
+import {
+  CURATION_CHECKS,
+  CURATION_REPORT_VERSION,
+  type CurationCheck,
+  type CurationReport,
+  type IssueSection,
+} from '@image-classifier/protocol';
 import { caseCollisionWarnings } from '@image-classifier/protocol/platform';
 import { ClassifierError } from '../errors.js';
 import type { LabelSet } from '../model/labels.js';
@@ -57,8 +63,8 @@ function emptyAnalysis(): Analysis {
   };
 }
 
-type CheckCount = 'labelIssues' | 'duplicateGroups' | 'outliers' | 'quality';
-type CheckList = 'labelIssues' | 'duplicateGroups' | 'outliers' | 'quality';
+/** The report's per-section lists and counts, each filled by its check (ISSUE_SECTIONS' `field`). */
+type SectionField = IssueSection['field'];
 
 export async function curateDataset(root: string, classifier: CurationEngine, o: CurateOptions = {}): Promise<CurationReport> {
   const t0 = performance.now();
@@ -118,10 +124,10 @@ export async function curateDataset(root: string, classifier: CurationEngine, o:
       analysed: items.length,
       unreadable: extracted.length - items.length,
       skipped: scan.skipped.length,
-      ...(Object.assign({}, ...found.map((f) => f.counts)) as Pick<CurationReport['counts'], CheckCount>),
+      ...(Object.assign({}, ...found.map((f) => f.counts)) as Pick<CurationReport['counts'], SectionField>),
     },
     files,
-    ...(Object.assign({}, ...found.map(({ counts: _, ...lists }) => lists)) as Pick<CurationReport, CheckList>),
+    ...(Object.assign({}, ...found.map(({ counts: _, ...lists }) => lists)) as Pick<CurationReport, SectionField>),
     classes,
     skipped: scan.skipped,
     warnings: [
