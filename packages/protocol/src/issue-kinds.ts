@@ -15,12 +15,16 @@ export type IssueLetter = '!' | 'L' | 'D' | 'O' | 'Q';
 /** A VS Code theme colour id for a badge and its file name. */
 export type IssueColor = 'list.errorForeground' | 'list.warningForeground' | 'editorInfo.foreground';
 
+/**
+ * One report section: the names it goes by in each place, tied together here (the report's JSON names are kept
+ * stable: the `label` check fills the `labels` tab from the report's `labelIssues`).
+ */
 export interface IssueSection {
   /** The board tab's id (and the Image Labels view row's). */
   id: IssueSectionId;
   /** The check (core's CHECKS id) whose findings the section lists. */
   check: CurationCheck;
-  /** The tab's title and the CLI's heading: "Label issues". */
+  /** The board tab's title: "Label issues" (the CLI's heading is the capitalised `many`). */
   title: string;
   /** Count words: "1 label issue", "2 label issues". */
   one: string;
