@@ -5,7 +5,15 @@
  * CHECKS and name no check; protocol's ISSUE_KINDS has one row per issue kind a check finds (its title, words, badge,
  * section). A new check or issue kind: its module here and its row there.
  */
-import type { ClassSummary, CurationCheck, CurationReport, DuplicateGroup, FileIssue, IssueSectionId } from '@image-classifier/protocol';
+import type {
+  ClassSummary,
+  CurationCheck,
+  CurationReport,
+  DuplicateGroup,
+  FileIssue,
+  IssueSection,
+  IssueSectionId,
+} from '@image-classifier/protocol';
 import type { LabelSet } from '../model/labels.js';
 import type { Analysable, AnalyseOptions, Analysis } from './analyse.js';
 import type { CurateOptions } from './curate.js';
@@ -29,7 +37,7 @@ export interface CheckInput {
 }
 
 /** The report fields a check fills: its list and its counts. */
-export type CheckReport = Partial<Pick<CurationReport, 'labelIssues' | 'duplicateGroups' | 'outliers' | 'quality'>> & {
+export type CheckReport = Partial<Pick<CurationReport, IssueSection['field']>> & {
   counts: Partial<CurationReport['counts']>;
 };
 
