@@ -3,7 +3,7 @@
  * Paths in a report are relative to its root, with `/` separators.
  */
 
-import type { IssueKindId, OutlierKindId } from './issue-kinds.js';
+import type { IssueKindId, OutlierKindId, QualityIssueType } from './issue-kinds.js';
 
 export const CURATION_REPORT_VERSION = 1 as const;
 
@@ -21,18 +21,8 @@ export function isSplitName(name: string): boolean {
 export const CURATION_CHECKS = ['label', 'duplicates', 'outliers', 'quality', 'leakage'] as const;
 export type CurationCheck = (typeof CURATION_CHECKS)[number];
 
-/** cleanvision's image-property issue types, plus `tiny` (short side under `tinySide` pixels). */
-export const QUALITY_ISSUE_TYPES = [
-  'dark',
-  'light',
-  'blurry',
-  'low_information',
-  'odd_aspect_ratio',
-  'odd_size',
-  'grayscale',
-  'tiny',
-] as const;
-export type QualityIssueType = (typeof QUALITY_ISSUE_TYPES)[number];
+/** The quality check's kinds: the rows of ISSUE_KINDS in the quality section (issue-kinds.ts). */
+export { QUALITY_ISSUE_TYPES, type QualityIssueType } from './issue-kinds.js';
 
 /** One of issue-kinds.ts' ISSUE_KINDS (its rows say what each means). */
 export type FileIssueType = IssueKindId;

@@ -4,7 +4,7 @@
  * as formats.ts does for image formats. The checks themselves live in core (`CHECKS`, core/src/curation/checks.ts):
  * a new kind is its check's module plus one row here. No imports but types: the webview bundles it.
  */
-import type { CurationCheck, CurationReport, QualityIssueType } from './curation.js';
+import type { CurationCheck, CurationReport } from './curation.js';
 
 /** The report's issue sections, each a board tab and a row of the Image Labels view. */
 export type IssueSectionId = 'labels' | 'duplicates' | 'outliers' | 'quality';
@@ -112,7 +112,7 @@ export interface IssueKind {
   score?: { unit: 'share' | 'value'; label: string; title: string };
 }
 
-const quality = <Id extends QualityIssueType>(id: Id, title: string) =>
+const quality = <Id extends string>(id: Id, title: string) =>
   ({
     id,
     check: 'quality',
@@ -231,6 +231,13 @@ export const ISSUE_KINDS = [
 
 /** Every issue kind's id (`files[].issues[].type`). */
 export type IssueKindId = (typeof ISSUE_KINDS)[number]['id'];
+
+/** cleanvision's image-property issue types, plus `tiny`: the quality section's kinds. */
+export type QualityIssueType = Extract<(typeof ISSUE_KINDS)[number], { section: 'quality' }>['id'];
+
+export const QUALITY_ISSUE_TYPES: readonly QualityIssueType[] = (ISSUE_KINDS as readonly IssueKind[]).flatMap((k) =>
+  k.section === 'quality' ? [k.id as QualityIssueType] : [],
+);
 
 /** The kinds of the outliers section besides the embedding outlier itself (OutlierEntry.kind). */
 export type OutlierKindId = Exclude<Extract<(typeof ISSUE_KINDS)[number], { section: 'outliers' }>['id'], 'outlier'>;
