@@ -21,6 +21,7 @@ import { createRequire } from 'node:module';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { suspectRanking } from './lib/suspect-ranking.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -36,17 +37,6 @@ function pairs(groups) {
     for (let i = 0; i < s.length; i++) for (let j = i + 1; j < s.length; j++) out.add(`${s[i]}|${s[j]}`);
   }
   return out;
-}
-
-/** Flagged label issues (most suspect first), then every other file by label quality: what evaluate.py scores. */
-function suspectRanking(r) {
-  const flagged = r.labelIssues.map((l) => l.file);
-  const set = new Set(flagged);
-  const rest = r.files
-    .filter((f) => f.labelQuality !== undefined && !set.has(f.file))
-    .sort((a, b) => a.labelQuality - b.labelQuality)
-    .map((f) => f.file);
-  return [...flagged, ...rest];
 }
 
 function scoreLabels(report, noise) {

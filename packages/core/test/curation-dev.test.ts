@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { CurationReport } from '@image-classifier/protocol';
+import { suspectRanking } from '../../../scripts/lib/suspect-ranking.mjs';
 import { pythonWithNumpy, SKIP_NO_SHARED, sharedDir } from '../../../test-fixtures/fixtures.js';
 import { Classifier, curateDataset } from '../src/index.js';
 import { key, pairs } from './dev-set-scores.js';
@@ -33,16 +34,6 @@ function averagePrecision(ranked: string[], positives: Set<string>): number {
     }
   });
   return s / positives.size;
-}
-
-/** The full suspect ranking: flagged label issues (most suspect first), then every other file by label quality. */
-export function suspectRanking(r: CurationReport): string[] {
-  const flagged = r.labelIssues.map((l) => l.file);
-  const rest = r.files
-    .filter((f) => f.labelQuality !== undefined && !flagged.includes(f.file))
-    .sort((a, b) => a.labelQuality! - b.labelQuality!)
-    .map((f) => f.file);
-  return [...flagged, ...rest];
 }
 
 describe('curation on the curation-dev set (MobileNetV2 int8)', { skip: shared ? false : SKIP_NO_SHARED }, () => {

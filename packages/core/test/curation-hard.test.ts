@@ -8,6 +8,7 @@ import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { CurationReport } from '@image-classifier/protocol';
+import { suspectRanking } from '../../../scripts/lib/suspect-ranking.mjs';
 import { REPO_ROOT, SKIP_NO_SHARED, sharedDir } from '../../../test-fixtures/fixtures.js';
 import { Classifier, curateDataset } from '../src/index.js';
 import { key, pairs } from './dev-set-scores.js';
@@ -19,16 +20,6 @@ interface HardTruth {
   out_of_vocabulary: string[];
   near_duplicate_groups: Array<{ members: string[] }>;
   exact_duplicate_groups: Array<{ members: string[] }>;
-}
-
-/** Flagged label issues (most suspect first), then every other file by label quality (as curation-dev.test.ts). */
-function suspectRanking(r: CurationReport): string[] {
-  const flagged = r.labelIssues.map((l) => l.file);
-  const rest = r.files
-    .filter((f) => f.labelQuality !== undefined && !flagged.includes(f.file))
-    .sort((a, b) => a.labelQuality! - b.labelQuality!)
-    .map((f) => f.file);
-  return [...flagged, ...rest];
 }
 
 describe('curation on the harder dev set (MobileNetV2 int8)', { skip: shared ? false : SKIP_NO_SHARED }, () => {

@@ -2,6 +2,7 @@
  * The Image Labels view's curation groups: "Curation: dataset — 10 label issues · …" per dataset curated in this
  * window, with a row per issue type; a row opens the dataset's board on that tab.
  */
+import { issueSection } from '@image-classifier/protocol/issue-kinds';
 import * as vscode from 'vscode';
 import type { IssueCount } from './curation/shared/issue-counts';
 import { issueSummary } from './curation/shared/issue-counts';
@@ -10,8 +11,6 @@ import type { DatasetIssues } from './curation/host/summaries';
 export type CurationNode =
   | { kind: 'curation'; dataset: DatasetIssues }
   | { kind: 'curationRow'; dataset: DatasetIssues; count: IssueCount };
-
-const ICONS: Record<IssueCount['tab'], string> = { labels: 'tag', duplicates: 'copy', outliers: 'telescope', quality: 'eye' };
 
 export function curationChildren(node: CurationNode): CurationNode[] {
   if (node.kind !== 'curation') return [];
@@ -33,7 +32,7 @@ export function curationTreeItem(node: CurationNode): vscode.TreeItem {
   const item = new vscode.TreeItem(count.text, vscode.TreeItemCollapsibleState.None);
   item.id = `curation:${dataset.root.toString()}:${count.tab}`;
   item.tooltip = `${dataset.name}: ${count.text}. Click to show them on the curation board.`;
-  item.iconPath = new vscode.ThemeIcon(ICONS[count.tab]);
+  item.iconPath = new vscode.ThemeIcon(issueSection(count.tab).icon);
   item.command = { command: 'imageClassifier.curateDataset', title: 'Show on the Curation Board', arguments: [dataset.root, count.tab] };
   item.contextValue = 'curationRow';
   return item;

@@ -49,10 +49,10 @@ test('a fresh report: one count per board tab, in the board order, with singular
       ['labels', 2, '2 label issues'],
       ['duplicates', 2, '2 duplicate groups'],
       ['outliers', 1, '1 outlier'],
-      ['quality', 2, '2 quality'],
+      ['quality', 2, '2 quality issues'],
     ],
   );
-  assert.equal(issueSummary(counts), '2 label issues · 2 duplicate groups · 1 outlier · 2 quality');
+  assert.equal(issueSummary(counts), '2 label issues · 2 duplicate groups · 1 outlier · 2 quality issues');
 });
 
 test('a kept label closes its label issue; the other counts stay', () => {
@@ -65,7 +65,7 @@ test('moved and trashed files update the counts as the board shows them (current
   tracker.apply([{ from: 'cats/c2.jpg', to: 'dogs/c2.jpg' }, { from: 'dogs/d1.jpg' }, { from: 'dogs/odd.jpg' }]);
   const now = currentReport(report, tracker);
   assert.deepEqual(byTab(now), { labels: 1, duplicates: 1, outliers: 0, quality: 1 });
-  assert.equal(issueSummary(curationIssueCounts(now)), '1 label issue · 1 duplicate group · 1 quality');
+  assert.equal(issueSummary(curationIssueCounts(now)), '1 label issue · 1 duplicate group · 1 quality issue');
 });
 
 test('nothing open: the summary says so', () => {

@@ -3,6 +3,8 @@
  * Paths in a report are relative to its root, with `/` separators.
  */
 
+import type { IssueKindId, OutlierKindId, QualityIssueType } from './issue-kinds.js';
+
 export const CURATION_REPORT_VERSION = 1 as const;
 
 /**
@@ -19,32 +21,11 @@ export function isSplitName(name: string): boolean {
 export const CURATION_CHECKS = ['label', 'duplicates', 'outliers', 'quality', 'leakage'] as const;
 export type CurationCheck = (typeof CURATION_CHECKS)[number];
 
-/** cleanvision's image-property issue types, plus `tiny` (short side under `tinySide` pixels). */
-export const QUALITY_ISSUE_TYPES = [
-  'dark',
-  'light',
-  'blurry',
-  'low_information',
-  'odd_aspect_ratio',
-  'odd_size',
-  'grayscale',
-  'tiny',
-] as const;
-export type QualityIssueType = (typeof QUALITY_ISSUE_TYPES)[number];
+/** The quality check's kinds: the rows of ISSUE_KINDS in the quality section (issue-kinds.ts). */
+export { QUALITY_ISSUE_TYPES, type QualityIssueType } from './issue-kinds.js';
 
-export type FileIssueType =
-  | 'label'
-  | 'exact_duplicate'
-  | 'near_duplicate'
-  | 'leakage'
-  | 'outlier'
-  /** Its probability mass lies mostly under a WordNet synset that no class folder covers (the detail says which). */
-  | 'out_of_vocabulary'
-  | QualityIssueType
-  /** The engine could not read or decode it (the message says why). */
-  | 'unreadable'
-  /** Its size or modification time changed while the run read it: its results may describe an older version. */
-  | 'changed';
+/** One of issue-kinds.ts' ISSUE_KINDS (its rows say what each means). */
+export type FileIssueType = IssueKindId;
 
 export interface FileIssue {
   type: FileIssueType;
@@ -104,7 +85,7 @@ export interface OutlierEntry {
    * of the model's probability under a WordNet synset that no class folder covers.
    */
   score: number;
-  kind?: 'embedding' | 'out_of_vocabulary';
+  kind?: 'embedding' | OutlierKindId;
   reason?: string;
 }
 

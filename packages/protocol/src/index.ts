@@ -8,3 +8,4 @@ export * from './curation.js';
 export * from './limits.js';
 export * from './curation-methods.js';
 export * from './rpc.js';
+export * from './issue-kinds.js';

@@ -3,25 +3,30 @@
  * features), then find label issues, exact/near duplicates (and leakage across splits), outliers and quality issues.
  * See README "Dataset curation" for the algorithm and its defaults.
  */
-import { CURATION_CHECKS, CURATION_REPORT_VERSION, type CurationCheck, type CurationReport } from '@image-classifier/protocol';
+import {
+  CURATION_CHECKS,
+  CURATION_REPORT_VERSION,
+  type CurationCheck,
+  type CurationReport,
+  type IssueSection,
+} from '@image-classifier/protocol';
 import { caseCollisionWarnings } from '@image-classifier/protocol/platform';
 import { ClassifierError } from '../errors.js';
 import type { LabelSet } from '../model/labels.js';
 import { type Analysable, type AnalyseOptions, type Analysis, analyse } from './analyse.js';
-import { NEAR_DUPLICATE_DEFAULTS, type NearDuplicateOptions } from './duplicates.js';
+import { CHECKS, enabledChecks } from './checks.js';
+import type { NearDuplicateOptions } from './duplicates.js';
 import type { CurationEngine } from './engine.js';
 import { changedSince, type ExtractOptions, extractAll } from './extract.js';
 import type { LabelIssueOptions } from './label-issues.js';
 import { mapOfFiles } from './map.js';
-import { OUTLIER_IQR_FACTOR } from './outliers.js';
-import { QUALITY_THRESHOLDS } from './quality.js';
 import { buildFiles, classConcepts, classSummaries, datasetWarnings } from './report.js';
 import { scanDataset } from './scan.js';
 
 export interface CurateOptions {
   /** Default: all of CURATION_CHECKS. */
   checks?: readonly CurationCheck[];
-  /** k of the kNN vote and the outlier score (default 10). */
+  /** k of the kNN vote and the outlier score (default NEIGHBOURS_DEFAULT). */
   neighbours?: number;
   label?: LabelIssueOptions;
   nearDuplicates?: Partial<NearDuplicateOptions>;
@@ -40,20 +45,12 @@ export interface CurateOptions {
   exactMaxRows?: number;
 }
 
-function settings(o: CurateOptions, k: number): CurationReport['settings'] {
-  const l = o.label ?? {};
-  return {
-    neighbours: k,
-    folds: l.folds ?? 5,
-    seed: l.seed ?? 0,
-    l2: l.l2 ?? 1e-3,
-    iterations: l.iterations ?? 500,
-    learningRate: l.learningRate ?? 0.5,
-    regressionWeight: l.regressionWeight ?? 0.5,
-    ...Object.fromEntries(Object.entries({ ...NEAR_DUPLICATE_DEFAULTS, ...o.nearDuplicates }).map(([key, v]) => [`near.${key}`, v])),
-    outlierIqrFactor: OUTLIER_IQR_FACTOR,
-    ...Object.fromEntries(Object.entries(QUALITY_THRESHOLDS).map(([key, v]) => [`quality.${key}`, v])),
-  };
+/** k of the kNN vote and the outlier score when the run names none. */
+export const NEIGHBOURS_DEFAULT = 10;
+
+/** What ran: the neighbours and each check's settings (its defaults with the run's overrides). */
+function settings(o: CurateOptions, k: number, a: Analysis): CurationReport['settings'] {
+  return Object.assign({ neighbours: k }, ...CHECKS.map((c) => c.settings(o, a)));
 }
 
 function emptyAnalysis(): Analysis {
@@ -66,6 +63,9 @@ function emptyAnalysis(): Analysis {
   };
 }
 
+/** The report's per-section lists and counts, each filled by its check (ISSUE_SECTIONS' `field`). */
+type SectionField = IssueSection['field'];
+
 export async function curateDataset(root: string, classifier: CurationEngine, o: CurateOptions = {}): Promise<CurationReport> {
   const t0 = performance.now();
   const checks = new Set<string>(o.checks ?? CURATION_CHECKS);
@@ -75,7 +75,7 @@ export async function curateDataset(root: string, classifier: CurationEngine, o:
       'NO_EMBEDDING',
       `${classifier.info.name} has no embedding output; curation needs one (use MobileNetV2 or ResNet50).`,
     );
-  const k = o.neighbours ?? 10;
+  const k = o.neighbours ?? NEIGHBOURS_DEFAULT;
   const scan = await scanDataset(root);
   const t1 = performance.now();
   const extracted = await extractAll(classifier, scan.entries, {
@@ -99,9 +99,11 @@ export async function curateDataset(root: string, classifier: CurationEngine, o:
   };
   const run = o.analyse ?? (async (x: Analysable[], l: LabelSet | undefined, ao2: AnalyseOptions) => analyse(x, l, ao2));
   const a = items.length ? await run(items, classifier.labels, ao) : emptyAnalysis();
-  if (!items.length && checks.has('label')) a.labelSkipped = 'no readable images';
+  if (!items.length) for (const check of enabledChecks(checks)) check.none?.(a);
   const changed = await changedSince(extracted);
-  const { files, labelIssues } = buildFiles(extracted, items, a, changed);
+  const files = buildFiles(extracted, items, a, changed);
+  const found = CHECKS.map((c) => c.report(a, items));
+  const labelIssues = found.flatMap((f) => f.labelIssues ?? []);
   const classes = classSummaries(scan.entries, labelIssues, classConcepts(a));
   const map = mapOfFiles(
     extracted,
@@ -122,24 +124,17 @@ export async function curateDataset(root: string, classifier: CurationEngine, o:
       analysed: items.length,
       unreadable: extracted.length - items.length,
       skipped: scan.skipped.length,
-      labelIssues: labelIssues.length,
-      ...(a.label ? { estimatedLabelErrors: a.label.estimatedErrors } : {}),
-      duplicateGroups: a.duplicates.length,
-      outliers: a.outliers.length,
-      quality: a.quality.length,
+      ...(Object.assign({}, ...found.map((f) => f.counts)) as Pick<CurationReport['counts'], SectionField>),
     },
     files,
-    labelIssues,
-    duplicateGroups: a.duplicates,
-    outliers: a.outliers,
-    quality: a.quality,
+    ...(Object.assign({}, ...found.map(({ counts: _, ...lists }) => lists)) as Pick<CurationReport, SectionField>),
     classes,
     skipped: scan.skipped,
     warnings: [
       ...datasetWarnings(a, classes, scan.entries.length, items.length, checks),
       ...caseCollisionWarnings(scan.entries.map((e) => e.file)),
     ],
-    settings: settings(o, k),
+    settings: settings(o, k, a),
     timingsMs: { scan: Math.round(t1 - t0), extract: Math.round(t2 - t1), analyse: Math.round(t3 - t2), total: Math.round(t3 - t0) },
     ...(map ? { map } : {}),
   };

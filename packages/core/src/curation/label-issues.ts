@@ -4,7 +4,13 @@
  * thresholds, the calibrated confident joint, `prune_by_noise_rate`, issues ranked by self-confidence.
  */
 import { mixOpinions, type SemanticView } from './semantic.js';
-import { crossValidatedProbabilities, groupedFolds, type RegressionOptions, stratifiedFolds } from './softmax-regression.js';
+import {
+  crossValidatedProbabilities,
+  groupedFolds,
+  REGRESSION_DEFAULTS,
+  type RegressionOptions,
+  stratifiedFolds,
+} from './softmax-regression.js';
 import type { Matrix, Neighbours } from './vectors.js';
 
 export interface LabelIssueOptions extends RegressionOptions {
@@ -21,6 +27,16 @@ export interface LabelIssueOptions extends RegressionOptions {
    */
   groupAware?: boolean;
 }
+
+/** The label check's defaults (checks/label.ts prints them, with the run's overrides, in the report's settings). */
+export const LABEL_DEFAULTS = {
+  ...REGRESSION_DEFAULTS,
+  folds: 5,
+  seed: 0,
+  regressionWeight: 0.5,
+  minClassSize: 2,
+  groupAware: false,
+} as const;
 
 export interface LabelAnalysis {
   /** n × classes averaged out-of-sample probabilities (float32: 100,000 files × 1,000 classes is 400 MB). */
@@ -128,11 +144,13 @@ export function findLabelIssues(
   semantic?: SemanticView,
   group?: Int32Array,
 ): LabelAnalysis {
-  const w = o.regressionWeight ?? 0.5;
-  const folds = Math.max(2, Math.min(o.folds ?? 5, x.n));
+  const w = o.regressionWeight ?? LABEL_DEFAULTS.regressionWeight;
+  const folds = Math.max(2, Math.min(o.folds ?? LABEL_DEFAULTS.folds, x.n));
   const grouped = group && o.groupAware === true ? group : undefined;
-  const fold = grouped ? groupedFolds(y, classes, folds, o.seed ?? 0, grouped) : stratifiedFolds(y, classes, folds, o.seed ?? 0);
-  const reg = w > 0 ? crossValidatedProbabilities(x, y, classes, folds, o.seed ?? 0, o, fold) : undefined;
+  const fold = grouped
+    ? groupedFolds(y, classes, folds, o.seed ?? LABEL_DEFAULTS.seed, grouped)
+    : stratifiedFolds(y, classes, folds, o.seed ?? LABEL_DEFAULTS.seed);
+  const reg = w > 0 ? crossValidatedProbabilities(x, y, classes, folds, o.seed ?? LABEL_DEFAULTS.seed, o, fold) : undefined;
   // The vote's array becomes the average in place (one n × classes array less at dataset scale).
   let probs = knnVote(nb, y, classes, grouped);
   for (let p = 0; p < probs.length; p++) {
@@ -155,7 +173,7 @@ export function findLabelIssues(
   // or without a synset) is not ranked below the others as a whole.
   const t = confidentThresholds(probs, y, classes);
   for (let i = 0; i < y.length; i++) quality[i] = Math.min(1, quality[i]! / Math.max(1e-9, t[y[i]!]!));
-  const minSize = o.minClassSize ?? 2;
+  const minSize = o.minClassSize ?? LABEL_DEFAULTS.minClassSize;
   const flagged = pruneByNoiseRate(probs, y, classes, (k) => sizes[k]! >= minSize);
   const issues = [...flagged].sort((a, b) => quality[a]! - quality[b]! || a - b);
   const suggested = new Map<number, number>();

@@ -5,6 +5,9 @@
  */
 import { dotRows, type Matrix } from './vectors.js';
 
+/** The regression's defaults (the label check's defaults include them: LABEL_DEFAULTS). */
+export const REGRESSION_DEFAULTS = { l2: 1e-3, iterations: 500, learningRate: 0.5, momentum: 0 } as const;
+
 export interface RegressionOptions {
   /** L2 penalty on the weights (default 1e-3). */
   l2?: number;
@@ -42,14 +45,14 @@ function scores(w: Float64Array, x: Matrix, i: number, z: Float64Array): void {
 
 /** Fits on the rows `rows` of `x` with class indices `y` (0..classes-1); returns the weights. */
 export function fitSoftmaxRegression(x: Matrix, y: Int32Array, rows: number[], classes: number, o: RegressionOptions = {}): Float64Array {
-  const l2 = o.l2 ?? 1e-3;
-  const iterations = o.iterations ?? 500;
-  const lr = o.learningRate ?? 0.5;
+  const l2 = o.l2 ?? REGRESSION_DEFAULTS.l2;
+  const iterations = o.iterations ?? REGRESSION_DEFAULTS.iterations;
+  const lr = o.learningRate ?? REGRESSION_DEFAULTS.learningRate;
   const d = x.d;
   const w = new Float64Array(classes * (d + 1));
   const grad = new Float64Array(w.length);
   const vel = new Float64Array(w.length);
-  const beta = o.momentum ?? 0;
+  const beta = o.momentum ?? REGRESSION_DEFAULTS.momentum;
   const z = new Float64Array(classes);
   const inv = 1 / Math.max(1, rows.length);
   for (let it = 0; it < iterations; it++) {
@@ -150,14 +153,14 @@ function dualFold(
   classes: number,
   o: RegressionOptions,
 ): Float64Array[] {
-  const l2 = o.l2 ?? 1e-3;
-  const lr = o.learningRate ?? 0.5;
+  const l2 = o.l2 ?? REGRESSION_DEFAULTS.l2;
+  const lr = o.learningRate ?? REGRESSION_DEFAULTS.learningRate;
   const t = train.length;
   const a = new Float64Array(t * classes);
   const z = new Float64Array(classes);
   const delta = new Float64Array(t * classes);
   const vel = new Float64Array(t * classes);
-  const beta = o.momentum ?? 0;
+  const beta = o.momentum ?? REGRESSION_DEFAULTS.momentum;
   const rowScores = (i: number) => {
     z.fill(0);
     for (let q = 0; q < t; q++) {
@@ -168,7 +171,7 @@ function dualFold(
     softmaxInPlace(z);
     return z;
   };
-  for (let it = 0; it < (o.iterations ?? 500); it++) {
+  for (let it = 0; it < (o.iterations ?? REGRESSION_DEFAULTS.iterations); it++) {
     train.forEach((i, p) => {
       const q = rowScores(i);
       q[y[i]!] = q[y[i]!]! - 1;

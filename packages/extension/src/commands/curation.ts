@@ -1,7 +1,7 @@
 /** Curate Dataset… (a folder's curation board) and Find Similar Images (an image's nearest neighbours on a board). */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { SimilarRequest } from '@image-classifier/protocol';
+import { ISSUE_SECTIONS, SimilarRequest } from '@image-classifier/protocol';
 import { folderName } from '../curation/host/folder-name';
 import type { IssueTab } from '../curation/shared/issue-counts';
 import { type SimilarScope, similarScopes } from '../curation/shared/similar-scope';
@@ -37,11 +37,9 @@ export const curateDataset =
     }
     const board = ctx.boards.open(root);
     // From the Image Labels view's curation rows: the board on that tab.
-    if (typeof tab === 'string' && ISSUE_TABS.includes(tab as IssueTab)) board.showTab(tab as IssueTab);
+    if (typeof tab === 'string' && ISSUE_SECTIONS.some((s) => s.id === tab)) board.showTab(tab as IssueTab);
     return undefined;
   };
-
-const ISSUE_TABS: IssueTab[] = ['labels', 'duplicates', 'outliers', 'quality'];
 
 export const findSimilar =
   (ctx: CommandContext): CommandHandler =>

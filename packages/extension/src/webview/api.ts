@@ -1,7 +1,8 @@
 /** The webview's handle on VS Code: postMessage to the host and the state VS Code keeps while the board is hidden. */
 import type { BoardMessage } from '../curation/shared/messages';
+import type { TabId } from './tabs';
 
-export type TabId = 'overview' | 'labels' | 'duplicates' | 'outliers' | 'quality' | 'similar';
+export type { TabId };
 export type KeepRule = 'largest' | 'oldest' | 'train';
 
 /** What survives the webview being hidden and shown again, or a window reload (getState/setState). */

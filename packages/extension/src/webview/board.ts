@@ -12,16 +12,8 @@ import { BoardModel } from './model';
 import { applyInlineStyles, classColour, renderOverview } from './overview';
 import { analysedLine } from './overview-counts';
 import { GridTab } from './tabview';
+import { TABS } from './tabs';
 import { Thumbs } from './thumbs';
-
-const TABS: { id: TabId; title: string }[] = [
-  { id: 'overview', title: 'Overview' },
-  { id: 'labels', title: 'Label issues' },
-  { id: 'duplicates', title: 'Duplicates' },
-  { id: 'outliers', title: 'Outliers' },
-  { id: 'quality', title: 'Quality' },
-  { id: 'similar', title: 'Similar' },
-];
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const $ = <T extends HTMLElement>(sel: string) => document.querySelector<T>(sel)!;

@@ -3,7 +3,9 @@
  * the lists each tab shows, derived on demand and cached until something changes.
  */
 import type { CurateFileProgress, CurationFile, CurationReport } from '@image-classifier/protocol';
+import { type IssueKind, issueKind } from '@image-classifier/protocol/issue-kinds';
 import { FIND_TOP, type FileFacts, type HostMessage } from '../curation/shared/messages';
+import { type OpenIssues, openIssues } from '../curation/shared/open-issues';
 import { PathTracker } from '../curation/shared/tracker';
 import type { ActionOutcome } from '../curation/shared/types';
 import type { KeepRule, TabId } from './api';
@@ -68,6 +70,7 @@ export class BoardModel {
   readonly keepPick = new Map<number, string>();
   private byFile = new Map<string, CurationFile>();
   private cache = new Map<string, Card[] | GroupView[]>();
+  private openCache: OpenIssues | undefined;
 
   setReport(m: ReportMessage): void {
     this.report = m.report;
@@ -81,6 +84,7 @@ export class BoardModel {
     this.facts = m.facts;
     this.partial = [];
     this.cache.clear();
+    this.openCache = undefined;
   }
 
   apply(o: ActionOutcome): void {
@@ -88,6 +92,7 @@ export class BoardModel {
     for (const d of o.decisions)
       d.keep ? this.kept.add(this.tracker.reportPathOf(d.file)) : this.kept.delete(this.tracker.reportPathOf(d.file));
     this.cache.clear();
+    this.openCache = undefined;
   }
 
   setSimilar(title: string, items: { file: string; similarity: number }[]): void {
@@ -171,14 +176,14 @@ export class BoardModel {
   }
 
   private build(tab: TabId): Card[] {
-    const r = this.report;
-    if (!r) return [];
+    const open = this.open();
+    if (!open) return [];
     const alive = (f: string) => this.pathOf(f) !== null;
     switch (tab) {
       case 'labels': {
         const likely = this.allLabelIssues ? undefined : this.likelyLabelErrors()?.likely;
-        return r.labelIssues
-          .filter((i) => !this.tracker.changed(i.file) && !this.kept.has(i.file) && (!likely || likely.has(i.file)))
+        return open.labelIssues
+          .filter((i) => !likely || likely.has(i.file))
           .map((i) => ({
             key: i.file,
             score: i.score,
@@ -190,29 +195,30 @@ export class BoardModel {
           }));
       }
       case 'outliers':
-        return r.outliers
-          .filter((o) => alive(o.file))
-          .map((o) => ({
+        return open.outliers.map((o) => {
+          const kind = issueKind(o.kind && o.kind !== 'embedding' ? o.kind : 'outlier') as IssueKind;
+          const label = this.labelOf(o.file) ?? '';
+          return {
             key: o.file,
             score: o.score,
-            scoreText: o.kind === 'out_of_vocabulary' ? `${pct(o.score)} outside` : `outlier ${o.score.toFixed(2)}`,
-            scoreTitle:
-              o.kind === 'out_of_vocabulary'
-                ? "The model's probability under a WordNet synset no class folder covers"
-                : 'How far the image is from the rest of its class (higher: more unusual)',
-            detail: o.kind === 'out_of_vocabulary' ? `${this.labelOf(o.file) ?? ''} · out of vocabulary` : (this.labelOf(o.file) ?? ''),
+            scoreText:
+              kind.score?.unit === 'share' ? `${pct(o.score)} ${kind.score.label}` : `${kind.score?.label ?? ''} ${o.score.toFixed(2)}`,
+            scoreTitle: kind.score?.title ?? '',
+            detail: kind.id === 'outlier' ? label : `${label} · ${kind.title.toLowerCase()}`,
             ...(o.reason ? { reasons: [o.reason] } : {}),
-          }));
+          };
+        });
       case 'quality':
-        return r.quality
-          .filter((q) => alive(q.file))
-          .map((q) => ({
+        return open.quality.map((q) => {
+          const title = issueKind(q.type)?.title ?? q.type;
+          return {
             key: q.file,
             score: q.score,
             scoreText: q.score.toFixed(2),
-            scoreTitle: `How strongly the image is ${q.type.replace(/_/g, ' ')} (0–1)`,
-            detail: q.type.replace(/_/g, ' '),
-          }));
+            scoreTitle: `How strongly the image is ${title} (0–1)`,
+            detail: title,
+          };
+        });
       case 'similar': {
         const c = this.similar.concept;
         return this.similar.items
@@ -232,21 +238,27 @@ export class BoardModel {
     }
   }
 
+  /** The report's open issues after the board's actions (open-issues.ts: the host counts them the same way). */
+  private open(): OpenIssues | undefined {
+    if (!this.report) return undefined;
+    this.openCache ??= openIssues(this.report, this.tracker, this.kept);
+    return this.openCache;
+  }
+
   groups(rule: KeepRule): GroupView[] {
     const cacheKey = `groups:${rule}`;
     const hit = this.cache.get(cacheKey);
     if (hit) return hit as GroupView[];
     const out: GroupView[] = [];
-    (this.report?.duplicateGroups ?? []).forEach((g, id) => {
-      const files = g.files.filter((f) => this.pathOf(f) !== null);
-      if (files.length < 2) return;
+    for (const g of this.open()?.duplicateGroups ?? []) {
+      const { id, files } = g;
       const pick = this.keepPick.get(id);
       const keeper = pick && files.includes(pick) ? pick : this.keeperByRule(files, rule);
       const notes = [g.kind === 'exact' ? 'exact copies' : `near copies${g.minCosine ? ` (cos ≥ ${g.minCosine.toFixed(3)})` : ''}`];
       if (g.conflictingLabels) notes.push('different class folders');
       if (g.crossSplit) notes.push('across splits (leakage)');
       out.push({ id, kind: g.kind, files, keeper, note: notes.join(' · ') });
-    });
+    }
     this.cache.set(cacheKey, out);
     return out;
   }
@@ -268,5 +280,6 @@ export class BoardModel {
 
   invalidate(): void {
     this.cache.clear();
+    this.openCache = undefined;
   }
 }

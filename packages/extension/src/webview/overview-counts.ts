@@ -1,5 +1,6 @@
 /** What the Overview counts (pure: no DOM, tested on its own): the summary line and each class's bar. */
 import type { CurationReport } from '@image-classifier/protocol';
+import { countText, ISSUE_SECTIONS } from '@image-classifier/protocol/issue-kinds';
 import type { BoardModel } from './model';
 
 export interface ClassCount {
@@ -38,11 +39,5 @@ export function analysedLine(c: CurationReport['counts']): string {
 
 /** The Overview's first line: "12 images analysed · 1 unreadable · 3 label issues · …". */
 export function summaryLine(c: CurationReport['counts']): string {
-  return [
-    analysedLine(c),
-    n(c.labelIssues, 'label issue'),
-    n(c.duplicateGroups, 'duplicate group'),
-    n(c.outliers, 'outlier'),
-    n(c.quality, 'quality issue'),
-  ].join(' · ');
+  return [analysedLine(c), ...ISSUE_SECTIONS.map((s) => countText(c[s.field], s))].join(' · ');
 }

@@ -2,8 +2,8 @@
  * The curate command's outputs: a terminal summary (control characters in names escaped), the JSON report, and CSV
  * (one row per file and issue; formula-like fields guarded by protocol's csvField).
  */
-import type { CurationReport } from '@image-classifier/protocol';
-import { csvRow } from '@image-classifier/protocol';
+import type { CurationReport, IssueSectionId } from '@image-classifier/protocol';
+import { countText, csvRow, ISSUE_SECTIONS, issueKind } from '@image-classifier/protocol';
 import { escapeControl } from '../output.js';
 
 export const CURATE_CSV_HEADER = 'file,label,split,label_quality,suggested_label,predicted,issue,score,detail';
@@ -55,36 +55,69 @@ function classTable(r: CurationReport): string[] {
   return out;
 }
 
+const cap = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+
+/** How each report section reads in the text summary: its list, the note after its count, a line or two per entry. */
+const SECTION_TEXT: Record<
+  IssueSectionId,
+  {
+    list: (r: CurationReport) => readonly unknown[];
+    note?: (r: CurationReport) => string;
+    lines: (r: CurationReport, top: number) => string[];
+  }
+> = {
+  labels: {
+    list: (r) => r.labelIssues,
+    note: (r) => {
+      const est = r.counts.estimatedLabelErrors;
+      return `, most suspect first${est === undefined ? '' : `; confident learning estimates ${est} real label error${est === 1 ? '' : 's'}`}`;
+    },
+    lines: (r, top) =>
+      r.labelIssues
+        .slice(0, top)
+        .flatMap((l) => [
+          `  ${l.file}  in '${l.label}', looks like '${l.suggestedLabel}'  (label quality ${l.score.toFixed(3)})`,
+          ...(l.reasons?.length ? [`      ${l.reasons.slice(0, 2).join('; ')}`] : []),
+        ]),
+  },
+  duplicates: {
+    list: (r) => r.duplicateGroups,
+    lines: (r, top) =>
+      r.duplicateGroups.slice(0, top).map((g) => {
+        const flags = [g.conflictingLabels ? 'CONFLICTING LABELS' : '', g.crossSplit ? 'CROSS-SPLIT LEAKAGE' : '']
+          .filter(Boolean)
+          .join(', ');
+        return `  ${g.kind.padEnd(5)}  ${g.files.join('  ')}${flags ? `  [${flags}]` : ''}`;
+      }),
+  },
+  outliers: {
+    list: (r) => r.outliers,
+    note: () => ', most isolated first',
+    lines: (r, top) =>
+      r.outliers
+        .slice(0, top)
+        .map((o) =>
+          o.kind && o.kind !== 'embedding'
+            ? `  ${o.file}  ${kindTitle(o.kind).toLowerCase()}: ${o.reason}`
+            : `  ${o.file}  (mean kNN cosine distance ${o.score.toFixed(3)})`,
+        ),
+  },
+  quality: {
+    list: (r) => r.quality,
+    lines: (r, top) => r.quality.slice(0, top).map((q) => `  ${q.file}  ${kindTitle(q.type)} (score ${q.score}, threshold ${q.threshold})`),
+  },
+};
+
+const kindTitle = (id: string) => issueKind(id)?.title ?? id;
+
+/** Per report section (ISSUE_SECTIONS' order), its count and its first `top` entries. */
 function worstExamples(r: CurationReport, top: number): string[] {
   const out: string[] = [];
-  if (r.labelIssues.length) {
-    const est = r.counts.estimatedLabelErrors;
-    const likely = est === undefined ? '' : `; confident learning estimates ${est} real label error${est === 1 ? '' : 's'}`;
-    out.push('', `Label issues (${r.labelIssues.length}, most suspect first${likely}):`);
-    for (const l of r.labelIssues.slice(0, top)) {
-      out.push(`  ${l.file}  in '${l.label}', looks like '${l.suggestedLabel}'  (label quality ${l.score.toFixed(3)})`);
-      if (l.reasons?.length) out.push(`      ${l.reasons.slice(0, 2).join('; ')}`);
-    }
-  }
-  if (r.duplicateGroups.length) {
-    out.push('', `Duplicate groups (${r.duplicateGroups.length}):`);
-    for (const g of r.duplicateGroups.slice(0, top)) {
-      const flags = [g.conflictingLabels ? 'CONFLICTING LABELS' : '', g.crossSplit ? 'CROSS-SPLIT LEAKAGE' : ''].filter(Boolean).join(', ');
-      out.push(`  ${g.kind.padEnd(5)}  ${g.files.join('  ')}${flags ? `  [${flags}]` : ''}`);
-    }
-  }
-  if (r.outliers.length) {
-    out.push('', `Outliers (${r.outliers.length}, most isolated first):`);
-    for (const o of r.outliers.slice(0, top))
-      out.push(
-        o.kind === 'out_of_vocabulary'
-          ? `  ${o.file}  out of vocabulary: ${o.reason}`
-          : `  ${o.file}  (mean kNN cosine distance ${o.score.toFixed(3)})`,
-      );
-  }
-  if (r.quality.length) {
-    out.push('', `Image quality (${r.quality.length}):`);
-    for (const q of r.quality.slice(0, top)) out.push(`  ${q.file}  ${q.type} (score ${q.score}, threshold ${q.threshold})`);
+  for (const s of ISSUE_SECTIONS) {
+    const text = SECTION_TEXT[s.id];
+    const n = text.list(r).length;
+    if (!n) continue;
+    out.push('', `${cap(s.many)} (${n}${text.note?.(r) ?? ''}):`, ...text.lines(r, top));
   }
   return out;
 }
@@ -96,7 +129,11 @@ export function curateText(r: CurationReport, top = 10): string {
     : `${r.layout.classes} classes${r.layout.splits.length ? `, splits ${r.layout.splits.join(', ')}` : ''}`;
   const out = [`Dataset ${r.root}: ${c.files} images, ${layout}; ${c.analysed} analysed, ${c.unreadable} unreadable, ${c.skipped} skipped`];
   const counts = [...issueCounts(r).entries()].sort((a, b) => b[1] - a[1]);
-  out.push(counts.length ? `Files per issue: ${counts.map(([t, n]) => `${t} ${n}`).join(', ')}` : 'No issues found.');
+  const words = (t: string, n: number) => {
+    const k = issueKind(t);
+    return k ? countText(n, k) : `${n} ${t}`;
+  };
+  out.push(counts.length ? `Files per issue: ${counts.map(([t, n]) => words(t, n)).join(', ')}` : 'No issues found.');
   out.push(...classTable(r), ...worstExamples(r, top));
   const unreadable = r.files.filter((f) => f.issues.some((i) => i.type === 'unreadable'));
   if (unreadable.length) {

@@ -4,13 +4,14 @@
  * types, scores, decision) and `clean-files.txt` (for training scripts).
  *
  * The clean list holds the files with no open issue, one path per line (relative to the dataset folder, at its
- * current path, sorted, no header), counted as the board counts its tabs: a label issue is closed once the file is
- * moved or its label kept, a duplicate once fewer than two files of its group are left (the others trashed), and
- * every other issue (outlier, quality, unreadable, changed) stays open until the file is trashed. Trashed files and
+ * current path, sorted, no header), open by open-issues.ts (the board's own rule): a label issue is closed once the
+ * file is moved or its label kept, a duplicate once fewer than two files of its group are left (the others trashed),
+ * and every other issue (outlier, quality, unreadable, changed) stays open until the file is trashed. Trashed files and
  * files added after the report are not in it; a name with a line break cannot be one line and is left out (the JSON
  * lists it). Pure functions.
  */
 import { type CurationFile, type CurationReport, csvRow } from '@image-classifier/protocol';
+import { fileIssueOpener } from '../shared/open-issues';
 import { placeOf } from './paths';
 
 export const EXPORT_VERSION = 1 as const;
@@ -114,27 +115,15 @@ export function issuesJson(report: CurationReport, rows: ExportRow[], now: Date)
   return `${JSON.stringify(out, null, 2)}\n`;
 }
 
-const DUPLICATE_TYPES = new Set(['exact_duplicate', 'near_duplicate', 'leakage']);
-
 /** clean-files.txt: the files with no open issue, at their current paths, one per line, sorted (no header). */
 export function cleanFileList(report: CurationReport, input: ExportInput): string {
   const where = (file: string) => (input.locations.has(file) ? input.locations.get(file)! : file);
-  // A duplicate is open while its group still has two files in the dataset.
-  const openDup = new Set<string>();
-  for (const g of report.duplicateGroups) {
-    const left = g.files.filter((f) => where(f) !== null);
-    if (left.length >= 2) for (const f of left) openDup.add(f);
-  }
+  const isOpen = fileIssueOpener(report, { currentOf: where }, input.kept);
   const paths: string[] = [];
   for (const f of report.files) {
     const loc = where(f.file);
     if (loc === null || /[\r\n]/.test(loc)) continue;
-    const open = f.issues.some((i) => {
-      if (i.type === 'label') return loc === f.file && !input.kept.has(f.file);
-      if (DUPLICATE_TYPES.has(i.type)) return openDup.has(f.file);
-      return true;
-    });
-    if (!open) paths.push(loc);
+    if (!f.issues.some((i) => isOpen(f.file, i))) paths.push(loc);
   }
   paths.sort();
   return paths.map((p) => `${p}\n`).join('');

@@ -8,8 +8,10 @@
  * ("the folder is right") is no longer open; the file's other issues still are.
  */
 import type { CurationReport, DuplicateGroup, FileIssue } from '@image-classifier/protocol';
+import { type IssueColor, type IssueLetter, ISSUE_LETTERS, issueKind, letterColor } from '@image-classifier/protocol/issue-kinds';
+import { fileIssueOpener, UNMOVED } from './open-issues';
 
-export type IssueLetter = '!' | 'L' | 'D' | 'O' | 'Q';
+export type { IssueLetter };
 
 export interface FileBadge {
   /** One or two characters. */
@@ -19,21 +21,8 @@ export interface FileBadge {
   /** The letters that apply, most urgent first. */
   letters: IssueLetter[];
   /** A VS Code theme colour id for the badge and the file name. */
-  color: 'list.errorForeground' | 'list.warningForeground' | 'editorInfo.foreground';
+  color: IssueColor;
 }
-
-const ORDER: IssueLetter[] = ['!', 'L', 'D', 'O', 'Q'];
-
-const QUALITY_NAMES: Record<string, string> = {
-  dark: 'dark',
-  light: 'too light',
-  blurry: 'blurry',
-  low_information: 'low information',
-  odd_aspect_ratio: 'odd aspect ratio',
-  odd_size: 'odd size',
-  grayscale: 'grayscale',
-  tiny: 'tiny',
-};
 
 const score = (v: number | undefined) => (v === undefined ? '' : ` (score ${v.toFixed(2)})`);
 
@@ -41,9 +30,8 @@ function listFiles(files: string[], max = 3): string {
   return files.length > max ? `${files.slice(0, max).join(', ')} and ${files.length - max} more` : files.join(', ');
 }
 
-function duplicateLine(file: string, group: DuplicateGroup | undefined, issue: FileIssue): string {
+function duplicateLine(file: string, group: DuplicateGroup | undefined, what: string): string {
   const others = group ? group.files.filter((f) => f !== file) : [];
-  const what = issue.type === 'exact_duplicate' ? 'Exact duplicate' : 'Near duplicate';
   const of = others.length ? ` of ${listFiles(others)}` : '';
   const notes = [group?.conflictingLabels ? 'in another class folder' : '', group?.crossSplit ? 'across splits (leakage)' : '']
     .filter(Boolean)
@@ -55,60 +43,33 @@ function duplicateLine(file: string, group: DuplicateGroup | undefined, issue: F
 function badgeOf(
   f: CurationReport['files'][number],
   groups: Map<string, DuplicateGroup>,
-  kept: ReadonlySet<string>,
+  isOpen: (file: string, issue: FileIssue) => boolean,
 ): FileBadge | undefined {
   const letters = new Set<IssueLetter>();
   const lines: string[] = [];
   const quality: string[] = [];
   for (const issue of f.issues) {
-    switch (issue.type) {
-      case 'unreadable':
-        letters.add('!');
-        lines.push(`Unreadable: ${issue.detail ?? 'the image could not be decoded'}`);
-        break;
-      case 'label':
-        if (kept.has(f.file)) break;
-        letters.add('L');
-        lines.push(
-          `Label issue: folder ${f.label ?? '?'}, looks like ${f.suggestedLabel ?? issue.detail?.replace(/^suggested label: /, '') ?? '?'}${score(issue.score ?? f.labelQuality)}`,
-        );
-        if (f.reasons?.length) lines.push(`  ${f.reasons.slice(0, 2).join('; ')}`);
-        break;
-      case 'exact_duplicate':
-      case 'near_duplicate':
-        letters.add('D');
-        lines.push(duplicateLine(f.file, groups.get(f.file), issue));
-        break;
-      case 'leakage':
-        letters.add('D');
-        break; // said on the duplicate's line
-      case 'outlier':
-        letters.add('O');
-        lines.push(`Outlier: far from every other image${score(issue.score)}`);
-        break;
-      case 'out_of_vocabulary':
-        letters.add('O');
-        lines.push(`Out of vocabulary: ${issue.detail ?? 'the model sees something no class folder covers'}`);
-        break;
-      case 'changed':
-        lines.push('Changed while it was analysed: curate again for fresh results');
-        break;
-      default:
-        letters.add('Q');
-        quality.push(`${QUALITY_NAMES[issue.type] ?? issue.type}${score(issue.score)}`);
-    }
+    if (!isOpen(f.file, issue)) continue;
+    const kind = issueKind(issue.type);
+    if (kind?.badge) letters.add(kind.badge);
+    if (kind?.section === 'labels') {
+      lines.push(
+        `${kind.title}: folder ${f.label ?? '?'}, looks like ${f.suggestedLabel ?? issue.detail?.replace(/^suggested label: /, '') ?? '?'}${score(issue.score ?? f.labelQuality)}`,
+      );
+      if (f.reasons?.length) lines.push(`  ${f.reasons.slice(0, 2).join('; ')}`);
+    } else if (issue.type === 'leakage') {
+      // said on the duplicate's line
+    } else if (kind?.section === 'duplicates') lines.push(duplicateLine(f.file, groups.get(f.file), kind.title));
+    else if (kind?.section === 'quality') quality.push(`${kind.title}${score(issue.score)}`);
+    else if (kind?.section === 'outliers' && !issue.detail) lines.push(`${kind.title}: ${kind.explain}${score(issue.score)}`);
+    else if (kind) lines.push(`${kind.title}: ${issue.detail ?? kind.explain ?? ''}`);
+    else quality.push(`${issue.type}${score(issue.score)}`);
   }
   if (quality.length) lines.push(`Quality: ${quality.join(', ')}`);
   if (!letters.size) return undefined;
-  const sorted = ORDER.filter((l) => letters.has(l));
+  const sorted = ISSUE_LETTERS.filter((l) => letters.has(l));
   const badge = sorted[0] === '!' ? '!' : sorted.slice(0, 2).join('');
-  const color =
-    sorted[0] === '!' || sorted[0] === 'L'
-      ? 'list.errorForeground'
-      : sorted[0] === 'Q'
-        ? 'editorInfo.foreground'
-        : 'list.warningForeground';
-  return { badge, tooltip: lines.join('\n'), letters: sorted, color };
+  return { badge, tooltip: lines.join('\n'), letters: sorted, color: letterColor(sorted[0]!) };
 }
 
 /**
@@ -118,9 +79,10 @@ function badgeOf(
 export function curationBadges(report: CurationReport, kept: ReadonlySet<string> = new Set()): Map<string, FileBadge> {
   const groups = new Map<string, DuplicateGroup>();
   for (const g of report.duplicateGroups) for (const f of g.files) if (!groups.has(f)) groups.set(f, g);
+  const isOpen = fileIssueOpener(report, UNMOVED, kept);
   const out = new Map<string, FileBadge>();
   for (const f of report.files) {
-    const b = badgeOf(f, groups, kept);
+    const b = badgeOf(f, groups, isOpen);
     if (b) out.set(f.file, b);
   }
   return out;

@@ -5,6 +5,7 @@
  */
 import type { CurationFile, CurationReport } from '@image-classifier/protocol';
 import { isSplitName } from '@image-classifier/protocol/curation';
+import { fileIssueOpener, openIssues } from './open-issues';
 import type { ActionOutcome } from './types';
 
 /**
@@ -88,24 +89,31 @@ export class PathTracker {
 }
 
 /**
- * The report as the dataset is now: moved files under their new path and label, trashed ones left out (from the
- * files and from every issue list). Used for Export.
+ * The report as the dataset is now: moved files under their new path and label, trashed ones left out, and only the
+ * open issues (open-issues.ts) in every issue list and on every file. The Explorer's badges and the Image Labels
+ * view's counts read it.
  */
 export function currentReport(report: CurationReport, tracker: PathTracker): CurationReport {
   const at = (f: string) => tracker.currentOf(f);
-  const alive = <T extends { file: string }>(xs: T[]) => xs.filter((x) => at(x.file) !== null).map((x) => ({ ...x, file: at(x.file)! }));
-  const files = alive(report.files).map((f) => ({ ...f, label: labelOfPath(f.file, report.layout?.splits) ?? f.label }));
-  // A moved file's label issue is resolved (the user chose its class); a trashed one is gone.
-  const labelIssues = report.labelIssues.filter((i) => !tracker.changed(i.file));
-  const duplicateGroups = report.duplicateGroups
-    .map((g) => ({ ...g, files: g.files.map(at).filter((f): f is string => f !== null) }))
-    .filter((g) => g.files.length >= 2);
+  // The open issues (open-issues.ts) under their current paths: a moved file's label issue is resolved (the user
+  // chose its class), a trashed file's issues are gone, a group needs two files left.
+  const isOpen = fileIssueOpener(report, tracker);
+  const files = report.files
+    .filter((f) => at(f.file) !== null)
+    .map((f) => ({
+      ...f,
+      file: at(f.file)!,
+      label: labelOfPath(at(f.file)!, report.layout?.splits) ?? f.label,
+      issues: f.issues.filter((i) => isOpen(f.file, i)),
+    }));
+  const open = openIssues(report, tracker);
+  const moved = <T extends { file: string }>(xs: T[]) => xs.map((x) => ({ ...x, file: at(x.file)! }));
   return {
     ...report,
     files,
-    labelIssues,
-    duplicateGroups,
-    outliers: alive(report.outliers),
-    quality: alive(report.quality),
+    labelIssues: open.labelIssues,
+    duplicateGroups: open.duplicateGroups.map(({ id: _, ...g }) => ({ ...g, files: g.files.map((f) => at(f)!) })),
+    outliers: moved(open.outliers),
+    quality: moved(open.quality),
   };
 }
