@@ -127,7 +127,7 @@ export async function benchServer({ sharedDir, images, log = console.error, quic
       for (let rep = 0; rep < 2; rep++) {
         for (let i = 0; i < bytes.length; i++) {
           const t = performance.now();
-          const r = await core.preprocessImage(bytes[i], files[i], { mode });
+          const r = await core.preprocessImage(bytes[i], files[i], { preprocessing: mode });
           if (rep === 1) pre[mode].push(performance.now() - t);
           if (mode === 'fast' && rep === 0) tensors.push(r.tensor);
         }
