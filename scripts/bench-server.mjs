@@ -541,7 +541,8 @@ async function benchExactHover({ log = console.error } = {}) {
     const raw = [];
     const loads = [loadAvg()];
     for (let r = 0; r < rounds; r++) {
-      for (const b of servers) {
+      // ABBA: the builds' order turns every round, so a drift in the host's load favours neither.
+      for (const b of r % 2 ? [...servers].reverse() : servers) {
         raw.push(await rawIps());
         const mark = b.s.stderr().length;
         let done = false;
