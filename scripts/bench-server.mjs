@@ -9,12 +9,14 @@
  *   - JSON-RPC round trip of a cached result while 1,000 concurrent uncached classify requests run (p50 / p99)
  *
  * `node scripts/bench-server.mjs [--quick]` alone, `node scripts/bench-server.mjs --flood-only [--model=<onnx>]` for the
- * last figure only, `--svg-bomb-only [--model=<onnx>]` for the cached round trip while SVG bombs decode, or `benchServer({ sharedDir, images, log })` from scripts/bench.mjs.
+ * last figure only, `--svg-bomb-only [--model=<onnx>]` for the cached round trip while SVG bombs decode,
+ * `--exact-hover-only [--against=<checkout>]` for the cached round trip during an `exact` folder (two builds side by side), or `benchServer({ sharedDir, images, log })` from scripts/bench.mjs.
  * Needs `npm run build` first.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import * as os from 'node:os';
 import { cpus, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -43,13 +45,13 @@ function rssOf(pid) {
 
 const uri = (f) => pathToFileURL(f).href;
 
-/** Starts `image-classifier serve --stdio` with a JSON-RPC client; `t0` is just before spawn. */
-export function startServer(env = {}) {
+/** Starts `image-classifier serve --stdio` (this build's, or `bin`) with a JSON-RPC client; `t0` is just before spawn. */
+export function startServer(env = {}, bin = BIN) {
   const rpc = require('vscode-jsonrpc/node');
   const t0 = performance.now();
   // Started as the extension starts it: telemetry off, malloc tuned (packages/protocol/src/launch.ts).
   const launch = require(path.join(ROOT, 'packages/protocol/dist/launch.js'));
-  const child = spawn(process.execPath, [BIN, 'serve', '--stdio'], {
+  const child = spawn(process.execPath, [bin, 'serve', '--stdio'], {
     stdio: ['pipe', 'pipe', 'pipe'],
     env: { ...launch.engineProcessEnv(process.env), ...env },
   });
@@ -127,7 +129,7 @@ export async function benchServer({ sharedDir, images, log = console.error, quic
       for (let rep = 0; rep < 2; rep++) {
         for (let i = 0; i < bytes.length; i++) {
           const t = performance.now();
-          const r = await core.preprocessImage(bytes[i], files[i], { mode });
+          const r = await core.preprocessImage(bytes[i], files[i], { preprocessing: mode });
           if (rep === 1) pre[mode].push(performance.now() - t);
           if (mode === 'fast' && rep === 0) tensors.push(r.tensor);
         }
@@ -476,6 +478,117 @@ async function benchFloodOnly({ log = console.error } = {}) {
   }
 }
 
+/**
+ * `--exact-hover-only [--against=<checkout>] [--rounds=N] [--images=N]`: the editor's default (`exact`) folder run
+ * on 500×375 photos (force: every image decoded and run) with a cached hover every 5 ms meanwhile, and raw
+ * `session.run` batch 8 on ready tensors in this process before each folder run. With `--against`, the server of
+ * another built checkout (e.g. a worktree of main) runs beside this one's: both started once, their folder runs
+ * alternated round by round, so both see the same host load. `IMAGE_CLASSIFIER_BENCH_SERVER_PRELOAD=<file.cjs>` is
+ * passed to the servers as `--require` (e.g. an event-loop delay monitor printing to stderr).
+ */
+async function benchExactHover({ log = console.error } = {}) {
+  const arg = (name, dflt) => {
+    const a = process.argv.find((x) => x.startsWith(`--${name}=`));
+    return a ? a.slice(name.length + 3) : dflt;
+  };
+  const rounds = Number(arg('rounds', 3));
+  const against = arg('against', undefined);
+  const { sharedDir, model } = singleMeasurementModel();
+  const core = require(path.join(ROOT, 'packages/core/dist/index.js'));
+  const work = mkdtempSync(path.join(tmpdir(), 'ic-bench-hover-'));
+  const files = await makeJpegFolder(sharedDir, path.join(work, 'images'), Number(arg('images', 120)));
+  const preload = process.env.IMAGE_CLASSIFIER_BENCH_SERVER_PRELOAD;
+  const env = preload ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${preload}`.trim() } : {};
+  const builds = [{ name: 'this', bin: BIN }];
+  if (against)
+    builds.push({
+      name: path.basename(path.resolve(against)),
+      bin: path.join(path.resolve(against), 'packages/server/bin/image-classifier.js'),
+    });
+  const session = await core.ModelSession.load(model, { optimizedModelCacheDir: path.join(work, 'optimized'), intraOpNumThreads: 2 });
+  const per = 3 * 224 * 224;
+  const pre = await core.preprocessImage(readFileSync(files[0]), files[0], { preprocessing: 'exact' });
+  const input = new Float32Array(per * 8);
+  for (let i = 0; i < 8; i++) input.set(pre.tensor, i * per);
+  const settle = () => new Promise((r) => setTimeout(r, 30));
+  const rawIps = async () => {
+    await session.run(input, 8);
+    const reps = Math.ceil(files.length / 8);
+    const t = performance.now();
+    for (let i = 0; i < reps; i++) await session.run(input, 8);
+    const ips = (reps * 8 * 1000) / (performance.now() - t);
+    await settle();
+    return ips;
+  };
+  const loadAvg = () => Math.round(os.loadavg()[0] * 10) / 10;
+  const servers = [];
+  try {
+    for (const b of builds) {
+      const s = startServer(env, b.bin);
+      servers.push({ ...b, s, during: [], ips: [], loop: [] });
+      await s.initialize({
+        model,
+        cacheDir: path.join(work, `cache-${b.name}`),
+        roots: [path.join(work, 'images')],
+        maxBatch: 8,
+        threads: 2,
+        preprocessing: 'exact',
+      });
+      await s.ready;
+      await s.classify(files[0]);
+      await s.conn.sendRequest('imageClassifier/classifyBatch', { uris: files.slice(0, 16).map(uri), force: true });
+    }
+    const raw = [];
+    const loads = [loadAvg()];
+    for (let r = 0; r < rounds; r++) {
+      // ABBA: the builds' order turns every round, so a drift in the host's load favours neither.
+      for (const b of r % 2 ? [...servers].reverse() : servers) {
+        raw.push(await rawIps());
+        const mark = b.s.stderr().length;
+        let done = false;
+        const t = performance.now();
+        const p = b.s.conn.sendRequest('imageClassifier/classifyBatch', { uris: files.map(uri), force: true }).finally(() => (done = true));
+        const during = await cachedRoundTripsWhile(b.s.classify, files[0], () => !done);
+        const res = await p;
+        if (res.items.some((i) => i.error)) throw new Error(`folder: ${JSON.stringify(res.items.find((i) => i.error))}`);
+        const ips = (files.length * 1000) / (performance.now() - t);
+        b.during.push(...during);
+        b.ips.push(ips);
+        for (const m of b.s
+          .stderr()
+          .slice(mark)
+          .matchAll(/^LOOPSTATS (.*)$/gm))
+          b.loop.push(JSON.parse(m[1]));
+        await settle();
+        log(
+          `round ${r + 1} ${b.name}: folder ${r1(ips)} img/s (raw b8 before it ${r1(raw.at(-1))}), hover p50 ${r2(pct(during, 50))} p99 ${r2(pct(during, 99))} max ${r2(Math.max(...during))} ms (n=${during.length}), load ${loadAvg()}`,
+        );
+      }
+      loads.push(loadAvg());
+    }
+    const out = { images: files.length, rounds, loadAverage: loads, rawImagesPerSec: r1(median(raw)), builds: {} };
+    for (const b of servers) {
+      out.builds[b.name] = {
+        hover: latencySummary(b.during),
+        folderImagesPerSec: r1(median(b.ips)),
+        folderVsRaw: r2(median(b.ips) / median(raw)),
+        ...(b.loop.length
+          ? {
+              loopDelayP99Ms: r2(median(b.loop.map((l) => l.p99))),
+              loopDelayMaxMs: r2(Math.max(...b.loop.map((l) => l.max))),
+              mainThreadCpuMsPerSec: r1(median(b.loop.map((l) => l.mainCpuMs))),
+            }
+          : {}),
+      };
+    }
+    return out;
+  } finally {
+    for (const b of servers) await b.s.stop();
+    await session.release();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
 const SVG_NS = 'xmlns="http://www.w3.org/2000/svg"';
 
 /**
@@ -627,9 +740,11 @@ export function benchCacheAtScale(n, log = console.error) {
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   (process.argv.includes('--flood-only')
     ? benchFloodOnly()
-    : process.argv.includes('--svg-bomb-only')
-      ? benchSvgBombOnly()
-      : benchServer({ quick: process.argv.includes('--quick') })
+    : process.argv.includes('--exact-hover-only')
+      ? benchExactHover()
+      : process.argv.includes('--svg-bomb-only')
+        ? benchSvgBombOnly()
+        : benchServer({ quick: process.argv.includes('--quick') })
   )
     .then((r) => console.log(JSON.stringify(r, null, 2)))
     .catch((e) => {

@@ -5,7 +5,18 @@ import { Classifier, embeddingToJson, requireEmbedding, toClassifierError } from
 import { SETTING_DEFAULTS, SETTING_LIMITS } from '@image-classifier/protocol';
 import { expandInputs, tensorStem } from '../files.js';
 import { CSV_HEADER, formatRecord, isError, type OutputFormat, type ResultRecord } from '../output.js';
-import { EXIT_OK, EXIT_SOME_FAILED, failWith, type Io, intOption, parseCommand, UsageError } from './common.js';
+import {
+  EXIT_BROKEN_PIPE,
+  EXIT_OK,
+  EXIT_SOME_FAILED,
+  failWith,
+  type Io,
+  intOption,
+  isBrokenPipe,
+  parseCommand,
+  UsageError,
+  watchOutput,
+} from './common.js';
 import { buildClassifierOptions, MODEL_OPTIONS } from './model-options.js';
 import { ProgressLine } from './progress.js';
 
@@ -57,8 +68,18 @@ async function classifyOne(classifier: Classifier, file: string, want: Want, dum
   }
 }
 
-/** Classifies `files` with a bounded window of images in flight, handing the records to `out` in input order. */
-async function run(classifier: Classifier, files: string[], want: Want, dump: TensorDumper | undefined, out: (r: ResultRecord) => void) {
+/**
+ * Classifies `files` with a bounded window of images in flight, handing the records to `out` in input order, until
+ * `stopped()` says the output is gone (the images still in flight are left to `Classifier.close()`).
+ */
+async function run(
+  classifier: Classifier,
+  files: string[],
+  want: Want,
+  dump: TensorDumper | undefined,
+  out: (r: ResultRecord) => void,
+  stopped: () => boolean,
+) {
   const window = Math.max(4, classifier.maxBatch * 3, classifier.pipelineImages);
   const results: Array<Promise<ResultRecord> | undefined> = new Array(files.length);
   let next = 0;
@@ -70,8 +91,9 @@ async function run(classifier: Classifier, files: string[], want: Want, dump: Te
     }
   };
   launch();
-  while (printed < files.length) {
+  while (printed < files.length && !stopped()) {
     const rec = await results[printed]!;
+    if (stopped()) break;
     results[printed] = undefined;
     printed++;
     launch();
@@ -93,6 +115,9 @@ export async function classifyCommand(args: string[], io: Io): Promise<number> {
   const format = outputFormat(values, io);
   const topK = intOption(values['top-k'], '--top-k', 1, SETTING_LIMITS.topK[1]) ?? SETTING_DEFAULTS.topK;
   const tty = Boolean(io.stderr.isTTY) && !values['no-progress'];
+  // A reader that goes away (`| head`) ends the run quietly: see watchOutput.
+  const stdout = watchOutput(io.stdout);
+  const stderr = watchOutput(io.stderr);
   const options = await buildClassifierOptions(values, io, tty);
   // The folders are walked while the model loads, and the first images decoded meanwhile (Classifier's prefetch).
   const inputs = expandInputs(positionals);
@@ -129,14 +154,22 @@ export async function classifyCommand(args: string[], io: Io): Promise<number> {
       (rec) => {
         done++;
         if (isError(rec)) failed++;
-        line.clear();
+        if (!stderr.error) line.clear();
         io.stdout.write(formatRecord(rec, format));
-        line.images(done, entries.length, failed, started);
+        if (!stderr.error) line.images(done, entries.length, failed, started);
       },
+      () => stdout.error !== undefined,
     );
   } finally {
-    line.end();
+    if (!stderr.error) line.end();
     await classifier.close();
+  }
+  // A write error is reported once the stream's 'error' event has been heard (Node emits it on a later tick).
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  if (stdout.error) {
+    if (isBrokenPipe(stdout.error)) return EXIT_BROKEN_PIPE;
+    if (!stderr.error) io.stderr.write(`image-classifier: OUTPUT_FAILED: could not write the results to stdout: ${stdout.error.message}\n`);
+    return EXIT_SOME_FAILED;
   }
   return failed > 0 ? EXIT_SOME_FAILED : EXIT_OK;
 }

@@ -9,6 +9,8 @@ import { escapeControl } from '../output.js';
 export const EXIT_OK = 0;
 export const EXIT_SOME_FAILED = 1;
 export const EXIT_USAGE = 2;
+/** The reader of stdout went away (`| head`): 128 + SIGPIPE, what the shell reports for a tool that SIGPIPE stopped. */
+export const EXIT_BROKEN_PIPE = 141;
 
 export const USAGE = `Usage:
   image-classifier classify [options] <file|folder>...
@@ -78,6 +80,31 @@ export function intOption(v: string | undefined, name: string, min: number, max 
     );
   }
   return n;
+}
+
+/**
+ * Watches an output stream for write errors. Node reports a write to a pipe whose reader has gone (EPIPE) as an
+ * 'error' event, which, unheard, ends the process with a stack trace while ONNX Runtime's and libvips' threads still
+ * run (and then a native abort). Heard here, it only marks the output as gone: the command stops writing, stops its
+ * work and closes its threads in order. `error` is the first failure (EPIPE or another, such as ENOSPC).
+ */
+export function watchOutput(stream: NodeJS.WritableStream): { readonly error: NodeJS.ErrnoException | undefined } {
+  let error: NodeJS.ErrnoException | undefined;
+  const onError = (e: NodeJS.ErrnoException) => {
+    error ??= e;
+  };
+  // The listener stays for the life of the process: a write already queued may still fail after the command ends.
+  stream.on('error', onError);
+  return {
+    get error() {
+      return error;
+    },
+  };
+}
+
+/** True for the error of a write whose reader has gone (the pipe's read end closed, or the stream already torn down). */
+export function isBrokenPipe(e: NodeJS.ErrnoException | undefined): boolean {
+  return e?.code === 'EPIPE' || e?.code === 'ERR_STREAM_DESTROYED';
 }
 
 /** Writes `image-classifier: CODE: message` and returns the usage exit code (a model that cannot be used). */

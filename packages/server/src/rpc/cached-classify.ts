@@ -13,7 +13,7 @@ import {
   encodeFloat16,
   type FileIdentity,
   identityOf,
-  readOpenedFile,
+  readOpenedFileFast,
   sameIdentity,
 } from '@image-classifier/core';
 import type { Prediction } from '@image-classifier/protocol';
@@ -84,7 +84,7 @@ export async function readChecked(
     let bytes: Buffer;
     let after: FileIdentity;
     try {
-      bytes = await readOpenedFile(opened.fd, opened.stat.size);
+      bytes = await readOpenedFileFast(opened.fd, opened.stat.size);
       after = identityOf(fstatSync(opened.fd));
     } catch (e) {
       throw new ClassifierError('READ_FAILED', `Cannot read ${opened.path}: ${(e as Error).message}.`);
