@@ -1,24 +1,36 @@
 /**
  * `imageClassifier/find` over JSON-RPC on a folder that was never curated (the real server child process, MobileNetV2
  * int8, the fish/ and instrument/ folders of ../shared/datasets/curation-dev copied into a temporary workspace): its
- * answers beside the CLI's `find`, a noun with several senses, and every way a request is refused (typed error, code
+ * whole ranking (every file at ≥ 1 %, order and masses) beside the CLI's `find`, with some images classified before
+ * (cached results without an output row), a noun with several senses, and every way a request is refused (typed error, code
  * and a sentence) or cancelled.
  */
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { CancellationTokenSource } from 'vscode-jsonrpc/node';
-import { FindRequest } from '@image-classifier/protocol';
+import { ClassifyRequest, FindRequest } from '@image-classifier/protocol';
 import { sharedDir, SKIP_NO_SHARED } from '../../../test-fixtures/fixtures.js';
 import { BIN, MOBILENET_INT8, rpcError, type ServerHandle, startReadyServer, uri } from './server-client.js';
 
 const shared = sharedDir();
 const DEV = shared ? path.join(shared, 'datasets', 'curation-dev', 'dataset') : '';
 const FILES = 34;
+
+/** The CLI's `find` over every file of `root` (all 1000 classes per image). */
+async function cliFind(noun: string, root: string): Promise<{ concept: { synset: string }; results: Array<{ file: string; mass: number }> }> {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [BIN, 'find', noun, '--in', root, '--model', MOBILENET_INT8, '--top', '10000', '--format', 'json', '--no-progress'],
+    { maxBuffer: 1 << 24 },
+  );
+  return JSON.parse(stdout);
+}
 
 describe('imageClassifier/find', { skip: shared ? false : SKIP_NO_SHARED }, () => {
   let work: string;
@@ -50,27 +62,47 @@ describe('imageClassifier/find', { skip: shared ? false : SKIP_NO_SHARED }, () =
     assert.equal(e.data?.code, 'CANCELLED', e.message);
   });
 
-  test('a folder never curated is classified and ranked; the same files in the same order as the CLI', async () => {
-    const r = await srv.conn.sendRequest(FindRequest.type, { noun: 'fish', root: uri(dataset), top: 10 });
-    assert.equal(r.searched, FILES);
-    assert.equal(r.concept.synset, 'n02512053');
-    assert.ok(
-      r.items.every((h) => h.file.startsWith('fish/')),
-      r.items.map((h) => h.file).join(', '),
+  test('every file at ≥ 1 % ranks as the CLI ranks it, with its masses, also for images classified before (no output row cached)', async () => {
+    // Five fish classified first: their cached results hold the top 10 classes only, so find must classify them again.
+    const fishFiles = readdirSync(path.join(dataset, 'fish')).sort().slice(0, 5);
+    for (const f of fishFiles) await srv.conn.sendRequest(ClassifyRequest.type, { uri: uri(path.join(dataset, 'fish', f)) });
+    for (const noun of ['fish', 'animal', 'device']) {
+      const r = await srv.conn.sendRequest(FindRequest.type, { noun, root: uri(dataset), top: 10_000 });
+      assert.equal(r.searched, FILES);
+      if (noun === 'fish') {
+        assert.equal(r.concept.synset, 'n02512053');
+        assert.ok(
+          r.items.slice(0, 10).every((h) => h.file.startsWith('fish/')),
+          r.items.map((h) => h.file).join(', '),
+        );
+      }
+      const cli = await cliFind(noun, dataset);
+      assert.equal(r.concept.synset, cli.concept.synset, noun);
+      const board = r.items.filter((h) => h.mass >= 0.01);
+      const exact = cli.results.filter((h) => h.mass >= 0.01);
+      assert.ok(exact.length >= 10, `${noun}: only ${exact.length} files at ≥ 1 %`);
+      console.log(`find ${noun}: ${exact.length} files at ≥ 1 % (CLI), ${board.length} (server)`);
+      assert.deepEqual(
+        board.map((h) => h.file),
+        exact.map((h) => h.file),
+        noun,
+      );
+      for (const [i, h] of board.entries())
+        assert.ok(Math.abs(h.mass - exact[i]!.mass) <= 1e-4, `${noun}: ${h.file}: ${h.mass} vs the CLI's ${exact[i]!.mass}`);
+    }
+    // The output rows are cached: one float32 row per image, in its own log.
+    const log = path.join(work, 'cache', 'results', 'outputs-v1.log');
+    const lines = readFileSync(log, 'utf8').split('\n').filter((l) => l.includes('"t":"r"'));
+    // One row per distinct image content (the folders hold exact duplicates).
+    const contents = new Set(
+      ['fish', 'instrument'].flatMap((c) =>
+        readdirSync(path.join(dataset, c)).map((f) => createHash('sha256').update(readFileSync(path.join(dataset, c, f))).digest('hex')),
+      ),
     );
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      [BIN, 'find', 'fish', '--in', dataset, '--model', MOBILENET_INT8, '--top', '10', '--format', 'json', '--no-progress'],
-      { maxBuffer: 1 << 24 },
-    );
-    const cli = JSON.parse(stdout) as { results: Array<{ file: string; mass: number }> };
-    assert.deepEqual(
-      r.items.map((h) => h.file),
-      cli.results.map((h) => h.file),
-    );
-    // The server sums the classes under the synset among each image's top 10 (the result cache), the CLI all 1000.
-    for (const [i, h] of r.items.entries())
-      assert.ok(Math.abs(h.mass - cli.results[i]!.mass) < 0.01, `${h.file}: ${h.mass} vs ${cli.results[i]!.mass}`);
+    assert.equal(new Set(lines.map((l) => /"k":"([^"]+)"/.exec(l)![1])).size, contents.size);
+    const perImage = statSync(log).size / lines.length;
+    console.log(`output cache: ${lines.length} rows, ${statSync(log).size} bytes, ${Math.round(perImage)} bytes per image`);
+    assert.ok(perImage > 4000 && perImage < 6000, `${perImage} bytes per cached output row`);
   });
 
   test('a noun with several senses takes the one holding the dataset’s mass and lists the others', async () => {

@@ -1,5 +1,6 @@
 /**
- * One file through the result cache and the engine. Results (and embeddings, in their own log) are cached by image
+ * One file through the result cache and the engine. Results (and embeddings and whole output rows, each in its own
+ * log) are cached by image
  * content under the model's key; the cache is looked up without reading the file when (path, size, mtime, ctime,
  * inode, device) is known. The file is read through one descriptor, checked when opened (regular, inside the roots),
  * and its hash is indexed under that descriptor's fstat: what was read is what the index says.
@@ -18,7 +19,7 @@ import {
 } from '@image-classifier/core';
 import type { Prediction } from '@image-classifier/protocol';
 import type { FileStat } from '../roots.js';
-import { embeddings } from './caches.js';
+import { embeddings, outputs } from './caches.js';
 import type { FileOutcome, Loaded, ServerContext } from './state.js';
 import { tuneHelperThreads } from './threads.js';
 
@@ -35,6 +36,12 @@ export interface ClassifyFileOptions {
   embedding: boolean;
   /** With `embedding`: return it as `FileOutcome.vector` (float32, not rounded into JSON numbers; curation). */
   rawEmbedding?: boolean;
+  /**
+   * Return the model's whole output row (float32 logits) as `FileOutcome.outputs` (find by concept). It is cached in
+   * its own log when the model computes it; a cached result without one (older caches, plain classify) is computed
+   * again, never pieced together from the top classes.
+   */
+  outputs?: boolean;
   /** Answer from the cache only: a file it does not hold comes back with no predictions (`cached: false`), unread by the model. */
   cachedOnly?: boolean;
 }
@@ -46,15 +53,30 @@ export function cachedResult(ctx: ServerContext, modelKey: string, hash: string 
   return { predictions: v.p.slice(0, want), cached: true, width: v.w, height: v.h };
 }
 
-function fromCache(
-  ctx: ServerContext,
-  l: Loaded,
-  hash: string,
-  topK: number,
-  wantEmbedding: boolean,
-  raw = false,
-): FileOutcome | undefined {
-  const hit = cachedResult(ctx, l.key, hash, Math.min(topK, l.classifier.info.classes));
+/** The cached output row for `key`, if it has the model's width and decodes whole. */
+function cachedOutputs(ctx: ServerContext, key: string, width: number): Float32Array | undefined {
+  const o = outputs(ctx)?.get(key);
+  if (!o || typeof o.f !== 'string' || o.n !== width) return undefined;
+  const bytes = Buffer.from(o.f, 'base64');
+  if (bytes.length !== width * 4) return undefined;
+  const row = new Float32Array(width);
+  for (let i = 0; i < width; i++) row[i] = bytes.readFloatLE(i * 4);
+  return row;
+}
+
+function encodeOutputs(row: ArrayLike<number>): string {
+  const b = Buffer.allocUnsafe(row.length * 4);
+  for (let i = 0; i < row.length; i++) b.writeFloatLE(row[i]!, i * 4);
+  return b.toString('base64');
+}
+
+function fromCache(ctx: ServerContext, l: Loaded, hash: string, o: ClassifyFileOptions): FileOutcome | undefined {
+  const { topK, embedding: wantEmbedding, rawEmbedding: raw } = o;
+  let hit = cachedResult(ctx, l.key, hash, Math.min(topK, l.classifier.info.classes));
+  if (hit && o.outputs) {
+    const row = cachedOutputs(ctx, `${l.key}:${hash}`, l.classifier.info.classes);
+    hit = row ? { ...hit, outputs: row } : undefined;
+  }
   if (!hit || !wantEmbedding) return hit;
   const e = embeddings(ctx)?.get(`${l.key}:${hash}`);
   if (!e || typeof e.f !== 'string' || e.d !== l.classifier.info.embedding?.dims) return undefined;
@@ -109,6 +131,7 @@ async function infer(
   const out = await l.classifier.classifyBytes(bytes, file, {
     topK: keep,
     embedding: o.embedding,
+    logits: Boolean(o.outputs),
     priority: o.interactive ? 'interactive' : 'bulk',
     ...(o.signal ? { signal: o.signal } : {}),
   });
@@ -120,12 +143,16 @@ async function infer(
   const store = !l.retired && out.answeredBy !== 'local';
   if (store) ctx.caches.results?.put(key, { p: predictions, w: out.width, h: out.height });
   if (out.embedding && store) embeddings(ctx)?.put(key, { d: out.embedding.length, f: encodeFloat16(out.embedding).toString('base64') });
+  // A copy: the row may be a view into the batch's output.
+  const row = o.outputs && out.logits ? Float32Array.from(out.logits) : undefined;
+  if (row && store) outputs(ctx)?.put(key, { n: row.length, f: encodeOutputs(row) });
   return {
     predictions: predictions.slice(0, Math.min(o.topK, predictions.length)),
     cached: false,
     width: out.width,
     height: out.height,
     ...(out.embedding ? (o.rawEmbedding ? { vector: out.embedding } : { embedding: embeddingToJson(out.embedding) }) : {}),
+    ...(row ? { outputs: row } : {}),
     ...(out.answeredBy ? { answeredBy: out.answeredBy } : {}),
   };
 }
@@ -134,7 +161,7 @@ async function infer(
 export async function classifyFile(ctx: ServerContext, l: Loaded, file: FileStat, o: ClassifyFileOptions): Promise<FileOutcome> {
   if (!o.force && ctx.caches.results) {
     const h = ctx.caches.results.hashFor(file.path, file.size, file.mtimeMs, file);
-    const hit = h ? fromCache(ctx, l, h, o.topK, o.embedding, o.rawEmbedding) : undefined;
+    const hit = h ? fromCache(ctx, l, h, o) : undefined;
     if (hit) return hit;
   }
   if (file.size > MAX_FILE_BYTES) throw tooLarge(file.path, file.size);
@@ -145,7 +172,7 @@ export async function classifyFile(ctx: ServerContext, l: Loaded, file: FileStat
     const hash = createHash('sha256').update(bytes).digest('hex').slice(0, 40);
     if (id) ctx.caches.results?.setHash(read, id.size, id.mtimeMs, hash, id);
     if (!o.force) {
-      const hit = fromCache(ctx, l, hash, o.topK, o.embedding, o.rawEmbedding);
+      const hit = fromCache(ctx, l, hash, o);
       if (hit) return hit;
     }
     return await infer(ctx, l, read, bytes, hash, o);
@@ -160,5 +187,5 @@ async function cachedByContent(ctx: ServerContext, l: Loaded, file: FileStat, o:
   const { bytes, path: read, id } = await readChecked(ctx, file.path);
   const hash = createHash('sha256').update(bytes).digest('hex').slice(0, 40);
   if (id) ctx.caches.results.setHash(read, id.size, id.mtimeMs, hash, id);
-  return fromCache(ctx, l, hash, o.topK, o.embedding, o.rawEmbedding) ?? { predictions: [], cached: false };
+  return fromCache(ctx, l, hash, o) ?? { predictions: [], cached: false };
 }

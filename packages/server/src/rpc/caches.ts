@@ -1,14 +1,17 @@
 /**
  * The caches' part of the server state (state.ts `CacheState`), written only here: the result cache under
- * `cacheDir`, opened when the settings name a new folder, and the embedding log beside it, opened on first use.
+ * `cacheDir`, opened when the settings name a new folder, and the embedding and output logs beside it, opened on
+ * first use.
  */
 import { rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { ResultCache } from '../result-cache.js';
-import type { CachedEmbedding, CachedValue, CacheState, ServerContext } from './state.js';
+import type { CachedEmbedding, CachedOutputs, CachedValue, CacheState, ServerContext } from './state.js';
 
 /** The embeddings' log beside the results' (same format). */
 const EMBEDDINGS_LOG = 'embeddings-v1.log';
+/** The models' whole output rows (find by concept), beside the results (same format). */
+const OUTPUTS_LOG = 'outputs-v1.log';
 
 function mine(ctx: ServerContext): CacheState {
   return ctx.caches as CacheState;
@@ -20,7 +23,9 @@ export function openCaches(ctx: ServerContext, cacheDir: string): void {
   if (cacheDir === c.dir) return;
   c.results?.close();
   c.embeddings?.close();
+  c.outputs?.close();
   c.embeddings = undefined;
+  c.outputs = undefined;
   c.dir = cacheDir;
   try {
     // Never throws for an unusable folder (read-only, full, a file in the way): it degrades, and says so.
@@ -32,13 +37,15 @@ export function openCaches(ctx: ServerContext, cacheDir: string): void {
   }
 }
 
-/** Shutdown: both caches flushed and closed. */
+/** Shutdown: every cache flushed and closed. */
 export function closeCaches(ctx: ServerContext): void {
   const c = mine(ctx);
   c.results?.close();
   c.embeddings?.close();
+  c.outputs?.close();
   c.results = undefined;
   c.embeddings = undefined;
+  c.outputs = undefined;
 }
 
 /** The embedding log, opened (and read) on first use. */
@@ -55,17 +62,39 @@ export function embeddings(ctx: ServerContext): ResultCache<CachedEmbedding> | u
   return c.embeddings;
 }
 
-/** `imageClassifier/clearCache`: results cleared; embeddings cleared if open, else their log removed unread. */
+/**
+ * The output-row log (find by concept: each image's whole output, so its mass under any synset is the CLI's), opened
+ * (and read) on first use.
+ */
+export function outputs(ctx: ServerContext): ResultCache<CachedOutputs> | undefined {
+  const c = mine(ctx);
+  if (!c.outputs && c.results && c.dir) {
+    try {
+      c.outputs = ResultCache.open<CachedOutputs>(path.join(c.dir, 'results'), ctx.log, OUTPUTS_LOG);
+      ctx.log(`output cache: ${c.outputs.entries} output rows (${c.outputs.stats.loadMs} ms)`);
+    } catch (e) {
+      ctx.log(`output cache disabled: ${(e as Error).message}`);
+    }
+  }
+  return c.outputs;
+}
+
+/** `imageClassifier/clearCache`: results cleared; embeddings and output rows cleared if open, else their logs removed unread. */
 export function clearCache(ctx: ServerContext): { removed: number } {
   const c = ctx.caches;
   const removed = c.results?.clear() ?? 0;
-  // Cleared if open; otherwise removed unread (it may be hundreds of MB).
-  if (c.embeddings) c.embeddings.clear();
-  else if (c.dir) {
-    try {
-      rmSync(path.join(c.dir, 'results', EMBEDDINGS_LOG), { force: true });
-    } catch (e) {
-      ctx.log(`embedding cache: cannot remove its log (${(e as Error).message})`);
+  // Cleared if open; otherwise removed unread (they may be hundreds of MB).
+  for (const [open, file, what] of [
+    [c.embeddings, EMBEDDINGS_LOG, 'embedding'],
+    [c.outputs, OUTPUTS_LOG, 'output'],
+  ] as const) {
+    if (open) open.clear();
+    else if (c.dir) {
+      try {
+        rmSync(path.join(c.dir, 'results', file), { force: true });
+      } catch (e) {
+        ctx.log(`${what} cache: cannot remove its log (${(e as Error).message})`);
+      }
     }
   }
   // The neighbour graphs curate saved for find-similar (a kept index stays in memory until the next curate).

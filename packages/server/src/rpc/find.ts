@@ -1,12 +1,14 @@
 /**
  * `imageClassifier/find`: a dataset's images ranked by the model's probability under a noun's WordNet synset
- * (core's rankByConcept). Each image goes through the cached classify path (its top 10 classes, as the result cache
- * keeps them: a curated or classified dataset answers from the cache). An unknown noun is refused before any image
+ * (core's rankByConcept), over each image's whole output row, as the CLI's `find` does: the same masses and order.
+ * Each image goes through the cached classify path asking for its output row, which the cache keeps in its own log
+ * (`outputs-v1.log`): a folder searched before answers from the cache; an image whose cached result has no row
+ * (classified or curated only, or an older cache) is classified again. An unknown noun is refused before any image
  * is read, with close matches.
  */
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ClassifierError, rankByConcept, resolveNoun, scanDataset, toConceptDto } from '@image-classifier/core';
+import { ClassifierError, rankByConcept, resolveNoun, scanDataset, softmax, toConceptDto } from '@image-classifier/core';
 import { type FindParams, type FindResult, FindRequest, usageLine } from '@image-classifier/protocol';
 import type { CancellationToken } from 'vscode-languageserver/node';
 import { classifyFile } from './cached-classify.js';
@@ -17,8 +19,6 @@ import { pace } from './pace.js';
 import type { ServerContext } from './state.js';
 
 const MAX_TOP = 10_000;
-/** Classes per image: what the result cache keeps (its STORED_TOP_K). */
-const TOP_CLASSES = 10;
 
 function validTop(top: unknown): number {
   if (top === undefined || top === null) return 50;
@@ -48,11 +48,14 @@ export async function find(p: FindParams, ctx: ServerContext, token: Cancellatio
         const e = scan.entries[next++]!;
         try {
           const file = ctx.config.roots.resolve(e.path);
-          const r = await classifyFile(ctx, l, file, { topK: TOP_CLASSES, force: false, interactive: false, signal, embedding: false });
-          const probs = new Float32Array(l.classifier.info.classes);
-          for (const q of r.predictions) probs[q.index] = q.probability;
+          const r = await classifyFile(ctx, l, file, { topK: 1, force: false, interactive: false, signal, embedding: false, outputs: true });
+          // A model without its output row (a remote answer from an older server) cannot be ranked like the CLI: left out.
+          if (!r.outputs) continue;
+          // The CLI's probabilities: softmax over the whole row (core's findByConcept).
+          const probs = softmax(r.outputs);
           const best = r.predictions[0];
-          files.push({ file: e.file, probs, ...(best ? { predicted: { label: best.label, probability: best.probability } } : {}) });
+          const predicted = best ? { label: best.label, probability: Math.round(best.probability * 1e4) / 1e4 } : undefined;
+          files.push({ file: e.file, probs, ...(predicted ? { predicted } : {}) });
         } catch (err) {
           if ((err as ClassifierError).code === 'CANCELLED' && signal.aborted) throw err;
           // One unreadable image never stops the search: it is left out.

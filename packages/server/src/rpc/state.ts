@@ -30,6 +30,12 @@ export interface CachedEmbedding {
   f: string;
 }
 
+/** A model's whole output row in the cache (find by concept): its length and its float32 little-endian bytes, base64. */
+export interface CachedOutputs {
+  n: number;
+  f: string;
+}
+
 export interface CachedValue {
   /** Predictions, best first. */
   p: Prediction[];
@@ -52,6 +58,8 @@ export interface FileOutcome {
   embedding?: number[];
   /** The embedding as float32, when asked with `rawEmbedding`. */
   vector?: Float32Array;
+  /** The model's whole output row (logits, float32), when asked with `outputs`. */
+  outputs?: Float32Array;
   width?: number;
   height?: number;
   /** The local model answered in place of the remote one (not cached). */
@@ -95,6 +103,8 @@ export interface CacheState {
   results: ResultCache<CachedValue> | undefined;
   /** Embeddings (float16, base64) beside the results, opened on the first request that wants one. */
   embeddings: ResultCache<CachedEmbedding> | undefined;
+  /** Whole output rows (float32, base64) beside the results, opened on the first request that wants one (find). */
+  outputs: ResultCache<CachedOutputs> | undefined;
 }
 
 /**
@@ -140,7 +150,7 @@ export function createContext(connection: Connection, options: ServerOptions): S
   setMaxListeners(0, stop.signal);
   const lifecycle: LifecycleState = { initialized: false, closing: false, shutdownRequested: false, stop };
   const config: ConfigState = { settings: {}, initSettings: undefined, initRoots: undefined, roots: new Roots(undefined) };
-  const caches: CacheState = { dir: undefined, results: undefined, embeddings: undefined };
+  const caches: CacheState = { dir: undefined, results: undefined, embeddings: undefined, outputs: undefined };
   const model: ModelHostState = {
     state: 'loading',
     lastStatus: { state: 'loading', message: 'Waiting for initialize' },
