@@ -10,6 +10,7 @@ import { handleKey } from './keys';
 import { FindBox } from './find-box';
 import { BoardModel } from './model';
 import { applyInlineStyles, classColour, renderOverview } from './overview';
+import { likelyText } from './likely-text';
 import { analysedLine } from './overview-counts';
 import { GridTab } from './tabview';
 import { TABS } from './tabs';
@@ -275,13 +276,12 @@ export class Board {
     return [bar];
   }
 
-  /** "Likely 18 real label errors (confident learning's estimate) of 51 flagged · Show all 51 / Show the likely 18". */
+  /** likelyText's sentence ("Likely about 18 real label errors … among the 51 files flagged") · Show all 51 / Show the likely 18. */
   private likelyToggle(estimate: number, flagged: number): HTMLElement {
     const box = document.createElement('span');
     box.className = 'likely';
     const all = this.model.allLabelIssues;
-    const errors = `${estimate} real label error${estimate === 1 ? '' : 's'}`;
-    const said = estimate < flagged ? `Likely ${errors} of ${flagged} flagged` : `Likely ${errors}; all ${flagged} flagged are shown`;
+    const said = likelyText(estimate, flagged);
     box.innerHTML =
       `<span class="estimate" title="Confident learning's estimate of how many labels are wrong; the flagged files are ranked, the likely errors first">` +
       `${said}</span> `;
