@@ -23,7 +23,10 @@ const DEV = shared ? path.join(shared, 'datasets', 'curation-dev', 'dataset') : 
 const FILES = 34;
 
 /** The CLI's `find` over every file of `root` (all 1000 classes per image). */
-async function cliFind(noun: string, root: string): Promise<{ concept: { synset: string }; results: Array<{ file: string; mass: number }> }> {
+async function cliFind(
+  noun: string,
+  root: string,
+): Promise<{ concept: { synset: string }; results: Array<{ file: string; mass: number }> }> {
   const { stdout } = await promisify(execFile)(
     process.execPath,
     [BIN, 'find', noun, '--in', root, '--model', MOBILENET_INT8, '--top', '10000', '--format', 'json', '--no-progress'],
@@ -92,11 +95,17 @@ describe('imageClassifier/find', { skip: shared ? false : SKIP_NO_SHARED }, () =
     }
     // The output rows are cached: one float32 row per image, in its own log.
     const log = path.join(work, 'cache', 'results', 'outputs-v1.log');
-    const lines = readFileSync(log, 'utf8').split('\n').filter((l) => l.includes('"t":"r"'));
+    const lines = readFileSync(log, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('"t":"r"'));
     // One row per distinct image content (the folders hold exact duplicates).
     const contents = new Set(
       ['fish', 'instrument'].flatMap((c) =>
-        readdirSync(path.join(dataset, c)).map((f) => createHash('sha256').update(readFileSync(path.join(dataset, c, f))).digest('hex')),
+        readdirSync(path.join(dataset, c)).map((f) =>
+          createHash('sha256')
+            .update(readFileSync(path.join(dataset, c, f)))
+            .digest('hex'),
+        ),
       ),
     );
     assert.equal(new Set(lines.map((l) => /"k":"([^"]+)"/.exec(l)![1])).size, contents.size);

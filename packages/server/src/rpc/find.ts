@@ -48,7 +48,14 @@ export async function find(p: FindParams, ctx: ServerContext, token: Cancellatio
         const e = scan.entries[next++]!;
         try {
           const file = ctx.config.roots.resolve(e.path);
-          const r = await classifyFile(ctx, l, file, { topK: 1, force: false, interactive: false, signal, embedding: false, outputs: true });
+          const r = await classifyFile(ctx, l, file, {
+            topK: 1,
+            force: false,
+            interactive: false,
+            signal,
+            embedding: false,
+            outputs: true,
+          });
           // A model without its output row (a remote answer from an older server) cannot be ranked like the CLI: left out.
           if (!r.outputs) continue;
           // The CLI's probabilities: softmax over the whole row (core's findByConcept).
