@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { CancellationTokenSource } from 'vscode-jsonrpc/node';
-import { ClassifyRequest, FindRequest } from '@image-classifier/protocol';
+import { ClassifyRequest, ClearCacheRequest, FindRequest } from '@image-classifier/protocol';
 import { sharedDir, SKIP_NO_SHARED } from '../../../test-fixtures/fixtures.js';
 import { BIN, MOBILENET_INT8, rpcError, type ServerHandle, startReadyServer, uri } from './server-client.js';
 
@@ -111,6 +111,20 @@ describe('imageClassifier/find', { skip: shared ? false : SKIP_NO_SHARED }, () =
     assert.equal(new Set(lines.map((l) => /"k":"([^"]+)"/.exec(l)![1])).size, contents.size);
     const perImage = statSync(log).size / lines.length;
     console.log(`output cache: ${lines.length} rows, ${statSync(log).size} bytes, ${Math.round(perImage)} bytes per image`);
+    // clearCache empties the output rows too: the next search classifies again, with the same answer.
+    await srv.conn.sendRequest(ClearCacheRequest.type);
+    assert.equal(
+      readFileSync(log, 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('"t":"r"')).length,
+      0,
+    );
+    const again = await srv.conn.sendRequest(FindRequest.type, { noun: 'fish', root: uri(dataset), top: 10_000 });
+    const cli = await cliFind('fish', dataset);
+    assert.deepEqual(
+      again.items.map((h) => [h.file, h.mass]).filter(([, m]) => (m as number) >= 0.01),
+      cli.results.map((h) => [h.file, h.mass]).filter(([, m]) => (m as number) >= 0.01),
+    );
     assert.ok(perImage > 4000 && perImage < 6000, `${perImage} bytes per cached output row`);
   });
 
