@@ -8,9 +8,15 @@
  *   - shipped: the average mixed with the model's mass under the folders' synsets (semantic.ts), then confident
  *     learning; and the same with group-aware cross-validation (duplicate groups kept whole);
  *   - cleanlab's `find_label_issues` (PyPI, in the venv scripts/cleanlab-venv.sh makes) on the same embeddings'
- *     out-of-sample pred_probs: the CV regression's (cleanlab's own recipe), and the shipped probabilities.
+ *     out-of-sample pred_probs: the CV regression's (cleanlab's own recipe), and the shipped probabilities;
+ *   - cleanlab's Datalab (scripts/cleanlab-datalab.py) with its label, outlier and near-duplicate issue types on the
+ *     same unit embeddings as features and the same pred_probs (its label row for both pred_probs; the outlier and
+ *     near-duplicate types use the features alone).
  * Each ranking is the flagged files (most suspect first) then every other file by self-confidence; scored as AP,
- * P@n and R@2n with n the number of mislabelled files. `node scripts/bench-curation-methods.mjs [--json]`.
+ * P@n and R@2n with n the number of mislabelled files. Duplicates: pair precision and recall against every pair
+ * inside the truth's near- and exact-duplicate groups, core's duplicates check beside Datalab's near_duplicate_sets.
+ * Outliers: AP against the truth's out-of-vocabulary files where it has some (the ranking is the flagged files, then
+ * the rest by score), else the number each flags. `node scripts/bench-curation-methods.mjs [--json]`.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -24,7 +30,8 @@ const require = createRequire(import.meta.url);
 const SHARED = process.env.IMAGE_CLASSIFIER_SHARED_DIR ?? path.resolve(ROOT, '..', 'shared');
 const MODEL = path.join(SHARED, 'models', 'mobilenetv2-12-int8.onnx');
 
-function score(rankedFiles, noise) {
+/** AP, precision at n and recall at 2n of a ranking (most suspect first) against the set of n true files. */
+export function score(rankedFiles, noise) {
   let hits = 0;
   let ap = 0;
   rankedFiles.forEach((f, i) => {
@@ -36,10 +43,48 @@ function score(rankedFiles, noise) {
 }
 
 /** Flagged first (in the order given), then the rest by ascending self-confidence. */
-function ranking(flagged, quality) {
+export function ranking(flagged, quality) {
   const set = new Set(flagged);
   const rest = [...quality.keys()].filter((i) => !set.has(i)).sort((a, b) => quality[a] - quality[b] || a - b);
   return [...flagged, ...rest];
+}
+
+/** Every unordered pair inside each group, as 'a\tb' with a < b (paths as given). */
+export function pairsOf(groups) {
+  const out = new Set();
+  for (const g of groups) {
+    const m = [...new Set(g)].sort();
+    for (let i = 0; i < m.length; i++) for (let j = i + 1; j < m.length; j++) out.add(`${m[i]}\t${m[j]}`);
+  }
+  return out;
+}
+
+/** The truth's duplicate pairs: all of them (near and exact groups) and the exact ones alone. */
+export function truthPairs(truth) {
+  const exact = pairsOf((truth.exact_duplicate_groups ?? []).map((g) => g.members));
+  const all = pairsOf([...(truth.near_duplicate_groups ?? []), ...(truth.exact_duplicate_groups ?? [])].map((g) => g.members));
+  return { all, exact };
+}
+
+/** Pair precision and recall of predicted pairs against the truth's (as curation-dev's evaluate.py scores them). */
+export function pairScore(predicted, truth) {
+  const tp = [...predicted].filter((p) => truth.all.has(p)).length;
+  const exactFound = [...truth.exact].filter((p) => predicted.has(p)).length;
+  const near = [...truth.all].filter((p) => !truth.exact.has(p));
+  const nearFound = near.filter((p) => predicted.has(p)).length;
+  return {
+    pairs: predicted.size,
+    tp,
+    precision: tp / Math.max(1, predicted.size),
+    recall: tp / Math.max(1, truth.all.size),
+    exact: `${exactFound}/${truth.exact.size}`,
+    near: `${nearFound}/${near.length}`,
+  };
+}
+
+/** Datalab's near_duplicate_sets (per row, the rows it is a near duplicate of) as groups of two. */
+export function setsToGroups(sets) {
+  return sets.flatMap((s, i) => s.map((j) => [i, j]));
 }
 
 function cleanlab(python, y, probs, classes) {
@@ -62,13 +107,28 @@ function cleanlabPython(log) {
   }
 }
 
+function datalab(python, y, probs, classes, features) {
+  const n = y.length;
+  const rows = (a, c) => Array.from({ length: n }, (_, i) => Array.from(a.subarray(i * c, (i + 1) * c)));
+  const out = execFileSync(python, [path.join(ROOT, 'scripts', 'cleanlab-datalab.py')], {
+    input: JSON.stringify({ labels: Array.from(y), pred_probs: rows(probs, classes), features: rows(features.data, features.d) }),
+    encoding: 'utf8',
+    maxBuffer: 256 << 20,
+  });
+  return JSON.parse(out);
+}
+
+/** Rows sorted by ascending score (Datalab: lower = more of an issue), ties by row. */
+const byScore = (rows, score) => [...rows].sort((a, b) => score[a] - score[b] || a - b);
+
 async function extracted(core, classifier, root) {
   const scan = await core.scanDataset(root);
   const ex = await core.extractAll(classifier, scan.entries, { logits: true });
   return ex.filter((x) => x.features && x.embedding);
 }
 
-function methods(core, items, noise, python) {
+function methods(core, items, truth, python) {
+  const noise = new Set(truth.label_noise.map((n) => n.file));
   const key = (f) => f.split('/').slice(-2).join('/');
   const run = (labels, label, checks = ['label']) =>
     core.analyse(items, labels, { neighbours: 10, checks: new Set(checks), ...label }).label;
@@ -103,7 +163,78 @@ function methods(core, items, noise, python) {
       rows[id].flagged = r.issues.length;
     }
   }
-  return rows;
+  // The shipped run with the duplicates and outliers checks too, for the side by side with Datalab.
+  const full = core.analyse(items, core.IMAGENET_LABELS, { neighbours: 10, checks: new Set(['label', 'duplicates', 'outliers']) });
+  const tp = truthPairs(truth);
+  const duplicates = {
+    shipped: {
+      name: "shipped: core's duplicates check (content hashes + pHash + embedding cosine)",
+      ...pairScore(pairsOf(full.duplicates.map((g) => g.files.map(key))), tp),
+    },
+  };
+  const oov = new Set(truth.out_of_vocabulary ?? []);
+  const dist = core.meanNeighbourDistance(full.nb, items.length);
+  const rowOf = new Map(items.map((x, i) => [x.entry.file, i]));
+  const vocabulary = full.outliers.filter((o) => o.kind === 'out_of_vocabulary').map((o) => rowOf.get(o.file));
+  const embedding = full.outliers.filter((o) => o.kind !== 'out_of_vocabulary').map((o) => rowOf.get(o.file));
+  const flaggedOutliers = [...vocabulary, ...embedding];
+  const outlierRow = (name, flagged, order) => ({
+    name,
+    flagged: flagged.length,
+    flaggedTrue: flagged.filter((i) => oov.has(key(items[i].entry.file))).length,
+    files: flagged.map((i) => key(items[i].entry.file)),
+    ...(oov.size
+      ? {
+          ap: score(
+            order.map((i) => key(items[i].entry.file)),
+            oov,
+          ).ap,
+        }
+      : {}),
+  });
+  const negDist = Array.from(dist, (v) => -v);
+  const allRows = [...items.keys()];
+  const outliers = {
+    shipped: outlierRow(
+      "shipped: core's outliers check (out of vocabulary first, then mean 10-NN cosine distance above Tukey's fence; the rest by that distance)",
+      flaggedOutliers,
+      ranking(flaggedOutliers, negDist),
+    ),
+    distance: outlierRow(
+      'mean 10-NN cosine distance alone (the outliers check’s embedding score; flagged: above the fence)',
+      embedding,
+      byScore(allRows, negDist),
+    ),
+  };
+  if (python) {
+    const c = reg.classes.length;
+    const y = Int32Array.from(reg.rows, (i) => reg.classes.indexOf(items[i].entry.label));
+    const feats = { data: new Float32Array(reg.rows.length * full.m.d), d: full.m.d };
+    for (const [i, r] of reg.rows.entries()) feats.data.set(full.m.data.subarray(r * full.m.d, (r + 1) * full.m.d), i * full.m.d);
+    const at = (i) => reg.rows[i];
+    for (const [id, name, lr] of [
+      ['datalabShipped', 'cleanlab Datalab label issues, pred_probs = the shipped probabilities', shipped],
+      ['datalab', "cleanlab Datalab label issues, pred_probs = the CV regression's", reg],
+    ]) {
+      const r = datalab(python, y, lr.analysis.probs, c, feats);
+      const l = r.label;
+      add(id, `${name} (cleanlab ${r.version})`, lr, ranking(byScore(l.issues, l.score), Float64Array.from(l.score)));
+      rows[id].flagged = l.issues.length;
+      if (id !== 'datalabShipped') continue;
+      const tag = `cleanlab ${r.version}, ${r.near_duplicate.metric} distance < ${r.near_duplicate.radius.toPrecision(4)}`;
+      duplicates.datalab = {
+        name: `Datalab near_duplicate: near_duplicate_sets (${tag})`,
+        ...pairScore(pairsOf(setsToGroups(r.near_duplicate.sets).map((g) => g.map((i) => key(items[at(i)].entry.file)))), tp),
+      };
+      const o = r.outlier;
+      outliers.datalab = outlierRow(
+        `Datalab outlier: is_outlier_issue, ranked by outlier_score (cleanlab ${r.version}, metric ${o.metric})`,
+        byScore(o.issues, o.score).map(at),
+        ranking(byScore(o.issues, o.score), Float64Array.from(o.score)).map(at),
+      );
+    }
+  }
+  return { rows, duplicates, outliers, outOfVocabulary: oov.size };
 }
 
 export async function benchCurationMethods({ log = console.error } = {}) {
@@ -128,8 +259,15 @@ export async function benchCurationMethods({ log = console.error } = {}) {
   try {
     for (const s of sets) {
       const items = await extracted(core, classifier, s.root);
-      const noise = new Set(s.truth.label_noise.map((n) => n.file));
-      out[s.name] = { files: items.length, noise: noise.size, methods: methods(core, items, noise, python) };
+      const m = methods(core, items, s.truth, python);
+      out[s.name] = {
+        files: items.length,
+        noise: s.truth.label_noise.length,
+        methods: m.rows,
+        duplicates: m.duplicates,
+        outliers: m.outliers,
+        outOfVocabulary: m.outOfVocabulary,
+      };
       log(`${s.name}: ${JSON.stringify(out[s.name])}`);
     }
   } finally {
@@ -156,6 +294,31 @@ export function markdown(r) {
     );
     for (const m of Object.values(s.methods)) lines.push(`| ${m.name} | ${m.flagged} | ${f(m.ap)} | ${f(m.pAtN)} | ${f(m.rAt2N)} |`);
     lines.push('');
+    if (s.duplicates) {
+      lines.push(
+        `${name}, duplicates (pairs inside the truth's near- and exact-duplicate groups):`,
+        '',
+        '| method | predicted pairs | precision | recall | exact / near pairs found |',
+        '| --- | --- | --- | --- | --- |',
+      );
+      for (const d of Object.values(s.duplicates))
+        lines.push(`| ${d.name} | ${d.pairs} | ${f(d.precision)} | ${f(d.recall)} | ${d.exact}, ${d.near} |`);
+      lines.push('');
+    }
+    if (s.outliers) {
+      const has = s.outOfVocabulary > 0;
+      lines.push(
+        has
+          ? `${name}, outliers (AP against the truth's ${s.outOfVocabulary} out-of-vocabulary files; the ranking is the flagged files, then the rest by score):`
+          : `${name}, outliers: the truth has no outliers or out-of-vocabulary files, so every file flagged is a false alarm:`,
+        '',
+        has ? '| method | flagged | of them out of vocabulary | AP |' : '| method | flagged (false alarms) |',
+        has ? '| --- | --- | --- | --- |' : '| --- | --- |',
+      );
+      for (const o of Object.values(s.outliers))
+        lines.push(has ? `| ${o.name} | ${o.flagged} | ${o.flaggedTrue} | ${f(o.ap)} |` : `| ${o.name} | ${o.flagged} |`);
+      lines.push('');
+    }
   }
   return lines.join('\n');
 }
