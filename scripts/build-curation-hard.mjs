@@ -8,7 +8,8 @@
  * Classes: bird, fish, mammal, monument, painting (photographs only: GCompris's word pictures are drawings and are
  * left out). Confusable pairs: bird ↔ mammal, fish ↔ mammal (marine mammals), monument ↔ painting (a painted
  * church); painting has no ImageNet class below its WordNet synset. About 10 % label noise: plausible moves within
- * the pairs, random moves, and two invertebrates (the first of bee, butterfly, caterpillar and of crab, caterpillar, butterfly that the package has and the model recognises: no folder for them, out of vocabulary); near
+ * the pairs, random moves, and two invertebrates (the first found of bee, butterfly, caterpillar and of crab,
+ * caterpillar, butterfly: no folder for them, out of vocabulary); near
  * duplicates (JPEG q30, half size, 90 % crop, brighter) and exact copies, one of them in another folder. Every
  * image keeps its native size with the long side capped at 512 px, saved as JPEG quality 90 under a random
  * IMG_nnnn.jpg name; truth.json has the same layout as ../shared/datasets/curation-dev/truth.json.
