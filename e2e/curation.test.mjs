@@ -303,7 +303,19 @@ describe('Curation board in VS Code', { skip: missing.length > 0, timeout: 900_0
       await canvas.waitFor({ state: 'visible' });
       await screenshot(page, 'curation-map');
       // A drag over the whole map selects every image into the grid (the Similar tab).
-      const box = await canvas.boundingBox();
+      // The Overview is redrawn when the report or an action's outcome arrives (after the reload's undo above, one may
+      // still be on its way): take the canvas's box once it holds still.
+      let last = '';
+      const box = await waitFor(
+        async () => {
+          const b = await canvas.boundingBox();
+          const key = JSON.stringify(b);
+          const steady = b && key === last;
+          last = key;
+          return steady ? b : null;
+        },
+        { timeoutMs: 15_000, intervalMs: 200, what: 'the map canvas in place' },
+      );
       await page.mouse.move(box.x + 2, box.y + 2);
       await page.mouse.down();
       await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2, { steps: 4 });
