@@ -8,24 +8,10 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import sharp from 'sharp';
-import { type CurationEngine, curateDataset } from '../src/index.js';
+import { curateDataset } from '../src/index.js';
+import { thumbnailEngine } from './fake-engine.js';
 
-const fake: CurationEngine = {
-  maxBatch: 8,
-  labels: undefined,
-  info: { name: 'fake-4x4', embedding: { dims: 48 } },
-  classifyBytes: (async (bytes: Uint8Array) => {
-    const { data } = await sharp(bytes).resize(4, 4, { fit: 'fill' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-    return {
-      predictions: [{ index: 0, label: 'thing', probability: 1 }],
-      embedding: Float32Array.from(data, (v) => v / 255 + 0.05),
-      width: 4,
-      height: 4,
-      format: 'png',
-      timings: { preprocessMs: 0, queueMs: 0, inferenceMs: 0, batchSize: 1 },
-    };
-  }) as CurationEngine['classifyBytes'],
-};
+const fake = thumbnailEngine;
 
 async function png(file: string, value: number): Promise<void> {
   mkdirSync(path.dirname(file), { recursive: true });

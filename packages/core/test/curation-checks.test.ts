@@ -25,12 +25,12 @@ import {
   type Analysis,
   analyse,
   CHECKS,
-  type CurationEngine,
   curateDataset,
   enabledChecks,
   LABEL_DEFAULTS,
   NEAR_DUPLICATE_DEFAULTS,
 } from '../src/index.js';
+import { thumbnailEngine } from './fake-engine.js';
 
 const kinds = ISSUE_KINDS as readonly IssueKind[];
 
@@ -125,22 +125,7 @@ test('each check runs only when the run asks for it (leakage runs the duplicate 
   );
 });
 
-const fake: CurationEngine = {
-  maxBatch: 8,
-  labels: undefined,
-  info: { name: 'fake-4x4', embedding: { dims: 48 } },
-  classifyBytes: (async (bytes: Uint8Array) => {
-    const { data } = await sharp(bytes).resize(4, 4, { fit: 'fill' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-    return {
-      predictions: [{ index: 0, label: 'thing', probability: 1 }],
-      embedding: Float32Array.from(data, (v) => v / 255 + 0.05),
-      width: 4,
-      height: 4,
-      format: 'png',
-      timings: { preprocessMs: 0, queueMs: 0, inferenceMs: 0, batchSize: 1 },
-    };
-  }) as CurationEngine['classifyBytes'],
-};
+const fake = thumbnailEngine;
 
 async function dataset(): Promise<string> {
   const root = mkdtempSync(path.join(tmpdir(), 'curate-checks-'));
