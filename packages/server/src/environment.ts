@@ -4,8 +4,6 @@
  *   IMAGE_CLASSIFIER_WORKER         path of core's inference-worker.js, for bundled builds (`serve --worker` wins)
  *   IMAGE_CLASSIFIER_ORT_SPINNING   1 = let ONNX Runtime's threads spin-wait (the engine turns it off; tuning only)
  *   IMAGE_CLASSIFIER_HELPER_NICE    nice value for the helper threads on Linux (default 10; 0 = leave them alone)
- *   IMAGE_CLASSIFIER_DECODER_NICE   nice value for the engine's decoder processes on Linux (default: the helper
- *                                   threads' + 9, at most 19; 0 = leave them alone; see decoderNice below)
  *   IMAGE_CLASSIFIER_DEBUG_LOOP     any value: log GC pauses over 2 ms and the event-loop delay at exit
  *   IMAGE_CLASSIFIER_FRAME_STALL_MS how long a message frame may stay incomplete before the server gives up on the
  *                                   stream and exits (default 10000; see frame-guard.ts)
@@ -27,7 +25,6 @@
 export const WORKER_ENV = 'IMAGE_CLASSIFIER_WORKER';
 export const ORT_SPINNING_ENV = 'IMAGE_CLASSIFIER_ORT_SPINNING';
 export const HELPER_NICE_ENV = 'IMAGE_CLASSIFIER_HELPER_NICE';
-export const DECODER_NICE_ENV = 'IMAGE_CLASSIFIER_DECODER_NICE';
 export const DEBUG_LOOP_ENV = 'IMAGE_CLASSIFIER_DEBUG_LOOP';
 export const FRAME_STALL_ENV = 'IMAGE_CLASSIFIER_FRAME_STALL_MS';
 export const TEST_HOOKS_ENV = 'IMAGE_CLASSIFIER_TEST_HOOKS';
@@ -47,16 +44,6 @@ export const environment = {
   workerScript: (env = process.env): string | undefined => env[WORKER_ENV] || undefined,
   ortSpinning: (env = process.env): boolean => envNumber(env, ORT_SPINNING_ENV, 0) === 1,
   helperNice: (env = process.env): number => envNumber(env, HELPER_NICE_ENV, 10),
-  /**
-   * The decoder processes run below the inference threads: ONNX Runtime's threads meet at a barrier after every
-   * operator, so a decoder holding one core for a full time slice leaves the other core idle until it yields. At a
-   * lower priority a decoder mostly fills the gaps inference leaves, and the queue of decoded images ahead of
-   * inference (two batches) keeps inference from waiting for it. Default: the helper threads' nice + 9, at most 19.
-   */
-  decoderNice: (env = process.env): number => {
-    const helper = environment.helperNice(env);
-    return envNumber(env, DECODER_NICE_ENV, helper > 0 ? Math.min(19, helper + 9) : 0);
-  },
   debugLoop: (env = process.env): boolean => Boolean(env[DEBUG_LOOP_ENV]),
   frameStallMs: (env = process.env): number | undefined => {
     const ms = envNumber(env, FRAME_STALL_ENV, NaN);

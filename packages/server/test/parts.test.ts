@@ -63,11 +63,6 @@ describe('environment and version', () => {
     assert.equal(environment.helperNice({}), 10);
     assert.equal(environment.helperNice({ IMAGE_CLASSIFIER_HELPER_NICE: '5' }), 5);
     assert.equal(environment.helperNice({ IMAGE_CLASSIFIER_HELPER_NICE: 'x' }), 10);
-    // Decoders below the inference threads: the helpers' nice + 9, at most 19; 0 with the helpers left alone.
-    assert.equal(environment.decoderNice({}), 19);
-    assert.equal(environment.decoderNice({ IMAGE_CLASSIFIER_HELPER_NICE: '5' }), 14);
-    assert.equal(environment.decoderNice({ IMAGE_CLASSIFIER_HELPER_NICE: '0' }), 0);
-    assert.equal(environment.decoderNice({ IMAGE_CLASSIFIER_DECODER_NICE: '12' }), 12);
     assert.equal(environment.ortSpinning({ IMAGE_CLASSIFIER_ORT_SPINNING: '1' }), true);
     assert.equal(environment.ortSpinning({}), false);
     assert.equal(environment.workerScript({ IMAGE_CLASSIFIER_WORKER: '' }), undefined);

@@ -104,8 +104,8 @@ function classifierOptions(
     ...(s.maxBatch ? { maxBatch: s.maxBatch } : {}),
     ...(s.maxDelayMs !== undefined ? { maxDelayMs: s.maxDelayMs } : {}),
     ...(workerScript ? { workerScript } : {}),
-    // Decoder processes run below the JSON-RPC loop and below the inference threads (see environment.ts).
-    decoderNice: environment.decoderNice(),
+    // Decoder processes run below the JSON-RPC loop, as the helper threads do (see threads.ts).
+    decoderNice: environment.helperNice(),
     ...remoteClassifierOptions(ctx, s, sendStatus),
   };
 }
