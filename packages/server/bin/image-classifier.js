@@ -27,6 +27,10 @@ if (heavy && launch.mallocTuningMissing()) {
     process.exit(2);
   });
 } else {
+  // `classify` runs its model in a worker thread: start it (and ONNX Runtime's load) before this program's own
+  // modules load, so both threads work from the start (core's engine/worker-prestart.ts).
+  if (args[0] === 'classify' && !args.includes('--help') && !args.includes('-h'))
+    require('@image-classifier/core/prestart').prestartInferenceWorker();
   require('../dist/cli.js')
     .main(args)
     .then((code) => {

@@ -5,6 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { ClassifierError, type ErrorCode } from '../errors.js';
 import { findWorkerScript, transferList } from '../threads.js';
 import { ModelSession, type BatchOutput, type ModelInfo, type SessionOptions } from '../model/session.js';
+import { takePrestartedWorker } from './worker-prestart.js';
 
 export interface InferenceBackend {
   readonly info: ModelInfo;
@@ -130,7 +131,8 @@ export class WorkerBackend implements InferenceBackend {
 
   /** A new worker with the model loaded (terminated again if the load fails). */
   private async start(): Promise<ModelInfo> {
-    const w = new Worker(this.script, { env: { ...process.env, ORT_DISABLE_TELEMETRY: '1' } });
+    // The worker prestarted at the program's start (worker-prestart.ts), else a new one.
+    const w = takePrestartedWorker(this.script) ?? new Worker(this.script, { env: { ...process.env, ORT_DISABLE_TELEMETRY: '1' } });
     const pending = new Map<number, Pending>();
     this.worker = w;
     this.pending = pending;

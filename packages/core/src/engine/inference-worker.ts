@@ -5,6 +5,7 @@
 import { parentPort } from 'node:worker_threads';
 import { toClassifierError } from '../errors.js';
 import { ModelSession } from '../model/session.js';
+import { ort } from '../model/ort.js';
 import { ownsBuffer, transferList } from '../threads.js';
 import type { WorkerRequest, WorkerResponse } from './inference-backend.js';
 
@@ -70,3 +71,11 @@ port.on('message', async (msg: WorkerRequest) => {
     reply({ type: 'error', id: msg.id, error: { code: err.code, message: err.message } });
   }
 });
+
+// onnxruntime-node's binding loads now, while the program that started this thread may still be loading its own
+// modules (see worker-prestart.ts); a binding that fails to load fails the model's load as before.
+try {
+  ort();
+} catch {
+  // reported by the load
+}
