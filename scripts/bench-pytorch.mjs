@@ -236,23 +236,10 @@ function rawAtServerNice(model, cacheDir, images) {
  * against decode (exact) + `session.run` batch 1, alternated image by image.
  */
 export async function benchServerExact({ model, files, cacheDir, rounds, log }) {
-  const { startServer } = await import(pathToFileURL(path.join(ROOT, 'scripts/bench-server.mjs')).href);
+  const { startServer, rawSessionRate } = await import(pathToFileURL(path.join(ROOT, 'scripts/bench-server.mjs')).href);
   const core = require(path.join(ROOT, 'packages/core/dist/index.js'));
-  const session = await core.ModelSession.load(model, { optimizedModelCacheDir: path.join(cacheDir, 'optimized'), intraOpNumThreads: 2 });
-  const per = 3 * 224 * 224;
-  const pre = await core.preprocessImage(readFileSync(files[0]), files[0], { preprocessing: 'exact' });
-  const input = new Float32Array(per * 8);
-  for (let i = 0; i < 8; i++) input.set(pre.tensor, i * per);
+  const { session, rawIps } = await rawSessionRate(core, model, files, path.join(cacheDir, 'optimized'));
   const settle = () => new Promise((r) => setTimeout(r, 30));
-  const rawIps = async () => {
-    await session.run(input, 8);
-    const t = performance.now();
-    const reps = Math.ceil(files.length / 8);
-    for (let i = 0; i < reps; i++) await session.run(input, 8);
-    const ips = (reps * 8 * 1000) / (performance.now() - t);
-    await settle();
-    return ips;
-  };
   const s = startServer();
   const uri = (p) => pathToFileURL(p).href;
   const out = { images: files.length };

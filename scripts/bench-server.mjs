@@ -486,6 +486,29 @@ async function benchFloodOnly({ log = console.error } = {}) {
  * alternated round by round, so both see the same host load. `IMAGE_CLASSIFIER_BENCH_SERVER_PRELOAD=<file.cjs>` is
  * passed to the servers as `--require` (e.g. an event-loop delay monitor printing to stderr).
  */
+
+/**
+ * Raw `session.run` batch 8 on ready tensors (the first file's exact tensor, repeated) in this process: the
+ * baseline the server's folder throughput is compared with. `rawIps()` runs as many batches as `files` fills.
+ */
+export async function rawSessionRate(core, model, files, optimizedDir) {
+  const session = await core.ModelSession.load(model, { optimizedModelCacheDir: optimizedDir, intraOpNumThreads: 2 });
+  const per = 3 * 224 * 224;
+  const pre = await core.preprocessImage(readFileSync(files[0]), files[0], { preprocessing: 'exact' });
+  const input = new Float32Array(per * 8);
+  for (let i = 0; i < 8; i++) input.set(pre.tensor, i * per);
+  const rawIps = async () => {
+    await session.run(input, 8);
+    const reps = Math.ceil(files.length / 8);
+    const t = performance.now();
+    for (let i = 0; i < reps; i++) await session.run(input, 8);
+    const ips = (reps * 8 * 1000) / (performance.now() - t);
+    await new Promise((r) => setTimeout(r, 30));
+    return ips;
+  };
+  return { session, rawIps };
+}
+
 async function benchExactHover({ log = console.error } = {}) {
   const arg = (name, dflt) => {
     const a = process.argv.find((x) => x.startsWith(`--${name}=`));
@@ -505,21 +528,8 @@ async function benchExactHover({ log = console.error } = {}) {
       name: path.basename(path.resolve(against)),
       bin: path.join(path.resolve(against), 'packages/server/bin/image-classifier.js'),
     });
-  const session = await core.ModelSession.load(model, { optimizedModelCacheDir: path.join(work, 'optimized'), intraOpNumThreads: 2 });
-  const per = 3 * 224 * 224;
-  const pre = await core.preprocessImage(readFileSync(files[0]), files[0], { preprocessing: 'exact' });
-  const input = new Float32Array(per * 8);
-  for (let i = 0; i < 8; i++) input.set(pre.tensor, i * per);
+  const { session, rawIps } = await rawSessionRate(core, model, files, path.join(work, 'optimized'));
   const settle = () => new Promise((r) => setTimeout(r, 30));
-  const rawIps = async () => {
-    await session.run(input, 8);
-    const reps = Math.ceil(files.length / 8);
-    const t = performance.now();
-    for (let i = 0; i < reps; i++) await session.run(input, 8);
-    const ips = (reps * 8 * 1000) / (performance.now() - t);
-    await settle();
-    return ips;
-  };
   const loadAvg = () => Math.round(os.loadavg()[0] * 10) / 10;
   const servers = [];
   try {

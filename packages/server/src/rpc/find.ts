@@ -15,23 +15,17 @@ import { classifyFile } from './cached-classify.js';
 import { signalFor } from './classify.js';
 import { datasetRoot } from './curate.js';
 import { acquireModel } from './model-host.js';
+import { optionalInt } from './limits.js';
 import { pace } from './pace.js';
 import type { ServerContext } from './state.js';
 
 const MAX_TOP = 10_000;
 
-function validTop(top: unknown): number {
-  if (top === undefined || top === null) return 50;
-  if (typeof top !== 'number' || !Number.isInteger(top) || top < 1 || top > MAX_TOP)
-    throw new ClassifierError('INVALID_ARGUMENT', `top must be an integer from 1 to ${MAX_TOP} (got ${JSON.stringify(top)}).`);
-  return top;
-}
-
 export async function find(p: FindParams, ctx: ServerContext, token: CancellationToken): Promise<FindResult> {
   const t0 = performance.now();
   if (!p || typeof p !== 'object' || typeof p.noun !== 'string' || typeof p.root !== 'string')
     throw new ClassifierError('INVALID_ARGUMENT', `${usageLine(FindRequest.method, FindRequest.usage)}.`);
-  const top = validTop(p.top);
+  const top = optionalInt('top', p.top, 50, MAX_TOP);
   const root = datasetRoot(ctx, p.root);
   const model = await acquireModel(ctx);
   const { signal, dispose } = signalFor(token);

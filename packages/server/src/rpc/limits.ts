@@ -17,6 +17,14 @@ function invalid(message: string): ClassifierError {
   return new ClassifierError('INVALID_ARGUMENT', message);
 }
 
+/** An optional integer param in [min, max]: `fallback` when absent, else INVALID_ARGUMENT naming it. */
+export function optionalInt(name: string, v: unknown, fallback: number, max: number, min = 1): number {
+  if (v === undefined || v === null) return fallback;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+    throw invalid(`${name} must be an integer from ${min} to ${max} (got ${JSON.stringify(v)}).`);
+  return v;
+}
+
 /** What `v` is, in a few words (never its contents). */
 export function describeValue(v: unknown): string {
   if (v === null) return 'null';

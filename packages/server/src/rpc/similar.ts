@@ -26,6 +26,7 @@ import { datasetRoot } from './curate.js';
 import { extractCached } from './curate-extract.js';
 import type { SavedIndex } from './curate-worker.js';
 import { guardSavedSnapshot } from './ann-guard.js';
+import { optionalInt } from './limits.js';
 import { pace } from './pace.js';
 import { acquireModel } from './model-host.js';
 import type { Loaded, ServerContext } from './state.js';
@@ -157,18 +158,11 @@ async function indexFor(ctx: ServerContext, l: Loaded, rootUri: string | undefin
   return buildIndex(ctx, l, root, signal);
 }
 
-function validK(k: unknown): number {
-  if (k === undefined || k === null) return 10;
-  if (typeof k !== 'number' || !Number.isInteger(k) || k < 1 || k > MAX_K)
-    throw new ClassifierError('INVALID_ARGUMENT', `k must be an integer from 1 to ${MAX_K} (got ${JSON.stringify(k)}).`);
-  return k;
-}
-
 export async function similar(p: SimilarParams, ctx: ServerContext, token: CancellationToken): Promise<SimilarResult> {
   const t0 = performance.now();
   if (!p || typeof p !== 'object' || typeof p.uri !== 'string')
     throw new ClassifierError('INVALID_ARGUMENT', `${usageLine(SimilarRequest.method, SimilarRequest.usage)}.`);
-  const k = validK(p.k);
+  const k = optionalInt('k', p.k, 10, MAX_K);
   const file = ctx.config.roots.resolve(p.uri);
   const model = await acquireModel(ctx);
   const { signal, dispose } = signalFor(token);
