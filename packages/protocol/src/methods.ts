@@ -104,6 +104,24 @@ export namespace ClassifyBatchRequest {
 
 // ---- imageClassifier/modelInfo -----------------------------------------------------------------------------
 
+/** A model on an Open Inference Protocol server (Triton, KServe), as `model info` shows it. */
+export interface RemoteModelInfo {
+  /** The server's base URL (no credentials). */
+  url: string;
+  model: string;
+  /** The version every request names (the one asked for, else the newest the server listed). */
+  version: string;
+  versions: string[];
+  platform?: string;
+  server: { name?: string; version?: string };
+  /** How tensors travel: the binary tensor extension or JSON. */
+  protocol: 'binary' | 'json';
+  /** The model's max_batch_size from the server's configuration, when the server tells it. */
+  maxBatchSize?: number;
+  inflight: number;
+  timeoutMs: number;
+}
+
 export interface ModelInfoResult {
   state: ServerState;
   name?: string;
@@ -129,18 +147,7 @@ export interface ModelInfoResult {
   /** The embedding output the model offers (its penultimate layer), when one was found. */
   embedding?: { outputName: string; dims: number };
   /** A model on an Open Inference Protocol server (Triton, KServe): where, which version, how tensors travel. */
-  remote?: {
-    url: string;
-    model: string;
-    version: string;
-    versions: string[];
-    platform?: string;
-    server: { name?: string; version?: string };
-    protocol: 'binary' | 'json';
-    maxBatchSize?: number;
-    inflight: number;
-    timeoutMs: number;
-  };
+  remote?: RemoteModelInfo;
   /** With the remote backend: who answers now (`local` while the local model stands in for the server). */
   answeredBy?: 'remote' | 'local';
   /**

@@ -7,6 +7,7 @@
 import type { ModelInfo } from '../model/session.js';
 import type { OipClient } from './client.js';
 import { remoteError, serverMessage } from './client.js';
+import type { RemoteModelInfo } from '@image-classifier/protocol';
 
 interface TensorMeta {
   name: string;
@@ -28,23 +29,8 @@ export interface ServerMetadata {
   extensions?: string[];
 }
 
-/** What `model info` shows about a remote model. */
-export interface RemoteModelInfo {
-  /** The server's base URL (no credentials). */
-  url: string;
-  model: string;
-  /** The version every request names (the one asked for, else the newest the server listed). */
-  version: string;
-  versions: string[];
-  platform?: string;
-  server: { name?: string; version?: string };
-  /** How tensors travel: the binary tensor extension or JSON. */
-  protocol: 'binary' | 'json';
-  /** The model's max_batch_size from the server's configuration, when the server tells it. */
-  maxBatchSize?: number;
-  inflight: number;
-  timeoutMs: number;
-}
+/** What `model info` shows about a remote model: the protocol's type, the one the server sends. */
+export type { RemoteModelInfo };
 
 const EMBEDDING_NAME = /embed|feature|pool/i;
 
