@@ -19,7 +19,7 @@ import {
   sniffFormat,
   type DecodedImage,
 } from './decode.js';
-import { resizeBilinearPillow, type RgbImage } from './resize.js';
+import { type ResizeImplementation, resizeBilinearPillow, type RgbImage } from './resize.js';
 import { FastChooser, fastChooser } from './fast-choice.js';
 
 import { formatIdsDecodedBy } from '@image-classifier/protocol/formats';
@@ -132,15 +132,18 @@ export function normalizeInto(img: RgbImage, c: PreprocessConfig, out: Float32Ar
   return out;
 }
 
-/** The `exact` geometric part: Pillow resize restricted to the center crop. Returns cropH×cropW RGB. */
-export function resizeAndCropExact(img: RgbImage, c: PreprocessConfig): RgbImage {
+/**
+ * The `exact` geometric part: Pillow resize restricted to the center crop. Returns cropH×cropW RGB. `implementation`
+ * picks the resize passes (resize.ts; the same bytes either way).
+ */
+export function resizeAndCropExact(img: RgbImage, c: PreprocessConfig, implementation: ResizeImplementation = 'auto'): RgbImage {
   const [outW, outH] = resizedSize(img.width, img.height, c.resizeShortSide);
   const [cropH, cropW] = c.cropSize;
   if (cropW > outW || cropH > outH) {
-    return padCrop(resizeBilinearPillow(img, { outWidth: outW, outHeight: outH }), cropH, cropW);
+    return padCrop(resizeBilinearPillow(img, { outWidth: outW, outHeight: outH }, implementation), cropH, cropW);
   }
   const { left, top } = centerCropBox(outW, outH, cropH, cropW);
-  return resizeBilinearPillow(img, { outWidth: outW, outHeight: outH, left, top, width: cropW, height: cropH });
+  return resizeBilinearPillow(img, { outWidth: outW, outHeight: outH, left, top, width: cropW, height: cropH }, implementation);
 }
 
 /** torchvision pads with zeros when the crop is larger than the image (only with unusual configs). */

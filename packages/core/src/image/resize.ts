@@ -6,7 +6,12 @@
  * Unlike Pillow, it computes only an output window (the center crop torchvision takes next), which is exact
  * because every output pixel depends only on its own coefficients: a 256×341 resize followed by a 224×224 crop
  * costs a 224×224 resize.
+ *
+ * The passes run as WebAssembly SIMD kernels (resize-simd.ts; identical bytes, several times less CPU) where the
+ * runtime has them, and as the JS loops below otherwise, or when `implementation: 'js'` or the environment variable
+ * IMAGE_CLASSIFIER_RESIZE=js asks for them.
  */
+import { resizeWindowSimd, simdResizeAvailable } from './resize-simd.js';
 
 const PRECISION_BITS = 32 - 8 - 2;
 const ROUND_HALF = 1 << (PRECISION_BITS - 1);
@@ -100,10 +105,21 @@ export interface ResizeWindow {
 }
 
 /**
+ * Which passes run: 'auto' (the default) the SIMD kernels where available, unless IMAGE_CLASSIFIER_RESIZE=js;
+ * 'js' the JS loops; 'simd' the SIMD kernels or a thrown Error when this runtime lacks them (for tests).
+ */
+export type ResizeImplementation = 'auto' | 'js' | 'simd';
+
+/** Whether 'auto' picks the SIMD kernels in this process. */
+export function simdResizeDefault(): boolean {
+  return process.env.IMAGE_CLASSIFIER_RESIZE !== 'js' && simdResizeAvailable();
+}
+
+/**
  * Resizes interleaved RGB to `outWidth×outHeight` with Pillow's BILINEAR filter and returns the window
  * `[left, left+width) × [top, top+height)` of the result as interleaved RGB.
  */
-export function resizeBilinearPillow(src: RgbImage, win: ResizeWindow): RgbImage {
+export function resizeBilinearPillow(src: RgbImage, win: ResizeWindow, implementation: ResizeImplementation = 'auto'): RgbImage {
   const { outWidth, outHeight } = win;
   const left = win.left ?? 0;
   const top = win.top ?? 0;
@@ -133,10 +149,17 @@ export function resizeBilinearPillow(src: RgbImage, win: ResizeWindow): RgbImage
     rowLast = top + height;
   }
   const tmpRows = rowLast - rowFirst;
+  const hc = needHorizontal ? precomputeCoefficients(inW, outWidth, left, width) : null;
+
+  if (implementation === 'simd' && !simdResizeAvailable()) throw new Error('WebAssembly SIMD is not available in this runtime');
+  if ((hc || vert) && (implementation === 'simd' || (implementation === 'auto' && simdResizeDefault()))) {
+    const data = resizeWindowSimd(src, { horizontal: hc, vertical: vert, rowFirst, rowLast, left, width, height });
+    if (data) return { data, width, height };
+  }
 
   // Horizontal pass: rows [rowFirst, rowLast) of the source, output columns [left, left+width).
-  const horizontal = needHorizontal
-    ? horizontalPass(src, precomputeCoefficients(inW, outWidth, left, width), rowFirst, tmpRows, width)
+  const horizontal = hc
+    ? horizontalPass(src, hc, rowFirst, tmpRows, width)
     : { tmp: src.data.subarray(rowFirst * inW * 3, rowLast * inW * 3), tmpStride: inW * 3, tmpColOffset: left };
   const { tmp, tmpStride, tmpColOffset } = horizontal;
 
