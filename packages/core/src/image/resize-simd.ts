@@ -128,7 +128,7 @@ export function resizeWindowSimd(src: RgbImage, plan: SimdResizePlan): Uint8Arra
   const rows = rowLast - rowFirst;
   const regionStride = (colLast - colFirst) * 3;
   const rowBytes = width * 3;
-  const hStride = hc ? 16 + Math.ceil(hc.ksize / 2) * 32 : 0;
+  const hStride = hc ? 16 + Math.ceil(hc.ksize / 4) * 64 : 0;
   const vStride = vc ? (2 + vc.ksize) * 4 : 0;
   const hCoef = 0;
   const vCoef = hCoef + align(width * hStride);
@@ -137,9 +137,11 @@ export function resizeWindowSimd(src: RgbImage, plan: SimdResizePlan): Uint8Arra
   const out = tmp + (hc && vc ? align(rows * rowBytes) : 0);
   const k = kernelWithMemory(out + align(height * rowBytes));
   if (!k) return null;
+  const T0 = performance.now();
   const buffer = k.memory.buffer;
   if (hc) writeHorizontalCoefficients(new Int32Array(buffer), new Int16Array(buffer), hc, width, hStride, colFirst);
   if (vc) writeVerticalCoefficients(new Int32Array(buffer, vCoef), vc, height, vStride, rowFirst, rowBytes);
+  const T1 = performance.now();
   const mem = new Uint8Array(buffer);
   const inStride = src.width * 3;
   if (regionStride === inStride) {
@@ -150,15 +152,21 @@ export function resizeWindowSimd(src: RgbImage, plan: SimdResizePlan): Uint8Arra
       mem.set(src.data.subarray(from, from + regionStride), region + r * regionStride);
     }
   }
+  const T2 = performance.now();
   if (hc) k.hpass(region, regionStride, rows, width, hCoef, hStride, vc ? tmp : out, rowBytes);
+  const T3 = performance.now();
   if (vc) k.vpass(hc ? tmp : region, rowBytes, rowBytes, height, vCoef, vStride, out);
+  const T4 = performance.now();
   const result = mem.slice(out, out + height * rowBytes);
+  const T5 = performance.now();
+  (globalThis as any).__t ??= [0,0,0,0,0];
+  const tt = (globalThis as any).__t; tt[0]+=T1-T0; tt[1]+=T2-T1; tt[2]+=T3-T2; tt[3]+=T4-T3; tt[4]+=T5-T4;
   if (buffer.byteLength > SIMD_RESIZE_LIMITS.retainBytes) kernel = null;
   return result;
 }
 
 /**
- * Per output column: i32 byte offset of its first tap in the region's row, i32 tap pairs, then per pair the
+ * Per output column: i32 byte offset of its first tap in the region's row, i32 tap quads, then per pair the
  * weights' low and high 11-bit-split halves as i16x8 [w0 w1 w0 w1 w0 w1 0 0] (see resize-simd.wat).
  */
 function writeHorizontalCoefficients(
@@ -173,11 +181,11 @@ function writeHorizontalCoefficients(
   for (let x = 0; x < width; x++) {
     const base = x * stride;
     const n = count[x]!;
-    const pairs = Math.ceil(n / 2);
+    const pairs = Math.ceil(n / 4) * 2;
     i32[base >> 2] = (min[x]! - colFirst) * 3;
-    i32[(base >> 2) + 1] = pairs;
+    i32[(base >> 2) + 1] = pairs / 2;
     for (let j = 0; j < pairs; j++) {
-      const w0 = weights[x * ksize + 2 * j]!;
+      const w0 = 2 * j < n ? weights[x * ksize + 2 * j]! : 0;
       const w1 = 2 * j + 1 < n ? weights[x * ksize + 2 * j + 1]! : 0;
       const lo = (base + 16 + j * 32) >> 1;
       const hi = lo + 8;

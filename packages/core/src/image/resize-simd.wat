@@ -9,10 +9,11 @@
   (memory (export "memory") 1 8192)
 
   ;; Horizontal pass. For each of `rows` rows of 8-bit RGB (`srcStride` bytes apart) and each of `width` outputs,
-  ;; the taps are taken two at a time: the output's coefficient record (`coefStride` bytes, from `coef`) is
-  ;;   i32 byte offset of the first tap's pixel in the row, i32 number of tap pairs, 8 bytes unused,
+  ;; the taps are taken four at a time (one 16-byte load), as two pairs: the output's coefficient record
+  ;; (`coefStride` bytes, from `coef`) is
+  ;;   i32 byte offset of the first tap's pixel in the row, i32 number of tap quads, 8 bytes unused,
   ;;   then per pair 16 bytes of low weight halves and 16 bytes of high weight halves, as i16x8
-  ;;   [w0 w1 w0 w1 w0 w1 0 0] (weight = high * 2048 + low; an odd count ends with a zero weight).
+  ;;   [w0 w1 w0 w1 w0 w1 0 0] (weight = high * 2048 + low; the taps past the count have weight zero).
   ;; A pair's pixels become i16 lanes [R0 R1 G0 G1 B0 B1 0 0], so i32x4.dot_i16x8_s gives the R, G and B sums of
   ;; both taps in lanes 0–2, exactly (|products| < 2^19). Writes RGB to `dst`, `dstStride` bytes per row.
   (func (export "hpass")
@@ -20,7 +21,7 @@
     (param $coef i32) (param $coefStride i32) (param $dst i32) (param $dstStride i32)
     (local $y i32) (local $x i32) (local $row i32) (local $c i32) (local $d i32)
     (local $p i32) (local $n i32) (local $w i32)
-    (local $px v128) (local $accL v128) (local $accH v128) (local $zero v128) (local $round v128)
+    (local $v v128) (local $px v128) (local $accL v128) (local $accH v128) (local $zero v128) (local $round v128)
     (local.set $zero (v128.const i32x4 0 0 0 0))
     (local.set $round (v128.const i32x4 2097152 2097152 2097152 0))
     (block $rowsDone
@@ -41,15 +42,19 @@
             (block $tapsDone
               (loop $tapLoop
                 (br_if $tapsDone (i32.eqz (local.get $n)))
-                (local.set $px
-                  (i8x16.shuffle 0 16 3 16 1 16 4 16 2 16 5 16 16 16 16 16
-                    (v128.load64_zero (local.get $p)) (local.get $zero)))
+                (local.set $v (v128.load (local.get $p)))
+                (local.set $px (i8x16.shuffle 0 16 3 16 1 16 4 16 2 16 5 16 16 16 16 16 (local.get $v) (local.get $zero)))
                 (local.set $accL (i32x4.add (local.get $accL)
                   (i32x4.dot_i16x8_s (local.get $px) (v128.load (local.get $w)))))
                 (local.set $accH (i32x4.add (local.get $accH)
                   (i32x4.dot_i16x8_s (local.get $px) (v128.load offset=16 (local.get $w)))))
-                (local.set $p (i32.add (local.get $p) (i32.const 6)))
-                (local.set $w (i32.add (local.get $w) (i32.const 32)))
+                (local.set $px (i8x16.shuffle 6 16 9 16 7 16 10 16 8 16 11 16 16 16 16 16 (local.get $v) (local.get $zero)))
+                (local.set $accL (i32x4.add (local.get $accL)
+                  (i32x4.dot_i16x8_s (local.get $px) (v128.load offset=32 (local.get $w)))))
+                (local.set $accH (i32x4.add (local.get $accH)
+                  (i32x4.dot_i16x8_s (local.get $px) (v128.load offset=48 (local.get $w)))))
+                (local.set $p (i32.add (local.get $p) (i32.const 12)))
+                (local.set $w (i32.add (local.get $w) (i32.const 64)))
                 (local.set $n (i32.sub (local.get $n) (i32.const 1)))
                 (br $tapLoop)))
             ;; sum = high * 2048 + low (+ the rounding half, in accL); clip8 = saturate(sum >> 22) to 0..255.
