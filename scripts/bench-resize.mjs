@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 /**
- * CPU per image of the `exact` resize + center crop (resizeAndCropExact), the JS passes against the WebAssembly SIMD
- * kernels, side by side: each photo is decoded once, then the two run alternately (js, simd, js, simd…) `--reps`
- * times each; per photo the median of each, and over the folder the sum and the median of the per-photo ratios.
- * Both outputs are compared byte for byte on every run. Prints one JSON object per folder. Needs `npm run build`.
+ * CPU per image of the `exact` resize + center crop (resizeAndCropExact) and of the normalization (normalizeInto),
+ * the JS code against the WebAssembly SIMD kernels, side by side: each photo is decoded once, then the two run
+ * alternately (js, simd, js, simd…) `--reps` times each; per photo the median of each, and over the folder the mean
+ * per photo and the ratio of the sums. Both outputs are compared bit for bit on every run. Prints one JSON object
+ * per folder. Needs `npm run build`.
  *
  *   node scripts/bench-resize.mjs [--reps=5] [--limit=N] <folder>...
  *
@@ -45,7 +46,8 @@ async function benchFolder(dir) {
     .sort()
     .slice(0, LIMIT);
   const c = IMAGENET_PREPROCESS;
-  const tensor = new Float32Array(tensorElements(c));
+  const tensorJs = new Float32Array(tensorElements(c));
+  const tensorSimd = new Float32Array(tensorElements(c));
   const perPhoto = [];
   let size = '';
   for (const f of files) {
@@ -55,16 +57,25 @@ async function benchFolder(dir) {
     size = `${img.width}×${img.height}`;
     const js = [];
     const simd = [];
-    const norm = [];
+    const normJs = [];
+    const normSimd = [];
     for (let r = 0; r < REPS; r++) {
       const a = cpuMs(() => resizeAndCropExact(img, c, 'js'));
       const b = cpuMs(() => resizeAndCropExact(img, c, 'simd'));
       if (!Buffer.from(a.r.data).equals(Buffer.from(b.r.data))) throw new Error(`${f}: SIMD and JS crops differ`);
       js.push(a.ms);
       simd.push(b.ms);
-      norm.push(cpuMs(() => normalizeInto(b.r, c, tensor)).ms);
+      normJs.push(cpuMs(() => normalizeInto(a.r, c, tensorJs, 0, 'js')).ms);
+      normSimd.push(cpuMs(() => normalizeInto(b.r, c, tensorSimd, 0, 'simd')).ms);
+      if (!Buffer.from(tensorJs.buffer).equals(Buffer.from(tensorSimd.buffer))) throw new Error(`${f}: SIMD and JS tensors differ`);
     }
-    perPhoto.push({ decode: (d.user + d.system) / 1000, js: median(js), simd: median(simd), normalize: median(norm) });
+    perPhoto.push({
+      decode: (d.user + d.system) / 1000,
+      js: median(js),
+      simd: median(simd),
+      normJs: median(normJs),
+      normSimd: median(normSimd),
+    });
   }
   const sum = (k) => perPhoto.reduce((s, p) => s + p[k], 0);
   const n = perPhoto.length;
@@ -78,10 +89,11 @@ async function benchFolder(dir) {
       decode: round(sum('decode') / n),
       resizeJs: round(sum('js') / n),
       resizeSimd: round(sum('simd') / n),
-      normalize: round(sum('normalize') / n),
+      normalizeJs: round(sum('normJs') / n),
+      normalizeSimd: round(sum('normSimd') / n),
     },
-    simdOverJs: round(sum('simd') / sum('js')),
-    medianPhotoRatio: round(median(perPhoto.map((p) => p.simd / p.js))),
+    resizeSimdOverJs: round(sum('simd') / sum('js')),
+    normalizeSimdOverJs: round(sum('normSimd') / sum('normJs')),
   };
 }
 

@@ -3,7 +3,13 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { IMAGENET_PREPROCESS, resizeAndCropExact, resolvePreprocessConfig } from '../src/image/preprocess.js';
+import {
+  IMAGENET_PREPROCESS,
+  normalizeInto,
+  type PreprocessConfig,
+  resizeAndCropExact,
+  resolvePreprocessConfig,
+} from '../src/image/preprocess.js';
 import { type RgbImage, type ResizeWindow, resizeBilinearPillow, simdResizeDefault } from '../src/image/resize.js';
 import { RESIZE_SIMD_WAT_SHA256 } from '../src/image/resize-simd.generated.js';
 import { releaseSimdResize, SIMD_RESIZE_LIMITS, simdResizeAvailable, simdResizeMemoryBytes } from '../src/image/resize-simd.js';
@@ -132,6 +138,48 @@ describe('SIMD resize equals the JS resize byte for byte', { skip: SKIP_NO_SIMD 
     const c = resolvePreprocessConfig({ resizeShortSide: 64, cropSize: [100, 90] });
     const src = image(77, 51, 5);
     assert.ok(Buffer.from(resizeAndCropExact(src, c).data).equals(Buffer.from(resizeAndCropExact(src, c, 'js').data)));
+  });
+});
+
+describe('SIMD normalization equals the lookup tables bit for bit', { skip: SKIP_NO_SIMD }, () => {
+  const configs: Array<Partial<PreprocessConfig>> = [
+    {},
+    { layout: 'NHWC' },
+    { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] },
+    { mean: [0, 0, 0], std: [1, 1, 1], layout: 'NHWC' },
+    { mean: [0.123456789, 0.987654321, 0.333333333], std: [0.0123, 3.7, 0.7071067811865476] },
+    { mean: [0.48145466, 0.4578275, 0.40821073], std: [0.26862954, 0.26130258, 0.27577711], layout: 'NHWC' },
+  ];
+  for (const over of configs) {
+    test(`${JSON.stringify(over)}: every byte value, sizes with n % 4 = 0..3, at an offset`, () => {
+      const c = resolvePreprocessConfig(over);
+      for (const [w, h] of [
+        [224, 224],
+        [16, 16],
+        [7, 5],
+        [3, 3],
+        [1, 1],
+        [1, 2],
+        [11, 3],
+      ] as Array<[number, number]>) {
+        const img = image(w, h, w * 31 + h);
+        for (let i = 0; i < Math.min(256, img.data.length); i++) img.data[i] = i; // every value, in each channel
+        const offset = 5;
+        const a = normalizeInto(img, c, new Float32Array(offset + w * h * 3 + 3).fill(-7), offset, 'js');
+        const b = normalizeInto(img, c, new Float32Array(offset + w * h * 3 + 3).fill(-7), offset, 'simd');
+        assert.ok(Buffer.from(a.buffer).equals(Buffer.from(b.buffer)), `${w}x${h}: float32 bits differ`);
+      }
+    });
+  }
+  test('all 256 values in every channel position, both layouts', () => {
+    const img: RgbImage = { data: new Uint8Array(256 * 3), width: 256, height: 1 };
+    for (let v = 0; v < 256; v++) img.data.set([v, 255 - v, (v * 7) & 255], v * 3);
+    for (const layout of ['NCHW', 'NHWC'] as const) {
+      const c = resolvePreprocessConfig({ layout });
+      const a = normalizeInto(img, c, new Float32Array(768), 0, 'js');
+      const b = normalizeInto(img, c, new Float32Array(768), 0, 'simd');
+      assert.ok(Buffer.from(a.buffer).equals(Buffer.from(b.buffer)), layout);
+    }
   });
 });
 

@@ -46,6 +46,7 @@ interface Kernel {
     dstStride: number,
   ): void;
   vpass(src: number, srcStride: number, rowBytes: number, height: number, coef: number, coefStride: number, dst: number): void;
+  normalize(src: number, quads: number, dst: number, params: number, nchw: number, plane: number): void;
 }
 
 let compiled: object | null | undefined;
@@ -78,7 +79,7 @@ function kernelWithMemory(bytes: number): Kernel | null {
   if (!simdResizeAvailable() || bytes > SIMD_RESIZE_LIMITS.maxBytes) return null;
   if (!kernel) {
     const exports = new WebAssembly!.Instance(compiled!).exports as Kernel;
-    kernel = { memory: exports.memory, hpass: exports.hpass, vpass: exports.vpass };
+    kernel = { memory: exports.memory, hpass: exports.hpass, vpass: exports.vpass, normalize: exports.normalize };
   }
   const have = kernel.memory.buffer.byteLength;
   if (have < bytes) {
@@ -159,8 +160,13 @@ export function resizeWindowSimd(src: RgbImage, plan: SimdResizePlan): Uint8Arra
   const T4 = performance.now();
   const result = mem.slice(out, out + height * rowBytes);
   const T5 = performance.now();
-  (globalThis as any).__t ??= [0,0,0,0,0];
-  const tt = (globalThis as any).__t; tt[0]+=T1-T0; tt[1]+=T2-T1; tt[2]+=T3-T2; tt[3]+=T4-T3; tt[4]+=T5-T4;
+  (globalThis as any).__t ??= [0, 0, 0, 0, 0];
+  const tt = (globalThis as any).__t;
+  tt[0] += T1 - T0;
+  tt[1] += T2 - T1;
+  tt[2] += T3 - T2;
+  tt[3] += T4 - T3;
+  tt[4] += T5 - T4;
   if (buffer.byteLength > SIMD_RESIZE_LIMITS.retainBytes) kernel = null;
   return result;
 }
@@ -217,4 +223,43 @@ function writeVerticalCoefficients(
     i32[y * words + 1] = n;
     for (let t = 0; t < n; t++) i32[y * words + 2 + t] = weights[y * ksize + t]!;
   }
+}
+
+/**
+ * preprocess.ts's normalizeInto for the first `pixels - pixels % 4` pixels of `rgb` (the caller does the rest):
+ * float32((float32(v / 255) − mean) / std) in f32 arithmetic, the same values as its lookup tables. Writes NCHW
+ * planes `planeElements` apart (or NHWC) into `out` from `offset`; false (nothing written) when the kernels are
+ * unavailable.
+ */
+export function normalizeSimd(
+  rgb: Uint8Array,
+  pixels: number,
+  mean: readonly number[],
+  std: readonly number[],
+  nchw: boolean,
+  out: Float32Array,
+  offset: number,
+  planeElements: number,
+): boolean {
+  const quads = pixels >> 2;
+  const src = 128;
+  const dst = src + align(quads * 12);
+  const k = kernelWithMemory(dst + quads * 48);
+  if (!k) return false;
+  const buffer = k.memory.buffer;
+  const params = new Float32Array(buffer, 0, 24);
+  for (let i = 0; i < 12; i++) {
+    const ch = nchw ? i >> 2 : i % 3;
+    params[i] = mean[ch]!;
+    params[12 + i] = std[ch]!;
+  }
+  new Uint8Array(buffer).set(rgb.subarray(0, quads * 12), src);
+  k.normalize(src, quads, dst, 0, nchw ? 1 : 0, quads * 16);
+  if (nchw) {
+    for (let ch = 0; ch < 3; ch++) out.set(new Float32Array(buffer, dst + ch * quads * 16, quads * 4), offset + ch * planeElements);
+  } else {
+    out.set(new Float32Array(buffer, dst, quads * 12), offset);
+  }
+  if (buffer.byteLength > SIMD_RESIZE_LIMITS.retainBytes) kernel = null;
+  return true;
 }

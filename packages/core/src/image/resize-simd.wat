@@ -127,4 +127,46 @@
         (local.set $dst (i32.add (local.get $dst) (local.get $rowBytes)))
         (local.set $coef (i32.add (local.get $coef) (local.get $coefStride)))
         (local.set $y (i32.add (local.get $y) (i32.const 1)))
-        (br $rowLoop)))))
+        (br $rowLoop))))
+
+  ;; Normalization (preprocess.ts's normalizeInto): float32((float32(v / 255) - mean) / std) per byte, with f32
+  ;; division and subtraction, which round exactly as the JS table's Math.fround of the double results does.
+  ;; `params` holds 12 f32 mean values then 12 f32 std values, in the order the 12 bytes of 4 pixels are read
+  ;; (NHWC: R G B R | G B R G | B R G B; NCHW: R R R R | G G G G | B B B B). `quads` groups of 4 pixels from `src`
+  ;; (RGB) to `dst`: NHWC interleaved; NCHW in three planes `plane` bytes apart. Reads 4 bytes past the last pixel.
+  (func (export "normalize")
+    (param $src i32) (param $quads i32) (param $dst i32) (param $params i32) (param $nchw i32) (param $plane i32)
+    (local $v v128) (local $lo v128) (local $hi v128)
+    (local $m0 v128) (local $m1 v128) (local $m2 v128) (local $s0 v128) (local $s1 v128) (local $s2 v128)
+    (local $k255 v128) (local $d1 i32) (local $d2 i32)
+    (local.set $m0 (v128.load (local.get $params)))
+    (local.set $m1 (v128.load offset=16 (local.get $params)))
+    (local.set $m2 (v128.load offset=32 (local.get $params)))
+    (local.set $s0 (v128.load offset=48 (local.get $params)))
+    (local.set $s1 (v128.load offset=64 (local.get $params)))
+    (local.set $s2 (v128.load offset=80 (local.get $params)))
+    (local.set $k255 (f32x4.splat (f32.const 255)))
+    ;; NHWC: the three vectors go to dst, dst + 16, dst + 32; NCHW: to the three planes.
+    (local.set $d1 (select (local.get $plane) (i32.const 16) (local.get $nchw)))
+    (local.set $d2 (i32.shl (local.get $d1) (i32.const 1)))
+    (block $done
+      (loop $quad
+        (br_if $done (i32.eqz (local.get $quads)))
+        (local.set $v (v128.load (local.get $src)))
+        (if (local.get $nchw)
+          (then (local.set $v (i8x16.shuffle 0 3 6 9 1 4 7 10 2 5 8 11 12 13 14 15 (local.get $v) (local.get $v)))))
+        (local.set $lo (i16x8.extend_low_i8x16_u (local.get $v)))
+        (local.set $hi (i16x8.extend_high_i8x16_u (local.get $v)))
+        (v128.store (local.get $dst) (f32x4.div (f32x4.sub
+          (f32x4.div (f32x4.convert_i32x4_u (i32x4.extend_low_i16x8_u (local.get $lo))) (local.get $k255))
+          (local.get $m0)) (local.get $s0)))
+        (v128.store (i32.add (local.get $dst) (local.get $d1)) (f32x4.div (f32x4.sub
+          (f32x4.div (f32x4.convert_i32x4_u (i32x4.extend_high_i16x8_u (local.get $lo))) (local.get $k255))
+          (local.get $m1)) (local.get $s1)))
+        (v128.store (i32.add (local.get $dst) (local.get $d2)) (f32x4.div (f32x4.sub
+          (f32x4.div (f32x4.convert_i32x4_u (i32x4.extend_low_i16x8_u (local.get $hi))) (local.get $k255))
+          (local.get $m2)) (local.get $s2)))
+        (local.set $src (i32.add (local.get $src) (i32.const 12)))
+        (local.set $dst (i32.add (local.get $dst) (select (i32.const 16) (i32.const 48) (local.get $nchw))))
+        (local.set $quads (i32.sub (local.get $quads) (i32.const 1)))
+        (br $quad)))))
