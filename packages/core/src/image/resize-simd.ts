@@ -138,11 +138,9 @@ export function resizeWindowSimd(src: RgbImage, plan: SimdResizePlan): Uint8Arra
   const out = tmp + (hc && vc ? align(rows * rowBytes) : 0);
   const k = kernelWithMemory(out + align(height * rowBytes));
   if (!k) return null;
-  const T0 = performance.now();
   const buffer = k.memory.buffer;
   if (hc) writeHorizontalCoefficients(new Int32Array(buffer), new Int16Array(buffer), hc, width, hStride, colFirst);
   if (vc) writeVerticalCoefficients(new Int32Array(buffer, vCoef), vc, height, vStride, rowFirst, rowBytes);
-  const T1 = performance.now();
   const mem = new Uint8Array(buffer);
   const inStride = src.width * 3;
   if (regionStride === inStride) {
@@ -153,20 +151,9 @@ export function resizeWindowSimd(src: RgbImage, plan: SimdResizePlan): Uint8Arra
       mem.set(src.data.subarray(from, from + regionStride), region + r * regionStride);
     }
   }
-  const T2 = performance.now();
   if (hc) k.hpass(region, regionStride, rows, width, hCoef, hStride, vc ? tmp : out, rowBytes);
-  const T3 = performance.now();
   if (vc) k.vpass(hc ? tmp : region, rowBytes, rowBytes, height, vCoef, vStride, out);
-  const T4 = performance.now();
   const result = mem.slice(out, out + height * rowBytes);
-  const T5 = performance.now();
-  (globalThis as any).__t ??= [0, 0, 0, 0, 0];
-  const tt = (globalThis as any).__t;
-  tt[0] += T1 - T0;
-  tt[1] += T2 - T1;
-  tt[2] += T3 - T2;
-  tt[3] += T4 - T3;
-  tt[4] += T5 - T4;
   if (buffer.byteLength > SIMD_RESIZE_LIMITS.retainBytes) kernel = null;
   return result;
 }
