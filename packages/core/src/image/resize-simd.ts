@@ -1,12 +1,13 @@
 /**
- * The two passes of resize.ts's Pillow bilinear resize in WebAssembly SIMD (resize-simd.wat, embedded by
- * resize-simd.generated.ts): the same fixed-point coefficients, computed by resize.ts, and the same integer sums, so
- * the output is identical byte for byte; several times less CPU than the JS loops.
+ * The two passes of resize.ts's Pillow bilinear resize, and preprocess.ts's normalization, in WebAssembly SIMD
+ * (resize-simd.wat, embedded by resize-simd.generated.ts): the same fixed-point coefficients, computed by resize.ts,
+ * and the same integer sums, so the output is identical byte for byte (the normalization's f32 arithmetic gives the
+ * lookup tables' float32 bits); several times less CPU than the JS loops.
  *
  * One module instance and one memory per process (per thread), reused from image to image: the memory grows when an
- * image needs more, up to SIMD_RESIZE_LIMITS.maxBytes (larger work returns null and resize.ts runs its JS passes), and an instance
- * whose memory has grown past SIMD_RESIZE_LIMITS.retainBytes (one very large image) is dropped after the call, so what stays allocated
- * between images is bounded.
+ * image needs more, up to SIMD_RESIZE_LIMITS.maxBytes (larger work, or a failed allocation, returns null and the
+ * caller runs its JS code), and an instance whose memory has grown past SIMD_RESIZE_LIMITS.retainBytes (an image over
+ * about 15 MP) is dropped after the call, so what stays allocated between images is bounded.
  */
 import type { AxisCoefficients, RgbImage } from './resize.js';
 import { RESIZE_SIMD_WASM_BASE64 } from './resize-simd.generated.js';
@@ -16,7 +17,7 @@ import { RESIZE_SIMD_WASM_BASE64 } from './resize-simd.generated.js';
  * instance whose memory is larger than this after an image is dropped (the next image makes a new one). Tests lower
  * them.
  */
-export const SIMD_RESIZE_LIMITS = { maxBytes: 512 * 1024 * 1024, retainBytes: 64 * 1024 * 1024 };
+export const SIMD_RESIZE_LIMITS = { maxBytes: 512 * 1024 * 1024, retainBytes: 32 * 1024 * 1024 };
 const PAGE = 65536;
 /** Slack after every buffer: the kernels load and store up to 15 bytes past the last pixel. */
 const SLACK = 16;
@@ -77,20 +78,18 @@ export function releaseSimdResize(): void {
 
 function kernelWithMemory(bytes: number): Kernel | null {
   if (!simdResizeAvailable() || bytes > SIMD_RESIZE_LIMITS.maxBytes) return null;
-  if (!kernel) {
-    const exports = new WebAssembly!.Instance(compiled!).exports as Kernel;
-    kernel = { memory: exports.memory, hpass: exports.hpass, vpass: exports.vpass, normalize: exports.normalize };
-  }
-  const have = kernel.memory.buffer.byteLength;
-  if (have < bytes) {
-    try {
-      kernel.memory.grow(Math.ceil((bytes - have) / PAGE));
-    } catch {
-      kernel = null; // out of memory: the JS passes work on the caller's buffers
-      return null;
+  try {
+    if (!kernel) {
+      const exports = new WebAssembly!.Instance(compiled!).exports as Kernel;
+      kernel = { memory: exports.memory, hpass: exports.hpass, vpass: exports.vpass, normalize: exports.normalize };
     }
+    const have = kernel.memory.buffer.byteLength;
+    if (have < bytes) kernel.memory.grow(Math.ceil((bytes - have) / PAGE));
+    return kernel;
+  } catch {
+    kernel = null; // out of memory: the JS code works on the caller's buffers
+    return null;
   }
-  return kernel;
 }
 
 /** What resize.ts has worked out for one window: coefficients (null where an axis keeps its size) and source rows. */
