@@ -106,7 +106,8 @@ export interface SimdResizePlan {
   height: number;
 }
 
-const align = (n: number): number => (n + SLACK + 15) & ~15;
+/** `n` bytes plus the slack, rounded up to 16 (float arithmetic: sizes over 2 GiB must compare as large, not wrap). */
+const align = (n: number): number => Math.ceil((n + SLACK) / 16) * 16;
 
 /**
  * The window's `width×height` RGB bytes, or null when the SIMD kernels are unavailable or the image needs more than
