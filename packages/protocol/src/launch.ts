@@ -4,22 +4,37 @@
  *
  * glibc's malloc gives ONNX Runtime's large allocations (model weights, pre-packed kernels: several hundred MB for
  * ResNet50) fresh 4 KiB pages, and the page faults dominate a cold session start: ≈ 850 ms, half of it in the
- * kernel, more in a worker thread, whose malloc arena is trimmed and refaulted. Transparent huge pages for malloc's
- * heap (`hugetlb=1`), allocations up to 32 MiB kept in the heap (`mmap_threshold`) and one arena for all threads
- * (`arena_max=1`) cut it to ≈ 90 ms; decoding and inference speeds are unchanged or better (BENCHMARKS.md). The
- * tunables only take effect when a process starts, so launchers put them in the child's environment. C libraries
- * other than glibc ignore the variable.
+ * kernel, more in a worker thread, whose malloc arena is trimmed and refaulted. Allocations up to 32 MiB kept in the
+ * heap (`mmap_threshold`) and one arena for all threads (`arena_max=1`) cut it to ≈ 90 ms; decoding and inference
+ * speeds are unchanged or better (BENCHMARKS.md). The tunables only take effect when a process starts, so launchers
+ * put them in the child's environment. C libraries other than glibc ignore the variable.
+ *
+ * Transparent huge pages for malloc's heap (`hugetlb=1`) are part of the long-lived server's set only
+ * (`MALLOC_TUNABLES`). The CLI leaves them out (`CLI_MALLOC_TUNABLES`): a huge page must come from a free 2 MiB
+ * block, and on a virtual machine that hands freed memory back to its host (virtio-balloon free page reporting,
+ * which reports exactly such blocks) each one is faulted in again by the host. After another program has freed
+ * memory (the PyTorch run the benchmark alternates with) that cost a one-image run 200–400 ms of CPU at start
+ * (BENCHMARKS.md, issue 21).
  */
 import { runsOnGlibc } from './platform.js';
 
-export const MALLOC_TUNABLES = 'glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=33554432:glibc.malloc.arena_max=1';
+/** The heap settings: big allocations stay in the heap, one arena for every thread. */
+const HEAP_TUNABLES = 'glibc.malloc.mmap_threshold=33554432:glibc.malloc.arena_max=1';
+
+/** The server's tunables: the heap settings and transparent huge pages for the heap. */
+export const MALLOC_TUNABLES = `glibc.malloc.hugetlb=1:${HEAP_TUNABLES}`;
+
+/** The CLI's tunables: the heap settings without huge pages (see above). */
+export const CLI_MALLOC_TUNABLES = HEAP_TUNABLES;
+
+const names = (tunables: string) => tunables.split(':').map((kv) => kv.split('=')[0]!);
 
 /** `GLIBC_TUNABLES` with ours added (a user's own settings for the same tunables win). */
-export function withMallocTunables(current: string | undefined): string {
-  if (!current) return MALLOC_TUNABLES;
-  const have = new Set(current.split(':').map((kv) => kv.split('=')[0]));
-  const add = MALLOC_TUNABLES.split(':').filter((kv) => !have.has(kv.split('=')[0]));
-  return [current, ...add].join(':');
+export function withMallocTunables(current: string | undefined, tunables: string = MALLOC_TUNABLES): string {
+  if (!current) return tunables;
+  const have = new Set(names(current));
+  const add = tunables.split(':').filter((kv) => !have.has(kv.split('=')[0]!));
+  return add.length ? [current, ...add].join(':') : current;
 }
 
 /** Whether `platform`'s C library is glibc: this process's own answer for its platform, else Linux = glibc. */
@@ -31,24 +46,27 @@ function glibcOn(platform: string): boolean {
 export function engineProcessEnv(
   base: NodeJS.ProcessEnv,
   platform: string = process.platform,
-  glibc = glibcOn(platform),
+  glibc?: boolean,
+  tunables: string = MALLOC_TUNABLES,
 ): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...base, ORT_DISABLE_TELEMETRY: '1' };
-  if (platform === 'linux' && glibc && base.IMAGE_CLASSIFIER_MALLOC_TUNING !== '0')
-    env.GLIBC_TUNABLES = withMallocTunables(base.GLIBC_TUNABLES);
+  if (platform === 'linux' && base.IMAGE_CLASSIFIER_MALLOC_TUNING !== '0' && (glibc ?? glibcOn(platform)))
+    env.GLIBC_TUNABLES = withMallocTunables(base.GLIBC_TUNABLES, tunables);
   return env;
 }
 
-/** True when this glibc Linux process started without the tunables (and the user did not opt out). */
+/**
+ * True when this glibc Linux process started without one of `tunables` (and the user did not opt out). The
+ * environment is looked at first: a process that has them (the CLI's re-run) never asks which C library it runs on.
+ */
 export function mallocTuningMissing(
   env: NodeJS.ProcessEnv = process.env,
   platform: string = process.platform,
-  glibc = glibcOn(platform),
+  glibc?: boolean,
+  tunables: string = MALLOC_TUNABLES,
 ): boolean {
-  return (
-    platform === 'linux' &&
-    glibc &&
-    env.IMAGE_CLASSIFIER_MALLOC_TUNING !== '0' &&
-    !(env.GLIBC_TUNABLES ?? '').includes('glibc.malloc.hugetlb')
-  );
+  if (platform !== 'linux' || env.IMAGE_CLASSIFIER_MALLOC_TUNING === '0') return false;
+  const have = new Set(names(env.GLIBC_TUNABLES ?? ''));
+  if (names(tunables).every((n) => have.has(n))) return false;
+  return glibc ?? glibcOn(platform);
 }

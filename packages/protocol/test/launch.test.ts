@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
-import { engineProcessEnv, MALLOC_TUNABLES, mallocTuningMissing, withMallocTunables } from '../src/launch.js';
+import { CLI_MALLOC_TUNABLES, engineProcessEnv, MALLOC_TUNABLES, mallocTuningMissing, withMallocTunables } from '../src/launch.js';
 
 test('malloc tunables: added to an empty or unrelated GLIBC_TUNABLES; a user setting for the same tunable wins', () => {
   assert.equal(withMallocTunables(undefined), MALLOC_TUNABLES);
@@ -24,6 +24,28 @@ test('engine process env: telemetry off everywhere, tunables on Linux only, opt-
   assert.equal(mallocTuningMissing({}, 'linux'), true);
   assert.equal(mallocTuningMissing({ GLIBC_TUNABLES: MALLOC_TUNABLES }, 'linux'), false);
   assert.equal(mallocTuningMissing({}, 'win32'), false);
+});
+
+test("the CLI's tunables: the heap settings without huge pages; present or missing by name, the C library asked last", () => {
+  assert.equal(CLI_MALLOC_TUNABLES, 'glibc.malloc.mmap_threshold=33554432:glibc.malloc.arena_max=1');
+  assert.match(MALLOC_TUNABLES, /^glibc\.malloc\.hugetlb=1:/);
+  assert.ok(MALLOC_TUNABLES.endsWith(CLI_MALLOC_TUNABLES), "the server's set is the CLI's plus huge pages");
+  const cli = engineProcessEnv({}, 'linux', true, CLI_MALLOC_TUNABLES);
+  assert.equal(cli.GLIBC_TUNABLES, CLI_MALLOC_TUNABLES);
+  assert.doesNotMatch(cli.GLIBC_TUNABLES!, /hugetlb/);
+  // A user's own huge-page setting stays; nothing of ours is added twice.
+  assert.equal(withMallocTunables('glibc.malloc.hugetlb=1', CLI_MALLOC_TUNABLES), `glibc.malloc.hugetlb=1:${CLI_MALLOC_TUNABLES}`);
+  assert.equal(withMallocTunables(CLI_MALLOC_TUNABLES, CLI_MALLOC_TUNABLES), CLI_MALLOC_TUNABLES);
+  // The CLI's re-run has them all: nothing missing. The server's set has them too (a superset).
+  assert.equal(mallocTuningMissing({ GLIBC_TUNABLES: CLI_MALLOC_TUNABLES }, 'linux', true, CLI_MALLOC_TUNABLES), false);
+  assert.equal(mallocTuningMissing({ GLIBC_TUNABLES: MALLOC_TUNABLES }, 'linux', true, CLI_MALLOC_TUNABLES), false);
+  // One of them missing (a user's arena setting alone): re-run to add the other.
+  assert.equal(mallocTuningMissing({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=4' }, 'linux', true, CLI_MALLOC_TUNABLES), true);
+  // Without huge pages the server's set is missing something; the CLI's is not.
+  assert.equal(mallocTuningMissing({ GLIBC_TUNABLES: CLI_MALLOC_TUNABLES }, 'linux', true), true);
+  assert.equal(mallocTuningMissing({}, 'linux', true, CLI_MALLOC_TUNABLES), true);
+  assert.equal(mallocTuningMissing({}, 'linux', false, CLI_MALLOC_TUNABLES), false, 'musl');
+  assert.equal(mallocTuningMissing({ IMAGE_CLASSIFIER_MALLOC_TUNING: '0' }, 'linux', true, CLI_MALLOC_TUNABLES), false);
 });
 
 test('a process started with the engine env really runs with the tunables (glibc reads them at start)', {

@@ -2,7 +2,7 @@
  * Result records and their text / JSON Lines / CSV renderings.
  */
 import { csvRow } from '@image-classifier/protocol/csv';
-import type { Prediction } from '@image-classifier/core';
+import type { Prediction } from '@image-classifier/core/engine';
 
 export type OutputFormat = 'text' | 'jsonl' | 'csv';
 

@@ -14,6 +14,7 @@ import {
   writeBadInputs,
   type BadInputs,
 } from '../../../test-fixtures/fixtures.js';
+import { CLI_MALLOC_TUNABLES } from '@image-classifier/protocol/launch';
 import { MOBILENET_INT8, BIN } from './server-client.js';
 
 const shared = sharedDir();
@@ -269,6 +270,43 @@ describe('usage errors exit 2', () => {
     assert.equal(notOnnx.code, 2);
     assert.match(notOnnx.stderr, /MODEL_LOAD_FAILED/);
     assert.ok(statSync(cacheDir).isDirectory());
+  });
+});
+
+describe('start-up of classify', () => {
+  test('re-runs itself with the heap tunables and without huge pages, and loads no curation or remote modules', {
+    skip: process.platform !== 'linux' && 'the re-run is for glibc Linux',
+  }, async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ic-cli-start-'));
+    const log = path.join(dir, 'processes.jsonl');
+    const preload = path.join(dir, 'record.cjs');
+    // Each process (and thread) records at its exit its GLIBC_TUNABLES and the modules classify should not load:
+    // curation, the remote backend (remote/options.js parses --remote), the JSON-RPC server, the vector index.
+    writeFileSync(
+      preload,
+      `const fs = require('node:fs');
+process.on('exit', () => {
+  const loaded = Object.keys(require.cache).filter((m) => /[\\/]curation[\\/]|[\\/]remote[\\/](?!options\\.js)|vscode-|[\\/]serve\\.js$|[\\/]usearch[\\/]/.test(m));
+  fs.appendFileSync(${JSON.stringify(log)}, JSON.stringify({ pid: process.pid, tunables: process.env.GLIBC_TUNABLES ?? '', loaded }) + '\\n');
+});
+`,
+    );
+    const r = await cli(['classify', '--model', path.join(dir, 'missing.onnx'), path.join(dir, 'missing.jpg')], {
+      NODE_OPTIONS: `--require ${preload}`,
+      GLIBC_TUNABLES: '',
+      IMAGE_CLASSIFIER_MALLOC_TUNING: '',
+    });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /MODEL_NOT_FOUND/);
+    const runs = readFileSync(log, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { pid: number; tunables: string; loaded: string[] });
+    assert.ok(new Set(runs.map((x) => x.pid)).size >= 2, `the command re-ran itself: ${JSON.stringify(runs)}`);
+    const tuned = runs.filter((x) => x.tunables !== '');
+    assert.ok(tuned.length > 0, 'a process ran with GLIBC_TUNABLES');
+    for (const x of tuned) assert.equal(x.tunables, CLI_MALLOC_TUNABLES);
+    for (const x of runs) assert.deepEqual(x.loaded, [], `process ${x.pid} loaded modules classify does not need`);
   });
 });
 

@@ -3,8 +3,7 @@
  * model on an Open Inference Protocol server, optionally with the local model behind it (remote/fallback.ts).
  */
 import { isClassifierError } from '../errors.js';
-import { FallbackBackend } from '../remote/fallback.js';
-import { RemoteBackend } from '../remote/remote-backend.js';
+import type { RemoteBackend } from '../remote/remote-backend.js';
 import type { ClassifierOptions } from './classifier-options.js';
 import { type InferenceBackend, loadBackend } from './inference-backend.js';
 
@@ -22,9 +21,14 @@ export async function openBackend(opts: ClassifierOptions): Promise<InferenceBac
       },
     );
   if (!opts.remote) return local();
+  // The remote modules load only for a remote model: a local one's start does not wait for them.
+  const [{ RemoteBackend: Remote }, { FallbackBackend }] = await Promise.all([
+    import('../remote/remote-backend.js'),
+    import('../remote/fallback.js'),
+  ]);
   let remote: RemoteBackend;
   try {
-    remote = await RemoteBackend.connect(opts.remote);
+    remote = await Remote.connect(opts.remote);
   } catch (e) {
     if (!opts.fallbackToLocal || !isClassifierError(e) || !TRANSIENT.has(e.code)) throw e;
     // The server is away at start: the local model answers this session (its own cache key, no remote results).

@@ -1,8 +1,8 @@
 /** `image-classifier classify [options] <file|folder>...`: records in input order on stdout, a progress line on stderr. */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { Classifier, embeddingToJson, requireEmbedding, toClassifierError } from '@image-classifier/core';
-import { SETTING_DEFAULTS, SETTING_LIMITS } from '@image-classifier/protocol';
+import { Classifier, embeddingToJson, requireEmbedding, toClassifierError } from '@image-classifier/core/engine';
+import { SETTING_DEFAULTS, SETTING_LIMITS } from '@image-classifier/protocol/settings';
 import { expandInputs, tensorStem } from '../files.js';
 import { CSV_HEADER, formatRecord, isError, type OutputFormat, type ResultRecord } from '../output.js';
 import {

@@ -3,7 +3,7 @@
  * (`util.parseArgs`, strict) and reporting an engine error.
  */
 import { parseArgs } from 'node:util';
-import { toClassifierError } from '@image-classifier/core';
+import { toClassifierError } from '@image-classifier/core/engine';
 import { escapeControl } from '../output.js';
 
 export const EXIT_OK = 0;

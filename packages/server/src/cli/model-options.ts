@@ -10,7 +10,7 @@ import {
   requireEmbedding,
   remoteOptions,
   resolveModel,
-} from '@image-classifier/core';
+} from '@image-classifier/core/engine';
 import {
   GRAPH_OPTIMIZATIONS,
   type GraphOptimization,
@@ -18,7 +18,7 @@ import {
   type PreprocessingMode,
   SETTING_DEFAULTS,
   SETTING_LIMITS,
-} from '@image-classifier/protocol';
+} from '@image-classifier/protocol/settings';
 import { escapeControl } from '../output.js';
 import { failWith, type Io, intOption, UsageError } from './common.js';
 import { downloadProgress, ProgressLine } from './progress.js';

@@ -2,7 +2,7 @@
  * The CLI's one progress line on stderr, redrawn in place: the model download and the classify run both draw core's
  * bar (`renderBar`, the one `renderProgressBar` starts with) through it.
  */
-import { type DownloadProgress, renderBar, renderProgressBar } from '@image-classifier/core';
+import { type DownloadProgress, renderBar, renderProgressBar } from '@image-classifier/core/engine';
 import type { Io } from './common.js';
 
 export class ProgressLine {
