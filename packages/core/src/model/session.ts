@@ -114,6 +114,8 @@ export class ModelSession {
   private constructor(
     private readonly session: import('onnxruntime-node').InferenceSession,
     readonly info: ModelInfo,
+    /** What the session runs from, when it uses a buffer in place (session-create.ts): held while it lives. */
+    private modelBytes?: Uint8Array,
   ) {}
 
   /** Loads a model file. Errors are `MODEL_NOT_FOUND` / `MODEL_LOAD_FAILED` with an actionable sentence. */
@@ -130,7 +132,7 @@ export class ModelSession {
     const threads = Math.max(1, Math.floor(opts.intraOpNumThreads ?? defaultThreads()));
     const requested = (opts.executionProviders?.length ? opts.executionProviders : ['cpu']).map((p) => p.toLowerCase());
     const version = ort().env.versions?.node ?? 'unknown';
-    const { session, ...created } = await createSession({
+    const { session, modelBytes, ...created } = await createSession({
       file,
       sha256,
       embedding,
@@ -167,7 +169,7 @@ export class ModelSession {
       ...(created.optimizedModelCacheError ? { optimizedModelCacheError: created.optimizedModelCacheError } : {}),
       loadMs: Math.round(performance.now() - t0),
     };
-    return new ModelSession(session, info);
+    return new ModelSession(session, info, modelBytes);
   }
 
   /**
@@ -220,5 +222,6 @@ export class ModelSession {
 
   async release(): Promise<void> {
     await this.session.release();
+    this.modelBytes = undefined;
   }
 }
