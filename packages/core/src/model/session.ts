@@ -12,7 +12,8 @@ import { ClassifierError } from '../errors.js';
 import type { TensorLayout } from '../image/preprocess.js';
 import { describeError, ort } from './ort.js';
 import type { RemoteModelInfo } from '../remote/metadata.js';
-import { createSession, describeSession, readModel, statModel } from './session-create.js';
+import { readModel, statModel } from './model-file.js';
+import { createSession, describeSession } from './session-create.js';
 
 export { ort } from './ort.js';
 
