@@ -70,3 +70,32 @@ export function mallocTuningMissing(
   if (names(tunables).every((n) => have.has(n))) return false;
   return glibc ?? glibcOn(platform);
 }
+
+/**
+ * Whether a `classify` or `model info` command line may open a network connection: a model given by URL
+ * (`--model https://…`, `--model-url`), an inference server (`--remote`), or no `--model` at all (the default model
+ * is downloaded when it is not cached yet). Unknown options are read loosely: when in doubt, yes.
+ */
+export function cliMayConnect(args: readonly string[]): boolean {
+  let model: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--') break;
+    const eq = a.indexOf('=');
+    const name = a.startsWith('--') ? (eq > 0 ? a.slice(2, eq) : a.slice(2)) : undefined;
+    if (name === 'remote' || name === 'model-url') return true;
+    if (name === 'model') model = eq > 0 ? a.slice(eq + 1) : args[++i];
+  }
+  return model === undefined || /^https?:/i.test(model.trim());
+}
+
+/**
+ * The environment for the CLI's re-run: the engine's, with the CLI's tunables; and without `NODE_EXTRA_CA_CERTS`
+ * when the command cannot connect anywhere (`cliMayConnect`): Node reads and parses that file as it starts, before
+ * any code runs (≈ 30 ms for a system bundle of ~140 certificates), whether or not anything connects later.
+ */
+export function cliRerunEnv(base: NodeJS.ProcessEnv, args: readonly string[], platform: string = process.platform): NodeJS.ProcessEnv {
+  const env = engineProcessEnv(base, platform, undefined, CLI_MALLOC_TUNABLES);
+  if (env.NODE_EXTRA_CA_CERTS !== undefined && !cliMayConnect(args)) delete env.NODE_EXTRA_CA_CERTS;
+  return env;
+}

@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
-import { CLI_MALLOC_TUNABLES, engineProcessEnv, MALLOC_TUNABLES, mallocTuningMissing, withMallocTunables } from '../src/launch.js';
+import {
+  CLI_MALLOC_TUNABLES,
+  cliMayConnect,
+  cliRerunEnv,
+  engineProcessEnv,
+  MALLOC_TUNABLES,
+  mallocTuningMissing,
+  withMallocTunables,
+} from '../src/launch.js';
 
 test('malloc tunables: added to an empty or unrelated GLIBC_TUNABLES; a user setting for the same tunable wins', () => {
   assert.equal(withMallocTunables(undefined), MALLOC_TUNABLES);
@@ -46,6 +54,37 @@ test("the CLI's tunables: the heap settings without huge pages; present or missi
   assert.equal(mallocTuningMissing({}, 'linux', true, CLI_MALLOC_TUNABLES), true);
   assert.equal(mallocTuningMissing({}, 'linux', false, CLI_MALLOC_TUNABLES), false, 'musl');
   assert.equal(mallocTuningMissing({ IMAGE_CLASSIFIER_MALLOC_TUNING: '0' }, 'linux', true, CLI_MALLOC_TUNABLES), false);
+});
+
+test('a command line that may connect: a model by URL, --model-url, --remote, or no --model (the default download)', () => {
+  assert.equal(cliMayConnect(['classify', '--model', '/m/resnet.onnx', 'a.jpg']), false);
+  assert.equal(cliMayConnect(['classify', '--model=/m/resnet.onnx', '--threads', '2', 'dir']), false);
+  assert.equal(cliMayConnect(['model', 'info', '--model', 'rel/m.onnx']), false);
+  assert.equal(cliMayConnect(['classify', 'a.jpg']), true, 'the default model may be downloaded');
+  assert.equal(cliMayConnect(['classify', '--model', 'https://example.org/m.onnx', 'a.jpg']), true);
+  assert.equal(cliMayConnect(['classify', '--model=HTTP://example.org/m.onnx', 'a.jpg']), true);
+  assert.equal(cliMayConnect(['classify', '--model', '/m.onnx', '--model-url', 'https://x/m.onnx', 'a.jpg']), true);
+  assert.equal(cliMayConnect(['classify', '--model', '/m.onnx', '--remote', 'http://127.0.0.1:8000', 'a.jpg']), true);
+  assert.equal(cliMayConnect(['classify', '--model', '/m.onnx', '--remote=http://h', 'a.jpg']), true);
+  assert.equal(cliMayConnect(['classify', '--model', 'https://x/m.onnx', '--model', '/m.onnx', 'a.jpg']), false, 'the last --model wins');
+  assert.equal(cliMayConnect(['classify', '--', '--model', '/m.onnx']), true, 'after --, a file named --model');
+  assert.equal(cliMayConnect(['classify', '--model']), true, '--model without a value');
+});
+
+test("the CLI's re-run: its tunables, and NODE_EXTRA_CA_CERTS only when it may connect", () => {
+  const base = { PATH: '/bin', NODE_EXTRA_CA_CERTS: '/etc/ssl/certs/ca-certificates.crt' };
+  const local = cliRerunEnv(base, ['classify', '--model', '/m.onnx', 'a.jpg'], 'linux');
+  assert.equal(local.NODE_EXTRA_CA_CERTS, undefined);
+  assert.equal(local.PATH, '/bin');
+  assert.equal(local.ORT_DISABLE_TELEMETRY, '1');
+  assert.equal(base.NODE_EXTRA_CA_CERTS, '/etc/ssl/certs/ca-certificates.crt', "the caller's environment is not changed");
+  const remote = cliRerunEnv(base, ['classify', '--model', '/m.onnx', '--remote', 'https://h', 'a.jpg'], 'linux');
+  assert.equal(remote.NODE_EXTRA_CA_CERTS, '/etc/ssl/certs/ca-certificates.crt');
+  assert.equal(cliRerunEnv(base, ['classify', 'a.jpg'], 'linux').NODE_EXTRA_CA_CERTS, '/etc/ssl/certs/ca-certificates.crt');
+  if (process.platform === 'linux') {
+    const tuned = cliRerunEnv({}, ['classify', '--model', '/m.onnx'], 'linux');
+    assert.ok(tuned.GLIBC_TUNABLES === undefined || tuned.GLIBC_TUNABLES === CLI_MALLOC_TUNABLES);
+  }
 });
 
 test('a process started with the engine env really runs with the tunables (glibc reads them at start)', {

@@ -12,7 +12,7 @@ if (heavy && launch.mallocTuningMissing(process.env, process.platform, undefined
   const { spawn } = require('node:child_process');
   const child = spawn(process.execPath, [...process.execArgv, __filename, ...args], {
     stdio: 'inherit',
-    env: launch.engineProcessEnv(process.env, process.platform, undefined, launch.CLI_MALLOC_TUNABLES),
+    env: launch.cliRerunEnv(process.env, args),
   });
   // Ctrl-C reaches the child through the terminal's process group: only keep this process alive until it exits.
   process.on('SIGINT', () => {});

@@ -274,7 +274,7 @@ describe('usage errors exit 2', () => {
 });
 
 describe('start-up of classify', () => {
-  test('re-runs itself with the heap tunables and without huge pages, and loads no curation or remote modules', {
+  test('re-runs itself with the heap tunables, no huge pages, no extra CA file for a local model, and loads no curation or remote modules', {
     skip: process.platform !== 'linux' && 'the re-run is for glibc Linux',
   }, async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'ic-cli-start-'));
@@ -287,7 +287,7 @@ describe('start-up of classify', () => {
       `const fs = require('node:fs');
 process.on('exit', () => {
   const loaded = Object.keys(require.cache).filter((m) => /[\\/]curation[\\/]|[\\/]remote[\\/](?!options\\.js)|vscode-|[\\/]serve\\.js$|[\\/]usearch[\\/]/.test(m));
-  fs.appendFileSync(${JSON.stringify(log)}, JSON.stringify({ pid: process.pid, tunables: process.env.GLIBC_TUNABLES ?? '', loaded }) + '\\n');
+  fs.appendFileSync(${JSON.stringify(log)}, JSON.stringify({ pid: process.pid, tunables: process.env.GLIBC_TUNABLES ?? '', ca: process.env.NODE_EXTRA_CA_CERTS ?? '', loaded }) + '\\n');
 });
 `,
     );
@@ -295,17 +295,24 @@ process.on('exit', () => {
       NODE_OPTIONS: `--require ${preload}`,
       GLIBC_TUNABLES: '',
       IMAGE_CLASSIFIER_MALLOC_TUNING: '',
+      NODE_EXTRA_CA_CERTS: path.join(dir, 'extra-ca.pem'),
     });
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /MODEL_NOT_FOUND/);
     const runs = readFileSync(log, 'utf8')
       .split('\n')
       .filter(Boolean)
-      .map((l) => JSON.parse(l) as { pid: number; tunables: string; loaded: string[] });
+      .map((l) => JSON.parse(l) as { pid: number; tunables: string; ca: string; loaded: string[] });
     assert.ok(new Set(runs.map((x) => x.pid)).size >= 2, `the command re-ran itself: ${JSON.stringify(runs)}`);
     const tuned = runs.filter((x) => x.tunables !== '');
     assert.ok(tuned.length > 0, 'a process ran with GLIBC_TUNABLES');
     for (const x of tuned) assert.equal(x.tunables, CLI_MALLOC_TUNABLES);
+    // A local model: the re-run cannot connect anywhere, so it starts without the extra CA file Node would parse.
+    for (const x of tuned) assert.equal(x.ca, '', 'the re-run starts without NODE_EXTRA_CA_CERTS');
+    assert.ok(
+      runs.some((x) => x.tunables === '' && x.ca !== ''),
+      'the launcher had it',
+    );
     for (const x of runs) assert.deepEqual(x.loaded, [], `process ${x.pid} loaded modules classify does not need`);
   });
 });
