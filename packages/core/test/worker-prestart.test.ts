@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { Classifier } from '../src/index.js';
 import { defaultWorkerScript } from '../src/engine/inference-backend.js';
-import { prestartInferenceWorker, takePrestartedWorker } from '../src/engine/worker-prestart.js';
+import { prestartInferenceWorker, settlePrestartedWorker, takePrestartedWorker } from '../src/engine/worker-prestart.js';
 import { sharedDir, SKIP_NO_SHARED } from '../../../test-fixtures/fixtures.js';
 
 const shared = sharedDir();
@@ -47,6 +47,15 @@ describe('a prestarted inference worker', () => {
     } finally {
       await c.close();
     }
+  });
+
+  test('one nothing took is stopped once ONNX Runtime has loaded in it', async () => {
+    prestartInferenceWorker();
+    const t0 = performance.now();
+    await settlePrestartedWorker();
+    assert.ok(performance.now() - t0 < 5_000, 'settled by the ready message, not by the time limit');
+    assert.equal(takePrestartedWorker(defaultWorkerScript()), undefined, 'gone');
+    await settlePrestartedWorker(); // nothing left: returns at once
   });
 
   test('a worker for another script is not taken', () => {

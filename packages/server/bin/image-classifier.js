@@ -30,10 +30,16 @@ if (heavy && launch.mallocTuningMissing(process.env, process.platform, undefined
 } else {
   // `classify` runs its model in a worker thread: start it (and ONNX Runtime's load) before this program's own
   // modules load, so both threads work from the start (core's engine/worker-prestart.ts).
-  if (args[0] === 'classify' && !args.includes('--help') && !args.includes('-h'))
-    require('@image-classifier/core/prestart').prestartInferenceWorker();
+  const prestart =
+    args[0] === 'classify' && !args.includes('--help') && !args.includes('-h') ? require('@image-classifier/core/prestart') : undefined;
+  prestart?.prestartInferenceWorker();
   require('../dist/cli.js')
     .main(args)
+    // A worker nothing took (a usage error, a model that did not load) is stopped once ONNX Runtime has loaded in it.
+    .then(async (code) => {
+      await prestart?.settlePrestartedWorker();
+      return code;
+    })
     .then((code) => {
       process.exitCode = code;
       // classify and model: everything they start is awaited and closed before main() returns (records written,

@@ -271,6 +271,16 @@ describe('usage errors exit 2', () => {
     assert.match(notOnnx.stderr, /MODEL_LOAD_FAILED/);
     assert.ok(statSync(cacheDir).isDirectory());
   });
+
+  test('a usage error right at the start exits 2 every time (never aborts while the prestarted worker loads ORT)', async () => {
+    // `classify` starts its inference thread first; an exit while that thread is inside ONNX Runtime's load used to
+    // abort the process (SIGABRT) about one run in six once the usage error came before the load had finished.
+    for (let i = 0; i < 24; i++) {
+      const r = await cli(['classify']);
+      assert.equal(r.code, 2, `run ${i + 1}: ${r.stderr.slice(-400)}`);
+      assert.match(r.stderr, /classify needs at least one image file or folder/);
+    }
+  });
 });
 
 describe('start-up of classify', () => {

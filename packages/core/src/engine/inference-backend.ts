@@ -40,6 +40,8 @@ export type WorkerResponse =
   | { type: 'loaded'; id: number; info: ModelInfo }
   | { type: 'result'; id: number; output: BatchOutput; input: Float32Array; ms: number }
   | { type: 'released'; id: number }
+  /** Unasked, once: the thread has loaded ONNX Runtime's binding (or failed to) and waits for work. */
+  | { type: 'ready'; id: 0 }
   | { type: 'error'; id: number; error: { code: ErrorCode; message: string } };
 
 export function defaultWorkerScript(): string {

@@ -79,3 +79,5 @@ try {
 } catch {
   // reported by the load
 }
+// No request has id 0: the backend ignores this; worker-prestart.ts waits for it before an early exit.
+reply({ type: 'ready', id: 0 });
