@@ -3,7 +3,15 @@ import { readFileSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import sharp from 'sharp';
-import { centerCropBox, decodeImage, precomputeCoefficients, preprocessImage, resizeBilinearPillow, resizedSize } from '../src/index.js';
+import {
+  centerCropBox,
+  decodeImage,
+  jpegFrame,
+  precomputeCoefficients,
+  preprocessImage,
+  resizeBilinearPillow,
+  resizedSize,
+} from '../src/index.js';
 import { FIXTURE_IMAGES, readF32, sharedDir, SKIP_NO_SHARED, tensorDiff } from '../../../test-fixtures/fixtures.js';
 
 const shared = sharedDir();
@@ -154,5 +162,64 @@ describe('decoding', () => {
       .toBuffer();
     const img = await decodeImage(png, 'alpha.png');
     assert.deepEqual(Array.from(img.data.subarray(0, 6)), [10, 20, 30, 40, 50, 60]);
+  });
+});
+
+describe('JPEG frame header read without libvips', () => {
+  const cat = () => readFileSync(path.join(FIXTURE_IMAGES, 'skimage_chelsea_cat.jpg'));
+  /** SOI, a baseline SOF0 of `w`×`h` with `n` components at `precision` bits, SOS; no entropy-coded data. */
+  const header = (w: number, h: number, n = 3, precision = 8) => {
+    const sof = [0xff, 0xc0, 0, 8 + 3 * n, precision, h >> 8, h & 255, w >> 8, w & 255, n];
+    for (let c = 1; c <= n; c++) sof.push(c, 0x11, 0);
+    const sos = [0xff, 0xda, 0, 6 + 2 * n, n];
+    for (let c = 1; c <= n; c++) sos.push(c, 0);
+    sos.push(0, 63, 0);
+    return Buffer.from([0xff, 0xd8, ...sof, ...sos]);
+  };
+  const variants: Array<[string, (s: sharp.Sharp) => sharp.Sharp, number]> = [
+    ['baseline', (s) => s.jpeg(), 3],
+    ['progressive', (s) => s.jpeg({ progressive: true }), 3],
+    ['4:4:4 with optimised coding', (s) => s.jpeg({ chromaSubsampling: '4:4:4', optimiseCoding: true }), 3],
+    ['grayscale', (s) => s.toColourspace('b-w').jpeg(), 1],
+    ['EXIF orientation 6', (s) => s.withMetadata({ orientation: 6 }).jpeg(), 3],
+    ['ICC profile', (s) => s.withIccProfile('p3').jpeg(), 3],
+    ['CMYK', (s) => s.toColourspace('cmyk').jpeg(), 4],
+  ];
+  for (const [name, enc, components] of variants) {
+    test(`${name}: the frame header says what libvips' header read says; the pixels are libvips' decode`, async () => {
+      const bytes = await enc(sharp(cat())).toBuffer();
+      const meta = await sharp(bytes).metadata();
+      assert.deepEqual(jpegFrame(bytes), { width: meta.width, height: meta.height, components, precision: 8 });
+      assert.equal(meta.channels, components);
+      const img = await decodeImage(bytes, `${name}.jpg`);
+      assert.deepEqual([img.storedWidth, img.storedHeight, img.format], [451, 300, 'jpeg']);
+      if (components === 4) return; // CMYK: Pillow's conversion (formats tests)
+      const ref = await sharp(bytes, { ignoreIcc: true }).autoOrient().raw().toBuffer({ resolveWithObject: true });
+      assert.deepEqual([img.width, img.height], [ref.info.width, ref.info.height]);
+      const rgb = ref.info.channels === 3 ? ref.data : Buffer.from(Array.from(ref.data).flatMap((g) => [g, g, g]));
+      assert.ok(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength).equals(rgb), 'identical pixels');
+    });
+  }
+  test('a header claiming 60000×60000 is refused from the frame header, and one of 4×4 as too small', async () => {
+    const before = process.memoryUsage().rss;
+    await assert.rejects(decodeImage(header(60000, 60000), 'bomb.jpg'), (e: Error & { code?: string; details?: unknown }) => {
+      assert.equal(e.code, 'IMAGE_TOO_LARGE');
+      assert.deepEqual(e.details, { width: 60000, height: 60000, maxPixels: 100_000_000 });
+      return true;
+    });
+    assert.ok(process.memoryUsage().rss - before < 100 << 20, 'no large allocation');
+    await assert.rejects(decodeImage(header(4, 4), 'tiny.jpg'), (e: Error & { code?: string }) => e.code === 'IMAGE_TOO_SMALL');
+  });
+  test('headers the walk cannot finish, and unusual frames, are left to libvips: undefined', async () => {
+    const bytes = cat();
+    const sos = bytes.indexOf(Buffer.from([0xff, 0xda]));
+    assert.equal(jpegFrame(bytes.subarray(0, sos)), undefined, 'cut before the scan');
+    assert.equal(jpegFrame(bytes.subarray(0, 40)), undefined, 'cut inside a segment');
+    assert.equal(jpegFrame(Buffer.from('not a jpeg at all')), undefined);
+    assert.deepEqual(jpegFrame(header(640, 480, 3, 12)), { width: 640, height: 480, components: 3, precision: 12 });
+    // Cut before its scan, a JPEG is still refused as libvips' header read refuses it.
+    await assert.rejects(decodeImage(bytes.subarray(0, sos), 'cut.jpg'), (e: Error & { code?: string }) => e.code === 'DECODE_FAILED');
+    // A 12-bit frame is not taken as a plain 8-bit JPEG (libvips reads it, or says why not).
+    await assert.rejects(decodeImage(header(640, 480, 3, 12), 'twelve.jpg'), (e: Error & { code?: string }) => e.code === 'DECODE_FAILED');
   });
 });

@@ -15,9 +15,15 @@ import { normalizeInto, type PreprocessConfig, type PreprocessResult } from './p
 import type { Thumbnail } from './thumbnail.js';
 import type { PreprocessingMode } from '@image-classifier/protocol/settings';
 
+/**
+ * `ack`: the decoder answers `started` when it picks the job up (the job's time budget counts from then). A job
+ * sent to a decoder that is up and has nothing else to do is picked up at once: its budget counts from the send,
+ * and it goes without the extra message.
+ */
 export interface PreprocessRequest {
   type: 'run';
   id: number;
+  ack?: boolean;
   bytes: Uint8Array;
   name: string;
   preprocessing: PreprocessingMode;
@@ -29,6 +35,7 @@ export interface PreprocessRequest {
 export interface ThumbnailRequest {
   type: 'thumbnail';
   id: number;
+  ack?: boolean;
   bytes: Uint8Array;
   name: string;
   size: number;
@@ -39,12 +46,14 @@ export type DecoderRequest = PreprocessRequest | ThumbnailRequest;
 
 export type PreprocessResponse =
   | { type: 'started'; id: number }
+  /** Sent once, when the decoder has loaded the image library (see `preload`). */
+  | { type: 'ready'; id: 0 }
   /** The crop's 8-bit RGB pixels (cropWidth × cropHeight); the pool normalizes them into the caller's tensor. */
   | { type: 'done'; id: number; rgb: Uint8Array; cropWidth: number; cropHeight: number; width: number; height: number; format: string }
   | { type: 'thumbnail'; id: number; thumbnail: Thumbnail }
   | { type: 'error'; id: number; error: { code: ErrorCode; message: string; details?: Record<string, unknown> } };
 
-type Answer = Exclude<PreprocessResponse, { type: 'started' } | { type: 'error' }>;
+type Answer = Exclude<PreprocessResponse, { type: 'started' } | { type: 'ready' } | { type: 'error' }>;
 
 /** `preprocess-worker.js`, preferably beside the inference worker a bundled build names. */
 export function defaultPreprocessWorkerScript(besides?: string): string {
@@ -105,6 +114,8 @@ interface Slot {
   child: ChildProcess;
   busy: number;
   pending: Map<number, Pending>;
+  /** It has sent a message: it is up, and when not busy its event loop picks a request up at once. */
+  up: boolean;
 }
 
 /**
@@ -118,7 +129,7 @@ function abandon(p: Pending): void {
 }
 
 function settle(p: Pending, msg: PreprocessResponse): void {
-  if (p.abandoned || msg.type === 'started') return;
+  if (p.abandoned || msg.type === 'started' || msg.type === 'ready') return;
   if (msg.type === 'error') {
     p.fail(new ClassifierError(msg.error.code, msg.error.message, msg.error.details ? { details: msg.error.details } : undefined));
     return;
@@ -173,8 +184,9 @@ export class PreprocessPool {
       execArgv: [`--max-old-space-size=${DECODER_HEAP_MB}`],
       env: { ...process.env, [DECODER_NICE_ENV]: String(this.nice) },
     });
-    const slot: Slot = { child, busy: 0, pending: new Map() };
+    const slot: Slot = { child, busy: 0, pending: new Map(), up: false };
     child.on('message', (msg: PreprocessResponse) => {
+      slot.up = true;
       const p = slot.pending.get(msg.id);
       if (!p) return;
       clearTimeout(p.timer);
@@ -303,11 +315,17 @@ export class PreprocessPool {
     return slot;
   }
 
-  /** Sends a request to a decoder; its time budget starts when the decoder picks it up (or, failing that, later). */
+  /**
+   * Sends a request to a decoder; its time budget starts when the decoder picks it up (or, failing that, later). A
+   * decoder that is up and idle picks it up at once: the budget starts now, without a `started` message.
+   */
   private send(slot: Slot, p: Pending): void {
     slot.pending.set(p.req.id, p);
-    if (slot.busy++ === 0) setRef(slot.child, true);
-    p.timer = setTimeout(() => this.overBudget(slot, p.req.id), this.decodeTimeoutMs + PICKUP_GRACE_MS).unref();
+    const idle = slot.busy++ === 0;
+    if (idle) setRef(slot.child, true);
+    p.req.ack = !(idle && slot.up);
+    const budget = p.req.ack ? this.decodeTimeoutMs + PICKUP_GRACE_MS : this.decodeTimeoutMs;
+    p.timer = setTimeout(() => this.overBudget(slot, p.req.id), budget).unref();
     slot.child.send(p.req, () => undefined);
   }
 

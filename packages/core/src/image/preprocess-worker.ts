@@ -59,9 +59,10 @@ process.on('message', async (msg: DecoderRequest | { type: 'preload' }) => {
     } catch {
       // reported on first use
     }
+    reply({ type: 'ready', id: 0 });
     return;
   }
-  reply({ type: 'started', id: msg.id });
+  if (msg.ack) reply({ type: 'started', id: msg.id });
   try {
     reply(await answer(msg));
   } catch (e) {
