@@ -67,6 +67,11 @@ export interface OpenedInRoots {
   stat: Stats;
 }
 
+/** The path and identity of an opened file (what `Roots.resolve` returns). */
+export function fileStatOf(o: OpenedInRoots): FileStat {
+  return { path: o.path, ...(o.rawPath ? { rawPath: o.rawPath } : {}), ...identityOf(o.stat) };
+}
+
 /**
  * The workspace roots. `undefined` roots = no restriction (a server started by hand); an empty list refuses
  * every file.
@@ -116,7 +121,7 @@ export class Roots {
   resolve(uri: unknown): FileStat {
     const o = this.open(uri);
     closeSync(o.fd);
-    return { path: o.path, ...(o.rawPath ? { rawPath: o.rawPath } : {}), ...identityOf(o.stat) };
+    return fileStatOf(o);
   }
 
   /**

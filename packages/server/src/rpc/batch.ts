@@ -2,6 +2,7 @@
  * `imageClassifier/classifyBatch`: a folder run at bulk priority, in lanes, with work-done progress, partial results
  * and cancellation (the items finished so far are returned with `cancelled: true`).
  */
+import { closeSync } from 'node:fs';
 import { ClassifierError, requireEmbedding } from '@image-classifier/core';
 import {
   type BatchItem,
@@ -12,6 +13,7 @@ import {
   usageLine,
 } from '@image-classifier/protocol';
 import { type CancellationToken, WorkDoneProgress } from 'vscode-languageserver/node';
+import { fileStatOf, type OpenedInRoots } from '../roots.js';
 import { classifyFile } from './cached-classify.js';
 import { signalFor } from './classify.js';
 import { errorDto, isCancelled, validTopK } from './errors.js';
@@ -109,8 +111,11 @@ export async function classifyBatch(p: ClassifyBatchParams, ctx: ServerContext, 
       const i = next++;
       const uri = uris[i];
       let item: BatchItem;
+      let opened: OpenedInRoots | undefined;
       try {
-        const r = await classifyFile(ctx, loaded, ctx.config.roots.resolve(checkUri(uri)), opts);
+        // Opened and checked once: its identity looks the cache up, and a miss reads this descriptor.
+        opened = ctx.config.roots.open(checkUri(uri));
+        const r = await classifyFile(ctx, loaded, fileStatOf(opened), opts, opened);
         item =
           cachedOnly && !r.cached
             ? { uri: uriLabel(uri), cached: false }
@@ -119,6 +124,8 @@ export async function classifyBatch(p: ClassifyBatchParams, ctx: ServerContext, 
       } catch (e) {
         if (isCancelled(e) && signal.aborted) break;
         item = { uri: uriLabel(uri), error: errorDto(e) };
+      } finally {
+        if (opened) closeSync(opened.fd);
       }
       results[i] = item;
       reporter.item(item);

@@ -18,7 +18,7 @@ import {
   sameIdentity,
 } from '@image-classifier/core';
 import type { Prediction } from '@image-classifier/protocol';
-import type { FileStat } from '../roots.js';
+import type { FileStat, OpenedInRoots } from '../roots.js';
 import { embeddings, outputs } from './caches.js';
 import type { FileOutcome, Loaded, ServerContext } from './state.js';
 import { tuneHelperThreads } from './threads.js';
@@ -102,20 +102,25 @@ export async function readChecked(
 ): Promise<{ bytes: Buffer; path: string; id: FileIdentity | undefined }> {
   const opened = ctx.config.roots.open(file);
   try {
-    if (opened.stat.size > MAX_FILE_BYTES) throw tooLarge(opened.path, opened.stat.size);
-    let bytes: Buffer;
-    let after: FileIdentity;
-    try {
-      bytes = await readOpenedFileFast(opened.fd, opened.stat.size);
-      after = identityOf(fstatSync(opened.fd));
-    } catch (e) {
-      throw new ClassifierError('READ_FAILED', `Cannot read ${opened.path}: ${(e as Error).message}.`);
-    }
-    const id = identityOf(opened.stat);
-    return { bytes, path: opened.path, id: sameIdentity(id, after) ? id : undefined };
+    return await readOpened(opened);
   } finally {
     closeSync(opened.fd);
   }
+}
+
+/** Reads a file opened (and checked) by `Roots.open`; `id` as `readChecked`'s. The caller closes it. */
+export async function readOpened(opened: OpenedInRoots): Promise<{ bytes: Buffer; path: string; id: FileIdentity | undefined }> {
+  if (opened.stat.size > MAX_FILE_BYTES) throw tooLarge(opened.path, opened.stat.size);
+  let bytes: Buffer;
+  let after: FileIdentity;
+  try {
+    bytes = await readOpenedFileFast(opened.fd, opened.stat.size);
+    after = identityOf(fstatSync(opened.fd));
+  } catch (e) {
+    throw new ClassifierError('READ_FAILED', `Cannot read ${opened.path}: ${(e as Error).message}.`);
+  }
+  const id = identityOf(opened.stat);
+  return { bytes, path: opened.path, id: sameIdentity(id, after) ? id : undefined };
 }
 
 /** Runs the engine on `bytes` (content `hash`) and caches what it found, unless the model was replaced meanwhile. */
@@ -157,18 +162,27 @@ async function infer(
   };
 }
 
-/** One file through cache and engine. `file` is already inside the roots. Throws ClassifierErrors. */
-export async function classifyFile(ctx: ServerContext, l: Loaded, file: FileStat, o: ClassifyFileOptions): Promise<FileOutcome> {
+/**
+ * One file through cache and engine. `file` is already inside the roots; `opened`, when the caller holds it open
+ * (and closes it), is what is read: the file is not opened and checked a second time. Throws ClassifierErrors.
+ */
+export async function classifyFile(
+  ctx: ServerContext,
+  l: Loaded,
+  file: FileStat,
+  o: ClassifyFileOptions,
+  opened?: OpenedInRoots,
+): Promise<FileOutcome> {
   if (!o.force && ctx.caches.results) {
     const h = ctx.caches.results.hashFor(file.path, file.size, file.mtimeMs, file);
     const hit = h ? fromCache(ctx, l, h, o) : undefined;
     if (hit) return hit;
   }
   if (file.size > MAX_FILE_BYTES) throw tooLarge(file.path, file.size);
-  if (o.cachedOnly) return cachedByContent(ctx, l, file, o);
+  if (o.cachedOnly) return cachedByContent(ctx, l, file, o, opened);
   const release = await ctx.admission.acquire(o.interactive, o.signal);
   try {
-    const { bytes, path: read, id } = await readChecked(ctx, file.rawPath ?? file.path);
+    const { bytes, path: read, id } = opened ? await readOpened(opened) : await readChecked(ctx, file.rawPath ?? file.path);
     const hash = createHash('sha256').update(bytes).digest('hex').slice(0, 40);
     if (id) ctx.caches.results?.setHash(read, id.size, id.mtimeMs, hash, id);
     if (!o.force) {
@@ -182,9 +196,15 @@ export async function classifyFile(ctx: ServerContext, l: Loaded, file: FileStat
 }
 
 /** `cachedOnly`: the file's bytes hashed and looked up (a renamed or touched copy still hits); never inferred. */
-async function cachedByContent(ctx: ServerContext, l: Loaded, file: FileStat, o: ClassifyFileOptions): Promise<FileOutcome> {
+async function cachedByContent(
+  ctx: ServerContext,
+  l: Loaded,
+  file: FileStat,
+  o: ClassifyFileOptions,
+  opened: OpenedInRoots | undefined,
+): Promise<FileOutcome> {
   if (!ctx.caches.results) return { predictions: [], cached: false };
-  const { bytes, path: read, id } = await readChecked(ctx, file.path);
+  const { bytes, path: read, id } = opened ? await readOpened(opened) : await readChecked(ctx, file.path);
   const hash = createHash('sha256').update(bytes).digest('hex').slice(0, 40);
   if (id) ctx.caches.results.setHash(read, id.size, id.mtimeMs, hash, id);
   return fromCache(ctx, l, hash, o) ?? { predictions: [], cached: false };
