@@ -49,9 +49,9 @@ const uri = (f) => pathToFileURL(f).href;
 export function startServer(env = {}, bin = BIN) {
   const rpc = require('vscode-jsonrpc/node');
   const t0 = performance.now();
-  // Started as the extension starts it: telemetry off, malloc tuned (packages/protocol/src/launch.ts).
+  // Started as the extension starts it: telemetry off, malloc tuned, its V8 flags (packages/protocol/src/launch.ts).
   const launch = require(path.join(ROOT, 'packages/protocol/dist/launch.js'));
-  const child = spawn(process.execPath, [bin, 'serve', '--stdio'], {
+  const child = spawn(process.execPath, [...(launch.SERVER_EXEC_ARGV ?? []), bin, 'serve', '--stdio'], {
     stdio: ['pipe', 'pipe', 'pipe'],
     env: { ...launch.engineProcessEnv(process.env), ...env },
   });

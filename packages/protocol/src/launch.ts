@@ -37,6 +37,16 @@ export function withMallocTunables(current: string | undefined, tunables: string
   return add.length ? [current, ...add].join(':') : current;
 }
 
+/**
+ * V8 flags for the process that hosts the server (command-line flags: V8 reads them when its heap is set up).
+ * The server's JavaScript heap is small (≈ 10 MiB live) and V8 sizes its first old-generation limit to match:
+ * during a folder run the young generation (up to 16 MiB) alone reaches that limit's margin, and V8 runs a full
+ * mark-compact about every second (≈ 0.3 ms of main-thread time per image, and the marking threads' time besides)
+ * that frees 1–2 MiB each time. Starting the old generation at 64 MiB leaves those to scavenges; V8 still grows
+ * and collects the old generation as it needs beyond that, and the resident size stays the same (BENCHMARKS.md).
+ */
+export const SERVER_EXEC_ARGV: readonly string[] = ['--initial-old-space-size=64'];
+
 /** Whether `platform`'s C library is glibc: this process's own answer for its platform, else Linux = glibc. */
 function glibcOn(platform: string): boolean {
   return platform === process.platform ? runsOnGlibc() : platform === 'linux';

@@ -8,6 +8,7 @@ import {
   engineProcessEnv,
   MALLOC_TUNABLES,
   mallocTuningMissing,
+  SERVER_EXEC_ARGV,
   withMallocTunables,
 } from '../src/launch.js';
 
@@ -95,4 +96,15 @@ test('a process started with the engine env really runs with the tunables (glibc
     encoding: 'utf8',
   });
   assert.equal(out.trim(), MALLOC_TUNABLES);
+});
+
+test('the server V8 flags are command-line flags node accepts at start (NODE_OPTIONS refuses them: launchers pass execArgv)', () => {
+  assert.ok(SERVER_EXEC_ARGV.length > 0);
+  const out = execFileSync(process.execPath, [...SERVER_EXEC_ARGV, '-e', 'console.log(JSON.stringify(process.execArgv))'], {
+    encoding: 'utf8',
+  });
+  assert.deepEqual(JSON.parse(out).slice(0, SERVER_EXEC_ARGV.length), [...SERVER_EXEC_ARGV]);
+  assert.throws(() =>
+    execFileSync(process.execPath, ['-e', '0'], { env: { ...process.env, NODE_OPTIONS: SERVER_EXEC_ARGV.join(' ') }, stdio: 'pipe' }),
+  );
 });

@@ -38,7 +38,7 @@ import {
   type CurateResult,
   type StatusParams,
 } from '@image-classifier/protocol';
-import { engineProcessEnv } from '@image-classifier/protocol/launch';
+import { engineProcessEnv, SERVER_EXEC_ARGV } from '@image-classifier/protocol/launch';
 import type { BatchOptions, ClientModule, CurateOptions, ServerConnection, ServerPhase } from './serverTypes';
 import { remoteSecretEnv } from '../secrets';
 import { serverSettings } from '../settings';
@@ -133,8 +133,8 @@ export class ServerClient implements ServerConnection {
     const env: NodeJS.ProcessEnv = { ...engineProcessEnv(process.env), ELECTRON_RUN_AS_NODE: '1' };
     this.serverEnv = env;
     const serverOptions: ServerOptions = {
-      run: { module, transport: TransportKind.ipc, options: { env } },
-      debug: { module, transport: TransportKind.ipc, options: { env, execArgv: ['--nolazy', '--inspect=6019'] } },
+      run: { module, transport: TransportKind.ipc, options: { env, execArgv: [...SERVER_EXEC_ARGV] } },
+      debug: { module, transport: TransportKind.ipc, options: { env, execArgv: [...SERVER_EXEC_ARGV, '--nolazy', '--inspect=6019'] } },
     };
     const clientOptions: LanguageClientOptions = {
       documentSelector: [],
