@@ -75,6 +75,37 @@ describe('PreprocessPool: decoding and preprocessing in decoder processes', () =
     }
   });
 
+  test('a decoder that is up and idle takes a job without a `started` message; a busy one announces each pickup', async () => {
+    const one = new PreprocessPool(1);
+    try {
+      const f = path.join(FIXTURE_IMAGES, 'skimage_chelsea_cat.jpg');
+      const bytes = readFileSync(f);
+      const run = () => one.run(bytes, f, { preprocessing: 'exact', config }, new Float32Array(tensorElements(config)), () => undefined);
+      const child = (one as unknown as { slots: Array<{ child: ChildProcess }> }).slots[0]!.child;
+      const seen: Array<{ type: string; id: number }> = [];
+      child.on('message', (m: { type: string; id: number }) => seen.push({ type: m.type, id: m.id }));
+      // Not known to be up yet: the first job asks for its pickup.
+      await run();
+      assert.deepEqual(
+        seen.map((m) => m.type),
+        ['started', 'done'],
+      );
+      seen.length = 0;
+      await run();
+      assert.deepEqual(
+        seen.map((m) => m.type),
+        ['done'],
+        'idle and up: no started',
+      );
+      seen.length = 0;
+      const rs = await Promise.all([run(), run(), run()]);
+      for (const r of rs) assert.equal(r.width, 451);
+      assert.deepEqual(seen.filter((m) => m.type === 'started').length, 2, 'the two jobs sent while it was busy announce their pickup');
+    } finally {
+      await one.close();
+    }
+  });
+
   test('a decoder process that dies fails only its own images; a fresh one takes its place', async () => {
     const f = path.join(FIXTURE_IMAGES, 'skimage_chelsea_cat.jpg');
     const bytes = readFileSync(f);
