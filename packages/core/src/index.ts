@@ -1,5 +1,6 @@
 export * from './errors.js';
 export * from './image/decode.js';
+export { type JpegFrame, jpegFrame } from './image/jpeg-frame.js';
 export * from './image/resize.js';
 export * from './image/preprocess.js';
 export * from './model/labels.js';

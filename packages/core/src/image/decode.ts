@@ -11,6 +11,7 @@ import type sharpType from 'sharp';
 import { classifiableFormatNames, formatById, formatIdsDecodedBy } from '@image-classifier/protocol/formats';
 import { ClassifierError } from '../errors.js';
 import { BUILTIN_FORMATS, decodeBuiltin, heifKind, sniffBuiltin } from './formats/index.js';
+import { type DecodePlan, plainJpegPlan } from './jpeg-frame.js';
 import { checkSvgComplexity, SVG_RENDER_MAX_PIXELS, SVG_RENDER_SIDE, svgRenderDensity } from './svg.js';
 import type { RgbImage } from './resize.js';
 
@@ -216,73 +217,6 @@ export async function probeImage(
   return { builtin: false, format, input, meta, storedWidth, storedHeight, ...(density !== undefined ? { density } : {}) };
 }
 
-/** The frame header of a JPEG: its size and colour components (SOFn), found before its first scan (SOS). */
-export interface JpegFrame {
-  width: number;
-  height: number;
-  components: number;
-  precision: number;
-}
-
-/**
- * Reads a JPEG's frame header by walking its marker segments up to the first scan, without libvips: undefined
- * where the walk does not reach an SOFn followed by an SOS within the bytes (truncated or unusual files take
- * libvips' header read instead).
- */
-export function jpegFrame(b: Uint8Array): JpegFrame | undefined {
-  if (b.length < 4 || b[0] !== 0xff || b[1] !== 0xd8) return undefined;
-  let frame: JpegFrame | undefined;
-  let i = 2;
-  for (let segments = 0; segments < 4096; segments++) {
-    if (i + 4 > b.length || b[i] !== 0xff) return undefined;
-    // Fill bytes (0xFF) may precede a marker.
-    while (b[i + 1] === 0xff && i + 4 < b.length) i++;
-    const marker = b[i + 1]!;
-    if (marker === 0xda) return frame; // SOS: the header is complete
-    // Markers without a length (TEM, RSTn, SOI, EOI) do not belong before the first scan.
-    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd9) || marker === 0x00) return undefined;
-    const length = (b[i + 2]! << 8) | b[i + 3]!;
-    if (length < 2 || i + 2 + length > b.length) return undefined;
-    // SOF0–SOF15, except DHT (C4), JPG (C8) and DAC (CC).
-    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
-      if (frame || length < 8) return undefined;
-      frame = { precision: b[i + 4]!, height: (b[i + 5]! << 8) | b[i + 6]!, width: (b[i + 7]! << 8) | b[i + 8]!, components: b[i + 9]! };
-    }
-    i += 2 + length;
-  }
-  return undefined;
-}
-
-/** How an image is decoded: its format, input, stored size and the source colour kinds that change the pipeline. */
-interface DecodePlan {
-  /** The format sniffed from the bytes (errors, truncation checks). */
-  sniffed: string;
-  /** The format's name in the result (libvips' where it read the header). */
-  format: string;
-  input: Buffer;
-  storedWidth: number;
-  storedHeight: number;
-  density?: number;
-  /** CMYK samples, converted with Pillow's formula. */
-  isCmyk: boolean;
-  /** 16-bit grayscale, clipped as Pillow's mode I. */
-  gray16: boolean;
-}
-
-/**
- * The header checks of `probeImage` for the common JPEG (8-bit, grayscale or three components) from its frame
- * header alone, which libvips decodes as `probeImage`'s metadata would say (not CMYK, not 16-bit): one libvips
- * pipeline per image instead of two. Undefined for anything else, which takes `probeImage`.
- */
-function plainJpegPlan(bytes: Uint8Array, name: string, maxPixels: number): DecodePlan | undefined {
-  if (bytes.length === 0 || sniffFormat(bytes, name) !== 'jpeg') return undefined;
-  const f = jpegFrame(bytes);
-  if (f?.precision !== 8 || (f.components !== 3 && f.components !== 1) || !f.width || !f.height) return undefined;
-  checkImageSize(name, f.width, f.height, maxPixels);
-  const input = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return { sniffed: 'jpeg', format: 'jpeg', input, storedWidth: f.width, storedHeight: f.height, isCmyk: false, gray16: false };
-}
-
 /**
  * Decodes image bytes to 8-bit interleaved RGB with EXIF orientation applied.
  * `name` is used in error messages, and its extension to recognise TGA (which has no magic number).
@@ -290,23 +224,16 @@ function plainJpegPlan(bytes: Uint8Array, name: string, maxPixels: number): Deco
 export async function decodeImage(bytes: Uint8Array, name = 'image', opts: DecodeOptions = {}): Promise<DecodedImage> {
   const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
   // Header first: refuse decompression bombs before a pixel is allocated.
-  let plan = plainJpegPlan(bytes, name, maxPixels);
+  let plan: DecodePlan | undefined =
+    sniffFormat(bytes, name) === 'jpeg' ? plainJpegPlan(bytes, (w, h) => checkImageSize(name, w, h, maxPixels)) : undefined;
   if (!plan) {
     const probe = await probeImage(bytes, name, maxPixels);
     if (probe.builtin) return decodeWithBuiltin(bytes, probe.format, name, opts);
-    const { meta } = probe;
+    const { meta, input, storedWidth, storedHeight, density } = probe;
     const isCmyk = meta.space === 'cmyk';
-    plan = {
-      sniffed: probe.format,
-      format: meta.format ?? probe.format,
-      input: probe.input,
-      storedWidth: probe.storedWidth,
-      storedHeight: probe.storedHeight,
-      ...(probe.density !== undefined ? { density: probe.density } : {}),
-      isCmyk,
-      // Pillow opens 16-bit grayscale (PNG, TIFF) as mode I / I;16, and convert('RGB') clips it to 0–255.
-      gray16: !isCmyk && meta.channels === 1 && meta.depth === 'ushort',
-    };
+    // Pillow opens 16-bit grayscale (PNG, TIFF) as mode I / I;16, and convert('RGB') clips it to 0–255.
+    const gray16 = !isCmyk && meta.channels === 1 && meta.depth === 'ushort';
+    plan = { sniffed: probe.format, format: meta.format ?? probe.format, input, storedWidth, storedHeight, density, isCmyk, gray16 };
   }
   const { sniffed: format, input, storedWidth, storedHeight, density, isCmyk, gray16 } = plan;
   const run = async (failOn: 'error' | 'warning') => {
