@@ -22,6 +22,7 @@ import {
 import { type ResizeImplementation, resizeBilinearPillow, type RgbImage, simdResizeDefault } from './resize.js';
 import { normalizeSimd } from './resize-simd.js';
 import { FastChooser, fastChooser } from './fast-choice.js';
+import { plainJpegFrame } from './jpeg-frame.js';
 
 import { formatIdsDecodedBy } from '@image-classifier/protocol/formats';
 import type { PreprocessingMode } from '@image-classifier/protocol/settings';
@@ -258,7 +259,9 @@ function intermediate(plan: FastPlan, ratio: number): { k: number; shrinkOnLoad:
   return ratio >= 12 ? { k: 6, shrinkOnLoad: false } : { k: 3, shrinkOnLoad: true };
 }
 
-function fastPlan(meta: sharpType.Metadata, width: number, height: number, c: PreprocessConfig): FastPlan {
+type PlanMeta = Partial<Pick<sharpType.Metadata, 'hasAlpha' | 'space' | 'channels' | 'depth'>>;
+
+function fastPlan(meta: PlanMeta, width: number, height: number, c: PreprocessConfig): FastPlan {
   const ratio = Math.min(width, height) / c.resizeShortSide;
   if (ratio < 1 || meta.hasAlpha || meta.space === 'cmyk' || (meta.channels === 1 && meta.depth === 'ushort')) return 'exact';
   if (ratio < SHARP_MAX_RATIO) return 'sharp';
@@ -280,33 +283,68 @@ async function fastResizeCrop(bytes: Uint8Array, name: string, c: PreprocessConf
   // SVG too: the exact path renders it at the size needed, within the SVG budgets.
   if (!SHARP_FAST_FORMATS.has(format) || format === 'svg') return exactly();
   const input = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let meta: sharpType.Metadata;
-  try {
-    meta = await sharp(input, { limitInputPixels: false, pages: 1 }).metadata();
-  } catch {
-    return exactly(); // throws the precise error (unsupported format, corrupt file…)
+  const viaLibvips = { input, bytes, name, c, maxPixels };
+  // A plain JPEG's frame header, read in JS, gives the plan and the chooser's class (both orientation-free: the short
+  // side, the pixel count) without a libvips header pipeline, so the exact path costs here what it costs in `exact`;
+  // the libvips path reads the metadata itself (its cost is part of what the chooser measures for it).
+  const frame = format === 'jpeg' ? plainJpegFrame(bytes) : undefined;
+  if (frame) {
+    const { width, height } = frame;
+    if (width < MIN_SIDE || height < MIN_SIDE || width * height > maxPixels) return exactly(); // the precise error
+    const plan = fastPlan({ channels: frame.components as 1 | 3, depth: 'uchar' }, width, height, c);
+    if (plan === 'exact') return exactly();
+    const key = FastChooser.key('jpeg', plan, width, height);
+    if (fastChooser.choose(key) === 'exact') return fastChooser.measure(key, 'exact', exactly);
+    return fastChooser.measure(key, 'planned', async () => {
+      const meta = await readMetadata(input);
+      return meta ? libvipsCrop(viaLibvips, meta, plan) : exactly();
+    });
   }
+  const meta = await readMetadata(input);
+  if (!meta) return exactly(); // throws the precise error (unsupported format, corrupt file…)
   const sw = meta.width ?? 0;
   const sh = meta.height ?? 0;
   if (sw < MIN_SIDE || sh < MIN_SIDE || sw * sh > maxPixels || !SHARP_FAST_FORMATS.has(meta.format ?? '')) return exactly();
-  const rotated = (meta.orientation ?? 1) >= 5;
-  const width = rotated ? sh : sw;
-  const height = rotated ? sw : sh;
+  const { width, height } = orientedSize(meta);
   const plan = fastPlan(meta, width, height, c);
   if (plan === 'exact') return exactly();
   // Both paths are within bounds here: take the one that has cost less CPU on images of this class (fast-choice.ts).
   const key = FastChooser.key(meta.format ?? format, plan, width, height);
   if (fastChooser.choose(key) === 'exact') return fastChooser.measure(key, 'exact', exactly);
+  return fastChooser.measure(key, 'planned', () => libvipsCrop(viaLibvips, meta, plan));
+}
+
+/** libvips' header read, or undefined when it cannot read one. */
+async function readMetadata(input: Buffer): Promise<sharpType.Metadata | undefined> {
   try {
-    const image = await fastChooser.measure(key, 'planned', () =>
-      failingOnTruncation(meta.format ?? format, (failOn) => sharpResize(input, meta, { width, height, failOn }, c, maxPixels, plan)),
-    );
-    return { image, width, height, format: meta.format ?? format };
+    return await sharp(input, { limitInputPixels: false, pages: 1 }).metadata();
+  } catch {
+    return undefined;
+  }
+}
+
+/** The size after EXIF orientation. */
+function orientedSize(meta: sharpType.Metadata): { width: number; height: number } {
+  const rotated = (meta.orientation ?? 1) >= 5;
+  return rotated ? { width: meta.height ?? 0, height: meta.width ?? 0 } : { width: meta.width ?? 0, height: meta.height ?? 0 };
+}
+
+/** The libvips plan's crop; a libvips failure is reported with the exact decoder's precise error where it has one. */
+async function libvipsCrop(
+  v: { input: Buffer; bytes: Uint8Array; name: string; c: PreprocessConfig; maxPixels: number },
+  meta: sharpType.Metadata,
+  plan: FastPlan,
+): Promise<CropResult> {
+  const { width, height } = orientedSize(meta);
+  const format = meta.format ?? 'jpeg';
+  try {
+    const image = await failingOnTruncation(format, (failOn) => sharpResize(v.input, meta, { width, height, failOn }, v.c, v.maxPixels, plan));
+    return { image, width, height, format };
   } catch (e) {
     if (e instanceof ClassifierError) throw e;
     // Re-run the exact decoder for a precise error; if it succeeds, report the libvips failure.
-    await decodeImage(bytes, name, { maxPixels });
-    throw new ClassifierError('DECODE_FAILED', `${name} could not be resized: ${(e as Error).message}`, { cause: e });
+    await decodeImage(v.bytes, v.name, { maxPixels: v.maxPixels });
+    throw new ClassifierError('DECODE_FAILED', `${v.name} could not be resized: ${(e as Error).message}`, { cause: e });
   }
 }
 
