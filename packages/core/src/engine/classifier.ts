@@ -118,10 +118,7 @@ export class Classifier {
     }
   }
 
-  /**
-   * A classifier on a backend the caller made (decoding in this thread): for hosts that bring their own inference,
-   * and for tests of the batching rules with a backend whose runs they control.
-   */
+  /** A classifier on a backend the caller made, decoding in this thread (tests of the batching rules use one). */
   static forBackend(backend: InferenceBackend, opts: Omit<ClassifierOptions, 'modelPath'> = {}): Classifier {
     return new Classifier(backend, { ...opts, modelPath: backend.info.path }, undefined);
   }
@@ -288,8 +285,7 @@ export class Classifier {
       this.timer = undefined;
     }
     this.dispatchReady();
-    // Decoders held back (phased: a batch is in flight; overlapped: the queue was full) go when that is over;
-    // each re-checks its condition.
+    // Decoders held back (phased: a batch in flight; overlapped: a full queue) go when that is over and re-check.
     if (this.phaseWaiters.length && (this.overlap ? this.queued < this.maxBatch * this.maxInflight : this.inflight === 0)) {
       for (const w of this.phaseWaiters.splice(0)) w();
     }
@@ -301,10 +297,9 @@ export class Classifier {
         // A partial batch: images still being decoded will fill it (each finished decode schedules again);
         // otherwise wait at most maxDelayMs for more requests.
         if (!this.overlap && this.decoding > 0) return;
-        // The last slot in flight only keeps the model fed across the hand-over from one batch to the next: while
-        // the batches ahead keep the model busy, a partial bulk batch there would only wait behind them, and it
-        // runs less efficiently than a full one (ResNet50 here: batch 2 costs 3–5 % more an image than batch 8).
-        // It waits to fill, or until the model is about to run out of work (then the max delay applies).
+        // The last slot in flight only bridges the hand-over between batches: a partial bulk batch there would wait
+        // anyway and run less efficiently (ResNet50, batch 2: +3–5 % an image); it waits to fill or for the model to
+        // run short of work (then the max delay applies).
         if (this.maxInflight > 1 && this.inflight >= this.maxInflight - 1) return;
         const oldest = Math.min(this.interactive[0]?.enqueuedAt ?? Infinity, this.bulk[0]?.enqueuedAt ?? Infinity);
         const waited = performance.now() - oldest;
@@ -388,9 +383,8 @@ export class Classifier {
 
   /** Test hook (server env IMAGE_CLASSIFIER_TEST_HOOKS): the inference worker dies as if it had crashed. */
   crashInferenceWorkerForTest(): boolean {
-    if (!this.backend.crashForTest) return false;
-    this.backend.crashForTest();
-    return true;
+    this.backend.crashForTest?.();
+    return this.backend.crashForTest !== undefined;
   }
 
   /** Queued images fail; runs and decodes in flight return before their threads are stopped. */

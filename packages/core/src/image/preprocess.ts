@@ -338,7 +338,9 @@ async function libvipsCrop(
   const { width, height } = orientedSize(meta);
   const format = meta.format ?? 'jpeg';
   try {
-    const image = await failingOnTruncation(format, (failOn) => sharpResize(v.input, meta, { width, height, failOn }, v.c, v.maxPixels, plan));
+    const image = await failingOnTruncation(format, (failOn) =>
+      sharpResize(v.input, meta, { width, height, failOn }, v.c, v.maxPixels, plan),
+    );
     return { image, width, height, format };
   } catch (e) {
     if (e instanceof ClassifierError) throw e;
