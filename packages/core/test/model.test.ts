@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -75,6 +76,27 @@ describe('ResNet50 (seed-0 torchvision export) logits against PyTorch', { skip: 
       assert.deepEqual(Array.from(b), Array.from(a), 'the same logits, bit for bit');
     } finally {
       await again.release();
+    }
+  });
+});
+
+describe('the optimized-model cache', { skip: shared ? false : SKIP_NO_SHARED }, () => {
+  test("a miss removes this model's entries of the earlier protobuf form (*.ort.onnx), and only those", async () => {
+    const model = path.join(shared!, 'models', 'mobilenetv2-12-int8.onnx');
+    const sha = createHash('sha256').update(readFileSync(model)).digest('hex').slice(0, 16);
+    const dir = mkdtempSync(path.join(tmpdir(), 'ic-cache-old-'));
+    try {
+      writeFileSync(path.join(dir, `${sha}-0123456789abcdef01234567.ort.onnx`), 'old entry');
+      writeFileSync(path.join(dir, 'ffffffffffffffff-0123456789abcdef01234567.ort.onnx'), 'another model');
+      const s = await ModelSession.load(model, { optimizedModelCacheDir: dir });
+      await s.release();
+      assert.equal(s.info.optimizedModelCache, 'miss');
+      const left = readdirSync(dir).sort();
+      assert.ok(!left.some((n) => n.startsWith(sha) && n.endsWith('.ort.onnx')), left.join(', '));
+      assert.ok(left.includes('ffffffffffffffff-0123456789abcdef01234567.ort.onnx'), "another model's entry stays");
+      assert.equal(left.filter((n) => n.startsWith(sha) && n.endsWith('.ort')).length, 1, left.join(', '));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

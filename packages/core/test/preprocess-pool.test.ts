@@ -101,6 +101,17 @@ describe('PreprocessPool: decoding and preprocessing in decoder processes', () =
       const rs = await Promise.all([run(), run(), run()]);
       for (const r of rs) assert.equal(r.width, 451);
       assert.deepEqual(seen.filter((m) => m.type === 'started').length, 2, 'the two jobs sent while it was busy announce their pickup');
+      // A large request (its copy through the pipe is not part of its budget) announces its pickup even when idle:
+      // the photo with 5 MiB of trailing bytes (JPEG ignores what follows its end).
+      seen.length = 0;
+      const big = Buffer.concat([bytes, Buffer.alloc(5 * 1024 * 1024)]);
+      const r = await one.run(big, f, { preprocessing: 'exact', config }, new Float32Array(tensorElements(config)), () => undefined);
+      assert.equal(r.width, 451);
+      assert.deepEqual(
+        seen.map((m) => m.type),
+        ['started', 'done'],
+        'a large request to an idle decoder: started',
+      );
     } finally {
       await one.close();
     }

@@ -96,7 +96,8 @@ export function cliMayConnect(args: readonly string[]): boolean {
     if (name === 'remote' || name === 'model-url') return true;
     if (name === 'model') model = eq > 0 ? a.slice(eq + 1) : args[++i];
   }
-  return model === undefined || /^https?:/i.test(model.trim());
+  // An empty --model means the default model, as no --model does.
+  return !model?.trim() || /^https?:/i.test(model.trim());
 }
 
 /**

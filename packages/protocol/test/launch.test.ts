@@ -62,6 +62,8 @@ test('a command line that may connect: a model by URL, --model-url, --remote, or
   assert.equal(cliMayConnect(['classify', '--model=/m/resnet.onnx', '--threads', '2', 'dir']), false);
   assert.equal(cliMayConnect(['model', 'info', '--model', 'rel/m.onnx']), false);
   assert.equal(cliMayConnect(['classify', 'a.jpg']), true, 'the default model may be downloaded');
+  assert.equal(cliMayConnect(['classify', '--model=', 'a.jpg']), true, 'an empty --model is the default model');
+  assert.equal(cliMayConnect(['classify', '--model', ' ', 'a.jpg']), true, 'a blank --model is the default model');
   assert.equal(cliMayConnect(['classify', '--model', 'https://example.org/m.onnx', 'a.jpg']), true);
   assert.equal(cliMayConnect(['classify', '--model=HTTP://example.org/m.onnx', 'a.jpg']), true);
   assert.equal(cliMayConnect(['classify', '--model', '/m.onnx', '--model-url', 'https://x/m.onnx', 'a.jpg']), true);

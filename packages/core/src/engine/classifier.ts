@@ -299,8 +299,8 @@ export class Classifier {
         if (!this.overlap && this.decoding > 0) return;
         // The last slot in flight only bridges the hand-over between batches: a partial bulk batch there would wait
         // anyway and run less efficiently (ResNet50, batch 2: +3–5 % an image); it waits to fill or for the model to
-        // run short of work (then the max delay applies).
-        if (this.maxInflight > 1 && this.inflight >= this.maxInflight - 1) return;
+        // run short of work (then the max delay applies). A remote server may run several batches at once: not there.
+        if (!this.info.remote && this.maxInflight > 1 && this.inflight >= this.maxInflight - 1) return;
         const oldest = Math.min(this.interactive[0]?.enqueuedAt ?? Infinity, this.bulk[0]?.enqueuedAt ?? Infinity);
         const waited = performance.now() - oldest;
         if (waited < this.maxDelayMs) {

@@ -81,6 +81,9 @@ export const DECODE_TIMEOUT_ENV = 'IMAGE_CLASSIFIER_DECODE_TIMEOUT_MS';
 /** A decoder that has not even picked a request up this long after its budget is treated as over budget. */
 const PICKUP_GRACE_MS = 10_000;
 
+/** Requests up to this size sent to an idle decoder start their budget when sent (larger ones when picked up). */
+const UNANNOUNCED_MAX_BYTES = 4 * 1024 * 1024;
+
 /** V8 heap cap of a decoder (libvips' pixel buffers are native: the pixel and SVG budgets bound those). */
 const DECODER_HEAP_MB = 512;
 
@@ -317,13 +320,14 @@ export class PreprocessPool {
 
   /**
    * Sends a request to a decoder; its time budget starts when the decoder picks it up (or, failing that, later). A
-   * decoder that is up and idle picks it up at once: the budget starts now, without a `started` message.
+   * decoder that is up and idle picks a small request up at once: its budget starts now, without a `started`
+   * message. A large one announces its pickup, so the time to copy it through the pipe is not part of the budget.
    */
   private send(slot: Slot, p: Pending): void {
     slot.pending.set(p.req.id, p);
     const idle = slot.busy++ === 0;
     if (idle) setRef(slot.child, true);
-    p.req.ack = !(idle && slot.up);
+    p.req.ack = !(idle && slot.up && p.req.bytes.byteLength <= UNANNOUNCED_MAX_BYTES);
     const budget = p.req.ack ? this.decodeTimeoutMs + PICKUP_GRACE_MS : this.decodeTimeoutMs;
     p.timer = setTimeout(() => this.overBudget(slot, p.req.id), budget).unref();
     slot.child.send(p.req, () => undefined);

@@ -5,7 +5,8 @@
  * - `exact`: bit-for-bit the PIL path (Pillow's antialiased bilinear, computed only inside the crop).
  * - `fast`: sharp/libvips does resize + crop in one pipeline (shrink-on-load on large JPEGs); within a few
  *   uint8 levels of `exact`. Where both are within those bounds, whichever has cost less CPU on images of the
- *   same kind in this process (fast-choice.ts): `fast` costs what the cheaper path costs (plus a header read).
+ *   same kind in this process (fast-choice.ts): `fast` costs what the cheaper path costs (for formats other than
+ *   a plain JPEG, plus libvips' header read).
  */
 import type sharpType from 'sharp';
 import { ClassifierError } from '../errors.js';

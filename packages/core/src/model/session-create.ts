@@ -150,6 +150,18 @@ function baseOptions(provider: string, threads: number, allowSpinning: boolean |
 
 type Created = Pick<CreatedSession, 'session' | 'modelBytes' | 'optimizedModelCache' | 'optimizedModelCacheError'>;
 
+/**
+ * Removes this model's entries in the cache's earlier form (`<sha>-<key>.ort.onnx`, ONNX protobufs, ~100 MB each for
+ * ResNet50) once its ORT-format entry is written: nothing reads them any more.
+ */
+async function removeProtobufEntries(cachePath: string): Promise<void> {
+  const dir = path.dirname(cachePath);
+  const prefix = `${path.basename(cachePath).split('-')[0]}-`;
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  const old = names.filter((n) => n.startsWith(prefix) && n.endsWith('.ort.onnx'));
+  await Promise.all(old.map((n) => fs.rm(path.join(dir, n), { force: true }).catch(() => {})));
+}
+
 /** Creates the cache folder and a writable temp file there; the reason when it cannot (read-only, full, not a folder). */
 async function prepareCacheWrite(cachePath: string, tmp: string): Promise<string | undefined> {
   try {
@@ -211,7 +223,10 @@ async function createWith(
     () => undefined,
     (e: unknown) => describeError(e),
   );
-  if (renamed === undefined) return { session, optimizedModelCache: 'miss' };
+  if (renamed === undefined) {
+    await removeProtobufEntries(cachePath);
+    return { session, optimizedModelCache: 'miss' };
+  }
   await fs.rm(tmp, { force: true }).catch(() => {});
   return { session, optimizedModelCache: 'off', optimizedModelCacheError: `cannot write ${cachePath}: ${renamed}` };
 }
