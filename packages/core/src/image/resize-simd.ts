@@ -13,11 +13,12 @@ import type { AxisCoefficients, RgbImage } from './resize.js';
 import { RESIZE_SIMD_WASM_BASE64 } from './resize-simd.generated.js';
 
 /**
- * maxBytes: the most module memory one image may use (the module declares 8192 pages, 512 MiB); retainBytes: an
- * instance whose memory is larger than this after an image is dropped (the next image makes a new one). Tests lower
- * them.
+ * maxBytes: the most module memory one image may use (the module could grow to 8192 pages, 512 MiB): the kernels copy
+ * most of the decoded image into it, so beyond ≈ 45 MP (128 MiB) the JS passes run instead and a decoder's peak
+ * stays the decoded image and its crop, not twice the image; retainBytes: an instance whose memory is larger than
+ * this after an image is dropped (the next image makes a new one). Tests lower them.
  */
-export const SIMD_RESIZE_LIMITS = { maxBytes: 512 * 1024 * 1024, retainBytes: 32 * 1024 * 1024 };
+export const SIMD_RESIZE_LIMITS = { maxBytes: 128 * 1024 * 1024, retainBytes: 32 * 1024 * 1024 };
 const PAGE = 65536;
 /** Slack after every buffer: the kernels load and store up to 15 bytes past the last pixel. */
 const SLACK = 16;
