@@ -10,7 +10,8 @@
  *   - one photo: time to the first answer (model cached) and the exit after it; the first run of all (no optimized
  *     model yet: a fresh cache directory) and what it costs;
  *   - the server in `exact` (the editor's default) on the 120 photos: folder throughput against raw `session.run`
- *     batch 8 in this process, one uncached image against decode + run, cached hovers during the folder.
+ *     batch 8 in this process, one uncached image against decode + run, cached hovers during the folder, and (Linux)
+ *     the folder's CPU an image by thread (scripts/lib/thread-cpu.mjs) beside raw's: what the 2 cores allow.
  *
  * `node scripts/bench-pytorch.mjs [--quick] [--rounds=N] [--no-server]`; `benchPytorch()` and `markdown()` for
  * scripts/bench.mjs. PyTorch comes from Debian's python3-torchvision, installed by scripts/pytorch/setup.sh when
@@ -23,6 +24,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { makeJpegFolder } from './bench-images.mjs';
+import { perImage, threads } from './lib/thread-cpu.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -249,7 +251,19 @@ const HOVER_STORM_MS = 5;
 export async function benchServerExact({ model, files, cacheDir, rounds, log }) {
   const { startServer, rawSessionRate } = await import(pathToFileURL(path.join(ROOT, 'scripts/bench-server.mjs')).href);
   const core = require(path.join(ROOT, 'packages/core/dist/index.js'));
-  const { session, rawIps } = await rawSessionRate(core, model, files, path.join(cacheDir, 'optimized'));
+  const { session, rawIps: rawRate } = await rawSessionRate(core, model, files, path.join(cacheDir, 'optimized'));
+  // CPU by thread (Linux): ONNX Runtime's per image in the folder against raw's, and what the rest takes beside it.
+  const byThread = process.platform === 'linux';
+  const rawCpu = [];
+  const folderCpu = [];
+  const rawIps = async () => {
+    const c0 = process.cpuUsage();
+    const ips = await rawRate();
+    const c = process.cpuUsage(c0);
+    // rawRate runs one untimed batch and ceil(n / 8) timed ones, all of 8 images.
+    rawCpu.push((c.user + c.system) / 1000 / ((Math.ceil(files.length / 8) + 1) * 8));
+    return ips;
+  };
   const settle = () => new Promise((r) => setTimeout(r, 30));
   const s = startServer();
   const uri = (p) => pathToFileURL(p).href;
@@ -273,8 +287,10 @@ export async function benchServerExact({ model, files, cacheDir, rounds, log }) 
     const stormServed = [];
     const stormDuring = [];
     /** One folder run with a cached hover every `every` ms; its img/s (hover latencies into `into`). */
-    const folder = async (every, into) => {
+    const folder = async (every, into, cpuInto) => {
       let done = false;
+      const before = cpuInto && byThread ? threads(s.child.pid) : undefined;
+      const client0 = process.cpuUsage();
       const t = performance.now();
       const p = s.conn.sendRequest('imageClassifier/classifyBatch', { uris: files.map(uri), force: true }).finally(() => (done = true));
       while (!done) {
@@ -286,6 +302,13 @@ export async function benchServerExact({ model, files, cacheDir, rounds, log }) 
       const res = await p;
       if (res.items.some((i) => i.error)) throw new Error(`server folder: ${JSON.stringify(res.items.find((i) => i.error))}`);
       const ips = (files.length * 1000) / (performance.now() - t);
+      if (before) {
+        const client = process.cpuUsage(client0);
+        cpuInto.push({
+          ...perImage(before, threads(s.child.pid), files.length),
+          client: (client.user + client.system) / 1000 / files.length,
+        });
+      }
       await settle();
       return ips;
     };
@@ -299,7 +322,7 @@ export async function benchServerExact({ model, files, cacheDir, rounds, log }) 
     let rawBefore = await rawIps();
     for (let r = 0; r < rounds; r++) {
       rawNiced.push(rawAtServerNice(model, cacheDir, files.length));
-      served.push(await folder(HOVER_EVERY_MS, during));
+      served.push(await folder(HOVER_EVERY_MS, during, folderCpu));
       const rawMid = await rawIps();
       stormServed.push(await folder(HOVER_STORM_MS, stormDuring));
       const rawAfter = await rawIps();
@@ -344,6 +367,21 @@ export async function benchServerExact({ model, files, cacheDir, rounds, log }) 
       stormP99Ms: pct(stormDuring, 99),
       stormHovers: stormDuring.length,
     });
+    if (folderCpu.length) {
+      const m = (k) => median(folderCpu.map((c) => c[k]));
+      const cpu = {
+        onnxRuntime: m('onnx runtime'),
+        raw: median(rawCpu),
+        decoders: m('decoder main') + m('decoder libvips') + m('decoder other'),
+        serverLoop: m('server main'),
+        serverOther: m('server other'),
+        client: m('client'),
+      };
+      cpu.rest = cpu.decoders + cpu.serverLoop + cpu.serverOther + cpu.client;
+      // What 2 busy cores allow if ONNX Runtime ran as fast as alone, with the rest's CPU beside it.
+      cpu.ceiling = cpu.raw / (cpu.raw + cpu.rest);
+      out.cpu = cpu;
+    }
     log(
       `  server exact: folder ${out.folderRatio.toFixed(2)}× raw, one image ${out.singleRatio.toFixed(2)}× decode + run, hover p99 ${out.hoverP99Ms.toFixed(1)} ms`,
     );
@@ -411,6 +449,12 @@ export function markdown(r) {
     L.push(
       `| server folder \`exact\` ≥ 0.9× raw \`session.run\` b8 (a cached hover every ${s.hoverEveryMs} ms meanwhile) | ${f1(s.folderImagesPerSec)} vs ${f1(s.rawImagesPerSec)} img/s; median of the per-run ratios ${f2(s.folderRatio)}× (each run against the raw runs either side of it: ${s.folderRatios.map(f2).join(', ')}); vs raw at the server's nice ${s.serverNice} (${f1(s.rawNicedImagesPerSec)} img/s): ${f2(s.folderRatioNiced)}× | ${ok(r.checks.serverExactGe09xRaw)} |`,
     );
+    if (s.cpu) {
+      const c = s.cpu;
+      L.push(
+        `| (not a target) where the folder's CPU goes, core-ms an image | ONNX Runtime ${f1(c.onnxRuntime)} (raw \`session.run\` ${f1(c.raw)}: ${f2(c.onnxRuntime / c.raw)}×); the rest ${f1(c.rest)}: decoders ${f1(c.decoders)}, server loop ${f1(c.serverLoop)}, its other threads ${f1(c.serverOther)}, the hovers' client ${f1(c.client)}. With ONNX Runtime as fast as alone, 2 busy cores allow ${f2(c.ceiling)}× raw | |`,
+      );
+    }
     L.push(
       `| server: one uncached image ≤ 1.05× decode + run | ${f1(s.singleMs)} vs ${f1(s.rawSingleMs)} ms: ${f2(s.singleRatio)}× | ${ok(s.singleRatio <= 1.05)} |`,
     );

@@ -10,12 +10,12 @@
  * threads, their libvips workers and their other threads. `--hover` sends a cached classify every 5 ms meanwhile
  * and prints its p50/p99 (its own CPU is then in the server's main thread). Linux only; needs `npm run build`.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { makeJpegFolder } from './bench-images.mjs';
+import { perImage, threads } from './lib/thread-cpu.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (name, dflt) => {
@@ -27,46 +27,6 @@ const hover = process.argv.includes('--hover');
 const sharedDir = process.env.IMAGE_CLASSIFIER_SHARED_DIR ?? path.resolve(ROOT, '..', 'shared');
 const model = path.join(sharedDir, 'models', 'resnet50-torchvision-seed0.onnx');
 const uri = (f) => pathToFileURL(f).href;
-
-/** CPU ms of every thread of `pid` and its children, keyed by pid:tid. */
-function threads(pid) {
-  let kids = [];
-  try {
-    kids = execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
-      .trim()
-      .split('\n')
-      .filter(Boolean)
-      .map(Number);
-  } catch {
-    // no children
-  }
-  const out = new Map();
-  for (const p of [pid, ...kids]) {
-    let tids = [];
-    try {
-      tids = readdirSync(`/proc/${p}/task`);
-    } catch {
-      continue;
-    }
-    for (const t of tids) {
-      try {
-        const comm = readFileSync(`/proc/${p}/task/${t}/comm`, 'utf8').trim();
-        const ms = Number(readFileSync(`/proc/${p}/task/${t}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
-        out.set(`${p}:${t}`, { server: p === pid, main: String(p) === t, comm, ms });
-      } catch {
-        // the thread ended
-      }
-    }
-  }
-  return out;
-}
-
-const COMPONENTS = ['server main', 'onnx runtime', 'server other', 'decoder main', 'decoder libvips', 'decoder other'];
-
-function component(t, msPerImage) {
-  if (t.server) return t.main ? 'server main' : msPerImage > 8 ? 'onnx runtime' : 'server other';
-  return t.main ? 'decoder main' : t.comm === 'libvips worker' ? 'decoder libvips' : 'decoder other';
-}
 
 function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
@@ -110,14 +70,7 @@ try {
         await new Promise((res) => setTimeout(res, 5));
       }
       await run;
-      const row = { 'wall ms': (performance.now() - t0) / files.length };
-      for (const c of COMPONENTS) row[c] = 0;
-      for (const [k, t] of threads(b.s.child.pid)) {
-        const d = (t.ms - (before.get(k)?.ms ?? 0)) / files.length;
-        row[component(t, d)] += d;
-      }
-      row['all but onnx runtime'] = COMPONENTS.filter((c) => c !== 'onnx runtime').reduce((a, c) => a + row[c], 0);
-      b.rows.push(row);
+      b.rows.push({ 'wall ms': (performance.now() - t0) / files.length, ...perImage(before, threads(b.s.child.pid), files.length) });
     }
   }
   console.log(`${files.length} photos × ${rounds} rounds: medians, ms of CPU per image (wall: ms per image)`);
