@@ -213,13 +213,15 @@ test('classification and curation: linux-arm64 (qemu) gives the linux-x64 answer
 });
 
 test("usearch's arm64 build loads under qemu and gives the x64 build's neighbours", { skip }, () => {
-  // Deterministic vectors, a graph index, its 5 nearest neighbours of a few rows: the same on both builds.
+  // Deterministic vectors, a graph index, its 5 nearest neighbours of a few rows: the same on both builds. The
+  // vectors go in on one thread: added by several, the graph depends on their interleaving (under qemu one build in
+  // six gave row 123 other neighbours), as the product's own graphs do unless IMAGE_CLASSIFIER_ANN_THREADS=1.
   const script = `
     const { Index } = require(process.argv[1]);
     const n = 400, d = 32, idx = new Index({ metric: 'cos', dimensions: d, connectivity: 16, quantization: 'f32' });
     let s = 7; const rnd = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648) - 0.5;
     const v = new Float32Array(n * d).map(rnd);
-    idx.add(BigUint64Array.from({ length: n }, (_, i) => BigInt(i)), v);
+    idx.add(BigUint64Array.from({ length: n }, (_, i) => BigInt(i)), v, 1);
     const out = [];
     for (const q of [0, 17, 123, 399]) out.push(Array.from(idx.search(v.subarray(q * d, q * d + d), 5, 1).keys, Number));
     console.log(JSON.stringify(out));`;
