@@ -1,6 +1,7 @@
 export * from './errors.js';
 export * from './image/decode.js';
-export { type JpegFrame, jpegFrame } from './image/jpeg-frame.js';
+export { type JpegFrame, jpegFrame, jpegOrientation } from './image/jpeg-frame.js';
+export { decodeJpegWasm, jpegWasmCounts, jpegWasmEnabled, WASM_JPEG_MAX_PIXELS } from './image/jpeg-wasm.js';
 export * from './image/resize.js';
 export * from './image/preprocess.js';
 export * from './model/labels.js';

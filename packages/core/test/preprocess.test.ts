@@ -189,7 +189,8 @@ describe('JPEG frame header read without libvips', () => {
     test(`${name}: the frame header says what libvips' header read says; the pixels are libvips' decode`, async () => {
       const bytes = await enc(sharp(cat())).toBuffer();
       const meta = await sharp(bytes).metadata();
-      assert.deepEqual(jpegFrame(bytes), { width: meta.width, height: meta.height, components, precision: 8 });
+      const marker = name === 'progressive' ? 0xc2 : 0xc0;
+      assert.deepEqual(jpegFrame(bytes), { marker, width: meta.width, height: meta.height, components, precision: 8 });
       assert.equal(meta.channels, components);
       const img = await decodeImage(bytes, `${name}.jpg`);
       assert.deepEqual([img.storedWidth, img.storedHeight, img.format], [451, 300, 'jpeg']);
@@ -216,7 +217,7 @@ describe('JPEG frame header read without libvips', () => {
     assert.equal(jpegFrame(bytes.subarray(0, sos)), undefined, 'cut before the scan');
     assert.equal(jpegFrame(bytes.subarray(0, 40)), undefined, 'cut inside a segment');
     assert.equal(jpegFrame(Buffer.from('not a jpeg at all')), undefined);
-    assert.deepEqual(jpegFrame(header(640, 480, 3, 12)), { width: 640, height: 480, components: 3, precision: 12 });
+    assert.deepEqual(jpegFrame(header(640, 480, 3, 12)), { marker: 0xc0, width: 640, height: 480, components: 3, precision: 12 });
     // Cut before its scan, a JPEG is still refused as libvips' header read refuses it.
     await assert.rejects(decodeImage(bytes.subarray(0, sos), 'cut.jpg'), (e: Error & { code?: string }) => e.code === 'DECODE_FAILED');
     // A 12-bit frame is not taken as a plain 8-bit JPEG (libvips reads it, or says why not).

@@ -20,6 +20,8 @@
  *   IMAGE_CLASSIFIER_MALLOC_TUNING                          protocol (packages/protocol/src/launch.ts), by bin/
  *   IMAGE_CLASSIFIER_ANN_THREADS    core (packages/core/src/curation/ann-graph.ts): usearch's threads; 1 = the same
  *                                   graph on every build (tests that compare a rebuilt graph's findings)
+ *   IMAGE_CLASSIFIER_JPEG_DECODER   core (packages/core/src/image/jpeg-wasm.ts): libvips = decode every JPEG with
+ *                                   libvips, not the WebAssembly libjpeg-turbo (A/B benchmarks, a fallback)
  */
 
 export const WORKER_ENV = 'IMAGE_CLASSIFIER_WORKER';

@@ -12,6 +12,7 @@ import { classifiableFormatNames, formatById, formatIdsDecodedBy } from '@image-
 import { ClassifierError } from '../errors.js';
 import { BUILTIN_FORMATS, decodeBuiltin, heifKind, sniffBuiltin } from './formats/index.js';
 import { type DecodePlan, plainJpegPlan } from './jpeg-frame.js';
+import { decodeJpegNow } from './jpeg-wasm.js';
 import { checkSvgComplexity, SVG_RENDER_MAX_PIXELS, SVG_RENDER_SIDE, svgRenderDensity } from './svg.js';
 import type { RgbImage } from './resize.js';
 
@@ -224,8 +225,9 @@ export async function probeImage(
 export async function decodeImage(bytes: Uint8Array, name = 'image', opts: DecodeOptions = {}): Promise<DecodedImage> {
   const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
   // Header first: refuse decompression bombs before a pixel is allocated.
-  let plan: DecodePlan | undefined =
-    sniffFormat(bytes, name) === 'jpeg' ? plainJpegPlan(bytes, (w, h) => checkImageSize(name, w, h, maxPixels)) : undefined;
+  let plan: DecodePlan | undefined = jpegPlan(bytes, name, maxPixels);
+  const quick = plan && decodeJpegNow(plan, false);
+  if (quick) return quick;
   if (!plan) {
     const probe = await probeImage(bytes, name, maxPixels);
     if (probe.builtin) return decodeWithBuiltin(bytes, probe.format, name, opts);
@@ -262,6 +264,22 @@ export async function decodeImage(bytes: Uint8Array, name = 'image', opts: Decod
   } catch (e) {
     throw decodeError(format, name, e);
   }
+}
+
+/** A plain JPEG's plan (its header checked: size limits), or undefined for any other file. */
+function jpegPlan(bytes: Uint8Array, name: string, maxPixels: number): DecodePlan | undefined {
+  return sniffFormat(bytes, name) === 'jpeg' ? plainJpegPlan(bytes, (w, h) => checkImageSize(name, w, h, maxPixels)) : undefined;
+}
+
+/**
+ * Decodes a JPEG the WebAssembly decoder takes, synchronously, and hands its pixels to `use` before anything else
+ * can decode in this thread (they are a view on the decoder's memory); undefined for any other file, or where the
+ * decoder declines, and the caller decodes it with decodeImage. Throws decodeImage's header errors (size limits).
+ */
+export function withJpegPixelsNow<T>(bytes: Uint8Array, name: string, maxPixels: number, use: (img: DecodedImage) => T): T | undefined {
+  const plan = jpegPlan(bytes, name, maxPixels);
+  const img = plan && decodeJpegNow(plan, true);
+  return img ? use(img) : undefined;
 }
 
 /** libjpeg reports data that ends early (a header claiming more rows than the file holds) as a warning. */

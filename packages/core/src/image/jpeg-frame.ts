@@ -5,6 +5,8 @@
 
 /** The frame header of a JPEG: its size and colour components (SOFn), found before its first scan (SOS). */
 export interface JpegFrame {
+  /** The SOFn marker's second byte (0xC0 baseline, 0xC2 progressive…). */
+  marker: number;
   width: number;
   height: number;
   components: number;
@@ -33,7 +35,13 @@ export function jpegFrame(b: Uint8Array): JpegFrame | undefined {
     // SOF0–SOF15, except DHT (C4), JPG (C8) and DAC (CC).
     if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
       if (frame || length < 8) return undefined;
-      frame = { precision: b[i + 4]!, height: (b[i + 5]! << 8) | b[i + 6]!, width: (b[i + 7]! << 8) | b[i + 8]!, components: b[i + 9]! };
+      frame = {
+        marker,
+        precision: b[i + 4]!,
+        height: (b[i + 5]! << 8) | b[i + 6]!,
+        width: (b[i + 7]! << 8) | b[i + 8]!,
+        components: b[i + 9]!,
+      };
     }
     i += 2 + length;
   }
@@ -64,6 +72,8 @@ export interface DecodePlan {
   density: number | undefined;
   isCmyk: boolean;
   gray16: boolean;
+  /** A plain JPEG's frame header (plainJpegPlan). */
+  frame?: JpegFrame;
 }
 
 /**
@@ -85,5 +95,71 @@ export function plainJpegPlan(bytes: Uint8Array, checkSize: (width: number, heig
     density: undefined,
     isCmyk: false,
     gray16: false,
+    frame: f,
   };
+}
+
+const EXIF_HEADER = [0x45, 0x78, 0x69, 0x66, 0, 0]; // "Exif\0\0"
+const ORIENTATION_TAG = 0x0112;
+const EXIF_IFD_TAG = 0x8769;
+
+/**
+ * The EXIF orientation of a JPEG as libvips would apply it: 1 where it has no EXIF block or none of the block's
+ * image directories (IFD0, IFD1, the Exif IFD) holds an orientation, else the value found; undefined where the
+ * markers or the EXIF block cannot be read with certainty (the caller then leaves the file to libvips).
+ */
+export function jpegOrientation(b: Uint8Array): number | undefined {
+  if (b.length < 4 || b[0] !== 0xff || b[1] !== 0xd8) return undefined;
+  let orientation: number | undefined = 1;
+  let exifBlocks = 0;
+  let i = 2;
+  for (let segments = 0; segments < 4096; segments++) {
+    if (i + 4 > b.length || b[i] !== 0xff) return undefined;
+    while (b[i + 1] === 0xff && i + 4 < b.length) i++;
+    const marker = b[i + 1]!;
+    if (marker === 0xda) return orientation;
+    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd9) || marker === 0x00) return undefined;
+    const length = (b[i + 2]! << 8) | b[i + 3]!;
+    if (length < 2 || i + 2 + length > b.length) return undefined;
+    if (marker === 0xe1 && length >= 2 + 6 + 8 && EXIF_HEADER.every((v, k) => b[i + 4 + k] === v)) {
+      if (++exifBlocks > 1) return undefined;
+      orientation = exifOrientation(b.subarray(i + 10, i + 2 + length));
+      if (orientation === undefined) return undefined;
+    }
+    i += 2 + length;
+  }
+  return undefined;
+}
+
+/** The orientation in a TIFF-structured EXIF block (see jpegOrientation). */
+function exifOrientation(t: Uint8Array): number | undefined {
+  const little = t[0] === 0x49 && t[1] === 0x49;
+  if (!little && !(t[0] === 0x4d && t[1] === 0x4d)) return undefined;
+  const u16 = (o: number) => (little ? t[o]! | (t[o + 1]! << 8) : (t[o]! << 8) | t[o + 1]!);
+  const u32 = (o: number) => (little ? (u16(o) | (u16(o + 2) << 16)) >>> 0 : ((u16(o) << 16) | u16(o + 2)) >>> 0);
+  if (u16(2) !== 42) return undefined;
+  let found: number | undefined;
+  const seen = new Set<number>();
+  const ifds = [u32(4)];
+  while (ifds.length) {
+    const at = ifds.pop()!;
+    if (at === 0 || seen.has(at)) continue;
+    if (seen.size >= 8 || at + 2 > t.length) return undefined;
+    seen.add(at);
+    const n = u16(at);
+    if (at + 2 + n * 12 + 4 > t.length) return undefined;
+    for (let k = 0; k < n; k++) {
+      const e = at + 2 + k * 12;
+      const tag = u16(e);
+      if (tag === ORIENTATION_TAG) {
+        if (u16(e + 2) !== 3 || u32(e + 4) !== 1) return undefined;
+        const v = u16(e + 8);
+        if (found !== undefined && found !== v) return undefined;
+        found = v;
+      } else if (tag === EXIF_IFD_TAG) ifds.push(u32(e + 8));
+    }
+    // IFD0's successor is IFD1 (the thumbnail's).
+    if (seen.size === 1) ifds.push(u32(at + 2 + n * 12));
+  }
+  return found ?? 1;
 }

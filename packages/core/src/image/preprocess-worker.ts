@@ -6,6 +6,7 @@
 import { getPriority, setPriority } from 'node:os';
 import { toClassifierError } from '../errors.js';
 import { preloadSharp } from './decode.js';
+import { preloadJpegWasm } from './jpeg-wasm.js';
 import { preprocessToCrop } from './preprocess.js';
 import type { DecoderRequest, PreprocessRequest, PreprocessResponse } from './preprocess-pool.js';
 import { makeThumbnail } from './thumbnail.js';
@@ -56,6 +57,7 @@ process.on('message', async (msg: DecoderRequest | { type: 'preload' }) => {
   if (msg.type === 'preload') {
     try {
       preloadSharp();
+      preloadJpegWasm();
     } catch {
       // reported on first use
     }

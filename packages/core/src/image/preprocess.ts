@@ -19,6 +19,7 @@ import {
   rawToRgb,
   sniffFormat,
   type DecodedImage,
+  withJpegPixelsNow,
 } from './decode.js';
 import { type ResizeImplementation, resizeBilinearPillow, type RgbImage, simdResizeDefault } from './resize.js';
 import { normalizeSimd } from './resize-simd.js';
@@ -226,11 +227,19 @@ export interface CropResult {
  */
 export async function preprocessToCrop(bytes: Uint8Array, name: string, opts: PreprocessOptions = {}): Promise<CropResult> {
   const c = opts.config ?? (IMAGENET_PREPROCESS as PreprocessConfig);
-  if ((opts.preprocessing ?? 'exact') === 'exact') {
-    const img: DecodedImage = await decodeImage(bytes, name, { maxPixels: opts.maxPixels ?? DEFAULT_MAX_PIXELS });
-    return { image: resizeAndCropExact(img, c), width: img.width, height: img.height, format: img.format };
-  }
+  if ((opts.preprocessing ?? 'exact') === 'exact') return exactCrop(bytes, name, c, opts.maxPixels ?? DEFAULT_MAX_PIXELS);
   return fastResizeCrop(bytes, name, c, opts.maxPixels ?? DEFAULT_MAX_PIXELS);
+}
+
+/** The `exact` crop: a plain JPEG decoded and cropped in one synchronous step (its pixels read in place), else decodeImage. */
+async function exactCrop(bytes: Uint8Array, name: string, c: PreprocessConfig, maxPixels: number): Promise<CropResult> {
+  const quick = withJpegPixelsNow(bytes, name, maxPixels, (img) => cropExact(img, c));
+  if (quick) return quick;
+  return cropExact(await decodeImage(bytes, name, { maxPixels }), c);
+}
+
+function cropExact(img: DecodedImage, c: PreprocessConfig): CropResult {
+  return { image: resizeAndCropExact(img, c), width: img.width, height: img.height, format: img.format };
 }
 
 /** Formats `fast` may hand to libvips whole (the format table's 'sharp' rows); the others take the exact path. */
@@ -277,10 +286,7 @@ async function fastResizeCrop(bytes: Uint8Array, name: string, c: PreprocessConf
   }
   const format = sniffFormat(bytes, name);
   // Formats decoded here (BMP, ICO, Netpbm, TGA) and precise errors also take the exact path.
-  const exactly = async (): Promise<CropResult> => {
-    const img = await decodeImage(bytes, name, { maxPixels });
-    return { image: resizeAndCropExact(img, c), width: img.width, height: img.height, format: img.format };
-  };
+  const exactly = (): Promise<CropResult> => exactCrop(bytes, name, c, maxPixels);
   // SVG too: the exact path renders it at the size needed, within the SVG budgets.
   if (!SHARP_FAST_FORMATS.has(format) || format === 'svg') return exactly();
   const input = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
