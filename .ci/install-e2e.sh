@@ -23,7 +23,9 @@ log() { printf '[install-e2e %3ss] %s\n' "$((SECONDS - t0))" "$*"; }
 # (packages/extension/test/curation-dataset-tree.test.ts; it skips loudly without it).
 # E2E_CHROMIUM names another Chromium-based browser (GitHub's Ubuntu runners have Google Chrome; Ubuntu's
 # `chromium` is a snap): then Debian's is not installed.
-APT_PKGS=(libkrb5-dev pkg-config python3-torchvision)
+# libjpeg-turbo-progs: cjpeg writes the JPEG variants sharp cannot (4:2:2, 4:4:0, 4:1:1, restart markers, arithmetic
+# coding) for the WebAssembly JPEG decoder's tests (packages/core/test/jpeg-wasm.test.ts; they skip loudly without).
+APT_PKGS=(libkrb5-dev pkg-config python3-torchvision libjpeg-turbo-progs)
 [ -n "${E2E_CHROMIUM:-}" ] && [ -x "${E2E_CHROMIUM}" ] || APT_PKGS+=(chromium)
 missing=()
 for p in "${APT_PKGS[@]}"; do

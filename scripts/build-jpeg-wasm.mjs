@@ -10,7 +10,9 @@
  *                                                   wasi-libc (Debian: clang-19 lld-19 libclang-rt-19-dev-wasm32
  *                                                   wasi-libc)
  *   node scripts/build-jpeg-wasm.mjs --check        exit 1 when the generated file was not built from the files in
- *                                                   native/jpeg-wasm as they are (run by `npm run lint`)
+ *                                                   native/jpeg-wasm, the patches, sources and flags here as they
+ *                                                   are (run by `npm run lint`; it compares the SHA-256 recorded at
+ *                                                   build time: only a rebuild shows the bytes come from them)
  *
  * One change is made to libjpeg-turbo's sources, in a temporary copy: its Huffman decoder's bit buffer is 64 bits
  * wide on wasm32 as on x32 (WebAssembly has native 64-bit integers; the same bits are decoded, in fewer refills).
@@ -27,7 +29,7 @@ const NATIVE = path.join(ROOT, 'packages/core/native/jpeg-wasm');
 const OUT = path.join(ROOT, 'packages/core/src/image/jpeg-wasm.generated.ts');
 const LIBJPEG_TURBO_VERSION = '3.2.0';
 /** What libjpegSourcesSha256 gives for tag 3.2.0's files: a build from any other tree stops. */
-const LIBJPEG_SOURCES_SHA256 = 'a6e3b1ae32d7a92fa6cd5d3e8f88b0340c938bc693e202e15cb096373a899d71';
+const LIBJPEG_SOURCES_SHA256 = 'd7751424ad896e4e78b99d7685ca74d49f19ca9ad79509171047fb8620c0f83f';
 
 /** libjpeg-turbo's decompressor, as its CMakeLists.txt lists it (the 8-, 12- and 16-bit wrappers included). */
 const SOURCES = [
@@ -73,22 +75,31 @@ const PATCHES = [
 
 const sha256 = (data) => createHash('sha256').update(data).digest('hex');
 
-/** SHA-256 over this project's files in native/jpeg-wasm (names and contents) and the patches. */
+/** The compiler flags (besides the sysroot and include directories). */
+const CFLAGS = ['--target=wasm32-wasi', '-O3', '-msimd128', '-DNDEBUG', '-DNO_GETENV', '-DNO_PUTENV'];
+
+/**
+ * SHA-256 over what this project decides about the build: its files in native/jpeg-wasm (names and contents), the
+ * patches, the libjpeg-turbo files compiled and the flags. `--check` compares it with the generated file's.
+ */
 export function nativeSourcesSha256() {
   const h = createHash('sha256');
   for (const f of readdirSync(NATIVE).sort())
     h.update(`${f}\0`)
       .update(readFileSync(path.join(NATIVE, f)))
       .update('\0');
-  h.update(JSON.stringify(PATCHES));
+  h.update(JSON.stringify({ PATCHES, SOURCES, CFLAGS, LIBJPEG_SOURCES_SHA256 }));
   return h.digest('hex');
 }
 
-/** SHA-256 over the libjpeg-turbo files compiled (before the patches), with their names. */
+/** SHA-256 over libjpeg-turbo's src/ (every .c and .h, the wrapped ones too) and simd/ headers, before the patches. */
 function libjpegSourcesSha256(srcDir) {
   const h = createHash('sha256');
-  const headers = readdirSync(srcDir).filter((f) => f.endsWith('.h'));
-  for (const f of [...SOURCES, ...headers].sort())
+  const files = readdirSync(srcDir, { recursive: true })
+    .map(String)
+    .filter((f) => /\.[ch]$/.test(f))
+    .sort();
+  for (const f of files)
     h.update(`${f}\0`)
       .update(readFileSync(path.join(srcDir, f)))
       .update('\0');
@@ -145,15 +156,10 @@ function build(sourceRoot) {
       writeFileSync(p, text.replace(from, to));
     }
     const flags = [
-      '--target=wasm32-wasi',
+      ...CFLAGS,
       `--sysroot=${sysroot}`,
       '-isystem',
       path.join(sysroot, 'include/wasm32-wasi'),
-      '-O3',
-      '-msimd128',
-      '-DNDEBUG',
-      '-DNO_GETENV',
-      '-DNO_PUTENV',
       '-I',
       NATIVE,
       '-I',
@@ -162,10 +168,11 @@ function build(sourceRoot) {
     const objects = [];
     const compile = (file, extra = []) => {
       const o = path.join(work, `${objects.length}.o`);
-      execFileSync(cc, [...flags, ...extra, '-w', '-c', file, '-o', o], { stdio: 'inherit' });
+      execFileSync(cc, [...flags, ...extra, '-c', file, '-o', o], { stdio: 'inherit' });
       objects.push(o);
     };
-    for (const f of SOURCES) compile(path.join(work, 'src', f));
+    // libjpeg-turbo's own sources without warnings (its style draws many from clang); this project's with -Wall.
+    for (const f of SOURCES) compile(path.join(work, 'src', f), ['-w']);
     compile(path.join(NATIVE, 'jsimd-wasm.c'), ['-Wall', '-I', path.join(work, 'simd')]);
     compile(path.join(NATIVE, 'decoder.c'), ['-Wall']);
     const wasm = path.join(work, 'jpeg.wasm');

@@ -12,7 +12,10 @@ import {
   preprocessImage,
   WASM_JPEG_MAX_PIXELS,
 } from '../src/index.js';
-import { jpegWasmMemoryBytes, wasmDecodable } from '../src/image/jpeg-wasm.js';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { jpegWasmKernelCalls, jpegWasmMemoryBytes, wasmDecodable } from '../src/image/jpeg-wasm.js';
 import { FIXTURE_IMAGES, sharedDir, SKIP_NO_SHARED } from '../../../test-fixtures/fixtures.js';
 
 const cat = () => readFileSync(path.join(FIXTURE_IMAGES, 'skimage_chelsea_cat.jpg'));
@@ -82,15 +85,69 @@ describe('the WebAssembly JPEG decoder gives libvips pixels, byte for byte', () 
         const raw = await source(w, h, w * 31 + h);
         const bytes = await encode(sharp(raw, { raw: { width: w, height: h, channels: 3 } })).toBuffer();
         const before = jpegWasmCounts().wasm;
+        const calls = jpegWasmKernelCalls();
         const img = decodeJpegWasm(bytes);
         assert.ok(img, `${w}×${h}: decoded`);
         assert.equal(jpegWasmCounts().wasm, before + 1);
+        // The simd128 kernels ran, not libjpeg-turbo's C code (the IDCT always; colour and h2v2 for 4:2:0 colour).
+        const after = jpegWasmKernelCalls();
+        assert.ok(after.idct > calls.idct, 'the IDCT kernel ran');
+        if (name.startsWith('baseline')) assert.ok(after.color > calls.color && after.h2v2 > calls.h2v2, 'the colour and h2v2 kernels ran');
         const ref = await libvipsRgb(bytes);
         assert.deepEqual([img.width, img.height], [ref.width, ref.height]);
         assert.ok(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength).equals(ref.data), `${w}×${h}: identical pixels`);
       }
     });
   }
+
+  const cjpeg = (() => {
+    try {
+      execFileSync('cjpeg', ['-version'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  test("libjpeg-turbo's cjpeg variants sharp cannot write: 4:2:2, 4:4:0, 4:1:1, restart markers, arithmetic coding, RGB", {
+    skip: cjpeg ? false : 'SKIPPED: no cjpeg (Debian libjpeg-turbo-progs; .ci/install-e2e.sh installs it)',
+  }, async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'jpeg-variants-'));
+    try {
+      const options = [
+        ['-sample', '2x1'],
+        ['-sample', '1x2'],
+        ['-sample', '4x1'],
+        ['-sample', '2x1', '-progressive'],
+        ['-restart', '1'],
+        ['-restart', '3B', '-sample', '1x1'],
+        ['-arithmetic'],
+        ['-arithmetic', '-progressive', '-sample', '2x1'],
+        ['-rgb'],
+        ['-grayscale', '-restart', '2'],
+      ];
+      let h2v1 = 0;
+      for (const [w, h] of [
+        [61, 45],
+        [300, 211],
+      ] as const) {
+        const ppm = path.join(dir, `${w}x${h}.ppm`);
+        writeFileSync(ppm, Buffer.concat([Buffer.from(`P6\n${w} ${h}\n255\n`), await source(w, h, w + h)]));
+        for (const opt of options) {
+          const bytes = execFileSync('cjpeg', [...opt, ppm]);
+          const before = jpegWasmKernelCalls().h2v1;
+          const img = decodeJpegWasm(bytes);
+          assert.ok(img, `${opt.join(' ')} ${w}×${h}: decoded`);
+          if (opt[1] === '2x1') h2v1 += jpegWasmKernelCalls().h2v1 - before;
+          const ref = await libvipsRgb(bytes);
+          assert.deepEqual([img.width, img.height], [ref.width, ref.height]);
+          assert.ok(Buffer.from(img.data).equals(ref.data), `${opt.join(' ')} ${w}×${h}: identical pixels`);
+        }
+      }
+      assert.ok(h2v1 > 0, 'the h2v1 kernel ran');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   test('the photos in ../shared/images: the same decodeImage with and without it', {
     skip: sharedDir() ? false : SKIP_NO_SHARED,
@@ -153,6 +210,24 @@ describe('damaged JPEGs: the same pixels or the same error as libvips alone', ()
     assert.ok(after.failed - before.failed > 20, 'libjpeg warned on many of them: each went to libvips');
   });
 
+  test('DC terms near the edge of the range every IDCT agrees on: the same samples as libvips, or left to it', async () => {
+    // A white 16×16 at quality 100, 4:4:4: its luma DC term scales with the table's DC entry; from 5 on, the
+    // samples leave the range where libjpeg-turbo's C and SIMD IDCTs agree, and from 9 on its SIMD IDCTs wrap.
+    const white = await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: 255, g: 255, b: 255 } } })
+      .jpeg({ quality: 100, chromaSubsampling: '4:4:4' })
+      .toBuffer();
+    const dqt = white.indexOf(Buffer.from([0xff, 0xdb]));
+    for (const entry of [1, 4, 5, 8, 9, 12, 16, 17, 64]) {
+      const b = Buffer.from(white);
+      b[dqt + 5] = entry;
+      const ours = decodeJpegWasm(b);
+      const ref = await libvipsRgb(b);
+      if (ours) assert.ok(Buffer.from(ours.data).equals(ref.data), `DC entry ${entry}: identical pixels`);
+      else assert.ok(entry >= 5, `DC entry ${entry}: decoded here`);
+      assert.equal(await outcome(b), await withDecoder('libvips', () => outcome(b)), `DC entry ${entry}`);
+    }
+  });
+
   test('a quantization table far past the range every IDCT agrees on is left to libvips', async () => {
     const bytes = await sharp(await source(64, 64, 9), { raw: { width: 64, height: 64, channels: 3 } })
       .jpeg({ quality: 100 })
@@ -205,7 +280,8 @@ describe('what is left to libvips', () => {
     assert.equal(jpegWasmCounts().wasm, before.wasm + 1);
   });
 
-  test('EXIF read as libvips reads it: both byte orders, IFD1 and the Exif IFD; unreadable blocks undefined', () => {
+  test('EXIF read as libvips reads it: both byte orders, IFD1 and the Exif IFD; unreadable blocks undefined', async () => {
+    const made: Buffer[] = [];
     /** A JPEG whose APP1 holds a TIFF block with `entries` ([ifd, tag, type, count, value]). */
     const withExif = (little: boolean, entries: Array<[0 | 1 | 2, number, number, number, number]>) => {
       const ifd = (n: number) => 2 + n * 12 + 4;
@@ -232,7 +308,9 @@ describe('what is left to libvips', () => {
         ...(exifPtr ? block(by[2]!, 0) : []),
       ];
       const app1 = [0xff, 0xe1, ...[(tiff.length + 8) >> 8, (tiff.length + 8) & 255], 0x45, 0x78, 0x69, 0x66, 0, 0, ...tiff];
-      return Buffer.concat([Buffer.from([0xff, 0xd8, ...app1]), cat().subarray(2)]);
+      const jpeg = Buffer.concat([Buffer.from([0xff, 0xd8, ...app1]), cat().subarray(2)]);
+      made.push(jpeg);
+      return jpeg;
     };
     for (const little of [true, false]) {
       assert.equal(jpegOrientation(withExif(little, [[0, 0x0112, 3, 1, 1]])), 1);
@@ -252,10 +330,28 @@ describe('what is left to libvips', () => {
         'two different',
       );
     }
+    // IFD0 at offset 0 (libexif reads entries out of the TIFF header there): left to libvips.
+    const zero = Buffer.alloc(40);
+    zero.write('II', 0, 'latin1');
+    zero.writeUInt16LE(42, 2);
+    zero.writeUInt32LE(0, 4);
+    zero.writeUInt16LE(0x0112, 14);
+    zero.writeUInt16LE(3, 16);
+    zero.writeUInt32LE(1, 18);
+    zero.writeUInt16LE(6, 22);
+    const payload = Buffer.concat([Buffer.from('Exif\0\0', 'latin1'), zero]);
+    const app1 = Buffer.from([0xff, 0xe1, (payload.length + 2) >> 8, (payload.length + 2) & 255]);
+    assert.equal(jpegOrientation(Buffer.concat([cat().subarray(0, 2), app1, payload, cat().subarray(2)])), undefined);
     const bad = withExif(true, [[0, 0x0112, 3, 1, 1]]);
     bad[14] = 0x58; // not II/MM
     assert.equal(jpegOrientation(bad), undefined);
     assert.equal(jpegOrientation(cat()), 1, 'no EXIF block');
+    // Wherever it says 1, libvips (which autoOrient follows) sees no rotation either.
+    for (const jpeg of made) {
+      if (jpegOrientation(jpeg) !== 1) continue;
+      assert.ok([undefined, 1].includes((await sharp(jpeg).metadata()).orientation), 'libvips agrees: upright');
+    }
+    assert.ok(made.filter((j) => jpegOrientation(j) === 1).length >= 4);
   });
 
   test("a large image's memory is given back after its decode", async () => {

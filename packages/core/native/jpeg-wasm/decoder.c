@@ -21,8 +21,14 @@ static struct jpeg_error_mgr jerr;
 static unsigned char *pixels = 0;
 static size_t pixels_size = 0;
 
-/* jsimd-wasm.c: a block's values left the range in which every libjpeg-turbo IDCT agrees. */
+/* jsimd-wasm.c: a block's values left the range in which every libjpeg-turbo IDCT agrees; its kernels' calls. */
 extern int jpeg_wasm_idct_out_of_range;
+extern unsigned int jpeg_wasm_kernel_calls[4];
+
+/* Copies the kernels' call counts (IDCT, YCbCr->RGB, h2v2 and h2v1 upsampling) to out[0..3]. */
+__attribute__((export_name("kernel_calls"))) void kernel_calls(unsigned int *out) {
+  for (int i = 0; i < 4; i++) out[i] = jpeg_wasm_kernel_calls[i];
+}
 
 static void on_error(j_common_ptr c) { jpeg_fail(c->err->msg_code, 0); }
 
@@ -73,6 +79,11 @@ __attribute__((export_name("decode"))) unsigned char *decode(const unsigned char
         }
       }
     }
+  }
+  /* The pixels must fit this 32-bit address space with room to spare (the caller's limit is far lower). */
+  if ((unsigned long long)cinfo.output_width * cinfo.output_height * 3 > 0x40000000ULL) {
+    jpeg_destroy_decompress(&cinfo);
+    return 0;
   }
   size_t stride = (size_t)cinfo.output_width * 3;
   size_t need = stride * cinfo.output_height;

@@ -126,22 +126,32 @@ static inline v128_t to_samples(v8i32 x) {
 }
 
 /*
- * Set when a block's dequantized coefficients or first-pass values leave +-16383. Within that range this IDCT (the
- * C code's 32-bit arithmetic), libjpeg-turbo's x86 and Arm SIMD IDCTs (16-bit lanes) and its C IDCT agree; beyond
- * it (damaged quantization tables, hostile files) they differ from one another, and decoder.c hands the file to
- * libvips, whose answer it has always been.
+ * Set when a block leaves the range in which libjpeg-turbo's IDCTs all give the same samples: dequantized
+ * coefficients and first-pass values within +-16383 (the x86 and Arm SIMD IDCTs hold them, and sums of two of
+ * them, in 16-bit lanes, and shift a DC-only column's value left by 2 in 16 bits), and second-pass values within
+ * [-512, 511] (the C IDCT's range-limit table wraps beyond, where the SIMD IDCTs saturate). Inside that range this
+ * IDCT, which computes the C code's 32-bit arithmetic and saturates as the SIMD code does, agrees with all of them;
+ * outside it (damaged quantization tables, hostile files) they differ from one another, and decoder.c hands the
+ * file to libvips, whose answer it has always been.
  */
 int jpeg_wasm_idct_out_of_range = 0;
 
-#define SAFE 16383
+/* Calls of each kernel (decoder.c reports them: tests check that the kernels, not the C code, ran). */
+unsigned int jpeg_wasm_kernel_calls[4] = { 0, 0, 0, 0 };
 
-/* Lanes of x outside [-SAFE, SAFE]: (x + SAFE) > 2 * SAFE, unsigned. */
-static inline v128_t out_of_range(v8i32 x) {
-  const v128_t bias = wasm_i32x4_splat(SAFE), limit = wasm_i32x4_splat(2 * SAFE);
-  return wasm_v128_or(wasm_u32x4_gt(wasm_i32x4_add(x.lo, bias), limit), wasm_u32x4_gt(wasm_i32x4_add(x.hi, bias), limit));
+#define SAFE 16383
+#define SAMPLE_SAFE 511
+
+/* Lanes of x outside [-limit, limit] (outside [-limit - 1, limit] when `low` is 1). */
+static inline v128_t outside(v8i32 x, int limit, int low) {
+  const v128_t bias = wasm_i32x4_splat(limit + low), span = wasm_i32x4_splat(2 * limit + low);
+  return wasm_v128_or(wasm_u32x4_gt(wasm_i32x4_add(x.lo, bias), span), wasm_u32x4_gt(wasm_i32x4_add(x.hi, bias), span));
 }
 
+static inline v128_t out_of_range(v8i32 x) { return outside(x, SAFE, 0); }
+
 static void idct_islow_wasm(void *dct_table, JCOEFPTR coef_block, JSAMPARRAY output_buf, JDIMENSION output_col) {
+  jpeg_wasm_kernel_calls[0]++;
   const short *q = (const short *)dct_table;
   v128_t c[8];
   v128_t ac = wasm_i32x4_splat(0);
@@ -152,8 +162,9 @@ static void idct_islow_wasm(void *dct_table, JCOEFPTR coef_block, JSAMPARRAY out
   if (!wasm_v128_any_true(ac)) {
     /* DC only: every sample is the same (jidctint.c's column and row shortcuts give exactly this). */
     int dc = (int)coef_block[0] * (int)q[0];
-    if (dc > SAFE || dc < -SAFE) jpeg_wasm_idct_out_of_range = 1;
     int v = (LEFT_SHIFT(dc, PASS1_BITS) + (1 << (PASS1_BITS + 2))) >> (PASS1_BITS + 3);
+    /* The first pass's value is dc << 2 (held in 16 bits by the SIMD IDCTs' DC-only shortcut). */
+    if (dc > SAFE / 4 || dc < -SAFE / 4 || v > SAMPLE_SAFE || v < -SAMPLE_SAFE - 1) jpeg_wasm_idct_out_of_range = 1;
     v += CENTERJSAMPLE;
     v = v < 0 ? 0 : v > MAXJSAMPLE ? MAXJSAMPLE : v;
     v128_t s = wasm_i8x16_splat((signed char)v);
@@ -179,7 +190,12 @@ static void idct_islow_wasm(void *dct_table, JCOEFPTR coef_block, JSAMPARRAY out
   transpose8(ws, t);
   idct_1d(t, out);
   v128_t o[8];
-  for (int j = 0; j < 8; j++) o[j] = to_samples(descale8(out[j], CONST_BITS + PASS1_BITS + 3));
+  for (int j = 0; j < 8; j++) {
+    v8i32 x = descale8(out[j], CONST_BITS + PASS1_BITS + 3);
+    bad = wasm_v128_or(bad, outside(x, SAMPLE_SAFE, 1));
+    o[j] = to_samples(x);
+  }
+  if (wasm_v128_any_true(bad)) jpeg_wasm_idct_out_of_range = 1;
   /* o[j] byte r = sample (row r, column j): transpose the 8x8 bytes into rows. */
   v128_t a = wasm_i64x2_shuffle(o[0], o[1], 0, 2);
   v128_t b = wasm_i64x2_shuffle(o[2], o[3], 0, 2);
@@ -225,6 +241,7 @@ static inline void ycc_pixel(int y, int cb, int cr, JSAMPROW out) {
 static inline v128_t chan(v128_t y, v128_t t) { return wasm_i32x4_add(y, wasm_i32x4_shr(t, SCALEBITS)); }
 
 static void ycc_rgb_wasm(JDIMENSION width, JSAMPIMAGE input_buf, JDIMENSION input_row, JSAMPARRAY output_buf, int num_rows) {
+  jpeg_wasm_kernel_calls[1]++;
   const v128_t center = wasm_i16x8_splat(CENTERJSAMPLE);
   const v128_t kr = wasm_i32x4_splat(FIXC(1.40200)), kb = wasm_i32x4_splat(FIXC(1.77200));
   const v128_t kgb = wasm_i32x4_splat(-FIXC(0.34414)), kgr = wasm_i32x4_splat(-FIXC(0.71414));
@@ -285,6 +302,7 @@ static inline v128_t load8_u16(const JSAMPLE *p) { return wasm_u16x8_load8x8(p);
 /* jdsample.c's h2v2_fancy_upsample: the triangle filter, 9/16 3/16 3/16 1/16. */
 static void h2v2_fancy_wasm(j_decompress_ptr cinfo, jpeg_component_info *compptr, JSAMPARRAY input_data,
                             JSAMPARRAY *output_data_ptr) {
+  jpeg_wasm_kernel_calls[2]++;
   JSAMPARRAY output_data = *output_data_ptr;
   const JDIMENSION n = compptr->downsampled_width;
   const v128_t three = wasm_i16x8_splat(3), c8 = wasm_i16x8_splat(8), c7 = wasm_i16x8_splat(7);
@@ -323,6 +341,7 @@ static void h2v2_fancy_wasm(j_decompress_ptr cinfo, jpeg_component_info *compptr
 /* jdsample.c's h2v1_fancy_upsample: 3/4 nearer + 1/4 further, horizontally. */
 static void h2v1_fancy_wasm(j_decompress_ptr cinfo, jpeg_component_info *compptr, JSAMPARRAY input_data,
                             JSAMPARRAY *output_data_ptr) {
+  jpeg_wasm_kernel_calls[3]++;
   JSAMPARRAY output_data = *output_data_ptr;
   const JDIMENSION n = compptr->downsampled_width;
   const v128_t three = wasm_i16x8_splat(3), c1 = wasm_i16x8_splat(1), c2 = wasm_i16x8_splat(2);

@@ -25,6 +25,8 @@ export const MIN_SIDE = 8;
 export interface DecodeOptions {
   /** Refuse images with more pixels than this (width × height), checked from the header. */
   maxPixels?: number;
+  /** false: libvips decodes JPEGs the WebAssembly decoder would take (a caller that saw it decline this one). */
+  jpegWasm?: boolean;
 }
 
 export interface DecodedImage extends RgbImage {
@@ -226,7 +228,7 @@ export async function decodeImage(bytes: Uint8Array, name = 'image', opts: Decod
   const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
   // Header first: refuse decompression bombs before a pixel is allocated.
   let plan: DecodePlan | undefined = jpegPlan(bytes, name, maxPixels);
-  const quick = plan && decodeJpegNow(plan, false);
+  const quick = plan && opts.jpegWasm !== false && decodeJpegNow(plan, false);
   if (quick) return quick;
   if (!plan) {
     const probe = await probeImage(bytes, name, maxPixels);

@@ -140,6 +140,8 @@ function exifOrientation(t: Uint8Array): number | undefined {
   if (u16(2) !== 42) return undefined;
   let found: number | undefined;
   const seen = new Set<number>();
+  // IFD0 at offset 0 (inside the TIFF header) is read by libexif as it is: leave such a block to libvips.
+  if (u32(4) === 0) return undefined;
   const ifds = [u32(4)];
   while (ifds.length) {
     const at = ifds.pop()!;

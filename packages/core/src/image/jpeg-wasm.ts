@@ -23,6 +23,7 @@ interface WasmApi {
 declare const WebAssembly: WasmApi | undefined;
 
 interface JpegExports {
+  kernel_calls(out: number): void;
   memory: { readonly buffer: ArrayBuffer };
   _initialize(): void;
   alloc(n: number): number;
@@ -45,9 +46,20 @@ let compiled: object | null | undefined;
 let live: { ex: JpegExports; input: number; inputSize: number; size: number } | undefined;
 const counts = { wasm: 0, declined: 0, failed: 0 };
 
-/** How many JPEGs this process decoded here, declined (not plain, disabled) and handed back after a libjpeg warning or error. */
+/**
+ * JPEGs this process decoded here, declined (a colour space or precision it leaves to libvips, incomplete
+ * coefficients, values past the IDCTs' common range) and handed back after a libjpeg warning or error.
+ */
 export function jpegWasmCounts(): Readonly<typeof counts> {
   return { ...counts };
+}
+
+/** Calls of the simd128 kernels in the current instance: IDCT, YCbCr→RGB, h2v2 and h2v1 upsampling (tests). */
+export function jpegWasmKernelCalls(): { idct: number; color: number; h2v2: number; h2v1: number } {
+  if (!live) return { idct: 0, color: 0, h2v2: 0, h2v1: 0 };
+  live.ex.kernel_calls(live.size);
+  const [idct, color, h2v2, h2v1] = new Uint32Array(live.ex.memory.buffer, live.size, 4) as unknown as number[];
+  return { idct: idct!, color: color!, h2v2: h2v2!, h2v1: h2v1! };
 }
 
 /** The bytes of WebAssembly memory the decoder holds now (0 when it has no instance). */
@@ -84,7 +96,7 @@ function instance(): NonNullable<typeof live> {
   const ex = new WebAssembly.Instance(compiled, { env: { jpeg_fail: fail }, wasi_snapshot_preview1: wasi })
     .exports as unknown as JpegExports;
   ex._initialize();
-  live = { ex, input: 0, inputSize: 0, size: ex.alloc(8) };
+  live = { ex, input: 0, inputSize: 0, size: ex.alloc(16) };
   return live;
 }
 
@@ -124,15 +136,15 @@ export function decodeJpegWasm(bytes: Uint8Array, view = false): RgbImage | unde
     if (e instanceof JpegFail || (WebAssembly && e instanceof WebAssembly.RuntimeError) || e instanceof RangeError) return undefined;
     throw e;
   }
+  const big = inst.ex.memory.buffer.byteLength > KEEP_MEMORY_BYTES;
+  if (big) live = undefined;
   if (!ptr) {
     counts.declined++;
     return undefined;
   }
   const [width, height] = new Uint32Array(inst.ex.memory.buffer, inst.size, 2) as unknown as [number, number];
   const pixels = new Uint8Array(inst.ex.memory.buffer, ptr, width * height * 3);
-  const big = inst.ex.memory.buffer.byteLength > KEEP_MEMORY_BYTES;
   counts.wasm++;
-  if (big) live = undefined;
   return { data: view && !big ? pixels : pixels.slice(), width, height };
 }
 

@@ -235,7 +235,8 @@ export async function preprocessToCrop(bytes: Uint8Array, name: string, opts: Pr
 async function exactCrop(bytes: Uint8Array, name: string, c: PreprocessConfig, maxPixels: number): Promise<CropResult> {
   const quick = withJpegPixelsNow(bytes, name, maxPixels, (img) => cropExact(img, c));
   if (quick) return quick;
-  return cropExact(await decodeImage(bytes, name, { maxPixels }), c);
+  // withJpegPixelsNow asked the WebAssembly decoder already (and it declined, or the file is not one it takes).
+  return cropExact(await decodeImage(bytes, name, { maxPixels, jpegWasm: false }), c);
 }
 
 function cropExact(img: DecodedImage, c: PreprocessConfig): CropResult {
