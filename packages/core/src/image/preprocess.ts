@@ -25,6 +25,7 @@ import { type ResizeImplementation, resizeBilinearPillow, type RgbImage, simdRes
 import { normalizeSimd } from './resize-simd.js';
 import { FastChooser, fastChooser } from './fast-choice.js';
 import { plainJpegFrame } from './jpeg-frame.js';
+import { wasmDecodable } from './jpeg-wasm.js';
 
 import { formatIdsDecodedBy } from '@image-classifier/protocol/formats';
 import type { PreprocessingMode } from '@image-classifier/protocol/settings';
@@ -300,7 +301,11 @@ async function fastResizeCrop(bytes: Uint8Array, name: string, c: PreprocessConf
     const { width, height } = frame;
     if (width < MIN_SIDE || height < MIN_SIDE || width * height > maxPixels) return exactly(); // the precise error
     const plan = fastPlan({ channels: frame.components as 1 | 3, depth: 'uchar' }, width, height, c);
-    if (plan === 'exact') return exactly();
+    // Below a 2× reduction libvips cannot shrink on load: it decodes every pixel, with a decoder that costs more
+    // than the WebAssembly one, and resizes too, so where that one takes the file the exact path is the cheaper.
+    if (plan === 'exact' || (plan === 'sharp' && Math.min(width, height) < 2 * c.resizeShortSide && wasmDecodable(bytes, frame))) {
+      return exactly();
+    }
     const key = FastChooser.key('jpeg', plan, width, height);
     if (fastChooser.choose(key) === 'exact') return fastChooser.measure(key, 'exact', exactly);
     return fastChooser.measure(key, 'planned', async () => {
