@@ -13,28 +13,41 @@ export interface JpegFrame {
   precision: number;
 }
 
+const EXIF_HEADER = [0x45, 0x78, 0x69, 0x66, 0, 0]; // "Exif\0\0"
+const ORIENTATION_TAG = 0x0112;
+const EXIF_IFD_TAG = 0x8769;
+
+/** What a JPEG's header says before its first scan: the frame (SOFn) and the EXIF orientation (jpegOrientation). */
+interface JpegHeader {
+  frame: JpegFrame | undefined;
+  orientation: number | undefined;
+}
+
 /**
- * Reads a JPEG's frame header by walking its marker segments up to the first scan, without libvips: undefined
- * where the walk does not reach an SOFn followed by an SOS within the bytes (truncated or unusual files take
- * libvips' header read instead).
+ * Walks a JPEG's marker segments up to the first scan (SOS), without libvips, once for both the frame header and
+ * the EXIF block: undefined where the walk does not reach an SOS within the bytes (truncated or unusual files take
+ * libvips' header read instead). `frame` is undefined without an SOFn or with two; `orientation` see jpegOrientation.
  */
-export function jpegFrame(b: Uint8Array): JpegFrame | undefined {
+function jpegHeader(b: Uint8Array): JpegHeader | undefined {
   if (b.length < 4 || b[0] !== 0xff || b[1] !== 0xd8) return undefined;
   let frame: JpegFrame | undefined;
+  let frames = 0;
+  let orientation: number | undefined = 1;
+  let exifBlocks = 0;
   let i = 2;
   for (let segments = 0; segments < 4096; segments++) {
     if (i + 4 > b.length || b[i] !== 0xff) return undefined;
     // Fill bytes (0xFF) may precede a marker.
     while (b[i + 1] === 0xff && i + 4 < b.length) i++;
     const marker = b[i + 1]!;
-    if (marker === 0xda) return frame; // SOS: the header is complete
+    if (marker === 0xda) return { frame: frames === 1 ? frame : undefined, orientation }; // SOS: the header is complete
     // Markers without a length (TEM, RSTn, SOI, EOI) do not belong before the first scan.
     if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd9) || marker === 0x00) return undefined;
     const length = (b[i + 2]! << 8) | b[i + 3]!;
     if (length < 2 || i + 2 + length > b.length) return undefined;
     // SOF0–SOF15, except DHT (C4), JPG (C8) and DAC (CC).
     if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
-      if (frame || length < 8) return undefined;
+      frames += length < 8 ? 2 : 1; // one too short to read counts as unreadable
       frame = {
         marker,
         precision: b[i + 4]!,
@@ -43,9 +56,31 @@ export function jpegFrame(b: Uint8Array): JpegFrame | undefined {
         components: b[i + 9]!,
       };
     }
+    if (marker === 0xe1 && length >= 2 + 6 + 8 && EXIF_HEADER.every((v, k) => b[i + 4 + k] === v)) {
+      exifBlocks++;
+      orientation = exifBlocks > 1 ? undefined : exifOrientation(b.subarray(i + 10, i + 2 + length));
+    }
     i += 2 + length;
   }
   return undefined;
+}
+
+/**
+ * Reads a JPEG's frame header by walking its marker segments up to the first scan, without libvips: undefined
+ * where the walk does not reach an SOFn followed by an SOS within the bytes (truncated or unusual files take
+ * libvips' header read instead).
+ */
+export function jpegFrame(b: Uint8Array): JpegFrame | undefined {
+  return jpegHeader(b)?.frame;
+}
+
+/**
+ * The EXIF orientation of a JPEG as libvips would apply it: 1 where it has no EXIF block or none of the block's
+ * image directories (IFD0, IFD1, the Exif IFD) holds an orientation, else the value found; undefined where the
+ * markers or the EXIF block cannot be read with certainty (the caller then leaves the file to libvips).
+ */
+export function jpegOrientation(b: Uint8Array): number | undefined {
+  return jpegHeader(b)?.orientation;
 }
 
 /**
@@ -53,7 +88,10 @@ export function jpegFrame(b: Uint8Array): JpegFrame | undefined {
  * `probeImage`'s metadata would say of it): 8-bit samples, 1 or 3 components, a size. Undefined otherwise.
  */
 export function plainJpegFrame(b: Uint8Array): JpegFrame | undefined {
-  const f = jpegFrame(b);
+  return plainFrame(jpegHeader(b)?.frame);
+}
+
+function plainFrame(f: JpegFrame | undefined): JpegFrame | undefined {
   if (f?.precision !== 8 || (f.components !== 3 && f.components !== 1) || !f.width || !f.height) return undefined;
   return f;
 }
@@ -72,8 +110,9 @@ export interface DecodePlan {
   density: number | undefined;
   isCmyk: boolean;
   gray16: boolean;
-  /** A plain JPEG's frame header (plainJpegPlan). */
+  /** A plain JPEG's frame header and EXIF orientation (plainJpegPlan, from one walk of its header). */
   frame?: JpegFrame;
+  orientation?: number;
 }
 
 /**
@@ -82,7 +121,8 @@ export interface DecodePlan {
  * pipeline per image instead of two. Undefined for any other JPEG, which takes `probeImage`.
  */
 export function plainJpegPlan(bytes: Uint8Array, checkSize: (width: number, height: number) => void): DecodePlan | undefined {
-  const f = plainJpegFrame(bytes);
+  const header = jpegHeader(bytes);
+  const f = plainFrame(header?.frame);
   if (!f) return undefined;
   checkSize(f.width, f.height);
   const input = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -96,39 +136,8 @@ export function plainJpegPlan(bytes: Uint8Array, checkSize: (width: number, heig
     isCmyk: false,
     gray16: false,
     frame: f,
+    ...(header?.orientation !== undefined ? { orientation: header.orientation } : {}),
   };
-}
-
-const EXIF_HEADER = [0x45, 0x78, 0x69, 0x66, 0, 0]; // "Exif\0\0"
-const ORIENTATION_TAG = 0x0112;
-const EXIF_IFD_TAG = 0x8769;
-
-/**
- * The EXIF orientation of a JPEG as libvips would apply it: 1 where it has no EXIF block or none of the block's
- * image directories (IFD0, IFD1, the Exif IFD) holds an orientation, else the value found; undefined where the
- * markers or the EXIF block cannot be read with certainty (the caller then leaves the file to libvips).
- */
-export function jpegOrientation(b: Uint8Array): number | undefined {
-  if (b.length < 4 || b[0] !== 0xff || b[1] !== 0xd8) return undefined;
-  let orientation: number | undefined = 1;
-  let exifBlocks = 0;
-  let i = 2;
-  for (let segments = 0; segments < 4096; segments++) {
-    if (i + 4 > b.length || b[i] !== 0xff) return undefined;
-    while (b[i + 1] === 0xff && i + 4 < b.length) i++;
-    const marker = b[i + 1]!;
-    if (marker === 0xda) return orientation;
-    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd9) || marker === 0x00) return undefined;
-    const length = (b[i + 2]! << 8) | b[i + 3]!;
-    if (length < 2 || i + 2 + length > b.length) return undefined;
-    if (marker === 0xe1 && length >= 2 + 6 + 8 && EXIF_HEADER.every((v, k) => b[i + 4 + k] === v)) {
-      if (++exifBlocks > 1) return undefined;
-      orientation = exifOrientation(b.subarray(i + 10, i + 2 + length));
-      if (orientation === undefined) return undefined;
-    }
-    i += 2 + length;
-  }
-  return undefined;
 }
 
 /** The orientation in a TIFF-structured EXIF block (see jpegOrientation). */

@@ -105,10 +105,14 @@ function instance(): NonNullable<typeof live> {
  * libvips also decodes, at most WASM_JPEG_MAX_PIXELS, and no EXIF orientation other than 1 (libvips rotates those).
  */
 export function wasmDecodable(bytes: Uint8Array, frame: JpegFrame): boolean {
+  return decodableFrame(frame) && jpegOrientation(bytes) === 1;
+}
+
+/** wasmDecodable but the orientation, which the caller has. */
+function decodableFrame(frame: JpegFrame): boolean {
   if (!jpegWasmEnabled()) return false;
   if (frame.precision !== 8 || (frame.components !== 1 && frame.components !== 3)) return false;
-  if (!DECODED_FRAMES.has(frame.marker) || frame.width * frame.height > WASM_JPEG_MAX_PIXELS) return false;
-  return jpegOrientation(bytes) === 1;
+  return DECODED_FRAMES.has(frame.marker) && frame.width * frame.height <= WASM_JPEG_MAX_PIXELS;
 }
 
 /**
@@ -150,7 +154,7 @@ export function decodeJpegWasm(bytes: Uint8Array, view = false): RgbImage | unde
 
 /** The decoded image for a plain JPEG's plan (decode.ts) where this decoder takes it; `view`: see decodeJpegWasm. */
 export function decodeJpegNow(plan: DecodePlan, view: boolean): DecodedImage | undefined {
-  if (!plan.frame || !wasmDecodable(plan.input, plan.frame)) return undefined;
+  if (!plan.frame || plan.orientation !== 1 || !decodableFrame(plan.frame)) return undefined;
   const img = decodeJpegWasm(plan.input, view);
   if (!img) return undefined;
   return { ...img, format: 'jpeg', storedWidth: plan.storedWidth, storedHeight: plan.storedHeight };
