@@ -372,7 +372,7 @@ export async function benchServerExact({ model, files, cacheDir, rounds, log }) 
       const cpu = {
         onnxRuntime: m('onnx runtime'),
         raw: median(rawCpu),
-        decoders: m('decoder main') + m('decoder libvips') + m('decoder other'),
+        decoders: m('decoder thread') + m('decoder main') + m('decoder libvips') + m('decoder other'),
         serverLoop: m('server main'),
         serverOther: m('server other'),
         client: m('client'),

@@ -1,13 +1,22 @@
 /**
  * CPU of a server process's threads and its decoder processes' threads, from /proc (Linux), by component: the
  * server's main thread, ONNX Runtime's threads (the server's threads busier than 8 ms an image), the server's other
- * threads (V8's GC threads, libuv), the decoders' main threads, their libvips workers and their other threads.
+ * threads (V8's GC threads, libuv), its decoder threads (WebAssembly JPEGs), the decoder processes' main threads,
+ * their libvips workers and their other threads.
  * Used by scripts/bench-server-cpu.mjs and scripts/bench-pytorch.mjs.
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 
-export const COMPONENTS = ['server main', 'onnx runtime', 'server other', 'decoder main', 'decoder libvips', 'decoder other'];
+export const COMPONENTS = [
+  'server main',
+  'onnx runtime',
+  'server other',
+  'decoder thread',
+  'decoder main',
+  'decoder libvips',
+  'decoder other',
+];
 
 /** CPU ms of every thread of `pid` and its children (`/proc/<pid>/task/<tid>/schedstat`, ns), keyed by pid:tid. */
 export function threads(pid) {
@@ -43,7 +52,9 @@ export function threads(pid) {
 }
 
 function component(t, msPerImage) {
-  if (t.server) return t.main ? 'server main' : msPerImage > 8 ? 'onnx runtime' : 'server other';
+  // Decoder threads name themselves (packages/core/src/image/decoder-thread.ts).
+  if (t.server)
+    return t.main ? 'server main' : t.comm === 'jpeg decoder' ? 'decoder thread' : msPerImage > 8 ? 'onnx runtime' : 'server other';
   return t.main ? 'decoder main' : t.comm === 'libvips worker' ? 'decoder libvips' : 'decoder other';
 }
 

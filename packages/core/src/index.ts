@@ -13,6 +13,8 @@ export * from './model/download.js';
 export * from './model/models.js';
 export * from './model/float16.js';
 export * from './image/preprocess-pool.js';
+export { DecoderThreads, THREAD_MAX_PIXELS } from './image/decoder-threads.js';
+export { DECODER_THREAD_NAME } from './image/decoder-thread.js';
 export { FastChooser, type FastPath } from './image/fast-choice.js';
 export * from './image/svg.js';
 export * from './image/thumbnail.js';

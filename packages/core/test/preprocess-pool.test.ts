@@ -22,7 +22,8 @@ describe('PreprocessPool: decoding and preprocessing in decoder processes', () =
   let pool: PreprocessPool;
   let bad: BadInputs;
   before(async () => {
-    pool = new PreprocessPool(2);
+    // Decoder processes alone: JPEGs the WebAssembly decoder takes would go to decoder threads (decoder-threads.test.ts).
+    pool = new PreprocessPool(2, undefined, { threads: 0 });
     bad = await writeBadInputs(mkdtempSync(path.join(tmpdir(), 'ic-pool-')));
   });
   after(async () => pool?.close());
@@ -88,7 +89,7 @@ describe('PreprocessPool: decoding and preprocessing in decoder processes', () =
   });
 
   test('a decoder that is up and idle takes a job without a `started` message; a busy one announces each pickup', async () => {
-    const one = new PreprocessPool(1);
+    const one = new PreprocessPool(1, undefined, { threads: 0 });
     try {
       const f = path.join(FIXTURE_IMAGES, 'skimage_chelsea_cat.jpg');
       const bytes = readFileSync(f);

@@ -22,6 +22,8 @@
  *                                   graph on every build (tests that compare a rebuilt graph's findings)
  *   IMAGE_CLASSIFIER_JPEG_DECODER   core (packages/core/src/image/jpeg-wasm.ts): libvips = decode every JPEG with
  *                                   libvips, not the WebAssembly libjpeg-turbo (A/B benchmarks, a fallback)
+ *   IMAGE_CLASSIFIER_DECODER_THREADS core (packages/core/src/image/preprocess-pool.ts): 0 = every image decodes in
+ *                                   a decoder process, none in decoder threads (A/B benchmarks, a fallback)
  */
 
 export const WORKER_ENV = 'IMAGE_CLASSIFIER_WORKER';

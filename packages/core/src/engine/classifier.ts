@@ -86,7 +86,7 @@ export class Classifier {
   }
 
   static async create(opts: ClassifierOptions): Promise<Classifier> {
-    // The decoder processes start (and load the image library) while the model loads.
+    // The decoders start (processes load the image library, a thread the WebAssembly decoder) while the model loads.
     const workers = opts.preprocessWorkers ?? (opts.worker === false ? 0 : Math.max(1, opts.decodeConcurrency ?? defaultThreads()));
     const pool =
       workers > 0
@@ -166,9 +166,8 @@ export class Classifier {
   private async acquireDecoder(interactive: boolean): Promise<() => void> {
     const releaseGate = await this.decodeGate.acquire(interactive);
     this.decoding++;
-    // Phased: wait for the batch in flight to finish. Overlapped: wait while the queue already holds enough
-    // images for the next batches (decoding further ahead only takes cores from inference and holds memory).
-    // Interactive requests never wait here.
+    // Phased: wait for the batch in flight to finish. Overlapped: wait while the queue holds enough images for the
+    // next batches (decoding further ahead only takes cores from inference and holds memory). Never interactive ones.
     while (!interactive && (this.overlap ? this.queued >= this.maxBatch * this.maxInflight : this.inflight > 0)) {
       await new Promise<void>((r) => this.phaseWaiters.push(r));
     }
@@ -198,6 +197,7 @@ export class Classifier {
         preprocessing: this.preprocessing,
         config: this.preprocessConfig,
         ...(this.opts.maxPixels !== undefined ? { maxPixels: this.opts.maxPixels } : {}),
+        interactive: o.priority === 'interactive',
       };
       try {
         // A worker transfers `out` away and hands it back (filled, or unused on failure).

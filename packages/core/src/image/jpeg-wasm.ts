@@ -152,9 +152,14 @@ export function decodeJpegWasm(bytes: Uint8Array, view = false): RgbImage | unde
   return { data: view && !big ? pixels : pixels.slice(), width, height };
 }
 
+/** Whether this decoder takes a plain JPEG's plan (decode.ts): wasmDecodable, from the one header walk. */
+export function wasmTakes(plan: DecodePlan): plan is DecodePlan & { frame: JpegFrame } {
+  return plan.frame !== undefined && plan.orientation === 1 && decodableFrame(plan.frame);
+}
+
 /** The decoded image for a plain JPEG's plan (decode.ts) where this decoder takes it; `view`: see decodeJpegWasm. */
 export function decodeJpegNow(plan: DecodePlan, view: boolean): DecodedImage | undefined {
-  if (!plan.frame || plan.orientation !== 1 || !decodableFrame(plan.frame)) return undefined;
+  if (!wasmTakes(plan)) return undefined;
   const img = decodeJpegWasm(plan.input, view);
   if (!img) return undefined;
   return { ...img, format: 'jpeg', storedWidth: plan.storedWidth, storedHeight: plan.storedHeight };

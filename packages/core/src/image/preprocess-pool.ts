@@ -7,51 +7,20 @@
  * terminated there still holds its native call, its memory and its CPU, and the process's exit waits for it
  * (libuv joins its thread pool). A decoder process over its time budget is killed (SIGKILL) and replaced: the
  * image fails with IMAGE_TOO_COMPLEX, the others go on, shutdown never waits for it.
+ *
+ * JPEGs the WebAssembly decoder takes go to decoder threads instead (decoder-threads.ts: WebAssembly stops when its
+ * thread is terminated), which write the tensor in place: no copies through a pipe, no normalization here.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { ClassifierError, type ErrorCode } from '../errors.js';
 import { findWorkerScript } from '../threads.js';
+import { DecoderThreads } from './decoder-threads.js';
 import { normalizeInto, type PreprocessConfig, type PreprocessResult } from './preprocess.js';
+import type { DecoderRequest, PreprocessRequest, PreprocessResponse, ThumbnailRequest } from './decoder-messages.js';
 import type { Thumbnail } from './thumbnail.js';
 import type { PreprocessingMode } from '@image-classifier/protocol/settings';
 
-/**
- * `ack`: the decoder answers `started` when it picks the job up (the job's time budget counts from then). A job
- * sent to a decoder that is up and has nothing else to do is picked up at once: its budget counts from the send,
- * and it goes without the extra message.
- */
-export interface PreprocessRequest {
-  type: 'run';
-  id: number;
-  ack?: boolean;
-  bytes: Uint8Array;
-  name: string;
-  preprocessing: PreprocessingMode;
-  config: PreprocessConfig;
-  maxPixels?: number;
-}
-
-/** A thumbnail job (see thumbnail.ts): the same decoders, time budget and guards as a classification's decode. */
-export interface ThumbnailRequest {
-  type: 'thumbnail';
-  id: number;
-  ack?: boolean;
-  bytes: Uint8Array;
-  name: string;
-  size: number;
-  maxPixels?: number;
-}
-
-export type DecoderRequest = PreprocessRequest | ThumbnailRequest;
-
-export type PreprocessResponse =
-  | { type: 'started'; id: number }
-  /** Sent once, when the decoder has loaded the image library (see `preload`). */
-  | { type: 'ready'; id: 0 }
-  /** The crop's 8-bit RGB pixels (cropWidth × cropHeight); the pool normalizes them into the caller's tensor. */
-  | { type: 'done'; id: number; rgb: Uint8Array; cropWidth: number; cropHeight: number; width: number; height: number; format: string }
-  | { type: 'thumbnail'; id: number; thumbnail: Thumbnail }
-  | { type: 'error'; id: number; error: { code: ErrorCode; message: string; details?: Record<string, unknown> } };
+export type { DecoderRequest, PreprocessRequest, PreprocessResponse, ThumbnailRequest } from './decoder-messages.js';
 
 type Answer = Exclude<PreprocessResponse, { type: 'started' } | { type: 'ready' } | { type: 'error' }>;
 
@@ -90,9 +59,14 @@ const DECODER_HEAP_MB = 512;
 export interface PreprocessPoolOptions {
   /** The time budget of one decode (default: $IMAGE_CLASSIFIER_DECODE_TIMEOUT_MS, else 5 s). */
   decodeTimeoutMs?: number;
-  /** Scheduling priority of the decoder processes (nice; Linux, where they set it themselves before any work). */
+  /** Scheduling priority of the decoder processes and threads (nice; Linux, where they set it themselves before any work). */
   nice?: number;
+  /** Decoder threads for the JPEGs the WebAssembly decoder takes (default: as many as decoder processes; 0: none; $IMAGE_CLASSIFIER_DECODER_THREADS=0 also). */
+  threads?: number;
 }
+
+/** `0` turns decoder threads off: every image then decodes in a decoder process (A/B benchmarks, a fallback). */
+export const DECODER_THREADS_ENV = 'IMAGE_CLASSIFIER_DECODER_THREADS';
 
 /** Tells a decoder process its nice value. */
 export const DECODER_NICE_ENV = 'IMAGE_CLASSIFIER_DECODER_NICE';
@@ -168,6 +142,7 @@ export class PreprocessPool {
   private closed = false;
   private readonly decodeTimeoutMs: number;
   private readonly nice: number;
+  private readonly threads: DecoderThreads | undefined;
 
   constructor(
     size: number,
@@ -177,6 +152,9 @@ export class PreprocessPool {
     this.decodeTimeoutMs = opts.decodeTimeoutMs ?? decodeTimeoutFromEnv();
     this.nice = opts.nice ?? 0;
     for (let i = 0; i < Math.max(1, size); i++) this.slots.push(this.spawn());
+    const threads = process.env[DECODER_THREADS_ENV] === '0' ? 0 : (opts.threads ?? Math.max(1, size));
+    this.threads =
+      threads > 0 ? new DecoderThreads({ size: threads, script, decodeTimeoutMs: this.decodeTimeoutMs, nice: this.nice }) : undefined;
   }
 
   private spawn(): Slot {
@@ -223,6 +201,16 @@ export class PreprocessPool {
     return slot;
   }
 
+  /** What the decoder threads did (undefined without them): see DecoderThreads.counts. */
+  get threadCounts(): Readonly<DecoderThreads['counts']> | undefined {
+    return this.threads?.counts;
+  }
+
+  /** The decoder threads' ids (Linux), by lane: see DecoderThreads.threadIds. */
+  get decoderThreadIds(): DecoderThreads['threadIds'] | undefined {
+    return this.threads?.threadIds;
+  }
+
   /** Loads the image library in every decoder now rather than on the first image. */
   preload(): void {
     for (const s of this.slots) s.child.send({ type: 'preload' }, () => undefined);
@@ -231,9 +219,24 @@ export class PreprocessPool {
   /**
    * Decodes and preprocesses `bytes` into `out` (`giveBack` receives it, also on failure, and it is the tensor of
    * the result). Rejects with the decoder's ClassifierError; IMAGE_TOO_COMPLEX past the time budget; CANCELLED
-   * at once when `signal` aborts.
+   * at once when `signal` aborts. `interactive`: a request someone waits for (a decoder thread of its own).
    */
-  run(
+  async run(
+    bytes: Uint8Array,
+    name: string,
+    opts: { preprocessing: PreprocessingMode; config: PreprocessConfig; maxPixels?: number; signal?: AbortSignal; interactive?: boolean },
+    out: Float32Array,
+    giveBack: (out: Float32Array) => void,
+  ): Promise<PreprocessResult> {
+    if (this.threads?.takes(bytes, opts, out)) {
+      // The tensor comes back from the thread (or, if the thread was stopped with it, a fresh one does).
+      const done = await this.threads.run(bytes, name, opts, out, (back) => giveBack((out = back)));
+      if (done) return done;
+    }
+    return this.inProcess(bytes, name, opts, out, giveBack);
+  }
+
+  private inProcess(
     bytes: Uint8Array,
     name: string,
     opts: { preprocessing: PreprocessingMode; config: PreprocessConfig; maxPixels?: number; signal?: AbortSignal },
@@ -368,9 +371,10 @@ export class PreprocessPool {
   async close(): Promise<void> {
     this.closed = true;
     const end = Date.now() + CLOSE_WAIT_MS;
-    while (this.slots.some((s) => [...s.pending.values()].some((p) => !p.abandoned)) && Date.now() < end) {
+    while ((this.threads?.busy || this.slots.some((s) => [...s.pending.values()].some((p) => !p.abandoned))) && Date.now() < end) {
       await new Promise((r) => setTimeout(r, 5));
     }
+    const threadsEnded = this.threads?.close();
     const err = new ClassifierError('MODEL_NOT_READY', 'The classifier was closed.');
     const gone: Array<Promise<void>> = [];
     for (const s of this.slots) {
@@ -388,5 +392,6 @@ export class PreprocessPool {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.all(gone), new Promise<void>((r) => (timer = setTimeout(r, REAP_WAIT_MS)))]);
     clearTimeout(timer);
+    await threadsEnded;
   }
 }

@@ -2,34 +2,84 @@
  * Decoder process for decoding and preprocessing (see PreprocessPool): the pixel work (sharp's decode buffers, the
  * exact resize, normalization) and its garbage stay out of the server process, which answers JSON-RPC requests
  * meanwhile and can kill a decode that runs over its budget.
+ *
+ * The same script runs as a decoder thread (see DecoderThreads), for JPEGs the WebAssembly decoder takes: one script
+ * to bundle and ship for both.
  */
 import { getPriority, setPriority } from 'node:os';
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { toClassifierError } from '../errors.js';
+import { transferList } from '../threads.js';
 import { preloadSharp } from './decode.js';
+import { cropInThread, setUpDecoderThread } from './decoder-thread.js';
 import { preloadJpegWasm } from './jpeg-wasm.js';
 import { preprocessToCrop } from './preprocess.js';
-import type { DecoderRequest, PreprocessRequest, PreprocessResponse } from './preprocess-pool.js';
+import type { DecoderRequest, PreprocessRequest, PreprocessResponse, ThreadRequest, ThreadResponse } from './decoder-messages.js';
 import { makeThumbnail } from './thumbnail.js';
 
+const asThread = !isMainThread && (workerData as { role?: string } | undefined)?.role === 'decoder-thread';
 const send = process.send?.bind(process);
-if (!send) throw new Error('preprocess-worker must run as a forked process');
+if (!send && !asThread) throw new Error('preprocess-worker must run as a forked process or a decoder thread');
 
 function reply(r: PreprocessResponse): void {
   send!(r, undefined, {}, () => undefined);
 }
 
-// Below the server's JSON-RPC loop; libvips' and libuv's threads, started later, inherit it.
-const nice = Number(process.env.IMAGE_CLASSIFIER_DECODER_NICE ?? 0);
-if (nice > 0) {
+if (asThread) runAsThread();
+else runAsProcess();
+
+function runAsThread(): void {
+  const port = parentPort!;
+  const data = workerData as { nice?: number; idle?: boolean };
+  const tid = setUpDecoderThread(Number(data.nice ?? 0), data.idle === true);
   try {
-    if (getPriority() < nice) setPriority(nice);
+    preloadJpegWasm();
   } catch {
-    // not permitted: keep the default
+    // reported on first use (each image then declines to a decoder process)
   }
+  const post = (r: ThreadResponse) => port.postMessage(r, 'out' in r ? transferList(r.out) : []);
+  port.on('message', (req: ThreadRequest) => post(cropInThread(req)));
+  post({ type: 'ready', id: 0, ...(tid !== undefined ? { tid } : {}) });
 }
 
-// The server went away (closed, crashed): stop at once, even inside a native call (exit would wait for it).
-process.on('disconnect', () => process.kill(process.pid, 'SIGKILL'));
+function runAsProcess(): void {
+  // Below the server's JSON-RPC loop; libvips' and libuv's threads, started later, inherit it.
+  const nice = Number(process.env.IMAGE_CLASSIFIER_DECODER_NICE ?? 0);
+  if (nice > 0) {
+    try {
+      if (getPriority() < nice) setPriority(nice);
+    } catch {
+      // not permitted: keep the default
+    }
+  }
+
+  // The server went away (closed, crashed): stop at once, even inside a native call (exit would wait for it).
+  process.on('disconnect', () => process.kill(process.pid, 'SIGKILL'));
+
+  process.on('message', async (msg: DecoderRequest | { type: 'preload' }) => {
+    if (msg.type === 'preload') {
+      try {
+        preloadSharp();
+        preloadJpegWasm();
+      } catch {
+        // reported on first use
+      }
+      reply({ type: 'ready', id: 0 });
+      return;
+    }
+    if (msg.ack) reply({ type: 'started', id: msg.id });
+    try {
+      reply(await answer(msg));
+    } catch (e) {
+      const err = toClassifierError(e, 'DECODE_FAILED');
+      reply({
+        type: 'error',
+        id: msg.id,
+        error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) },
+      });
+    }
+  });
+}
 
 async function answer(msg: DecoderRequest): Promise<PreprocessResponse> {
   if (msg.type === 'thumbnail') {
@@ -52,23 +102,3 @@ async function preprocess(msg: PreprocessRequest): Promise<PreprocessResponse> {
   const { data, width: cropWidth, height: cropHeight } = r.image;
   return { type: 'done', id: msg.id, rgb: data, cropWidth, cropHeight, width: r.width, height: r.height, format: r.format };
 }
-
-process.on('message', async (msg: DecoderRequest | { type: 'preload' }) => {
-  if (msg.type === 'preload') {
-    try {
-      preloadSharp();
-      preloadJpegWasm();
-    } catch {
-      // reported on first use
-    }
-    reply({ type: 'ready', id: 0 });
-    return;
-  }
-  if (msg.ack) reply({ type: 'started', id: msg.id });
-  try {
-    reply(await answer(msg));
-  } catch (e) {
-    const err = toClassifierError(e, 'DECODE_FAILED');
-    reply({ type: 'error', id: msg.id, error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } });
-  }
-});

@@ -24,7 +24,7 @@ import {
 import { type ResizeImplementation, resizeBilinearPillow, type RgbImage, simdResizeDefault } from './resize.js';
 import { normalizeSimd } from './resize-simd.js';
 import { FastChooser, fastChooser } from './fast-choice.js';
-import { plainJpegFrame } from './jpeg-frame.js';
+import { type JpegFrame, plainJpegFrame } from './jpeg-frame.js';
 import { wasmDecodable } from './jpeg-wasm.js';
 
 import { formatIdsDecodedBy } from '@image-classifier/protocol/formats';
@@ -255,7 +255,7 @@ const SHARP_FAST_FORMATS = formatIdsDecodedBy('sharp');
  * at a fraction of a full decode's cost. In between, and for upscaling, alpha, CMYK and 16-bit grayscale (Pillow's
  * own conversions), the exact path.
  */
-type FastPlan = 'sharp' | 'sharp-then-exact' | 'exact';
+export type FastPlan = 'sharp' | 'sharp-then-exact' | 'exact';
 
 const SHARP_MAX_RATIO = 3;
 const INTERMEDIATE_MIN_RATIO = 6;
@@ -280,6 +280,16 @@ function fastPlan(meta: PlanMeta, width: number, height: number, c: PreprocessCo
   return ratio >= INTERMEDIATE_MIN_RATIO ? 'sharp-then-exact' : 'exact';
 }
 
+/** `fast`'s plan for a plain JPEG (its frame header); `wasm`: whether the WebAssembly decoder takes the file. */
+export function fastJpegPlan(frame: JpegFrame, c: PreprocessConfig, maxPixels: number, wasm: () => boolean): FastPlan {
+  const { width, height } = frame;
+  if (width < MIN_SIDE || height < MIN_SIDE || width * height > maxPixels) return 'exact'; // the precise error
+  const plan = fastPlan({ channels: frame.components as 1 | 3, depth: 'uchar' }, width, height, c);
+  // Below a 2× reduction libvips cannot shrink on load: it decodes every pixel, with a decoder that costs more
+  // than the WebAssembly one, and resizes too, so where that one takes the file the exact path is the cheaper.
+  return plan === 'sharp' && Math.min(width, height) < 2 * c.resizeShortSide && wasm() ? 'exact' : plan;
+}
+
 /** The `fast` geometric part: libvips (shrink-on-load on large JPEGs) where it matches Pillow closely enough. */
 async function fastResizeCrop(bytes: Uint8Array, name: string, c: PreprocessConfig, maxPixels: number): Promise<CropResult> {
   // Validation, format sniffing and the pixel limit are shared with the exact path's header checks.
@@ -298,14 +308,9 @@ async function fastResizeCrop(bytes: Uint8Array, name: string, c: PreprocessConf
   // the libvips path reads the metadata itself (its cost is part of what the chooser measures for it).
   const frame = format === 'jpeg' ? plainJpegFrame(bytes) : undefined;
   if (frame) {
+    const plan = fastJpegPlan(frame, c, maxPixels, () => wasmDecodable(bytes, frame));
+    if (plan === 'exact') return exactly();
     const { width, height } = frame;
-    if (width < MIN_SIDE || height < MIN_SIDE || width * height > maxPixels) return exactly(); // the precise error
-    const plan = fastPlan({ channels: frame.components as 1 | 3, depth: 'uchar' }, width, height, c);
-    // Below a 2× reduction libvips cannot shrink on load: it decodes every pixel, with a decoder that costs more
-    // than the WebAssembly one, and resizes too, so where that one takes the file the exact path is the cheaper.
-    if (plan === 'exact' || (plan === 'sharp' && Math.min(width, height) < 2 * c.resizeShortSide && wasmDecodable(bytes, frame))) {
-      return exactly();
-    }
     const key = FastChooser.key('jpeg', plan, width, height);
     if (fastChooser.choose(key) === 'exact') return fastChooser.measure(key, 'exact', exactly);
     return fastChooser.measure(key, 'planned', async () => {

@@ -179,7 +179,11 @@ export class ThumbnailStore {
 
   private decoders(): PreprocessPool {
     if (this.closed) throw new ClassifierError('MODEL_NOT_READY', 'The server is shutting down.');
-    this.pool ??= new PreprocessPool(poolSize(), defaultPreprocessWorkerScript(this.opts.workerScript), { nice: this.opts.nice });
+    // Thumbnails are made in decoder processes only (decoder threads make classification tensors).
+    this.pool ??= new PreprocessPool(poolSize(), defaultPreprocessWorkerScript(this.opts.workerScript), {
+      nice: this.opts.nice,
+      threads: 0,
+    });
     return this.pool;
   }
 

@@ -1,0 +1,84 @@
+/**
+ * The work of a decoder thread (see DecoderThreads): a JPEG the WebAssembly decoder takes, decoded, resized and
+ * cropped as `exact` does it and normalized straight into the caller's tensor, which travels to the thread and back
+ * without a copy. Nothing here loads libvips: a file the WebAssembly decoder declines goes back to the caller, which
+ * hands it to a decoder process.
+ */
+import { execFileSync } from 'node:child_process';
+import { readlinkSync, writeFileSync } from 'node:fs';
+import { setPriority, getPriority } from 'node:os';
+import { toClassifierError } from '../errors.js';
+import { DEFAULT_MAX_PIXELS, withJpegPixelsNow } from './decode.js';
+import type { ThreadRequest, ThreadResponse } from './decoder-messages.js';
+import { normalizeInto, resizeAndCropExact, type PreprocessConfig } from './preprocess.js';
+
+/** The name of decoder threads in `top -H`, /proc and the benchmarks' CPU breakdown. */
+export const DECODER_THREAD_NAME = 'jpeg decoder';
+
+/**
+ * Names this thread and sets its priority (Linux: both are per thread; elsewhere nothing happens); returns its
+ * thread id (Linux), by which the pool reads the CPU time its decodes take. `idle`: the
+ * SCHED_IDLE policy (through `chrt`, util-linux; without it the thread keeps `nice`), for bulk decodes beside
+ * inference: such a thread runs only on a core nothing else wants, and gives it up the moment inference wakes there.
+ * At the same priority as inference a decode takes a core from one of ONNX Runtime's threads in the middle of an
+ * operator, and its other thread then waits idle at the operator's end: 2–3 % of the two cores in a folder run
+ * (BENCHMARKS.md), against 1 % with SCHED_IDLE.
+ */
+export function setUpDecoderThread(nice: number, idle: boolean): number | undefined {
+  if (process.platform !== 'linux') return undefined;
+  let tid: string | undefined;
+  try {
+    // /proc/thread-self is the calling thread's own entry (`<pid>/task/<tid>`): this worker's, not the main thread's.
+    const self = readlinkSync('/proc/thread-self');
+    tid = self.split('/').pop();
+    writeFileSync(`/proc/${self}/comm`, DECODER_THREAD_NAME);
+  } catch {
+    // an unusual /proc: the thread keeps its name
+  }
+  if (nice > 0) {
+    try {
+      // setpriority(PRIO_PROCESS, 0) sets the calling thread's nice value on Linux.
+      if (getPriority() < nice) setPriority(nice);
+    } catch {
+      // not permitted: keep the default
+    }
+  }
+  if (idle && tid) {
+    try {
+      execFileSync('chrt', ['--idle', '--pid', '0', tid], { stdio: 'ignore', timeout: 2_000 });
+    } catch {
+      // no chrt: the nice value above
+    }
+  }
+  return tid ? Number(tid) : undefined;
+}
+
+/** Configs arrive as copies, one per image: the same settings share one object, so normalizeInto's tables are reused. */
+const configs = new Map<string, PreprocessConfig>();
+
+function sameConfig(c: PreprocessConfig): PreprocessConfig {
+  const key = JSON.stringify(c);
+  let kept = configs.get(key);
+  if (!kept) {
+    if (configs.size > 8) configs.clear();
+    kept = c;
+    configs.set(key, c);
+  }
+  return kept;
+}
+
+/** Decodes, crops and normalizes one image into its tensor; an error is the one a decoder process would give. */
+export function cropInThread(req: ThreadRequest): ThreadResponse {
+  const { id, out } = req;
+  const c = sameConfig(req.config);
+  try {
+    const r = withJpegPixelsNow(req.bytes, req.name, req.maxPixels ?? DEFAULT_MAX_PIXELS, (img) => {
+      normalizeInto(resizeAndCropExact(img, c), c, out, 0);
+      return { width: img.width, height: img.height, format: img.format };
+    });
+    return r ? { type: 'done', id, out, ...r } : { type: 'declined', id, out };
+  } catch (e) {
+    const err = toClassifierError(e, 'DECODE_FAILED');
+    return { type: 'error', id, out, error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } };
+  }
+}

@@ -1,0 +1,254 @@
+/**
+ * Decoder threads (decoder-threads.ts): JPEGs the WebAssembly decoder takes are decoded in worker threads, straight
+ * into the caller's tensor. The same tensors as in this thread and as in a decoder process; whatever the WebAssembly
+ * decoder declines goes to a decoder process; a decode over its budget stops inside WebAssembly; threads that cannot
+ * start hand every image to the processes; bulk threads run under SCHED_IDLE (Linux), the interactive one does not.
+ */
+import { strict as assert } from 'node:assert';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { Worker } from 'node:worker_threads';
+import sharp from 'sharp';
+import {
+  type ClassifierError,
+  DECODER_THREAD_NAME,
+  DecoderThreads,
+  IMAGENET_PREPROCESS,
+  preprocessImage,
+  PreprocessPool,
+  tensorElements,
+  type PreprocessConfig,
+} from '../src/index.js';
+import { FIXTURE_IMAGES, writeBadInputs } from '../../../test-fixtures/fixtures.js';
+
+const config = IMAGENET_PREPROCESS as PreprocessConfig;
+const tensor = () => new Float32Array(tensorElements(config));
+const CAT = path.join(FIXTURE_IMAGES, 'skimage_chelsea_cat.jpg');
+
+/** This process's threads named as decoder threads, with their scheduling policy (0 normal, 5 SCHED_IDLE). */
+function decoderThreads(): Array<{ tid: number; policy: number }> {
+  const out = [];
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      if (readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim() !== DECODER_THREAD_NAME) continue;
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      // Field 41 (policy), counted from field 3, after the command name (which ends at the last ')').
+      out.push({ tid: Number(tid), policy: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[38]) });
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return out;
+}
+
+function hasChrt(): boolean {
+  try {
+    execFileSync('chrt', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('decoder threads: WebAssembly JPEGs decoded in worker threads', () => {
+  let pool: PreprocessPool;
+  let processes: PreprocessPool;
+  let dir: string;
+  before(() => {
+    pool = new PreprocessPool(2);
+    processes = new PreprocessPool(2, undefined, { threads: 0 });
+    dir = mkdtempSync(path.join(tmpdir(), 'ic-threads-'));
+  });
+  after(async () => Promise.all([pool?.close(), processes?.close()]));
+
+  test('the same tensors as in this thread and as in a decoder process, in both modes; the tensor comes back', async () => {
+    const files = ['skimage_chelsea_cat.jpg', 'skimage_coffee.jpg'].map((f) => path.join(FIXTURE_IMAGES, f));
+    // A progressive 4:2:2 encoding and a grayscale one too (other decoder paths).
+    const extra = [
+      ['progressive.jpg', await sharp(files[0]).jpeg({ progressive: true, quality: 80, chromaSubsampling: '4:4:4' }).toBuffer()],
+      ['gray.jpg', await sharp(files[1]).grayscale().jpeg({ quality: 85 }).toBuffer()],
+    ] as const;
+    for (const [n, b] of extra) {
+      files.push(path.join(dir, n));
+      writeFileSync(files.at(-1)!, b);
+    }
+    const before = pool.threadCounts!.decoded;
+    let n = 0;
+    for (const preprocessing of ['exact', 'fast'] as const) {
+      for (const f of files) {
+        const bytes = readFileSync(f);
+        const here = await preprocessImage(bytes, f, { preprocessing, config });
+        const out = tensor();
+        let back: Float32Array | undefined;
+        const there = await pool.run(bytes, f, { preprocessing, config }, out, (b) => (back = b));
+        assert.equal(back, there.tensor, 'the tensor of the result came back to the caller');
+        assert.equal(out.length, 0, 'the caller’s tensor went to the thread (transferred, not copied)');
+        const proc = await processes.run(bytes, f, { preprocessing, config }, tensor(), () => undefined);
+        assert.deepEqual([there.width, there.height, there.format], [here.width, here.height, here.format]);
+        assert.deepEqual(Buffer.from(there.tensor.buffer), Buffer.from(here.tensor.buffer), `${preprocessing} ${path.basename(f)}`);
+        assert.deepEqual(
+          Buffer.from(proc.tensor.buffer),
+          Buffer.from(here.tensor.buffer),
+          `${preprocessing} ${path.basename(f)} (process)`,
+        );
+        n++;
+      }
+    }
+    // Every one of them took the thread path (these photos are below a 2× reduction: `fast` is the exact path).
+    assert.equal(pool.threadCounts!.decoded - before, n);
+  });
+
+  test('what the WebAssembly decoder declines goes to a decoder process: a harmless libjpeg warning, a truncated file', async () => {
+    const cat = readFileSync(CAT);
+    // Junk before the end marker: libjpeg warns ("extraneous bytes"), libvips decodes it as it did before.
+    const junk = Buffer.concat([cat.subarray(0, cat.length - 2), Buffer.from([1, 2, 3, 4]), cat.subarray(cat.length - 2)]);
+    const c0 = { ...pool.threadCounts! };
+    const here = await preprocessImage(junk, 'junk.jpg', { config });
+    let back: Float32Array | undefined;
+    const there = await pool.run(junk, 'junk.jpg', { preprocessing: 'exact', config }, tensor(), (b) => (back = b));
+    assert.deepEqual(Buffer.from(there.tensor.buffer), Buffer.from(here.tensor.buffer));
+    assert.equal(back, there.tensor);
+    assert.equal(pool.threadCounts!.declined, c0.declined + 1, 'declined by the thread');
+    assert.equal(pool.threadCounts!.decoded, c0.decoded);
+    // A truncated JPEG: the thread declines, the decoder process gives the error it always gave.
+    const bad = await writeBadInputs(mkdtempSync(path.join(tmpdir(), 'ic-threads-bad-')));
+    const trunc = readFileSync(bad.files.truncatedJpeg);
+    await assert.rejects(
+      pool.run(trunc, bad.files.truncatedJpeg, { preprocessing: 'exact', config }, tensor(), (b) => (back = b)),
+      (e: ClassifierError) => e.code === bad.expectedCodes.truncatedJpeg && e.message.includes('truncated.jpg'),
+    );
+    assert.equal(back?.length, tensorElements(config), 'a usable tensor back after the failure');
+    assert.equal(pool.threadCounts!.declined, c0.declined + 2);
+  });
+
+  test('header errors come from the thread as a decoder process gives them (the pixel limit)', async () => {
+    const cat = readFileSync(CAT);
+    let back: Float32Array | undefined;
+    await assert.rejects(
+      pool.run(cat, 'cat.jpg', { preprocessing: 'exact', config, maxPixels: 1000 }, tensor(), (b) => (back = b)),
+      (e: ClassifierError) => e.code === 'IMAGE_TOO_LARGE' && /pixel limit/.test(e.message),
+    );
+    await assert.rejects(
+      processes.run(cat, 'cat.jpg', { preprocessing: 'exact', config, maxPixels: 1000 }, tensor(), () => undefined),
+      (e: ClassifierError) => e.code === 'IMAGE_TOO_LARGE',
+    );
+    assert.equal(back?.length, tensorElements(config));
+  });
+
+  test('a decode over its budget is stopped inside WebAssembly: IMAGE_TOO_COMPLEX, the thread replaced, the next image fine', async () => {
+    const one = new PreprocessPool(1, undefined, { decodeTimeoutMs: 60 });
+    try {
+      // 20 MP of noise: over 200 ms to decode, below the threads' pixel limit.
+      const big = await sharp({ create: { width: 5000, height: 4000, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 40 } } })
+        .jpeg({ quality: 90 })
+        .toBuffer();
+      // The thread is up before the budget starts (it counts from the hand-over).
+      await one.run(readFileSync(CAT), CAT, { preprocessing: 'exact', config }, tensor(), () => undefined);
+      const t = performance.now();
+      let back: Float32Array | undefined;
+      await assert.rejects(
+        one.run(big, 'noise.jpg', { preprocessing: 'exact', config }, tensor(), (b) => (back = b)),
+        (e: ClassifierError) => e.code === 'IMAGE_TOO_COMPLEX' && /noise\.jpg took longer than 0\.06 s/.test(e.message),
+      );
+      assert.ok(performance.now() - t < 1000, 'answered at the budget, not when the decode would have ended');
+      assert.equal(back?.length, tensorElements(config), 'a fresh tensor for the one left in the stopped thread');
+      assert.equal(one.threadCounts!.overBudget, 1);
+      const r = await one.run(readFileSync(CAT), CAT, { preprocessing: 'exact', config }, tensor(), () => undefined);
+      assert.equal(r.width, 451);
+    } finally {
+      await one.close();
+    }
+  });
+
+  test('the budget is CPU time: a decode that waits for a core (SCHED_IDLE beside busy threads) is not stopped', async () => {
+    const one = new PreprocessPool(1, undefined, { decodeTimeoutMs: 60 });
+    const spinners: Worker[] = [];
+    try {
+      const bytes = readFileSync(CAT);
+      await one.run(bytes, CAT, { preprocessing: 'exact', config }, tensor(), () => undefined);
+      // Threads that keep every core busy for 400 ms at the normal priority.
+      for (let i = 0; i < availableParallelism(); i++) {
+        spinners.push(new Worker('const end = Date.now() + 400; while (Date.now() < end);', { eval: true }));
+      }
+      await new Promise((r) => setTimeout(r, 50));
+      const t = performance.now();
+      const r = await one.run(bytes, CAT, { preprocessing: 'exact', config }, tensor(), () => undefined);
+      const wall = performance.now() - t;
+      assert.equal(r.width, 451);
+      assert.equal(one.threadCounts!.overBudget, 0, `not stopped (${wall.toFixed(0)} ms of wall time)`);
+      // Where bulk threads run under SCHED_IDLE the decode did wait for a core, longer than its budget.
+      if (process.platform === 'linux' && hasChrt()) assert.ok(wall > 60, `waited ${wall.toFixed(0)} ms`);
+    } finally {
+      await Promise.all(spinners.map((w) => w.terminate()));
+      await one.close();
+    }
+  });
+
+  test('cancelled while decoding: CANCELLED at once, with a tensor to reuse', async () => {
+    const ac = new AbortController();
+    const big = await sharp(CAT).resize(4000).jpeg().toBuffer();
+    let back: Float32Array | undefined;
+    const p = pool.run(big, 'big.jpg', { preprocessing: 'exact', config, signal: ac.signal }, tensor(), (b) => (back = b));
+    ac.abort();
+    await assert.rejects(p, (e: ClassifierError) => e.code === 'CANCELLED');
+    assert.equal(back?.length, tensorElements(config));
+    // The pool goes on.
+    assert.equal((await pool.run(readFileSync(CAT), CAT, { preprocessing: 'exact', config }, tensor(), () => undefined)).width, 451);
+  });
+
+  test('threads that cannot start hand every image back for a decoder process', async () => {
+    const broken = new DecoderThreads({ size: 2, script: path.join(dir, 'missing-worker.js'), decodeTimeoutMs: 5000, nice: 0 });
+    try {
+      const out = tensor();
+      let back: Float32Array | undefined;
+      const r = await broken.run(readFileSync(CAT), CAT, { config }, out, (b) => (back = b));
+      assert.equal(r, undefined, 'handed back');
+      assert.equal(back, out, 'with the caller’s own tensor, never sent');
+      while (broken.usable) await broken.run(readFileSync(CAT), CAT, { config }, tensor(), () => undefined);
+      assert.equal(await broken.run(readFileSync(CAT), CAT, { config }, tensor(), () => undefined), undefined);
+    } finally {
+      await broken.close();
+    }
+  });
+
+  test('bulk decodes run in SCHED_IDLE threads, an interactive one in a thread at the usual priority; none outlives close()', {
+    skip: process.platform !== 'linux' ? 'Linux only (/proc, SCHED_IDLE)' : !hasChrt() ? 'SKIPPED: no chrt (util-linux)' : false,
+  }, async () => {
+    const own = new PreprocessPool(2);
+    let ids: { bulk: number[]; interactive: number[] } | undefined;
+    const named = () => new Map(decoderThreads().map((t) => [t.tid, t.policy]));
+    try {
+      const bytes = readFileSync(CAT);
+      await Promise.all([0, 1, 2, 3].map(() => own.run(bytes, CAT, { preprocessing: 'exact', config }, tensor(), () => undefined)));
+      // The first interactive request starts the interactive thread (an idle bulk thread serves it meanwhile).
+      const end = performance.now() + 5000;
+      do await own.run(bytes, CAT, { preprocessing: 'exact', config, interactive: true }, tensor(), () => undefined);
+      while (own.decoderThreadIds!.interactive.length === 0 && performance.now() < end);
+      ids = own.decoderThreadIds!;
+      assert.equal(ids.bulk.length, 2, 'two bulk threads');
+      assert.equal(ids.interactive.length, 1, 'and one interactive thread');
+      const now = named();
+      assert.deepEqual(
+        ids.bulk.map((t) => now.get(t)),
+        [5, 5],
+        'bulk threads: named, SCHED_IDLE',
+      );
+      assert.deepEqual(
+        ids.interactive.map((t) => now.get(t)),
+        [0],
+        'the interactive thread: named, the normal policy',
+      );
+    } finally {
+      await own.close();
+    }
+    const left = named();
+    assert.deepEqual(
+      [...ids.bulk, ...ids.interactive].filter((t) => left.has(t)),
+      [],
+      'no decoder thread after close()',
+    );
+  });
+});
