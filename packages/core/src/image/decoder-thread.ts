@@ -4,7 +4,6 @@
  * without a copy. Nothing here loads libvips: a file the WebAssembly decoder declines goes back to the caller, which
  * hands it to a decoder process.
  */
-import { execFileSync } from 'node:child_process';
 import { readlinkSync, writeFileSync } from 'node:fs';
 import { setPriority, getPriority } from 'node:os';
 import { toClassifierError } from '../errors.js';
@@ -16,15 +15,15 @@ import { normalizeInto, resizeAndCropExact, type PreprocessConfig } from './prep
 export const DECODER_THREAD_NAME = 'jpeg decoder';
 
 /**
- * Names this thread and sets its priority (Linux: both are per thread; elsewhere nothing happens); returns its
- * thread id (Linux), by which the pool reads the CPU time its decodes take. `idle`: the
- * SCHED_IDLE policy (through `chrt`, util-linux; without it the thread keeps `nice`), for bulk decodes beside
- * inference: such a thread runs only on a core nothing else wants, and gives it up the moment inference wakes there.
- * At the same priority as inference a decode takes a core from one of ONNX Runtime's threads in the middle of an
- * operator, and its other thread then waits idle at the operator's end: 2–3 % of the two cores in a folder run
- * (BENCHMARKS.md), against 1 % with SCHED_IDLE.
+ * Names this thread and sets its nice value (Linux: both are per thread; elsewhere nothing happens); returns its
+ * thread id (Linux), by which the pool reads the CPU time its decodes take.
+ *
+ * Not SCHED_IDLE, though it left fewer idle moments in a folder run (ONNX Runtime's threads no longer wait at an
+ * operator's end for one a decode displaced): a thread of this process under SCHED_IDLE, displaced while it holds a
+ * lock the others need (the one malloc arena the engine's processes use, a message port's queue), stalls them until
+ * a core falls idle. Cached hovers' p99 went from 8 to 25–40 ms (BENCHMARKS.md).
  */
-export function setUpDecoderThread(nice: number, idle: boolean): number | undefined {
+export function setUpDecoderThread(nice: number): number | undefined {
   if (process.platform !== 'linux') return undefined;
   let tid: string | undefined;
   try {
@@ -41,13 +40,6 @@ export function setUpDecoderThread(nice: number, idle: boolean): number | undefi
       if (getPriority() < nice) setPriority(nice);
     } catch {
       // not permitted: keep the default
-    }
-  }
-  if (idle && tid) {
-    try {
-      execFileSync('chrt', ['--idle', '--pid', '0', tid], { stdio: 'ignore', timeout: 2_000 });
-    } catch {
-      // no chrt: the nice value above
     }
   }
   return tid ? Number(tid) : undefined;

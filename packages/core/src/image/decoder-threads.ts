@@ -10,9 +10,9 @@
  * (its thread's CPU time, on Linux) terminates its thread (IMAGE_TOO_COMPLEX); anything the WebAssembly decoder
  * declines, and every job after the threads fail to start, goes back to the caller for a decoder process.
  *
- * Two lanes: bulk decodes (folders) in `size` threads under SCHED_IDLE (Linux), which run beside inference without
- * stalling it (decoder-thread.ts); interactive ones (a hover, one image) in a thread of their own at the usual
- * priority, started on the first such request, so that a folder's inference never holds them back.
+ * Two lanes: bulk decodes (folders) in up to `size` threads; interactive ones (a hover, one image) in a thread of
+ * their own, started on the first such request (an idle bulk thread serves meanwhile), so that an interactive image
+ * never waits behind a folder's decodes.
  */
 import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
@@ -64,7 +64,7 @@ function threadCpuMs(tid: number | undefined): number | undefined {
 }
 
 /** How long close() waits for the threads to end. */
-const END_WAIT_MS = 200;
+const END_WAIT_MS = 1_000;
 
 type Lane = 'bulk' | 'interactive';
 
@@ -105,8 +105,8 @@ export class DecoderThreads {
   private nextId = 1;
   private startFailures = 0;
   private closed = false;
-  /** Images decoded in threads, handed back for a decoder process, and threads stopped (over budget) or lost. */
-  readonly counts = { decoded: 0, declined: 0, overBudget: 0, lost: 0 };
+  /** Images decoded in threads, failed there (header errors), handed back for a decoder process; threads stopped over budget or lost. */
+  readonly counts = { decoded: 0, failed: 0, declined: 0, overBudget: 0, lost: 0 };
 
   constructor(private readonly opts: DecoderThreadsOptions) {
     // One starts now, beside the model's load; the others when two images are waiting at once.
@@ -138,6 +138,31 @@ export class DecoderThreads {
   /** Whether an image is being decoded or waits for a thread (an abandoned one's decode is not counted). */
   get busy(): boolean {
     return this.queue.length > 0 || this.threads.some((t) => t.job && !t.job.abandoned);
+  }
+
+  /**
+   * `run`, then `otherwise` (a decoder process) with the tensor where the thread hands the image back; `giveBack`
+   * receives the tensor once, when the decode is over (from `otherwise` in that case).
+   */
+  async decode(
+    bytes: Uint8Array,
+    name: string,
+    opts: { config: PreprocessConfig; maxPixels?: number; signal?: AbortSignal; interactive?: boolean },
+    out: Float32Array,
+    giveBack: (out: Float32Array) => void,
+    otherwise: (out: Float32Array) => Promise<PreprocessResult>,
+  ): Promise<PreprocessResult> {
+    let back = out;
+    let done: PreprocessResult | undefined;
+    try {
+      done = await this.run(bytes, name, opts, out, (b) => (back = b));
+    } catch (e) {
+      giveBack(back);
+      throw e;
+    }
+    if (!done) return otherwise(back);
+    giveBack(back);
+    return done;
   }
 
   /**
@@ -210,6 +235,8 @@ export class DecoderThreads {
         if (borrow && !this.threads.some((t) => t.lane === lane)) this.spawn(lane);
         if (!idle) {
           const mine = this.threads.filter((t) => t.lane === lane);
+          // A thread still starting keeps the process alive while jobs wait for it.
+          for (const t of mine) if (!t.up) t.worker.ref();
           const waiting = this.queue.filter((j) => j.lane === lane).length;
           if (mine.length < (lane === 'bulk' ? this.opts.size : 1) && mine.filter((t) => !t.up).length < waiting) this.spawn(lane);
           break;
@@ -220,19 +247,25 @@ export class DecoderThreads {
   }
 
   private start(t: DecoderThread, job: Job): void {
+    try {
+      t.worker.postMessage(job.req, transferList(job.req.out));
+    } catch {
+      // Not transferable after all: a decoder process takes it.
+      job.settle({ out: job.req.out });
+      return;
+    }
     t.job = job;
     t.worker.ref();
     // The thread is up and idle: it picks the job up at once, so the budget counts from now.
     job.startedAt = performance.now();
     job.cpuAtStart = threadCpuMs(t.tid);
     job.timer = setTimeout(() => this.checkBudget(t, job), this.opts.decodeTimeoutMs).unref();
-    t.worker.postMessage(job.req, transferList(job.req.out));
   }
 
   /**
-   * The budget is the thread's CPU time where it can be read (Linux): a bulk thread under SCHED_IDLE may wait for a
-   * core while inference or another program keeps them busy, and an ordinary photo must not fail for that. Wall time
-   * bounds it too (a thread that would take no CPU at all).
+   * The budget is the thread's CPU time where it can be read (Linux): a thread at the helpers' nice value may wait for
+   * a core while inference or another program keeps them busy, and an ordinary photo must not fail for that. Wall
+   * time bounds it too (a thread that would take no CPU at all).
    */
   private checkBudget(t: DecoderThread, job: Job): void {
     if (t.job !== job) return;
@@ -250,7 +283,7 @@ export class DecoderThreads {
     let worker: Worker;
     try {
       worker = new Worker(this.opts.script, {
-        workerData: { role: 'decoder-thread', nice: this.opts.nice, idle: lane === 'bulk' },
+        workerData: { role: 'decoder-thread', nice: this.opts.nice },
         resourceLimits: { maxOldGenerationSizeMb: THREAD_HEAP_MB },
         // stdout is the server's JSON-RPC stream: a decoder never writes there.
         stdout: true,
@@ -261,12 +294,12 @@ export class DecoderThreads {
     }
     const t: DecoderThread = { lane, worker, up: false, ended: false };
     this.threads.push(t);
-    worker.unref();
     worker.on('message', (msg: ThreadResponse) => {
       if (msg.type === 'ready') {
         t.up = true;
         if (msg.tid !== undefined) t.tid = msg.tid;
         this.startFailures = 0;
+        if (!this.closed) t.worker.unref();
         this.pump();
         return;
       }
@@ -282,6 +315,7 @@ export class DecoderThreads {
         this.counts.declined++;
         job.settle({ out: msg.out });
       } else {
+        this.counts.failed++;
         job.settle({
           error: new ClassifierError(msg.error.code, msg.error.message, msg.error.details ? { details: msg.error.details } : undefined),
           out: msg.out,
@@ -307,6 +341,8 @@ export class DecoderThreads {
     };
     worker.on('error', gone);
     worker.on('exit', gone);
+    // Referenced while it starts for a waiting job (the job keeps the process alive until answered); idle, not.
+    if (!this.queue.some((j) => j.lane === lane)) worker.unref();
   }
 
   /** A decode over its time budget: its thread is terminated, the image fails with IMAGE_TOO_COMPLEX. */
@@ -323,7 +359,7 @@ export class DecoderThreads {
     job.settle({
       error: new ClassifierError(
         'IMAGE_TOO_COMPLEX',
-        `${job.req.name} took longer than ${seconds} s to decode; it was stopped and not classified. Simplify it or convert it to PNG.`,
+        `${job.req.name} took longer than ${seconds} s to decode; it was stopped and not classified. Simplify it or convert it to PNG/JPEG.`,
         { details: { timeoutMs: this.opts.decodeTimeoutMs } },
       ),
       out: new Float32Array(job.elements),

@@ -228,10 +228,8 @@ export class PreprocessPool {
     out: Float32Array,
     giveBack: (out: Float32Array) => void,
   ): Promise<PreprocessResult> {
-    if (this.threads?.takes(bytes, opts, out)) {
-      // The tensor comes back from the thread (or, if the thread was stopped with it, a fresh one does).
-      const done = await this.threads.run(bytes, name, opts, out, (back) => giveBack((out = back)));
-      if (done) return done;
+    if (!this.closed && this.threads?.takes(bytes, opts, out)) {
+      return this.threads.decode(bytes, name, opts, out, giveBack, (back) => this.inProcess(bytes, name, opts, back, giveBack));
     }
     return this.inProcess(bytes, name, opts, out, giveBack);
   }

@@ -30,8 +30,7 @@ else runAsProcess();
 
 function runAsThread(): void {
   const port = parentPort!;
-  const data = workerData as { nice?: number; idle?: boolean };
-  const tid = setUpDecoderThread(Number(data.nice ?? 0), data.idle === true);
+  const tid = setUpDecoderThread(Number((workerData as { nice?: number }).nice ?? 0));
   try {
     preloadJpegWasm();
   } catch {
