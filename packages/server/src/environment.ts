@@ -2,7 +2,7 @@
  * The environment variables the server and the CLI read, each documented once and read here only.
  *
  *   IMAGE_CLASSIFIER_WORKER         path of core's inference-worker.js, for bundled builds (`serve --worker` wins)
- *   IMAGE_CLASSIFIER_ORT_SPINNING   1 = let ONNX Runtime's threads spin-wait (the engine turns it off; tuning only)
+ *   IMAGE_CLASSIFIER_ORT_SPINNING   0 = ONNX Runtime's threads do not spin-wait (the server lets them; the CLI does not)
  *   IMAGE_CLASSIFIER_HELPER_NICE    nice value for the helper threads on Linux (default 10; 0 = leave them alone)
  *   IMAGE_CLASSIFIER_DEBUG_LOOP     any value: log GC pauses over 2 ms and the event-loop delay at exit
  *   IMAGE_CLASSIFIER_FRAME_STALL_MS how long a message frame may stay incomplete before the server gives up on the
@@ -46,7 +46,7 @@ function envNumber(env: NodeJS.ProcessEnv, name: string, fallback: number): numb
 /** What the environment says, read when called (tests and tuning runs change it between starts). */
 export const environment = {
   workerScript: (env = process.env): string | undefined => env[WORKER_ENV] || undefined,
-  ortSpinning: (env = process.env): boolean => envNumber(env, ORT_SPINNING_ENV, 0) === 1,
+  ortSpinning: (env = process.env): boolean => envNumber(env, ORT_SPINNING_ENV, 1) !== 0,
   helperNice: (env = process.env): number => envNumber(env, HELPER_NICE_ENV, 10),
   debugLoop: (env = process.env): boolean => Boolean(env[DEBUG_LOOP_ENV]),
   frameStallMs: (env = process.env): number | undefined => {

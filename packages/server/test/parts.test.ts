@@ -63,8 +63,8 @@ describe('environment and version', () => {
     assert.equal(environment.helperNice({}), 10);
     assert.equal(environment.helperNice({ IMAGE_CLASSIFIER_HELPER_NICE: '5' }), 5);
     assert.equal(environment.helperNice({ IMAGE_CLASSIFIER_HELPER_NICE: 'x' }), 10);
-    assert.equal(environment.ortSpinning({ IMAGE_CLASSIFIER_ORT_SPINNING: '1' }), true);
-    assert.equal(environment.ortSpinning({}), false);
+    assert.equal(environment.ortSpinning({ IMAGE_CLASSIFIER_ORT_SPINNING: '0' }), false);
+    assert.equal(environment.ortSpinning({}), true);
     assert.equal(environment.workerScript({ IMAGE_CLASSIFIER_WORKER: '' }), undefined);
     assert.equal(environment.debugLoop({ IMAGE_CLASSIFIER_DEBUG_LOOP: '1' }), true);
   });
