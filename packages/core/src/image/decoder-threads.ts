@@ -42,7 +42,7 @@ const MAX_START_FAILURES = 3;
 function wasmCropPlanned(bytes: Uint8Array, mode: PreprocessingMode, c: PreprocessConfig, maxPixels: number): JpegFrame | undefined {
   if (sniffFormat(bytes) !== 'jpeg') return undefined;
   const plan = plainJpegPlan(bytes, () => undefined);
-  if (!plan || !wasmTakes(plan)) return undefined;
+  if (!plan || !wasmTakes(plan, false)) return undefined;
   return mode === 'exact' || fastJpegPlan(plan.frame, c, maxPixels, () => true) === 'exact' ? plan.frame : undefined;
 }
 

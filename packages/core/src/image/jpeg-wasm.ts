@@ -108,9 +108,9 @@ export function wasmDecodable(bytes: Uint8Array, frame: JpegFrame): boolean {
   return decodableFrame(frame) && jpegOrientation(bytes) === 1;
 }
 
-/** wasmDecodable but the orientation, which the caller has. */
-function decodableFrame(frame: JpegFrame): boolean {
-  if (!jpegWasmEnabled()) return false;
+/** wasmDecodable but the orientation, which the caller has; `enabled` is asked first. */
+function decodableFrame(frame: JpegFrame, enabled: () => boolean = jpegWasmEnabled): boolean {
+  if (!enabled()) return false;
   if (frame.precision !== 8 || (frame.components !== 1 && frame.components !== 3)) return false;
   return DECODED_FRAMES.has(frame.marker) && frame.width * frame.height <= WASM_JPEG_MAX_PIXELS;
 }
@@ -152,9 +152,18 @@ export function decodeJpegWasm(bytes: Uint8Array, view = false): RgbImage | unde
   return { data: view && !big ? pixels : pixels.slice(), width, height };
 }
 
-/** Whether this decoder takes a plain JPEG's plan (decode.ts): wasmDecodable, from the one header walk. */
-export function wasmTakes(plan: DecodePlan): plan is DecodePlan & { frame: JpegFrame } {
-  return plan.frame !== undefined && plan.orientation === 1 && decodableFrame(plan.frame);
+/**
+ * Whether this decoder takes a plain JPEG's plan (decode.ts): wasmDecodable, from the one header walk. `compile`
+ * false: without compiling the module here (a decoder thread compiles its own; where it cannot, it declines).
+ */
+export function wasmTakes(plan: DecodePlan, compile = true): plan is DecodePlan & { frame: JpegFrame } {
+  const enabled = compile ? jpegWasmEnabled : jpegWasmAllowed;
+  return plan.frame !== undefined && plan.orientation === 1 && decodableFrame(plan.frame, enabled);
+}
+
+/** jpegWasmEnabled without compiling the module: not turned off, and this runtime has WebAssembly. */
+function jpegWasmAllowed(): boolean {
+  return process.env.IMAGE_CLASSIFIER_JPEG_DECODER !== 'libvips' && typeof WebAssembly === 'object' && compiled !== null;
 }
 
 /** The decoded image for a plain JPEG's plan (decode.ts) where this decoder takes it; `view`: see decodeJpegWasm. */
