@@ -31,3 +31,8 @@ export function toClassifierError(e: unknown, fallback: ErrorCode = 'INTERNAL'):
   const msg = e instanceof Error ? e.message : String(e);
   return new ClassifierError(fallback, msg, { cause: e });
 }
+
+/** A request whose caller cancelled it. */
+export function cancelled(): ClassifierError {
+  return new ClassifierError('CANCELLED', 'The request was cancelled.');
+}

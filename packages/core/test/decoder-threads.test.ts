@@ -162,24 +162,33 @@ describe('decoder threads: WebAssembly JPEGs decoded in worker threads', () => {
       // 10 MP: some 50 ms of CPU to decode, well within the budget.
       const big = await sharp(CAT).resize(4000).jpeg().toBuffer();
       await one.run(big, 'big.jpg', { preprocessing: 'exact', config }, tensor(), () => undefined);
-      // Threads that keep every core busy for a second at the normal priority (each says when it spins).
-      const spinning = [];
-      for (let i = 0; i < availableParallelism(); i++) {
-        const w = new Worker(
-          "require('node:worker_threads').parentPort.postMessage(1); const end = Date.now() + 1000; while (Date.now() < end);",
-          { eval: true },
-        );
-        spinning.push(new Promise((r) => w.once('message', r)));
-        spinners.push(w);
+      // Threads that keep every core busy for a second at the normal priority (each says when it spins). Another
+      // program on the machine can leave the decode a core after all: up to 5 tries for one that waited.
+      const walls: number[] = [];
+      for (let attempt = 0; attempt < 5 && !walls.some((w) => w > 250); attempt++) {
+        const spinning = [];
+        for (let i = 0; i < availableParallelism(); i++) {
+          const w = new Worker(
+            "require('node:worker_threads').parentPort.postMessage(1); const end = Date.now() + 1000; while (Date.now() < end);",
+            { eval: true },
+          );
+          spinning.push(new Promise((r) => w.once('message', r)));
+          spinners.push(w);
+        }
+        await Promise.all(spinning);
+        const t = performance.now();
+        const r = await one.run(big, 'big.jpg', { preprocessing: 'exact', config }, tensor(), () => undefined);
+        walls.push(performance.now() - t);
+        assert.equal(r.width, 4000);
+        assert.equal(one.threadCounts!.overBudget, 0, `not stopped (${walls.at(-1)!.toFixed(0)} ms of wall time)`);
+        await Promise.all(spinners.splice(0).map((w) => w.terminate()));
       }
-      await Promise.all(spinning);
-      const t = performance.now();
-      const r = await one.run(big, 'big.jpg', { preprocessing: 'exact', config }, tensor(), () => undefined);
-      const wall = performance.now() - t;
-      assert.equal(r.width, 4000);
-      assert.equal(one.threadCounts!.overBudget, 0, `not stopped (${wall.toFixed(0)} ms of wall time)`);
       // At nice 19 beside threads at 0 on every core (Linux: nice is per thread), it took longer than its budget.
-      if (process.platform === 'linux') assert.ok(wall > 250, `waited ${wall.toFixed(0)} ms`);
+      if (process.platform === 'linux')
+        assert.ok(
+          walls.some((w) => w > 250),
+          `waited ${walls.map((w) => w.toFixed(0)).join(', ')} ms`,
+        );
     } finally {
       await Promise.all(spinners.map((w) => w.terminate()));
       await one.close();

@@ -1,5 +1,5 @@
 /** The engine's queued images and the cancellation helpers its batching uses. */
-import { ClassifierError } from '../errors.js';
+export { cancelled } from '../errors.js';
 import type { InferResult } from './classifier-options.js';
 
 export interface Job {
@@ -12,10 +12,6 @@ export interface Job {
   embedding: boolean;
   resolve: (r: InferResult) => void;
   reject: (e: Error) => void;
-}
-
-export function cancelled(): ClassifierError {
-  return new ClassifierError('CANCELLED', 'The request was cancelled.');
 }
 
 /** A signal that aborts once every one of `signals` has (a batch is cancelled when all its images are). */

@@ -2,7 +2,7 @@
  * The messages between the engine and its decoders: decoder processes (preprocess-pool.ts) and decoder threads
  * (decoder-threads.ts), which run the same script (preprocess-worker.ts).
  */
-import type { ErrorCode } from '../errors.js';
+import { ClassifierError, type ErrorCode, toClassifierError } from '../errors.js';
 import type { PreprocessConfig } from './preprocess.js';
 import type { Thumbnail } from './thumbnail.js';
 import type { PreprocessingMode } from '@image-classifier/protocol/settings';
@@ -43,7 +43,7 @@ export type PreprocessResponse =
   /** The crop's 8-bit RGB pixels (cropWidth × cropHeight); the pool normalizes them into the caller's tensor. */
   | { type: 'done'; id: number; rgb: Uint8Array; cropWidth: number; cropHeight: number; width: number; height: number; format: string }
   | { type: 'thumbnail'; id: number; thumbnail: Thumbnail }
-  | { type: 'error'; id: number; error: { code: ErrorCode; message: string; details?: Record<string, unknown> } };
+  | { type: 'error'; id: number; error: DecoderError };
 
 export interface ThreadRequest {
   id: number;
@@ -61,4 +61,31 @@ export type ThreadResponse =
   | { type: 'done'; id: number; out: Float32Array; width: number; height: number; format: string }
   /** Not a file the WebAssembly decoder takes after all (a libjpeg warning…): a decoder process decodes it. */
   | { type: 'declined'; id: number; out: Float32Array }
-  | { type: 'error'; id: number; out: Float32Array; error: { code: ErrorCode; message: string; details?: Record<string, unknown> } };
+  | { type: 'error'; id: number; out: Float32Array; error: DecoderError };
+
+/** An error as a decoder sends it: its code, message and details. */
+export interface DecoderError {
+  code: ErrorCode;
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+/** What a decoder (process or thread) sends for an error it met: DECODE_FAILED unless it is a ClassifierError. */
+export function toDecoderError(e: unknown): DecoderError {
+  const err = toClassifierError(e, 'DECODE_FAILED');
+  return { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) };
+}
+
+/** The decoder's error again, on the caller's side. */
+export function fromDecoderError(e: DecoderError): ClassifierError {
+  return new ClassifierError(e.code, e.message, e.details ? { details: e.details } : undefined);
+}
+
+/** A decode stopped past its time budget (its process killed, its thread terminated). */
+export function overBudgetError(name: string, timeoutMs: number, thumbnail = false): ClassifierError {
+  return new ClassifierError(
+    'IMAGE_TOO_COMPLEX',
+    `${name} took longer than ${timeoutMs / 1000} s to decode; it was stopped and ${thumbnail ? 'has no thumbnail' : 'not classified'}. Simplify it or convert it to PNG/JPEG.`,
+    { details: { timeoutMs } },
+  );
+}

@@ -6,9 +6,8 @@
  */
 import { readlinkSync, writeFileSync } from 'node:fs';
 import { setPriority, getPriority } from 'node:os';
-import { toClassifierError } from '../errors.js';
 import { DEFAULT_MAX_PIXELS, withJpegPixelsNow } from './decode.js';
-import type { ThreadRequest, ThreadResponse } from './decoder-messages.js';
+import { type ThreadRequest, type ThreadResponse, toDecoderError } from './decoder-messages.js';
 import { normalizeInto, resizeAndCropExact, type PreprocessConfig } from './preprocess.js';
 
 /** The name of decoder threads in `top -H`, /proc and the benchmarks' CPU breakdown. */
@@ -34,15 +33,21 @@ export function setUpDecoderThread(nice: number): number | undefined {
   } catch {
     // an unusual /proc: the thread keeps its name
   }
-  if (nice > 0) {
-    try {
-      // setpriority(PRIO_PROCESS, 0) sets the calling thread's nice value on Linux.
-      if (getPriority() < nice) setPriority(nice);
-    } catch {
-      // not permitted: keep the default
-    }
-  }
+  lowerNice(nice);
   return tid ? Number(tid) : undefined;
+}
+
+/**
+ * Raises the calling thread's nice value to `nice` (never lowers it): setpriority(PRIO_PROCESS, 0) is per thread on
+ * Linux, and threads started later inherit it; a decoder process calls it first, a decoder thread for itself.
+ */
+export function lowerNice(nice: number): void {
+  if (nice <= 0) return;
+  try {
+    if (getPriority() < nice) setPriority(nice);
+  } catch {
+    // not permitted: keep the default
+  }
 }
 
 /** Configs arrive as copies, one per image: the same settings share one object, so normalizeInto's tables are reused. */
@@ -70,7 +75,6 @@ export function cropInThread(req: ThreadRequest): ThreadResponse {
     });
     return r ? { type: 'done', id, out, ...r } : { type: 'declined', id, out };
   } catch (e) {
-    const err = toClassifierError(e, 'DECODE_FAILED');
-    return { type: 'error', id, out, error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } };
+    return { type: 'error', id, out, error: toDecoderError(e) };
   }
 }

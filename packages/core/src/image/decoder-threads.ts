@@ -16,10 +16,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { ClassifierError } from '../errors.js';
+import { cancelled } from '../errors.js';
 import { ownsBuffer, transferList } from '../threads.js';
 import { DEFAULT_MAX_PIXELS, sniffFormat } from './decode.js';
-import type { ThreadRequest, ThreadResponse } from './decoder-messages.js';
+import { fromDecoderError, overBudgetError, type ThreadRequest, type ThreadResponse } from './decoder-messages.js';
 import { type JpegFrame, plainJpegPlan } from './jpeg-frame.js';
 import { wasmTakes } from './jpeg-wasm.js';
 import { fastJpegPlan, type PreprocessConfig, type PreprocessResult, tensorElements } from './preprocess.js';
@@ -179,7 +179,7 @@ export class DecoderThreads {
   ): Promise<PreprocessResult | undefined> {
     if (opts.signal?.aborted) {
       giveBack(out);
-      return Promise.reject(new ClassifierError('CANCELLED', 'The request was cancelled.'));
+      return Promise.reject(cancelled());
     }
     const elements = out.length;
     return new Promise((resolve, reject) => {
@@ -187,7 +187,7 @@ export class DecoderThreads {
         const i = this.queue.indexOf(job);
         if (i >= 0) this.queue.splice(i, 1);
         job.settle({
-          error: new ClassifierError('CANCELLED', 'The request was cancelled.'),
+          error: cancelled(),
           out: i >= 0 ? out : new Float32Array(elements),
         });
       };
@@ -316,10 +316,7 @@ export class DecoderThreads {
         job.settle({ out: msg.out });
       } else {
         this.counts.failed++;
-        job.settle({
-          error: new ClassifierError(msg.error.code, msg.error.message, msg.error.details ? { details: msg.error.details } : undefined),
-          out: msg.out,
-        });
+        job.settle({ error: fromDecoderError(msg.error), out: msg.out });
       }
       this.pump();
     });
@@ -355,15 +352,7 @@ export class DecoderThreads {
     if (i >= 0) this.threads.splice(i, 1);
     void t.worker.terminate();
     this.counts.overBudget++;
-    const seconds = this.opts.decodeTimeoutMs / 1000;
-    job.settle({
-      error: new ClassifierError(
-        'IMAGE_TOO_COMPLEX',
-        `${job.req.name} took longer than ${seconds} s to decode; it was stopped and not classified. Simplify it or convert it to PNG/JPEG.`,
-        { details: { timeoutMs: this.opts.decodeTimeoutMs } },
-      ),
-      out: new Float32Array(job.elements),
-    });
+    job.settle({ error: overBudgetError(job.req.name, this.opts.decodeTimeoutMs), out: new Float32Array(job.elements) });
     this.pump();
   }
 

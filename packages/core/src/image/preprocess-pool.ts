@@ -12,11 +12,18 @@
  * thread is terminated), which write the tensor in place: no copies through a pipe, no normalization here.
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import { ClassifierError, type ErrorCode } from '../errors.js';
+import { cancelled, ClassifierError } from '../errors.js';
 import { findWorkerScript } from '../threads.js';
 import { DecoderThreads } from './decoder-threads.js';
 import { normalizeInto, type PreprocessConfig, type PreprocessResult } from './preprocess.js';
-import type { DecoderRequest, PreprocessRequest, PreprocessResponse, ThumbnailRequest } from './decoder-messages.js';
+import {
+  type DecoderRequest,
+  fromDecoderError,
+  overBudgetError,
+  type PreprocessRequest,
+  type PreprocessResponse,
+  type ThumbnailRequest,
+} from './decoder-messages.js';
 import type { Thumbnail } from './thumbnail.js';
 import type { PreprocessingMode } from '@image-classifier/protocol/settings';
 
@@ -102,13 +109,13 @@ interface Slot {
 function abandon(p: Pending): void {
   if (p.abandoned) return;
   p.abandoned = true;
-  p.fail(new ClassifierError('CANCELLED', 'The request was cancelled.'));
+  p.fail(cancelled());
 }
 
 function settle(p: Pending, msg: PreprocessResponse): void {
   if (p.abandoned || msg.type === 'started' || msg.type === 'ready') return;
   if (msg.type === 'error') {
-    p.fail(new ClassifierError(msg.error.code, msg.error.message, msg.error.details ? { details: msg.error.details } : undefined));
+    p.fail(fromDecoderError(msg.error));
     return;
   }
   p.answer(msg);
@@ -288,7 +295,7 @@ export class PreprocessPool {
   /** Sends `req` to the least busy decoder; `release` runs before any failure, `take` turns the answer into the result. */
   private submit<T>(req: DecoderRequest, signal: AbortSignal | undefined, release: () => void, take: (msg: Answer) => T): Promise<T> {
     if (this.closed) return Promise.reject(new ClassifierError('MODEL_NOT_READY', 'The classifier was closed.'));
-    if (signal?.aborted) return Promise.reject(new ClassifierError('CANCELLED', 'The request was cancelled.'));
+    if (signal?.aborted) return Promise.reject(cancelled());
     return new Promise<T>((resolve, reject) => {
       const onAbort = () => abandon(p);
       const detach = () => signal?.removeEventListener('abort', onAbort);
@@ -344,14 +351,7 @@ export class PreprocessPool {
     if (!p || i < 0) return;
     slot.pending.delete(id);
     if (!p.abandoned) {
-      const seconds = this.decodeTimeoutMs / 1000;
-      p.fail(
-        new ClassifierError(
-          'IMAGE_TOO_COMPLEX',
-          `${p.req.name} took longer than ${seconds} s to decode; it was stopped and ${p.req.type === 'thumbnail' ? 'has no thumbnail' : 'not classified'}. Simplify it or convert it to PNG/JPEG.`,
-          { details: { timeoutMs: this.decodeTimeoutMs } },
-        ),
-      );
+      p.fail(overBudgetError(p.req.name, this.decodeTimeoutMs, p.req.type === 'thumbnail'));
     }
     setRef(slot.child, false);
     slot.child.kill('SIGKILL');

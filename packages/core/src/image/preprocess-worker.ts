@@ -6,15 +6,20 @@
  * The same script runs as a decoder thread (see DecoderThreads), for JPEGs the WebAssembly decoder takes: one script
  * to bundle and ship for both.
  */
-import { getPriority, setPriority } from 'node:os';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { toClassifierError } from '../errors.js';
 import { transferList } from '../threads.js';
 import { preloadSharp } from './decode.js';
-import { cropInThread, setUpDecoderThread } from './decoder-thread.js';
+import { cropInThread, lowerNice, setUpDecoderThread } from './decoder-thread.js';
 import { preloadJpegWasm } from './jpeg-wasm.js';
 import { preprocessToCrop } from './preprocess.js';
-import type { DecoderRequest, PreprocessRequest, PreprocessResponse, ThreadRequest, ThreadResponse } from './decoder-messages.js';
+import {
+  type DecoderRequest,
+  type PreprocessRequest,
+  type PreprocessResponse,
+  type ThreadRequest,
+  type ThreadResponse,
+  toDecoderError,
+} from './decoder-messages.js';
 import { makeThumbnail } from './thumbnail.js';
 
 const asThread = !isMainThread && (workerData as { role?: string } | undefined)?.role === 'decoder-thread';
@@ -43,14 +48,7 @@ function runAsThread(): void {
 
 function runAsProcess(): void {
   // Below the server's JSON-RPC loop; libvips' and libuv's threads, started later, inherit it.
-  const nice = Number(process.env.IMAGE_CLASSIFIER_DECODER_NICE ?? 0);
-  if (nice > 0) {
-    try {
-      if (getPriority() < nice) setPriority(nice);
-    } catch {
-      // not permitted: keep the default
-    }
-  }
+  lowerNice(Number(process.env.IMAGE_CLASSIFIER_DECODER_NICE ?? 0));
 
   // The server went away (closed, crashed): stop at once, even inside a native call (exit would wait for it).
   process.on('disconnect', () => process.kill(process.pid, 'SIGKILL'));
@@ -70,12 +68,7 @@ function runAsProcess(): void {
     try {
       reply(await answer(msg));
     } catch (e) {
-      const err = toClassifierError(e, 'DECODE_FAILED');
-      reply({
-        type: 'error',
-        id: msg.id,
-        error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) },
-      });
+      reply({ type: 'error', id: msg.id, error: toDecoderError(e) });
     }
   });
 }
